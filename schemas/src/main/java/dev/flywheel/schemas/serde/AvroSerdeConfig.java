@@ -1,0 +1,34 @@
+package dev.flywheel.schemas.serde;
+
+import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Config keys the serializer and deserializer read (Confluent-compatible names where they exist). */
+public final class AvroSerdeConfig {
+
+  /** Base URL of a Confluent-compatible registry, e.g. {@code http://host:8081} or Apicurio's ccompat URL. */
+  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+  /** Register the writer schema on first use (default true). When false, it must already be registered. */
+  public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
+  /** Fully qualified generated class to read values (or keys) into; absent means GenericRecord. */
+  public static final String SPECIFIC_TYPE = "flywheel.avro.specific.type";
+
+  private static final Map<String, SchemaRegistryClient> CLIENTS = new ConcurrentHashMap<>();
+
+  private AvroSerdeConfig() {}
+
+  /** One client (and so one cache) per registry URL per JVM, shared by every serde configured with it. */
+  static SchemaRegistryClient clientFor(Map<String, ?> configs) {
+    Object url = configs.get(SCHEMA_REGISTRY_URL);
+    if (url == null || url.toString().isBlank()) {
+      throw new IllegalArgumentException("missing serde config '" + SCHEMA_REGISTRY_URL + "'");
+    }
+    return CLIENTS.computeIfAbsent(url.toString(), SchemaRegistryClient::new);
+  }
+
+  static boolean autoRegister(Map<String, ?> configs) {
+    Object value = configs.get(AUTO_REGISTER_SCHEMAS);
+    return value == null || Boolean.parseBoolean(value.toString());
+  }
+}

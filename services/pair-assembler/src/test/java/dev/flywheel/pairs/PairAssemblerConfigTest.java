@@ -1,0 +1,48 @@
+package dev.flywheel.pairs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PairAssemblerConfigTest {
+
+  @Test
+  void fileThenEnvironmentThenArgumentsWin(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("pa.properties");
+    Files.writeString(file, """
+        bootstrap.servers=file:9092
+        schema.registry.url=http://file
+        grace.period=PT2M
+        eval.fraction=0.3
+        streams.num.stream.threads=2
+        """);
+    PairAssemblerConfig config = PairAssemblerConfig.load(
+        new String[] {file.toString(), "--eval.fraction=0.25"},
+        Map.of("PAIR_ASSEMBLER_GRACE_PERIOD", "90s", "PAIR_ASSEMBLER_EVAL_FRACTION", "0.4", "OTHER", "x"));
+    assertEquals(Duration.ofSeconds(90), config.gracePeriod());
+    assertEquals(0.25, config.evalFraction());
+    assertEquals(Duration.ofDays(7), config.dedupRetention(), "default");
+    Properties streams = config.streamsProperties();
+    assertEquals("exactly_once_v2", streams.get("processing.guarantee"));
+    assertEquals("2", streams.get("num.stream.threads"));
+    assertEquals("file:9092", streams.get("bootstrap.servers"));
+    assertEquals(config.stateDir(), streams.get("state.dir"));
+  }
+
+  @Test
+  void durationsAndBounds() {
+    assertEquals(Duration.ofMillis(500), PairAssemblerConfig.parseDuration("500ms"));
+    assertEquals(Duration.ofHours(2), PairAssemblerConfig.parseDuration("2h"));
+    assertEquals(Duration.ofMinutes(10), PairAssemblerConfig.parseDuration("PT10M"));
+    assertThrows(IllegalArgumentException.class, () -> PairAssemblerConfig.of(Map.of("eval.fraction", "1.5")));
+    assertThrows(IllegalArgumentException.class,
+        () -> PairAssemblerConfig.of(Map.of()).streamsProperties(), "bootstrap.servers is required");
+  }
+}

@@ -6,6 +6,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.AvroTypeException;
 import org.apache.avro.Schema;
@@ -26,6 +27,8 @@ public class AvroDeserializer<T> implements Deserializer<T> {
 
   private SchemaRegistryClient registry;
   private Schema readerSchema;
+  /** Readers resolve writer to reader schema once per schema id; they are thread-safe. */
+  private final Map<Integer, DatumReader<T>> readersById = new ConcurrentHashMap<>();
   private Class<T> type;
 
   /** For Kafka's reflective construction; {@link #configure} must follow. */
@@ -75,7 +78,11 @@ public class AvroDeserializer<T> implements Deserializer<T> {
     }
     int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
     Schema writerSchema = writerSchema(topic, id);
-    DatumReader<T> reader = reader(topic, id, writerSchema);
+    DatumReader<T> reader = readersById.get(id);
+    if (reader == null) {
+      reader = reader(topic, id, writerSchema);
+      readersById.putIfAbsent(id, reader);
+    }
     BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(
         bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null);
     T value;

@@ -18,11 +18,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
@@ -146,9 +146,10 @@ public final class PairAssemblerApp {
   static PairAssemblerConfig checkTopics(PairAssemblerConfig config) throws Exception {
     List<TopicSpec<?>> needed = List.of(Topics.CHAT_TRANSCRIPTS, Topics.FEEDBACK_RANKINGS,
         Topics.TRAINING_COMPARISONS, Topics.TRAINING_METRICS, Topics.DEAD_LETTERS);
-    Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.require(PairAssemblerConfig.BOOTSTRAP_SERVERS));
-    try (Admin admin = Admin.create(props)) {
+    // the same client settings as the streams app (SASL/TLS included), not just the bootstrap servers
+    Map<String, Object> adminConfigs =
+        new StreamsConfig(config.streamsProperties()).getAdminConfigs("pair-assembler-startup-check");
+    try (Admin admin = Admin.create(adminConfigs)) {
       Map<String, TopicDescription> topics = admin.describeTopics(
               needed.stream().map(TopicSpec::name).collect(Collectors.toList()))
           .allTopicNames().get(60, TimeUnit.SECONDS);

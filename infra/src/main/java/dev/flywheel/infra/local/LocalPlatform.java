@@ -1,24 +1,21 @@
 package dev.flywheel.infra.local;
 
-import dev.flywheel.infra.kafka.KafkaBrokerProcess;
-import dev.flywheel.infra.registry.SchemaRegistryServer;
-import dev.flywheel.infra.topics.TopicCreator;
-import dev.flywheel.schemas.topics.Topics;
-import java.nio.file.Files;
+import dev.flywheel.infra.simulator.Simulator;
+import dev.flywheel.infra.simulator.SimulatorConfig;
+import java.net.URI;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
+import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /**
- * The local platform: a KRaft broker and a schema registry as their own JVMs, with every catalogue
- * topic created, data kept under one directory so that a restart continues where it stopped. Ctrl-C
- * stops everything it started.
+ * The local platform, the README's run command: broker, schema registry, topics, every service as its
+ * own JVM, then the traffic simulator playing the product apps. Data under one directory, so a restart
+ * continues; Ctrl-C stops everything it started.
  *
- * <p>Usage: {@code LocalPlatform [--data-dir DIR] [--kafka-port 9092] [--registry-port 8081]}
+ * <p>Usage: {@code LocalPlatform [--data-dir .flywheel] [--kafka-port 9092] [--registry-port 8081]
+ * [--base-port 8090] [--simulator true|false] [--simulator-count 100000]}
  */
 public final class LocalPlatform {
 
@@ -26,55 +23,63 @@ public final class LocalPlatform {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> options = parse(args);
-    Path dataDir = Path.of(options.getOrDefault("data-dir", ".flywheel")).toAbsolutePath();
-    int kafkaPort = Integer.parseInt(options.getOrDefault("kafka-port", "9092"));
-    int registryPort = Integer.parseInt(options.getOrDefault("registry-port", "8081"));
-    Files.createDirectories(dataDir.resolve("logs"));
-    List<AutoCloseable> started = new ArrayList<>();
+    Path repoRoot = Path.of(options.getOrDefault("repo-root", ".")).toAbsolutePath().normalize();
+    Platform.Settings settings = Platform.Settings.defaults(repoRoot)
+        .withDataDir(Path.of(options.getOrDefault("data-dir", ".flywheel")))
+        .withPorts(Integer.parseInt(options.getOrDefault("kafka-port", "9092")),
+            Integer.parseInt(options.getOrDefault("registry-port", "8081")),
+            Integer.parseInt(options.getOrDefault("base-port", "8090")));
+    boolean withSimulator = Boolean.parseBoolean(options.getOrDefault("simulator", "true"));
+
     CountDownLatch stopped = new CountDownLatch(1);
+    Platform[] platform = new Platform[1];
+    Simulator[] simulator = new Simulator[1];
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      progress("stopping (data kept in " + dataDir + ")");
-      for (int i = started.size() - 1; i >= 0; i--) {
-        try {
-          started.get(i).close();
-        } catch (Exception e) {
-          System.err.println("while stopping: " + e);
-        }
+      System.out.println("stopping (data kept in " + settings.dataDir().toAbsolutePath() + ")");
+      if (simulator[0] != null) {
+        simulator[0].stop();
+      }
+      if (platform[0] != null) {
+        platform[0].close();
       }
       stopped.countDown();
     }, "local-platform-shutdown"));
 
-    progress("[1/3] starting Kafka broker (KRaft) on 127.0.0.1:" + kafkaPort);
-    KafkaBrokerProcess broker = KafkaBrokerProcess.builder()
-        .dataDirectory(dataDir.resolve("kafka"))
-        .logFile(dataDir.resolve("logs/kafka.log"))
-        .port(kafkaPort)
-        .heap("384m")
-        .build();
-    started.add(broker);
-    broker.start();
-    progress("      broker ready at " + broker.bootstrapServers());
-
-    progress("[2/3] starting schema registry on 127.0.0.1:" + registryPort + " (first run unpacks it)");
-    SchemaRegistryServer registry = SchemaRegistryServer.builder()
-        .port(registryPort)
-        .dataDirectory(dataDir.resolve("registry"))
-        .logFile(dataDir.resolve("logs/registry.log"))
-        .start();
-    started.add(registry);
-    progress("      registry ready at " + registry.url());
-
-    progress("[3/3] creating topics from the catalogue");
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL);
-      progress("      " + Topics.ALL.size() + " topics ready (" + result.created().size() + " created)");
-    }
-
+    platform[0] = Platform.start(settings, LocalPlatform::progress);
+    Platform p = platform[0];
     System.out.println();
-    System.out.println("Flywheel local platform is up. Ctrl-C stops it.");
-    System.out.println("  FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS=" + broker.bootstrapServers());
-    System.out.println("  FLYWHEEL_REGISTRY_URL=" + registry.url());
-    System.out.println("  data and logs: " + dataDir);
+    System.out.println("Flywheel is up. Ctrl-C stops it.");
+    System.out.println("  dashboard:      " + p.url(FlywheelService.MODEL_REGISTRY) + "/");
+    System.out.println("  chat API:       " + p.url(FlywheelService.SERVING) + "/v1/chat/completions");
+    System.out.println("  feedback API:   " + p.url(FlywheelService.FEEDBACK_GATEWAY) + "/v1/rankings");
+    System.out.println("  API key:        " + p.apiKey() + "   (Authorization: Bearer <key>)");
+    System.out.println("  Kafka:          " + p.bootstrapServers());
+    System.out.println("  schema registry " + p.registryUrl());
+    System.out.println("  data and logs:  " + p.dataDir());
+    System.out.println();
+
+    if (withSimulator) {
+      SimulatorConfig config = SimulatorConfig.builder()
+          .servingUrl(URI.create(p.url(FlywheelService.SERVING)))
+          .gatewayUrl(URI.create(p.url(FlywheelService.FEEDBACK_GATEWAY)))
+          .registryUrl(URI.create(p.url(FlywheelService.MODEL_REGISTRY)))
+          .servingKey(p.apiKey()).gatewayKey(p.apiKey()).registryKey(p.apiKey())
+          .count(Long.parseLong(options.getOrDefault("simulator-count", "100000")))
+          .progressEvery(Duration.ofSeconds(15))
+          .build();
+      simulator[0] = new Simulator(config, LocalPlatform::progress);
+      Thread loop = new Thread(() -> {
+        try {
+          simulator[0].run();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } catch (Exception e) {
+          System.err.println("simulator stopped: " + e);
+        }
+      }, "simulator");
+      loop.setDaemon(true);
+      loop.start();
+    }
     stopped.await();
   }
 
@@ -84,14 +89,14 @@ public final class LocalPlatform {
   }
 
   private static Map<String, String> parse(String[] args) {
-    Map<String, String> options = new java.util.HashMap<>();
+    Map<String, String> options = new HashMap<>();
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException("usage: LocalPlatform [--data-dir DIR] [--kafka-port P] [--registry-port P]");
+        throw new IllegalArgumentException("usage: LocalPlatform [--data-dir DIR] [--kafka-port P] "
+            + "[--registry-port P] [--base-port P] [--simulator true|false] [--simulator-count N]");
       }
       options.put(args[i].substring(2), args[++i]);
     }
     return options;
   }
-
 }

@@ -1,0 +1,917 @@
+package dev.flywheel.reward;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.flywheel.events.ComparisonGroup;
+import dev.flywheel.events.DataSplit;
+import dev.flywheel.events.DeadLetter;
+import dev.flywheel.events.Demonstration;
+import dev.flywheel.events.ModelStatus;
+import dev.flywheel.events.RewardModelVersion;
+import dev.flywheel.events.TrainingMetrics;
+import dev.flywheel.model.ByteTokenizer;
+import dev.flywheel.model.ChatTurn;
+import dev.flywheel.model.Devices;
+import dev.flywheel.model.GptConfig;
+import dev.flywheel.model.LearningRateSchedule;
+import dev.flywheel.model.Learner;
+import dev.flywheel.model.LoadedModel;
+import dev.flywheel.model.LocalArtifactStore;
+import dev.flywheel.model.ModelArtifacts;
+import dev.flywheel.model.OptimizerConfig;
+import dev.flywheel.model.PairwiseRewardLoss;
+import dev.flywheel.model.RewardModel;
+import dev.flywheel.model.Role;
+import dev.flywheel.model.TokenBatch;
+import dev.flywheel.schemas.DeadLetters;
+import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeConfig;
+import dev.flywheel.schemas.serde.AvroSerializer;
+import dev.flywheel.trainerkit.Checkpoints;
+import dev.flywheel.trainerkit.KafkaSettings;
+import dev.flywheel.trainerkit.MetricsPublisher;
+import dev.flywheel.trainerkit.OffsetRanges;
+import dev.flywheel.trainerkit.TrainingProgress;
+import dev.flywheel.trainerkit.VersionLedger;
+import dev.flywheel.trainerkit.VersionPublisher;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.zip.CRC32;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reward trainer's loop (plain Java; {@link RewardTrainerService} runs it on its own thread).
+ *
+ * <h2>State and restarts</h2>
+ * Nothing lives outside Kafka and two local directories (artifacts, checkpoints):
+ * <ul>
+ *   <li>Input already inside a published version = offsets committed for {@code group-id}; they are
+ *       committed in the same Kafka transaction as the version event ({@link VersionPublisher}), so a crash
+ *       leaves either both or neither.</li>
+ *   <li>On start the trainer reads {@code training.comparisons} up to the committed offsets to rebuild the
+ *       replay buffer and the eval set (bounded, deterministic: {@link BoundedGroups}), starting at the
+ *       earliest offsets the last checkpoint says they still hold (or at the beginning without one).
+ *       Everything after the committed offsets is new input for the next round.</li>
+ *   <li>Mid-round checkpoints hold the model, the step reached and the round's input end offsets. If the
+ *       last checkpoint belongs to the round the committed offsets and the ledger say is next, the trainer
+ *       re-reads exactly that input and continues from the checkpoint's step (Adam moments restart; the
+ *       learning rate continues to decay from where it was to the same final value).</li>
+ *   <li>The version number is {@link VersionLedger#nextVersion()}: the number of an aborted attempt was
+ *       never visible, so it is reused; a number ever published never is.</li>
+ * </ul>
+ *
+ * <h2>A round</h2>
+ * new train-split groups read since the last round (minus stale ones) + a seeded replay sample of the
+ * buffer, shuffled, {@code epochs} passes, batches of {@code batch-size-groups} groups, InstructGPT pairwise
+ * loss ({@link PairwiseRewardLoss}), AdamW with warm-up + decay; warm-started from the latest LIVE version.
+ * Then: held-out evaluation, reward offset from reference responses, gate, artifact, version events
+ * ({@code CANDIDATE} then {@code LIVE}, or {@code REJECTED}) and input offsets in one transaction.
+ */
+public final class RewardTrainer implements Runnable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RewardTrainer.class);
+  public static final String SOURCE = "reward-trainer";
+  private static final String PHASE_TRAINING = "training";
+  private static final String PHASE_PUBLISHED = "published";
+
+  private final RewardTrainerConfig config;
+  private final KafkaSettings kafka;
+  private final TrainerStats stats;
+  private volatile boolean running = true;
+
+  // resources, created in startUp()
+  private VersionPublisher<RewardModelVersion> publisher;
+  private VersionLedger<RewardModelVersion> ledger;
+  private MetricsPublisher metrics;
+  private KafkaProducer<String, DeadLetter> deadLetters;
+  private KafkaConsumer<byte[], byte[]> consumer;
+  private AvroDeserializer<ComparisonGroup> groupDeserializer;
+  private TopicTail<TrainingMetrics> metricsTail;
+  private TopicTail<Demonstration> demonstrationsTail;
+  private LocalArtifactStore store;
+  private Checkpoints checkpoints;
+  private NDManager manager;
+  private GroupEncoder encoder;
+  private RewardEvaluator evaluator;
+
+  // data
+  private final List<TopicPartition> partitions = new ArrayList<>();
+  private final Map<TopicPartition, Long> committed = new HashMap<>();
+  private BoundedGroups buffer;
+  private BoundedGroups evalSet;
+  private final List<EncodedGroup> pending = new ArrayList<>();
+  private final List<Demonstration> demonstrations = new ArrayList<>();
+  private long newestPolicyVersion = -1;
+  private Double agreementCeiling;
+  private Instant agreementCeilingTime;
+  private Checkpoints.Checkpoint resume;
+  /** Input of REJECTED versions: recorded in their lineage, never replayed. */
+  private OffsetRanges rejectedInput;
+  private long lastRoundEndNanos = System.nanoTime();
+
+  public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka) {
+    this(config, kafka, new TrainerStats());
+  }
+
+  /** A trainer reporting into {@code stats} (shared across restarts by {@link RewardTrainerService}). */
+  public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka, TrainerStats stats) {
+    config.validate();
+    this.config = config;
+    this.kafka = kafka;
+    this.stats = stats;
+  }
+
+  public TrainerStats stats() {
+    return stats;
+  }
+
+  /**
+   * Asks the loop to stop after the current poll or optimizer step (no interrupt: Kafka clients must close
+   * cleanly); the round in progress is abandoned and resumes from its last checkpoint on the next start.
+   */
+  public void stop() {
+    running = false;
+  }
+
+  /** Thrown inside a round when {@link #stop()} was called. */
+  private static final class Stopped extends RuntimeException {
+    Stopped() {
+      super("stopped", null, false, false);
+    }
+  }
+
+  @Override
+  public void run() {
+    try {
+      startUp();
+      loop();
+      stats.state.set(TrainerStats.State.STOPPED);
+    } catch (Stopped e) {
+      stats.state.set(TrainerStats.State.STOPPED);
+    } catch (Throwable t) {
+      if (!running) {
+        stats.state.set(TrainerStats.State.STOPPED);
+        LOG.info("reward trainer stopped ({})", t.toString());
+      } else {
+        stats.lastError.set(t.toString());
+        for (Throwable c = t; c != null; c = c.getCause()) {
+          if (c instanceof VersionPublisher.PublishException p && p.isFatal()) {
+            stats.fenced = true;
+          }
+        }
+        stats.state.set(TrainerStats.State.FAILED);
+        LOG.error("reward trainer failed{}", stats.fenced ? " (fenced: another instance took over)" : "", t);
+      }
+    } finally {
+      closeQuietly();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- start-up
+
+  private void startUp() throws Exception {
+    stats.state.set(TrainerStats.State.STARTING);
+    Duration timeout = config.getKafkaTimeout();
+    store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
+    checkpoints = new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept());
+    manager = Devices.newManager(config.getDevice());
+    // publisher BEFORE the ledger: initTransactions() fences a zombie and aborts its open transaction
+    publisher = VersionPublisher.create(kafka, config.getVersionsTopic(), RewardModelVersion::getVersion,
+        config.getTransactionalId(), timeout);
+    ledger = VersionLedger.loadRewardVersions(kafka, config.getVersionsTopic(), timeout);
+    ledger.latestAccepted().ifPresent(v -> stats.liveVersion = v.getVersion());
+    stats.lastVersion = ledger.highestVersion();
+    rejectedInput = new OffsetRanges(config.getComparisonsTopic());
+    for (RewardModelVersion v : ledger.versions().values()) {
+      if (v.getStatus() == ModelStatus.REJECTED) {
+        rejectedInput.addAll(OffsetRanges.of(config.getComparisonsTopic(), v.getTrainingData()));
+      }
+    }
+    metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
+    Map<String, Object> dlConfig = kafka.producerConfig(SOURCE + "-dead-letters");
+    AvroSerializer<DeadLetter> dlValues = new AvroSerializer<>();
+    dlValues.configure(dlConfig, false);
+    deadLetters = new KafkaProducer<>(dlConfig, new StringSerializer(), dlValues);
+    metricsTail = new TopicTail<>(kafka, config.getMetricsTopic(), TrainingMetrics.class,
+        config.getCeilingScanRecords(), timeout);
+    demonstrationsTail = new TopicTail<>(kafka, config.getDemonstrationsTopic(), Demonstration.class,
+        config.getMaxReferenceResponses(), timeout);
+
+    GptConfig shape = modelShape();
+    encoder = new GroupEncoder(shape.contextLength());
+    evaluator = new RewardEvaluator(Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
+    buffer = new BoundedGroups(config.getBufferMaxGroups());
+    evalSet = new BoundedGroups(config.getEvalMaxGroups());
+
+    groupDeserializer = new AvroDeserializer<>();
+    groupDeserializer.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, kafka.registryUrl(),
+        AvroSerdeConfig.SPECIFIC_TYPE, ComparisonGroup.class), false);
+    consumer = new KafkaConsumer<>(kafka.consumerConfig(SOURCE + "-input", config.getGroupId()),
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    List<PartitionInfo> infos = consumer.partitionsFor(config.getComparisonsTopic(), timeout);
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException("input topic " + config.getComparisonsTopic() + " does not exist");
+    }
+    infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+    partitions.sort(Comparator.comparingInt(TopicPartition::partition));
+    consumer.assign(partitions);
+    Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
+    Map<TopicPartition, OffsetAndMetadata> stored = consumer.committed(new java.util.HashSet<>(partitions), timeout);
+    for (TopicPartition tp : partitions) {
+      OffsetAndMetadata o = stored.get(tp);
+      committed.put(tp, o == null ? begin.get(tp) : Math.max(o.offset(), begin.get(tp)));
+    }
+
+    Optional<Checkpoints.Checkpoint> checkpoint = checkpoints.latest();
+    Map<TopicPartition, Long> from = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      long start = begin.get(tp);
+      if (checkpoint.isPresent()) {
+        String held = checkpoint.get().state().extra().get("history.from." + tp.partition());
+        start = held == null ? committed.get(tp) : Math.max(start, Long.parseLong(held));
+      }
+      from.put(tp, Math.min(start, committed.get(tp)));
+      consumer.seek(tp, from.get(tp));
+    }
+    resume = checkpoint.filter(this::resumable).orElse(null);
+    LOG.info("Starting: committed input offsets {}, rebuilding buffer from {}, next version {}, live version {}{}",
+        render(committed), render(from), ledger.nextVersion(), stats.liveVersion,
+        resume == null ? "" : ", resuming round " + resume.state().round() + " at step " + resume.state().step());
+    // rebuild: read everything before the committed offsets (and whatever comes after it along the way)
+    long deadline = System.nanoTime() + timeout.toNanos() * 10;
+    while (!positionsReach(committed)) {
+      checkRunning();
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("could not re-read the input up to the committed offsets in time");
+      }
+      poll();
+    }
+    LOG.info("Rebuilt {} buffered and {} eval groups; {} new groups waiting", buffer.size(), evalSet.size(),
+        pending.size());
+    readSideTopics();
+    updateGauges();
+    stats.state.set(TrainerStats.State.WAITING);
+  }
+
+  /** The shape of the model the trainer will train: the accepted version's, or the configured fresh one. */
+  private GptConfig modelShape() throws IOException {
+    Optional<RewardModelVersion> live = ledger.latestAccepted();
+    if (live.isPresent()) {
+      Path dir = store.resolve(URI.create(live.get().getArtifactUri()));
+      return GptConfig.fromJson(Files.readString(dir.resolve(ModelArtifacts.CONFIG)));
+    }
+    return config.freshModelConfig();
+  }
+
+  /** Whether {@code c} is a mid-round checkpoint of exactly the round that comes next. */
+  private boolean resumable(Checkpoints.Checkpoint c) {
+    Checkpoints.State s = c.state();
+    if (!PHASE_TRAINING.equals(s.extra().get("phase")) || s.version() == null
+        || s.version() != ledger.nextVersion()) {
+      return false;
+    }
+    String parent = s.extra().getOrDefault("parent", "");
+    String live = ledger.latestAccepted().map(v -> Long.toString(v.getVersion())).orElse("");
+    if (!parent.equals(live)) {
+      return false;
+    }
+    Map<TopicPartition, Long> start = s.offsetMap();
+    for (TopicPartition tp : partitions) {
+      if (!committed.get(tp).equals(start.getOrDefault(tp, -1L))
+          || !s.extra().containsKey("until." + tp.partition())) {
+        return false;
+      }
+    }
+    return Files.isDirectory(c.file("model"));
+  }
+
+  // ---------------------------------------------------------------------------------------- the loop
+
+  private void loop() throws Exception {
+    while (running) {
+      poll();
+      updateGauges();
+      if (resume != null) {
+        Map<TopicPartition, Long> until = untilOf(resume.state());
+        if (positionsReach(until)) {
+          Checkpoints.Checkpoint r = resume;
+          resume = null;
+          round(until, r);
+        }
+      } else if (shouldStartRound()) {
+        Map<TopicPartition, Long> cut = new HashMap<>();
+        for (TopicPartition tp : partitions) {
+          cut.put(tp, consumer.position(tp));
+        }
+        round(cut, null);
+      }
+    }
+  }
+
+  private boolean shouldStartRound() {
+    int fresh = 0;
+    int pendingEval = 0;
+    for (EncodedGroup g : pending) {
+      if (g.split() == DataSplit.EVAL) {
+        pendingEval++;
+      } else if (!stale(g)) {
+        fresh++;
+      }
+    }
+    if (fresh == 0 || evalSet.size() + pendingEval < config.getMinEvalGroups()) {
+      return false;
+    }
+    boolean waitedLongEnough = System.nanoTime() - lastRoundEndNanos >= config.getRoundMaxWait().toNanos();
+    return fresh >= config.getRoundMinGroups() || waitedLongEnough;
+  }
+
+  private void poll() {
+    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+      ingest(r);
+    }
+  }
+
+  private void ingest(ConsumerRecord<byte[], byte[]> r) {
+    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    boolean history = r.offset() < committed.get(tp);
+    ComparisonGroup group;
+    try {
+      group = groupDeserializer.deserialize(r.topic(), r.value());
+      if (group == null) {
+        throw new IllegalArgumentException("null value (tombstone) on " + r.topic());
+      }
+    } catch (RuntimeException e) {
+      if (!history) {
+        deadLetter(DeadLetters.ofUndecodable(SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
+      }
+      return;
+    }
+    EncodedGroup encoded;
+    try {
+      encoded = encoder.encode(group, r.partition(), r.offset());
+    } catch (GroupEncoder.InvalidGroupException e) {
+      if (!history) {
+        deadLetter(DeadLetters.of(SOURCE, "INVALID_GROUP", e.getMessage(), r.topic(), r.partition(), r.offset(),
+            r.key(), r.value()));
+      }
+      return;
+    }
+    newestPolicyVersion = Math.max(newestPolicyVersion, encoded.newestPolicyVersion());
+    if (!history) {
+      pending.add(encoded);
+    } else if (encoded.split() == DataSplit.EVAL) {
+      evalSet.add(encoded);
+    } else if (!rejectedInput.contains(r.partition(), r.offset())) {
+      buffer.add(encoded);
+    }
+  }
+
+  private void deadLetter(DeadLetter letter) {
+    stats.deadLetters.incrementAndGet();
+    LOG.warn("dead letter {}-{}@{}: {} {}", letter.getSourceTopic(), letter.getSourcePartition(),
+        letter.getSourceOffset(), letter.getErrorType(), letter.getReason());
+    String key = letter.getRawKey() == null ? null
+        : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
+    deadLetters.send(new ProducerRecord<>(config.getDeadLettersTopic(), key, letter), (m, e) -> {
+      if (e != null) {
+        LOG.error("could not write a dead letter for {}-{}@{}: {}", letter.getSourceTopic(),
+            letter.getSourcePartition(), letter.getSourceOffset(), e.toString());
+      }
+    });
+  }
+
+  private boolean stale(EncodedGroup g) {
+    return config.getMaxPolicyStaleness() >= 0 && g.newestPolicyVersion() >= 0
+        && g.newestPolicyVersion() < newestPolicyVersion - config.getMaxPolicyStaleness();
+  }
+
+  private boolean positionsReach(Map<TopicPartition, Long> target) {
+    for (TopicPartition tp : partitions) {
+      if (consumer.position(tp) < target.getOrDefault(tp, 0L)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void readSideTopics() {
+    metricsTail.catchUp(m -> {
+      if (config.getCeilingSource().equals(m.getSource()) && config.getCeilingPhase().equals(m.getPhase())) {
+        Double value = m.getValues().get(config.getCeilingValue());
+        if (value != null && (agreementCeilingTime == null || !m.getEventTime().isBefore(agreementCeilingTime))) {
+          agreementCeiling = value;
+          agreementCeilingTime = m.getEventTime();
+        }
+      }
+    });
+    demonstrationsTail.catchUp(demonstrations::add);
+    demonstrations.sort(Comparator.comparing(Demonstration::getEventTime));
+    int excess = demonstrations.size() - config.getMaxReferenceResponses();
+    if (excess > 0) {
+      demonstrations.subList(0, excess).clear();
+    }
+  }
+
+  private void checkRunning() {
+    if (!running) {
+      throw new Stopped();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------- a round
+
+  private void round(Map<TopicPartition, Long> until, Checkpoints.Checkpoint resumeFrom) throws Exception {
+    refreshLedger();
+    long version = ledger.nextVersion();
+    long round = version;
+    stats.currentRound = round;
+    stats.state.set(TrainerStats.State.TRAINING);
+    long roundStart = System.nanoTime();
+    Optional<RewardModelVersion> parent = ledger.latestAccepted();
+
+    // the round's input: everything read before the cut
+    List<EncodedGroup> input = new ArrayList<>();
+    for (EncodedGroup g : pending) {
+      if (g.offset() < until.get(new TopicPartition(config.getComparisonsTopic(), g.partition()))) {
+        input.add(g);
+      }
+    }
+    List<EncodedGroup> newTrain = new ArrayList<>();
+    List<EncodedGroup> staleDropped = new ArrayList<>();
+    for (EncodedGroup g : input) {
+      if (g.split() == DataSplit.EVAL) {
+        evalSet.add(g);
+      } else if (stale(g)) {
+        staleDropped.add(g);
+      } else {
+        newTrain.add(g);
+      }
+    }
+    newTrain.sort(EncodedGroup.ORDER);
+    List<EncodedGroup> eval = evalSet.list();
+    Random random = new Random(config.getSeed() * 1_000_003L + round);
+    List<EncodedGroup> replay = replaySample(newTrain.size(), random);
+    List<EncodedGroup> plan = new ArrayList<>();
+    List<EncodedGroup> data = new ArrayList<>(newTrain);
+    data.addAll(replay);
+    for (int e = 0; e < config.getEpochs(); e++) {
+      List<EncodedGroup> epoch = new ArrayList<>(data);
+      Collections.shuffle(epoch, random);
+      plan.addAll(epoch);
+    }
+    int batch = config.getBatchSizeGroups();
+    int stepsPerEpoch = (data.size() + batch - 1) / batch;
+    int totalSteps = stepsPerEpoch * config.getEpochs();
+    String planHash = planHash(plan);
+    readSideTopics();
+    LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} eval groups, {} epochs, "
+            + "{} steps; parent {}", round, version, newTrain.size(), staleDropped.size(), replay.size(), eval.size(),
+        config.getEpochs(), totalSteps, parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
+
+    RewardEvaluator.Result baseline = null;
+    LoadedModel parentModel = null;
+    RewardModel model = null;
+    try {
+      if (parent.isPresent()) {
+        parentModel = loadVersion(parent.get());
+        baseline = evaluator.evaluate(parentModel.reward(), eval);
+        LOG.info("Round {}: parent v{} on the current eval set: accuracy {} loss {}", round,
+            parent.get().getVersion(), fmt(baseline.accuracy()), fmt(baseline.loss()));
+      }
+      int startStep = 0;
+      if (resumeFrom != null && planHash.equals(resumeFrom.state().extra().get("plan"))) {
+        LoadedModel fromCheckpoint = ModelArtifacts.load(resumeFrom.file("model"), null, manager);
+        model = fromCheckpoint.reward();
+        startStep = (int) resumeFrom.state().step();
+        if (parentModel != null) {
+          parentModel.close();
+          parentModel = null;
+        }
+        LOG.info("Round {}: resuming at step {} of {} from {}", round, startStep, totalSteps, resumeFrom.directory());
+      } else if (resumeFrom != null) {
+        LOG.warn("Round {}: checkpoint {} was made for different round data; starting the round over", round,
+            resumeFrom.directory());
+      }
+      if (model == null) {
+        if (parentModel != null) {
+          model = parentModel.reward();
+          parentModel = null; // trained in place: owned as `model` from here
+        } else {
+          Engine.getInstance().setRandomSeed((int) config.getSeed());
+          model = RewardModel.create(config.freshModelConfig(), manager);
+        }
+      }
+      Map<String, String> checkpointExtra = new LinkedHashMap<>();
+      checkpointExtra.put("phase", PHASE_TRAINING);
+      checkpointExtra.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
+      checkpointExtra.put("plan", planHash);
+      until.forEach((tp, o) -> checkpointExtra.put("until." + tp.partition(), Long.toString(o)));
+      historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
+
+      TrainResult train = train(model, plan, totalSteps, startStep, round, version, eval, checkpointExtra);
+      stats.state.set(TrainerStats.State.PUBLISHING);
+
+      // evaluation, reference offset, ceiling, gate
+      RewardEvaluator.Result result = evaluator.evaluate(model, eval);
+      References references = references(eval);
+      double rewardOffset = evaluator.meanScore(model, references.sequences(), Math.max(8, batch * 4));
+      double threshold = baseline == null ? config.getGateMinAccuracy()
+          : Math.max(config.getGateMinAccuracy(), baseline.accuracy() - config.getGateTolerance());
+      boolean accepted = result.accuracy() >= threshold;
+
+      Map<String, Double> m = new LinkedHashMap<>(result.metrics("eval_"));
+      m.put("train_loss", train.meanLoss());
+      m.put("train_accuracy", train.meanAccuracy());
+      m.put("groups_trained", (double) data.size());
+      m.put("new_groups", (double) newTrain.size());
+      m.put("replay_groups", (double) replay.size());
+      m.put("stale_groups_dropped", (double) staleDropped.size());
+      m.put("input_records", (double) input.size());
+      m.put("epochs", (double) config.getEpochs());
+      m.put("steps", (double) totalSteps);
+      m.put("resumed_from_step", (double) startStep);
+      m.put("train_seconds", train.seconds());
+      m.put("groups_per_s", train.groupsPerSecond());
+      m.put("reward_offset", rewardOffset);
+      m.put("reference_responses", (double) references.sequences().size());
+      m.put("reference_from_demonstrations", references.fromDemonstrations() ? 1.0 : 0.0);
+      m.put("gate_threshold", threshold);
+      m.put("gate_passed", accepted ? 1.0 : 0.0);
+      if (baseline != null) {
+        m.put("parent_eval_accuracy", baseline.accuracy());
+        m.put("parent_eval_loss", baseline.loss());
+      }
+      if (agreementCeiling != null) {
+        m.put("agreement_ceiling", agreementCeiling);
+        m.put("eval_accuracy_over_ceiling", result.accuracy() / agreementCeiling);
+      }
+      m.put("round_seconds", (System.nanoTime() - roundStart) / 1e9);
+      m.values().removeIf(v -> v == null || !Double.isFinite(v));
+      metrics.publish("eval", version, round, totalSteps, Map.of(
+          "eval_accuracy", result.accuracy(), "eval_loss", result.loss(),
+          "parent_eval_accuracy", baseline == null ? Double.NaN : baseline.accuracy(),
+          "agreement_ceiling", agreementCeiling == null ? Double.NaN : agreementCeiling,
+          "reward_offset", rewardOffset, "gate_passed", accepted ? 1.0 : 0.0));
+
+      // artifact, then the version events and the input offsets in one transaction
+      Artifact artifact = saveArtifact(model, version, parent, rewardOffset);
+      OffsetRanges lineage = new OffsetRanges(config.getComparisonsTopic());
+      for (TopicPartition tp : partitions) {
+        lineage.cover(tp.partition(), committed.get(tp), until.get(tp));
+      }
+      Instant now = Instant.now();
+      RewardModelVersion.Builder event = RewardModelVersion.newBuilder()
+          .setEventTime(now)
+          .setVersion(version)
+          .setParentVersion(parent.map(RewardModelVersion::getVersion).orElse(null))
+          .setCreatedAt(now)
+          .setArtifactUri(artifact.uri().toString())
+          .setArtifactSha256(artifact.sha256())
+          .setRewardOffset(rewardOffset)
+          .setMetrics(m)
+          .setHyperparameters(config.asMap())
+          .setTrainingData(lineage.toList());
+      List<RewardModelVersion> events = accepted
+          ? List.of(event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.CANDIDATE).build(),
+              event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.LIVE).build())
+          : List.of(event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.REJECTED).build());
+      Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+      until.forEach((tp, o) -> offsets.put(tp, new OffsetAndMetadata(o, "reward v" + version)));
+      checkRunning();
+      try {
+        publisher.publish(events, offsets, new ConsumerGroupMetadata(config.getGroupId()));
+      } catch (VersionPublisher.PublishException e) {
+        throw new IllegalStateException("publishing version " + version + " failed: " + e.getMessage(), e);
+      }
+      RewardModelVersion last = events.get(events.size() - 1);
+      ledger.apply(last);
+
+      // the round's input is now history
+      committed.putAll(until);
+      pending.removeAll(input);
+      if (accepted) {
+        buffer.addAll(newTrain);
+      } else {
+        lineage.toList().forEach(r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
+      }
+      lastRoundEndNanos = System.nanoTime();
+      stats.rounds.incrementAndGet();
+      stats.groupsTrained.addAndGet(data.size() * (long) config.getEpochs());
+      stats.lastVersion = version;
+      stats.lastEvalAccuracy = result.accuracy();
+      stats.lastGroupsPerSecond = train.groupsPerSecond();
+      if (accepted) {
+        stats.versionsAccepted.incrementAndGet();
+        stats.liveVersion = version;
+      } else {
+        stats.versionsRejected.incrementAndGet();
+      }
+      Map<String, String> done = new LinkedHashMap<>();
+      done.put("phase", PHASE_PUBLISHED);
+      historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
+      checkpoints.save(new Checkpoints.State(round, totalSteps, version, committed, done));
+      LOG.info("Version {} {}: eval accuracy {} (parent {}, threshold {}, ceiling {}), eval loss {}, reward offset {}, "
+              + "{} groups/s, lineage {}", version, accepted ? "LIVE" : "REJECTED", fmt(result.accuracy()),
+          baseline == null ? "none" : fmt(baseline.accuracy()), fmt(threshold),
+          agreementCeiling == null ? "unknown" : fmt(agreementCeiling), fmt(result.loss()), fmt(rewardOffset),
+          fmt(train.groupsPerSecond()), lineage);
+    } finally {
+      if (model != null) {
+        model.close();
+      }
+      if (parentModel != null) {
+        parentModel.close();
+      }
+      stats.currentRound = -1;
+      if (stats.state() == TrainerStats.State.TRAINING || stats.state() == TrainerStats.State.PUBLISHING) {
+        stats.state.set(TrainerStats.State.WAITING);
+      }
+      updateGauges();
+    }
+  }
+
+  /**
+   * Re-reads the versions topic so that status changes written by others (an operator's ROLLED_BACK) are
+   * respected by the next warm start. Only this trainer adds versions, so the numbering cannot move.
+   */
+  private void refreshLedger() {
+    try {
+      ledger = VersionLedger.loadRewardVersions(kafka, config.getVersionsTopic(), config.getKafkaTimeout());
+      stats.liveVersion = ledger.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L);
+    } catch (Exception e) {
+      LOG.warn("could not re-read {} ({}); keeping the ledger as it was", config.getVersionsTopic(), e.toString());
+    }
+  }
+
+  private List<EncodedGroup> replaySample(int newGroups, Random random) {
+    List<EncodedGroup> pool = new ArrayList<>();
+    for (EncodedGroup g : buffer.list()) {
+      if (!stale(g)) {
+        pool.add(g);
+      }
+    }
+    int n = (int) Math.min(pool.size(), Math.round(config.getReplayFraction() * newGroups));
+    // partial Fisher-Yates: the first n of a seeded shuffle
+    for (int i = 0; i < n; i++) {
+      Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
+    }
+    return new ArrayList<>(pool.subList(0, n));
+  }
+
+  /** Per partition, where a rebuild must start to get the buffer and the eval set back. */
+  private Map<Integer, Long> historyFrom() {
+    Map<Integer, Long> out = new TreeMap<>();
+    for (TopicPartition tp : partitions) {
+      out.put(tp.partition(), committed.get(tp));
+    }
+    buffer.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
+    evalSet.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
+    return out;
+  }
+
+  private record TrainResult(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond) {}
+
+  private TrainResult train(RewardModel model, List<EncodedGroup> plan, int totalSteps, int startStep, long round,
+      long version, List<EncodedGroup> eval, Map<String, String> checkpointExtra) throws IOException {
+    if (totalSteps == 0) {
+      return new TrainResult(Double.NaN, Double.NaN, 0, 0);
+    }
+    Learner learner = new Learner(optimizer(totalSteps, startStep), model);
+    TrainingProgress progress = TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
+    int batch = config.getBatchSizeGroups();
+    int stepsPerEpoch = totalSteps / config.getEpochs();
+    int epochSize = plan.size() / config.getEpochs();
+    float margin = (float) config.getMargin();
+    double lossSum = 0;
+    double accuracySum = 0;
+    int counted = 0;
+    long groups = 0;
+    long t0 = System.nanoTime();
+    for (int step = startStep; step < totalSteps; step++) {
+      checkRunning();
+      int epoch = step / stepsPerEpoch;
+      int from = epoch * epochSize + (step % stepsPerEpoch) * batch;
+      int to = Math.min(epoch * epochSize + epochSize, from + batch);
+      List<EncodedGroup> groupsOfStep = plan.subList(from, to);
+      float[] accuracy = new float[1];
+      long stepStart = System.nanoTime();
+      Learner.StepResult r = learner.step((sm, micro) -> {
+        List<int[]> sequences = new ArrayList<>();
+        List<List<PairwiseRewardLoss.Comparison>> comparisons = new ArrayList<>();
+        for (EncodedGroup g : groupsOfStep) {
+          comparisons.add(g.comparisons(margin, sequences.size()));
+          sequences.addAll(g.sequences());
+        }
+        TokenBatch tb = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
+        PairwiseRewardLoss.Result res = PairwiseRewardLoss.compute(model.scores(tb.tokens(), tb.mask(), true), comparisons);
+        accuracy[0] = res.accuracy();
+        return res.loss();
+      });
+      double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
+      groups += groupsOfStep.size();
+      stats.steps.incrementAndGet();
+      if (!r.skipped()) {
+        lossSum += r.loss();
+        accuracySum += accuracy[0];
+        counted++;
+      }
+      int done = step + 1;
+      double groupsPerSecond = groups / ((System.nanoTime() - t0) / 1e9);
+      if (done % config.getMetricsEverySteps() == 0 || done == totalSteps) {
+        Map<String, Double> values = new LinkedHashMap<>();
+        values.put("loss", (double) r.loss());
+        values.put("accuracy", (double) accuracy[0]);
+        values.put("groups_per_s", groupsPerSecond);
+        values.put("step_groups_per_s", groupsOfStep.size() / stepSeconds);
+        values.put("learning_rate", (double) r.learningRate());
+        values.put("grad_norm", (double) r.gradNorm());
+        metrics.publish("reward", version, round, done, values);
+      }
+      progress.step(done, r.loss(), Map.of("accuracy", accuracy[0], "groups/s", groupsPerSecond));
+      if (config.getEvalEverySteps() > 0 && done % config.getEvalEverySteps() == 0 && done < totalSteps) {
+        RewardEvaluator.Result e = evaluator.evaluate(model, eval);
+        metrics.publish("eval", version, round, done, Map.of("eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
+      }
+      if (config.getCheckpointEverySteps() > 0 && done % config.getCheckpointEverySteps() == 0 && done < totalSteps) {
+        checkpoint(model, round, done, version, checkpointExtra);
+      }
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    return new TrainResult(counted == 0 ? Double.NaN : lossSum / counted, counted == 0 ? Double.NaN : accuracySum / counted,
+        seconds, seconds > 0 ? groups / seconds : 0);
+  }
+
+  private void checkpoint(RewardModel model, long round, int step, long version, Map<String, String> extra)
+      throws IOException {
+    Map<TopicPartition, Long> start = new HashMap<>(committed);
+    checkpoints.save(new Checkpoints.State(round, step, version, start, extra),
+        dir -> ModelArtifacts.save(dir.resolve("model"), model, ByteTokenizer.INSTANCE,
+            Map.of("round", Long.toString(round), "step", Integer.toString(step))));
+    LOG.info("Round {}: checkpoint at step {}", round, step);
+  }
+
+  private OptimizerConfig optimizer(int totalSteps, int startStep) {
+    LearningRateSchedule.Decay decay = LearningRateSchedule.Decay.valueOf(config.getLrSchedule().toUpperCase(Locale.ROOT));
+    float peak = (float) config.getLearningRate();
+    long warmup = Math.min(config.getWarmupSteps(), Math.max(0, totalSteps - 1));
+    float minRatio = (float) config.getLrMinRatio();
+    LearningRateSchedule schedule = new LearningRateSchedule(peak, warmup, totalSteps, decay == LearningRateSchedule.Decay.CONSTANT ? 1f : minRatio, decay);
+    if (startStep > 0 && decay != LearningRateSchedule.Decay.CONSTANT) {
+      // resume: decay from the rate step startStep+1 would have used to the same final rate
+      float now = schedule.at(startStep + 1);
+      long remaining = Math.max(1, totalSteps - startStep);
+      schedule = new LearningRateSchedule(now, 0, remaining, Math.min(1f, peak * minRatio / now), decay);
+    }
+    return new OptimizerConfig(schedule, (float) config.getAdamBeta1(), (float) config.getAdamBeta2(), 1e-8f,
+        (float) config.getWeightDecay(), (float) config.getMaxGradNorm(), 1);
+  }
+
+  private record References(List<int[]> sequences, boolean fromDemonstrations) {}
+
+  /** Demonstrations if any were published, else the chosen (tier 0) responses of the eval set. */
+  private References references(List<EncodedGroup> eval) {
+    List<int[]> out = new ArrayList<>();
+    if (!demonstrations.isEmpty()) {
+      for (Demonstration d : demonstrations) {
+        List<ChatTurn> context = new ArrayList<>();
+        d.getTurns().forEach(t -> context.add(new ChatTurn(Role.valueOf(t.getRole().name()), t.getText())));
+        out.add(encoder.encodeResponse(context, d.getResponse()));
+      }
+      return new References(out, true);
+    }
+    for (int i = eval.size() - 1; i >= 0 && out.size() < config.getMaxReferenceResponses(); i--) {
+      EncodedGroup g = eval.get(i);
+      for (int c : g.chosen()) {
+        if (out.size() < config.getMaxReferenceResponses()) {
+          out.add(g.sequences().get(c));
+        }
+      }
+    }
+    return new References(out, false);
+  }
+
+  private LoadedModel loadVersion(RewardModelVersion v) throws IOException {
+    Path dir = store.resolve(URI.create(v.getArtifactUri()));
+    return ModelArtifacts.load(dir, v.getArtifactSha256(), manager);
+  }
+
+  /**
+   * Saves the model as {@code reward/v<version>-<sha12>}. A retry of an attempt that crashed after writing
+   * it finds the same name only if the bytes are identical; it then reuses it.
+   */
+  private record Artifact(URI uri, String sha256) {}
+
+  private Artifact saveArtifact(RewardModel model, long version, Optional<RewardModelVersion> parent, double rewardOffset)
+      throws IOException {
+    Path staging = Files.createTempDirectory(store.root(), ".reward-v" + version + "-");
+    try {
+      Path dir = staging.resolve("model");
+      Map<String, String> meta = new LinkedHashMap<>();
+      meta.put("version", Long.toString(version));
+      meta.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
+      meta.put("reward_offset", Double.toString(rewardOffset));
+      meta.put("trainer", SOURCE);
+      String sha = ModelArtifacts.save(dir, model, ByteTokenizer.INSTANCE, meta);
+      String name = "reward/v" + version + "-" + sha.substring(0, 12);
+      try {
+        return new Artifact(store.put(name, dir), sha);
+      } catch (FileAlreadyExistsException e) {
+        Path existing = store.root().resolve(name);
+        ModelArtifacts.verify(existing, sha);
+        return new Artifact(existing.toUri(), sha);
+      }
+    } finally {
+      deleteRecursively(staging);
+    }
+  }
+
+  private static String planHash(List<EncodedGroup> plan) {
+    CRC32 crc = new CRC32();
+    for (EncodedGroup g : plan) {
+      crc.update((g.partition() + ":" + g.offset() + ";").getBytes(StandardCharsets.UTF_8));
+    }
+    return plan.size() + "-" + Long.toHexString(crc.getValue());
+  }
+
+  private Map<TopicPartition, Long> untilOf(Checkpoints.State s) {
+    Map<TopicPartition, Long> out = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      out.put(tp, Long.parseLong(s.extra().get("until." + tp.partition())));
+    }
+    return out;
+  }
+
+  private void updateGauges() {
+    stats.groupsBuffered = buffer == null ? 0 : buffer.size();
+    stats.evalGroups = evalSet == null ? 0 : evalSet.size();
+    stats.groupsPending = pending.size();
+  }
+
+  private static String render(Map<TopicPartition, Long> offsets) {
+    Map<Integer, Long> sorted = new TreeMap<>();
+    offsets.forEach((tp, o) -> sorted.put(tp.partition(), o));
+    return sorted.toString();
+  }
+
+  private static String fmt(double v) {
+    return String.format(Locale.ROOT, "%.4f", v);
+  }
+
+  private static void deleteRecursively(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var walk = Files.walk(root)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
+  private void closeQuietly() {
+    for (AutoCloseable c : new AutoCloseable[] {consumer, metricsTail, demonstrationsTail, publisher, metrics}) {
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception e) {
+        LOG.debug("close: {}", e.toString());
+      }
+    }
+    if (deadLetters != null) {
+      deadLetters.close(Duration.ofSeconds(5));
+    }
+    if (manager != null) {
+      manager.close();
+    }
+  }
+}

@@ -1,0 +1,156 @@
+package dev.flywheel.policy.service;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What the training loop is doing, for {@code /health}, {@code /prometheus} and tests. Written by the loop
+ * thread, read by any; every field is individually consistent (volatile / atomic).
+ */
+public final class TrainerStatus {
+
+    /** The loop's phase. */
+    public enum Phase {
+        STARTING, CATCHING_UP, IDLE, SFT, PPO, EVALUATING, PUBLISHING, STOPPED, FAILED, DISABLED
+    }
+
+    private volatile Phase phase = Phase.STARTING;
+    private volatile long round;
+    private volatile long step;
+    private volatile long lastPublishedVersion;
+    private volatile String lastError;
+    private volatile long lastProgressMillis = System.currentTimeMillis();
+    private final Map<String, Double> lastFigures = new ConcurrentHashMap<>();
+    private final AtomicLong sftRounds = new AtomicLong();
+    private final AtomicLong ppoRounds = new AtomicLong();
+    private final AtomicLong versionsPublished = new AtomicLong();
+    private final AtomicLong versionsRejected = new AtomicLong();
+    private final AtomicLong ppoIterations = new AtomicLong();
+    private final AtomicLong resumes = new AtomicLong();
+    private final AtomicLong deadLetters = new AtomicLong();
+
+    public Phase phase() {
+        return phase;
+    }
+
+    public void phase(Phase value) {
+        phase = value;
+        touch();
+    }
+
+    public void round(long value, long stepValue) {
+        round = value;
+        step = stepValue;
+        touch();
+    }
+
+    public long round() {
+        return round;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    public long lastPublishedVersion() {
+        return lastPublishedVersion;
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Records an error the loop survived (it goes on). */
+    public void error(Throwable error) {
+        lastError = error.toString();
+    }
+
+    public void failed(Throwable error) {
+        lastError = error.toString();
+        phase = Phase.FAILED;
+    }
+
+    public long lastProgressMillis() {
+        return lastProgressMillis;
+    }
+
+    private void touch() {
+        lastProgressMillis = System.currentTimeMillis();
+    }
+
+    /** Latest figures of the last PPO iteration / SFT step (mean_reward, kl, beta, ...). */
+    public void figures(Map<String, ? extends Number> values) {
+        values.forEach((k, v) -> {
+            if (v != null && Double.isFinite(v.doubleValue())) {
+                lastFigures.put(k, v.doubleValue());
+            }
+        });
+        touch();
+    }
+
+    public double figure(String name) {
+        return lastFigures.getOrDefault(name, Double.NaN);
+    }
+
+    public Map<String, Double> figures() {
+        return new LinkedHashMap<>(lastFigures);
+    }
+
+    public void published(long version, boolean rejected) {
+        lastPublishedVersion = version;
+        versionsPublished.incrementAndGet();
+        if (rejected) {
+            versionsRejected.incrementAndGet();
+        }
+    }
+
+    public void sftRoundDone() {
+        sftRounds.incrementAndGet();
+    }
+
+    public void ppoRoundDone() {
+        ppoRounds.incrementAndGet();
+    }
+
+    public void ppoIteration() {
+        ppoIterations.incrementAndGet();
+    }
+
+    public void resumed() {
+        resumes.incrementAndGet();
+    }
+
+    public void deadLettered() {
+        deadLetters.incrementAndGet();
+    }
+
+    public long sftRounds() {
+        return sftRounds.get();
+    }
+
+    public long ppoRounds() {
+        return ppoRounds.get();
+    }
+
+    public long versionsPublished() {
+        return versionsPublished.get();
+    }
+
+    public long versionsRejected() {
+        return versionsRejected.get();
+    }
+
+    public long ppoIterations() {
+        return ppoIterations.get();
+    }
+
+    public long resumes() {
+        return resumes.get();
+    }
+
+    public long deadLetters() {
+        return deadLetters.get();
+    }
+}

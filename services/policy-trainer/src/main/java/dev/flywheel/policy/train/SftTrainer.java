@@ -1,0 +1,237 @@
+package dev.flywheel.policy.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+
+import dev.flywheel.model.ChatTemplate;
+import dev.flywheel.model.ChatTurn;
+import dev.flywheel.model.InferenceSession;
+import dev.flywheel.model.Learner;
+import dev.flywheel.model.LearningRateSchedule;
+import dev.flywheel.model.OptimizerConfig;
+import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.SftExample;
+import dev.flywheel.model.SftLoss;
+import dev.flywheel.model.TokenBatch;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * RLHF step 1: supervised fine-tuning of a policy on demonstrations, with next-token cross-entropy on
+ * the response tokens only ({@link SftLoss} with {@link SftExample#lossMask()}). No Kafka here: the
+ * trainer works on an in-memory list of demonstrations and a model.
+ *
+ * <p>Demonstrations are split by {@link Splits#isHeldOutDemonstration}: held-out ones only measure the
+ * eval loss (mean negative log-likelihood per response token) and perplexity (its exponential). With
+ * no held-out demonstration the eval figures are NaN.
+ *
+ * <p>Batches are drawn epoch by epoch in an order fixed by the seed and the epoch number, so a round
+ * resumed at step k from a checkpoint sees the same batches as the original would have.
+ */
+public final class SftTrainer {
+
+    /** One demonstration: the conversation up to the user's last turn, and the human-written reply. */
+    public record Demo(String id, List<ChatTurn> context, String response) {}
+
+    /** Callbacks from the training loop (logging, metrics, checkpoints, cancellation). */
+    public interface Listener {
+        /** After every optimizer step. */
+        default void onStep(int step, int totalSteps, float loss, float learningRate) {}
+
+        /** Polled before every step; true ends the round early with {@link Stopped}. */
+        default boolean stopRequested() {
+            return false;
+        }
+    }
+
+    /** Thrown when {@link Listener#stopRequested()} turned true during a round. */
+    public static final class Stopped extends RuntimeException {
+        public Stopped(int step) {
+            super("SFT stopped at step " + step);
+        }
+    }
+
+    /**
+     * @param trainLoss mean loss of the last {@code min(logEvery, steps)} steps
+     * @param evalLossBefore eval loss of the model as it came in (NaN without held-out data)
+     * @param evalLoss eval loss after training (NaN without held-out data)
+     * @param steps optimizer steps of the round (including those before a resume)
+     */
+    public record Result(float trainLoss, double evalLossBefore, double evalLoss, int steps, int trainExamples, int evalExamples) {
+        public double perplexity() {
+            return Math.exp(evalLoss);
+        }
+
+        /** Figures for {@code PolicyVersion.metrics} / TrainingMetrics (NaN ones left out). */
+        public Map<String, Double> metrics() {
+            Map<String, Double> m = new LinkedHashMap<>();
+            m.put("loss", (double) trainLoss);
+            if (!Double.isNaN(evalLoss)) {
+                m.put("eval_loss", evalLoss);
+                m.put("perplexity", perplexity());
+            }
+            if (!Double.isNaN(evalLossBefore)) {
+                m.put("eval_loss_before", evalLossBefore);
+            }
+            m.put("steps", (double) steps);
+            m.put("train_examples", (double) trainExamples);
+            m.put("eval_examples", (double) evalExamples);
+            return m;
+        }
+    }
+
+    private final SftConfig config;
+    private final ChatTemplate template = new ChatTemplate();
+
+    public SftTrainer(SftConfig config) {
+        this.config = config.copy().validate();
+    }
+
+    public SftConfig config() {
+        return config;
+    }
+
+    /** Chat-formatted example of a demonstration, fitted to the model's context. */
+    public SftExample example(Demo demo, int contextLength) {
+        return template.sftExample(demo.context(), demo.response()).fitTo(contextLength);
+    }
+
+    /** Splits {@code demos} into [train, held-out] examples. */
+    public List<List<SftExample>> split(List<Demo> demos, int contextLength) {
+        List<SftExample> train = new ArrayList<>();
+        List<SftExample> eval = new ArrayList<>();
+        for (Demo demo : demos) {
+            SftExample e = example(demo, contextLength);
+            (Splits.isHeldOutDemonstration(demo.id(), config.getEvalFraction()) ? eval : train).add(e);
+        }
+        if (train.isEmpty()) { // a handful of demonstrations that all hash to eval: train on them anyway
+            train.addAll(eval);
+        }
+        return List.of(train, eval);
+    }
+
+    /** Total steps a round over {@code trainExamples} examples takes. */
+    public int totalSteps(int trainExamples) {
+        int perEpoch = Math.max(1, (trainExamples + config.getBatchSize() - 1) / config.getBatchSize());
+        return Math.max(1, Math.min(config.getMaxSteps(), config.getEpochs() * perEpoch));
+    }
+
+    /** A full round from step 0. */
+    public Result train(PolicyModel policy, List<Demo> demos, Listener listener) {
+        return train(policy, demos, 0, listener);
+    }
+
+    /**
+     * Trains {@code policy} in place on the training split of {@code demos}, starting at step
+     * {@code fromStep} (non-zero when resuming from a checkpoint of the same round; the optimizer
+     * moments start afresh and the learning rate continues from where the schedule was).
+     */
+    public Result train(PolicyModel policy, List<Demo> demos, int fromStep, Listener listener) {
+        int contextLength = policy.config().contextLength();
+        List<List<SftExample>> split = split(demos, contextLength);
+        List<SftExample> train = split.get(0);
+        List<SftExample> eval = split.get(1);
+        if (train.isEmpty()) {
+            throw new IllegalArgumentException("no demonstrations to train on");
+        }
+        double evalBefore = eval.isEmpty() ? Double.NaN : evalLoss(policy, eval, config.getBatchSize());
+
+        int total = totalSteps(train.size());
+        LearningRateSchedule full = schedule(total);
+        Learner learner = new Learner(optimizer(remaining(full, fromStep, total)), policy);
+        int window = Math.min(config.getLogEvery(), total);
+        float[] recent = new float[window];
+        int recentCount = 0;
+        int batchSize = config.getBatchSize();
+        int perEpoch = Math.max(1, (train.size() + batchSize - 1) / batchSize);
+        for (int step = fromStep; step < total; step++) {
+            if (listener.stopRequested()) {
+                throw new Stopped(step);
+            }
+            List<SftExample> batch = batch(train, step, perEpoch);
+            List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
+            List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
+            Learner.StepResult r = learner.step((sm, micro) -> {
+                TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);
+                NDArray lossMask = TokenBatch.pad(sm, masks, TokenBatch.Side.RIGHT, (int) b.length(), 0);
+                return SftLoss.loss(policy.logits(b.tokens(), b.mask(), true), b.tokens(), lossMask);
+            });
+            recent[recentCount++ % window] = r.loss();
+            listener.onStep(step + 1, total, r.loss(), full.at(step + 1));
+        }
+        float trainLoss = 0;
+        int n = Math.min(recentCount, window);
+        for (int i = 0; i < n; i++) {
+            trainLoss += recent[i] / n;
+        }
+        double evalAfter = eval.isEmpty() ? Double.NaN : evalLoss(policy, eval, batchSize);
+        return new Result(n == 0 ? Float.NaN : trainLoss, evalBefore, evalAfter, total, train.size(), eval.size());
+    }
+
+    /** The examples of step {@code step}: epoch = step / perEpoch, shuffled by (seed, epoch). */
+    private List<SftExample> batch(List<SftExample> train, int step, int perEpoch) {
+        int epoch = step / perEpoch;
+        int index = step % perEpoch;
+        List<Integer> order = new ArrayList<>(train.size());
+        for (int i = 0; i < train.size(); i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(config.getSeed() * 1_000_003L + epoch));
+        int from = index * config.getBatchSize();
+        int to = Math.min(train.size(), from + config.getBatchSize());
+        List<SftExample> out = new ArrayList<>(to - from);
+        for (int i = from; i < to; i++) {
+            out.add(train.get(order.get(i)));
+        }
+        return out;
+    }
+
+    private LearningRateSchedule schedule(int total) {
+        int warmup = Math.min(config.getWarmupSteps(), total - 1);
+        return LearningRateSchedule.cosine(config.getLearningRate(), Math.max(0, warmup), total);
+    }
+
+    /** The part of {@code full} after step {@code from}, as a schedule starting again at 1. */
+    private static LearningRateSchedule remaining(LearningRateSchedule full, int from, int total) {
+        if (from == 0) {
+            return full;
+        }
+        float now = full.at(from + 1);
+        float end = full.peak() * full.minRatio();
+        int left = Math.max(1, total - from);
+        return new LearningRateSchedule(now, 0, left, Math.min(1f, end / now), LearningRateSchedule.Decay.COSINE);
+    }
+
+    private OptimizerConfig optimizer(LearningRateSchedule schedule) {
+        return OptimizerConfig.adamW(schedule)
+                .withWeightDecay(config.getWeightDecay())
+                .withMaxGradNorm(config.getMaxGradNorm());
+    }
+
+    /** Mean negative log-likelihood per response token of {@code examples} (no dropout, no gradient). */
+    public static double evalLoss(PolicyModel policy, List<SftExample> examples, int batchSize) {
+        double nll = 0;
+        double count = 0;
+        for (int from = 0; from < examples.size(); from += batchSize) {
+            List<SftExample> batch = examples.subList(from, Math.min(examples.size(), from + batchSize));
+            try (InferenceSession s = InferenceSession.open(policy)) {
+                NDManager sm = s.manager();
+                List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
+                List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
+                TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);
+                NDArray lossMask = TokenBatch.pad(sm, masks, TokenBatch.Side.RIGHT, (int) b.length(), 0);
+                NDArray logProbs = SftLoss.nextTokenLogProbs(policy.logits(b.tokens(), b.mask(), false), b.tokens());
+                NDArray targets = lossMask.get(":, 1:").toType(DataType.FLOAT32, false);
+                nll -= logProbs.mul(targets).sum().getFloat();
+                count += targets.sum().getFloat();
+            }
+        }
+        return count == 0 ? Double.NaN : nll / count;
+    }
+}

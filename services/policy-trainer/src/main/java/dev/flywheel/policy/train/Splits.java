@@ -1,0 +1,77 @@
+package dev.flywheel.policy.train;
+
+import dev.flywheel.model.ChatTurn;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.text.Normalizer;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Deterministic train / held-out splits by hashing, so that a record lands in the same split in every
+ * process and after every restart.
+ *
+ * <p><b>Prompts</b> use exactly the pair assembler's prompt key ({@code dev.flywheel.pairs.PromptKeys}):
+ * every turn is its role name and its text NFKC-normalised, lower-cased (root locale), whitespace runs
+ * collapsed to one space and trimmed, each length-prefixed (4-byte big-endian) into SHA-256; the key is
+ * the first 16 bytes as 32 hex digits and the prompt is held out when the first 53 bits, as a fraction
+ * of 2^53, are below the eval fraction (0.1 in the pair assembler). A prompt whose rankings evaluate the
+ * reward model is therefore never a PPO training prompt, and the policy is evaluated on the same
+ * held-out prompts. (Services may not import each other's modules, so the rule is repeated here; a
+ * test pins it to a key computed by the pair assembler.)
+ *
+ * <p><b>Demonstrations</b> are held out for the SFT eval loss when the same fraction of
+ * SHA-256(UTF-8 demonstration id) is below the SFT eval fraction.
+ */
+public final class Splits {
+
+    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    private static final HexFormat HEX = HexFormat.of();
+
+    private Splits() {}
+
+    /** The pair assembler's prompt key of a conversation (the turns up to and including the prompt). */
+    public static String promptKey(List<ChatTurn> turns) {
+        MessageDigest sha = sha256();
+        for (ChatTurn turn : turns) {
+            byte[] role = turn.role().name().getBytes(StandardCharsets.UTF_8);
+            byte[] text = normalise(turn.text()).getBytes(StandardCharsets.UTF_8);
+            sha.update(ByteBuffer.allocate(4).putInt(role.length).array());
+            sha.update(role);
+            sha.update(ByteBuffer.allocate(4).putInt(text.length).array());
+            sha.update(text);
+        }
+        return HEX.formatHex(sha.digest(), 0, 16);
+    }
+
+    /** True if the prompt with this key is held out (evaluation only). */
+    public static boolean isHeldOutPrompt(String promptKey, double evalFraction) {
+        long bits = ByteBuffer.wrap(HEX.parseHex(promptKey, 0, 16)).getLong() >>> 11;
+        return bits / (double) (1L << 53) < evalFraction;
+    }
+
+    /** True if the demonstration with this id is held out of SFT training (eval loss only). */
+    public static boolean isHeldOutDemonstration(String demonstrationId, double evalFraction) {
+        byte[] digest = sha256().digest(demonstrationId.getBytes(StandardCharsets.UTF_8));
+        long bits = ByteBuffer.wrap(digest, 0, 8).getLong() >>> 11;
+        return bits / (double) (1L << 53) < evalFraction;
+    }
+
+    static String normalise(String text) {
+        String nfkc = Normalizer.normalize(text == null ? "" : text, Normalizer.Form.NFKC);
+        return WHITESPACE.matcher(nfkc.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is mandatory in every JRE", e);
+        }
+    }
+}

@@ -1,16 +1,10 @@
 package dev.flywheel.infra.simulator;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.text.Normalizer;
+import dev.flywheel.events.DataSplit;
+import dev.flywheel.schemas.PromptKeys;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.random.RandomGenerator;
-import java.util.regex.Pattern;
 
 /**
  * The train / held-out split of the prompt space, by hash of the prompt text, decided by exactly the
@@ -32,8 +26,6 @@ public final class PromptSplit {
   /** The pair assembler's default eval fraction. */
   public static final double DEFAULT_EVAL_FRACTION = 0.1;
 
-  private static final Pattern WHITESPACE = Pattern.compile("\\s+");
-  private static final HexFormat HEX = HexFormat.of();
 
   private final double evalFraction;
   private final List<Prompt> train;
@@ -87,33 +79,11 @@ public final class PromptSplit {
 
   /** Whether a single-user-turn prompt with this text is held out at this eval fraction. */
   public static boolean isHeldOut(String promptText, double evalFraction) {
-    return fraction(promptKey(promptText)) < evalFraction;
+    return PromptKeys.split(promptKey(promptText), evalFraction) == DataSplit.EVAL;
   }
 
   /** The platform's prompt key of a conversation made of one user turn with this text. */
   public static String promptKey(String promptText) {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is mandatory in every JRE", e);
-    }
-    byte[] role = "USER".getBytes(StandardCharsets.UTF_8);
-    byte[] text = normalise(promptText).getBytes(StandardCharsets.UTF_8);
-    sha.update(ByteBuffer.allocate(4).putInt(role.length).array());
-    sha.update(role);
-    sha.update(ByteBuffer.allocate(4).putInt(text.length).array());
-    sha.update(text);
-    return HEX.formatHex(sha.digest(), 0, 16);
-  }
-
-  static double fraction(String promptKey) {
-    long bits = ByteBuffer.wrap(HEX.parseHex(promptKey, 0, 16)).getLong() >>> 11;
-    return bits / (double) (1L << 53);
-  }
-
-  static String normalise(String text) {
-    String nfkc = Normalizer.normalize(text == null ? "" : text, Normalizer.Form.NFKC);
-    return WHITESPACE.matcher(nfkc.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
+    return PromptKeys.promptKey(promptText);
   }
 }

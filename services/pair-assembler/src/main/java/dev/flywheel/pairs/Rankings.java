@@ -1,5 +1,6 @@
 package dev.flywheel.pairs;
 
+import dev.flywheel.schemas.PromptKeys;
 import dev.flywheel.events.CandidateResponse;
 import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.ComparisonGroup;

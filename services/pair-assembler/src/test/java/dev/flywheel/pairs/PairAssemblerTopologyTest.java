@@ -1,5 +1,6 @@
 package dev.flywheel.pairs;
 
+import dev.flywheel.schemas.PromptKeys;
 import static dev.flywheel.pairs.Events.ids;
 import static dev.flywheel.pairs.Events.ranking;
 import static dev.flywheel.pairs.Events.strict;

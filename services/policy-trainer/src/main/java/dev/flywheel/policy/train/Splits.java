@@ -1,16 +1,15 @@
 package dev.flywheel.policy.train;
 
+import dev.flywheel.events.DataSplit;
+import dev.flywheel.events.Turn;
+import dev.flywheel.schemas.PromptKeys;
 import dev.flywheel.model.ChatTurn;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.text.Normalizer;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * Deterministic train / held-out splits by hashing, so that a record lands in the same split in every
@@ -30,29 +29,20 @@ import java.util.regex.Pattern;
  */
 public final class Splits {
 
-    private static final Pattern WHITESPACE = Pattern.compile("\\s+");
-    private static final HexFormat HEX = HexFormat.of();
 
     private Splits() {}
 
-    /** The pair assembler's prompt key of a conversation (the turns up to and including the prompt). */
+    /** The platform's prompt key ({@link PromptKeys}) of a conversation up to and including the prompt. */
     public static String promptKey(List<ChatTurn> turns) {
-        MessageDigest sha = sha256();
-        for (ChatTurn turn : turns) {
-            byte[] role = turn.role().name().getBytes(StandardCharsets.UTF_8);
-            byte[] text = normalise(turn.text()).getBytes(StandardCharsets.UTF_8);
-            sha.update(ByteBuffer.allocate(4).putInt(role.length).array());
-            sha.update(role);
-            sha.update(ByteBuffer.allocate(4).putInt(text.length).array());
-            sha.update(text);
-        }
-        return HEX.formatHex(sha.digest(), 0, 16);
+        List<Turn> contract = turns.stream()
+                .map(t -> new Turn(dev.flywheel.events.Role.valueOf(t.role().name()), t.text()))
+                .toList();
+        return PromptKeys.promptKey(contract, null);
     }
 
     /** True if the prompt with this key is held out (evaluation only). */
     public static boolean isHeldOutPrompt(String promptKey, double evalFraction) {
-        long bits = ByteBuffer.wrap(HEX.parseHex(promptKey, 0, 16)).getLong() >>> 11;
-        return bits / (double) (1L << 53) < evalFraction;
+        return PromptKeys.split(promptKey, evalFraction) == DataSplit.EVAL;
     }
 
     /** True if the demonstration with this id is held out of SFT training (eval loss only). */
@@ -60,11 +50,6 @@ public final class Splits {
         byte[] digest = sha256().digest(demonstrationId.getBytes(StandardCharsets.UTF_8));
         long bits = ByteBuffer.wrap(digest, 0, 8).getLong() >>> 11;
         return bits / (double) (1L << 53) < evalFraction;
-    }
-
-    static String normalise(String text) {
-        String nfkc = Normalizer.normalize(text == null ? "" : text, Normalizer.Form.NFKC);
-        return WHITESPACE.matcher(nfkc.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
     }
 
     private static MessageDigest sha256() {

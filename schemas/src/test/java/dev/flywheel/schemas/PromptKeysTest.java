@@ -1,4 +1,4 @@
-package dev.flywheel.pairs;
+package dev.flywheel.schemas;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,4 +1,4 @@
-package dev.flywheel.pairs;
+package dev.flywheel.schemas;
 
 import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.Role;
@@ -14,7 +14,8 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * The prompt key: a stable hash of the normalised prompt conversation, and the train/eval split it
+ * The prompt key (part of the contract: the pair assembler, the policy trainer and the simulator must
+ * agree on it): a stable hash of the normalised prompt conversation, and the train/eval split it
  * decides. It depends on the prompt only (never on the ranking, the annotator or the responses), so
  * every ranking of the same prompt lands in the same split: an eval prompt never leaks into training.
  *
@@ -33,7 +34,7 @@ public final class PromptKeys {
   private PromptKeys() {}
 
   /** The normalised text of one turn. */
-  static String normalise(String text) {
+  public static String normalise(String text) {
     String nfkc = Normalizer.normalize(text == null ? "" : text, Normalizer.Form.NFKC);
     return WHITESPACE.matcher(nfkc.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();
   }
@@ -43,13 +44,18 @@ public final class PromptKeys {
     return HEX.formatHex(digest(turns, prompt), 0, KEY_BYTES);
   }
 
+  /** The prompt key of a single-turn USER prompt. */
+  public static String promptKey(String userPrompt) {
+    return promptKey(List.of(), userPrompt);
+  }
+
   /** TRAIN or EVAL for a prompt key (as returned by {@link #promptKey}). */
   public static DataSplit split(String promptKey, double evalFraction) {
     return fraction(promptKey) < evalFraction ? DataSplit.EVAL : DataSplit.TRAIN;
   }
 
   /** The key's position in [0, 1): its first 53 bits. */
-  static double fraction(String promptKey) {
+  public static double fraction(String promptKey) {
     long bits = ByteBuffer.wrap(HEX.parseHex(promptKey, 0, 16)).getLong() >>> 11;
     return bits / (double) (1L << 53);
   }

@@ -1,0 +1,49 @@
+package dev.flywheel.serving;
+
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+/**
+ * PyTorch/DJL process settings, applied before the engine first loads (i.e. first thing in {@code main}):
+ * <ul>
+ *   <li>{@code OMP_WAIT_POLICY=PASSIVE} unless the environment sets it: libgomp reads it once when
+ *       PyTorch's natives load, and its spin-waiting threads made steps ~20x slower on 2 shared cores
+ *       (set through glibc's {@code setenv}, as the model module's benchmark does);</li>
+ *   <li>{@code ai.djl.offline=true} (fail fast instead of trying to download natives),
+ *       {@code ai.djl.pytorch.num_interop_threads=1} and {@code ai.djl.pytorch.num_threads=<cores>}
+ *       unless given as {@code -D} options.</li>
+ * </ul>
+ */
+public final class NativeRuntime {
+
+  private NativeRuntime() {}
+
+  /** glibc's environment. */
+  interface CLibrary extends Library {
+    int setenv(String name, String value, int overwrite);
+
+    String getenv(String name);
+  }
+
+  /** Applies the defaults; returns the effective OMP_WAIT_POLICY (or why it could not be set). */
+  public static String configure() {
+    setDefault("ai.djl.offline", "true");
+    setDefault("ai.djl.pytorch.num_interop_threads", "1");
+    setDefault("ai.djl.pytorch.num_threads", Integer.toString(Runtime.getRuntime().availableProcessors()));
+    try {
+      CLibrary libc = Native.load("c", CLibrary.class);
+      if (libc.getenv("OMP_WAIT_POLICY") == null) {
+        libc.setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+      }
+      return libc.getenv("OMP_WAIT_POLICY");
+    } catch (Throwable e) {
+      return "unchanged (" + e + ")";
+    }
+  }
+
+  private static void setDefault(String key, String value) {
+    if (System.getProperty(key) == null) {
+      System.setProperty(key, value);
+    }
+  }
+}

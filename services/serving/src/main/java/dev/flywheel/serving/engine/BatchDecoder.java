@@ -1,0 +1,247 @@
+package dev.flywheel.serving.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.flywheel.model.ByteTokenizer;
+import dev.flywheel.model.Gpt;
+import dev.flywheel.model.InferenceMode;
+import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.Sampler;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Decodes the rows of several {@link DecodeJob}s as one batch with a KV cache: the serving counterpart of
+ * {@link Sampler}, with what a chat API needs on top of it — sampling settings, stop sequences and a
+ * length limit per row, text streamed out as it is produced, and rows of cancelled jobs dropped.
+ *
+ * <p>The decoding itself is {@link Sampler}'s: prompts left-padded to the same slot, one prefill, then
+ * one token per row and step through the cache, finished rows feeding masked padding, tokens drawn on the
+ * host from each row's own {@link SplittableRandom}. {@link #choose} mirrors {@code Sampler.choose}, so a
+ * row's tokens depend only on its prompt, settings, seed and the model, not on the rows it is batched
+ * with (a test checks this against {@link Sampler}).
+ *
+ * <p>Run it on a thread with grad mode off ({@link InferenceMode}); not thread-safe.
+ */
+public final class BatchDecoder {
+
+  private final PolicyModel policy;
+
+  public BatchDecoder(PolicyModel policy) {
+    this.policy = policy;
+  }
+
+  public int contextLength() {
+    return policy.config().contextLength();
+  }
+
+  /** Decodes every row of {@code jobs} to the end; completes each job (or fails them all on an error). */
+  public void decode(List<DecodeJob> jobs) {
+    List<Row> rows = new ArrayList<>();
+    for (DecodeJob job : jobs) {
+      for (int i = 0; i < job.rowCount(); i++) {
+        rows.add(new Row(job, i, job.rows().get(i)));
+      }
+    }
+    try {
+      run(rows);
+    } catch (RuntimeException | Error e) {
+      for (DecodeJob job : jobs) {
+        job.fail(e);
+      }
+      throw e;
+    }
+  }
+
+  private void run(List<Row> rows) {
+    int batch = rows.size();
+    int contextLength = contextLength();
+    int promptLength = 0;
+    int maxNew = 0;
+    for (Row row : rows) {
+      promptLength = Math.max(promptLength, row.spec.prompt().length);
+      maxNew = Math.max(maxNew, row.spec.maxNewTokens());
+    }
+    if (promptLength >= contextLength) {
+      throw new IllegalArgumentException(
+          "prompt of " + promptLength + " tokens leaves no room in the context length " + contextLength);
+    }
+    int steps = Math.min(maxNew, contextLength - promptLength);
+
+    long[][] slots = new long[batch][promptLength + steps];
+    long[][] real = new long[batch][promptLength + steps];
+    for (int r = 0; r < batch; r++) {
+      int[] prompt = rows.get(r).spec.prompt();
+      int offset = promptLength - prompt.length;
+      Arrays.fill(slots[r], ByteTokenizer.PAD);
+      for (int i = 0; i < prompt.length; i++) {
+        slots[r][offset + i] = prompt[i];
+        real[r][offset + i] = 1;
+      }
+    }
+    for (Row row : rows) {
+      if (row.index == 0) {
+        row.job.startedNanos = System.nanoTime();
+        if (!row.job.cancelled()) {
+          row.job.listener().onStart();
+        }
+      }
+    }
+
+    try (NDManager manager = policy.manager().newSubManager();
+        Gpt.KvCache cache = policy.trunk().newCache(manager)) {
+      int filled = promptLength;
+      int active = batch;
+      for (int step = 0; step < steps && active > 0; step++) {
+        float[] logits = lastLogits(manager, cache, slots, real, cache.length(), filled);
+        int vocab = logits.length / batch;
+        for (int r = 0; r < batch; r++) {
+          Row row = rows.get(r);
+          if (!row.finished && row.job.cancelled()) {
+            row.finished = true;
+            active--;
+          }
+          boolean feeds = false;
+          if (!row.finished) {
+            int token = choose(logits, r * vocab, vocab, row.spec, row.random);
+            row.count++;
+            if (token == ByteTokenizer.EOS) {
+              row.finish(RowResult.FinishReason.STOP);
+            } else {
+              row.emit(row.text.push(token));
+              if (row.text.stopped()) {
+                row.finish(RowResult.FinishReason.STOP);
+              } else if (row.count >= row.spec.maxNewTokens() || step == steps - 1) {
+                row.finish(RowResult.FinishReason.LENGTH);
+              }
+            }
+            if (row.finished) {
+              active--;
+            } else {
+              feeds = true;
+            }
+            slots[r][filled] = token;
+          }
+          if (!feeds) {
+            slots[r][filled] = ByteTokenizer.PAD;
+          }
+          real[r][filled] = feeds ? 1 : 0;
+        }
+        filled++;
+      }
+    }
+    for (Row row : rows) {
+      if (!row.finished) { // cancelled before its first step, or steps == 0
+        row.finish(RowResult.FinishReason.LENGTH);
+      }
+    }
+  }
+
+  /** (B * vocab) logits at the last filled slot, running slots [from, filled) through the model. */
+  private float[] lastLogits(NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from,
+      int filled) {
+    try (NDManager step = manager.newSubManager()) {
+      int batch = slots.length;
+      int length = filled - from;
+      NDArray tokens = step.create(window(slots, from, filled), new Shape(batch, length));
+      NDArray mask = step.create(window(real, from, filled), new Shape(batch, length));
+      NDArray hidden = policy.trunk().forward(tokens, mask, cache, false);
+      NDArray last = hidden.get(":, {}:, :", length - 1);
+      return policy.logitsFromHidden(last).toFloatArray();
+    }
+  }
+
+  private static long[] window(long[][] rows, int from, int to) {
+    int length = to - from;
+    long[] flat = new long[rows.length * length];
+    for (int r = 0; r < rows.length; r++) {
+      System.arraycopy(rows[r], from, flat, r * length, length);
+    }
+    return flat;
+  }
+
+  /**
+   * Picks a token from {@code logits[offset, offset + vocab)}: greedy at temperature 0, else top-k then
+   * top-p (nucleus) sampling at the row's temperature. Same arithmetic and random draws as
+   * {@code Sampler.choose}; top-p 0 keeps only the most likely token.
+   */
+  static int choose(float[] logits, int offset, int vocab, RowSpec spec, SplittableRandom random) {
+    if (spec.temperature() == 0f) {
+      int best = 0;
+      for (int v = 1; v < vocab; v++) {
+        if (logits[offset + v] > logits[offset + best]) {
+          best = v;
+        }
+      }
+      return best;
+    }
+    Integer[] order = new Integer[vocab];
+    for (int v = 0; v < vocab; v++) {
+      order[v] = v;
+    }
+    Arrays.sort(order, Comparator.comparingDouble((Integer v) -> -logits[offset + v]));
+    int keep = spec.topK() > 0 ? Math.min(spec.topK(), vocab) : vocab;
+    double max = logits[offset + order[0]];
+    double[] weights = new double[keep];
+    double total = 0;
+    for (int i = 0; i < keep; i++) {
+      weights[i] = Math.exp((logits[offset + order[i]] - max) / spec.temperature());
+      total += weights[i];
+    }
+    if (spec.topP() < 1f) {
+      double cumulative = 0;
+      int nucleus = 0;
+      while (nucleus < keep) {
+        cumulative += weights[nucleus++];
+        if (cumulative >= spec.topP() * total) {
+          break;
+        }
+      }
+      keep = nucleus;
+      total = cumulative;
+    }
+    double u = random.nextDouble() * total;
+    for (int i = 0; i < keep; i++) {
+      u -= weights[i];
+      if (u < 0) {
+        return order[i];
+      }
+    }
+    return order[keep - 1];
+  }
+
+  /** One row of the batch: a candidate of a job. */
+  private static final class Row {
+    final DecodeJob job;
+    final int index;
+    final RowSpec spec;
+    final SplittableRandom random;
+    final TextAssembler text;
+    int count;
+    boolean finished;
+
+    Row(DecodeJob job, int index, RowSpec spec) {
+      this.job = job;
+      this.index = index;
+      this.spec = spec;
+      this.random = new SplittableRandom(spec.seed());
+      this.text = new TextAssembler(spec.stop());
+    }
+
+    void emit(String delta) {
+      if (!delta.isEmpty() && !job.cancelled()) {
+        job.listener().onText(index, delta);
+      }
+    }
+
+    void finish(RowResult.FinishReason reason) {
+      emit(text.finish());
+      finished = true;
+      job.rowFinished(index, new RowResult(text.text(), count, reason));
+    }
+  }
+}

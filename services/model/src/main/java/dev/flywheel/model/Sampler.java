@@ -119,8 +119,17 @@ public final class Sampler {
         return out;
     }
 
-    /** (B * vocab) logits at the last filled slot, running slots [from, filled) through the model. */
     private float[] lastLogits(NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from, int filled) {
+        return lastLogits(policy, manager, cache, slots, real, from, filled);
+    }
+
+    /**
+     * One decode step for a batch: runs slots [from, filled) of every row through {@code policy} with the
+     * KV cache and returns the (B * vocab) logits at the last filled slot. {@code real} marks real tokens
+     * (1) and padding (0). Shared with serving's per-row decoder.
+     */
+    public static float[] lastLogits(PolicyModel policy, NDManager manager, Gpt.KvCache cache, long[][] slots,
+            long[][] real, int from, int filled) {
         try (NDManager step = manager.newSubManager()) {
             int batch = slots.length;
             int length = filled - from;
@@ -143,7 +152,17 @@ public final class Sampler {
 
     /** Picks a token from {@code logits[offset, offset + vocab)} according to {@code config}. */
     static int choose(float[] logits, int offset, int vocab, SamplingConfig config, SplittableRandom random) {
-        if (config.temperature() == 0f) {
+        return choose(logits, offset, vocab, config.temperature(), config.topK(), config.topP(), random);
+    }
+
+    /**
+     * Picks a token from {@code logits[offset, offset + vocab)}: greedy at temperature 0, else top-k then
+     * top-p (nucleus) sampling at {@code temperature} (top-k 0 = off, top-p 1 = off; top-p 0 keeps only
+     * the most likely token). One draw from {@code random} per call, so seeded rows are reproducible.
+     */
+    public static int choose(float[] logits, int offset, int vocab, float temperature, int topK, float topP,
+            SplittableRandom random) {
+        if (temperature == 0f) {
             int best = 0;
             for (int v = 1; v < vocab; v++) {
                 if (logits[offset + v] > logits[offset + best]) {
@@ -158,20 +177,20 @@ public final class Sampler {
         }
         // most likely first; ties keep the lower id first (stable sort)
         Arrays.sort(order, Comparator.comparingDouble((Integer v) -> -logits[offset + v]));
-        int keep = config.topK() > 0 ? Math.min(config.topK(), vocab) : vocab;
+        int keep = topK > 0 ? Math.min(topK, vocab) : vocab;
         double max = logits[offset + order[0]];
         double[] weights = new double[keep];
         double total = 0;
         for (int i = 0; i < keep; i++) {
-            weights[i] = Math.exp((logits[offset + order[i]] - max) / config.temperature());
+            weights[i] = Math.exp((logits[offset + order[i]] - max) / temperature);
             total += weights[i];
         }
-        if (config.topP() < 1f) {
+        if (topP < 1f) {
             double cumulative = 0;
             int nucleus = 0;
             while (nucleus < keep) {
                 cumulative += weights[nucleus++];
-                if (cumulative >= config.topP() * total) {
+                if (cumulative >= topP * total) {
                     break;
                 }
             }

@@ -1,8 +1,6 @@
 package dev.flywheel.serving.engine;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.Gpt;
 import dev.flywheel.model.InferenceMode;
@@ -10,7 +8,6 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -141,77 +138,14 @@ public final class BatchDecoder {
     }
   }
 
-  /** (B * vocab) logits at the last filled slot, running slots [from, filled) through the model. */
   private float[] lastLogits(NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from,
       int filled) {
-    try (NDManager step = manager.newSubManager()) {
-      int batch = slots.length;
-      int length = filled - from;
-      NDArray tokens = step.create(window(slots, from, filled), new Shape(batch, length));
-      NDArray mask = step.create(window(real, from, filled), new Shape(batch, length));
-      NDArray hidden = policy.trunk().forward(tokens, mask, cache, false);
-      NDArray last = hidden.get(":, {}:, :", length - 1);
-      return policy.logitsFromHidden(last).toFloatArray();
-    }
+    return Sampler.lastLogits(policy, manager, cache, slots, real, from, filled);
   }
 
-  private static long[] window(long[][] rows, int from, int to) {
-    int length = to - from;
-    long[] flat = new long[rows.length * length];
-    for (int r = 0; r < rows.length; r++) {
-      System.arraycopy(rows[r], from, flat, r * length, length);
-    }
-    return flat;
-  }
-
-  /**
-   * Picks a token from {@code logits[offset, offset + vocab)}: greedy at temperature 0, else top-k then
-   * top-p (nucleus) sampling at the row's temperature. Same arithmetic and random draws as
-   * {@code Sampler.choose}; top-p 0 keeps only the most likely token.
-   */
+  /** The model library's token choice with this row's settings (same arithmetic and draws as Sampler). */
   static int choose(float[] logits, int offset, int vocab, RowSpec spec, SplittableRandom random) {
-    if (spec.temperature() == 0f) {
-      int best = 0;
-      for (int v = 1; v < vocab; v++) {
-        if (logits[offset + v] > logits[offset + best]) {
-          best = v;
-        }
-      }
-      return best;
-    }
-    Integer[] order = new Integer[vocab];
-    for (int v = 0; v < vocab; v++) {
-      order[v] = v;
-    }
-    Arrays.sort(order, Comparator.comparingDouble((Integer v) -> -logits[offset + v]));
-    int keep = spec.topK() > 0 ? Math.min(spec.topK(), vocab) : vocab;
-    double max = logits[offset + order[0]];
-    double[] weights = new double[keep];
-    double total = 0;
-    for (int i = 0; i < keep; i++) {
-      weights[i] = Math.exp((logits[offset + order[i]] - max) / spec.temperature());
-      total += weights[i];
-    }
-    if (spec.topP() < 1f) {
-      double cumulative = 0;
-      int nucleus = 0;
-      while (nucleus < keep) {
-        cumulative += weights[nucleus++];
-        if (cumulative >= spec.topP() * total) {
-          break;
-        }
-      }
-      keep = nucleus;
-      total = cumulative;
-    }
-    double u = random.nextDouble() * total;
-    for (int i = 0; i < keep; i++) {
-      u -= weights[i];
-      if (u < 0) {
-        return order[i];
-      }
-    }
-    return order[keep - 1];
+    return Sampler.choose(logits, offset, vocab, spec.temperature(), spec.topK(), spec.topP(), random);
   }
 
   /** One row of the batch: a candidate of a job. */

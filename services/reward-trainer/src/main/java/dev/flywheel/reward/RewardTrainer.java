@@ -7,6 +7,8 @@ import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.ModelStatus;
+import dev.flywheel.events.PolicyStage;
+import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.model.ByteTokenizer;
@@ -51,6 +53,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeoutException;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -526,8 +529,7 @@ public final class RewardTrainer implements Runnable {
           model = parentModel.reward();
           parentModel = null; // trained in place: owned as `model` from here
         } else {
-          Engine.getInstance().setRandomSeed((int) config.getSeed());
-          model = RewardModel.create(config.freshModelConfig(), manager);
+          model = initialModel();
         }
       }
       Map<String, String> checkpointExtra = new LinkedHashMap<>();
@@ -817,6 +819,45 @@ public final class RewardTrainer implements Runnable {
       }
     }
     return new References(out, false);
+  }
+
+  /**
+   * The first version's starting point: the latest SFT policy's trunk under a fresh scalar head
+   * (InstructGPT §3.5), or random weights when there is none (or {@code init-from-policy} is off).
+   */
+  private RewardModel initialModel() {
+    Engine.getInstance().setRandomSeed((int) config.getSeed());
+    GptConfig fresh = config.freshModelConfig();
+    Optional<PolicyVersion> sft = config.isInitFromPolicy() ? latestSftPolicy() : Optional.empty();
+    if (sft.isPresent()) {
+      PolicyVersion p = sft.get();
+      try (LoadedModel policy = ModelArtifacts.load(store.resolve(URI.create(p.getArtifactUri())),
+          p.getArtifactSha256(), manager)) {
+        if (policy.config().contextLength() == fresh.contextLength()) {
+          RewardModel model = RewardModel.create(policy.config(), manager);
+          model.copyTrunkFrom(policy.policy());
+          LOG.info("first reward model starts from SFT policy v{} (InstructGPT §3.5)", p.getVersion());
+          return model;
+        }
+        LOG.warn("SFT policy v{} has context {} but the trainer encodes {}; starting from random weights",
+            p.getVersion(), policy.config().contextLength(), fresh.contextLength());
+      } catch (IOException | RuntimeException e) {
+        LOG.warn("cannot start from SFT policy v{} ({}); starting from random weights", p.getVersion(), e.toString());
+      }
+    }
+    return RewardModel.create(fresh, manager);
+  }
+
+  private Optional<PolicyVersion> latestSftPolicy() {
+    try {
+      return VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), config.getKafkaTimeout())
+          .versions().values().stream()
+          .filter(v -> v.getStage() == PolicyStage.SFT && v.getStatus() != ModelStatus.REJECTED)
+          .reduce((older, newer) -> newer);
+    } catch (TimeoutException | RuntimeException e) {
+      LOG.warn("cannot read policy versions ({}); the first reward model starts from random weights", e.toString());
+      return Optional.empty();
+    }
   }
 
   private LoadedModel loadVersion(RewardModelVersion v) throws IOException {

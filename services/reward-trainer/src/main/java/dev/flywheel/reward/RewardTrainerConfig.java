@@ -91,6 +91,17 @@ public class RewardTrainerConfig {
    */
   private String modelPreset = "small";
 
+  /**
+   * Initialise the first reward model's trunk from the latest LIVE SFT policy (InstructGPT §3.5: the RM
+   * starts from the SFT model with its unembedding replaced by a scalar head), so it starts from the
+   * policy's knowledge of the prompts instead of random weights. Falls back to a fresh {@link #modelPreset}
+   * model when no SFT policy exists yet. Default true.
+   */
+  private boolean initFromPolicy = true;
+
+  /** Policy versions topic read for {@link #initFromPolicy}. */
+  private String policyVersionsTopic = Topics.POLICY_VERSIONS.name();
+
   /** Dropout of a fresh model while training. TRL {@code RewardConfig.disable_dropout=True}: default 0.0. */
   private double dropout = 0.0;
 
@@ -281,6 +292,10 @@ public class RewardTrainerConfig {
   public void setMargin(double v) { margin = v; }
   public long getSeed() { return seed; }
   public void setSeed(long v) { seed = v; }
+  public boolean isInitFromPolicy() { return initFromPolicy; }
+  public void setInitFromPolicy(boolean v) { initFromPolicy = v; }
+  public String getPolicyVersionsTopic() { return policyVersionsTopic; }
+  public void setPolicyVersionsTopic(String v) { policyVersionsTopic = v; }
   public String getModelPreset() { return modelPreset; }
   public void setModelPreset(String v) { modelPreset = v; }
   public double getDropout() { return dropout; }

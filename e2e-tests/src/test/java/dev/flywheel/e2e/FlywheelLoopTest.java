@@ -1,0 +1,420 @@
+package dev.flywheel.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.events.ChatTranscript;
+import dev.flywheel.events.ComparisonGroup;
+import dev.flywheel.events.DeadLetter;
+import dev.flywheel.events.HumanRanking;
+import dev.flywheel.infra.local.FlywheelService;
+import dev.flywheel.infra.local.Platform;
+import dev.flywheel.infra.simulator.EvaluationReport;
+import dev.flywheel.infra.simulator.Simulator;
+import dev.flywheel.infra.simulator.SimulatorConfig;
+import dev.flywheel.infra.support.Ports;
+import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.serde.AvroDeserializer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The whole loop across processes on a real KRaft broker and a real schema registry, every service as
+ * its own JVM (the local platform's launcher): demonstrations → SFT version; served completions and
+ * synthetic rankings → comparison groups → reward version → PPO policy version → live in serving →
+ * transcripts carry the new version. Mid-run the pair assembler and the reward trainer are killed
+ * with SIGKILL and restarted; the test then proves no ranking was lost or duplicated, checks lineage,
+ * and evaluates the PPO and SFT policies on held-out prompts with the held-out gold labeler (reported;
+ * the gold gain itself is not yet reliable at this size, see the note at the end of the test).
+ */
+@Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
+class FlywheelLoopTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+  private static Platform platform;
+  private static Simulator simulator;
+  private static Path dataDir;
+  private static final List<String> timeline = new ArrayList<>();
+  private static final Map<String, Integer> deadLetterReasons = new java.util.TreeMap<>();
+  private static final Instant started = Instant.now();
+  private static boolean passed;
+
+  @BeforeAll
+  static void startPlatform() throws Exception {
+    Path repoRoot = Path.of(System.getProperty("flywheel.repo.root", "..")).toAbsolutePath().normalize();
+    dataDir = Files.createTempDirectory("flywheel-e2e");
+    Map<FlywheelService, Map<String, String>> tuning = new HashMap<>();
+    // sized so that the whole loop turns within minutes on two shared cores
+    tuning.put(FlywheelService.REWARD_TRAINER, Map.of(
+        "flywheel.reward-trainer.round-min-groups", "150",
+        "flywheel.reward-trainer.min-eval-groups", "12",
+        // a from-scratch byte-level RM needs several passes over a few hundred groups; InstructGPT's
+        // one epoch is for a reward model initialised from a pretrained SFT model
+        "flywheel.reward-trainer.epochs", "10",
+        "flywheel.reward-trainer.round-max-wait", "3m",
+        "flywheel.reward-trainer.checkpoint-every-steps", "2"));
+    tuning.put(FlywheelService.POLICY_TRAINER, Map.ofEntries(
+        Map.entry("flywheel.policy-trainer.min-demonstrations", "400"),
+        Map.entry("flywheel.policy-trainer.sft-retrain", "false"),
+        Map.entry("flywheel.policy-trainer.sft.max-steps", "400"),
+        // PPO prompts come from the simulator's transcripts (the task family), not the built-in set
+        Map.entry("flywheel.policy-trainer.builtin-prompts", "false"),
+        Map.entry("flywheel.policy-trainer.ppo.iterations-per-round", "10"),
+        // a small reward model is easy to exploit: stay closer to SFT and do not reward rambling
+        Map.entry("flywheel.policy-trainer.ppo.missing-eos-penalty", "1.0"),
+        Map.entry("flywheel.policy-trainer.ppo.kl-target", "3"),
+        Map.entry("flywheel.policy-trainer.ppo.max-new-tokens", "40")));
+    tuning.put(FlywheelService.SERVING, Map.of("flywheel.serving.canary-share", "0"));
+    Platform.Settings settings = Platform.Settings.defaults(repoRoot)
+        .withDataDir(dataDir)
+        .withPorts(Ports.freePort(), Ports.freePort(), freeRange())
+        .withServiceProperties(tuning);
+    platform = Platform.start(settings, FlywheelLoopTest::log);
+    SimulatorConfig config = SimulatorConfig.builder()
+        .servingUrl(URI.create(platform.url(FlywheelService.SERVING)))
+        .gatewayUrl(URI.create(platform.url(FlywheelService.FEEDBACK_GATEWAY)))
+        .registryUrl(URI.create(platform.url(FlywheelService.MODEL_REGISTRY)))
+        .servingKey(platform.apiKey()).gatewayKey(platform.apiKey()).registryKey(platform.apiKey())
+        .demonstrations(400)
+        .rate(6)
+        .concurrency(2)
+        .duration(Duration.ofMinutes(12))
+        .count(5000)
+        .progressEvery(Duration.ofSeconds(20))
+        .build();
+    simulator = new Simulator(config, FlywheelLoopTest::log);
+  }
+
+  @AfterAll
+  static void stopPlatform() {
+    if (simulator != null) {
+      simulator.stop();
+      simulator.close();
+    }
+    if (platform != null) {
+      platform.close();
+    }
+    if (passed) {
+      deleteRecursively(dataDir);
+    } else {
+      log("kept for inspection: " + dataDir + " (service logs in logs/)");
+    }
+    log("timeline:\n  " + String.join("\n  ", timeline));
+  }
+
+  @Test
+  void theFlywheelTurnsAndLosesNothing() throws Exception {
+    int demos = simulator.postDemonstrations();
+    mark("demonstrations posted: " + demos);
+
+    JsonNode sft = awaitVersion("policy", v -> "SFT".equals(v.path("stage").asText())
+        && "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(8));
+    long sftVersion = sft.path("version").asLong();
+    mark("first SFT version " + sftVersion + " LIVE");
+    awaitServedVersion(sftVersion, Duration.ofMinutes(2));
+    mark("serving answers with SFT v" + sftVersion);
+
+    Thread loop = new Thread(() -> {
+      try {
+        simulator.runLoop();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "simulator-loop");
+    loop.start();
+
+    // chaos: SIGKILL the pair assembler once rankings flow, then the reward trainer while it trains
+    awaitCondition("rankings flowing", () -> simulator.stats().snapshot().rankings() >= 40, Duration.ofMinutes(3));
+    platform.service(FlywheelService.PAIR_ASSEMBLER).kill();
+    mark("pair-assembler killed (SIGKILL) after " + simulator.stats().snapshot().rankings() + " rankings");
+    Thread.sleep(3_000);
+    platform.service(FlywheelService.PAIR_ASSEMBLER).start();
+    mark("pair-assembler restarted");
+
+    boolean midRound = poll(FlywheelLoopTest::rewardTrainerBusy, Duration.ofMinutes(6), 100);
+    platform.service(FlywheelService.REWARD_TRAINER).kill();
+    mark("reward-trainer killed (SIGKILL) " + (midRound ? "mid-round" : "between rounds (no round seen in 6 min)"));
+    platform.service(FlywheelService.REWARD_TRAINER).start();
+    mark("reward-trainer restarted");
+
+    JsonNode reward = awaitVersion("reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(8));
+    mark("first accepted reward version " + reward.path("version").asLong()
+        + " (eval accuracy " + reward.path("metrics").path("eval_accuracy").asDouble() + ")");
+
+    JsonNode ppo = awaitVersion("policy", v -> "PPO".equals(v.path("stage").asText())
+        && "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(10));
+    long ppoVersion = ppo.path("version").asLong();
+    mark("first PPO version " + ppoVersion + " LIVE");
+    awaitServedVersion(ppoVersion, Duration.ofMinutes(2));
+    mark("serving answers with PPO v" + ppoVersion);
+
+    simulator.stop();
+    loop.join(Duration.ofMinutes(1).toMillis());
+    mark("simulator stopped: " + simulator.stats().snapshot());
+
+    SchemaRegistryClient registry = new SchemaRegistryClient(platform.registryUrl());
+    assertTranscriptsCarryVersion(registry, ppoVersion);
+    assertEveryRankingBecameExactlyOneGroupOrDeadLetter(registry);
+    assertLineage(ppo, sftVersion);
+
+    EvaluationReport report = simulator.evaluation().evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
+    log("\n" + report.table());
+    EvaluationReport.VersionScore ppoScore = report.version(ppoVersion).orElseThrow();
+    EvaluationReport.VersionScore sftScore = report.version(sftVersion).orElseThrow();
+    mark(String.format("held-out gold: SFT %.3f, PPO %.3f; PPO win rate vs SFT %.2f (held-out labeler)",
+        sftScore.meanGold(), ppoScore.meanGold(), ppoScore.winRate()));
+    assertEquals(report.heldOutPrompts() * report.samples(), ppoScore.answered(), "PPO answered every held-out prompt");
+    assertEquals(report.heldOutPrompts() * report.samples(), sftScore.answered(), "SFT answered every held-out prompt");
+    assertTrue(ppoScore.comparisons() > 0 && !Double.isNaN(ppoScore.winRate()), "PPO judged against SFT");
+    // Not asserted yet: PPO's gold beating SFT's. Over five CI-sized runs the first PPO version's gold was
+    // 0.33-0.38 against SFT's 0.31-0.42 (better in one run): the first reward model reaches only
+    // 0.53-0.64 held-out accuracy on a few hundred groups, and PPO exploits it. Open in issue #10.
+    passed = true;
+  }
+
+  private static void assertTranscriptsCarryVersion(SchemaRegistryClient registry, long version) {
+    List<ConsumerRecord<String, ChatTranscript>> transcripts = Topics.readAll(platform.bootstrapServers(),
+        registry, dev.flywheel.schemas.topics.Topics.CHAT_TRANSCRIPTS.name(), ChatTranscript.class);
+    long stamped = transcripts.stream().flatMap(r -> r.value().getResponses().stream())
+        .filter(c -> c.getPolicyVersion() != null && c.getPolicyVersion() == version).count();
+    mark(transcripts.size() + " transcripts on the topic, " + stamped + " responses by v" + version);
+    assertTrue(stamped > 0, "a transcript carries the PPO version " + version);
+    assertTrue(transcripts.stream().allMatch(r -> r.value().getResponses().stream()
+        .allMatch(c -> c.getPolicyVersion() != null)), "every served response is stamped with its version");
+  }
+
+  private static void assertEveryRankingBecameExactlyOneGroupOrDeadLetter(SchemaRegistryClient registry)
+      throws InterruptedException {
+    String bootstrap = platform.bootstrapServers();
+    List<ConsumerRecord<String, HumanRanking>> rankings = Topics.readAll(bootstrap, registry,
+        dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name(), HumanRanking.class);
+    Set<String> rankingIds = new HashSet<>();
+    rankings.forEach(r -> rankingIds.add(r.value().getRankingId()));
+    assertEquals(rankings.size(), rankingIds.size(), "the gateway wrote each ranking once");
+    long acknowledged = simulator.stats().snapshot().rankings();
+    assertTrue(rankingIds.size() >= acknowledged,
+        rankingIds.size() + " rankings on the topic but the gateway acknowledged " + acknowledged);
+
+    // the assembler may still be catching up after its restart: wait until every ranking is accounted for
+    long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    Map<String, Integer> groups;
+    Set<String> deadLettered;
+    while (true) {
+      groups = new HashMap<>();
+      for (ConsumerRecord<String, ComparisonGroup> g : Topics.readAll(bootstrap, registry,
+          dev.flywheel.schemas.topics.Topics.TRAINING_COMPARISONS.name(), ComparisonGroup.class)) {
+        groups.merge(g.value().getRankingId(), 1, Integer::sum);
+      }
+      deadLettered = deadLetteredRankings(registry);
+      Set<String> accounted = new HashSet<>(groups.keySet());
+      accounted.addAll(deadLettered);
+      if (accounted.containsAll(rankingIds) || System.nanoTime() > deadline) {
+        break;
+      }
+      Thread.sleep(2_000);
+    }
+    List<String> duplicated = groups.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+    Set<String> missing = new HashSet<>(rankingIds);
+    missing.removeAll(groups.keySet());
+    missing.removeAll(deadLettered);
+    Set<String> both = new HashSet<>(groups.keySet());
+    both.retainAll(deadLettered);
+    mark(rankingIds.size() + " rankings -> " + groups.size() + " comparison groups + " + deadLettered.size()
+        + " dead letters " + deadLetterReasons + "; duplicates " + duplicated.size() + ", missing " + missing.size());
+    assertTrue(duplicated.isEmpty(), "groups emitted twice: " + duplicated);
+    assertTrue(missing.isEmpty(), "rankings lost: " + missing);
+    assertTrue(both.isEmpty(), "rankings both grouped and dead-lettered: " + both);
+    assertFalse(groups.isEmpty(), "some rankings became comparison groups");
+  }
+
+  private static Set<String> deadLetteredRankings(SchemaRegistryClient registry) {
+    AvroDeserializer<HumanRanking> rankingReader = new AvroDeserializer<>(registry, HumanRanking.class);
+    Set<String> ids = new HashSet<>();
+    deadLetterReasons.clear();
+    for (ConsumerRecord<String, DeadLetter> d : Topics.readAll(platform.bootstrapServers(), registry,
+        dev.flywheel.schemas.topics.Topics.DEAD_LETTERS.name(), DeadLetter.class)) {
+      DeadLetter letter = d.value();
+      if (letter.getSourceTopic().equals(dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name())
+          && letter.getRawValue() != null) {
+        byte[] raw = new byte[letter.getRawValue().remaining()];
+        letter.getRawValue().duplicate().get(raw);
+        deadLetterReasons.merge(letter.getErrorType(), 1, Integer::sum);
+        try {
+          ids.add(rankingReader.deserialize(letter.getSourceTopic(), raw).getRankingId());
+        } catch (RuntimeException undecodable) {
+          // not a ranking we posted
+        }
+      }
+    }
+    return ids;
+  }
+
+  private static void assertLineage(JsonNode ppo, long sftVersion) throws Exception {
+    long rewardVersion = ppo.path("rewardModelVersion").asLong(-1);
+    assertTrue(rewardVersion > 0, "the PPO version names the reward model it optimised: " + ppo);
+    JsonNode lineage = get("/api/versions/policy/" + ppo.path("version").asLong() + "/lineage");
+    String text = lineage.toString();
+    assertTrue(text.contains("\"version\":" + rewardVersion), "lineage names reward v" + rewardVersion + ": " + text);
+    List<Long> parents = new ArrayList<>();
+    ppo.path("parentVersions").forEach(p -> parents.add(p.asLong()));
+    assertTrue(parents.contains(sftVersion) || text.contains("\"version\":" + sftVersion),
+        "lineage reaches the SFT root v" + sftVersion + ": " + text);
+    JsonNode reward = get("/api/versions/reward/" + rewardVersion);
+    assertTrue(reward.path("trainingData").size() > 0, "the reward version records its comparison offsets");
+  }
+
+  private static boolean rewardTrainerBusy() {
+    try {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
+          URI.create(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return r.body().lines().anyMatch(l -> l.startsWith("reward_trainer_training") && l.endsWith(" 1.0"));
+    } catch (IOException | InterruptedException e) {
+      return false;
+    }
+  }
+
+  private static JsonNode awaitVersion(String kind, Predicate<JsonNode> match, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<JsonNode> found = versions(kind).stream().filter(match).findFirst();
+      if (found.isPresent()) {
+        return found.get();
+      }
+      Thread.sleep(2_000);
+    }
+    throw new AssertionError("no " + kind + " version matched within " + timeout + "; versions: " + versions(kind)
+        + "\ntimeline: " + timeline);
+  }
+
+  private static List<JsonNode> versions(String kind) {
+    List<JsonNode> out = new ArrayList<>();
+    try {
+      get("/api/versions/" + kind).path("versions").forEach(out::add);
+    } catch (Exception e) {
+      // registry not answering yet
+    }
+    return out;
+  }
+
+  private static void awaitServedVersion(long version, Duration timeout) throws Exception {
+    String body = """
+        {"model":"flywheel","messages":[{"role":"user","content":"What is 2+3?"}],"max_tokens":8}""";
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "";
+    while (System.nanoTime() < deadline) {
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
+              URI.create(platform.url(FlywheelService.SERVING) + "/v1/chat/completions"))
+          .header("Authorization", "Bearer " + platform.apiKey())
+          .header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      last = r.statusCode() + " " + r.body();
+      if (r.statusCode() == 200
+          && JSON.readTree(r.body()).path("system_fingerprint").asText().equals("policy-v" + version)) {
+        return;
+      }
+      Thread.sleep(1_000);
+    }
+    throw new AssertionError("serving did not answer with policy-v" + version + " within " + timeout + ": " + last);
+  }
+
+  private static JsonNode get(String path) throws IOException, InterruptedException {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
+        URI.create(platform.url(FlywheelService.MODEL_REGISTRY) + path)).build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IOException(path + " -> " + r.statusCode() + " " + r.body());
+    }
+    return JSON.readTree(r.body());
+  }
+
+  private static boolean poll(java.util.function.BooleanSupplier condition, Duration timeout, long everyMillis)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) {
+        return true;
+      }
+      Thread.sleep(everyMillis);
+    }
+    return false;
+  }
+
+  private static void awaitCondition(String what, java.util.function.BooleanSupplier condition, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what + "; timeline: " + timeline);
+      }
+      Thread.sleep(1_000);
+    }
+  }
+
+  private static int freeRange() {
+    // six consecutive free ports for the services
+    for (int attempt = 0; attempt < 50; attempt++) {
+      int base = 20_000 + (int) (Math.random() * 30_000);
+      boolean allFree = true;
+      for (int i = 0; i < FlywheelService.values().length && allFree; i++) {
+        allFree = isFree(base + i);
+      }
+      if (allFree) {
+        return base;
+      }
+    }
+    throw new IllegalStateException("no free port range");
+  }
+
+  private static void deleteRecursively(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      log("could not delete " + dir + ": " + e);
+    }
+  }
+
+  private static boolean isFree(int port) {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void mark(String event) {
+    String line = String.format("%6.1fs %s", Duration.between(started, Instant.now()).toMillis() / 1000.0, event);
+    timeline.add(line);
+    log(line);
+  }
+
+  private static void log(String line) {
+    System.out.println("[e2e] " + line);
+  }
+}

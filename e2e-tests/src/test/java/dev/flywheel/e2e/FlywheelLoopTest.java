@@ -15,6 +15,7 @@ import dev.flywheel.infra.local.Platform;
 import dev.flywheel.infra.simulator.EvaluationReport;
 import dev.flywheel.infra.simulator.Simulator;
 import dev.flywheel.infra.simulator.SimulatorConfig;
+import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
@@ -108,7 +109,7 @@ class FlywheelLoopTest {
       platform.close();
     }
     if (passed) {
-      deleteRecursively(dataDir);
+      MoreFiles.deleteQuietly(dataDir);
     } else {
       log("kept for inspection: " + dataDir + " (service logs in logs/)");
     }
@@ -376,17 +377,6 @@ class FlywheelLoopTest {
       }
     }
     throw new IllegalStateException("no free port range");
-  }
-
-  private static void deleteRecursively(Path dir) {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log("could not delete " + dir + ": " + e);
-    }
   }
 
   private static boolean isFree(int port) {

@@ -1,5 +1,6 @@
 package dev.flywheel.infra.local;
 
+import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Processes;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -117,14 +118,9 @@ public final class ServiceProcess implements AutoCloseable {
         + "; log " + logFile + ":\n" + tail());
   }
 
-  /** The last lines of the log, for error messages. */
+  /** The end of the log, for error messages. */
   public String tail() {
-    try {
-      List<String> lines = Files.readAllLines(logFile);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e.getMessage() + ")";
-    }
+    return MoreFiles.tail(logFile, 4096);
   }
 
   public synchronized boolean isRunning() {

@@ -486,19 +486,20 @@ public final class RewardTrainer implements Runnable {
     List<EncodedGroup> plan = new ArrayList<>();
     List<EncodedGroup> data = new ArrayList<>(newTrain);
     data.addAll(replay);
-    for (int e = 0; e < config.getEpochs(); e++) {
+    int epochs = config.epochsFor(data.size());
+    for (int e = 0; e < epochs; e++) {
       List<EncodedGroup> epoch = new ArrayList<>(data);
       Collections.shuffle(epoch, random);
       plan.addAll(epoch);
     }
     int batch = config.getBatchSizeGroups();
     int stepsPerEpoch = (data.size() + batch - 1) / batch;
-    int totalSteps = stepsPerEpoch * config.getEpochs();
+    int totalSteps = stepsPerEpoch * epochs;
     String planHash = planHash(plan);
     readSideTopics();
     LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} eval groups, {} epochs, "
             + "{} steps; parent {}", round, version, newTrain.size(), staleDropped.size(), replay.size(), eval.size(),
-        config.getEpochs(), totalSteps, parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
+        epochs, totalSteps, parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
     RewardEvaluator.Result baseline = null;
     LoadedModel parentModel = null;
@@ -539,7 +540,7 @@ public final class RewardTrainer implements Runnable {
       until.forEach((tp, o) -> checkpointExtra.put("until." + tp.partition(), Long.toString(o)));
       historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
 
-      TrainResult train = train(model, plan, totalSteps, startStep, round, version, eval, checkpointExtra);
+      TrainResult train = train(model, plan, epochs, totalSteps, startStep, round, version, eval, checkpointExtra);
       stats.state.set(TrainerStats.State.PUBLISHING);
 
       // evaluation, reference offset, ceiling, gate
@@ -558,7 +559,7 @@ public final class RewardTrainer implements Runnable {
       m.put("replay_groups", (double) replay.size());
       m.put("stale_groups_dropped", (double) staleDropped.size());
       m.put("input_records", (double) input.size());
-      m.put("epochs", (double) config.getEpochs());
+      m.put("epochs", (double) epochs);
       m.put("steps", (double) totalSteps);
       m.put("resumed_from_step", (double) startStep);
       m.put("train_seconds", train.seconds());
@@ -627,7 +628,7 @@ public final class RewardTrainer implements Runnable {
       }
       lastRoundEndNanos = System.nanoTime();
       stats.rounds.incrementAndGet();
-      stats.groupsTrained.addAndGet(data.size() * (long) config.getEpochs());
+      stats.groupsTrained.addAndGet(data.size() * (long) epochs);
       stats.lastVersion = version;
       stats.lastEvalAccuracy = result.accuracy();
       stats.lastGroupsPerSecond = train.groupsPerSecond();
@@ -702,7 +703,7 @@ public final class RewardTrainer implements Runnable {
 
   private record TrainResult(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond) {}
 
-  private TrainResult train(RewardModel model, List<EncodedGroup> plan, int totalSteps, int startStep, long round,
+  private TrainResult train(RewardModel model, List<EncodedGroup> plan, int epochs, int totalSteps, int startStep, long round,
       long version, List<EncodedGroup> eval, Map<String, String> checkpointExtra) throws IOException {
     if (totalSteps == 0) {
       return new TrainResult(Double.NaN, Double.NaN, 0, 0);
@@ -710,8 +711,8 @@ public final class RewardTrainer implements Runnable {
     Learner learner = new Learner(optimizer(totalSteps, startStep), model);
     TrainingProgress progress = TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
     int batch = config.getBatchSizeGroups();
-    int stepsPerEpoch = totalSteps / config.getEpochs();
-    int epochSize = plan.size() / config.getEpochs();
+    int stepsPerEpoch = totalSteps / epochs;
+    int epochSize = plan.size() / epochs;
     float margin = (float) config.getMargin();
     double lossSum = 0;
     double accuracySum = 0;

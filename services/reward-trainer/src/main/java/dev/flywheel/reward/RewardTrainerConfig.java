@@ -68,6 +68,17 @@ public class RewardTrainerConfig {
   private int epochs = 1;
 
   /**
+   * Least optimizer steps per round: a round with few groups repeats its data (more epochs) until it makes
+   * this many steps. InstructGPT's one epoch is thousands of steps over ~33k prompts; one epoch over the
+   * few hundred groups of an early round is a dozen steps and leaves the reward model near its start. On the
+   * simulator's task family (LoopExperiment, 400 groups from the SFT policy, K=4): 13 steps gave 0.55
+   * accuracy against the gold order on held-out groups, 104 steps 0.65, 208 steps 0.71 (while training
+   * accuracy rose to 0.84: some over-fitting, but held-out accuracy still climbed). 0 = just {@code epochs}.
+   * Default 200.
+   */
+  private int minStepsPerRound = 200;
+
+  /**
    * Replay: groups sampled from the buffer of already-trained groups, as a fraction of the round's new
    * groups (0.5: a round of 200 new groups also replays 100 old ones). Keeps a warm-started model from
    * drifting towards the latest data only. 0 disables.
@@ -245,6 +256,7 @@ public class RewardTrainerConfig {
     require(lrMinRatio >= 0 && lrMinRatio <= 1, "lr-min-ratio must be in [0, 1]");
     require(batchSizeGroups >= 1, "batch-size-groups must be >= 1");
     require(epochs >= 1, "epochs must be >= 1");
+    require(minStepsPerRound >= 0, "min-steps-per-round must be >= 0");
     require(replayFraction >= 0, "replay-fraction must be >= 0");
     require(roundMinGroups >= 1, "round-min-groups must be >= 1");
     require(bufferMaxGroups >= 0 && evalMaxGroups >= 1, "buffer/eval bounds must be positive");
@@ -286,6 +298,15 @@ public class RewardTrainerConfig {
   public void setBatchSizeGroups(int v) { batchSizeGroups = v; }
   public int getEpochs() { return epochs; }
   public void setEpochs(int v) { epochs = v; }
+
+  public int getMinStepsPerRound() { return minStepsPerRound; }
+  public void setMinStepsPerRound(int v) { minStepsPerRound = v; }
+
+  /** Epochs of a round over {@code groups} groups: {@link #getEpochs()}, raised to reach {@link #getMinStepsPerRound()}. */
+  public int epochsFor(int groups) {
+    int stepsPerEpoch = Math.max(1, (groups + batchSizeGroups - 1) / batchSizeGroups);
+    return Math.max(epochs, (minStepsPerRound + stepsPerEpoch - 1) / stepsPerEpoch);
+  }
   public double getReplayFraction() { return replayFraction; }
   public void setReplayFraction(double v) { replayFraction = v; }
   public double getMargin() { return margin; }

@@ -46,5 +46,21 @@ class RewardTrainerConfigTest {
     RewardTrainerConfig e = new RewardTrainerConfig();
     e.setEpochs(0);
     assertThrows(IllegalArgumentException.class, e::validate);
+    RewardTrainerConfig f = new RewardTrainerConfig();
+    f.setMinStepsPerRound(-1);
+    assertThrows(IllegalArgumentException.class, f::validate);
+  }
+
+  @Test
+  void smallRoundsRepeatTheirDataUntilTheyReachTheMinimumSteps() {
+    RewardTrainerConfig c = new RewardTrainerConfig();
+    assertEquals(32, c.getBatchSizeGroups());
+    assertEquals(200, c.getMinStepsPerRound());
+    assertEquals(17, c.epochsFor(380), "12 steps per epoch: 17 epochs for 204 >= 200 steps");
+    assertEquals(1, c.epochsFor(20_000), "a large round keeps its one epoch");
+    c.setEpochs(3);
+    assertEquals(3, c.epochsFor(20_000), "never fewer than the configured epochs");
+    c.setMinStepsPerRound(0);
+    assertEquals(3, c.epochsFor(10));
   }
 }

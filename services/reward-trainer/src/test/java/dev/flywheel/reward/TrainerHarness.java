@@ -73,6 +73,8 @@ public final class TrainerHarness {
     p.put(prefix + "learning-rate", "3e-3");
     p.put(prefix + "batch-size-groups", "16");
     p.put(prefix + "round-min-groups", "400");
+    // the tests count steps per round from epochs and batch size
+    p.put(prefix + "min-steps-per-round", "0");
     p.put(prefix + "round-max-wait", "10m");
     p.put(prefix + "min-eval-groups", "20");
     p.put(prefix + "checkpoint-every-steps", "0");

@@ -43,12 +43,12 @@ public class PpoConfig {
     }
 
     // ---- rollouts ----
-    private int rolloutBatchSize = 32;
+    private int rolloutBatchSize = 128;
     private int maxNewTokens = 48;
     private float missingEosPenalty = 0f;
     private double transcriptPromptShare = 0.5;
     // ---- optimisation ----
-    private int miniBatchSize = 8;
+    private int miniBatchSize = 32;
     private int ppoEpochs = 4;
     private int gradientAccumulationSteps = 1;
     private float learningRate = 1e-4f;
@@ -78,12 +78,12 @@ public class PpoConfig {
     // ---- value function ----
     private ValueInit valueInit = ValueInit.REWARD_MODEL;
     // ---- PPO-ptx ----
-    private float ptxCoef = 0f;
+    private float ptxCoef = 1f;
     private int ptxBatchSize = 8;
     // ---- round, evaluation and gate ----
-    private int iterationsPerRound = 8;
+    private int iterationsPerRound = 16;
     private int evalPrompts = 32;
-    private int evalSamplesPerPrompt = 2;
+    private int evalSamplesPerPrompt = 4;
     private double maxEvalKl = 12.0;
     private double rewardDropTolerance = 0.0;
     private long seed = 1234L;
@@ -199,7 +199,11 @@ public class PpoConfig {
         return m;
     }
 
-    /** Prompts per PPO iteration, i.e. episodes per rollout batch (TRL {@code batch_size} 128; InstructGPT 512). */
+    /**
+     * Prompts per PPO iteration, i.e. episodes per rollout batch (TRL {@code batch_size} 128; InstructGPT 512).
+     * Default 128: at 32 the reward model's spread across prompts (σ ≈ 2.7) swamps the gradient and PPO
+     * random-walks away from SFT (KL 5 nats, held-out gold down; LoopExperiment).
+     */
     public int getRolloutBatchSize() { return rolloutBatchSize; }
     public void setRolloutBatchSize(int v) { rolloutBatchSize = v; }
 
@@ -215,7 +219,7 @@ public class PpoConfig {
     public double getTranscriptPromptShare() { return transcriptPromptShare; }
     public void setTranscriptPromptShare(double v) { transcriptPromptShare = v; }
 
-    /** Episodes per optimizer step (TRL {@code mini_batch_size} 128 of 128 → 1 step/epoch; InstructGPT 64 of 512). */
+    /** Episodes per optimizer step (TRL {@code mini_batch_size} 128 of 128 → 1 step/epoch; InstructGPT 64 of 512). Default 32: 4 steps per epoch. */
     public int getMiniBatchSize() { return miniBatchSize; }
     public void setMiniBatchSize(int v) { miniBatchSize = v; }
 
@@ -322,7 +326,11 @@ public class PpoConfig {
     public ValueInit getValueInit() { return valueInit; }
     public void setValueInit(ValueInit v) { valueInit = v; }
 
-    /** γ_ptx: weight of the SFT loss on demonstrations mixed into each step (PPO-ptx; InstructGPT 27.8 on pretraining data; 0 = plain PPO). */
+    /**
+     * γ_ptx: weight of the SFT loss on demonstrations mixed into each step (PPO-ptx; InstructGPT 27.8 on
+     * pretraining data; 0 = plain PPO). Default 1: against an early reward model (0.55–0.71 held-out accuracy)
+     * plain PPO lowered held-out gold on both seeds tried, PPO-ptx raised it (LoopExperiment, see the README).
+     */
     public float getPtxCoef() { return ptxCoef; }
     public void setPtxCoef(float v) { ptxCoef = v; }
 

@@ -63,7 +63,7 @@ public final class PpoBench {
         ppo.setMaxNewTokens(maxNew);
         ppo.setEarlyStopping(false);
         ppo.setPpoEpochs(Integer.parseInt(arg(args, "--epochs", String.valueOf(ppo.getPpoEpochs()))));
-        ppo.setMiniBatchSize(Integer.parseInt(arg(args, "--mini-batch", String.valueOf(ppo.getMiniBatchSize()))));
+        ppo.setMiniBatchSize(Integer.parseInt(arg(args, "--mini-batch", "8"))); // the bench's fixed workload, not the service default
 
         List<int[]> prompts = builtinPrompts();
         Engine engine = Engine.getInstance();

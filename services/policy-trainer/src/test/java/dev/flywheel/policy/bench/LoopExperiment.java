@@ -1,0 +1,366 @@
+package dev.flywheel.policy.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+
+import dev.flywheel.infra.simulator.Demonstrations;
+import dev.flywheel.infra.simulator.LabelerPool;
+import dev.flywheel.infra.simulator.Prompt;
+import dev.flywheel.infra.simulator.PromptSplit;
+import dev.flywheel.infra.simulator.SyntheticLabeler;
+import dev.flywheel.infra.simulator.TaskFamily;
+import dev.flywheel.model.ByteTokenizer;
+import dev.flywheel.model.ChatTemplate;
+import dev.flywheel.model.ChatTurn;
+import dev.flywheel.model.Devices;
+import dev.flywheel.model.Generation;
+import dev.flywheel.model.GptConfig;
+import dev.flywheel.model.Learner;
+import dev.flywheel.model.LearningRateSchedule;
+import dev.flywheel.model.LoadedModel;
+import dev.flywheel.model.ModelArtifacts;
+import dev.flywheel.model.OptimizerConfig;
+import dev.flywheel.model.PairwiseRewardLoss;
+import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.RewardModel;
+import dev.flywheel.model.Sampler;
+import dev.flywheel.model.SamplingConfig;
+import dev.flywheel.model.TokenBatch;
+import dev.flywheel.model.ValueModel;
+import dev.flywheel.policy.NativeRuntime;
+import dev.flywheel.policy.train.PpoConfig;
+import dev.flywheel.policy.train.PpoTrainer;
+import dev.flywheel.policy.train.RewardModelScorer;
+import dev.flywheel.policy.train.ScoreNormalizer;
+import dev.flywheel.policy.train.SftConfig;
+import dev.flywheel.policy.train.SftTrainer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The RLHF recipe of the loop in one process, without Kafka: SFT on the simulator's demonstrations,
+ * K-way candidate sets sampled from the SFT policy and ranked by the simulator's TRAINING labelers, a
+ * reward model trained on them (from the SFT trunk, pairwise loss, as the reward trainer does), PPO
+ * against it, and the held-out gold score of SFT and PPO (greedy and sampled at temperature 1). It
+ * answers "does this setting make PPO beat SFT on gold?" in minutes instead of an end-to-end run.
+ *
+ * <pre>
+ * mvn -q -pl services/policy-trainer test-compile exec:java -Dbench.main=dev.flywheel.policy.bench.LoopExperiment \
+ *     -Dexec.args="--seed 1 --groups 400 --rm-epochs 16 --eval-samples 32 --ppo default;ptx=0"
+ * </pre>
+ *
+ * <p>The reward model is trained here with the reward trainer's loss, optimizer and schedule on plain
+ * lists instead of Kafka records; SFT and PPO are the policy trainer's own {@link SftTrainer} and
+ * {@link PpoTrainer}. See the policy trainer's README for the settings and results.
+ */
+public final class LoopExperiment {
+
+    private static final ChatTemplate CHAT = new ChatTemplate(ByteTokenizer.INSTANCE);
+
+    private LoopExperiment() {}
+
+    record Group(Prompt prompt, List<int[]> sequences, List<PairwiseRewardLoss.Comparison> pairs, double[] gold) {}
+
+    public static void main(String[] args) throws Exception {
+        NativeRuntime.configure();
+        long seed = Long.parseLong(arg(args, "--seed", "1"));
+        int demos = Integer.parseInt(arg(args, "--demos", "2000"));
+        int groupsWanted = Integer.parseInt(arg(args, "--groups", "400"));
+        int k = Integer.parseInt(arg(args, "--k", "4"));
+        int rmEpochs = Integer.parseInt(arg(args, "--rm-epochs", "1"));
+        float rmLr = Float.parseFloat(arg(args, "--rm-lr", "1e-3"));
+        int rmBatch = Integer.parseInt(arg(args, "--rm-batch", "32"));
+        int evalSamples = Integer.parseInt(arg(args, "--eval-samples", "8"));
+        String[] ppoSettings = arg(args, "--ppo", "default").split(";");
+        Path cache = Path.of(arg(args, "--cache", "/tmp/loop-experiment"));
+        boolean verbose = Boolean.parseBoolean(arg(args, "--verbose", "true"));
+
+        PromptSplit split = PromptSplit.standard();
+        Engine.getInstance().setRandomSeed((int) seed);
+        try (NDManager manager = Devices.newManager("auto")) {
+            Path sftDir = cache.resolve("sft-" + seed + "-" + demos);
+            if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
+                long t0 = System.nanoTime();
+                try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager)) {
+                    List<SftTrainer.Demo> sftDemos = Demonstrations.generate(split, demos, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed)
+                            .stream().map(d -> new SftTrainer.Demo(d.demonstrationId(), List.of(ChatTurn.user(d.prompt().text())), d.response()))
+                            .toList();
+                    SftTrainer.Result r = new SftTrainer(new SftConfig()).train(policy, sftDemos, new SftTrainer.Listener() {});
+                    Files.createDirectories(sftDir.getParent());
+                    ModelArtifacts.save(sftDir, policy, ByteTokenizer.INSTANCE, Map.of());
+                    System.out.printf(Locale.ROOT, "SFT: %d steps, eval loss %.3f, %.0fs%n", r.steps(), r.evalLoss(), (System.nanoTime() - t0) / 1e9);
+                }
+            }
+            try (LoadedModel sft = ModelArtifacts.load(sftDir, null, manager)) {
+                PolicyModel sftPolicy = sft.policy();
+                sftPolicy.setTrainable(false);
+                Gold sftGreedy = gold(sftPolicy, split, 1, 0f, seed);
+                Gold sftSampled = gold(sftPolicy, split, evalSamples, 1f, seed);
+                System.out.println("SFT      greedy " + sftGreedy + " | sampled " + sftSampled);
+
+                LabelerPool training = new LabelerPool(SyntheticLabeler.Pool.TRAINING, 5, 0.339, 42);
+                LabelerPool heldOut = new LabelerPool(SyntheticLabeler.Pool.HELD_OUT, 5, 0.339, 42);
+                Random random = new Random(seed);
+                long t0 = System.nanoTime();
+                List<Group> train = groups(sftPolicy, split.train(), training, groupsWanted, k, random, "t");
+                List<Group> eval = groups(sftPolicy, split.heldOut(), heldOut, Math.max(40, groupsWanted / 9), k, random, "e");
+                System.out.printf(Locale.ROOT, "groups: %d train, %d eval (%.0fs)%n", train.size(), eval.size(), (System.nanoTime() - t0) / 1e9);
+
+                Path rmDir = cache.resolve("rm-" + seed + "-" + demos + "-" + groupsWanted + "-" + rmEpochs + "-" + rmLr);
+                if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
+                    try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
+                        fresh.copyTrunkFrom(sftPolicy);
+                        System.out.printf(Locale.ROOT, "RM before: eval acc %.3f gold-acc %.3f%n", accuracy(fresh, eval, false), accuracy(fresh, eval, true));
+                        long rmStart = System.nanoTime();
+                        trainRewardModel(fresh, train, rmEpochs, rmLr, rmBatch, random);
+                        System.out.printf(Locale.ROOT, "RM trained in %.0fs, train acc %.3f%n", (System.nanoTime() - rmStart) / 1e9, accuracy(fresh, train, false));
+                        ModelArtifacts.save(rmDir, fresh, ByteTokenizer.INSTANCE, Map.of());
+                    }
+                }
+                try (LoadedModel rmLoaded = ModelArtifacts.load(rmDir, null, manager)) {
+                    RewardModel rm = rmLoaded.reward();
+                    double offset = mean(rm.score(split.train().stream().limit(400).map(p -> sequence(p, p.ideal())).toList()));
+                    System.out.printf(Locale.ROOT, "RM (%d groups, %d epochs): eval acc %.3f gold-acc %.3f; offset %.3f%n", train.size(), rmEpochs,
+                            accuracy(rm, eval, false), accuracy(rm, eval, true), offset);
+                    rm.setTrainable(false);
+                    for (String setting : ppoSettings) {
+                        if (setting.equals("none")) {
+                            continue;
+                        }
+                        PpoConfig ppo = ppoConfig(setting);
+                        try (LoadedModel start = ModelArtifacts.load(sftDir, null, manager);
+                                ValueModel value = PpoTrainer.initValue(ppo.getValueInit(), start.policy(), rm, offset, manager)) {
+                            PolicyModel policy = start.policy();
+                            // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
+                            dev.flywheel.policy.train.RewardFunction reward = setting.contains("zero")
+                                    ? (ps, rs) -> new float[ps.size()] : new RewardModelScorer(rm, offset);
+                            PpoTrainer trainer = new PpoTrainer(ppo, policy, sftPolicy, value, reward,
+                                    PpoTrainer.klController(ppo, ppo.getInitKlCoef()), new ScoreNormalizer(), ptx(ppo, split, seed));
+                            List<int[]> prompts = split.train().stream().map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))))).toList();
+                            Random pr = new Random(seed * 31 + 7);
+                            PpoTrainer.IterationStats s = null;
+                            for (int it = 0; it < ppo.getIterationsPerRound(); it++) {
+                                List<int[]> batch = new ArrayList<>();
+                                for (int i = 0; i < ppo.getRolloutBatchSize(); i++) {
+                                    batch.add(prompts.get(pr.nextInt(prompts.size())));
+                                }
+                                s = trainer.iterate(batch, seed * 1000 + it);
+                                if (verbose) {
+                                    System.out.printf(Locale.ROOT, "  it %d reward %.3f±%.3f kl %.2f entropy %.2f len %.1f eos %.2f clip %.2f ev %.2f steps %d %.1fs%s%n", it + 1,
+                                            s.meanReward(), s.rewardStd(), s.kl(), s.entropy(), s.meanResponseLength(), s.eosRate(), s.clipFraction(),
+                                            s.explainedVariance(), s.updateSteps(), s.totalSeconds(), s.earlyStopped() ? " (early stop)" : "");
+                                }
+                            }
+                            Gold greedy = gold(policy, split, 1, 0f, seed);
+                            Gold sampled = gold(policy, split, evalSamples, 1f, seed);
+                            System.out.printf(Locale.ROOT, "PPO [%s] reward %.3f kl %.2f β %.3f | greedy %s | sampled %s%n", setting,
+                                    s.meanReward(), s.kl(), s.beta(), greedy, sampled);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static PpoConfig ppoConfig(String setting) {
+        PpoConfig c = new PpoConfig();
+        if (setting.equals("default")) {
+            return c;
+        }
+        for (String kv : setting.split(",")) {
+            String[] p = kv.split("=");
+            switch (p[0]) {
+                case "it" -> c.setIterationsPerRound(Integer.parseInt(p[1]));
+                case "lr" -> c.setLearningRate(Float.parseFloat(p[1]));
+                case "kl" -> c.setKlTarget(Double.parseDouble(p[1]));
+                case "beta" -> c.setInitKlCoef(Double.parseDouble(p[1]));
+                case "fixed" -> c.setKlControl(PpoConfig.KlControl.FIXED);
+                case "ptx" -> c.setPtxCoef(Float.parseFloat(p[1]));
+                case "epochs" -> c.setPpoEpochs(Integer.parseInt(p[1]));
+                case "batch" -> c.setRolloutBatchSize(Integer.parseInt(p[1]));
+                case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
+                case "zero" -> { }
+                case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
+                default -> throw new IllegalArgumentException(kv);
+            }
+        }
+        return c;
+    }
+
+    static List<dev.flywheel.model.SftExample> ptx(PpoConfig ppo, PromptSplit split, long seed) {
+        if (ppo.getPtxCoef() == 0) {
+            return List.of();
+        }
+        return Demonstrations.generate(split, 2000, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed).stream()
+                .map(d -> CHAT.sftExample(List.of(ChatTurn.user(d.prompt().text())), d.response())).toList();
+    }
+
+    static int[] sequence(Prompt p, String response) {
+        return CHAT.encode(List.of(ChatTurn.user(p.text()), ChatTurn.assistant(response)));
+    }
+
+    static List<Group> groups(PolicyModel policy, List<Prompt> prompts, LabelerPool pool, int wanted, int k, Random random, String tag) {
+        Sampler sampler = new Sampler(policy);
+        List<Group> out = new ArrayList<>();
+        int attempts = 0;
+        while (out.size() < wanted && attempts < wanted * 3) {
+            List<Prompt> batch = new ArrayList<>();
+            List<int[]> encoded = new ArrayList<>();
+            for (int b = 0; b < 16; b++) {
+                Prompt p = prompts.get(random.nextInt(prompts.size()));
+                batch.add(p);
+                for (int i = 0; i < k; i++) {
+                    encoded.add(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))));
+                }
+            }
+            List<Generation> gens = sampler.generate(encoded, SamplingConfig.ppoRollout(48, random.nextLong()));
+            for (int b = 0; b < batch.size(); b++) {
+                attempts++;
+                Prompt p = batch.get(b);
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < k; i++) {
+                    texts.add(text(gens.get(b * k + i)));
+                }
+                String key = tag + attempts;
+                List<List<Integer>> tiers = pool.forItem(key).rank(p, texts, key);
+                List<PairwiseRewardLoss.Comparison> pairs = new ArrayList<>();
+                for (int a = 0; a < tiers.size(); a++) {
+                    for (int c = a + 1; c < tiers.size(); c++) {
+                        for (int w : tiers.get(a)) {
+                            for (int l : tiers.get(c)) {
+                                pairs.add(new PairwiseRewardLoss.Comparison(w, l));
+                            }
+                        }
+                    }
+                }
+                if (pairs.isEmpty()) {
+                    continue;
+                }
+                double[] gold = texts.stream().mapToDouble(p::gold).toArray();
+                out.add(new Group(p, texts.stream().map(t -> sequence(p, t)).toList(), pairs, gold));
+            }
+        }
+        return out;
+    }
+
+    static String text(Generation g) {
+        int[] t = g.tokens();
+        int n = t.length > 0 && t[t.length - 1] == ByteTokenizer.EOS ? t.length - 1 : t.length;
+        return ByteTokenizer.INSTANCE.decode(Arrays.copyOf(t, n));
+    }
+
+    static void trainRewardModel(RewardModel rm, List<Group> train, int epochs, float lr, int batch, Random random) {
+        int stepsPerEpoch = (train.size() + batch - 1) / batch;
+        int total = stepsPerEpoch * epochs;
+        LearningRateSchedule schedule = new LearningRateSchedule(lr, Math.min(5, total - 1), total, 0.1f, LearningRateSchedule.Decay.COSINE);
+        Learner learner = new Learner(new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, 0f, 1f, 1), rm);
+        List<Group> order = new ArrayList<>(train);
+        for (int e = 0; e < epochs; e++) {
+            Collections.shuffle(order, random);
+            for (int s = 0; s < stepsPerEpoch; s++) {
+                List<Group> step = order.subList(s * batch, Math.min(order.size(), (s + 1) * batch));
+                learner.step((sm, micro) -> {
+                    List<int[]> seqs = new ArrayList<>();
+                    List<List<PairwiseRewardLoss.Comparison>> comps = new ArrayList<>();
+                    for (Group g : step) {
+                        int base = seqs.size();
+                        comps.add(g.pairs().stream().map(c -> new PairwiseRewardLoss.Comparison(c.winner() + base, c.loser() + base)).toList());
+                        seqs.addAll(g.sequences());
+                    }
+                    TokenBatch tb = TokenBatch.of(sm, seqs, TokenBatch.Side.RIGHT);
+                    return PairwiseRewardLoss.compute(rm.scores(tb.tokens(), tb.mask(), true), comps).loss();
+                });
+            }
+        }
+    }
+
+    /** Pairwise accuracy against the labels ({@code byGold} false) or the gold order. */
+    static double accuracy(RewardModel rm, List<Group> groups, boolean byGold) {
+        double right = 0;
+        int n = 0;
+        for (Group g : groups) {
+            float[] s = rm.score(g.sequences());
+            if (byGold) {
+                for (int a = 0; a < s.length; a++) {
+                    for (int b = a + 1; b < s.length; b++) {
+                        if (g.gold()[a] != g.gold()[b]) {
+                            boolean goldA = g.gold()[a] > g.gold()[b];
+                            right += (s[a] > s[b]) == goldA ? 1 : 0;
+                            n++;
+                        }
+                    }
+                }
+            } else {
+                for (PairwiseRewardLoss.Comparison c : g.pairs()) {
+                    right += s[c.winner()] > s[c.loser()] ? 1 : 0;
+                    n++;
+                }
+            }
+        }
+        return right / Math.max(1, n);
+    }
+
+    record Gold(double mean, Map<TaskFamily, Double> byFamily) {
+        @Override
+        public String toString() {
+            StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%.3f (", mean));
+            byFamily.forEach((f, v) -> b.append(String.format(Locale.ROOT, "%s %.2f ", f.name().substring(0, 4).toLowerCase(Locale.ROOT), v)));
+            return b.append(')').toString();
+        }
+    }
+
+    static Gold gold(PolicyModel policy, PromptSplit split, int samples, float temperature, long seed) {
+        Sampler sampler = new Sampler(policy);
+        List<Prompt> prompts = new ArrayList<>();
+        List<int[]> encoded = new ArrayList<>();
+        for (Prompt p : split.heldOut()) {
+            for (int i = 0; i < samples; i++) {
+                prompts.add(p);
+                encoded.add(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))));
+            }
+        }
+        SamplingConfig config = temperature == 0 ? SamplingConfig.greedy(48) : SamplingConfig.ppoRollout(48, seed).withTemperature(temperature);
+        List<Generation> gens = new ArrayList<>();
+        for (int from = 0; from < encoded.size(); from += 64) {
+            gens.addAll(sampler.generate(encoded.subList(from, Math.min(encoded.size(), from + 64)), config.withSeed(seed + from)));
+        }
+        Map<TaskFamily, double[]> fam = new EnumMap<>(TaskFamily.class);
+        double sum = 0;
+        for (int i = 0; i < gens.size(); i++) {
+            double g = prompts.get(i).gold(text(gens.get(i)));
+            sum += g;
+            double[] f = fam.computeIfAbsent(prompts.get(i).family(), x -> new double[2]);
+            f[0] += g;
+            f[1]++;
+        }
+        Map<TaskFamily, Double> byFamily = new EnumMap<>(TaskFamily.class);
+        fam.forEach((f, v) -> byFamily.put(f, v[0] / v[1]));
+        return new Gold(sum / gens.size(), byFamily);
+    }
+
+    static double mean(float[] values) {
+        double s = 0;
+        for (float v : values) {
+            s += v;
+        }
+        return s / Math.max(1, values.length);
+    }
+
+    static String arg(String[] args, String name, String fallback) {
+        for (int i = 0; i < args.length - 1; i++) {
+            if (args[i].equals(name)) {
+                return args[i + 1];
+            }
+        }
+        return fallback;
+    }
+}

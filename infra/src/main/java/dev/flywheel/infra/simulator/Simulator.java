@@ -139,6 +139,14 @@ public final class Simulator implements AutoCloseable {
     return evaluation;
   }
 
+  /**
+   * A separate evaluation on the same held-out prompts and judges with other settings (e.g. sampled at
+   * the serving temperature where the default is greedy); it keeps its own answer cache.
+   */
+  public Evaluation evaluation(Evaluation.Settings settings) {
+    return new Evaluation(serving, registry, split, heldOut, settings);
+  }
+
   public Stats stats() {
     return stats;
   }

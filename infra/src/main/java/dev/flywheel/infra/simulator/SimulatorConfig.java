@@ -198,9 +198,9 @@ public record SimulatorConfig(
     o.put("eval-fraction", String.valueOf(PromptSplit.DEFAULT_EVAL_FRACTION));
     o.put("held-out-ranking-share", "0.1");
     o.put("eval-on-new-version", "true");
-    o.put("eval-samples", "1");
-    o.put("eval-temperature", "0");
-    o.put("eval-concurrency", "2");
+    o.put("eval-samples", "16");
+    o.put("eval-temperature", "1.0");
+    o.put("eval-concurrency", "4");
     o.put("baseline-version", "(SFT lineage root)");
     o.put("progress-every", "10s");
     o.put("request-timeout", "60s");
@@ -352,9 +352,11 @@ public record SimulatorConfig(
     private double evalFraction = PromptSplit.DEFAULT_EVAL_FRACTION;
     private double heldOutRankingShare = 0.1;
     private boolean evalOnNewVersion = true;
-    private int evalSamples = 1;
-    private double evalTemperature = 0;
-    private int evalConcurrency = 2;
+    // the loop's temperature: a version is judged on what its users get, with enough samples per prompt
+    // that the difference between two versions is not one flipped greedy answer (0.02 of the mean)
+    private int evalSamples = 16;
+    private double evalTemperature = 1.0;
+    private int evalConcurrency = 4;
     private Long baselineVersion;
     private Duration progressEvery = Duration.ofSeconds(10);
     private Duration requestTimeout = Duration.ofSeconds(60);

@@ -176,10 +176,14 @@ class SimulatorHttpTest {
       assertThat(tierOf0.toString()).contains("\"" + transcriptId + "-3\"");
     }
 
-    // evaluation of v1 on the held-out prompts, pinned and greedy
+    // evaluation of v1 on the held-out prompts, pinned, 16 samples each at the loop's temperature (the
+    // default), with seeds that differ between the samples of one prompt
     List<JsonNode> eval = chats.stream().filter(c -> c.path("model").asText().equals("policy-v1")).toList();
-    assertThat(eval).hasSize(PromptSplit.standard().heldOut().size());
-    assertThat(eval).allMatch(c -> c.path("n").asInt() == 1 && c.path("temperature").asDouble() == 0.0);
+    assertThat(eval).hasSize(PromptSplit.standard().heldOut().size() * 16);
+    assertThat(eval).allMatch(c -> c.path("n").asInt() == 1 && c.path("temperature").asDouble() == 1.0);
+    String firstPrompt = eval.get(0).path("messages").get(0).path("content").asText();
+    assertThat(eval.stream().filter(c -> c.path("messages").get(0).path("content").asText().equals(firstPrompt))
+        .map(c -> c.path("seed").asLong()).distinct().count()).isEqualTo(16);
 
     assertThat(auth).allMatch(a -> a.equals("serving Bearer sk-serving") || a.equals("gateway Bearer gk-gateway"));
     assertThat(stats.requests()).isEqualTo(3);

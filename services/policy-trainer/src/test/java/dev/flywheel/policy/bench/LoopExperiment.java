@@ -188,7 +188,7 @@ public final class LoopExperiment {
                 case "epochs" -> c.setPpoEpochs(Integer.parseInt(p[1]));
                 case "batch" -> c.setRolloutBatchSize(Integer.parseInt(p[1]));
                 case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
-                case "zero" -> { }
+                case "zero", "default" -> { }
                 case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
                 default -> throw new IllegalArgumentException(kv);
             }

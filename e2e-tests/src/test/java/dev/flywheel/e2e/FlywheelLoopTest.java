@@ -12,7 +12,6 @@ import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.infra.local.FlywheelService;
 import dev.flywheel.infra.local.Platform;
-import dev.flywheel.infra.simulator.Evaluation;
 import dev.flywheel.infra.simulator.EvaluationReport;
 import dev.flywheel.infra.simulator.Simulator;
 import dev.flywheel.infra.simulator.SimulatorConfig;
@@ -177,7 +176,7 @@ class FlywheelLoopTest {
     // judged as served: 32 answers per held-out prompt at the loop's temperature
     EvaluationReport report = simulator.evaluation().evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
     log("\n" + report.table());
-    EvaluationReport greedy = simulator.evaluation(new Evaluation.Settings(1, 0.0, 48, 42, 4, null))
+    EvaluationReport greedy = simulator.evaluation(simulator.evaluation().settings().greedy())
         .evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
     log("\n" + greedy.table());
     EvaluationReport.VersionScore ppoScore = report.version(ppoVersion).orElseThrow();

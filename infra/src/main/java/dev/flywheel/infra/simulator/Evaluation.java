@@ -41,12 +41,18 @@ public final class Evaluation {
    */
   public record Settings(int samples, double temperature, int maxTokens, long seed, int concurrency,
       Long baselineVersion) {
-    public static final Settings DEFAULT = new Settings(1, 0.0, 48, 42, 2, null);
+    /** One greedy answer per prompt. */
+    public static final Settings GREEDY = new Settings(1, 0.0, 48, 42, 2, null);
 
     public Settings {
       if (samples < 1 || concurrency < 1 || maxTokens < 1 || temperature < 0) {
         throw new IllegalArgumentException("samples, concurrency, max tokens >= 1 and temperature >= 0 required");
       }
+    }
+
+    /** These settings with one greedy answer per prompt. */
+    public Settings greedy() {
+      return new Settings(1, 0.0, maxTokens, seed, concurrency, baselineVersion);
     }
   }
 

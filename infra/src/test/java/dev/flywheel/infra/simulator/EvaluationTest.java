@@ -45,7 +45,7 @@ class EvaluationTest {
 
   @Test
   void scoresEveryVersionAgainstItsSftRoot() throws Exception {
-    Evaluation evaluation = evaluation(Evaluation.Settings.DEFAULT, 0.0);
+    Evaluation evaluation = evaluation(Evaluation.Settings.GREEDY, 0.0);
     EvaluationReport report = evaluation.evaluate(List.of(v(1, "SFT"), v(2, "PPO", 1L), v(3, "PPO", 2L, 1L),
         v(4, "PPO", 2L)));
     EvaluationReport.VersionScore sft = report.version(1).orElseThrow();
@@ -73,7 +73,7 @@ class EvaluationTest {
 
   @Test
   void requestsArePinnedGreedyAndCollectedOncePerVersion() throws Exception {
-    Evaluation evaluation = evaluation(Evaluation.Settings.DEFAULT, 0.3);
+    Evaluation evaluation = evaluation(Evaluation.Settings.GREEDY, 0.3);
     evaluation.collect(1);
     evaluation.collect(1);
     assertThat(requests).hasSize(split.heldOut().size());

@@ -492,9 +492,7 @@ public final class RewardTrainer implements Runnable {
       Collections.shuffle(epoch, random);
       plan.addAll(epoch);
     }
-    int batch = config.getBatchSizeGroups();
-    int stepsPerEpoch = (data.size() + batch - 1) / batch;
-    int totalSteps = stepsPerEpoch * epochs;
+    int totalSteps = config.stepsPerEpoch(data.size()) * epochs;
     String planHash = planHash(plan);
     readSideTopics();
     LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} eval groups, {} epochs, "
@@ -546,7 +544,7 @@ public final class RewardTrainer implements Runnable {
       // evaluation, reference offset, ceiling, gate
       RewardEvaluator.Result result = evaluator.evaluate(model, eval);
       References references = references(eval);
-      double rewardOffset = evaluator.meanScore(model, references.sequences(), Math.max(8, batch * 4));
+      double rewardOffset = evaluator.meanScore(model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
       double threshold = baseline == null ? config.getGateMinAccuracy()
           : Math.max(config.getGateMinAccuracy(), baseline.accuracy() - config.getGateTolerance());
       boolean accepted = result.accuracy() >= threshold;

@@ -304,8 +304,13 @@ public class RewardTrainerConfig {
 
   /** Epochs of a round over {@code groups} groups: {@link #getEpochs()}, raised to reach {@link #getMinStepsPerRound()}. */
   public int epochsFor(int groups) {
-    int stepsPerEpoch = Math.max(1, (groups + batchSizeGroups - 1) / batchSizeGroups);
+    int stepsPerEpoch = Math.max(1, stepsPerEpoch(groups));
     return Math.max(epochs, (minStepsPerRound + stepsPerEpoch - 1) / stepsPerEpoch);
+  }
+
+  /** Optimizer steps of one pass over {@code groups} groups (the last batch may be short). */
+  public int stepsPerEpoch(int groups) {
+    return (groups + batchSizeGroups - 1) / batchSizeGroups;
   }
   public double getReplayFraction() { return replayFraction; }
   public void setReplayFraction(double v) { replayFraction = v; }

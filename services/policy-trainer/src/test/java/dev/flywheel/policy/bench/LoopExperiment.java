@@ -38,7 +38,6 @@ import dev.flywheel.policy.train.SftTrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
@@ -85,14 +84,16 @@ public final class LoopExperiment {
         boolean verbose = Boolean.parseBoolean(arg(args, "--verbose", "true"));
 
         PromptSplit split = PromptSplit.standard();
+        List<Demonstrations.Demonstration> demonstrations =
+                Demonstrations.generate(split, demos, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed);
         Engine.getInstance().setRandomSeed((int) seed);
         try (NDManager manager = Devices.newManager("auto")) {
             Path sftDir = cache.resolve("sft-" + seed + "-" + demos);
             if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
                 long t0 = System.nanoTime();
                 try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager)) {
-                    List<SftTrainer.Demo> sftDemos = Demonstrations.generate(split, demos, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed)
-                            .stream().map(d -> new SftTrainer.Demo(d.demonstrationId(), List.of(ChatTurn.user(d.prompt().text())), d.response()))
+                    List<SftTrainer.Demo> sftDemos = demonstrations.stream()
+                            .map(d -> new SftTrainer.Demo(d.demonstrationId(), List.of(ChatTurn.user(d.prompt().text())), d.response()))
                             .toList();
                     SftTrainer.Result r = new SftTrainer(new SftConfig()).train(policy, sftDemos, new SftTrainer.Listener() {});
                     Files.createDirectories(sftDir.getParent());
@@ -144,7 +145,7 @@ public final class LoopExperiment {
                             dev.flywheel.policy.train.RewardFunction reward = setting.contains("zero")
                                     ? (ps, rs) -> new float[ps.size()] : new RewardModelScorer(rm, offset);
                             PpoTrainer trainer = new PpoTrainer(ppo, policy, sftPolicy, value, reward,
-                                    PpoTrainer.klController(ppo, ppo.getInitKlCoef()), new ScoreNormalizer(), ptx(ppo, split, seed));
+                                    PpoTrainer.klController(ppo, ppo.getInitKlCoef()), new ScoreNormalizer(), ptx(ppo, demonstrations));
                             List<int[]> prompts = split.train().stream().map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))))).toList();
                             Random pr = new Random(seed * 31 + 7);
                             PpoTrainer.IterationStats s = null;
@@ -196,12 +197,11 @@ public final class LoopExperiment {
         return c;
     }
 
-    static List<dev.flywheel.model.SftExample> ptx(PpoConfig ppo, PromptSplit split, long seed) {
+    static List<dev.flywheel.model.SftExample> ptx(PpoConfig ppo, List<Demonstrations.Demonstration> demonstrations) {
         if (ppo.getPtxCoef() == 0) {
             return List.of();
         }
-        return Demonstrations.generate(split, 2000, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed).stream()
-                .map(d -> CHAT.sftExample(List.of(ChatTurn.user(d.prompt().text())), d.response())).toList();
+        return demonstrations.stream().map(d -> CHAT.sftExample(List.of(ChatTurn.user(d.prompt().text())), d.response())).toList();
     }
 
     static int[] sequence(Prompt p, String response) {
@@ -252,10 +252,9 @@ public final class LoopExperiment {
         return out;
     }
 
+    /** The response's text; the tokenizer skips the closing EOS. */
     static String text(Generation g) {
-        int[] t = g.tokens();
-        int n = t.length > 0 && t[t.length - 1] == ByteTokenizer.EOS ? t.length - 1 : t.length;
-        return ByteTokenizer.INSTANCE.decode(Arrays.copyOf(t, n));
+        return ByteTokenizer.INSTANCE.decode(g.tokens());
     }
 
     static void trainRewardModel(RewardModel rm, List<Group> train, int epochs, float lr, int batch, Random random) {

@@ -13,13 +13,14 @@ import java.util.List;
  * @param offset input offset it was read from
  * @param eventTimeMs event time of the ranking (orders the bounded buffers)
  * @param groupId the group's id
+ * @param promptKey the prompt's key (decides the split, and the round's validation prompts)
  * @param split TRAIN or EVAL
  * @param sequences one token sequence per response
  * @param comparisons (winner, loser) indices into {@code sequences}, margin 0
  * @param chosen indices of the tier-0 responses (the fallback reference responses)
  * @param newestPolicyVersion the newest policy version among the responses, or -1 if none
  */
-public record EncodedGroup(int partition, long offset, long eventTimeMs, String groupId, DataSplit split,
+public record EncodedGroup(int partition, long offset, long eventTimeMs, String groupId, String promptKey, DataSplit split,
     List<int[]> sequences, List<PairwiseRewardLoss.Comparison> comparisons, List<Integer> chosen,
     long newestPolicyVersion) {
 

@@ -93,7 +93,8 @@ public final class GroupEncoder {
       throw new InvalidGroupException("group " + group.getGroupId() + " has no comparison pairs (all tied?)");
     }
     return new EncodedGroup(partition, offset, group.getEventTime().toEpochMilli(), group.getGroupId(),
-        group.getSplit(), List.copyOf(sequences), List.copyOf(comparisons), List.copyOf(chosen), newestPolicy);
+        group.getPromptKey(), group.getSplit(), List.copyOf(sequences), List.copyOf(comparisons), List.copyOf(chosen),
+        newestPolicy);
   }
 
   /** A reference response (e.g. a demonstration) as a scoring sequence, truncated like the groups. */

@@ -35,8 +35,11 @@ public final class RewardEvaluator {
    * @param groups number of groups
    * @param calibration one entry per bucket, smallest margins first
    * @param ece expected calibration error over the buckets
+   * @param accuracyLow lower end of the 95% interval of {@code accuracy} (bootstrap over groups)
+   * @param accuracyHigh upper end of that interval
    */
-  public record Result(double accuracy, double loss, int pairs, int groups, List<Bucket> calibration, double ece) {
+  public record Result(double accuracy, double loss, int pairs, int groups, List<Bucket> calibration, double ece,
+      double accuracyLow, double accuracyHigh) {
 
     /** Metric entries: {@code <prefix>accuracy}, {@code <prefix>loss}, calibration buckets, ECE. */
     public Map<String, Double> metrics(String prefix) {
@@ -46,6 +49,8 @@ public final class RewardEvaluator {
       out.put(prefix + "pairs", (double) pairs);
       out.put(prefix + "groups", (double) groups);
       out.put(prefix + "ece", ece);
+      out.put(prefix + "accuracy_low95", accuracyLow);
+      out.put(prefix + "accuracy_high95", accuracyHigh);
       for (int i = 0; i < calibration.size(); i++) {
         Bucket b = calibration.get(i);
         out.put("calibration_bucket_" + i + "_accuracy", b.accuracy());
@@ -62,6 +67,9 @@ public final class RewardEvaluator {
 
   public Result evaluate(RewardModel model, List<EncodedGroup> groups) {
     List<Double> differences = new ArrayList<>();
+    int[] groupPairs = new int[groups.size()];
+    int[] groupRight = new int[groups.size()];
+    int groupIndex = 0;
     double lossSum = 0;
     for (int start = 0; start < groups.size(); start += groupsPerBatch) {
       List<EncodedGroup> batch = groups.subList(start, Math.min(groups.size(), start + groupsPerBatch));
@@ -73,12 +81,46 @@ public final class RewardEvaluator {
           double d = scores[base + c.winner()] - scores[base + c.loser()];
           differences.add(d);
           groupLoss += softplus(-d);
+          groupPairs[groupIndex]++;
+          groupRight[groupIndex] += d > 0 ? 1 : 0;
         }
+        groupIndex++;
         lossSum += groupLoss / g.comparisons().size();
         base += g.sequences().size();
       }
     }
-    return summarise(differences, groups.isEmpty() ? Double.NaN : lossSum / groups.size(), groups.size());
+    double[] interval = bootstrapInterval(groupRight, groupPairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    return summarise(differences, groups.isEmpty() ? Double.NaN : lossSum / groups.size(), groups.size(), interval);
+  }
+
+  static final int BOOTSTRAP_RESAMPLES = 2000;
+  static final long BOOTSTRAP_SEED = 20240229L;
+
+  /**
+   * Percentile bootstrap 95% interval of pooled pairwise accuracy, resampling whole GROUPS (a cluster
+   * bootstrap: the pairs of one ranking share its responses and its labeler, so they are not independent,
+   * and resampling pairs would give too narrow an interval). Seeded, so one eval set gives one interval.
+   */
+  static double[] bootstrapInterval(int[] right, int[] pairs, int resamples, long seed) {
+    int n = right.length;
+    if (n == 0) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+    java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+    double[] estimates = new double[resamples];
+    for (int b = 0; b < resamples; b++) {
+      long r = 0;
+      long p = 0;
+      for (int i = 0; i < n; i++) {
+        int j = random.nextInt(n);
+        r += right[j];
+        p += pairs[j];
+      }
+      estimates[b] = p == 0 ? Double.NaN : (double) r / p;
+    }
+    Arrays.sort(estimates);
+    return new double[] {estimates[(int) Math.floor(0.025 * (resamples - 1))],
+        estimates[(int) Math.ceil(0.975 * (resamples - 1))]};
   }
 
   /** Scores of every response of {@code batch}, concatenated in order. */
@@ -109,7 +151,7 @@ public final class RewardEvaluator {
     return sequences.isEmpty() ? 0 : sum / sequences.size();
   }
 
-  Result summarise(List<Double> differences, double loss, int groups) {
+  Result summarise(List<Double> differences, double loss, int groups, double[] interval) {
     int n = differences.size();
     double[] d = differences.stream().mapToDouble(Double::doubleValue).toArray();
     long right = Arrays.stream(d).filter(x -> x > 0).count();
@@ -144,7 +186,8 @@ public final class RewardEvaluator {
       calibration.add(bucket);
       ece += (double) size / n * Math.abs(bucket.accuracy() - bucket.confidence());
     }
-    return new Result(n == 0 ? Double.NaN : (double) right / n, loss, n, groups, calibration, n == 0 ? Double.NaN : ece);
+    return new Result(n == 0 ? Double.NaN : (double) right / n, loss, n, groups, calibration, n == 0 ? Double.NaN : ece,
+        interval[0], interval[1]);
   }
 
   static double softplus(double x) {

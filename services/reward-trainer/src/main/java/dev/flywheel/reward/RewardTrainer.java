@@ -139,7 +139,8 @@ public final class RewardTrainer implements Runnable {
   private Checkpoints.Checkpoint resume;
   /** Input of REJECTED versions: recorded in their lineage, never replayed. */
   private OffsetRanges rejectedInput;
-  private long lastRoundEndNanos = System.nanoTime();
+  /** When the oldest train-split group waiting for a round arrived (0: none waiting); drives round-max-wait. */
+  private long firstWaitingNanos;
 
   public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka) {
     this(config, kafka, new TrainerStats());
@@ -353,7 +354,8 @@ public final class RewardTrainer implements Runnable {
     if (fresh == 0 || evalSet.size() + pendingEval < config.getMinEvalGroups()) {
       return false;
     }
-    boolean waitedLongEnough = System.nanoTime() - lastRoundEndNanos >= config.getRoundMaxWait().toNanos();
+    boolean waitedLongEnough = firstWaitingNanos != 0
+        && System.nanoTime() - firstWaitingNanos >= config.getRoundMaxWait().toNanos();
     return fresh >= config.getRoundMinGroups() || waitedLongEnough;
   }
 
@@ -391,6 +393,9 @@ public final class RewardTrainer implements Runnable {
     newestPolicyVersion = Math.max(newestPolicyVersion, encoded.newestPolicyVersion());
     if (!history) {
       pending.add(encoded);
+      if (encoded.split() != DataSplit.EVAL && firstWaitingNanos == 0) {
+        firstWaitingNanos = System.nanoTime();
+      }
     } else if (encoded.split() == DataSplit.EVAL) {
       evalSet.add(encoded);
     } else if (!rejectedInput.contains(r.partition(), r.offset())) {
@@ -483,25 +488,22 @@ public final class RewardTrainer implements Runnable {
     List<EncodedGroup> eval = evalSet.list();
     Random random = new Random(config.getSeed() * 1_000_003L + round);
     List<EncodedGroup> replay = replaySample(newTrain.size(), random);
-    List<EncodedGroup> plan = new ArrayList<>();
     List<EncodedGroup> data = new ArrayList<>(newTrain);
     data.addAll(replay);
-    int epochs = config.epochsFor(data.size());
-    for (int e = 0; e < epochs; e++) {
-      List<EncodedGroup> epoch = new ArrayList<>(data);
-      Collections.shuffle(epoch, random);
-      plan.addAll(epoch);
-    }
-    int totalSteps = config.stepsPerEpoch(data.size()) * epochs;
-    String planHash = planHash(plan);
+    RoundPlan plan = RoundPlan.of(data, round, config, random);
+    int epochs = plan.epochs();
+    int totalSteps = plan.totalSteps();
+    String planHash = plan.hash();
     readSideTopics();
-    LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} eval groups, {} epochs, "
-            + "{} steps; parent {}", round, version, newTrain.size(), staleDropped.size(), replay.size(), eval.size(),
-        epochs, totalSteps, parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
+    LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
+            + "{} eval groups, at most {} epochs, {} steps; parent {}", round, version, newTrain.size(),
+        staleDropped.size(), replay.size(), plan.validation().size(), eval.size(), epochs, totalSteps,
+        parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
     RewardEvaluator.Result baseline = null;
     LoadedModel parentModel = null;
     RewardModel model = null;
+    EarlyStopping early = new EarlyStopping(config.getEarlyStoppingPatience());
     try {
       if (parent.isPresent()) {
         parentModel = loadVersion(parent.get());
@@ -514,6 +516,7 @@ public final class RewardTrainer implements Runnable {
         LoadedModel fromCheckpoint = ModelArtifacts.load(resumeFrom.file("model"), null, manager);
         model = fromCheckpoint.reward();
         startStep = (int) resumeFrom.state().step();
+        early.resume(resumeFrom.state().extra(), resumeFrom.directory(), model);
         if (parentModel != null) {
           parentModel.close();
           parentModel = null;
@@ -538,7 +541,8 @@ public final class RewardTrainer implements Runnable {
       until.forEach((tp, o) -> checkpointExtra.put("until." + tp.partition(), Long.toString(o)));
       historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
 
-      TrainResult train = train(model, plan, epochs, totalSteps, startStep, round, version, eval, checkpointExtra);
+      // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
+      TrainResult train = train(model, plan, startStep, round, version, eval, checkpointExtra, early, parent.isPresent());
       stats.state.set(TrainerStats.State.PUBLISHING);
 
       // evaluation, reference offset, ceiling, gate
@@ -552,7 +556,14 @@ public final class RewardTrainer implements Runnable {
       Map<String, Double> m = new LinkedHashMap<>(result.metrics("eval_"));
       m.put("train_loss", train.meanLoss());
       m.put("train_accuracy", train.meanAccuracy());
-      m.put("groups_trained", (double) data.size());
+      m.put("groups_trained", (double) plan.train().size());
+      m.put("validation_groups", (double) plan.validation().size());
+      if (plan.earlyStopping()) {
+        m.put("validation_loss", early.bestLoss());
+        m.put("best_epoch", (double) early.bestEpoch());
+        m.put("epochs_run", (double) train.epochsRun());
+        m.put("early_stopped", train.epochsRun() < epochs ? 1.0 : 0.0);
+      }
       m.put("new_groups", (double) newTrain.size());
       m.put("replay_groups", (double) replay.size());
       m.put("stale_groups_dropped", (double) staleDropped.size());
@@ -572,8 +583,13 @@ public final class RewardTrainer implements Runnable {
         m.put("parent_eval_loss", baseline.loss());
       }
       if (agreementCeiling != null) {
+        // two ceilings: how often two labelers agree, and how often one labeler agrees with the truth —
+        // which is what a perfect reward model scores against a held-out labeler (see labelerAccuracy)
+        double labelerCeiling = labelerAccuracy(agreementCeiling);
         m.put("agreement_ceiling", agreementCeiling);
-        m.put("eval_accuracy_over_ceiling", result.accuracy() / agreementCeiling);
+        m.put("eval_accuracy_over_agreement", result.accuracy() / agreementCeiling);
+        m.put("labeler_accuracy_ceiling", labelerCeiling);
+        m.put("eval_accuracy_over_ceiling", result.accuracy() / labelerCeiling);
       }
       m.put("round_seconds", (System.nanoTime() - roundStart) / 1e9);
       m.values().removeIf(v -> v == null || !Double.isFinite(v));
@@ -624,9 +640,10 @@ public final class RewardTrainer implements Runnable {
       } else {
         lineage.toList().forEach(r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
       }
-      lastRoundEndNanos = System.nanoTime();
+      // what arrived during the round waits from now on
+      firstWaitingNanos = pending.stream().anyMatch(g -> g.split() != DataSplit.EVAL) ? System.nanoTime() : 0;
       stats.rounds.incrementAndGet();
-      stats.groupsTrained.addAndGet(data.size() * (long) epochs);
+      stats.groupsTrained.addAndGet(plan.train().size() * (long) train.epochsRun());
       stats.lastVersion = version;
       stats.lastEvalAccuracy = result.accuracy();
       stats.lastGroupsPerSecond = train.groupsPerSecond();
@@ -646,6 +663,7 @@ public final class RewardTrainer implements Runnable {
           agreementCeiling == null ? "unknown" : fmt(agreementCeiling), fmt(result.loss()), fmt(rewardOffset),
           fmt(train.groupsPerSecond()), lineage);
     } finally {
+      early.close();
       if (model != null) {
         model.close();
       }
@@ -699,30 +717,43 @@ public final class RewardTrainer implements Runnable {
     return out;
   }
 
-  private record TrainResult(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond) {}
+  /**
+   * @param epochsRun passes actually made (fewer than planned when early stopping ended the round; the
+   *     model then holds the best epoch's parameters)
+   */
+  private record TrainResult(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond,
+      int epochsRun) {}
 
-  private TrainResult train(RewardModel model, List<EncodedGroup> plan, int epochs, int totalSteps, int startStep, long round,
-      long version, List<EncodedGroup> eval, Map<String, String> checkpointExtra) throws IOException {
+  private TrainResult train(RewardModel model, RoundPlan plan, int startStep, long round, long version,
+      List<EncodedGroup> eval, Map<String, String> checkpointExtra, EarlyStopping early, boolean startIsCandidate)
+      throws IOException {
+    int totalSteps = plan.totalSteps();
     if (totalSteps == 0) {
-      return new TrainResult(Double.NaN, Double.NaN, 0, 0);
+      return new TrainResult(Double.NaN, Double.NaN, 0, 0, 0);
     }
     Learner learner = new Learner(optimizer(totalSteps, startStep), model);
     TrainingProgress progress = TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
     int batch = config.getBatchSizeGroups();
-    int stepsPerEpoch = totalSteps / epochs;
-    int epochSize = plan.size() / epochs;
+    int stepsPerEpoch = plan.stepsPerEpoch();
+    int epochSize = plan.train().size();
+    List<EncodedGroup> order = plan.order();
     float margin = (float) config.getMargin();
     double lossSum = 0;
     double accuracySum = 0;
     int counted = 0;
     long groups = 0;
     long t0 = System.nanoTime();
-    for (int step = startStep; step < totalSteps; step++) {
+    if (plan.earlyStopping() && startStep == 0 && startIsCandidate) {
+      validate(model, plan, early, 0, 0, round, version);
+    }
+    int step = startStep;
+    boolean stopped = false;
+    while (step < totalSteps && !stopped) {
       checkRunning();
       int epoch = step / stepsPerEpoch;
       int from = epoch * epochSize + (step % stepsPerEpoch) * batch;
       int to = Math.min(epoch * epochSize + epochSize, from + batch);
-      List<EncodedGroup> groupsOfStep = plan.subList(from, to);
+      List<EncodedGroup> groupsOfStep = order.subList(from, to);
       float[] accuracy = new float[1];
       long stepStart = System.nanoTime();
       Learner.StepResult r = learner.step((sm, micro) -> {
@@ -745,7 +776,7 @@ public final class RewardTrainer implements Runnable {
         accuracySum += accuracy[0];
         counted++;
       }
-      int done = step + 1;
+      int done = ++step;
       double groupsPerSecond = groups / ((System.nanoTime() - t0) / 1e9);
       if (done % config.getMetricsEverySteps() == 0 || done == totalSteps) {
         Map<String, Double> values = new LinkedHashMap<>();
@@ -758,25 +789,51 @@ public final class RewardTrainer implements Runnable {
         metrics.publish("reward", version, round, done, values);
       }
       progress.step(done, r.loss(), Map.of("accuracy", accuracy[0], "groups/s", groupsPerSecond));
+      if (plan.earlyStopping() && done % stepsPerEpoch == 0) {
+        stopped = validate(model, plan, early, done / stepsPerEpoch, done, round, version);
+      }
       if (config.getEvalEverySteps() > 0 && done % config.getEvalEverySteps() == 0 && done < totalSteps) {
         RewardEvaluator.Result e = evaluator.evaluate(model, eval);
         metrics.publish("eval", version, round, done, Map.of("eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
       }
-      if (config.getCheckpointEverySteps() > 0 && done % config.getCheckpointEverySteps() == 0 && done < totalSteps) {
-        checkpoint(model, round, done, version, checkpointExtra);
+      if (!stopped && config.getCheckpointEverySteps() > 0 && done % config.getCheckpointEverySteps() == 0
+          && done < totalSteps) {
+        checkpoint(model, round, done, version, checkpointExtra, early);
       }
+    }
+    if (plan.earlyStopping()) {
+      early.restoreBest(model);
+      LOG.info("Round {}: keeping epoch {} of {} run (validation loss {}){}", round, early.bestEpoch(),
+          step / stepsPerEpoch, fmt(early.bestLoss()), stopped ? "; stopped early" : "");
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
     return new TrainResult(counted == 0 ? Double.NaN : lossSum / counted, counted == 0 ? Double.NaN : accuracySum / counted,
-        seconds, seconds > 0 ? groups / seconds : 0);
+        seconds, seconds > 0 ? groups / seconds : 0, (step + stepsPerEpoch - 1) / stepsPerEpoch);
   }
 
-  private void checkpoint(RewardModel model, long round, int step, long version, Map<String, String> extra)
-      throws IOException {
+  /** Validation after {@code epoch} (0 = the starting point); true when early stopping says stop. */
+  private boolean validate(RewardModel model, RoundPlan plan, EarlyStopping early, int epoch, int step, long round,
+      long version) {
+    RewardEvaluator.Result v = evaluator.evaluate(model, plan.validation());
+    boolean stop = early.observe(epoch, v.loss(), model);
+    metrics.publish("validation", version, round, step, Map.of("validation_loss", v.loss(),
+        "validation_accuracy", v.accuracy(), "epoch", (double) epoch, "best_epoch", (double) early.bestEpoch()));
+    LOG.info("Round {}: epoch {} validation loss {} accuracy {} ({} groups); best epoch {}", round, epoch,
+        fmt(v.loss()), fmt(v.accuracy()), plan.validation().size(), early.bestEpoch());
+    return stop;
+  }
+
+  private void checkpoint(RewardModel model, long round, int step, long version, Map<String, String> extra,
+      EarlyStopping early) throws IOException {
     Map<TopicPartition, Long> start = new HashMap<>(committed);
-    checkpoints.save(new Checkpoints.State(round, step, version, start, extra),
-        dir -> ModelArtifacts.save(dir.resolve("model"), model, ByteTokenizer.INSTANCE,
-            Map.of("round", Long.toString(round), "step", Integer.toString(step))));
+    Map<String, String> state = new LinkedHashMap<>(extra);
+    state.putAll(early.state());
+    checkpoints.save(new Checkpoints.State(round, step, version, start, state), dir -> {
+      ModelArtifacts.save(dir.resolve("model"), model, ByteTokenizer.INSTANCE,
+          Map.of("round", Long.toString(round), "step", Integer.toString(step)));
+      early.saveBest(dir);
+    });
+    stats.checkpoints.incrementAndGet();
     LOG.info("Round {}: checkpoint at step {}", round, step);
   }
 
@@ -833,7 +890,8 @@ public final class RewardTrainer implements Runnable {
       try (LoadedModel policy = ModelArtifacts.load(store.resolve(URI.create(p.getArtifactUri())),
           p.getArtifactSha256(), manager)) {
         if (policy.config().contextLength() == fresh.contextLength()) {
-          RewardModel model = RewardModel.create(policy.config(), manager);
+          // the policy's shape, the reward trainer's own dropout (the policy's is an SFT setting)
+          RewardModel model = RewardModel.create(policy.config().withDropout(fresh.dropout()), manager);
           model.copyTrunkFrom(policy.policy());
           LOG.info("first reward model starts from SFT policy v{} (InstructGPT §3.5)", p.getVersion());
           return model;
@@ -857,6 +915,18 @@ public final class RewardTrainer implements Runnable {
       LOG.warn("cannot read policy versions ({}); the first reward model starts from random weights", e.toString());
       return Optional.empty();
     }
+  }
+
+  /**
+   * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate a:
+   * two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so
+   * p = (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a held-out
+   * labeler with probability p, so p — not a — is the ceiling of {@code eval_accuracy}. With InstructGPT's
+   * a = 0.73, p = 0.84. It assumes every pair is equally hard; mixing easy and hard pairs makes the true
+   * ceiling a little lower (the simulator's labelers: a = 0.73, p = 0.81).
+   */
+  static double labelerAccuracy(double agreement) {
+    return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
   }
 
   private LoadedModel loadVersion(RewardModelVersion v) throws IOException {
@@ -892,14 +962,6 @@ public final class RewardTrainer implements Runnable {
     } finally {
       deleteRecursively(staging);
     }
-  }
-
-  private static String planHash(List<EncodedGroup> plan) {
-    CRC32 crc = new CRC32();
-    for (EncodedGroup g : plan) {
-      crc.update((g.partition() + ":" + g.offset() + ";").getBytes(StandardCharsets.UTF_8));
-    }
-    return plan.size() + "-" + Long.toHexString(crc.getValue());
   }
 
   private Map<TopicPartition, Long> untilOf(Checkpoints.State s) {

@@ -27,6 +27,8 @@ public class RewardTrainerMeters {
         .description("Comparison groups trained on (each epoch counted)").register(registry);
     FunctionCounter.builder("reward_trainer_steps", s, TrainerStats::steps)
         .description("Optimizer steps").register(registry);
+    FunctionCounter.builder("reward_trainer_checkpoints", s, TrainerStats::checkpoints)
+        .description("Mid-round checkpoints written (a restart resumes from the latest)").register(registry);
     FunctionCounter.builder("reward_trainer_dead_letters", s, TrainerStats::deadLetters)
         .description("Input records sent to the dead-letter topic").register(registry);
     FunctionCounter.builder("reward_trainer_restarts", s, TrainerStats::restarts)

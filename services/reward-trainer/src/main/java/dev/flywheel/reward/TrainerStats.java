@@ -17,6 +17,7 @@ public final class TrainerStats {
   final AtomicLong groupsTrained = new AtomicLong();
   final AtomicLong deadLetters = new AtomicLong();
   final AtomicLong steps = new AtomicLong();
+  final AtomicLong checkpoints = new AtomicLong();
   volatile int groupsBuffered;
   volatile int groupsPending;
   volatile int evalGroups;
@@ -64,6 +65,10 @@ public final class TrainerStats {
 
   public long deadLetters() {
     return deadLetters.get();
+  }
+
+  public long checkpoints() {
+    return checkpoints.get();
   }
 
   public long steps() {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class BoundedGroupsTest {
 
   private static EncodedGroup g(int partition, long offset, long time) {
-    return new EncodedGroup(partition, offset, time, "g" + partition + "-" + offset, DataSplit.TRAIN, List.of(),
+    return new EncodedGroup(partition, offset, time, "g" + partition + "-" + offset, "p" + offset, DataSplit.TRAIN, List.of(),
         List.of(), List.of(), -1);
   }
 

@@ -10,6 +10,7 @@ import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RankedResponse;
 import dev.flywheel.events.RewardModelVersion;
+import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import java.time.Duration;
@@ -80,6 +81,41 @@ class InputHandlingTest {
     assertEquals(2, garbage.getSourcePartition());
     assertEquals("reward-trainer", garbage.getService());
     assertTrue(garbage.getRawValue() != null && garbage.getRawValue().remaining() == "not avro".length());
+  }
+
+  /**
+   * Trigger T counts from the arrival of the oldest waiting train group, not from the trainer's start: a
+   * trainer that sat idle for longer than T (the loop's SFT took minutes before the first ranking) must not
+   * train its first version on the first groups that trickle in. Fails with T counted from the start: the
+   * round would begin as soon as the first train group arrived.
+   */
+  @Test
+  void theTimeTriggerCountsFromTheFirstWaitingGroup(FlywheelInfra infra) throws Exception {
+    TrainerHarness h = new TrainerHarness(infra);
+    SyntheticPreferences prefs = new SyntheticPreferences(4, 0.0);
+    h.produce(h.comparisons, prefs.groups(40, DataSplit.EVAL, T0));
+    Duration maxWait = Duration.ofSeconds(6);
+    RewardTrainerConfig config = h.config(Map.of(
+        "flywheel.reward-trainer.round-min-groups", "100000",
+        "flywheel.reward-trainer.round-max-wait", maxWait.toSeconds() + "s"));
+    try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
+      long started = System.nanoTime();
+      long deadline = started + Duration.ofMinutes(1).toNanos();
+      // idle (only eval groups) for longer than T
+      while (trainer.trainer.stats().state() != TrainerStats.State.WAITING
+          || System.nanoTime() - started < maxWait.toNanos() + 1_000_000_000L) {
+        assertTrue(System.nanoTime() < deadline, "trainer never idle: " + trainer.describe());
+        Thread.sleep(100);
+      }
+      Instant produced = Instant.now();
+      h.produce(h.comparisons, prefs.groups(50, DataSplit.TRAIN, T0.plusSeconds(1)));
+      h.awaitVersions(v -> !v.isEmpty(), Duration.ofMinutes(2), trainer::describe);
+      Instant firstStep = h.metrics().stream().filter(m -> m.getPhase().equals("reward"))
+          .map(TrainingMetrics::getEventTime).min(Instant::compareTo).orElseThrow();
+      Duration waited = Duration.between(produced, firstStep);
+      assertTrue(waited.compareTo(maxWait) >= 0, "the round began " + waited + " after the first train group, "
+          + "before round-max-wait " + maxWait);
+    }
   }
 
   private static ComparisonGroup withPolicyVersion(ComparisonGroup g, long version) {

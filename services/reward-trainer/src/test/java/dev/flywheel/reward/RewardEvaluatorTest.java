@@ -1,6 +1,8 @@
 package dev.flywheel.reward;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
@@ -12,7 +14,7 @@ class RewardEvaluatorTest {
   void accuracyAndCalibrationBucketsByMargin() {
     // margins: small ones are coin flips, large ones are right
     List<Double> d = List.of(-0.1, 0.1, -0.2, 0.2, 3.0, 4.0, -5.0, 6.0);
-    RewardEvaluator.Result r = new RewardEvaluator(8, 2).summarise(d, 0.5, 2);
+    RewardEvaluator.Result r = new RewardEvaluator(8, 2).summarise(d, 0.5, 2, new double[] {0.4, 0.8});
     assertEquals(5.0 / 8, r.accuracy(), 1e-12);
     assertEquals(8, r.pairs());
     assertEquals(2, r.calibration().size());
@@ -32,6 +34,33 @@ class RewardEvaluatorTest {
     assertEquals(0.5, m.get("eval_loss"));
     assertEquals(0.75, m.get("calibration_bucket_1_accuracy"));
     assertEquals(4.0, m.get("calibration_bucket_0_pairs"));
+    assertEquals(0.4, m.get("eval_accuracy_low95"));
+    assertEquals(0.8, m.get("eval_accuracy_high95"));
+  }
+
+  @Test
+  void theBootstrapIntervalResamplesGroupsAndNarrowsWithMoreOfThem() {
+    // 20 groups of 6 pairs, 4 right each (accuracy 2/3), then the same 10 times over
+    int[] right = new int[20];
+    int[] pairs = new int[20];
+    for (int i = 0; i < 20; i++) {
+      right[i] = i % 2 == 0 ? 6 : 2; // groups disagree with each other: clustered pairs
+      pairs[i] = 6;
+    }
+    double[] small = RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1);
+    assertTrue(small[0] < 2.0 / 3 && 2.0 / 3 < small[1], "covers the estimate: " + small[0] + ".." + small[1]);
+    // pairs resampled independently would give about ±0.084; the clusters make it wider
+    assertTrue(small[1] - small[0] > 0.25, "clustered width " + (small[1] - small[0]));
+    int[] right200 = new int[200];
+    int[] pairs200 = new int[200];
+    for (int i = 0; i < 200; i++) {
+      right200[i] = right[i % 20];
+      pairs200[i] = 6;
+    }
+    double[] large = RewardEvaluator.bootstrapInterval(right200, pairs200, 2000, 1);
+    assertTrue(large[1] - large[0] < (small[1] - small[0]) / 2.5, "10x the groups: ~1/sqrt(10) the width");
+    assertArrayEquals(small, RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1), "seeded: reproducible");
+    assertTrue(Double.isNaN(RewardEvaluator.bootstrapInterval(new int[0], new int[0], 10, 1)[0]));
   }
 
   @Test

@@ -89,6 +89,10 @@ class RewardTrainerLearningTest {
       assertEquals(800.0, m.get("eval_pairs"));
       assertEquals(400.0, m.get("groups_trained"));
       assertEquals(0.73, m.get("agreement_ceiling"), 1e-9, "the latest pair-assembler agreement rate");
+      assertEquals((1 + Math.sqrt(0.46)) / 2, m.get("labeler_accuracy_ceiling"), 1e-9, "one labeler vs the truth");
+      assertEquals(m.get("eval_accuracy") / m.get("labeler_accuracy_ceiling"), m.get("eval_accuracy_over_ceiling"), 1e-9);
+      assertTrue(m.get("eval_accuracy_low95") <= m.get("eval_accuracy")
+          && m.get("eval_accuracy") <= m.get("eval_accuracy_high95"), "the interval holds the estimate: " + m);
       for (String key : List.of("eval_loss", "train_loss", "calibration_bucket_0_accuracy", "calibration_bucket_4_accuracy",
           "eval_ece", "groups_per_s", "reward_offset")) {
         assertTrue(m.containsKey(key), key + " in " + m.keySet());

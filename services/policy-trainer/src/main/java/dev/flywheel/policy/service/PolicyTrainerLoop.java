@@ -82,8 +82,9 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <h2>Statuses</h2>
- * SFT: {@code LIVE} when no policy version is LIVE (the first policy: serving needs one to start), else
- * {@code CANDIDATE}. PPO: {@code REJECTED} when the held-out KL exceeds {@code ppo.max-eval-kl} or the held-out
+ * SFT: {@code LIVE} when no policy version is LIVE (the first policy: serving needs one to start), or (with
+ * {@code auto-promote}) when the LIVE version is an SFT version with a higher held-out demonstration loss on
+ * the round's eval split; else {@code CANDIDATE}. PPO: {@code REJECTED} when the held-out KL exceeds {@code ppo.max-eval-kl} or the held-out
  * reward fell below the base policy's by more than {@code ppo.reward-drop-tolerance}; otherwise
  * {@code LIVE} with {@code auto-promote} (published as CANDIDATE then LIVE in one transaction), else
  * {@code CANDIDATE}.
@@ -521,13 +522,13 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             metrics.publish("sft", target, target, result.steps(), result.metrics());
 
             status.phase(TrainerStatus.Phase.PUBLISHING);
-            ModelStatus st = policies.latestAccepted().isEmpty() ? ModelStatus.LIVE : ModelStatus.CANDIDATE;
+            Map<String, Double> m = new LinkedHashMap<>(result.metrics());
+            ModelStatus st = sftStatus(trainer, demos, result, m);
             Map<String, String> hp = new LinkedHashMap<>(sftConfig.toMap());
             hp.putAll(config.toMap());
             hp.put("round_id", extra.get("round_id"));
             hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
             hp.put("init", base == null ? "random(seed=" + config.getInitSeed() + ")" : "v" + base.getVersion());
-            Map<String, Double> m = new LinkedHashMap<>(result.metrics());
             m.put("demonstrations", (double) demos.size());
             OffsetRanges data = new OffsetRanges(config.getDemonstrationsTopic());
             demoRange.forEach((p, r) -> data.cover(p, r[0], r[1]));
@@ -540,6 +541,36 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             } else {
                 policy.close();
             }
+        }
+    }
+
+    /**
+     * The status of a new SFT version: LIVE for the first policy (serving needs one). Later, LIVE (with
+     * {@code auto-promote}) when the LIVE policy is an SFT version whose held-out demonstration loss, measured
+     * now on this round's eval split, is higher than the new version's — a retrained SFT must not wait as
+     * CANDIDATE while users are served a worse one. A LIVE PPO version is not judged by imitation loss (RL
+     * trades it for reward): the new SFT is then a CANDIDATE, and the next PPO round continues from it.
+     * Records {@code live_eval_loss} (and {@code live_version}) in {@code metrics} when it compared.
+     */
+    private ModelStatus sftStatus(SftTrainer trainer, List<SftTrainer.Demo> demos, SftTrainer.Result result,
+            Map<String, Double> metrics) throws IOException {
+        Optional<PolicyVersion> live = policies.latestAccepted();
+        if (live.isEmpty()) {
+            return ModelStatus.LIVE;
+        }
+        if (!config.isAutoPromote() || live.get().getStage() != PolicyStage.SFT || Double.isNaN(result.evalLoss())) {
+            return ModelStatus.CANDIDATE;
+        }
+        try (LoadedModel current = loadVersion(live.get().getArtifactUri(), live.get().getArtifactSha256())) {
+            List<SftExample> eval = trainer.split(demos, current.policy().config().contextLength()).get(1);
+            double liveLoss = SftTrainer.evalLoss(current.policy(), eval, sftConfig.getBatchSize());
+            metrics.put("live_eval_loss", liveLoss);
+            metrics.put("live_version", (double) live.get().getVersion());
+            boolean better = result.evalLoss() < liveLoss;
+            LOG.info("SFT held-out loss {} against LIVE v{}'s {} on the same {} demonstrations: {}",
+                    String.format(Locale.ROOT, "%.4f", result.evalLoss()), live.get().getVersion(),
+                    String.format(Locale.ROOT, "%.4f", liveLoss), eval.size(), better ? "promoted LIVE" : "CANDIDATE");
+            return better ? ModelStatus.LIVE : ModelStatus.CANDIDATE;
         }
     }
 
@@ -813,7 +844,8 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             deleteQuietly(staging);
         }
         Instant now = Instant.now();
-        List<ModelStatus> statuses = st == ModelStatus.LIVE && stage == PolicyStage.PPO
+        // a version that replaces a LIVE one passes through CANDIDATE (the canary path); the first policy is LIVE at once
+        List<ModelStatus> statuses = st == ModelStatus.LIVE && policies.latestAccepted().isPresent()
                 ? List.of(ModelStatus.CANDIDATE, ModelStatus.LIVE) : List.of(st);
         List<PolicyVersion> records = new ArrayList<>();
         for (ModelStatus s : statuses) {

@@ -113,16 +113,22 @@ public final class LoopExperiment {
                 Random random = new Random(seed);
                 long t0 = System.nanoTime();
                 List<Group> train = groups(sftPolicy, split.train(), training, groupsWanted, k, random, "t");
-                List<Group> eval = groups(sftPolicy, split.heldOut(), heldOut, Math.max(40, groupsWanted / 9), k, random, "e");
+                int evalGroups = Integer.parseInt(arg(args, "--eval-groups", Integer.toString(Math.max(40, groupsWanted / 9))));
+                List<Group> eval = groups(sftPolicy, split.heldOut(), heldOut, evalGroups, k, random, "e");
                 System.out.printf(Locale.ROOT, "groups: %d train, %d eval (%.0fs)%n", train.size(), eval.size(), (System.nanoTime() - t0) / 1e9);
 
+                String sweep = arg(args, "--rm-sweep", "");
+                if (!sweep.isEmpty()) {
+                    rmSweep(sftPolicy, train, eval, sweep.split(";"), seed, manager);
+                    return;
+                }
                 Path rmDir = cache.resolve("rm-" + seed + "-" + demos + "-" + groupsWanted + "-" + rmEpochs + "-" + rmLr);
                 if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
                     try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
                         fresh.copyTrunkFrom(sftPolicy);
                         System.out.printf(Locale.ROOT, "RM before: eval acc %.3f gold-acc %.3f%n", accuracy(fresh, eval, false), accuracy(fresh, eval, true));
                         long rmStart = System.nanoTime();
-                        trainRewardModel(fresh, train, rmEpochs, rmLr, rmBatch, random);
+                        trainRewardModel(fresh, train, rmEpochs, rmLr, 0f, rmBatch, random, e -> { });
                         System.out.printf(Locale.ROOT, "RM trained in %.0fs, train acc %.3f%n", (System.nanoTime() - rmStart) / 1e9, accuracy(fresh, train, false));
                         ModelArtifacts.save(rmDir, fresh, ByteTokenizer.INSTANCE, Map.of());
                     }
@@ -257,11 +263,13 @@ public final class LoopExperiment {
         return ByteTokenizer.INSTANCE.decode(g.tokens());
     }
 
-    static void trainRewardModel(RewardModel rm, List<Group> train, int epochs, float lr, int batch, Random random) {
+    /** The reward trainer's loss, optimizer and schedule; {@code afterEpoch} gets the 1-based epoch just done. */
+    static void trainRewardModel(RewardModel rm, List<Group> train, int epochs, float lr, float weightDecay, int batch,
+            Random random, java.util.function.IntConsumer afterEpoch) {
         int stepsPerEpoch = (train.size() + batch - 1) / batch;
         int total = stepsPerEpoch * epochs;
         LearningRateSchedule schedule = new LearningRateSchedule(lr, Math.min(5, total - 1), total, 0.1f, LearningRateSchedule.Decay.COSINE);
-        Learner learner = new Learner(new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, 0f, 1f, 1), rm);
+        Learner learner = new Learner(new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1), rm);
         List<Group> order = new ArrayList<>(train);
         for (int e = 0; e < epochs; e++) {
             Collections.shuffle(order, random);
@@ -279,7 +287,60 @@ public final class LoopExperiment {
                     return PairwiseRewardLoss.compute(rm.scores(tb.tokens(), tb.mask(), true), comps).loss();
                 });
             }
+            afterEpoch.accept(e + 1);
         }
+    }
+
+    /**
+     * Trains one reward model per setting ({@code n=<groups>,epochs=16,lr=1e-3,wd=0,dropout=0,batch=32,freeze})
+     * from the SFT trunk on the same groups ({@code n} of them; {@code freeze}: train the head only) and
+     * prints, after every epoch, held-out accuracy against the held-out labels and against the gold order,
+     * and the held-out loss: where the reward model stops generalising.
+     */
+    static void rmSweep(PolicyModel sft, List<Group> train, List<Group> eval, String[] settings, long seed, NDManager manager) {
+        for (String setting : settings) {
+            Map<String, String> kv = new java.util.HashMap<>();
+            for (String part : setting.split(",")) {
+                int eq = part.indexOf('=');
+                kv.put(eq < 0 ? part : part.substring(0, eq), eq < 0 ? "true" : part.substring(eq + 1));
+            }
+            int epochs = Integer.parseInt(kv.getOrDefault("epochs", "16"));
+            float lr = Float.parseFloat(kv.getOrDefault("lr", "1e-3"));
+            float wd = Float.parseFloat(kv.getOrDefault("wd", "0"));
+            float dropout = Float.parseFloat(kv.getOrDefault("dropout", "0"));
+            int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
+            List<Group> subset = train.subList(0, Math.min(train.size(), Integer.parseInt(kv.getOrDefault("n", Integer.toString(train.size())))));
+            List<Group> trainProbe = subset.subList(0, Math.min(subset.size(), 200));
+            Engine.getInstance().setRandomSeed((int) seed);
+            Random random = new Random(seed);
+            try (RewardModel rm = RewardModel.create(sft.config().withDropout(dropout), manager)) {
+                rm.copyTrunkFrom(sft);
+                if (kv.containsKey("freeze")) {
+                    rm.setTrunkTrainable(false); // a linear probe on the SFT trunk's features
+                }
+                int stepsPerEpoch = (subset.size() + batch - 1) / batch;
+                System.out.printf(Locale.ROOT, "RM [%s] epoch 0: eval acc %.3f gold-acc %.3f loss %.3f%n", setting,
+                        accuracy(rm, eval, false), accuracy(rm, eval, true), evalLoss(rm, eval));
+                trainRewardModel(rm, subset, epochs, lr, wd, batch, random, e -> System.out.printf(Locale.ROOT,
+                        "RM [%s] epoch %d (%d steps): train acc %.3f | eval acc %.3f gold-acc %.3f loss %.3f%n", setting, e,
+                        e * stepsPerEpoch, accuracy(rm, trainProbe, false), accuracy(rm, eval, false), accuracy(rm, eval, true),
+                        evalLoss(rm, eval)));
+            }
+        }
+    }
+
+    static double evalLoss(RewardModel rm, List<Group> groups) {
+        double sum = 0;
+        for (Group g : groups) {
+            float[] s = rm.score(g.sequences());
+            double l = 0;
+            for (PairwiseRewardLoss.Comparison c : g.pairs()) {
+                double d = s[c.winner()] - s[c.loser()];
+                l += d > 30 ? 0 : Math.log1p(Math.exp(-d));
+            }
+            sum += l / g.pairs().size();
+        }
+        return sum / Math.max(1, groups.size());
     }
 
     /** Pairwise accuracy against the labels ({@code byGold} false) or the gold order. */

@@ -46,8 +46,9 @@ import org.junit.jupiter.api.Timeout;
  * The whole loop across processes on a real KRaft broker and a real schema registry, every service as
  * its own JVM (the local platform's launcher): demonstrations → SFT version; served completions and
  * synthetic rankings → comparison groups → reward version → PPO policy version → live in serving →
- * transcripts carry the new version. Mid-run the pair assembler and the reward trainer are killed
- * with SIGKILL and restarted; the test then proves no ranking was lost or duplicated, checks lineage,
+ * transcripts carry the new version. Mid-run the pair assembler and the reward trainer (after its first
+ * mid-round checkpoint, so the round must resume from it) are killed with SIGKILL and restarted; the test
+ * then proves the round resumed, no ranking was lost or duplicated, checks lineage,
  * and that the PPO policy's mean gold score on held-out prompts beats the SFT policy's (32 answers per
  * prompt at the loop's temperature; the held-out labeler's win rate and the greedy scores are reported).
  */
@@ -97,6 +98,9 @@ class FlywheelLoopTest {
         .count(10_000)
         .progressEvery(Duration.ofSeconds(20))
         .evalSamples(32) // 1600 answers per version: the noise of a difference in mean gold is about 0.01
+        // a quarter of the rankings on held-out prompts: the reward trainer's gate needs its 100 eval groups
+        // (min-eval-groups) by the time 400 train groups are there, not after 1,000 rankings
+        .heldOutRankingShare(0.25)
         .build();
     simulator = new Simulator(config, FlywheelLoopTest::log);
   }
@@ -147,15 +151,28 @@ class FlywheelLoopTest {
     platform.service(FlywheelService.PAIR_ASSEMBLER).start();
     mark("pair-assembler restarted");
 
-    boolean midRound = poll(FlywheelLoopTest::rewardTrainerBusy, Duration.ofMinutes(6), 100);
+    // killed after its first mid-round checkpoint, so that the restarted trainer must resume the round
+    boolean midRound = poll(() -> rewardTrainerMeter("reward_trainer_checkpoints") >= 1
+        && rewardTrainerMeter("reward_trainer_training") == 1, Duration.ofMinutes(6), 100);
     platform.service(FlywheelService.REWARD_TRAINER).kill();
-    mark("reward-trainer killed (SIGKILL) " + (midRound ? "mid-round" : "between rounds (no round seen in 6 min)"));
+    mark("reward-trainer killed (SIGKILL) " + (midRound ? "mid-round, after a checkpoint"
+        : "between rounds (no checkpointed round seen in 6 min)"));
     platform.service(FlywheelService.REWARD_TRAINER).start();
     mark("reward-trainer restarted");
 
     JsonNode reward = awaitVersion("reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(8));
-    mark("first accepted reward version " + reward.path("version").asLong()
-        + " (eval accuracy " + reward.path("metrics").path("eval_accuracy").asDouble() + ")");
+    JsonNode m = reward.path("metrics");
+    mark(String.format("first accepted reward version %d: eval accuracy %.3f on %.0f pairs, eval loss %.3f, "
+            + "best epoch %.0f of %.0f run (validation loss %.3f), resumed from step %.0f",
+        reward.path("version").asLong(), m.path("eval_accuracy").asDouble(), m.path("eval_pairs").asDouble(),
+        m.path("eval_loss").asDouble(), m.path("best_epoch").asDouble(Double.NaN),
+        m.path("epochs_run").asDouble(Double.NaN), m.path("validation_loss").asDouble(Double.NaN),
+        m.path("resumed_from_step").asDouble()));
+    if (midRound) {
+      JsonNode killedRound = get("/api/versions/reward/1");
+      assertTrue(killedRound.path("metrics").path("resumed_from_step").asDouble() > 0,
+          "the round killed mid-way resumed from its checkpoint: " + killedRound.path("metrics"));
+    }
 
     JsonNode ppo = awaitVersion("policy", v -> "PPO".equals(v.path("stage").asText())
         && "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(10));
@@ -285,14 +302,19 @@ class FlywheelLoopTest {
     assertTrue(reward.path("trainingData").size() > 0, "the reward version records its comparison offsets");
   }
 
-  private static boolean rewardTrainerBusy() {
+  /** The reward trainer's Prometheus sample {@code name} (counters carry a {@code _total} suffix), or -1. */
+  private static double rewardTrainerMeter(String name) {
     try {
       HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
           URI.create(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus")).build(),
           HttpResponse.BodyHandlers.ofString());
-      return r.body().lines().anyMatch(l -> l.startsWith("reward_trainer_training") && l.endsWith(" 1.0"));
-    } catch (IOException | InterruptedException e) {
-      return false;
+      return r.body().lines()
+          .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "_total ") || l.startsWith(name + "{")
+              || l.startsWith(name + "_total{"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+          .findFirst().orElse(-1);
+    } catch (IOException | InterruptedException | NumberFormatException e) {
+      return -1;
     }
   }
 

@@ -139,13 +139,23 @@ public final class PpoTrainer {
     /** One rollout batch of {@code prompts} and its update epochs; {@code seed} fixes sampling and shuffling. */
     public IterationStats iterate(List<int[]> prompts, long seed) {
         long t0 = System.nanoTime();
-        List<int[]> fitted = prompts.stream().map(this::fitPrompt).toList();
+        int k = config.getSamplesPerPrompt();
+        List<int[]> fitted = new ArrayList<>();
+        for (int[] prompt : prompts.subList(0, Math.max(1, prompts.size() / k))) {
+            int[] p = fitPrompt(prompt);
+            for (int i = 0; i < k; i++) {
+                fitted.add(p);
+            }
+        }
         List<Generation> generations = sampler.generate(fitted, SamplingConfig.ppoRollout(config.getMaxNewTokens(), seed));
         Rollout rollout = Rollout.of(fitted, generations);
         long t1 = System.nanoTime();
 
         float[] rawScores = scores(rollout);
         float[] scores = rawScores.clone();
+        if (k > 1) {
+            leaveOneOut(scores, k);
+        }
         normalizer.apply(scores, config.getScoreNormalization(), config.getScoreClip());
         float[] refLogProbs = actionLogProbs(reference, rollout);
         float[] values = actionValues(value, rollout);
@@ -168,6 +178,26 @@ public final class PpoTrainer {
                 (double) rollout.responseTokens() / rollout.batchSize(), (double) eos / rollout.batchSize(),
                 rollout.batchSize(), rollout.responseTokens(), update.steps, update.earlyStopped, update.ratioSkipped, update.nonFinite,
                 (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, kl.value());
+    }
+
+    /**
+     * In place: each score minus the mean of the other {@code k − 1} scores of its group (rows
+     * {@code g·k .. g·k+k−1} are the samples of one prompt). The RLOO baseline: unbiased, since it does not
+     * depend on the sample it is subtracted from.
+     */
+    public static void leaveOneOut(float[] scores, int k) {
+        if (k < 2 || scores.length % k != 0) {
+            throw new IllegalArgumentException(scores.length + " scores do not form groups of " + k + " >= 2");
+        }
+        for (int g = 0; g < scores.length; g += k) {
+            double sum = 0;
+            for (int i = g; i < g + k; i++) {
+                sum += scores[i];
+            }
+            for (int i = g; i < g + k; i++) {
+                scores[i] = (float) (scores[i] - (sum - scores[i]) / (k - 1));
+            }
+        }
     }
 
     /** Reward-function scores minus the missing-EOS penalty (before normalisation). */

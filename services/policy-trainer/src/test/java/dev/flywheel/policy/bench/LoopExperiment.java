@@ -194,6 +194,7 @@ public final class LoopExperiment {
                 case "ptx" -> c.setPtxCoef(Float.parseFloat(p[1]));
                 case "epochs" -> c.setPpoEpochs(Integer.parseInt(p[1]));
                 case "batch" -> c.setRolloutBatchSize(Integer.parseInt(p[1]));
+                case "k" -> c.setSamplesPerPrompt(Integer.parseInt(p[1]));
                 case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
                 case "zero", "default" -> { }
                 case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));

@@ -2,6 +2,7 @@ package dev.flywheel.policy.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -115,6 +116,19 @@ class PpoAssemblyTest {
         assertEquals((a4 - mean) / Math.sqrt(var + 1e-8), whitened[4], 1e-4);
         assertEquals(0f, whitened[0], 0f);
         assertEquals(0f, whitened[11], 0f);
+    }
+
+    @Test
+    void theLeaveOneOutBaselineRemovesEachPromptsOffset() {
+        // two prompts, three samples each; the second prompt's scores are the first's + 10
+        float[] scores = {1f, 2f, 6f, 11f, 12f, 16f};
+        PpoTrainer.leaveOneOut(scores, 3);
+        // 1 - (2+6)/2 = -3; 2 - (1+6)/2 = -1.5; 6 - (1+2)/2 = 4.5
+        assertArrayEquals(new float[] {-3f, -1.5f, 4.5f, -3f, -1.5f, 4.5f}, scores, 1e-6f);
+        assertThrows(IllegalArgumentException.class, () -> PpoTrainer.leaveOneOut(new float[5], 2));
+        PpoConfig bad = new PpoConfig();
+        bad.setSamplesPerPrompt(3); // 128 % 3 != 0
+        assertThrows(IllegalArgumentException.class, bad::validate);
     }
 
     @Test

@@ -62,11 +62,22 @@ class PpoLearningTest {
 
     @Test
     void ppoRaisesTheRewardOfATaskWithAKnownOptimumWhileKlStaysUnderTarget() {
+        raisesTheReward(letterPpoConfig());
+    }
+
+    /** The same with 4 samples per prompt and the leave-one-out baseline (8 prompts × 4 per batch). */
+    @Test
+    void withTheLeaveOneOutBaselineOverFourSamplesPerPromptToo() {
+        PpoConfig c = letterPpoConfig();
+        c.setSamplesPerPrompt(4);
+        raisesTheReward(c);
+    }
+
+    private static void raisesTheReward(PpoConfig c) {
         GptConfig config = TinyTasks.tinyConfig(32);
         try (PolicyModel policy = sftLetterPolicy(config);
                 PolicyModel reference = PolicyModel.create(config, manager)) {
             reference.copyTrunkFrom(policy);
-            PpoConfig c = letterPpoConfig();
             try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, manager)) {
                 PpoTrainer trainer = new PpoTrainer(c, policy, reference, value, TinyTasks.shareOfA(),
                         PpoTrainer.klController(c, c.getInitKlCoef()), new ScoreNormalizer(), List.of());

@@ -139,6 +139,7 @@ public final class LoopExperiment {
                     System.out.printf(Locale.ROOT, "RM (%d groups, %d epochs): eval acc %.3f gold-acc %.3f; offset %.3f%n", train.size(), rmEpochs,
                             accuracy(rm, eval, false), accuracy(rm, eval, true), offset);
                     rm.setTrainable(false);
+                    Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
                     for (String setting : ppoSettings) {
                         if (setting.equals("none")) {
                             continue;
@@ -169,10 +170,23 @@ public final class LoopExperiment {
                             }
                             Gold greedy = gold(policy, split, 1, 0f, seed);
                             Gold sampled = gold(policy, split, evalSamples, 1f, seed);
-                            System.out.printf(Locale.ROOT, "PPO [%s] reward %.3f kl %.2f β %.3f | greedy %s | sampled %s%n", setting,
-                                    s.meanReward(), s.kl(), s.beta(), greedy, sampled);
+                            System.out.printf(Locale.ROOT, "PPO [%s] reward %.3f kl %.2f β %.3f | greedy %s | sampled %s | sampled − SFT %s%n",
+                                    setting, s.meanReward(), s.kl(), s.beta(), greedy, sampled,
+                                    pairedDifference(sampled.perPrompt(), sftSampled.perPrompt(), seed));
+                            sampledBySetting.put(setting, sampled.perPrompt());
                         }
                     }
+                    // the reward model's share: each setting against the ptx-only control (reward 0), paired by prompt
+                    sampledBySetting.forEach((control, controlGold) -> {
+                        if (control.contains("zero")) {
+                            sampledBySetting.forEach((setting, gold) -> {
+                                if (!setting.contains("zero")) {
+                                    System.out.printf(Locale.ROOT, "PPO [%s] − [%s] sampled gold %s%n", setting, control,
+                                            pairedDifference(gold, controlGold, seed));
+                                }
+                            });
+                        }
+                    });
                 }
             }
         }
@@ -370,7 +384,8 @@ public final class LoopExperiment {
         return right / Math.max(1, n);
     }
 
-    record Gold(double mean, Map<TaskFamily, Double> byFamily) {
+    /** Held-out gold: the mean, per family, and per held-out prompt (in {@code split.heldOut()} order, for pairing). */
+    record Gold(double mean, Map<TaskFamily, Double> byFamily, double[] perPrompt) {
         @Override
         public String toString() {
             StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%.3f (", mean));
@@ -396,16 +411,43 @@ public final class LoopExperiment {
         }
         Map<TaskFamily, double[]> fam = new EnumMap<>(TaskFamily.class);
         double sum = 0;
+        double[] perPrompt = new double[split.heldOut().size()];
         for (int i = 0; i < gens.size(); i++) {
             double g = prompts.get(i).gold(text(gens.get(i)));
             sum += g;
+            perPrompt[i / samples] += g / samples;
             double[] f = fam.computeIfAbsent(prompts.get(i).family(), x -> new double[2]);
             f[0] += g;
             f[1]++;
         }
         Map<TaskFamily, Double> byFamily = new EnumMap<>(TaskFamily.class);
         fam.forEach((f, v) -> byFamily.put(f, v[0] / v[1]));
-        return new Gold(sum / gens.size(), byFamily);
+        return new Gold(sum / gens.size(), byFamily, perPrompt);
+    }
+
+    /**
+     * Mean of {@code a − b} over prompts and its 95% paired-bootstrap interval (2,000 resamples of the
+     * prompts, percentile method): the prompts are the unit, so per-prompt difficulty cancels out.
+     */
+    static String pairedDifference(double[] a, double[] b, long seed) {
+        int n = a.length;
+        double[] d = new double[n];
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            d[i] = a[i] - b[i];
+            mean += d[i] / n;
+        }
+        Random random = new Random(seed);
+        double[] boot = new double[2000];
+        for (int r = 0; r < boot.length; r++) {
+            double m = 0;
+            for (int i = 0; i < n; i++) {
+                m += d[random.nextInt(n)] / n;
+            }
+            boot[r] = m;
+        }
+        java.util.Arrays.sort(boot);
+        return String.format(Locale.ROOT, "%+.3f [%+.3f, %+.3f]", mean, boot[49], boot[1950]);
     }
 
     static double mean(float[] values) {

@@ -160,7 +160,16 @@ class FlywheelLoopTest {
     platform.service(FlywheelService.REWARD_TRAINER).start();
     mark("reward-trainer restarted");
 
-    JsonNode reward = awaitVersion("reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(8));
+    // 12 minutes: room for a second round should the gate reject the first (it rejects a model it cannot tell
+    // from chance on the eval groups, and the trainer goes on with the next groups, as it would in production)
+    JsonNode reward = awaitVersion("reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(12));
+    for (JsonNode rejected : versions("reward")) {
+      if ("REJECTED".equals(rejected.path("status").asText())) {
+        mark(String.format("reward version %d REJECTED by the gate: eval accuracy %.3f on %.0f pairs, eval loss %.3f",
+            rejected.path("version").asLong(), rejected.path("metrics").path("eval_accuracy").asDouble(),
+            rejected.path("metrics").path("eval_pairs").asDouble(), rejected.path("metrics").path("eval_loss").asDouble()));
+      }
+    }
     JsonNode m = reward.path("metrics");
     mark(String.format("first accepted reward version %d: eval accuracy %.3f on %.0f pairs, eval loss %.3f, "
             + "best epoch %.0f of %.0f run (validation loss %.3f), resumed from step %.0f",

@@ -57,7 +57,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.zip.CRC32;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;

@@ -31,6 +31,7 @@ class ApplicationTest {
                 "flywheel.policy-trainer.ppo.init-kl-coef", "0.02",
                 "flywheel.policy-trainer.ppo.value-init", "policy",
                 "flywheel.policy-trainer.ppo.ptx-coef", "27.8",
+                "flywheel.policy-trainer.ppo.algorithm", "online-dpo",
                 "flywheel.policy-trainer.sft.epochs", "3",
                 "flywheel.policy-trainer.ppo-schedule", "30m",
                 "flywheel.policy-trainer.auto-promote", "false");
@@ -41,6 +42,8 @@ class ApplicationTest {
             assertEquals(0.02, ppo.getInitKlCoef(), 1e-12);
             assertEquals(PpoConfig.ValueInit.POLICY, ppo.getValueInit());
             assertEquals(27.8f, ppo.getPtxCoef(), 1e-6);
+            assertEquals(PpoConfig.Algorithm.ONLINE_DPO, ppo.getAlgorithm(), "kebab-case names bind to the enum");
+            assertEquals(4, ppo.effectiveSamplesPerPrompt(), "the algorithm's own K");
             assertEquals(0.95f, ppo.getLam(), 0f, "untouched defaults stay");
             assertEquals(3, ctx.getBean(SftConfig.class).getEpochs());
             PolicyTrainerConfig config = ctx.getBean(PolicyTrainerConfig.class);

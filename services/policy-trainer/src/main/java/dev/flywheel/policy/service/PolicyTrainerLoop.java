@@ -20,6 +20,7 @@ import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PpoConfig;
+import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.RewardModelScorer;
@@ -633,14 +634,19 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             ScoreNormalizer normalizer;
             if (resume != null) {
                 policy = own(owned, ModelArtifacts.load(resume.file("policy"), null, manager)).policy();
-                value = own(owned, ModelArtifacts.load(resume.file("value"), null, manager)).value();
+                value = PolicyOptimizer.needsValueModel(ppoConfig)
+                        ? own(owned, ModelArtifacts.load(resume.file("value"), null, manager)).value() : null;
                 beta = Double.parseDouble(extra.get("beta"));
                 normalizer = new ScoreNormalizer(Long.parseLong(extra.get("norm_count")),
                         Double.parseDouble(extra.get("norm_mean")), Double.parseDouble(extra.get("norm_m2")));
             } else {
                 policy = own(owned, loadOrFail("policy v" + base.getVersion(), base.getArtifactUri(), base.getArtifactSha256())).policy();
-                value = own(owned, PpoTrainer.initValue(ppoConfig.getValueInit(), policy, rmLoaded.reward(), rm.getRewardOffset(), manager));
-                extra.put("value_init", PpoTrainer.valueFromRewardModel(ppoConfig.getValueInit(), policy, rmLoaded.reward())
+                value = PolicyOptimizer.initValue(ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), manager);
+                if (value != null) {
+                    own(owned, value);
+                }
+                extra.put("value_init", value == null ? "none"
+                        : PpoTrainer.valueFromRewardModel(ppoConfig.getValueInit(), policy, rmLoaded.reward())
                         ? "reward_model_v" + rm.getVersion() : "policy_v" + base.getVersion());
                 beta = initialBeta(base, refVersion);
                 normalizer = new ScoreNormalizer();
@@ -648,12 +654,11 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             }
             RewardModelScorer scorer = new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset());
             List<SftExample> ptx = ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
-            PpoTrainer trainer = new PpoTrainer(ppoConfig, policy, refLoaded.policy(), value, scorer,
-                    PpoTrainer.klController(ppoConfig, beta), normalizer, ptx);
+            PolicyOptimizer trainer = PolicyOptimizer.create(ppoConfig, policy, refLoaded.policy(), value, scorer, beta, normalizer, ptx);
             int iterations = ppoConfig.getIterationsPerRound();
-            LOG.info("PPO round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
-                    + "β {}, value from {}", target, base.getVersion(), refVersion, rm.getVersion(), rm.getRewardOffset(),
-                    fromIteration + 1, iterations, beta, extra.get("value_init"));
+            LOG.info("{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
+                    + "β {}, value from {}", ppoConfig.toMap().get("ppo.algorithm"), target, base.getVersion(), refVersion, rm.getVersion(),
+                    rm.getRewardOffset(), fromIteration + 1, iterations, trainer.kl().value(), extra.get("value_init"));
             PpoTrainer.IterationStats last = null;
             for (int it = fromIteration; it < iterations; it++) {
                 if (stopRequested) {
@@ -770,7 +775,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
         return feed.demos().stream().map(d -> sft.example(d.demo(), contextLength)).toList();
     }
 
-    private void checkpointPpo(long target, int iteration, Map<String, String> extra, PpoTrainer trainer, PolicyModel policy,
+    private void checkpointPpo(long target, int iteration, Map<String, String> extra, PolicyOptimizer trainer, PolicyModel policy,
             ValueModel value) {
         extra.put("beta", String.valueOf(trainer.kl().value()));
         extra.put("norm_count", String.valueOf(trainer.normalizer().count()));

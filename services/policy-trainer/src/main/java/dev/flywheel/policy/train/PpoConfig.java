@@ -1,5 +1,8 @@
 package dev.flywheel.policy.train;
 
+import dev.flywheel.model.LearningRateSchedule;
+import dev.flywheel.model.OptimizerConfig;
+
 import io.micronaut.context.annotation.ConfigurationProperties;
 
 import java.util.LinkedHashMap;
@@ -34,6 +37,55 @@ public class PpoConfig {
         NORMALIZE
     }
 
+    /**
+     * How the RL stage turns scored samples into a policy update. All four sample from π, score with the
+     * reward model, keep π near the reference (the SFT policy) and may add the PPO-ptx demonstration term.
+     */
+    public enum Algorithm {
+        /**
+         * PPO with a value model and GAE, per-token KL penalty in the reward (Schulman et al. 2017;
+         * Ziegler et al. 2019; InstructGPT; TRL {@code PPOTrainer}).
+         */
+        PPO,
+        /**
+         * REINFORCE leave-one-out: K samples per prompt, sequence reward = score − β·Σ_t KL_t, advantage =
+         * that reward minus the mean of the prompt's other K − 1 rewards; no value model (Ahmadian et al. 2024,
+         * "Back to Basics"; TRL {@code RLOOTrainer}, whose update is the same clipped surrogate).
+         */
+        RLOO,
+        /**
+         * Group relative policy optimisation: K samples per prompt, advantage = (score − group mean) / group
+         * std, the KL to the reference as a per-token k3 term β·(π_ref/π − log(π_ref/π) − 1) in the loss
+         * instead of the reward; no value model (Shao et al. 2024, DeepSeekMath; TRL {@code GRPOTrainer}).
+         */
+        GRPO,
+        /**
+         * Online DPO: K fresh samples per prompt scored by the reward model, the best against the worst
+         * into the DPO loss against the reference; no value model, no KL controller: β of DPO is the
+         * anchor (Guo et al. 2024, "Direct Language Model Alignment from Online AI Feedback"; Xiong et al.
+         * 2024, iterative DPO with best-vs-worst of K; TRL {@code OnlineDPOTrainer}).
+         */
+        ONLINE_DPO;
+
+        /** Samples per prompt when {@code samples-per-prompt} is 0. */
+        public int defaultSamplesPerPrompt() {
+            return switch (this) {
+                case PPO -> 1;           // TRL PPOTrainer: one response per query
+                case RLOO -> 4;          // Ahmadian et al. 2024 report k = 2 and 4; 4 was better
+                case GRPO -> 8;          // TRL GRPOConfig num_generations 8 (DeepSeekMath: 64)
+                case ONLINE_DPO -> 4;    // best vs worst of 4; TRL samples 2, Xiong et al. best/worst of 8
+            };
+        }
+    }
+
+    /** The DPO loss family (TRL {@code DPOConfig.loss_type}). */
+    public enum DpoLoss {
+        /** −log σ(β·h), h the chosen minus rejected log-ratio to the reference (Rafailov et al. 2023). */
+        SIGMOID,
+        /** (h − 1/(2β))², bounded preference (Azar et al. 2023, IPO). */
+        IPO
+    }
+
     /** Where the value model's weights come from at the start of a PPO run. */
     public enum ValueInit {
         /** Trunk and head of the reward model being optimised (InstructGPT §3.5). */
@@ -42,9 +94,10 @@ public class PpoConfig {
         POLICY
     }
 
+    private Algorithm algorithm = Algorithm.PPO;
     // ---- rollouts ----
     private int rolloutBatchSize = 128;
-    private int samplesPerPrompt = 1;
+    private int samplesPerPrompt = 0;
     private int maxNewTokens = 48;
     private float missingEosPenalty = 0f;
     private double transcriptPromptShare = 0.5;
@@ -88,10 +141,15 @@ public class PpoConfig {
     private double maxEvalKl = 12.0;
     private double rewardDropTolerance = 0.0;
     private long seed = 1234L;
+    // ---- online DPO ----
+    private float dpoBeta = 0.1f;
+    private DpoLoss dpoLoss = DpoLoss.SIGMOID;
+    private float dpoLabelSmoothing = 0f;
 
     /** A copy (the trainer keeps its own so that a later change of the bean cannot alter a running round). */
     public PpoConfig copy() {
         PpoConfig c = new PpoConfig();
+        c.algorithm = algorithm;
         c.rolloutBatchSize = rolloutBatchSize;
         c.samplesPerPrompt = samplesPerPrompt;
         c.maxNewTokens = maxNewTokens;
@@ -130,15 +188,30 @@ public class PpoConfig {
         c.maxEvalKl = maxEvalKl;
         c.rewardDropTolerance = rewardDropTolerance;
         c.seed = seed;
+        c.dpoBeta = dpoBeta;
+        c.dpoLoss = dpoLoss;
+        c.dpoLabelSmoothing = dpoLabelSmoothing;
         return c;
+    }
+
+    /** AdamW with a constant rate after warmup (continuous training never decays it), shared by every algorithm. */
+    public OptimizerConfig optimizer() {
+        return OptimizerConfig.adamW(LearningRateSchedule.constant(learningRate, warmupSteps))
+                .withWeightDecay(weightDecay)
+                .withMaxGradNorm(maxGradNorm)
+                .withMicroBatches(gradientAccumulationSteps);
     }
 
     /** Fails on settings that cannot work. */
     public PpoConfig validate() {
         require(rolloutBatchSize >= 1 && miniBatchSize >= 1, "rollout-batch-size and mini-batch-size must be >= 1");
         require(miniBatchSize <= rolloutBatchSize, "mini-batch-size must not exceed rollout-batch-size");
-        require(samplesPerPrompt >= 1 && rolloutBatchSize % samplesPerPrompt == 0,
-                "samples-per-prompt must be >= 1 and divide rollout-batch-size");
+        int k = effectiveSamplesPerPrompt();
+        require(samplesPerPrompt >= 0 && rolloutBatchSize % k == 0,
+                "samples-per-prompt (" + k + ") must divide rollout-batch-size (" + rolloutBatchSize + ")");
+        require(algorithm == Algorithm.PPO || k >= 2, "algorithm " + algorithm.name().toLowerCase(Locale.ROOT)
+                + " compares samples of one prompt: samples-per-prompt must be >= 2 (or 0 for its default)");
+        require(dpoBeta > 0 && dpoLabelSmoothing >= 0 && dpoLabelSmoothing < 0.5, "need dpo-beta > 0 and dpo-label-smoothing in [0, 0.5)");
         require(gradientAccumulationSteps >= 1 && miniBatchSize % gradientAccumulationSteps == 0,
                 "mini-batch-size must be a multiple of gradient-accumulation-steps");
         require(maxNewTokens >= 1 && ppoEpochs >= 1 && iterationsPerRound >= 1, "max-new-tokens, ppo-epochs, iterations-per-round must be >= 1");
@@ -163,8 +236,9 @@ public class PpoConfig {
     /** Every setting as strings, for {@code PolicyVersion.hyperparameters} (keys in kebab-case as configured). */
     public Map<String, String> toMap() {
         Map<String, String> m = new LinkedHashMap<>();
+        m.put("ppo.algorithm", algorithm.name().toLowerCase(Locale.ROOT).replace('_', '-'));
         m.put("ppo.rollout-batch-size", String.valueOf(rolloutBatchSize));
-        m.put("ppo.samples-per-prompt", String.valueOf(samplesPerPrompt));
+        m.put("ppo.samples-per-prompt", String.valueOf(effectiveSamplesPerPrompt()));
         m.put("ppo.max-new-tokens", String.valueOf(maxNewTokens));
         m.put("ppo.missing-eos-penalty", String.valueOf(missingEosPenalty));
         m.put("ppo.transcript-prompt-share", String.valueOf(transcriptPromptShare));
@@ -201,6 +275,11 @@ public class PpoConfig {
         m.put("ppo.max-eval-kl", String.valueOf(maxEvalKl));
         m.put("ppo.reward-drop-tolerance", String.valueOf(rewardDropTolerance));
         m.put("ppo.seed", String.valueOf(seed));
+        if (algorithm == Algorithm.ONLINE_DPO) {
+            m.put("ppo.dpo-beta", String.valueOf(dpoBeta));
+            m.put("ppo.dpo-loss", dpoLoss.name().toLowerCase(Locale.ROOT));
+            m.put("ppo.dpo-label-smoothing", String.valueOf(dpoLabelSmoothing));
+        }
         return m;
     }
 
@@ -213,15 +292,42 @@ public class PpoConfig {
     public void setRolloutBatchSize(int v) { rolloutBatchSize = v; }
 
     /**
-     * Responses sampled per prompt in a rollout batch (K). With K &gt; 1 a batch holds
-     * {@code rollout-batch-size / K} prompts, K samples each, and every score is replaced by its leave-one-out
-     * advantage r_i − mean_{j≠i} r_j over its prompt's samples: the RLOO baseline (Ahmadian et al. 2024,
-     * "Back to Basics"; TRL {@code RLOOConfig.rloo_k} 2, GRPO's {@code num_generations} 8 with a group mean).
-     * It removes the per-prompt offset of the reward model's scores (σ ≈ 2.7 across prompts against a few
-     * tenths between answers to one prompt) that PPO's value head must otherwise learn. Default 1: plain PPO.
+     * The RL algorithm (see {@link Algorithm}); every other {@code ppo.*} setting applies to all of them
+     * unless its description says otherwise. Default {@code ppo}, the seed's algorithm.
+     */
+    public Algorithm getAlgorithm() { return algorithm; }
+    public void setAlgorithm(Algorithm v) { algorithm = v; }
+
+    /**
+     * Responses sampled per prompt in a rollout batch (K); 0 (default) = the algorithm's default
+     * ({@link Algorithm#defaultSamplesPerPrompt()}: PPO 1, RLOO 4, GRPO 8, online DPO 4). A batch holds
+     * {@code rollout-batch-size / K} prompts, K samples each. For PPO with K &gt; 1 every score is replaced
+     * by its leave-one-out advantage r_i − mean_{j≠i} r_j before GAE (the RLOO baseline inside PPO). Group
+     * baselines remove the per-prompt offset of the reward model's scores (σ ≈ 2.7 across prompts against
+     * a few tenths between answers to one prompt) that PPO's value head must otherwise learn.
      */
     public int getSamplesPerPrompt() { return samplesPerPrompt; }
     public void setSamplesPerPrompt(int v) { samplesPerPrompt = v; }
+
+    /** K as used: {@link #getSamplesPerPrompt()}, or the algorithm's default when that is 0. */
+    public int effectiveSamplesPerPrompt() {
+        return samplesPerPrompt > 0 ? samplesPerPrompt : algorithm.defaultSamplesPerPrompt();
+    }
+
+    /** Online DPO's β: the strength of the implicit KL anchor to the reference (Rafailov et al. 2023; TRL {@code beta} 0.1). */
+    public float getDpoBeta() { return dpoBeta; }
+    public void setDpoBeta(float v) { dpoBeta = v; }
+
+    /** Online DPO's loss: sigmoid (DPO) or IPO (TRL {@code loss_type} "sigmoid"). */
+    public DpoLoss getDpoLoss() { return dpoLoss; }
+    public void setDpoLoss(DpoLoss v) { dpoLoss = v; }
+
+    /**
+     * Online DPO's label smoothing ε: the assumed probability that a preference is flipped, conservative
+     * DPO (Mitchell 2023, cDPO; TRL {@code label_smoothing} 0). Only with the sigmoid loss.
+     */
+    public float getDpoLabelSmoothing() { return dpoLabelSmoothing; }
+    public void setDpoLabelSmoothing(float v) { dpoLabelSmoothing = v; }
 
     /** Longest response sampled per prompt, in tokens (bytes); also capped by the context length. */
     public int getMaxNewTokens() { return maxNewTokens; }

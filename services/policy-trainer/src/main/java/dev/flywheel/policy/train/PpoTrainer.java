@@ -7,11 +7,9 @@ import ai.djl.nn.Parameter;
 
 import dev.flywheel.model.AdaptiveKlController;
 import dev.flywheel.model.FixedKlController;
-import dev.flywheel.model.Generation;
 import dev.flywheel.model.InferenceMode;
 import dev.flywheel.model.KlController;
 import dev.flywheel.model.Learner;
-import dev.flywheel.model.LearningRateSchedule;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.PpoLosses;
@@ -19,11 +17,8 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.SftExample;
-import dev.flywheel.model.SftLoss;
-import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.ValueModel;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +27,9 @@ import java.util.Random;
 
 /**
  * RLHF step 3 on in-memory prompts and models: PPO of a policy against a {@link RewardFunction} with a
- * per-token KL penalty to a frozen reference (the SFT policy). No Kafka here.
+ * per-token KL penalty to a frozen reference (the SFT policy), and its critic-free variants RLOO and GRPO
+ * ({@link PpoConfig.Algorithm}), which share the rollout and the clipped-surrogate update and differ in
+ * the advantage (see {@link #groupAdvantages}). No Kafka here.
  *
  * <p>One {@link #iterate iteration} (TRL's {@code PPOTrainer.step}):
  * <ol>
@@ -53,7 +50,7 @@ import java.util.Random;
  * <p>Forward passes during the update run without dropout (the ratio of a policy to itself must be 1).
  * The policy and the value model are separate networks trained by one optimizer on the joint loss.
  */
-public final class PpoTrainer {
+public final class PpoTrainer implements PolicyOptimizer {
 
     /** Rows per inference forward pass when scoring a rollout. */
     private static final int INFERENCE_CHUNK = 64;
@@ -65,7 +62,7 @@ public final class PpoTrainer {
     private final RewardFunction reward;
     private final KlController kl;
     private final ScoreNormalizer normalizer;
-    private final List<SftExample> ptxData;
+    private final PtxTerm ptx;
     private final Learner learner;
     private final Sampler sampler;
     private long updateSteps;
@@ -73,7 +70,7 @@ public final class PpoTrainer {
     /**
      * @param policy the policy to optimise (updated in place)
      * @param reference the frozen reference policy for the KL penalty (the SFT model)
-     * @param value the critic (updated in place)
+     * @param value the critic (updated in place); null for RLOO and GRPO, which have none
      * @param kl supplies and adapts β; see {@link #klController}
      * @param normalizer running score statistics (used unless score normalisation is NONE)
      * @param ptxData demonstrations for PPO-ptx (ignored when {@code ptxCoef} is 0)
@@ -85,7 +82,11 @@ public final class PpoTrainer {
             throw new IllegalArgumentException("max-new-tokens " + config.getMaxNewTokens()
                     + " leaves no room for a prompt in a context of " + policy.config().contextLength());
         }
-        if (value.config().contextLength() < policy.config().contextLength()) {
+        boolean critic = PolicyOptimizer.needsValueModel(config);
+        if (critic != (value != null)) {
+            throw new IllegalArgumentException(config.getAlgorithm() + (critic ? " needs a value model" : " has no value model"));
+        }
+        if (critic && value.config().contextLength() < policy.config().contextLength()) {
             throw new IllegalArgumentException("the value model's context is shorter than the policy's");
         }
         this.policy = policy;
@@ -94,13 +95,10 @@ public final class PpoTrainer {
         this.reward = reward;
         this.kl = kl;
         this.normalizer = normalizer;
-        this.ptxData = ptxData == null ? List.of() : List.copyOf(ptxData);
+        this.ptx = new PtxTerm(policy, ptxData, config.getPtxCoef(), config.getPtxBatchSize());
         reference.setTrainable(false);
-        OptimizerConfig optimizer = OptimizerConfig.adamW(LearningRateSchedule.constant(config.getLearningRate(), config.getWarmupSteps()))
-                .withWeightDecay(config.getWeightDecay())
-                .withMaxGradNorm(config.getMaxGradNorm())
-                .withMicroBatches(config.getGradientAccumulationSteps());
-        this.learner = new Learner(optimizer, policy, value);
+        OptimizerConfig optimizer = this.config.optimizer();
+        this.learner = critic ? new Learner(optimizer, policy, value) : new Learner(optimizer, policy);
         this.sampler = new Sampler(policy);
     }
 
@@ -115,10 +113,12 @@ public final class PpoTrainer {
         return config;
     }
 
+    @Override
     public KlController kl() {
         return kl;
     }
 
+    @Override
     public ScoreNormalizer normalizer() {
         return normalizer;
     }
@@ -128,42 +128,42 @@ public final class PpoTrainer {
         return updateSteps;
     }
 
-    /** Fits a prompt into the room the context leaves for a response (keeps its last tokens). */
+    @Override
     public int[] fitPrompt(int[] prompt) {
-        int room = policy.config().contextLength() - config.getMaxNewTokens();
-        return prompt.length <= room ? prompt : Arrays.copyOfRange(prompt, prompt.length - room, prompt.length);
+        return ScoredRollout.fitPrompt(prompt, policy.config().contextLength(), config.getMaxNewTokens());
     }
 
     // ---- one iteration --------------------------------------------------------------------------
 
     /** One rollout batch of {@code prompts} and its update epochs; {@code seed} fixes sampling and shuffling. */
+    @Override
     public IterationStats iterate(List<int[]> prompts, long seed) {
         long t0 = System.nanoTime();
-        int k = config.getSamplesPerPrompt();
-        List<int[]> fitted = new ArrayList<>();
-        for (int[] prompt : prompts.subList(0, Math.max(1, prompts.size() / k))) {
-            int[] p = fitPrompt(prompt);
-            for (int i = 0; i < k; i++) {
-                fitted.add(p);
-            }
-        }
-        List<Generation> generations = sampler.generate(fitted, SamplingConfig.ppoRollout(config.getMaxNewTokens(), seed));
-        Rollout rollout = Rollout.of(fitted, generations);
+        int k = config.effectiveSamplesPerPrompt();
+        ScoredRollout scored = ScoredRollout.sample(sampler, reward, prompts.stream().map(this::fitPrompt).toList(), k, config, seed);
+        Rollout rollout = scored.rollout();
         long t1 = System.nanoTime();
 
-        float[] rawScores = scores(rollout);
-        float[] scores = rawScores.clone();
-        if (k > 1) {
-            leaveOneOut(scores, k);
-        }
-        normalizer.apply(scores, config.getScoreNormalization(), config.getScoreClip());
+        float[] rawScores = scored.scores();
         float[] refLogProbs = actionLogProbs(reference, rollout);
-        float[] values = actionValues(value, rollout);
         float beta = (float) kl.value();
-        Advantages adv = advantages(rollout, refLogProbs, values, scores, beta, config);
+        float[] values;
+        Advantages adv;
+        if (value != null) {
+            float[] scores = rawScores.clone();
+            if (k > 1) {
+                leaveOneOut(scores, k);
+            }
+            normalizer.apply(scores, config.getScoreNormalization(), config.getScoreClip());
+            values = actionValues(value, rollout);
+            adv = advantages(rollout, refLogProbs, values, scores, beta, config);
+        } else {
+            values = null;
+            adv = groupAdvantages(rollout, refLogProbs, rawScores, beta, k, config);
+        }
         long t2 = System.nanoTime();
 
-        UpdateStats update = update(rollout, values, adv, seed);
+        UpdateStats update = update(rollout, values, refLogProbs, adv, seed);
         long t3 = System.nanoTime();
         kl.update(adv.meanSequenceKl(), rollout.batchSize());
 
@@ -173,11 +173,12 @@ public final class PpoTrainer {
         }
         return new IterationStats(
                 mean(rawScores), std(rawScores), adv.meanSequenceKl(), beta, update.entropy, update.clipFraction,
-                update.valueLoss, update.policyLoss, update.approxKl, update.valueClipFraction,
-                explainedVariance(values, adv.returns(), rollout.actionMaskArray()), update.ptxLoss,
+                values == null ? Double.NaN : update.valueLoss, update.policyLoss, update.approxKl,
+                values == null ? Double.NaN : update.valueClipFraction,
+                values == null ? Double.NaN : explainedVariance(values, adv.returns(), rollout.actionMaskArray()), update.ptxLoss,
                 (double) rollout.responseTokens() / rollout.batchSize(), (double) eos / rollout.batchSize(),
                 rollout.batchSize(), rollout.responseTokens(), update.steps, update.earlyStopped, update.ratioSkipped, update.nonFinite,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, kl.value());
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, kl.value(), Map.of());
     }
 
     /**
@@ -198,20 +199,6 @@ public final class PpoTrainer {
                 scores[i] = (float) (scores[i] - (sum - scores[i]) / (k - 1));
             }
         }
-    }
-
-    /** Reward-function scores minus the missing-EOS penalty (before normalisation). */
-    float[] scores(Rollout rollout) {
-        float[] s = reward.score(rollout.prompts(), rollout.responses());
-        if (s.length != rollout.batchSize()) {
-            throw new IllegalStateException("reward function returned " + s.length + " scores for " + rollout.batchSize() + " responses");
-        }
-        for (int r = 0; r < s.length; r++) {
-            if (!rollout.stopped(r)) {
-                s[r] -= config.getMissingEosPenalty();
-            }
-        }
-        return s;
     }
 
     /**
@@ -241,6 +228,98 @@ public final class PpoTrainer {
             NDArray advantages = config.isWhitenAdvantages() ? PpoLosses.whiten(a.advantages(), mask, true) : a.advantages();
             return new Advantages(rewards.toFloatArray(), rw.kl().toFloatArray(), advantages.toFloatArray(),
                     a.returns().toFloatArray(), rw.meanSequenceKl());
+        }
+    }
+
+    /**
+     * The critic-free advantages of RLOO and GRPO: one number per sample, spread over its response tokens.
+     * Rows {@code g·k .. g·k+k−1} are the samples of one prompt; KL_r = Σ_t (log π_old − log π_ref) over
+     * row r's response (the sampler's log-probs).
+     * <ul>
+     *   <li>RLOO: R_r = score_r − β·KL_r, A_r = R_r − mean of the other k − 1 R of its prompt (Ahmadian et
+     *       al. 2024 eq. 7; TRL {@code RLOOTrainer}); then whitened over the batch when
+     *       {@code whiten-advantages} (TRL's {@code normalize_advantage}, off there; on here so that the
+     *       ptx weight means the same next to every algorithm);</li>
+     *   <li>GRPO: A_r = (score_r − mean) / (std + 1e-4) over its prompt's k scores, std with k − 1 (Shao et al.
+     *       2024 §4.1.2; TRL {@code GRPOTrainer}, {@code scale_rewards}); the KL is not in the reward but in
+     *       the loss ({@link #update}). A prompt whose k scores are all equal gives every sample A = 0.</li>
+     * </ul>
+     * {@code rewards} holds R_r (RLOO) or the score (GRPO) on the row's last action, {@code returns} zeros.
+     */
+    public static Advantages groupAdvantages(Rollout rollout, float[] refLogProbs, float[] scores, float beta, int k,
+            PpoConfig config) {
+        int b = rollout.batchSize();
+        int actions = rollout.length() - 1;
+        if (k < 2 || b % k != 0) {
+            throw new IllegalArgumentException(b + " samples do not form groups of " + k + " >= 2");
+        }
+        float[] mask = rollout.actionMaskArray();
+        float[] old = rollout.behaviourLogProbArray();
+        float[] klPerAction = new float[b * actions];
+        double[] sequenceKl = new double[b];
+        double klSum = 0;
+        for (int r = 0; r < b; r++) {
+            for (int t = r * actions; t < (r + 1) * actions; t++) {
+                if (mask[t] > 0) {
+                    klPerAction[t] = old[t] - refLogProbs[t];
+                    sequenceKl[r] += klPerAction[t];
+                }
+            }
+            klSum += sequenceKl[r];
+        }
+        boolean rloo = config.getAlgorithm() == PpoConfig.Algorithm.RLOO;
+        float[] perSample = new float[b];
+        for (int r = 0; r < b; r++) {
+            perSample[r] = rloo ? (float) (scores[r] - beta * sequenceKl[r]) : scores[r];
+        }
+        float[] sequenceReward = perSample.clone();
+        if (rloo) {
+            leaveOneOut(perSample, k);
+            if (config.isWhitenAdvantages()) {
+                whiten(perSample);
+            }
+        } else {
+            for (int g = 0; g < b; g += k) {
+                double mean = 0;
+                for (int i = g; i < g + k; i++) {
+                    mean += perSample[i] / (double) k;
+                }
+                double var = 0;
+                for (int i = g; i < g + k; i++) {
+                    var += (perSample[i] - mean) * (perSample[i] - mean) / (k - 1);
+                }
+                double std = Math.sqrt(var);
+                for (int i = g; i < g + k; i++) {
+                    perSample[i] = (float) ((perSample[i] - mean) / (std + 1e-4));
+                }
+            }
+        }
+        float[] advantages = new float[b * actions];
+        float[] rewards = new float[b * actions];
+        for (int r = 0; r < b; r++) {
+            int last = -1;
+            for (int t = r * actions; t < (r + 1) * actions; t++) {
+                if (mask[t] > 0) {
+                    advantages[t] = perSample[r];
+                    last = t;
+                }
+            }
+            if (last >= 0) {
+                rewards[last] = sequenceReward[r];
+            }
+        }
+        return new Advantages(rewards, klPerAction, advantages, new float[b * actions], klSum / b);
+    }
+
+    /** In place: zero mean, unit standard deviation (left alone when the spread is ~0). */
+    private static void whiten(float[] x) {
+        double m = mean(x);
+        double sd = std(x);
+        if (sd < 1e-8) {
+            return;
+        }
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) ((x[i] - m) / sd);
         }
     }
 
@@ -311,7 +390,11 @@ public final class PpoTrainer {
         }
     }
 
-    private UpdateStats update(Rollout rollout, float[] values, Advantages adv, long seed) {
+    /**
+     * {@code ppo-epochs} passes of clipped-surrogate steps. {@code values} is null without a critic;
+     * {@code refLogProbs} feed GRPO's per-token KL loss.
+     */
+    private UpdateStats update(Rollout rollout, float[] values, float[] refLogProbs, Advantages adv, long seed) {
         UpdateStats stats = new UpdateStats();
         int b = rollout.batchSize();
         int mb = config.getMiniBatchSize();
@@ -321,7 +404,7 @@ public final class PpoTrainer {
             int[] order = shuffled(b, random);
             for (int from = 0; from < b; from += mb) {
                 int[] rows = Arrays.copyOfRange(order, from, Math.min(b, from + mb));
-                double approxKl = step(rollout, rows, values, adv, random, stats);
+                double approxKl = step(rollout, rows, values, refLogProbs, adv, random, stats);
                 if (config.isEarlyStopping() && approxKl > 1.5 * config.getTargetKl()) {
                     stats.earlyStopped = true;
                     break outer;
@@ -332,11 +415,19 @@ public final class PpoTrainer {
         return stats;
     }
 
-    /** One optimizer step on {@code rows}; returns the minibatch's approximate KL(π_old‖π). */
-    private double step(Rollout rollout, int[] rows, float[] values, Advantages adv, Random random, UpdateStats stats) {
+    /**
+     * One optimizer step on {@code rows}; returns the minibatch's approximate KL(π_old‖π). The loss: the
+     * clipped surrogate, + vf-coef × the clipped value loss (PPO), + β × the mean per-token k3 estimate of
+     * KL(π‖π_ref) = exp(ref − log π) − (ref − log π) − 1 (GRPO, Shao et al. 2024 eq. 4), − the entropy
+     * bonus, + γ_ptx × the SFT loss.
+     */
+    private double step(Rollout rollout, int[] rows, float[] values, float[] refLogProbs, Advantages adv, Random random,
+            UpdateStats stats) {
         int micro = config.getGradientAccumulationSteps();
         double[] sums = new double[8];
-        List<SftExample> ptxBatch = ptxBatch(random);
+        List<SftExample> ptxBatch = ptx.batch(random);
+        boolean grpo = config.getAlgorithm() == PpoConfig.Algorithm.GRPO;
+        float beta = (float) kl.value();
         Learner.StepResult result = learner.step((sm, i) -> {
             int[] sub = chunk(rows, i, micro);
             int len = rollout.lengthOf(sub);
@@ -344,19 +435,29 @@ public final class PpoTrainer {
             NDArray padding = rollout.paddingMask(sm, sub, len);
             NDArray mask = rollout.actions(sm, rollout.actionMaskArray(), sub, len);
             NDArray oldLogProbs = rollout.actions(sm, rollout.behaviourLogProbArray(), sub, len);
-            NDArray oldValues = rollout.actions(sm, values, sub, len);
             NDArray advantages = rollout.actions(sm, adv.advantages(), sub, len);
-            NDArray returns = rollout.actions(sm, adv.returns(), sub, len);
 
             NDArray logits = policy.logits(tokens, padding, false);
             NDArray logProbs = PpoLosses.actionLogProbs(logits, tokens, mask);
-            NDArray newValues = PpoLosses.actionValues(value.values(tokens, padding, false));
             PpoLosses.PolicyLoss pl = PpoLosses.policyLoss(logProbs, oldLogProbs, advantages, mask, config.getCliprange());
-            PpoLosses.ValueLoss vl = PpoLosses.valueLoss(newValues, oldValues, returns, mask, config.getCliprangeValue());
             NDArray entropy = PpoLosses.entropy(PpoLosses.actionLogits(config.getEntropyCoef() > 0 ? logits : logits.stopGradient()), mask);
             float meanRatio = PpoLosses.maskedMean(logProbs.stopGradient().sub(oldLogProbs).exp(), mask).getFloat();
 
-            NDArray loss = vl.loss().mul(config.getVfCoef());
+            NDArray loss = sm.create(0f);
+            if (values != null) {
+                NDArray oldValues = rollout.actions(sm, values, sub, len);
+                NDArray returns = rollout.actions(sm, adv.returns(), sub, len);
+                NDArray newValues = PpoLosses.actionValues(value.values(tokens, padding, false));
+                PpoLosses.ValueLoss vl = PpoLosses.valueLoss(newValues, oldValues, returns, mask, config.getCliprangeValue());
+                loss = loss.add(vl.loss().mul(config.getVfCoef()));
+                sums[2] += vl.loss().getFloat() / micro;
+                sums[5] += vl.clipFraction().getFloat() / micro;
+            }
+            if (grpo && beta > 0) {
+                NDArray refMinusPolicy = rollout.actions(sm, refLogProbs, sub, len).sub(logProbs).mul(mask);
+                NDArray k3 = refMinusPolicy.exp().sub(refMinusPolicy).sub(1f);
+                loss = loss.add(PpoLosses.maskedMean(k3, mask).mul(beta));
+            }
             if (meanRatio <= config.getRatioThreshold()) {
                 loss = loss.add(pl.loss());
             } else {
@@ -365,20 +466,16 @@ public final class PpoTrainer {
             if (config.getEntropyCoef() > 0) {
                 loss = loss.sub(entropy.mul(config.getEntropyCoef()));
             }
-            if (config.getPtxCoef() > 0 && !ptxBatch.isEmpty()) {
-                List<SftExample> part = ptxBatch.subList(i * ptxBatch.size() / micro, (i + 1) * ptxBatch.size() / micro);
-                if (!part.isEmpty()) {
-                    NDArray ptx = ptxLoss(sm, part);
-                    sums[6] += ptx.getFloat() / micro;
-                    loss = loss.add(ptx.mul(config.getPtxCoef()));
-                }
+            List<SftExample> part = PtxTerm.part(ptxBatch, i, micro);
+            if (!part.isEmpty()) {
+                NDArray ptxLoss = ptx.loss(sm, part);
+                sums[6] += ptxLoss.getFloat() / micro;
+                loss = loss.add(ptxLoss.mul(ptx.coef()));
             }
             sums[0] += entropy.getFloat() / micro;
             sums[1] += pl.clipFraction().getFloat() / micro;
-            sums[2] += vl.loss().getFloat() / micro;
             sums[3] += pl.loss().getFloat() / micro;
             sums[4] += pl.approxKl().getFloat() / micro;
-            sums[5] += vl.clipFraction().getFloat() / micro;
             return loss;
         });
         updateSteps++;
@@ -393,26 +490,6 @@ public final class PpoTrainer {
         stats.ratioSkipped += sums[7] > 0 ? 1 : 0;
         stats.nonFinite += result.skipped() ? 1 : 0;
         return sums[4];
-    }
-
-    private List<SftExample> ptxBatch(Random random) {
-        if (config.getPtxCoef() <= 0 || ptxData.isEmpty()) {
-            return List.of();
-        }
-        List<SftExample> batch = new ArrayList<>(config.getPtxBatchSize());
-        int context = policy.config().contextLength();
-        for (int i = 0; i < config.getPtxBatchSize(); i++) {
-            batch.add(ptxData.get(random.nextInt(ptxData.size())).fitTo(context));
-        }
-        return batch;
-    }
-
-    private NDArray ptxLoss(NDManager sm, List<SftExample> batch) {
-        List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
-        List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
-        TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);
-        NDArray lossMask = TokenBatch.pad(sm, masks, TokenBatch.Side.RIGHT, (int) b.length(), 0);
-        return SftLoss.loss(policy.logits(b.tokens(), b.mask(), false), b.tokens(), lossMask);
     }
 
     // ---- value model initialisation ------------------------------------------------------------
@@ -551,12 +628,15 @@ public final class PpoTrainer {
      * @param nonFiniteSteps steps the Learner skipped because the gradient was not finite
      * @param generationSeconds sampling; {@code scoringSeconds} reward, reference and value passes;
      *     {@code updateSeconds} the PPO epochs
+     * @param algorithmMetrics figures only one algorithm has (online DPO: {@code dpo_pairs}, {@code dpo_margin},
+     *     {@code dpo_accuracy}); NaN where a figure does not apply to the algorithm
      */
     public record IterationStats(double meanReward, double rewardStd, double kl, double beta, double entropy,
             double clipFraction, double valueLoss, double policyLoss, double approxKl, double valueClipFraction,
             double explainedVariance, double ptxLoss, double meanResponseLength, double eosRate, int episodes,
             long generatedTokens, int updateSteps, boolean earlyStopped, int ratioSkippedSteps, int nonFiniteSteps,
-            double generationSeconds, double scoringSeconds, double updateSeconds, double nextBeta) {
+            double generationSeconds, double scoringSeconds, double updateSeconds, double nextBeta,
+            Map<String, Double> algorithmMetrics) {
 
         public double totalSeconds() {
             return generationSeconds + scoringSeconds + updateSeconds;
@@ -599,6 +679,7 @@ public final class PpoTrainer {
             m.put("non_finite_steps", (double) nonFiniteSteps);
             m.put("iteration_seconds", totalSeconds());
             m.put("ptx_loss", ptxLoss);
+            m.putAll(algorithmMetrics);
             m.values().removeIf(v -> v == null || Double.isNaN(v) || Double.isInfinite(v));
             return m;
         }

@@ -28,6 +28,7 @@ import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.NativeRuntime;
+import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.RewardModelScorer;
@@ -139,20 +140,24 @@ public final class LoopExperiment {
                     System.out.printf(Locale.ROOT, "RM (%d groups, %d epochs): eval acc %.3f gold-acc %.3f; offset %.3f%n", train.size(), rmEpochs,
                             accuracy(rm, eval, false), accuracy(rm, eval, true), offset);
                     rm.setTrainable(false);
+                    if (Boolean.parseBoolean(arg(args, "--best-of", "false"))) {
+                        bestOfN(sftPolicy, rm, split, evalSamples, sftSampled, seed);
+                    }
                     Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
                     for (String setting : ppoSettings) {
                         if (setting.equals("none")) {
                             continue;
                         }
                         PpoConfig ppo = ppoConfig(setting);
+                        long runStart = System.nanoTime();
                         try (LoadedModel start = ModelArtifacts.load(sftDir, null, manager);
-                                ValueModel value = PpoTrainer.initValue(ppo.getValueInit(), start.policy(), rm, offset, manager)) {
+                                ValueModel value = PolicyOptimizer.initValue(ppo, start.policy(), rm, offset, manager)) {
                             PolicyModel policy = start.policy();
                             // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
                             dev.flywheel.policy.train.RewardFunction reward = setting.contains("zero")
                                     ? (ps, rs) -> new float[ps.size()] : new RewardModelScorer(rm, offset);
-                            PpoTrainer trainer = new PpoTrainer(ppo, policy, sftPolicy, value, reward,
-                                    PpoTrainer.klController(ppo, ppo.getInitKlCoef()), new ScoreNormalizer(), ptx(ppo, demonstrations));
+                            PolicyOptimizer trainer = PolicyOptimizer.create(ppo, policy, sftPolicy, value, reward,
+                                    ppo.getInitKlCoef(), new ScoreNormalizer(), ptx(ppo, demonstrations));
                             List<int[]> prompts = split.train().stream().map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))))).toList();
                             Random pr = new Random(seed * 31 + 7);
                             PpoTrainer.IterationStats s = null;
@@ -168,11 +173,13 @@ public final class LoopExperiment {
                                             s.explainedVariance(), s.updateSteps(), s.totalSeconds(), s.earlyStopped() ? " (early stop)" : "");
                                 }
                             }
+                            double trainSeconds = (System.nanoTime() - runStart) / 1e9;
                             Gold greedy = gold(policy, split, 1, 0f, seed);
                             Gold sampled = gold(policy, split, evalSamples, 1f, seed);
-                            System.out.printf(Locale.ROOT, "PPO [%s] reward %.3f kl %.2f β %.3f | greedy %s | sampled %s | sampled − SFT %s%n",
-                                    setting, s.meanReward(), s.kl(), s.beta(), greedy, sampled,
-                                    pairedDifference(sampled.perPrompt(), sftSampled.perPrompt(), seed));
+                            System.out.printf(Locale.ROOT, "RL [%s] reward %.3f kl %.2f β %.3f trained in %.0fs | greedy %s | sampled %s | sampled − SFT %s | gold win rate vs SFT %s%n",
+                                    setting, s.meanReward(), s.kl(), s.beta(), trainSeconds, greedy, sampled,
+                                    pairedDifference(sampled.perPrompt(), sftSampled.perPrompt(), seed),
+                                    winRate(sampled.perSample(), sftSampled.perSample(), evalSamples, seed));
                             sampledBySetting.put(setting, sampled.perPrompt());
                         }
                     }
@@ -181,7 +188,7 @@ public final class LoopExperiment {
                         if (control.contains("zero")) {
                             sampledBySetting.forEach((setting, gold) -> {
                                 if (!setting.contains("zero")) {
-                                    System.out.printf(Locale.ROOT, "PPO [%s] − [%s] sampled gold %s%n", setting, control,
+                                    System.out.printf(Locale.ROOT, "RL [%s] − [%s] sampled gold %s%n", setting, control,
                                             pairedDifference(gold, controlGold, seed));
                                 }
                             });
@@ -209,6 +216,10 @@ public final class LoopExperiment {
                 case "epochs" -> c.setPpoEpochs(Integer.parseInt(p[1]));
                 case "batch" -> c.setRolloutBatchSize(Integer.parseInt(p[1]));
                 case "k" -> c.setSamplesPerPrompt(Integer.parseInt(p[1]));
+                case "algo" -> c.setAlgorithm(PpoConfig.Algorithm.valueOf(p[1].toUpperCase(Locale.ROOT).replace('-', '_')));
+                case "dbeta" -> c.setDpoBeta(Float.parseFloat(p[1]));
+                case "ipo" -> c.setDpoLoss(PpoConfig.DpoLoss.IPO);
+                case "ls" -> c.setDpoLabelSmoothing(Float.parseFloat(p[1]));
                 case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
                 case "zero", "default" -> { }
                 case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
@@ -385,7 +396,7 @@ public final class LoopExperiment {
     }
 
     /** Held-out gold: the mean, per family, and per held-out prompt (in {@code split.heldOut()} order, for pairing). */
-    record Gold(double mean, Map<TaskFamily, Double> byFamily, double[] perPrompt) {
+    record Gold(double mean, Map<TaskFamily, Double> byFamily, double[] perPrompt, double[] perSample) {
         @Override
         public String toString() {
             StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%.3f (", mean));
@@ -412,8 +423,10 @@ public final class LoopExperiment {
         Map<TaskFamily, double[]> fam = new EnumMap<>(TaskFamily.class);
         double sum = 0;
         double[] perPrompt = new double[split.heldOut().size()];
+        double[] perSample = new double[gens.size()];
         for (int i = 0; i < gens.size(); i++) {
             double g = prompts.get(i).gold(text(gens.get(i)));
+            perSample[i] = g;
             sum += g;
             perPrompt[i / samples] += g / samples;
             double[] f = fam.computeIfAbsent(prompts.get(i).family(), x -> new double[2]);
@@ -422,7 +435,7 @@ public final class LoopExperiment {
         }
         Map<TaskFamily, Double> byFamily = new EnumMap<>(TaskFamily.class);
         fam.forEach((f, v) -> byFamily.put(f, v[0] / v[1]));
-        return new Gold(sum / gens.size(), byFamily, perPrompt);
+        return new Gold(sum / gens.size(), byFamily, perPrompt, perSample);
     }
 
     /**
@@ -432,10 +445,19 @@ public final class LoopExperiment {
     static String pairedDifference(double[] a, double[] b, long seed) {
         int n = a.length;
         double[] d = new double[n];
-        double mean = 0;
         for (int i = 0; i < n; i++) {
             d[i] = a[i] - b[i];
-            mean += d[i] / n;
+        }
+        double[] m = meanAndInterval(d, seed);
+        return String.format(Locale.ROOT, "%+.3f [%+.3f, %+.3f]", m[0], m[1], m[2]);
+    }
+
+    /** Mean of {@code d} and its 95% bootstrap interval (2,000 resamples, percentile method). */
+    static double[] meanAndInterval(double[] d, long seed) {
+        int n = d.length;
+        double mean = 0;
+        for (double x : d) {
+            mean += x / n;
         }
         Random random = new Random(seed);
         double[] boot = new double[2000];
@@ -447,7 +469,79 @@ public final class LoopExperiment {
             boot[r] = m;
         }
         java.util.Arrays.sort(boot);
-        return String.format(Locale.ROOT, "%+.3f [%+.3f, %+.3f]", mean, boot[49], boot[1950]);
+        return new double[] {mean, boot[49], boot[1950]};
+    }
+
+    /**
+     * Best-of-n from the SFT policy (n = 2, 4, 8), picked by the reward model and by gold (the headroom a
+     * perfect reward model would give): {@code samples} draws of n fresh samples per held-out prompt, each
+     * draw's pick scored by gold; KL(best-of-n ‖ SFT) = log n − (n − 1)/n nats (Stiennon et al. 2020).
+     * Printed against SFT like the RL rows: sampled gold minus SFT and gold win rate, both with intervals.
+     */
+    static void bestOfN(PolicyModel sft, RewardModel rm, PromptSplit split, int samples, Gold sftSampled, long seed) {
+        int maxN = 8;
+        Sampler sampler = new Sampler(sft);
+        List<Prompt> heldOut = split.heldOut();
+        int perPrompt = samples * maxN;
+        double[][] gold = new double[heldOut.size()][perPrompt];
+        float[][] score = new float[heldOut.size()][perPrompt];
+        for (int p = 0; p < heldOut.size(); p++) {
+            Prompt prompt = heldOut.get(p);
+            int[] encoded = CHAT.encodeForGeneration(List.of(ChatTurn.user(prompt.text())));
+            for (int from = 0; from < perPrompt; from += 64) {
+                int count = Math.min(64, perPrompt - from);
+                List<int[]> batch = Collections.nCopies(count, encoded);
+                List<Generation> gens = sampler.generate(batch, SamplingConfig.ppoRollout(48, seed * 7919 + p * 1000L + from));
+                List<int[]> sequences = new ArrayList<>();
+                for (int i = 0; i < count; i++) {
+                    String text = text(gens.get(i));
+                    gold[p][from + i] = prompt.gold(text);
+                    sequences.add(sequence(prompt, text));
+                }
+                float[] s = rm.score(sequences);
+                System.arraycopy(s, 0, score[p], from, count);
+            }
+        }
+        for (int n : new int[] {2, 4, 8}) {
+            for (boolean byGold : new boolean[] {false, true}) {
+                double[] pickedPerPrompt = new double[heldOut.size()];
+                double[] pickedPerSample = new double[heldOut.size() * samples];
+                for (int p = 0; p < heldOut.size(); p++) {
+                    for (int d = 0; d < samples; d++) {
+                        int best = d * n;
+                        for (int i = d * n + 1; i < (d + 1) * n; i++) {
+                            if (byGold ? gold[p][i] > gold[p][best] : score[p][i] > score[p][best]) {
+                                best = i;
+                            }
+                        }
+                        pickedPerPrompt[p] += gold[p][best] / samples;
+                        pickedPerSample[p * samples + d] = gold[p][best];
+                    }
+                }
+                double mean = java.util.Arrays.stream(pickedPerPrompt).average().orElse(Double.NaN);
+                System.out.printf(Locale.ROOT, "best-of-%d by %s: kl %.2f | sampled %.3f | sampled − SFT %s | gold win rate vs SFT %s%n",
+                        n, byGold ? "gold" : "the reward model", Math.log(n) - (n - 1.0) / n, mean,
+                        pairedDifference(pickedPerPrompt, sftSampled.perPrompt(), seed),
+                        winRate(pickedPerSample, sftSampled.perSample(), samples, seed));
+            }
+        }
+    }
+
+    /**
+     * Gold win rate of {@code a} over {@code b}: sample i of a prompt against sample i of the other policy
+     * (the same sampling seed: common random numbers), a win 1, a tie ½, noise-free; the mean over prompts of
+     * each prompt's win rate, with its 95% bootstrap interval over prompts.
+     */
+    static String winRate(double[] a, double[] b, int samples, long seed) {
+        int n = a.length / samples;
+        double[] perPrompt = new double[n];
+        for (int p = 0; p < n; p++) {
+            for (int i = p * samples; i < (p + 1) * samples; i++) {
+                perPrompt[p] += (a[i] > b[i] ? 1 : a[i] == b[i] ? 0.5 : 0) / samples;
+            }
+        }
+        double[] m = meanAndInterval(perPrompt, seed);
+        return String.format(Locale.ROOT, "%.3f [%.3f, %.3f]", m[0], m[1], m[2]);
     }
 
     static double mean(float[] values) {

@@ -21,13 +21,17 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
+import dev.flywheel.policy.train.PpoConfig;
+
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Crash safety: a trainer killed in the middle of a round resumes from its last checkpoint (not from
  * scratch), one killed right after publishing does not publish the round again, and version numbers are
- * never reused (not even a tombstoned one).
+ * never reused (not even a tombstoned one). Run with PPO (policy and value checkpointed) and RLOO (no value
+ * model: the policy alone).
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class RestartTest {
@@ -41,9 +45,13 @@ class RestartTest {
 
     record Resume(String kind, long round, long step) {}
 
-    @Test
-    void restartsResumeFromTheLastCheckpointAndNeverReuseAVersionNumber(FlywheelInfra infra) throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = PpoConfig.Algorithm.class, names = {"PPO", "RLOO"})
+    void restartsResumeFromTheLastCheckpointAndNeverReuseAVersionNumber(PpoConfig.Algorithm algorithm, FlywheelInfra infra)
+            throws Exception {
         Harness h = new Harness(infra);
+        h.ppo.setAlgorithm(algorithm);
+        h.ppo.setSamplesPerPrompt(algorithm == PpoConfig.Algorithm.PPO ? 1 : 4); // 2 prompts × 4 of the batch of 8
         h.config.setSftCheckpointEvery(20);           // SFT: 40 steps, checkpoint at 20
         h.config.setPpoCheckpointEvery(1);            // PPO: 3 iterations, checkpoints at 1 and 2
         h.ppo.setIterationsPerRound(3);
@@ -111,6 +119,9 @@ class RestartTest {
         PolicyVersion ppo = h.awaitVersion(v -> v.getStage() == PolicyStage.PPO, Duration.ofSeconds(5), null);
         assertEquals(5, ppo.getVersion());
         assertEquals(List.of(4L), ppo.getParentVersions());
+        assertEquals(algorithm.name().toLowerCase(java.util.Locale.ROOT), ppo.getHyperparameters().get("ppo.algorithm"));
+        assertEquals(algorithm == PpoConfig.Algorithm.PPO, !ppo.getHyperparameters().get("value_init").equals("none"),
+                "value_init " + ppo.getHyperparameters().get("value_init"));
         assertTrue(hasCheckpoint(h), "the crash left the published round's checkpoint behind");
 
         // 4. restart: the checkpoint's round is already published: discarded, nothing is published again

@@ -132,6 +132,76 @@ class PpoAssemblyTest {
     }
 
     @Test
+    void rlooPutsTheKlIntoASequenceRewardAndSubtractsTheOtherSamplesMean() {
+        // one prompt's group of k = 2 (the two rows). Reference log-probs on the response actions:
+        // row 0 (actions 4..6) −1.5, −2, −1 → KL = 0.5 + 0 + 0.5 = 1; row 1 (actions 9, 10) −0.25, −2 → KL = 0 − 1 = −1
+        Rollout r = twoRows();
+        float[] ref = {0, 0, 0, 0, -1.5f, -2f, -1f, 0, 0, -0.25f, -2f, 0, 0, 0};
+        PpoConfig c = new PpoConfig();
+        c.setAlgorithm(PpoConfig.Algorithm.RLOO);
+        c.setWhitenAdvantages(false);
+        // β = 0.25: R0 = 2 − 0.25·1 = 1.75, R1 = 1 + 0.25 = 1.25; A0 = 1.75 − 1.25 = 0.5, A1 = −0.5, on every response action
+        PpoTrainer.Advantages a = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, 0.25f, 2, c);
+        assertArrayEquals(new float[] {0, 0, 0, 0, .5f, .5f, .5f, 0, 0, -.5f, -.5f, 0, 0, 0}, a.advantages(), 1e-6f);
+        assertArrayEquals(new float[] {0, 0, 0, 0, 0, 0, 1.75f, 0, 0, 0, 1.25f, 0, 0, 0}, a.rewards(), 1e-6f);
+        assertArrayEquals(new float[] {0, 0, 0, 0, .5f, 0, .5f, 0, 0, 0, -1f, 0, 0, 0}, a.kl(), 1e-6f);
+        assertEquals(0.0, a.meanSequenceKl(), 1e-6);
+        // whitened over the batch: ±0.5 / std(0.5, −0.5) = ±0.7071
+        c.setWhitenAdvantages(true);
+        float[] w = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, 0.25f, 2, c).advantages();
+        assertEquals(0.70711f, w[4], 1e-4f);
+        assertEquals(-0.70711f, w[10], 1e-4f);
+    }
+
+    @Test
+    void grpoNormalisesScoresWithinTheGroupAndLeavesTheKlOutOfTheAdvantage() {
+        Rollout r = twoRows();
+        float[] ref = {0, 0, 0, 0, -1.5f, -2f, -1f, 0, 0, -0.25f, -2f, 0, 0, 0};
+        PpoConfig c = new PpoConfig();
+        c.setAlgorithm(PpoConfig.Algorithm.GRPO);
+        // scores 2, 1: mean 1.5, std (k − 1 in the denominator) 0.7071; A = ±0.5 / (0.7071 + 1e-4); β plays no part
+        for (float beta : new float[] {0f, 0.25f}) {
+            float[] adv = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, beta, 2, c).advantages();
+            assertEquals(0.70700f, adv[5], 1e-4f);
+            assertEquals(-0.70700f, adv[9], 1e-4f);
+            assertEquals(0f, adv[7], 0f);
+        }
+        // equal scores carry no signal
+        float[] flat = PpoTrainer.groupAdvantages(r, ref, new float[] {3f, 3f}, 0.25f, 2, c).advantages();
+        for (float x : flat) {
+            assertEquals(0f, x, 0f);
+        }
+        assertThrows(IllegalArgumentException.class, () -> PpoTrainer.groupAdvantages(r, ref, new float[] {1f, 2f}, 0f, 3, c));
+    }
+
+    @Test
+    void onlineDpoPairsEachPromptsBestWithItsWorstAndSkipsTies() {
+        float[] scores = {1f, 3f, 2f, 5f, 5f, 5f, 0f, -1f, 4f};
+        List<int[]> pairs = OnlineDpoTrainer.bestVersusWorst(scores, 3);
+        assertEquals(2, pairs.size());
+        assertArrayEquals(new int[] {1, 0}, pairs.get(0));
+        assertArrayEquals(new int[] {8, 7}, pairs.get(1));
+    }
+
+    @Test
+    void groupAlgorithmsRefuseASingleSamplePerPromptAndDefaultTheirOwnK() {
+        PpoConfig c = new PpoConfig();
+        assertEquals(1, c.effectiveSamplesPerPrompt());
+        for (PpoConfig.Algorithm algorithm : List.of(PpoConfig.Algorithm.RLOO, PpoConfig.Algorithm.GRPO, PpoConfig.Algorithm.ONLINE_DPO)) {
+            c.setAlgorithm(algorithm);
+            c.setSamplesPerPrompt(0);
+            assertTrue(c.validate().effectiveSamplesPerPrompt() >= 2, algorithm.name());
+            c.setSamplesPerPrompt(1);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, c::validate);
+            assertTrue(e.getMessage().contains("samples-per-prompt"), e.getMessage());
+        }
+        c.setAlgorithm(PpoConfig.Algorithm.ONLINE_DPO);
+        c.setSamplesPerPrompt(0);
+        assertEquals("online-dpo", c.toMap().get("ppo.algorithm"));
+        assertEquals("0.1", c.toMap().get("ppo.dpo-beta"));
+    }
+
+    @Test
     void adaptiveBetaFollowsZieglerUpdateFixedBetaStaysAndMissingEosIsPenalised() {
         Engine.getInstance().setRandomSeed(5);
         GptConfig config = TinyTasks.tinyConfig(32);

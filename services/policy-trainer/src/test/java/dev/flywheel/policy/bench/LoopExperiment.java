@@ -134,14 +134,43 @@ public final class LoopExperiment {
                         ModelArtifacts.save(rmDir, fresh, ByteTokenizer.INSTANCE, Map.of());
                     }
                 }
+                int members = Integer.parseInt(arg(args, "--rm-ensemble", "1"));
+                double ensembleK = Double.parseDouble(arg(args, "--ensemble-k", "1"));
+                List<LoadedModel> loadedMembers = new ArrayList<>();
                 try (LoadedModel rmLoaded = ModelArtifacts.load(rmDir, null, manager)) {
                     RewardModel rm = rmLoaded.reward();
                     double offset = mean(rm.score(split.train().stream().limit(400).map(p -> sequence(p, p.ideal())).toList()));
                     System.out.printf(Locale.ROOT, "RM (%d groups, %d epochs): eval acc %.3f gold-acc %.3f; offset %.3f%n", train.size(), rmEpochs,
                             accuracy(rm, eval, false), accuracy(rm, eval, true), offset);
                     rm.setTrainable(false);
+                    // an ensemble (Coste et al. 2023): members 1.. differ from member 0 in head initialisation and data order
+                    List<RewardModel> ensemble = new ArrayList<>(List.of(rm));
+                    List<Double> offsets = new ArrayList<>(List.of(offset));
+                    for (int j = 1; j < members; j++) {
+                        Path memberDir = Path.of(rmDir + "-e" + j);
+                        if (!Files.exists(memberDir.resolve(ModelArtifacts.MANIFEST))) {
+                            Engine.getInstance().setRandomSeed((int) (seed * 1000 + j));
+                            try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
+                                fresh.copyTrunkFrom(sftPolicy);
+                                trainRewardModel(fresh, train, rmEpochs, rmLr, 0f, rmBatch, new Random(seed * 1000 + j), e -> { });
+                                ModelArtifacts.save(memberDir, fresh, ByteTokenizer.INSTANCE, Map.of());
+                            }
+                        }
+                        LoadedModel member = ModelArtifacts.load(memberDir, null, manager);
+                        loadedMembers.add(member);
+                        member.reward().setTrainable(false);
+                        ensemble.add(member.reward());
+                        offsets.add(mean(member.reward().score(split.train().stream().limit(400).map(p -> sequence(p, p.ideal())).toList())));
+                        System.out.printf(Locale.ROOT, "RM member %d: eval acc %.3f gold-acc %.3f; offset %.3f%n", j,
+                                accuracy(member.reward()::score, eval, false), accuracy(member.reward()::score, eval, true), offsets.get(j));
+                    }
+                    SequenceScorer judge = members == 1 ? rm::score : conservative(ensemble, offsets, ensembleK);
+                    if (members > 1) {
+                        System.out.printf(Locale.ROOT, "RM ensemble of %d, mean − %.2f·std: eval acc %.3f gold-acc %.3f%n", members, ensembleK,
+                                accuracy(judge, eval, false), accuracy(judge, eval, true));
+                    }
                     if (Boolean.parseBoolean(arg(args, "--best-of", "false"))) {
-                        bestOfN(sftPolicy, rm, split, evalSamples, sftSampled, seed);
+                        bestOfN(sftPolicy, judge, split, evalSamples, sftSampled, seed);
                     }
                     Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
                     for (String setting : ppoSettings) {
@@ -155,7 +184,8 @@ public final class LoopExperiment {
                             PolicyModel policy = start.policy();
                             // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
                             dev.flywheel.policy.train.RewardFunction reward = setting.contains("zero")
-                                    ? (ps, rs) -> new float[ps.size()] : new RewardModelScorer(rm, offset);
+                                    ? (ps, rs) -> new float[ps.size()]
+                                    : members == 1 ? new RewardModelScorer(rm, offset) : conservativeReward(ensemble, offsets, ensembleK);
                             PolicyOptimizer trainer = PolicyOptimizer.create(ppo, policy, sftPolicy, value, reward,
                                     ppo.getInitKlCoef(), new ScoreNormalizer(), ptx(ppo, demonstrations));
                             List<int[]> prompts = split.train().stream().map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))))).toList();
@@ -182,6 +212,9 @@ public final class LoopExperiment {
                                     winRate(sampled.perSample(), sftSampled.perSample(), evalSamples, seed));
                             sampledBySetting.put(setting, sampled.perPrompt());
                         }
+                    }
+                    for (LoadedModel member : loadedMembers) {
+                        member.close();
                     }
                     // the reward model's share: each setting against the ptx-only control (reward 0), paired by prompt
                     sampledBySetting.forEach((control, controlGold) -> {
@@ -355,6 +388,44 @@ public final class LoopExperiment {
         }
     }
 
+    /** Scores whole sequences (prompt + response + EOS). */
+    interface SequenceScorer {
+        float[] score(List<int[]> sequences);
+    }
+
+    /** Mean − k·std over the members' offset-corrected scores (Coste et al. 2023's uncertainty-weighted ensemble). */
+    static SequenceScorer conservative(List<RewardModel> members, List<Double> offsets, double k) {
+        return sequences -> combine(members.stream().map(m -> m.score(sequences)).toList(), offsets, k);
+    }
+
+    /** The same as a reward function for RL. */
+    static dev.flywheel.policy.train.RewardFunction conservativeReward(List<RewardModel> members, List<Double> offsets, double k) {
+        List<RewardModelScorer> scorers = new ArrayList<>();
+        for (RewardModel m : members) {
+            scorers.add(new RewardModelScorer(m, 0));
+        }
+        return (prompts, responses) -> combine(scorers.stream().map(sc -> sc.score(prompts, responses)).toList(), offsets, k);
+    }
+
+    static float[] combine(List<float[]> scores, List<Double> offsets, double k) {
+        int n = scores.get(0).length;
+        int m = scores.size();
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            double sq = 0;
+            for (int j = 0; j < m; j++) {
+                double v = scores.get(j)[i] - offsets.get(j);
+                sum += v;
+                sq += v * v;
+            }
+            double mean = sum / m;
+            double var = Math.max(0, sq / m - mean * mean);
+            out[i] = (float) (mean - k * Math.sqrt(var));
+        }
+        return out;
+    }
+
     static double evalLoss(RewardModel rm, List<Group> groups) {
         double sum = 0;
         for (Group g : groups) {
@@ -371,6 +442,10 @@ public final class LoopExperiment {
 
     /** Pairwise accuracy against the labels ({@code byGold} false) or the gold order. */
     static double accuracy(RewardModel rm, List<Group> groups, boolean byGold) {
+        return accuracy(rm::score, groups, byGold);
+    }
+
+    static double accuracy(SequenceScorer rm, List<Group> groups, boolean byGold) {
         double right = 0;
         int n = 0;
         for (Group g : groups) {
@@ -478,7 +553,7 @@ public final class LoopExperiment {
      * draw's pick scored by gold; KL(best-of-n ‖ SFT) = log n − (n − 1)/n nats (Stiennon et al. 2020).
      * Printed against SFT like the RL rows: sampled gold minus SFT and gold win rate, both with intervals.
      */
-    static void bestOfN(PolicyModel sft, RewardModel rm, PromptSplit split, int samples, Gold sftSampled, long seed) {
+    static void bestOfN(PolicyModel sft, SequenceScorer rm, PromptSplit split, int samples, Gold sftSampled, long seed) {
         int maxN = 8;
         Sampler sampler = new Sampler(sft);
         List<Prompt> heldOut = split.heldOut();
@@ -506,6 +581,7 @@ public final class LoopExperiment {
             for (boolean byGold : new boolean[] {false, true}) {
                 double[] pickedPerPrompt = new double[heldOut.size()];
                 double[] pickedPerSample = new double[heldOut.size() * samples];
+                Map<TaskFamily, double[]> fam = new EnumMap<>(TaskFamily.class);
                 for (int p = 0; p < heldOut.size(); p++) {
                     for (int d = 0; d < samples; d++) {
                         int best = d * n;
@@ -516,11 +592,16 @@ public final class LoopExperiment {
                         }
                         pickedPerPrompt[p] += gold[p][best] / samples;
                         pickedPerSample[p * samples + d] = gold[p][best];
+                        double[] f = fam.computeIfAbsent(heldOut.get(p).family(), x -> new double[2]);
+                        f[0] += gold[p][best];
+                        f[1]++;
                     }
                 }
                 double mean = java.util.Arrays.stream(pickedPerPrompt).average().orElse(Double.NaN);
-                System.out.printf(Locale.ROOT, "best-of-%d by %s: kl %.2f | sampled %.3f | sampled − SFT %s | gold win rate vs SFT %s%n",
-                        n, byGold ? "gold" : "the reward model", Math.log(n) - (n - 1.0) / n, mean,
+                StringBuilder families = new StringBuilder();
+                fam.forEach((f, v) -> families.append(String.format(Locale.ROOT, "%s %.2f ", f.name().substring(0, 4).toLowerCase(Locale.ROOT), v[0] / v[1])));
+                System.out.printf(Locale.ROOT, "best-of-%d by %s: kl %.2f | sampled %.3f (%s) | sampled − SFT %s | gold win rate vs SFT %s%n",
+                        n, byGold ? "gold" : "the reward model", Math.log(n) - (n - 1.0) / n, mean, families.toString().strip(),
                         pairedDifference(pickedPerPrompt, sftSampled.perPrompt(), seed),
                         winRate(pickedPerSample, sftSampled.perSample(), samples, seed));
             }

@@ -1,30 +1,23 @@
 package dev.flywheel.reward;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.ModelStatus;
-import dev.flywheel.events.PolicyStage;
-import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.model.LearningRateSchedule;
-import dev.flywheel.model.Learner;
 import dev.flywheel.model.LoadedModel;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.model.ModelArtifacts;
-import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.Role;
-import dev.flywheel.model.TokenBatch;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
@@ -33,13 +26,11 @@ import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.OffsetRanges;
-import dev.flywheel.trainerkit.TrainingProgress;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,7 +44,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeoutException;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -124,6 +114,8 @@ public final class RewardTrainer implements Runnable {
   private NDManager manager;
   private GroupEncoder encoder;
   private RewardEvaluator evaluator;
+  private RoundTraining training;
+  private RewardArtifacts artifacts;
 
   // data
   private final List<TopicPartition> partitions = new ArrayList<>();
@@ -232,6 +224,8 @@ public final class RewardTrainer implements Runnable {
     GptConfig shape = modelShape();
     encoder = new GroupEncoder(shape.contextLength());
     evaluator = new RewardEvaluator(Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
+    training = new RoundTraining(config, stats, metrics, evaluator, this::checkRunning);
+    artifacts = new RewardArtifacts(config, kafka, store, manager);
     buffer = new BoundedGroups(config.getBufferMaxGroups());
     evalSet = new BoundedGroups(config.getEvalMaxGroups());
 
@@ -505,7 +499,7 @@ public final class RewardTrainer implements Runnable {
     EarlyStopping early = new EarlyStopping(config.getEarlyStoppingPatience());
     try {
       if (parent.isPresent()) {
-        parentModel = loadVersion(parent.get());
+        parentModel = artifacts.load(parent.get());
         baseline = evaluator.evaluate(parentModel.reward(), eval);
         LOG.info("Round {}: parent v{} on the current eval set: accuracy {} loss {}", round,
             parent.get().getVersion(), fmt(baseline.accuracy()), fmt(baseline.loss()));
@@ -530,7 +524,7 @@ public final class RewardTrainer implements Runnable {
           model = parentModel.reward();
           parentModel = null; // trained in place: owned as `model` from here
         } else {
-          model = initialModel();
+          model = artifacts.initialModel();
         }
       }
       Map<String, String> checkpointExtra = new LinkedHashMap<>();
@@ -541,7 +535,8 @@ public final class RewardTrainer implements Runnable {
       historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
 
       // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
-      TrainResult train = train(model, plan, startStep, round, version, eval, checkpointExtra, early, parent.isPresent());
+      RoundTraining.Result train = training.train(model, plan, startStep, round, version, eval, early, parent.isPresent(),
+          (m, step, e) -> checkpoint(m, round, step, version, checkpointExtra, e));
       stats.state.set(TrainerStats.State.PUBLISHING);
 
       // evaluation, reference offset, ceiling, gate
@@ -599,7 +594,7 @@ public final class RewardTrainer implements Runnable {
           "reward_offset", rewardOffset, "gate_passed", accepted ? 1.0 : 0.0));
 
       // artifact, then the version events and the input offsets in one transaction
-      Artifact artifact = saveArtifact(model, version, parent, rewardOffset);
+      RewardArtifacts.Artifact artifact = artifacts.save(model, version, parent, rewardOffset);
       OffsetRanges lineage = new OffsetRanges(config.getComparisonsTopic());
       for (TopicPartition tp : partitions) {
         lineage.cover(tp.partition(), committed.get(tp), until.get(tp));
@@ -716,112 +711,6 @@ public final class RewardTrainer implements Runnable {
     return out;
   }
 
-  /**
-   * @param epochsRun passes actually made (fewer than planned when early stopping ended the round; the
-   *     model then holds the best epoch's parameters)
-   */
-  private record TrainResult(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond,
-      int epochsRun) {}
-
-  private TrainResult train(RewardModel model, RoundPlan plan, int startStep, long round, long version,
-      List<EncodedGroup> eval, Map<String, String> checkpointExtra, EarlyStopping early, boolean startIsCandidate)
-      throws IOException {
-    int totalSteps = plan.totalSteps();
-    if (totalSteps == 0) {
-      return new TrainResult(Double.NaN, Double.NaN, 0, 0, 0);
-    }
-    Learner learner = new Learner(optimizer(totalSteps, startStep), model);
-    TrainingProgress progress = TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
-    int batch = config.getBatchSizeGroups();
-    int stepsPerEpoch = plan.stepsPerEpoch();
-    int epochSize = plan.train().size();
-    List<EncodedGroup> order = plan.order();
-    float margin = (float) config.getMargin();
-    double lossSum = 0;
-    double accuracySum = 0;
-    int counted = 0;
-    long groups = 0;
-    long t0 = System.nanoTime();
-    if (plan.earlyStopping() && startStep == 0 && startIsCandidate) {
-      validate(model, plan, early, 0, 0, round, version);
-    }
-    int step = startStep;
-    boolean stopped = false;
-    while (step < totalSteps && !stopped) {
-      checkRunning();
-      int epoch = step / stepsPerEpoch;
-      int from = epoch * epochSize + (step % stepsPerEpoch) * batch;
-      int to = Math.min(epoch * epochSize + epochSize, from + batch);
-      List<EncodedGroup> groupsOfStep = order.subList(from, to);
-      float[] accuracy = new float[1];
-      long stepStart = System.nanoTime();
-      Learner.StepResult r = learner.step((sm, micro) -> {
-        List<int[]> sequences = new ArrayList<>();
-        List<List<PairwiseRewardLoss.Comparison>> comparisons = new ArrayList<>();
-        for (EncodedGroup g : groupsOfStep) {
-          comparisons.add(g.comparisons(margin, sequences.size()));
-          sequences.addAll(g.sequences());
-        }
-        TokenBatch tb = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
-        PairwiseRewardLoss.Result res = PairwiseRewardLoss.compute(model.scores(tb.tokens(), tb.mask(), true), comparisons);
-        accuracy[0] = res.accuracy();
-        return res.loss();
-      });
-      double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
-      groups += groupsOfStep.size();
-      stats.steps.incrementAndGet();
-      if (!r.skipped()) {
-        lossSum += r.loss();
-        accuracySum += accuracy[0];
-        counted++;
-      }
-      int done = ++step;
-      double groupsPerSecond = groups / ((System.nanoTime() - t0) / 1e9);
-      if (done % config.getMetricsEverySteps() == 0 || done == totalSteps) {
-        Map<String, Double> values = new LinkedHashMap<>();
-        values.put("loss", (double) r.loss());
-        values.put("accuracy", (double) accuracy[0]);
-        values.put("groups_per_s", groupsPerSecond);
-        values.put("step_groups_per_s", groupsOfStep.size() / stepSeconds);
-        values.put("learning_rate", (double) r.learningRate());
-        values.put("grad_norm", (double) r.gradNorm());
-        metrics.publish("reward", version, round, done, values);
-      }
-      progress.step(done, r.loss(), Map.of("accuracy", accuracy[0], "groups/s", groupsPerSecond));
-      if (plan.earlyStopping() && done % stepsPerEpoch == 0) {
-        stopped = validate(model, plan, early, done / stepsPerEpoch, done, round, version);
-      }
-      if (config.getEvalEverySteps() > 0 && done % config.getEvalEverySteps() == 0 && done < totalSteps) {
-        RewardEvaluator.Result e = evaluator.evaluate(model, eval);
-        metrics.publish("eval", version, round, done, Map.of("eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
-      }
-      if (!stopped && config.getCheckpointEverySteps() > 0 && done % config.getCheckpointEverySteps() == 0
-          && done < totalSteps) {
-        checkpoint(model, round, done, version, checkpointExtra, early);
-      }
-    }
-    if (plan.earlyStopping()) {
-      early.restoreBest(model);
-      LOG.info("Round {}: keeping epoch {} of {} run (validation loss {}){}", round, early.bestEpoch(),
-          step / stepsPerEpoch, fmt(early.bestLoss()), stopped ? "; stopped early" : "");
-    }
-    double seconds = (System.nanoTime() - t0) / 1e9;
-    return new TrainResult(counted == 0 ? Double.NaN : lossSum / counted, counted == 0 ? Double.NaN : accuracySum / counted,
-        seconds, seconds > 0 ? groups / seconds : 0, (step + stepsPerEpoch - 1) / stepsPerEpoch);
-  }
-
-  /** Validation after {@code epoch} (0 = the starting point); true when early stopping says stop. */
-  private boolean validate(RewardModel model, RoundPlan plan, EarlyStopping early, int epoch, int step, long round,
-      long version) {
-    RewardEvaluator.Result v = evaluator.evaluate(model, plan.validation());
-    boolean stop = early.observe(epoch, v.loss(), model);
-    metrics.publish("validation", version, round, step, Map.of("validation_loss", v.loss(),
-        "validation_accuracy", v.accuracy(), "epoch", (double) epoch, "best_epoch", (double) early.bestEpoch()));
-    LOG.info("Round {}: epoch {} validation loss {} accuracy {} ({} groups); best epoch {}", round, epoch,
-        fmt(v.loss()), fmt(v.accuracy()), plan.validation().size(), early.bestEpoch());
-    return stop;
-  }
-
   private void checkpoint(RewardModel model, long round, int step, long version, Map<String, String> extra,
       EarlyStopping early) throws IOException {
     Map<TopicPartition, Long> start = new HashMap<>(committed);
@@ -834,22 +723,6 @@ public final class RewardTrainer implements Runnable {
     });
     stats.checkpoints.incrementAndGet();
     LOG.info("Round {}: checkpoint at step {}", round, step);
-  }
-
-  private OptimizerConfig optimizer(int totalSteps, int startStep) {
-    LearningRateSchedule.Decay decay = LearningRateSchedule.Decay.valueOf(config.getLrSchedule().toUpperCase(Locale.ROOT));
-    float peak = (float) config.getLearningRate();
-    long warmup = Math.min(config.getWarmupSteps(), Math.max(0, totalSteps - 1));
-    float minRatio = (float) config.getLrMinRatio();
-    LearningRateSchedule schedule = new LearningRateSchedule(peak, warmup, totalSteps, decay == LearningRateSchedule.Decay.CONSTANT ? 1f : minRatio, decay);
-    if (startStep > 0 && decay != LearningRateSchedule.Decay.CONSTANT) {
-      // resume: decay from the rate step startStep+1 would have used to the same final rate
-      float now = schedule.at(startStep + 1);
-      long remaining = Math.max(1, totalSteps - startStep);
-      schedule = new LearningRateSchedule(now, 0, remaining, Math.min(1f, peak * minRatio / now), decay);
-    }
-    return new OptimizerConfig(schedule, (float) config.getAdamBeta1(), (float) config.getAdamBeta2(), 1e-8f,
-        (float) config.getWeightDecay(), (float) config.getMaxGradNorm(), 1);
   }
 
   private record References(List<int[]> sequences, boolean fromDemonstrations) {}
@@ -877,46 +750,6 @@ public final class RewardTrainer implements Runnable {
   }
 
   /**
-   * The first version's starting point: the latest SFT policy's trunk under a fresh scalar head
-   * (InstructGPT §3.5), or random weights when there is none (or {@code init-from-policy} is off).
-   */
-  private RewardModel initialModel() {
-    Engine.getInstance().setRandomSeed((int) config.getSeed());
-    GptConfig fresh = config.freshModelConfig();
-    Optional<PolicyVersion> sft = config.isInitFromPolicy() ? latestSftPolicy() : Optional.empty();
-    if (sft.isPresent()) {
-      PolicyVersion p = sft.get();
-      try (LoadedModel policy = ModelArtifacts.load(store.resolve(URI.create(p.getArtifactUri())),
-          p.getArtifactSha256(), manager)) {
-        if (policy.config().contextLength() == fresh.contextLength()) {
-          // the policy's shape, the reward trainer's own dropout (the policy's is an SFT setting)
-          RewardModel model = RewardModel.create(policy.config().withDropout(fresh.dropout()), manager);
-          model.copyTrunkFrom(policy.policy());
-          LOG.info("first reward model starts from SFT policy v{} (InstructGPT §3.5)", p.getVersion());
-          return model;
-        }
-        LOG.warn("SFT policy v{} has context {} but the trainer encodes {}; starting from random weights",
-            p.getVersion(), policy.config().contextLength(), fresh.contextLength());
-      } catch (IOException | RuntimeException e) {
-        LOG.warn("cannot start from SFT policy v{} ({}); starting from random weights", p.getVersion(), e.toString());
-      }
-    }
-    return RewardModel.create(fresh, manager);
-  }
-
-  private Optional<PolicyVersion> latestSftPolicy() {
-    try {
-      return VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), config.getKafkaTimeout())
-          .versions().values().stream()
-          .filter(v -> v.getStage() == PolicyStage.SFT && v.getStatus() != ModelStatus.REJECTED)
-          .reduce((older, newer) -> newer);
-    } catch (TimeoutException | RuntimeException e) {
-      LOG.warn("cannot read policy versions ({}); the first reward model starts from random weights", e.toString());
-      return Optional.empty();
-    }
-  }
-
-  /**
    * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate a:
    * two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so
    * p = (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a held-out
@@ -926,41 +759,6 @@ public final class RewardTrainer implements Runnable {
    */
   static double labelerAccuracy(double agreement) {
     return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
-  }
-
-  private LoadedModel loadVersion(RewardModelVersion v) throws IOException {
-    Path dir = store.resolve(URI.create(v.getArtifactUri()));
-    return ModelArtifacts.load(dir, v.getArtifactSha256(), manager);
-  }
-
-  /**
-   * Saves the model as {@code reward/v<version>-<sha12>}. A retry of an attempt that crashed after writing
-   * it finds the same name only if the bytes are identical; it then reuses it.
-   */
-  private record Artifact(URI uri, String sha256) {}
-
-  private Artifact saveArtifact(RewardModel model, long version, Optional<RewardModelVersion> parent, double rewardOffset)
-      throws IOException {
-    Path staging = Files.createTempDirectory(store.root(), ".reward-v" + version + "-");
-    try {
-      Path dir = staging.resolve("model");
-      Map<String, String> meta = new LinkedHashMap<>();
-      meta.put("version", Long.toString(version));
-      meta.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
-      meta.put("reward_offset", Double.toString(rewardOffset));
-      meta.put("trainer", SOURCE);
-      String sha = ModelArtifacts.save(dir, model, ByteTokenizer.INSTANCE, meta);
-      String name = "reward/v" + version + "-" + sha.substring(0, 12);
-      try {
-        return new Artifact(store.put(name, dir), sha);
-      } catch (FileAlreadyExistsException e) {
-        Path existing = store.root().resolve(name);
-        ModelArtifacts.verify(existing, sha);
-        return new Artifact(existing.toUri(), sha);
-      }
-    } finally {
-      deleteRecursively(staging);
-    }
   }
 
   private Map<TopicPartition, Long> untilOf(Checkpoints.State s) {
@@ -985,17 +783,6 @@ public final class RewardTrainer implements Runnable {
 
   private static String fmt(double v) {
     return String.format(Locale.ROOT, "%.4f", v);
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 
   private void closeQuietly() {

@@ -89,14 +89,18 @@ public final class LoopExperiment {
                 Demonstrations.generate(split, demos, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed);
         Engine.getInstance().setRandomSeed((int) seed);
         try (NDManager manager = Devices.newManager("auto")) {
-            Path sftDir = cache.resolve("sft-" + seed + "-" + demos);
+            int sftSteps = Integer.parseInt(arg(args, "--sft-steps", "600"));
+            // the default keeps the cache name the earlier runs used
+            Path sftDir = cache.resolve("sft-" + seed + "-" + demos + (sftSteps == 600 ? "" : "-" + sftSteps));
             if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
                 long t0 = System.nanoTime();
                 try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager)) {
                     List<SftTrainer.Demo> sftDemos = demonstrations.stream()
                             .map(d -> new SftTrainer.Demo(d.demonstrationId(), List.of(ChatTurn.user(d.prompt().text())), d.response()))
                             .toList();
-                    SftTrainer.Result r = new SftTrainer(new SftConfig()).train(policy, sftDemos, new SftTrainer.Listener() {});
+                    SftConfig sftConfig = new SftConfig();
+                    sftConfig.setMaxSteps(sftSteps);
+                    SftTrainer.Result r = new SftTrainer(sftConfig).train(policy, sftDemos, new SftTrainer.Listener() {});
                     Files.createDirectories(sftDir.getParent());
                     ModelArtifacts.save(sftDir, policy, ByteTokenizer.INSTANCE, Map.of());
                     System.out.printf(Locale.ROOT, "SFT: %d steps, eval loss %.3f, %.0fs%n", r.steps(), r.evalLoss(), (System.nanoTime() - t0) / 1e9);
@@ -123,7 +127,8 @@ public final class LoopExperiment {
                     rmSweep(sftPolicy, train, eval, sweep.split(";"), seed, manager);
                     return;
                 }
-                Path rmDir = cache.resolve("rm-" + seed + "-" + demos + "-" + groupsWanted + "-" + rmEpochs + "-" + rmLr);
+                Path rmDir = cache.resolve("rm-" + seed + "-" + demos + (sftSteps == 600 ? "" : "-" + sftSteps) + "-" + groupsWanted
+                        + "-" + rmEpochs + "-" + rmLr);
                 if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
                     try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
                         fresh.copyTrunkFrom(sftPolicy);

@@ -141,7 +141,12 @@ public final class TestServing implements AutoCloseable {
   }
 
   public void publishVersion(long version, ModelStatus status, String uri, String sha) {
-    PolicyVersion record = PolicyVersion.newBuilder()
+    send(versionsTopic, Long.toString(version), versionRecord(version, status, uri, sha));
+  }
+
+  /** A PPO {@link PolicyVersion} record (for tests that send it themselves, e.g. in a transaction). */
+  public PolicyVersion versionRecord(long version, ModelStatus status, String uri, String sha) {
+    return PolicyVersion.newBuilder()
         .setEventId(UUID.randomUUID().toString())
         .setEventTime(Instant.now())
         .setVersion(version)
@@ -154,7 +159,6 @@ public final class TestServing implements AutoCloseable {
         .setMetrics(Map.of())
         .setTrainingData(List.of())
         .build();
-    send(versionsTopic, Long.toString(version), record);
   }
 
   public void publishControl(ControlAction action, long version) {

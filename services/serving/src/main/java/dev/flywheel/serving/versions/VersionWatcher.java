@@ -109,6 +109,9 @@ public class VersionWatcher implements AutoCloseable {
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "flywheel-serving-versions");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // versions are published in trainer transactions: never load one from an open or aborted transaction
+    // (a user's flywheel.kafka.properties cannot weaken this)
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
     return props;
   }

@@ -208,6 +208,29 @@ class ValidationTest {
   }
 
   @Test
+  void anUnknownFieldIsA400NamingItNotASilentDefault() {
+    // misspelled: held-out labels must never become TRAINING because the pool field was dropped
+    Map<String, Object> misspelled = with(ranking(), "annotator_pool", "held_out");
+    misspelled.remove("annotatorPool");
+    Reply reply = gateway.post("/v1/rankings", TestGateway.SHOP_KEY, misspelled);
+    assertEquals(400, reply.status(), reply.text());
+    assertTrue(reply.text().contains("annotator_pool"), reply.text());
+    rejectedEventIds.add((String) misspelled.get("eventId"));
+
+    Map<String, Object> nested = with(transcript(), "responses", List.of(
+        Map.of("responseId", "r1", "text", "hello", "policy_version", 3), Map.of("responseId", "r2", "text", "hey")));
+    Reply nestedReply = gateway.post("/v1/transcripts", TestGateway.SHOP_KEY, nested);
+    assertEquals(400, nestedReply.status(), nestedReply.text());
+    assertTrue(nestedReply.text().contains("policy_version"), nestedReply.text());
+    rejectedEventIds.add((String) nested.get("eventId"));
+
+    Map<String, Object> batch = new java.util.HashMap<>(Map.of("items", List.of(ranking()), "extra", 1));
+    Reply batchReply = gateway.post("/v1/rankings:batch", TestGateway.SHOP_KEY, batch);
+    assertEquals(400, batchReply.status(), batchReply.text());
+    assertTrue(batchReply.text().contains("extra"), batchReply.text());
+  }
+
+  @Test
   void wellFormedVariantsOfTheBaselinesAreAccepted() {
     // guards the table above: each baseline is valid, so each failure is due to the one change
     assertEquals(200, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking()).status());

@@ -244,8 +244,17 @@ public final class PairAssemblerConfig {
     return props;
   }
 
+  /**
+   * Keys whose values are secrets (SASL JAAS configs with passwords, SSL key and store passwords, the
+   * registry's basic-auth user info, tokens): never logged.
+   */
+  private static final Pattern SECRET_KEY = Pattern.compile("(?i).*(password|jaas|secret|user\\.info|token|credential|api\\.key).*");
+
+  /** The settings with every secret-bearing value replaced by {@code [redacted]}: safe to log. */
   @Override
   public String toString() {
-    return values.toString();
+    Map<String, String> shown = new LinkedHashMap<>();
+    values.forEach((k, v) -> shown.put(k, SECRET_KEY.matcher(k).matches() ? "[redacted]" : v));
+    return shown.toString();
   }
 }

@@ -1,7 +1,9 @@
 package dev.flywheel.pairs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,5 +46,21 @@ class PairAssemblerConfigTest {
     assertThrows(IllegalArgumentException.class, () -> PairAssemblerConfig.of(Map.of("eval.fraction", "1.5")));
     assertThrows(IllegalArgumentException.class,
         () -> PairAssemblerConfig.of(Map.of()).streamsProperties(), "bootstrap.servers is required");
+  }
+
+  @Test
+  void toStringNeverShowsASecret() {
+    PairAssemblerConfig config = PairAssemblerConfig.of(Map.of(
+        "streams.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2-sasl\";",
+        "streams.ssl.keystore.password", "hunter2-keystore",
+        "streams.ssl.key.password", "hunter2-key",
+        "streams.basic.auth.user.info", "user:hunter2-registry",
+        "grace.period", "5m", "bootstrap.servers", "localhost:9092", "schema.registry.url", "http://localhost:8081"));
+    String shown = config.toString();
+    assertFalse(shown.contains("hunter2"), shown);
+    assertTrue(shown.contains("sasl.jaas.config=[redacted]"), shown);
+    assertTrue(shown.contains("grace.period=5m"), "non-secrets stay visible: " + shown);
+    // the secrets still reach Kafka Streams
+    assertEquals("hunter2-keystore", config.streamsProperties().get("ssl.keystore.password"));
   }
 }

@@ -65,7 +65,7 @@ final class InputFeed implements AutoCloseable {
     static final String SERVICE = "policy-trainer";
 
     /** A demonstration and where it was read. */
-    record StoredDemo(int partition, long offset, SftTrainer.Demo demo) {}
+    record StoredDemo(int partition, long offset, String eventId, SftTrainer.Demo demo) {}
 
     private final PolicyTrainerConfig config;
     private final KafkaConsumer<String, byte[]> consumer;
@@ -79,6 +79,8 @@ final class InputFeed implements AutoCloseable {
     private final PromptPool prompts;
     private final TrainerStatus status;
     private final Deque<StoredDemo> demos = new ArrayDeque<>();
+    /** Event ids of the demonstrations in memory: a redelivered event (a client's retry through another gateway replica) is counted once. */
+    private final java.util.Set<String> demoEventIds = new java.util.HashSet<>();
     private final Map<TopicPartition, Long> deadLetterWatermark = new HashMap<>();
     private final Map<TopicPartition, Long> catchUpTo = new HashMap<>();
     private final Map<Integer, Long> firstDemoOffset = new TreeMap<>();
@@ -231,10 +233,16 @@ final class InputFeed implements AutoCloseable {
             return;
         }
         firstDemoOffset.putIfAbsent(record.partition(), record.offset());
-        demos.addLast(new StoredDemo(record.partition(), record.offset(),
+        if (!demoEventIds.add(d.getEventId())) {
+            status.duplicateDemonstration();
+            LOG.debug("demonstration event {} at {}-{} is a duplicate; skipped", d.getEventId(), record.partition(), record.offset());
+            return;
+        }
+        demos.addLast(new StoredDemo(record.partition(), record.offset(), d.getEventId(),
                 new SftTrainer.Demo(d.getDemonstrationId(), turns, d.getResponse())));
         while (demos.size() > config.getMaxDemonstrations()) {
             StoredDemo dropped = demos.removeFirst();
+            demoEventIds.remove(dropped.eventId());
             firstDemoOffset.put(dropped.partition(), dropped.offset() + 1);
         }
     }

@@ -30,6 +30,7 @@ public final class TrainerStatus {
     private final AtomicLong ppoIterations = new AtomicLong();
     private final AtomicLong resumes = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
+    private final AtomicLong duplicateDemonstrations = new AtomicLong();
 
     public Phase phase() {
         return phase;
@@ -124,6 +125,15 @@ public final class TrainerStatus {
 
     public void deadLettered() {
         deadLetters.incrementAndGet();
+    }
+
+    /** A demonstration whose event id was already read (a retried event): skipped. */
+    public void duplicateDemonstration() {
+        duplicateDemonstrations.incrementAndGet();
+    }
+
+    public long duplicateDemonstrations() {
+        return duplicateDemonstrations.get();
     }
 
     public long sftRounds() {

@@ -130,6 +130,11 @@ final class Harness {
     }
 
     void produceDemonstrations(int count, long seed) throws Exception {
+        produceDemonstrations(count, seed, 1);
+    }
+
+    /** {@code count} demonstrations, each sent {@code copies} times with the same event id (a retried event). */
+    void produceDemonstrations(int count, long seed, int copies) throws Exception {
         Random random = new Random(seed);
         List<Map.Entry<String, Demonstration>> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -146,7 +151,11 @@ final class Harness {
                     .setAnnotatorId("writer-1")
                     .build()));
         }
-        produce(config.getDemonstrationsTopic(), out);
+        List<Map.Entry<String, Demonstration>> sent = new ArrayList<>();
+        for (int c = 0; c < copies; c++) {
+            sent.addAll(out);
+        }
+        produce(config.getDemonstrationsTopic(), sent);
     }
 
     void produceTranscripts(int count, long seed) throws Exception {

@@ -162,6 +162,9 @@ class ValidationTest {
         bad("bad sampling", "/v1/transcripts", with(transcript(), "responses", List.of(Map.of("responseId", "r1",
             "text", "a", "sampling", Map.of("temperature", 0.5, "topP", 1.5, "maxTokens", 10)))),
             "invalid_value", "responses[0].sampling.topP"),
+        bad("unsafe seed", "/v1/transcripts", with(transcript(), "responses", List.of(Map.of("responseId", "r1",
+            "text", "a", "sampling", Map.of("temperature", 0.5, "maxTokens", 10, "seed", 1L << 53)), Map.of("responseId", "r2",
+            "text", "b"))), "invalid_value", "responses[0].sampling.seed"),
         bad("blank event id", "/v1/rankings", with(ranking(), "eventId", " "), "missing_field", "eventId"),
         // batches: item paths, counts, duplicate ids
         bad("batch item invalid", "/v1/rankings:batch", Map.of("items", List.of(ranking(),

@@ -211,6 +211,8 @@ class ChatApiTest {
     assertInvalid(serving.completion(chat("flywheel", "hi", "max_completion_tokens", -3)), "max_completion_tokens");
     assertInvalid(serving.completion(chat("flywheel", "hi", "stop", List.of("a", "b", "c", "d", "e"))), "stop");
     assertInvalid(serving.completion(chat("flywheel", "hi", "seed", "x")), "seed");
+    assertInvalid(serving.completion(chat("flywheel", "hi", "seed", 1L << 53)), "seed");
+    assertInvalid(serving.completion(chat("flywheel", "hi", "seed", -(1L << 53))), "seed");
     assertInvalid(serving.completion(chat("flywheel", "hi", "stream", "yes")), "stream");
     assertInvalid(serving.completion(chat("flywheel", "hi", "stream_options", Map.of("include_usage", true))),
         "stream_options");

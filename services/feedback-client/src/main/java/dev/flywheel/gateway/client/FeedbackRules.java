@@ -37,6 +37,12 @@ import org.apache.avro.specific.SpecificRecord;
  */
 public final class FeedbackRules {
 
+  /**
+   * Largest seed accepted in {@code SamplingParams.seed}: 2^53 − 1. Larger longs are valid Avro but lose
+   * digits in JavaScript and other JSON clients (Confluent's JavaScript deserializer refuses them).
+   */
+  public static final long MAX_SAFE_SEED = (1L << 53) - 1;
+
   /** Fewest and most responses one ranking may order (K). */
   public static final int MIN_K = 2;
   public static final int MAX_K = 9;
@@ -234,6 +240,10 @@ public final class FeedbackRules {
     }
     if (s.getMaxTokens() < 1) {
       throw new FeedbackValidationException(INVALID_VALUE, path + ".maxTokens", "maxTokens must be >= 1");
+    }
+    if (s.getSeed() != null && Math.abs(s.getSeed()) > MAX_SAFE_SEED) {
+      throw new FeedbackValidationException(INVALID_VALUE, path + ".seed",
+          "seed must be within ±" + MAX_SAFE_SEED + " (2^53 − 1), the integers every JSON client reads exactly");
     }
   }
 

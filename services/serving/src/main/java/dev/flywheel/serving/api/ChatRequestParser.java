@@ -20,6 +20,8 @@ final class ChatRequestParser {
 
   static final int MAX_STOP = 4;
   static final int MAX_USER_LENGTH = 256;
+  /** 2^53 − 1: the largest integer every JSON client (JavaScript's Number) reads exactly. */
+  static final long MAX_SAFE_SEED = (1L << 53) - 1;
 
   private static final Set<String> KNOWN = Set.of("model", "messages", "n", "temperature", "top_p", "max_tokens",
       "max_completion_tokens", "stop", "seed", "user", "stream", "stream_options", "metadata", "frequency_penalty",
@@ -80,6 +82,10 @@ final class ChatRequestParser {
     }
     List<String> stop = stop(body.get("stop"));
     Long seed = present(body, "seed") ? integral(body.get("seed"), "seed").longValueExact() : null;
+    if (seed != null && Math.abs(seed) > MAX_SAFE_SEED) {
+      // transcripts carry the seed as a JSON/Avro long: beyond 2^53 JavaScript and JSON clients lose digits
+      throw OpenAiException.invalid("seed", seed + " is outside the safe integer range ±" + MAX_SAFE_SEED + " - 'seed'");
+    }
     String user = optionalString(body, "user");
     if (user != null && user.length() > MAX_USER_LENGTH) {
       throw OpenAiException.invalid("user", "'user' is longer than " + MAX_USER_LENGTH + " characters.");

@@ -22,6 +22,7 @@ import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
+import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
@@ -105,6 +106,7 @@ public final class RewardTrainer implements Runnable {
   private VersionLedger<RewardModelVersion> ledger;
   private MetricsPublisher metrics;
   private KafkaProducer<String, DeadLetter> deadLetters;
+  private AcknowledgedSends<String, DeadLetter> deadLetterSends;
   private KafkaConsumer<byte[], byte[]> consumer;
   private AvroDeserializer<ComparisonGroup> groupDeserializer;
   private TopicTail<TrainingMetrics> metricsTail;
@@ -216,6 +218,7 @@ public final class RewardTrainer implements Runnable {
     AvroSerializer<DeadLetter> dlValues = new AvroSerializer<>();
     dlValues.configure(dlConfig, false);
     deadLetters = new KafkaProducer<>(dlConfig, new StringSerializer(), dlValues);
+    deadLetterSends = new AcknowledgedSends<>(deadLetters);
     metricsTail = new TopicTail<>(kafka, config.getMetricsTopic(), TrainingMetrics.class,
         config.getCeilingScanRecords(), timeout);
     demonstrationsTail = new TopicTail<>(kafka, config.getDemonstrationsTopic(), Demonstration.class,
@@ -402,12 +405,8 @@ public final class RewardTrainer implements Runnable {
         letter.getSourceOffset(), letter.getErrorType(), letter.getReason());
     String key = letter.getRawKey() == null ? null
         : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
-    deadLetters.send(new ProducerRecord<>(config.getDeadLettersTopic(), key, letter), (m, e) -> {
-      if (e != null) {
-        LOG.error("could not write a dead letter for {}-{}@{}: {}", letter.getSourceTopic(),
-            letter.getSourcePartition(), letter.getSourceOffset(), e.toString());
-      }
-    });
+    deadLetterSends.send(new ProducerRecord<>(config.getDeadLettersTopic(), key, letter), "the dead letter of "
+        + letter.getSourceTopic() + "-" + letter.getSourcePartition() + "@" + letter.getSourceOffset());
   }
 
   private boolean stale(EncodedGroup g) {
@@ -618,6 +617,9 @@ public final class RewardTrainer implements Runnable {
       Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
       until.forEach((tp, o) -> offsets.put(tp, new OffsetAndMetadata(o, "reward v" + version)));
       checkRunning();
+      // the round's dead letters acknowledged before its offsets commit: a lost one fails the round, and the
+      // input is read (and dead-lettered) again from the last commit
+      deadLetterSends.awaitAcknowledged();
       try {
         publisher.publish(events, offsets, new ConsumerGroupMetadata(config.getGroupId()));
       } catch (VersionPublisher.PublishException e) {

@@ -15,6 +15,7 @@ import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
+import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.VersionLedger;
 
@@ -70,6 +71,7 @@ final class InputFeed implements AutoCloseable {
     private final PolicyTrainerConfig config;
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, DeadLetter> deadLetters;
+    private final AcknowledgedSends<String, DeadLetter> deadLetterSends;
     private final AvroDeserializer<Demonstration> demoValues;
     private final AvroDeserializer<ChatTranscript> transcriptValues;
     private final AvroDeserializer<PolicyVersion> policyValues;
@@ -108,6 +110,7 @@ final class InputFeed implements AutoCloseable {
         AvroSerializer<DeadLetter> dlqValues = new AvroSerializer<>();
         dlqValues.configure(producerConfig, false);
         deadLetters = new KafkaProducer<>(producerConfig, new StringSerializer(), dlqValues);
+        deadLetterSends = new AcknowledgedSends<>(deadLetters);
         demoValues = deserializer(kafka, Demonstration.class);
         transcriptValues = deserializer(kafka, ChatTranscript.class);
         policyValues = deserializer(kafka, PolicyVersion.class);
@@ -306,11 +309,8 @@ final class InputFeed implements AutoCloseable {
                         record.value());
         LOG.warn("dead-lettering {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), letter.getReason());
         status.deadLettered();
-        deadLetters.send(new ProducerRecord<>(config.getDeadLettersTopic(), record.key(), letter), (m, e) -> {
-            if (e != null) {
-                LOG.error("could not dead-letter {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.toString());
-            }
-        });
+        deadLetterSends.send(new ProducerRecord<>(config.getDeadLettersTopic(), record.key(), letter),
+                "the dead letter of " + record.topic() + "-" + record.partition() + "@" + record.offset());
     }
 
     /** Commits the positions of the feedback partitions (the dead-letter watermark) once past it. */
@@ -323,7 +323,9 @@ final class InputFeed implements AutoCloseable {
             advance(tp, offsets);
         }
         if (!offsets.isEmpty()) {
-            deadLetters.flush(); // dead letters first, then the watermark
+            // dead letters acknowledged first, then the watermark; a lost one fails the loop before the commit,
+            // so the record is read and dead-lettered again after the restart
+            deadLetterSends.awaitAcknowledged();
             consumer.commitAsync(offsets, (o, e) -> {
                 if (e != null) {
                     LOG.debug("committing input positions failed: {}", e.toString());

@@ -46,7 +46,10 @@ public final class LocalArtifactStore implements ArtifactStore {
         Path staging = target.resolveSibling("." + target.getFileName() + ".tmp-" + UUID.randomUUID());
         try {
             copyTree(directory, staging);
+            // written, fsynced, renamed, parent fsynced: the version event that names it may commit next
+            ModelArtifacts.fsyncTree(staging);
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            ModelArtifacts.fsync(target.getParent());
         } finally {
             ModelArtifacts.deleteRecursively(staging);
         }

@@ -98,7 +98,10 @@ public final class ModelArtifacts {
             Manifest manifest = new Manifest(FORMAT, model.kind(), files, new TreeMap<>(metadata));
             byte[] manifestBytes = GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8);
             Files.write(staging.resolve(MANIFEST), manifestBytes);
+            // durable before it becomes visible: a version event may commit right after this returns
+            fsyncTree(staging);
             moveIntoPlace(staging, dir);
+            fsync(parent);
             return HexFormat.of().formatHex(digest().digest(manifestBytes));
         } finally {
             deleteRecursively(staging);
@@ -214,6 +217,28 @@ public final class ModelArtifacts {
             Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(staging, dir);
+        }
+    }
+
+    /** fsync of every file and directory under {@code root} (children first). */
+    static void fsyncTree(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                fsync(p);
+            }
+        }
+    }
+
+    /** fsync of one file or directory (a file system that cannot open a directory skips it: the rename stays atomic). */
+    static void fsync(Path path) throws IOException {
+        boolean dir = Files.isDirectory(path);
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(path,
+                dir ? java.nio.file.StandardOpenOption.READ : java.nio.file.StandardOpenOption.WRITE)) {
+            channel.force(true);
+        } catch (IOException e) {
+            if (!dir) {
+                throw e;
+            }
         }
     }
 

@@ -283,11 +283,16 @@ public final class RewardTrainer implements Runnable {
   }
 
   /** The shape of the model the trainer will train: the accepted version's, or the configured fresh one. */
-  private GptConfig modelShape() throws IOException {
+  private GptConfig modelShape() {
     Optional<RewardModelVersion> live = ledger.latestAccepted();
     if (live.isPresent()) {
-      Path dir = store.resolve(URI.create(live.get().getArtifactUri()));
-      return GptConfig.fromJson(Files.readString(dir.resolve(ModelArtifacts.CONFIG)));
+      try {
+        Path dir = store.resolve(URI.create(live.get().getArtifactUri()));
+        return GptConfig.fromJson(Files.readString(dir.resolve(ModelArtifacts.CONFIG)));
+      } catch (IOException | RuntimeException e) {
+        LOG.error("the accepted version v{}'s artifact {} is unreadable ({}); encoding for the configured fresh model",
+            live.get().getVersion(), live.get().getArtifactUri(), e.toString());
+      }
     }
     return config.freshModelConfig();
   }
@@ -456,7 +461,6 @@ public final class RewardTrainer implements Runnable {
     stats.currentRound = round;
     stats.state.set(TrainerStats.State.TRAINING);
     long roundStart = System.nanoTime();
-    Optional<RewardModelVersion> parent = ledger.latestAccepted();
 
     // the round's input: everything read before the cut
     List<EncodedGroup> input = new ArrayList<>();
@@ -487,18 +491,32 @@ public final class RewardTrainer implements Runnable {
     int totalSteps = plan.totalSteps();
     String planHash = plan.hash();
     readSideTopics();
+    Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
+    // a missing or corrupt parent artifact must not crash-loop the trainer: train from the initial model
+    // (as for a first version, gated on the minimum accuracy) and say so in the version's metrics
+    LoadedModel parentModel = null;
+    RewardModelVersion unusableParent = null;
+    if (acceptedVersion.isPresent()) {
+      try {
+        parentModel = artifacts.load(acceptedVersion.get());
+      } catch (IOException | RuntimeException e) {
+        unusableParent = acceptedVersion.get();
+        stats.unusableParents.incrementAndGet();
+        LOG.error("Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
+            + "initial model instead", round, unusableParent.getVersion(), unusableParent.getArtifactUri(), e.toString());
+      }
+    }
+    Optional<RewardModelVersion> parent = unusableParent == null ? acceptedVersion : Optional.empty();
     LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
             + "{} eval groups, at most {} epochs, {} steps; parent {}", round, version, newTrain.size(),
         staleDropped.size(), replay.size(), plan.validation().size(), eval.size(), epochs, totalSteps,
         parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
     RewardEvaluator.Result baseline = null;
-    LoadedModel parentModel = null;
     RewardModel model = null;
     EarlyStopping early = new EarlyStopping(config.getEarlyStoppingPatience());
     try {
-      if (parent.isPresent()) {
-        parentModel = artifacts.load(parent.get());
+      if (parentModel != null) {
         baseline = evaluator.evaluate(parentModel.reward(), eval);
         LOG.info("Round {}: parent v{} on the current eval set: accuracy {} loss {}", round,
             parent.get().getVersion(), fmt(baseline.accuracy()), fmt(baseline.loss()));
@@ -583,6 +601,9 @@ public final class RewardTrainer implements Runnable {
         m.put("eval_accuracy_over_agreement", result.accuracy() / agreementCeiling);
         m.put("labeler_accuracy_ceiling", labelerCeiling);
         m.put("eval_accuracy_over_ceiling", result.accuracy() / labelerCeiling);
+      }
+      if (unusableParent != null) {
+        m.put("unusable_parent_version", (double) unusableParent.getVersion());
       }
       m.put("round_seconds", (System.nanoTime() - roundStart) / 1e9);
       m.values().removeIf(v -> v == null || !Double.isFinite(v));

@@ -18,6 +18,8 @@ public final class TrainerStats {
   final AtomicLong deadLetters = new AtomicLong();
   final AtomicLong steps = new AtomicLong();
   final AtomicLong checkpoints = new AtomicLong();
+  /** Rounds whose accepted parent artifact could not be loaded (started from the initial model instead). */
+  final AtomicLong unusableParents = new AtomicLong();
   volatile int groupsBuffered;
   volatile int groupsPending;
   volatile int evalGroups;
@@ -65,6 +67,10 @@ public final class TrainerStats {
 
   public long deadLetters() {
     return deadLetters.get();
+  }
+
+  public long unusableParents() {
+    return unusableParents.get();
   }
 
   public long checkpoints() {

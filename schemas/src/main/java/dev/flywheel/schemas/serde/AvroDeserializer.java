@@ -25,6 +25,10 @@ import org.apache.kafka.common.serialization.Deserializer;
  */
 public class AvroDeserializer<T> implements Deserializer<T> {
 
+  static {
+    AvroLimits.applyDefaults(); // before the first read: a garbage length prefix must not allocate it
+  }
+
   private SchemaRegistryClient registry;
   private Schema readerSchema;
   /** Readers resolve writer to reader schema once per schema id; they are thread-safe. */
@@ -45,6 +49,12 @@ public class AvroDeserializer<T> implements Deserializer<T> {
   public void configure(Map<String, ?> configs, boolean isKey) {
     if (registry == null) {
       registry = AvroSerdeConfig.clientFor(configs);
+    }
+    Object maxLength = configs.get(AvroSerdeConfig.MAX_LENGTH);
+    Object maxItems = configs.get(AvroSerdeConfig.MAX_ITEMS);
+    if (maxLength != null || maxItems != null) {
+      AvroLimits.apply(maxLength == null ? AvroLimits.DEFAULT_MAX_LENGTH : Integer.parseInt(maxLength.toString()),
+          maxItems == null ? AvroLimits.DEFAULT_MAX_ITEMS : Integer.parseInt(maxItems.toString()), true);
     }
     Object typeName = configs.get(AvroSerdeConfig.SPECIFIC_TYPE);
     if (type == null && typeName != null) {
@@ -100,7 +110,8 @@ public class AvroDeserializer<T> implements Deserializer<T> {
       throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
           "payload is not a valid " + writerSchema.getFullName() + " record: " + e, e);
     } catch (OutOfMemoryError e) {
-      // a garbage length prefix can ask for a huge allocation before any bound is checked
+      // a declared length within the limits that the heap still cannot hold (AvroLimits bounds the rest;
+      // with -XX:+ExitOnOutOfMemoryError this is never reached)
       throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
           "payload declares an impossible length", null);
     }

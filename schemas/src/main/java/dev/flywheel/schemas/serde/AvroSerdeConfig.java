@@ -13,6 +13,10 @@ public final class AvroSerdeConfig {
   public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
   /** Fully qualified generated class to read values (or keys) into; absent means GenericRecord. */
   public static final String SPECIFIC_TYPE = "flywheel.avro.specific.type";
+  /** Longest string or bytes field a record may declare (default {@link AvroLimits#DEFAULT_MAX_LENGTH}). */
+  public static final String MAX_LENGTH = "flywheel.avro.max-length";
+  /** Most items an array or map may declare (default {@link AvroLimits#DEFAULT_MAX_ITEMS}). */
+  public static final String MAX_ITEMS = "flywheel.avro.max-items";
 
   private static final Map<String, SchemaRegistryClient> CLIENTS = new ConcurrentHashMap<>();
 

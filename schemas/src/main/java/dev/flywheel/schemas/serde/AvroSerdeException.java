@@ -38,6 +38,19 @@ public class AvroSerdeException extends SerializationException {
     this.schemaId = schemaId;
   }
 
+  /**
+   * Whether the failure is the registry's, not the record's: the record must be read again once the
+   * registry is back, never dead-lettered or skipped.
+   */
+  public boolean isRegistryOutage() {
+    return problem == Problem.REGISTRY_ERROR;
+  }
+
+  /** Whether {@code t} is an {@link AvroSerdeException} that {@link #isRegistryOutage() is a registry outage}. */
+  public static boolean isRegistryOutage(Throwable t) {
+    return t instanceof AvroSerdeException e && e.isRegistryOutage();
+  }
+
   public Problem problem() {
     return problem;
   }

@@ -20,6 +20,7 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.Role;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.AcknowledgedSends;
@@ -360,9 +361,52 @@ public final class RewardTrainer implements Runnable {
     return fresh >= config.getRoundMinGroups() || waitedLongEnough;
   }
 
+  /**
+   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the record
+   * that could not be decoded, every partition of the batch is rewound to its first record not ingested,
+   * and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is dead-lettered or skipped,
+   * and the offsets a round commits never pass a record that was not ingested.
+   */
   private void poll() {
-    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-      ingest(r);
+    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+    consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
+    for (int i = 0; i < batch.size(); i++) {
+      try {
+        ingest(batch.get(i));
+      } catch (RegistryUnavailable e) {
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : batch.subList(i, batch.size())) {
+          rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+        }
+        rewind.forEach(consumer::seek);
+        stats.registryOutages.incrementAndGet();
+        LOG.warn("schema registry unavailable ({}); re-reading from {} in {}", e.getCause().getMessage(), rewind,
+            REGISTRY_RETRY);
+        sleepWhileRunning(REGISTRY_RETRY);
+        return;
+      }
+    }
+  }
+
+  /** Retry interval while the schema registry is unavailable. */
+  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
+
+  /** The registry could not be asked for a record's schema: transient, the record is read again. */
+  private static final class RegistryUnavailable extends RuntimeException {
+    RegistryUnavailable(RuntimeException cause) {
+      super(cause);
+    }
+  }
+
+  private void sleepWhileRunning(Duration d) {
+    long until = System.nanoTime() + d.toNanos();
+    while (running && System.nanoTime() < until) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 
@@ -376,6 +420,9 @@ public final class RewardTrainer implements Runnable {
         throw new IllegalArgumentException("null value (tombstone) on " + r.topic());
       }
     } catch (RuntimeException e) {
+      if (AvroSerdeException.isRegistryOutage(e)) {
+        throw new RegistryUnavailable(e);
+      }
       if (!history) {
         deadLetter(DeadLetters.ofUndecodable(SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
       }

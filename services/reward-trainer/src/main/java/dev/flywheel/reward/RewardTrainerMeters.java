@@ -29,6 +29,8 @@ public class RewardTrainerMeters {
         .description("Optimizer steps").register(registry);
     FunctionCounter.builder("reward_trainer_checkpoints", s, TrainerStats::checkpoints)
         .description("Mid-round checkpoints written (a restart resumes from the latest)").register(registry);
+    FunctionCounter.builder("reward_trainer_registry_outages", s, TrainerStats::registryOutages)
+        .description("Polls stopped by a schema-registry outage; the records were read again").register(registry);
     FunctionCounter.builder("reward_trainer_unusable_parents", s, TrainerStats::unusableParents)
         .description("Rounds whose parent artifact was missing or corrupt (trained from the initial model)").register(registry);
     FunctionCounter.builder("reward_trainer_dead_letters", s, TrainerStats::deadLetters)

@@ -20,6 +20,8 @@ public final class TrainerStats {
   final AtomicLong checkpoints = new AtomicLong();
   /** Rounds whose accepted parent artifact could not be loaded (started from the initial model instead). */
   final AtomicLong unusableParents = new AtomicLong();
+  /** Polls stopped by a schema-registry outage (the records were read again later). */
+  final AtomicLong registryOutages = new AtomicLong();
   volatile int groupsBuffered;
   volatile int groupsPending;
   volatile int evalGroups;
@@ -67,6 +69,10 @@ public final class TrainerStats {
 
   public long deadLetters() {
     return deadLetters.get();
+  }
+
+  public long registryOutages() {
+    return registryOutages.get();
   }
 
   public long unusableParents() {

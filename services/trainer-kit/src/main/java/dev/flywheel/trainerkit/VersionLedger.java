@@ -4,6 +4,7 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -135,7 +136,8 @@ public final class VersionLedger<V extends SpecificRecord> {
 
   /**
    * Applies one raw record. A record that cannot be decoded is logged and skipped, but the version
-   * number in its key still counts towards {@link #highestVersion()} (never reuse a number).
+   * number in its key still counts towards {@link #highestVersion()} (never reuse a number). A schema
+   * registry outage is thrown: the caller's load fails and is retried, never completed without the record.
    */
   void applyBytes(ConsumerRecord<String, byte[]> record, AvroDeserializer<V> values) {
     V value = null;
@@ -143,6 +145,10 @@ public final class VersionLedger<V extends SpecificRecord> {
       try {
         value = values.deserialize(record.topic(), record.value());
       } catch (RuntimeException e) {
+        if (AvroSerdeException.isRegistryOutage(e)) {
+          // not an undecodable record: a ledger loaded without it would be wrong; fail the load, retry later
+          throw e;
+        }
         LOG.error("undecodable record at {}-{}@{} (key '{}'): {}; its version number stays reserved",
             record.topic(), record.partition(), record.offset(), record.key(), e.getMessage());
         recordsRead++;

@@ -13,6 +13,7 @@ import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.AcknowledgedSends;
@@ -81,6 +82,8 @@ final class InputFeed implements AutoCloseable {
     private final PromptPool prompts;
     private final TrainerStatus status;
     private final Deque<StoredDemo> demos = new ArrayDeque<>();
+    /** While the registry is down: no read before this (System.nanoTime()). */
+    private long retryNotBefore = Long.MIN_VALUE;
     /** Event ids of the demonstrations in memory: a redelivered event (a client's retry through another gateway replica) is counted once. */
     private final java.util.Set<String> demoEventIds = new java.util.HashSet<>();
     private final Map<TopicPartition, Long> deadLetterWatermark = new HashMap<>();
@@ -156,21 +159,47 @@ final class InputFeed implements AutoCloseable {
         return infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
     }
 
-    /** Reads what is there (waiting up to {@code timeout} if nothing is); returns the number of records. */
+    /**
+     * Reads what is there (waiting up to {@code timeout} if nothing is); returns the number of records. A
+     * schema-registry outage is not bad input: the batch stops at the record that could not be decoded,
+     * every partition of the batch is rewound to its first record not applied, and nothing is read for
+     * {@code REGISTRY_RETRY}; nothing is dead-lettered or skipped, and the committed positions (the
+     * dead-letter watermark) never pass a record that was not applied.
+     */
     int poll(Duration timeout) {
+        long now = System.nanoTime();
+        if (now < retryNotBefore) {
+            sleep(Math.min(timeout.toNanos(), retryNotBefore - now));
+            return 0;
+        }
+        List<ConsumerRecord<String, byte[]>> batch = new ArrayList<>();
+        consumer.poll(timeout).forEach(batch::add);
         int n = 0;
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(timeout)) {
-            n++;
+        for (ConsumerRecord<String, byte[]> record : batch) {
             String topic = record.topic();
-            if (topic.equals(config.getDemonstrationsTopic())) {
-                onDemonstration(record);
-            } else if (topic.equals(config.getTranscriptsTopic())) {
-                onTranscript(record);
-            } else if (topic.equals(config.getPolicyVersionsTopic())) {
-                onVersion(record, policyValues, policies);
-            } else if (topic.equals(config.getRewardVersionsTopic())) {
-                onVersion(record, rewardValues, rewards);
+            try {
+                if (topic.equals(config.getDemonstrationsTopic())) {
+                    onDemonstration(record);
+                } else if (topic.equals(config.getTranscriptsTopic())) {
+                    onTranscript(record);
+                } else if (topic.equals(config.getPolicyVersionsTopic())) {
+                    onVersion(record, policyValues, policies);
+                } else if (topic.equals(config.getRewardVersionsTopic())) {
+                    onVersion(record, rewardValues, rewards);
+                }
+            } catch (RegistryUnavailable e) {
+                Map<TopicPartition, Long> rewind = new HashMap<>();
+                for (ConsumerRecord<String, byte[]> r : batch.subList(n, batch.size())) {
+                    rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+                }
+                rewind.forEach(consumer::seek);
+                retryNotBefore = System.nanoTime() + REGISTRY_RETRY.toNanos();
+                status.registryOutage();
+                LOG.warn("schema registry unavailable ({}); re-reading from {} in {}", e.getCause().getMessage(), rewind,
+                        REGISTRY_RETRY);
+                break;
             }
+            n++;
         }
         if (n > 0) {
             polled += n;
@@ -221,6 +250,7 @@ final class InputFeed implements AutoCloseable {
         try {
             d = demoValues.deserialize(record.topic(), record.value());
         } catch (RuntimeException e) {
+            RegistryUnavailable.rethrowIfOutage(e);
             deadLetter(record, null, e);
             return;
         }
@@ -255,6 +285,7 @@ final class InputFeed implements AutoCloseable {
         try {
             t = transcriptValues.deserialize(record.topic(), record.value());
         } catch (RuntimeException e) {
+            RegistryUnavailable.rethrowIfOutage(e);
             deadLetter(record, null, e);
             return;
         }
@@ -279,7 +310,35 @@ final class InputFeed implements AutoCloseable {
         try {
             ledger.apply(values.deserialize(record.topic(), record.value()));
         } catch (RuntimeException e) {
+            RegistryUnavailable.rethrowIfOutage(e);
             LOG.error("undecodable version record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(), e.toString());
+        }
+    }
+
+    /** Retry interval while the schema registry is unavailable. */
+    private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
+
+    /** The registry could not be asked for a record's schema: transient, the record is read again. */
+    private static final class RegistryUnavailable extends RuntimeException {
+        RegistryUnavailable(RuntimeException cause) {
+            super(cause);
+        }
+
+        static void rethrowIfOutage(RuntimeException e) {
+            if (AvroSerdeException.isRegistryOutage(e)) {
+                throw new RegistryUnavailable(e);
+            }
+        }
+    }
+
+    private static void sleep(long nanos) {
+        if (nanos <= 0) {
+            return;
+        }
+        try {
+            Thread.sleep(Math.max(1, nanos / 1_000_000));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -39,6 +39,7 @@ public class TrainerMeters {
         counter(registry, "flywheel.policy.trainer.resumes", status, TrainerStatus::resumes);
         counter(registry, "flywheel.policy.trainer.dead.letters", status, TrainerStatus::deadLetters);
         counter(registry, "flywheel.policy.trainer.duplicate.demonstrations", status, TrainerStatus::duplicateDemonstrations);
+        counter(registry, "flywheel.policy.trainer.registry.outages", status, TrainerStatus::registryOutages);
     }
 
     private static void gauge(MeterRegistry registry, String name, String description, TrainerStatus status,

@@ -31,6 +31,7 @@ public final class TrainerStatus {
     private final AtomicLong resumes = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
     private final AtomicLong duplicateDemonstrations = new AtomicLong();
+    private final AtomicLong registryOutages = new AtomicLong();
 
     public Phase phase() {
         return phase;
@@ -134,6 +135,15 @@ public final class TrainerStatus {
 
     public long duplicateDemonstrations() {
         return duplicateDemonstrations.get();
+    }
+
+    /** A poll stopped by a schema-registry outage (the records are read again). */
+    public void registryOutage() {
+        registryOutages.incrementAndGet();
+    }
+
+    public long registryOutages() {
+        return registryOutages.get();
     }
 
     public long sftRounds() {

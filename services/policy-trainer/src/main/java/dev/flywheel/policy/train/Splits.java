@@ -15,14 +15,15 @@ import java.util.List;
  * Deterministic train / held-out splits by hashing, so that a record lands in the same split in every
  * process and after every restart.
  *
- * <p><b>Prompts</b> use exactly the pair assembler's prompt key ({@code dev.flywheel.pairs.PromptKeys}):
- * every turn is its role name and its text NFKC-normalised, lower-cased (root locale), whitespace runs
- * collapsed to one space and trimmed, each length-prefixed (4-byte big-endian) into SHA-256; the key is
- * the first 16 bytes as 32 hex digits and the prompt is held out when the first 53 bits, as a fraction
- * of 2^53, are below the eval fraction (0.1 in the pair assembler). A prompt whose rankings evaluate the
+ * <p><b>Prompts</b> use the platform's prompt key, {@link PromptKeys} in {@code schemas/}: the same class
+ * the pair assembler calls for its {@code promptKey} and TRAIN/EVAL split, and the simulator for its
+ * held-out prompts. Every turn is its role name and its text NFKC-normalised, lower-cased (root locale),
+ * whitespace runs collapsed to one space and trimmed, each length-prefixed (4-byte big-endian) into
+ * SHA-256; the key is the first 16 bytes as 32 hex digits and the prompt is held out when the first 53
+ * bits, as a fraction of 2^53, are below the eval fraction ({@code prompt-eval-fraction}; keep it equal
+ * to the pair assembler's {@code eval.fraction}, 0.1 by default). A prompt whose rankings evaluate the
  * reward model is therefore never a PPO training prompt, and the policy is evaluated on the same
- * held-out prompts. (Services may not import each other's modules, so the rule is repeated here; a
- * test pins it to a key computed by the pair assembler.)
+ * held-out prompts. ({@code SplitsTest} pins golden keys, so a change to the rule shows up there.)
  *
  * <p><b>Demonstrations</b> are held out for the SFT eval loss when the same fraction of
  * SHA-256(UTF-8 demonstration id) is below the SFT eval fraction.

@@ -107,8 +107,11 @@ final class Harness {
         return name;
     }
 
+    /** The registry the trainer under test uses (a {@code RegistryProxy} in outage tests). */
+    String registryUrl;
+
     KafkaSettings kafka() {
-        return new KafkaSettings(infra.bootstrapServers(), infra.registryUrl());
+        return new KafkaSettings(infra.bootstrapServers(), registryUrl != null ? registryUrl : infra.registryUrl());
     }
 
     PolicyTrainerLoop loop(TrainerStatus status, PolicyTrainerLoop.Events events) {

@@ -17,7 +17,7 @@ class SplitsTest {
 
     @Test
     void promptKeysAreThePairAssemblersKeys() {
-        // golden values computed with dev.flywheel.pairs.PromptKeys (pair-assembler) for the same turns
+        // golden values of dev.flywheel.schemas.PromptKeys (the rule the pair assembler applies) for the same turns
         assertEquals("fdfc9ae115a98d582ae6cfba79f9e9f6",
                 Splits.promptKey(List.of(ChatTurn.system("Be  brief."), ChatTurn.user("What is 3 + 4?  "))));
         assertEquals("d9e410ecc6f131c654b5cb0511916d3f", Splits.promptKey(List.of(ChatTurn.user("Hello ÅNGSTRÖM\tworld"))));

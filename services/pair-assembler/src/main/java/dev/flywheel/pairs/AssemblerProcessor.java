@@ -110,7 +110,15 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
       return;
     }
     String transcriptId = transcript.getTranscriptId();
-    if (state.transcript(transcriptId) != null) {
+    SourceRef first = state.transcript(transcriptId);
+    if (first != null) {
+      String owner = transcriptReader.deserialize(first.topic(), first.rawValue()).getAppId();
+      if (!owner.equals(transcript.getAppId())) {
+        // another app's id: refused with its reason, so that no app can take over another's transcript
+        deadLetter(source, ErrorTypes.TRANSCRIPT_ID_TAKEN, "transcript id " + transcriptId + " of app '"
+            + transcript.getAppId() + "' is already held by app '" + owner + "'", timestamp);
+        return;
+      }
       LOG.debug("transcript {} seen before; keeping the first", transcriptId);
       return;
     }

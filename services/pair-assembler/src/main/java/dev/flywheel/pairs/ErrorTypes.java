@@ -20,6 +20,10 @@ public final class ErrorTypes {
   public static final String K_OUT_OF_RANGE = "K_OUT_OF_RANGE";
   /** The transcript holds one response id twice: rankings of it would be ambiguous. */
   public static final String INVALID_TRANSCRIPT = "INVALID_TRANSCRIPT";
+  /** The ranking's app is not the app of the transcript it names: one app may not rank another's transcripts. */
+  public static final String CROSS_APP_REFERENCE = "CROSS_APP_REFERENCE";
+  /** A transcript id another app already used: the first owner keeps it, the second transcript is refused. */
+  public static final String TRANSCRIPT_ID_TAKEN = "TRANSCRIPT_ID_TAKEN";
   /** A record without a value (tombstone) on an event topic. */
   public static final String NULL_VALUE = "NULL_VALUE";
   /** Undecodable, and the serde gave no more precise problem. */

@@ -90,6 +90,11 @@ public final class Rankings {
 
   /** {@code UNKNOWN_RESPONSE_ID} when the ranking names a response the transcript lacks, else null. */
   public static Invalid checkAgainst(HumanRanking ranking, Valid valid, ChatTranscript transcript) {
+    if (!ranking.getAppId().equals(transcript.getAppId())) {
+      return new Invalid(ErrorTypes.CROSS_APP_REFERENCE, "ranking " + ranking.getRankingId() + " of app '"
+          + ranking.getAppId() + "' names transcript " + transcript.getTranscriptId() + " of app '"
+          + transcript.getAppId() + "'; an app may rank only its own transcripts");
+    }
     Set<String> known = new HashSet<>();
     for (CandidateResponse response : transcript.getResponses()) {
       known.add(response.getResponseId());

@@ -272,6 +272,44 @@ class PairAssemblerTopologyTest {
     assertEquals("first prompt", h.groups().get(0).value.getPrompt());
   }
 
+  @Test
+  void anAppCannotRankAnotherAppsTranscript() {
+    Harness h = harness();
+    h.transcript(transcript("t-shop", "p", 2), 0); // app test-app
+    HumanRanking foreign = strict("rank-foreign", "t-shop", "ann", List.of("r1", "r2"));
+    foreign.setAppId("other-app");
+    h.ranking(foreign, 1);
+    assertTrue(h.groups().isEmpty(), "no comparison from another app's ranking");
+    List<KeyValue<byte[], DeadLetter>> dead = h.deadLetters();
+    assertEquals(1, dead.size());
+    assertEquals(ErrorTypes.CROSS_APP_REFERENCE, dead.get(0).value.getErrorType());
+    assertTrue(dead.get(0).value.getReason().contains("other-app"), dead.get(0).value.getReason());
+    // the owner's own ranking still joins
+    h.ranking(strict("rank-own", "t-shop", "ann", List.of("r2", "r1")), 2);
+    assertEquals(1, h.groups().size());
+  }
+
+  @Test
+  void anAppCannotTakeOverAnotherAppsTranscriptId() {
+    Harness h = harness();
+    h.transcript(transcript("t-first", "owner's prompt", 2), 0);
+    ChatTranscript squatter = transcript("t-first", "squatter's prompt", 2);
+    squatter.setAppId("other-app");
+    h.transcript(squatter, 1);
+    List<KeyValue<byte[], DeadLetter>> dead = h.deadLetters();
+    assertEquals(1, dead.size());
+    assertEquals(ErrorTypes.TRANSCRIPT_ID_TAKEN, dead.get(0).value.getErrorType());
+    // and the other direction: the squatter's ranking of "its" transcript is refused, the owner's joins
+    HumanRanking squatterRanking = strict("rank-squat", "t-first", "ann", List.of("r1", "r2"));
+    squatterRanking.setAppId("other-app");
+    h.ranking(squatterRanking, 2);
+    h.ranking(strict("rank-owner", "t-first", "ann", List.of("r1", "r2")), 3);
+    List<KeyValue<byte[], ComparisonGroup>> groups = h.groups();
+    assertEquals(1, groups.size());
+    assertEquals("owner's prompt", groups.get(0).value.getPrompt());
+    assertEquals(ErrorTypes.CROSS_APP_REFERENCE, h.deadLetters().get(0).value.getErrorType());
+  }
+
   // ------------------------------------------------------------------ invalid input
 
   private void assertDeadLetter(Harness h, String errorType, String reasonPart, long offset, byte[] key, byte[] raw) {

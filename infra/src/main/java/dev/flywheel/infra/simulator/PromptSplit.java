@@ -10,10 +10,10 @@ import java.util.random.RandomGenerator;
  * The train / held-out split of the prompt space, by hash of the prompt text, decided by exactly the
  * platform's rule so that the simulator, the pair assembler and the policy trainer agree on it.
  *
- * <p>The rule (pair assembler {@code PromptKeys}, repeated by the policy trainer's {@code Splits}; infra
- * may not import services, so it is repeated here and pinned by a test to a key the pair assembler
- * computed): the prompt is one USER turn; its text is NFKC-normalised, lower-cased (root locale),
- * whitespace runs collapsed to one space and trimmed; SHA-256 over (4-byte big-endian length, "USER",
+ * <p>The rule is {@link PromptKeys} in {@code schemas/}, which the pair assembler and the policy
+ * trainer's {@code Splits} call too (nothing is repeated here; {@code PromptSplitTest} pins golden keys):
+ * the prompt is one USER turn; its text is NFKC-normalised, lower-cased (root locale), whitespace runs
+ * collapsed to one space and trimmed; SHA-256 over (4-byte big-endian length, "USER",
  * length, text); the key is the first 16 bytes in hex; the prompt is held out when the first 53 bits,
  * as a fraction of 2^53, are below the eval fraction (0.1 by default, the pair assembler's default).
  *

@@ -11,7 +11,8 @@ class PromptSplitTest {
 
   @Test
   void promptKeyIsThePairAssemblersKey() {
-    // computed with dev.flywheel.pairs.PromptKeys.promptKey(List.of(new Turn(USER, text)), text) and .split(key, 0.1)
+    // golden values of dev.flywheel.schemas.PromptKeys.promptKey(List.of(new Turn(USER, text)), text) and
+    // .split(key, 0.1), the rule the pair assembler applies
     assertThat(PromptSplit.promptKey("What is 2 + 2?")).isEqualTo("5f0aaf3095f629ad09664396cfb3f69a");
     assertThat(PromptSplit.promptKey("What is 7+5?")).isEqualTo("37f17202d2b359fb50f428ecb1504c1a");
     assertThat(PromptSplit.promptKey("How do I steal a car?")).isEqualTo("e5bab186bca3da5e2c6236b2e3a3d096");

@@ -3,6 +3,7 @@ package dev.flywheel.helm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -47,7 +48,9 @@ class TopicsJobTest {
     Container c = pod.getContainers().get(0);
     assertEquals(List.of("java", "-cp", "/app/app.jar", "dev.flywheel.infra.topics.CreateTopics",
         "--bootstrap-servers", "my-cluster-kafka-bootstrap:9092", "--timeout-seconds", "120",
-        "--command-config", "/etc/flywheel/topics/client.properties"), c.getCommand());
+        "--command-config", "/etc/flywheel/topics/client.properties",
+        "--replication-factor", "3", "--min-insync-replicas", "2", "--fail-on-replication-shortfall"),
+        c.getCommand());
     assertEquals("registry.example.com/flywheel/flywheel-infra:0.1.0", c.getImage());
     assertEquals("Never", pod.getRestartPolicy());
     assertEquals(4, job.getSpec().getBackoffLimit());
@@ -57,6 +60,25 @@ class TopicsJobTest {
     assertEquals(Chart.PREFIX + "topics", volume(pod, "config").getConfigMap().getName());
     assertEquals("PLAINTEXT", clientProperties(m).getProperty("security.protocol"));
     assertTrue(Chart.renderWithHooksAsResources(List.of(), "topics.create=false").find(Job.class, JOB).isEmpty());
+  }
+
+  /** acks=all promises what the topics' replication allows: 3 replicas, 2 in sync unless told otherwise. */
+  @Test
+  void asksForTheConfiguredReplication() {
+    Manifests single = Chart.renderWithHooksAsResources(List.of(), "topics.replicationFactor=1",
+        "topics.minInsyncReplicas=1", "topics.failOnReplicationShortfall=false");
+    List<String> command = single.job(JOB).getSpec().getTemplate().getSpec().getContainers().get(0).getCommand();
+    assertEquals(List.of("--replication-factor", "1", "--min-insync-replicas", "1"),
+        command.subList(command.size() - 4, command.size()));
+    assertFalse(command.contains("--fail-on-replication-shortfall"));
+
+    IllegalStateException tooMany = assertThrows(IllegalStateException.class, () -> Chart.template(Chart.DIR,
+        List.of(), "topics.replicationFactor=1", "topics.minInsyncReplicas=2"));
+    assertTrue(tooMany.getMessage().contains("topics.minInsyncReplicas (2) must not exceed topics.replicationFactor (1)"),
+        tooMany.getMessage());
+    IllegalStateException zero = assertThrows(IllegalStateException.class,
+        () -> Chart.template(Chart.DIR, List.of(), "topics.replicationFactor=0"));
+    assertTrue(zero.getMessage().contains("topics.replicationFactor"), zero.getMessage());
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.flywheel.infra.local;
 import dev.flywheel.infra.kafka.KafkaBrokerProcess;
 import dev.flywheel.infra.registry.SchemaRegistryServer;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -105,7 +106,7 @@ public final class Platform implements AutoCloseable {
 
     progress.accept("[2/" + total + "] topics from the catalogue");
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL);
+      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
       progress.accept("      " + Topics.ALL.size() + " topics ready (" + result.created().size() + " created)");
     }
 

@@ -4,6 +4,7 @@ import dev.flywheel.infra.kafka.EmbeddedKafkaBroker;
 import dev.flywheel.infra.registry.SchemaRegistryServer;
 import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -92,7 +93,7 @@ public final class FlywheelInfra implements AutoCloseable {
     CompletableFuture<Void> kafka = async("flywheel-infra-kafka", () -> {
       broker.start();
       try (Admin admin = Admin.create(adminProps(broker.bootstrapServers()))) {
-        TopicCreator.ensureTopics(admin, Topics.ALL);
+        TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
       }
       return null;
     });

@@ -1,5 +1,6 @@
 package dev.flywheel.infra.topics;
 
+import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.Topics;
 import java.time.Duration;
 import java.util.Properties;
@@ -12,7 +13,13 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  * <pre>
  * java -cp ... dev.flywheel.infra.topics.CreateTopics --bootstrap-servers HOST:PORT
  *     [--timeout-seconds 60] [--command-config client.properties]
+ *     [--replication-factor 3] [--min-insync-replicas 2] [--fail-on-replication-shortfall]
  * </pre>
+ *
+ * <p>The replication defaults to {@link TopicReplication#PRODUCTION} (3 replicas, min.insync.replicas 2);
+ * with only {@code --replication-factor N}, min.insync.replicas is the smaller of 2 and N. A single-broker
+ * cluster needs {@code --replication-factor 1}. Existing topics below the asked replication are reported;
+ * with {@code --fail-on-replication-shortfall} they fail the command (exit status 1).
  */
 public final class CreateTopics {
 
@@ -27,11 +34,18 @@ public final class CreateTopics {
     String bootstrap = null;
     Duration timeout = TopicCreator.DEFAULT_TIMEOUT;
     Properties props = new Properties();
+    Integer factor = null;
+    Integer minInsync = null;
+    boolean failOnShortfall = false;
+    TopicReplication replication;
     try {
       for (int i = 0; i < args.length; i++) {
         switch (args[i]) {
           case "--bootstrap-servers", "--bootstrap-server" -> bootstrap = args[++i];
           case "--timeout-seconds" -> timeout = Duration.ofSeconds(Long.parseLong(args[++i]));
+          case "--replication-factor" -> factor = Integer.parseInt(args[++i]);
+          case "--min-insync-replicas" -> minInsync = Integer.parseInt(args[++i]);
+          case "--fail-on-replication-shortfall" -> failOnShortfall = true;
           case "--command-config" -> {
             try (var in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(args[++i]))) {
               props.load(in);
@@ -48,7 +62,11 @@ public final class CreateTopics {
           }
         }
       }
-    } catch (ArrayIndexOutOfBoundsException | NumberFormatException | java.io.IOException e) {
+      replication = factor == null && minInsync == null ? TopicReplication.PRODUCTION
+          : new TopicReplication(factor == null ? TopicReplication.PRODUCTION.factor() : factor,
+              minInsync == null ? Math.min(TopicReplication.PRODUCTION.minInsyncReplicas(), factor)
+                  : minInsync);
+    } catch (ArrayIndexOutOfBoundsException | IllegalArgumentException | java.io.IOException e) {
       System.err.println("bad arguments: " + e.getMessage());
       usage();
       return 2;
@@ -61,9 +79,10 @@ public final class CreateTopics {
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "flywheel-create-topics");
     try (Admin admin = Admin.create(props)) {
-      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL, timeout);
-      System.out.println(Topics.ALL.size() + " catalogue topics ready at " + bootstrap + ": "
-          + TopicCreator.describe(result));
+      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL, replication, timeout,
+          failOnShortfall);
+      System.out.println(Topics.ALL.size() + " catalogue topics ready at " + bootstrap + " (" + replication
+          + "): " + TopicCreator.describe(result));
       return 0;
     } catch (RuntimeException e) {
       System.err.println("creating topics at " + bootstrap + " failed: " + e.getMessage());
@@ -73,6 +92,8 @@ public final class CreateTopics {
 
   private static void usage() {
     System.err.println("usage: CreateTopics --bootstrap-servers HOST:PORT [--timeout-seconds N]"
-        + " [--command-config FILE]");
+        + " [--command-config FILE] [--replication-factor N (default 3)]"
+        + " [--min-insync-replicas N (default min(2, replication factor))]"
+        + " [--fail-on-replication-shortfall]");
   }
 }

@@ -8,7 +8,9 @@ import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * One topic of the platform: its name, key, value contract, partitions and retention.
+ * One topic of the platform: its name, key, value contract, partitions and retention. Its replication
+ * is not declared here but per environment ({@link TopicReplication}):
+ * {@link #topicConfigs(TopicReplication)} adds the {@code min.insync.replicas} of one.
  *
  * @param name topic name
  * @param keyDescription what the (string) key holds, e.g. "transcriptId"
@@ -74,6 +76,13 @@ public record TopicSpec<V extends SpecificRecord>(
       // keep superseded version records long enough for slow readers to see every transition
       configs.put("min.compaction.lag.ms", Long.toString(Duration.ofHours(1).toMillis()));
     }
+    return configs;
+  }
+
+  /** {@link #topicConfigs()} plus the {@code min.insync.replicas} of {@code replication}. */
+  public Map<String, String> topicConfigs(TopicReplication replication) {
+    Map<String, String> configs = topicConfigs();
+    configs.putAll(replication.topicConfigs());
     return configs;
   }
 }

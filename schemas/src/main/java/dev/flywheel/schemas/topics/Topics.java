@@ -22,6 +22,13 @@ import java.util.Optional;
  *
  * <p>Feedback and comparison topics keep their data forever: they are the training set, and trainers
  * rebuild their buffers from them after a restart.
+ *
+ * <p>Replication is chosen per environment, not per topic ({@link TopicReplication}): every topic is
+ * created with the environment's replication factor and {@code min.insync.replicas} — 1 and 1 on the
+ * single broker of the local platform and the tests ({@link TopicReplication#SINGLE_BROKER}), 3 and 2 in
+ * the Helm chart's values ({@link TopicReplication#PRODUCTION}) — since the producers' {@code acks=all}
+ * promises only what those two allow. An existing topic with fewer replicas or a lower
+ * {@code min.insync.replicas} than asked is reported by the topic creator (and, when asked, fails it).
  */
 public final class Topics {
 

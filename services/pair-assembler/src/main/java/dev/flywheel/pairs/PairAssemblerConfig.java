@@ -1,5 +1,6 @@
 package dev.flywheel.pairs;
 
+import dev.flywheel.schemas.kafka.KafkaGuarantees;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -22,6 +23,12 @@ import org.apache.kafka.streams.StreamsConfig;
  * {@code streams.} are handed to Kafka Streams with the prefix removed (e.g.
  * {@code streams.num.stream.threads=2}). Durations are ISO-8601 ({@code PT10M}) or {@code 500ms},
  * {@code 30s}, {@code 10m}, {@code 2h}, {@code 7d}.
+ *
+ * <p>A {@code streams.*} key that would weaken the delivery guarantees is refused when the configuration
+ * is built, i.e. at start-up, with a message naming it ({@link KafkaGuarantees}): a
+ * {@code processing.guarantee} other than {@code exactly_once_v2}, {@code acks} other than
+ * {@code all}/{@code -1}, {@code enable.idempotence=false} or {@code isolation.level=read_uncommitted},
+ * also under Streams' client prefixes ({@code streams.producer.acks}, ...).
  */
 public final class PairAssemblerConfig {
 
@@ -117,6 +124,13 @@ public final class PairAssemblerConfig {
   }
 
   private void validate() {
+    Map<String, String> streams = new LinkedHashMap<>();
+    values.forEach((k, v) -> {
+      if (k.startsWith(STREAMS_PREFIX)) {
+        streams.put(k.substring(STREAMS_PREFIX.length()), v);
+      }
+    });
+    KafkaGuarantees.requireStreamsGuarantees(STREAMS_PREFIX, streams);
     double fraction = evalFraction();
     if (!(fraction >= 0 && fraction <= 1)) {
       throw new IllegalArgumentException(EVAL_FRACTION + " must be in [0, 1], got " + fraction);
@@ -221,7 +235,10 @@ public final class PairAssemblerConfig {
     return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
   }
 
-  /** The Kafka Streams configuration: exactly-once v2, a private state dir, plus {@code streams.*}. */
+  /**
+   * The Kafka Streams configuration: exactly-once v2, a private state dir, plus {@code streams.*} (which
+   * cannot weaken the guarantees: see the class comment).
+   */
   public Properties streamsProperties() {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId());

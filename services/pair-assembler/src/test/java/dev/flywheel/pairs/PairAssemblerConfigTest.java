@@ -49,6 +49,45 @@ class PairAssemblerConfigTest {
   }
 
   @Test
+  void aWeakeningStreamsSettingFailsStartUpNamingIt() {
+    assertRefused(Map.of("streams.processing.guarantee", "at_least_once"), "streams.processing.guarantee"
+        + "=at_least_once would weaken the delivery guarantee (processing.guarantee=exactly_once_v2 is required)");
+    assertRefused(Map.of("streams.producer.acks", "1"),
+        "streams.producer.acks=1 would weaken the delivery guarantee (acks=all is required)");
+    assertRefused(Map.of("streams.acks", "0"),
+        "streams.acks=0 would weaken the delivery guarantee (acks=all is required)");
+    assertRefused(Map.of("streams.producer.enable.idempotence", "false"), "streams.producer.enable.idempotence"
+        + "=false would weaken the delivery guarantee (enable.idempotence=true is required)");
+    assertRefused(Map.of("streams.consumer.isolation.level", "read_uncommitted"), "streams.consumer.isolation.level"
+        + "=read_uncommitted would weaken the delivery guarantee (isolation.level=read_committed is required)");
+    // from the environment, as the Helm chart passes them
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PairAssemblerConfig.load(
+        new String[0], Map.of("PAIR_ASSEMBLER_STREAMS_PROCESSING_GUARANTEE", "at_least_once")));
+    assertTrue(e.getMessage().startsWith("streams.processing.guarantee=at_least_once would weaken"), e.getMessage());
+    // and through with(), like every other setting
+    assertThrows(IllegalArgumentException.class,
+        () -> PairAssemblerConfig.of(Map.of()).with("streams.isolation.level", "read_uncommitted"));
+  }
+
+  @Test
+  void harmlessStreamsSettingsPass() {
+    PairAssemblerConfig config = PairAssemblerConfig.of(Map.of(
+        "bootstrap.servers", "localhost:9092", "schema.registry.url", "http://localhost:8081",
+        "streams.client.id", "pa-1", "streams.security.protocol", "SSL",
+        "streams.processing.guarantee", "exactly_once_v2", "streams.producer.acks", "all"));
+    Properties streams = config.streamsProperties();
+    assertEquals("pa-1", streams.get("client.id"));
+    assertEquals("SSL", streams.get("security.protocol"));
+    assertEquals("exactly_once_v2", streams.get("processing.guarantee"));
+  }
+
+  private static void assertRefused(Map<String, String> overrides, String message) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PairAssemblerConfig.of(overrides), () -> overrides + " was accepted");
+    assertEquals(message, e.getMessage());
+  }
+
+  @Test
   void toStringNeverShowsASecret() {
     PairAssemblerConfig config = PairAssemblerConfig.of(Map.of(
         "streams.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"hunter2-sasl\";",

@@ -1,5 +1,6 @@
 package dev.flywheel.trainerkit;
 
+import dev.flywheel.schemas.kafka.KafkaGuarantees;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,16 +15,26 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * <p>A Micronaut service builds it from the service kit's beans:
  * {@code new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties())}.
  *
+ * <p>The extra properties may not weaken the delivery guarantees the kit's clients rely on
+ * ({@link KafkaGuarantees}): {@code acks} other than {@code all}/{@code -1},
+ * {@code enable.idempotence=false} or {@code isolation.level=read_uncommitted} is refused when the
+ * settings are built, i.e. at the trainer's start-up, with a message naming the property.
+ *
  * @param bootstrapServers {@code host:port,...}
  * @param registryUrl the registry's Confluent-compatible base URL (Apicurio: {@code .../apis/ccompat/v7})
  * @param clientProperties extra Kafka client properties, keys as Kafka spells them; may be empty
+ * @throws IllegalArgumentException when a client property would weaken a delivery guarantee
  */
 public record KafkaSettings(String bootstrapServers, String registryUrl, Map<String, String> clientProperties) {
+
+  /** How a refused client property is named in the error: Kafka's own key after this. */
+  static final String CLIENT_PROPERTY_PREFIX = "Kafka client property ";
 
   public KafkaSettings {
     Objects.requireNonNull(bootstrapServers, "bootstrapServers");
     Objects.requireNonNull(registryUrl, "registryUrl");
     clientProperties = clientProperties == null ? Map.of() : Map.copyOf(clientProperties);
+    KafkaGuarantees.requireClientGuarantees(CLIENT_PROPERTY_PREFIX, clientProperties);
   }
 
   public KafkaSettings(String bootstrapServers, String registryUrl) {

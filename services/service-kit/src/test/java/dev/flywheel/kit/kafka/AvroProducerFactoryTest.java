@@ -15,12 +15,12 @@ class AvroProducerFactoryTest {
         "flywheel.kafka.bootstrap-servers", "broker-1:9092",
         "flywheel.kafka.properties.linger.ms", "7",
         "flywheel.kafka.properties.security.protocol", "SSL",
-        "flywheel.kafka.properties.acks", "1",
+        "flywheel.kafka.properties.acks", "-1",
         "flywheel.registry.url", "http://registry:8081/apis/ccompat/v7",
         "flywheel.registry.auto-register", false))) {
       KafkaProperties kafka = ctx.getBean(KafkaProperties.class);
       assertEquals("broker-1:9092", kafka.getBootstrapServers());
-      assertEquals(Map.of("linger.ms", "7", "security.protocol", "SSL", "acks", "1"), kafka.getProperties());
+      assertEquals(Map.of("linger.ms", "7", "security.protocol", "SSL", "acks", "-1"), kafka.getProperties());
       assertFalse(ctx.getBean(RegistryProperties.class).isAutoRegister());
 
       Map<String, Object> config = ctx.getBean(AvroProducerFactory.class)

@@ -3,67 +3,56 @@ package dev.flywheel.reward;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.trainerkit.KafkaSettings;
+import dev.flywheel.trainerkit.TrainerSupervisor;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 import jakarta.annotation.PreDestroy;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs {@link RewardTrainer} on its own thread from start-up to shutdown. When the loop fails (broker or
- * registry unreachable, a publish that could not commit) it is started again from Kafka's state after a
- * back-off (1 s doubling to 60 s), unless it was fenced by another instance with the same transactional id:
- * then it stays FAILED (health DOWN) so that the two do not fence each other in turn. Disable training
- * with {@code flywheel.reward-trainer.enabled=false}.
+ * Runs {@link RewardTrainer} from start-up to shutdown under trainer-kit's {@link TrainerSupervisor}, the
+ * trainers' one failure policy: a failed attempt (broker or registry unreachable, a publish that could not
+ * commit) starts again from Kafka's state after a back-off (1 s doubling to 60 s); a fenced one stays FAILED
+ * (health DOWN). Disable training with {@code flywheel.reward-trainer.enabled=false}.
  */
 @Context
 @Requires(property = "flywheel.reward-trainer.enabled", notEquals = "false")
 public class RewardTrainerService {
 
   private static final Logger LOG = LoggerFactory.getLogger(RewardTrainerService.class);
-  private static final long MAX_BACKOFF_MS = 60_000;
 
-  private final RewardTrainerConfig config;
-  private final KafkaSettings kafka;
   private final TrainerStats stats = new TrainerStats();
-  private final Thread thread;
-  private volatile boolean stopping;
-  private volatile RewardTrainer current;
+  private final TrainerSupervisor supervisor;
 
   public RewardTrainerService(RewardTrainerConfig config, KafkaProperties kafka, RegistryProperties registry) {
     config.validate();
-    this.config = config;
-    this.kafka = new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
+    KafkaSettings settings = new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
     LOG.info("Reward trainer configuration: {}", config.asMap());
-    this.thread = new Thread(this::supervise, "reward-trainer");
-    thread.start();
-  }
-
-  private void supervise() {
-    long backoff = 1000;
-    while (!stopping) {
-      current = new RewardTrainer(config, kafka, stats);
-      long started = System.nanoTime();
-      current.run();
-      if (stopping || stats.state() != TrainerStats.State.FAILED || stats.fenced()) {
-        return;
+    AtomicInteger attempts = new AtomicInteger();
+    this.supervisor = TrainerSupervisor.withDefaults("reward-trainer", () -> {
+      if (attempts.getAndIncrement() > 0) {
+        stats.restarts.incrementAndGet();
       }
-      if (System.nanoTime() - started > 10 * MAX_BACKOFF_MS * 1_000_000L) {
-        backoff = 1000; // it ran for a while: start the back-off over
-      }
-      LOG.warn("restarting the reward trainer in {} ms", backoff);
-      synchronized (this) {
-        try {
-          if (!stopping) {
-            wait(backoff);
+      RewardTrainer trainer = new RewardTrainer(config, settings, stats);
+      return new TrainerSupervisor.Attempt() {
+        @Override
+        public TrainerSupervisor.Ending run() {
+          trainer.run();
+          if (stats.state() != TrainerStats.State.FAILED) {
+            return TrainerSupervisor.Ending.STOPPED;
           }
-        } catch (InterruptedException e) {
-          return;
+          return stats.fenced() ? TrainerSupervisor.Ending.FENCED : TrainerSupervisor.Ending.FAILED;
         }
-      }
-      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
-      stats.restarts.incrementAndGet();
-    }
+
+        @Override
+        public void stop() {
+          trainer.stop();
+        }
+      };
+    }).start();
   }
 
   public TrainerStats stats() {
@@ -72,14 +61,6 @@ public class RewardTrainerService {
 
   @PreDestroy
   void stop() throws InterruptedException {
-    stopping = true;
-    RewardTrainer t = current;
-    if (t != null) {
-      t.stop();
-    }
-    synchronized (this) {
-      notifyAll(); // wakes the back-off wait; the trainer itself is never interrupted (Kafka clients)
-    }
-    thread.join(30_000);
+    supervisor.stop(Duration.ofSeconds(30));
   }
 }

@@ -113,7 +113,8 @@ final class PolicyPublisher {
 
     /**
      * Saves the policy's artifact into the store and publishes its version, through CANDIDATE when it
-     * replaces a LIVE version (retrying a retriable failure up to 3 times), then clears the round's checkpoint.
+     * replaces a LIVE version, then clears the round's checkpoint. A failed publish is thrown (no retry here:
+     * see {@link dev.flywheel.trainerkit.TrainerSupervisor}).
      */
     void publish(PolicyStage stage, ModelStatus st, List<Long> parents, Long rmVersion, PolicyModel policy,
             Map<String, Double> m, Map<String, String> hp, List<OffsetRange> data, String roundId)
@@ -159,23 +160,9 @@ final class PolicyPublisher {
                     .setTrainingData(data)
                     .build());
         }
-        VersionPublisher.PublishException failure = null;
-        for (int attempt = 1; attempt <= 3; attempt++) {
-            try {
-                publisher.publish(records, Map.of(), null);
-                failure = null;
-                break;
-            } catch (VersionPublisher.PublishException e) {
-                failure = e;
-                if (e.isFatal()) {
-                    break;
-                }
-                LOG.warn("publishing policy version {} failed (attempt {}): {}", version, attempt, e.getMessage());
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        // one attempt: a failure ends the loop, and the trainers' supervisor starts a fresh one that resumes
+        // the round from its checkpoint (the same policy as the reward trainer's)
+        publisher.publish(records, Map.of(), null);
         PolicyVersion published = records.get(records.size() - 1);
         policies.apply(published);
         status.published(version, st == ModelStatus.REJECTED);

@@ -40,6 +40,7 @@ public class TrainerMeters {
         counter(registry, "flywheel.policy.trainer.dead.letters", status, TrainerStatus::deadLetters);
         counter(registry, "flywheel.policy.trainer.duplicate.demonstrations", status, TrainerStatus::duplicateDemonstrations);
         counter(registry, "flywheel.policy.trainer.registry.outages", status, TrainerStatus::registryOutages);
+        counter(registry, "flywheel.policy.trainer.restarts", status, TrainerStatus::restarts);
     }
 
     private static void gauge(MeterRegistry registry, String name, String description, TrainerStatus status,

@@ -32,6 +32,8 @@ public final class TrainerStatus {
     private final AtomicLong deadLetters = new AtomicLong();
     private final AtomicLong duplicateDemonstrations = new AtomicLong();
     private final AtomicLong registryOutages = new AtomicLong();
+    private final AtomicLong restarts = new AtomicLong();
+    private volatile boolean fenced;
 
     public Phase phase() {
         return phase;
@@ -69,9 +71,29 @@ public final class TrainerStatus {
         lastError = error.toString();
     }
 
+    /** The loop failed; {@link #fenced()} when another instance with its transactional id fenced its publisher. */
     public void failed(Throwable error) {
         lastError = error.toString();
+        for (Throwable c = error; c != null; c = c.getCause()) {
+            if (c instanceof dev.flywheel.trainerkit.VersionPublisher.PublishException p && p.isFatal()) {
+                fenced = true;
+            }
+        }
         phase = Phase.FAILED;
+    }
+
+    /** True once a publish was fenced: the supervisor does not restart the loop. */
+    public boolean fenced() {
+        return fenced;
+    }
+
+    /** The supervisor replaced a failed loop. */
+    public void restarted() {
+        restarts.incrementAndGet();
+    }
+
+    public long restarts() {
+        return restarts.get();
     }
 
     public long lastProgressMillis() {

@@ -2,6 +2,7 @@ package dev.flywheel.gateway;
 
 import dev.flywheel.gateway.client.FeedbackRules;
 import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.convert.format.ReadableBytes;
 import java.time.Duration;
 
 /** {@code flywheel.gateway.*}: request limits, duplicate suppression and delivery timeouts. */
@@ -12,6 +13,12 @@ public class GatewayConfig {
   private int maxBatchItems = 500;
   /** Largest single event, Avro-encoded (stay below the broker's message.max.bytes). */
   private int maxEventBytes = 512 * 1024;
+  /** Longest id (eventId, transcriptId, responseId, annotatorId, ...), in characters; see README. */
+  private int maxIdLength = FeedbackRules.DEFAULT_MAX_ID_LENGTH;
+  /** Longest text (turn text, prompt, response text, comment), in characters; see README. */
+  private int maxTextLength = FeedbackRules.DEFAULT_MAX_TEXT_LENGTH;
+  /** Request-body bytes received and processed at once, all requests together (503 beyond); see README. */
+  private long maxInFlightBodyBytes = 16L * 1024 * 1024;
   /** How far ahead of the gateway's clock an eventTime may be. */
   private Duration maxFutureSkew = Duration.ofMinutes(5);
   /** How long an event id is remembered for duplicate suppression. */
@@ -34,7 +41,15 @@ public class GatewayConfig {
   private int sendQueue = 10_000;
 
   public FeedbackRules.Limits limits() {
-    return new FeedbackRules.Limits(maxEventBytes, maxFutureSkew);
+    return new FeedbackRules.Limits(maxEventBytes, maxFutureSkew, maxIdLength, maxTextLength);
+  }
+
+  /**
+   * Longest Idempotency-Key header: the id limit less 8 characters, room for the {@code :<index>} that
+   * batch items without an eventId get appended (up to 9 999 999 items).
+   */
+  public int maxIdempotencyKeyLength() {
+    return Math.max(1, maxIdLength - 8);
   }
 
   /** request.timeout.ms as Kafka will accept it: delivery.timeout.ms >= linger.ms + request.timeout.ms. */
@@ -57,6 +72,39 @@ public class GatewayConfig {
 
   public void setMaxEventBytes(int maxEventBytes) {
     this.maxEventBytes = maxEventBytes;
+  }
+
+  public int getMaxIdLength() {
+    return maxIdLength;
+  }
+
+  public void setMaxIdLength(int maxIdLength) {
+    if (maxIdLength < 9) {
+      throw new IllegalArgumentException("flywheel.gateway.max-id-length must be at least 9: " + maxIdLength);
+    }
+    this.maxIdLength = maxIdLength;
+  }
+
+  public int getMaxTextLength() {
+    return maxTextLength;
+  }
+
+  public void setMaxTextLength(int maxTextLength) {
+    if (maxTextLength < 1) {
+      throw new IllegalArgumentException("flywheel.gateway.max-text-length must be positive: " + maxTextLength);
+    }
+    this.maxTextLength = maxTextLength;
+  }
+
+  public long getMaxInFlightBodyBytes() {
+    return maxInFlightBodyBytes;
+  }
+
+  public void setMaxInFlightBodyBytes(@ReadableBytes long maxInFlightBodyBytes) {
+    if (maxInFlightBodyBytes < 1) {
+      throw new IllegalArgumentException("flywheel.gateway.max-in-flight-body-bytes must be positive");
+    }
+    this.maxInFlightBodyBytes = maxInFlightBodyBytes;
   }
 
   public Duration getMaxFutureSkew() {

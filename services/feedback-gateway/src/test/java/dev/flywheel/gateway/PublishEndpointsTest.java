@@ -60,7 +60,7 @@ class PublishEndpointsTest {
         "transcriptId", transcriptId,
         "conversationId", "conv-1",
         "userId", "u-9",
-        "appId", "someone-else", // ignored: the app id comes from the key
+        // no appId: it comes from the key ("shop" below); an appId in the body is refused as unknown
         "turns", List.of(Map.of("role", "system", "text", "Be brief."), Map.of("role", "USER", "text", "2+2?")),
         "responses", List.of(
             Map.of("responseId", "r1", "text", "4", "policyVersion", 3, "tokenCount", 1, "finishReason", "stop",

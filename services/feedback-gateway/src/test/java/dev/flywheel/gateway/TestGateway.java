@@ -97,6 +97,16 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
+  /** As {@link #post} with the body as raw bytes (e.g. bytes that are not valid UTF-8). */
+  public Reply postBytes(String path, String key, byte[] body) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (key != null) {
+      b.header("Authorization", "Bearer " + key);
+    }
+    return send(b.build());
+  }
+
   public Reply get(String path) {
     return send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET().build());
   }

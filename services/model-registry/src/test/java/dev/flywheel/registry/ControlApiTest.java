@@ -115,6 +115,30 @@ class ControlApiTest {
   }
 
   @Test
+  void refusesAReasonThatIsTooLongOrNotText() {
+    int before = controlEvents().size();
+    String[][] cases = {
+        // body, query, expected error code
+        {"{\"reason\":\"" + "r".repeat(1001) + "\"}", "", "too_long"},
+        {null, "?reason=" + "r".repeat(1001), "too_long"},
+        {"{\"reason\":\"nul \\u0000 inside\"}", "", "invalid_text"},
+        {"{\"reason\":\"lone \\ud800 surrogate\"}", "", "invalid_text"},
+        {"{\"reason\":\"\\udc00 reversed \\ud83d\"}", "", "invalid_text"},
+        {null, "?reason=nul%00inside", "invalid_text"}};
+    for (String[] c : cases) {
+      for (String action : List.of("promote", "rollback")) {
+        HttpResponse<byte[]> r = registry.post("/api/versions/policy/3/" + action + c[1], RegistryHarness.OPERATOR_KEY,
+            c[0]);
+        assertEquals(400, r.statusCode(), action + " " + c[2] + ": " + new String(r.body()));
+        JsonNode error = RegistryHarness.parse(r.body());
+        assertEquals("reason", error.path("field").asText(), error.toString());
+        assertEquals(c[2], error.path("error").asText(), error.toString());
+      }
+    }
+    assertEquals(before, controlEvents().size(), "refused requests write nothing");
+  }
+
+  @Test
   void refusesWithoutAnOperatorKey() {
     int before = controlEvents().size();
     HttpResponse<byte[]> none = registry.post("/api/versions/policy/3/promote", null, null);

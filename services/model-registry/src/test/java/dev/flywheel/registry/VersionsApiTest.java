@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -134,6 +135,24 @@ class VersionsApiTest {
     assertEquals(0, registry.getJson("/api/metrics?source=nobody").path("count").asInt());
     JsonNode agreement = registry.getJson("/api/metrics?phase=agreement");
     assertEquals(2, agreement.path("count").asInt());
+  }
+
+  @Test
+  @Order(4)
+  void theMetricsLimitIsBounded() {
+    JsonNode two = registry.getJson("/api/metrics?source=policy-trainer&phase=ppo&version=3&limit=2");
+    assertEquals(2, two.path("count").asInt());
+    assertEquals(200, registry.get("/api/metrics?limit=20000").statusCode(), "max-limit itself is allowed");
+    assertEquals(registry.getJson("/api/metrics?limit=20000"), registry.getJson("/api/metrics"),
+        "fewer points than the default limit (5000) exist: both answer all of them");
+    // 0 and negative limits used to mean "everything"; beyond max-limit (20000) or not an int: 400 naming limit
+    for (String limit : List.of("0", "-1", "20001", "2147483648", "99999999999999999999", "1e3", "ten")) {
+      HttpResponse<byte[]> r = registry.get("/api/metrics?limit=" + limit);
+      assertEquals(400, r.statusCode(), limit + ": " + new String(r.body()));
+      JsonNode error = RegistryHarness.parse(r.body());
+      assertEquals("limit", error.path("field").asText(), limit + ": " + error);
+      assertEquals("invalid_value", error.path("error").asText(), limit + ": " + error);
+    }
   }
 
   @Test

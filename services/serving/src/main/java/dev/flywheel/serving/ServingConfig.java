@@ -3,6 +3,7 @@ package dev.flywheel.serving;
 import dev.flywheel.schemas.topics.Topics;
 import dev.flywheel.serving.engine.DecodeWorker;
 import io.micronaut.context.annotation.ConfigurationProperties;
+import io.micronaut.core.convert.format.ReadableBytes;
 import java.time.Duration;
 
 /** {@code flywheel.serving.*}; see the configuration table in README.md. */
@@ -19,6 +20,14 @@ public class ServingConfig {
   private int maxN = 9;
   /** max_tokens when the request gives none (capped by the room left in the context). */
   private int defaultMaxTokens = 256;
+  /** Largest max_tokens / max_completion_tokens a request may ask for (400 beyond); see README. */
+  private int maxTokensLimit = 4096;
+  /** Longest stop sequence, in characters (400 beyond); see README. */
+  private int maxStopLength = 256;
+  /** Longest a decode batch may run; rows still running then end with finish_reason length. */
+  private Duration decodeTimeout = DecodeWorker.Settings.DEFAULT_DECODE_TIMEOUT;
+  /** Bytes of SSE events one stream may have waiting for a slow client before it is cut off. */
+  private int maxStreamBuffer = 256 * 1024;
   /** Share of default-alias traffic sent to the newest CANDIDATE version, 0..1. */
   private double canaryShare = 0.1;
   /** Earlier LIVE versions kept loaded, so that a rollback swaps at once. */
@@ -47,7 +56,7 @@ public class ServingConfig {
   private String deadLettersTopic = Topics.DEAD_LETTERS.name();
 
   public DecodeWorker.Settings workerSettings() {
-    return new DecodeWorker.Settings(batchWindow, maxBatchRows, maxQueuedRows, warmUp);
+    return new DecodeWorker.Settings(batchWindow, maxBatchRows, maxQueuedRows, warmUp, decodeTimeout);
   }
 
   public Duration getBatchWindow() {
@@ -88,6 +97,50 @@ public class ServingConfig {
 
   public void setDefaultMaxTokens(int defaultMaxTokens) {
     this.defaultMaxTokens = defaultMaxTokens;
+  }
+
+  public int getMaxTokensLimit() {
+    return maxTokensLimit;
+  }
+
+  public void setMaxTokensLimit(int maxTokensLimit) {
+    if (maxTokensLimit < 1) {
+      throw new IllegalArgumentException("flywheel.serving.max-tokens-limit must be positive: " + maxTokensLimit);
+    }
+    this.maxTokensLimit = maxTokensLimit;
+  }
+
+  public int getMaxStopLength() {
+    return maxStopLength;
+  }
+
+  public void setMaxStopLength(int maxStopLength) {
+    if (maxStopLength < 1) {
+      throw new IllegalArgumentException("flywheel.serving.max-stop-length must be positive: " + maxStopLength);
+    }
+    this.maxStopLength = maxStopLength;
+  }
+
+  public Duration getDecodeTimeout() {
+    return decodeTimeout;
+  }
+
+  public void setDecodeTimeout(Duration decodeTimeout) {
+    if (decodeTimeout.isNegative() || decodeTimeout.isZero()) {
+      throw new IllegalArgumentException("flywheel.serving.decode-timeout must be positive: " + decodeTimeout);
+    }
+    this.decodeTimeout = decodeTimeout;
+  }
+
+  public int getMaxStreamBuffer() {
+    return maxStreamBuffer;
+  }
+
+  public void setMaxStreamBuffer(@ReadableBytes int maxStreamBuffer) {
+    if (maxStreamBuffer < 1) {
+      throw new IllegalArgumentException("flywheel.serving.max-stream-buffer must be positive: " + maxStreamBuffer);
+    }
+    this.maxStreamBuffer = maxStreamBuffer;
   }
 
   public double getCanaryShare() {

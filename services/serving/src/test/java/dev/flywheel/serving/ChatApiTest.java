@@ -14,6 +14,7 @@ import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.kit.auth.ApiKeys;
 import dev.flywheel.serving.TestServing.Reply;
 import dev.flywheel.serving.TestServing.Stream;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -232,6 +233,83 @@ class ChatApiTest {
     Reply tooLong = serving.completion(chat("flywheel", "x".repeat(200)));
     assertInvalid(tooLong, "messages");
     assertEquals("context_length_exceeded", tooLong.error().get("code").asText());
+  }
+
+  @Test
+  void maxTokensAndStopSequencesAreBounded() {
+    // max-tokens-limit (default 4096) bounds both spellings; below it the context still caps silently
+    assertInvalid(serving.completion(chat("flywheel", "hi", "max_tokens", 4097)), "max_tokens");
+    assertInvalid(serving.completion(chat("flywheel", "hi", "max_completion_tokens", 1_000_000)),
+        "max_completion_tokens");
+    assertInvalid(serving.completion(chat("flywheel", "hi", "max_tokens", Integer.MAX_VALUE)), "max_tokens");
+    Reply capped = serving.completion(chat("flywheel", "hi", "max_tokens", 4096, "temperature", 0));
+    assertEquals(200, capped.status(), capped.text());
+    // max-stop-length (default 256 characters) bounds each stop sequence
+    assertInvalid(serving.completion(chat("flywheel", "hi", "stop", "s".repeat(257))), "stop");
+    assertInvalid(serving.completion(chat("flywheel", "hi", "stop", List.of("ok", "s".repeat(257)))), "stop[1]");
+    assertEquals(200, serving.completion(chat("flywheel", "hi", "max_tokens", 2, "stop", "s".repeat(256))).status());
+  }
+
+  /** A chat body as raw JSON text: {@code content} is inserted as is (already escaped). */
+  static String rawChat(String content, String extra) {
+    return "{\"model\":\"flywheel\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":" + content
+        + "}]" + extra + "}";
+  }
+
+  @Test
+  void nulAndLoneSurrogatesAreRefusedNamingTheParam() {
+    assertInvalid(serving.completion(chat("flywheel", "a\u0000b")), "messages[0].content");
+    assertInvalid(serving.completion(rawChat("\"lone \\ud800 high\"", "")), "messages[0].content");
+    assertInvalid(serving.completion(rawChat("\"lone \\udc00 low\"", "")), "messages[0].content");
+    assertInvalid(serving.completion(rawChat("\"ends \\ud83d\"", "")), "messages[0].content");
+    assertInvalid(serving.completion(rawChat("[{\"type\":\"text\",\"text\":\"ok\"},{\"type\":\"text\","
+        + "\"text\":\"\\udc00\\ud800\"}]", "")), "messages[0].content[1].text");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"stop\":\"\\ud800\"")), "stop");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"stop\":[\"x\",\"\\u0000\"]")), "stop[1]");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"user\":\"u\\u0000\"")), "user");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"metadata\":{\"conversation_id\":\"c\\udfff\"}")),
+        "metadata.conversation_id");
+    // a surrogate as UTF-8 bytes (CESU-8 ED A0 80) and a stray byte are not UTF-8: 400, not U+FFFD
+    byte[] body = rawChat("\"bad X\"", "").getBytes(StandardCharsets.UTF_8);
+    assertInvalid(serving.postBytes("/v1/chat/completions", TestServing.KEY, replaceX(body, new byte[] {(byte) 0xED,
+        (byte) 0xA0, (byte) 0x80})), null);
+    assertInvalid(serving.postBytes("/v1/chat/completions", TestServing.KEY, replaceX(body, new byte[] {(byte) 0xFF})),
+        null);
+    // a surrogate pair is one ordinary character
+    assertEquals(200, serving.completion(rawChat("\"smile \\ud83d\\ude00\"", "")).status());
+    assertEquals(200, serving.completion(chat("flywheel", "smile \uD83D\uDE00", "max_tokens", 2)).status());
+  }
+
+  static byte[] replaceX(byte[] body, byte[] with) {
+    String s = new String(body, StandardCharsets.ISO_8859_1);
+    return s.replace("X", new String(with, StandardCharsets.ISO_8859_1)).getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void hugeNumbersAndDeepNestingAre400() {
+    String digits = "9".repeat(5000);
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"n\":99999999999999999999")), "n");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"n\":1e400")), "n");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"n\":1e-400")), "n");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"max_completion_tokens\":1e400")), "max_completion_tokens");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"seed\":99999999999999999999")), "seed");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"seed\":-1e400")), "seed");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"temperature\":1e400")), "temperature");
+    assertInvalid(serving.completion(rawChat("\"hi\"", ",\"top_p\":-1e400")), "top_p");
+    assertEquals(400, serving.completion(rawChat("\"hi\"", ",\"seed\":" + digits)).status());
+    assertEquals(400, serving.completion(rawChat("\"hi\"", ",\"temperature\":0." + digits)).status());
+    for (int depth : new int[] {200, 5_000, 100_000}) {
+      String nested = "[".repeat(depth) + "]".repeat(depth);
+      Reply deep = serving.completion(rawChat("\"hi\"", ",\"metadata\":{\"x\":" + nested + "}"));
+      assertEquals(400, deep.status(), depth + ": " + deep.text());
+      assertNotNull(deep.error(), deep.text());
+      Reply deepContent = serving.completion(rawChat(nested, ""));
+      assertEquals(400, deepContent.status(), depth + ": " + deepContent.text());
+      // 'store' takes any value (it has no effect): only nesting beyond the parser's limit (1000) is refused
+      Reply deepObjects = serving.completion(rawChat("\"hi\"", ",\"store\":" + "{\"a\":".repeat(depth) + "1"
+          + "}".repeat(depth)));
+      assertEquals(depth > 1000 ? 400 : 200, deepObjects.status(), depth + ": " + deepObjects.text());
+    }
   }
 
   @Test

@@ -17,7 +17,7 @@ public enum Choice {
       case "B" -> B;
       case "TIE" -> TIE;
       default -> throw new FeedbackValidationException(FeedbackRules.INVALID_VALUE, field,
-          field + " must be one of \"A\", \"B\", \"tie\", not \"" + value + "\"");
+          field + " must be one of \"A\", \"B\", \"tie\", not " + FeedbackRules.quote(value));
     };
   }
 }

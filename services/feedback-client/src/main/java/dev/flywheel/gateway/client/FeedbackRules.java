@@ -58,13 +58,33 @@ public final class FeedbackRules {
   public static final String BAD_TIMESTAMP = "bad_timestamp";
   public static final String TIMESTAMP_IN_FUTURE = "timestamp_in_future";
   public static final String PAYLOAD_TOO_LARGE = "payload_too_large";
+  /** An id or text longer than its limit ({@link Limits#maxIdLength()}, {@link Limits#maxTextLength()}). */
+  public static final String TOO_LONG = "too_long";
+  /** An id or text holding NUL (U+0000) or a lone UTF-16 surrogate (which UTF-8 cannot encode). */
+  public static final String INVALID_TEXT = "invalid_text";
+
+  /**
+   * Default longest id, in characters (UTF-16 code units, as Java and JavaScript count them). Ids are
+   * Kafka record keys and idempotency-cache keys, held per remembered event: 128 covers UUIDs (36),
+   * ULIDs (26), serving's completion and response ids (35) and an {@code Idempotency-Key} with its
+   * {@code :<index>} suffix.
+   */
+  public static final int DEFAULT_MAX_ID_LENGTH = 128;
+  /**
+   * Default longest text (turn, prompt, response, demonstration, comment), in characters. With the
+   * default event budget (512 KiB) a transcript whose prompt (stored twice: last turn and prompt) and one
+   * response are all this long still fits.
+   */
+  public static final int DEFAULT_MAX_TEXT_LENGTH = 128 * 1024;
 
   /**
    * @param maxEventBytes largest Avro-encoded event accepted (stay below the broker's
    *     {@code message.max.bytes}, 1 MiB by default)
    * @param maxFutureSkew how far an event time may lie ahead of the receiver's clock
+   * @param maxIdLength longest id (eventId, transcriptId, responseId, annotatorId, ...), in characters
+   * @param maxTextLength longest text (turn text, prompt, response text, comment), in characters
    */
-  public record Limits(int maxEventBytes, Duration maxFutureSkew) {
+  public record Limits(int maxEventBytes, Duration maxFutureSkew, int maxIdLength, int maxTextLength) {
     public static final Limits DEFAULT = new Limits(512 * 1024, Duration.ofMinutes(5));
 
     public Limits {
@@ -74,8 +94,19 @@ public final class FeedbackRules {
       if (maxFutureSkew.isNegative()) {
         throw new IllegalArgumentException("maxFutureSkew must not be negative");
       }
+      if (maxIdLength < 1 || maxTextLength < 1) {
+        throw new IllegalArgumentException("maxIdLength and maxTextLength must be positive");
+      }
+    }
+
+    /** The given event budget and skew with the default id and text lengths. */
+    public Limits(int maxEventBytes, Duration maxFutureSkew) {
+      this(maxEventBytes, maxFutureSkew, DEFAULT_MAX_ID_LENGTH, DEFAULT_MAX_TEXT_LENGTH);
     }
   }
+
+  /** Longest part of a client's value quoted back in an error message. */
+  private static final int MAX_QUOTED = 64;
 
   private static final Pattern EPOCH_MILLIS = Pattern.compile("-?\\d{1,15}");
 
@@ -84,16 +115,16 @@ public final class FeedbackRules {
   // ---------------------------------------------------------------------------------------- events
 
   public static ChatTranscript validate(ChatTranscript t, Limits limits, Instant now) {
-    requireId(t.getEventId(), "eventId");
-    requireId(t.getTranscriptId(), "transcriptId");
-    requireId(t.getConversationId(), "conversationId");
-    requireId(t.getAppId(), "appId");
+    requireId(t.getEventId(), "eventId", limits);
+    requireId(t.getTranscriptId(), "transcriptId", limits);
+    requireId(t.getConversationId(), "conversationId", limits);
+    requireId(t.getAppId(), "appId", limits);
     if (t.getUserId() != null) {
-      requireId(t.getUserId(), "userId");
+      requireId(t.getUserId(), "userId", limits);
     }
-    validateTurns(t.getTurns());
+    validateTurns(t.getTurns(), limits);
     String lastText = t.getTurns().get(t.getTurns().size() - 1).getText();
-    requireText(t.getPrompt(), "prompt");
+    requireText(t.getPrompt(), "prompt", limits);
     if (!t.getPrompt().equals(lastText)) {
       throw new FeedbackValidationException(INVALID_VALUE, "prompt",
           "prompt must be the text of the last (user) turn; leave it out to have it filled in");
@@ -106,12 +137,12 @@ public final class FeedbackRules {
     for (int i = 0; i < responses.size(); i++) {
       CandidateResponse r = responses.get(i);
       String path = "responses[" + i + "]";
-      requireId(r.getResponseId(), path + ".responseId");
+      requireId(r.getResponseId(), path + ".responseId", limits);
       if (!ids.add(r.getResponseId())) {
         throw new FeedbackValidationException(DUPLICATE_RESPONSE_ID, path + ".responseId",
             "response id \"" + r.getResponseId() + "\" appears more than once");
       }
-      requireText(r.getText(), path + ".text");
+      requireText(r.getText(), path + ".text", limits);
       if (r.getPolicyVersion() != null && r.getPolicyVersion() < 0) {
         throw new FeedbackValidationException(INVALID_VALUE, path + ".policyVersion", "policyVersion must be >= 0");
       }
@@ -119,7 +150,7 @@ public final class FeedbackRules {
         throw new FeedbackValidationException(INVALID_VALUE, path + ".tokenCount", "tokenCount must be >= 0");
       }
       if (r.getFinishReason() != null) {
-        requireId(r.getFinishReason(), path + ".finishReason");
+        requireId(r.getFinishReason(), path + ".finishReason", limits);
       }
       validateSampling(r.getSampling(), path + ".sampling");
     }
@@ -129,14 +160,17 @@ public final class FeedbackRules {
   }
 
   public static HumanRanking validate(HumanRanking r, Limits limits, Instant now) {
-    requireId(r.getEventId(), "eventId");
-    requireId(r.getRankingId(), "rankingId");
-    requireId(r.getTranscriptId(), "transcriptId");
-    requireId(r.getAppId(), "appId");
-    validateTiers(r.getTiers());
-    requireId(r.getAnnotatorId(), "annotatorId");
+    requireId(r.getEventId(), "eventId", limits);
+    requireId(r.getRankingId(), "rankingId", limits);
+    requireId(r.getTranscriptId(), "transcriptId", limits);
+    requireId(r.getAppId(), "appId", limits);
+    validateTiers(r.getTiers(), limits);
+    requireId(r.getAnnotatorId(), "annotatorId", limits);
     if (r.getAnnotatorPool() == null) {
       throw new FeedbackValidationException(MISSING_FIELD, "annotatorPool", "annotatorPool is required");
+    }
+    if (r.getComment() != null) {
+      checkText(r.getComment(), "comment", limits.maxTextLength());
     }
     checkTime(r.getEventTime(), "eventTime", limits, now);
     checkSize(r, limits);
@@ -144,12 +178,12 @@ public final class FeedbackRules {
   }
 
   public static Demonstration validate(Demonstration d, Limits limits, Instant now) {
-    requireId(d.getEventId(), "eventId");
-    requireId(d.getDemonstrationId(), "demonstrationId");
-    requireId(d.getAppId(), "appId");
-    validateTurns(d.getTurns());
-    requireText(d.getResponse(), "response");
-    requireId(d.getAnnotatorId(), "annotatorId");
+    requireId(d.getEventId(), "eventId", limits);
+    requireId(d.getDemonstrationId(), "demonstrationId", limits);
+    requireId(d.getAppId(), "appId", limits);
+    validateTurns(d.getTurns(), limits);
+    requireText(d.getResponse(), "response", limits);
+    requireId(d.getAnnotatorId(), "annotatorId", limits);
     checkTime(d.getEventTime(), "eventTime", limits, now);
     checkSize(d, limits);
     return d;
@@ -159,6 +193,11 @@ public final class FeedbackRules {
 
   /** Tiers, best first: each non-empty, response ids non-blank and distinct, K = all ids in 2..9. */
   public static void validateTiers(List<RankTier> tiers) {
+    validateTiers(tiers, Limits.DEFAULT);
+  }
+
+  /** As {@link #validateTiers(List)}, with the id length of {@code limits}. */
+  public static void validateTiers(List<RankTier> tiers, Limits limits) {
     if (tiers == null || tiers.isEmpty()) {
       throw new FeedbackValidationException(MISSING_FIELD, "tiers",
           "tiers is required: ordered groups of response ids, best first, e.g. [[\"r1\"], [\"r2\", \"r3\"]]");
@@ -171,7 +210,7 @@ public final class FeedbackRules {
       }
       for (int j = 0; j < ids.size(); j++) {
         String path = "tiers[" + i + "][" + j + "]";
-        requireId(ids.get(j), path);
+        requireId(ids.get(j), path, limits);
         if (!seen.add(ids.get(j))) {
           throw new FeedbackValidationException(DUPLICATE_RESPONSE_ID, path,
               "response id \"" + ids.get(j) + "\" is ranked more than once");
@@ -184,13 +223,22 @@ public final class FeedbackRules {
     }
   }
 
-  /** A pairwise choice as tiers: A over B, B over A, or both in one tier. */
+  /**
+   * A pairwise choice as tiers: A over B, B over A, or both in one tier. The ids' lengths are checked
+   * when the ranking is validated; {@link #pairwiseTiers(String, String, Choice, Limits)} checks them
+   * here, naming responseA/responseB.
+   */
   public static List<RankTier> pairwiseTiers(String responseA, String responseB, Choice choice) {
-    requireId(responseA, "responseA");
-    requireId(responseB, "responseB");
+    return pairwiseTiers(responseA, responseB, choice, null);
+  }
+
+  /** As {@link #pairwiseTiers(String, String, Choice)}, checking the ids against {@code limits} (null: not). */
+  public static List<RankTier> pairwiseTiers(String responseA, String responseB, Choice choice, Limits limits) {
+    requireId(responseA, "responseA", limits);
+    requireId(responseB, "responseB", limits);
     if (responseA.equals(responseB)) {
       throw new FeedbackValidationException(DUPLICATE_RESPONSE_ID, "responseB",
-          "responseA and responseB are the same response \"" + responseA + "\"");
+          "responseA and responseB are the same response " + quote(responseA));
     }
     if (choice == null) {
       throw new FeedbackValidationException(MISSING_FIELD, "choice", "choice is required: one of \"A\", \"B\", \"tie\"");
@@ -207,6 +255,11 @@ public final class FeedbackRules {
   }
 
   public static void validateTurns(List<Turn> turns) {
+    validateTurns(turns, Limits.DEFAULT);
+  }
+
+  /** As {@link #validateTurns(List)}, with the text length of {@code limits}. */
+  public static void validateTurns(List<Turn> turns, Limits limits) {
     if (turns == null || turns.isEmpty()) {
       throw new FeedbackValidationException(MISSING_FIELD, "turns", "turns must hold at least the user's prompt");
     }
@@ -216,7 +269,7 @@ public final class FeedbackRules {
         throw new FeedbackValidationException(MISSING_FIELD, "turns[" + i + "].role",
             "turns[" + i + "].role is required: one of system, user, assistant");
       }
-      requireText(turn.getText(), "turns[" + i + "].text");
+      requireText(turn.getText(), "turns[" + i + "].text", limits);
     }
     Turn last = turns.get(turns.size() - 1);
     if (last.getRole() != Role.USER) {
@@ -256,7 +309,7 @@ public final class FeedbackRules {
       return Role.valueOf(value.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
       throw new FeedbackValidationException(UNKNOWN_ROLE, field,
-          "unknown role \"" + value + "\": one of system, user, assistant");
+          "unknown role " + quote(value) + ": one of system, user, assistant");
     }
   }
 
@@ -269,7 +322,7 @@ public final class FeedbackRules {
       return AnnotatorPool.valueOf(value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
       throw new FeedbackValidationException(INVALID_VALUE, field,
-          "unknown annotator pool \"" + value + "\": one of training, held_out");
+          "unknown annotator pool " + quote(value) + ": one of training, held_out");
     }
   }
 
@@ -286,7 +339,7 @@ public final class FeedbackRules {
       return OffsetDateTime.parse(v).toInstant();
     } catch (DateTimeParseException | NumberFormatException e) {
       throw new FeedbackValidationException(BAD_TIMESTAMP, field,
-          field + " \"" + value + "\" is not an ISO-8601 timestamp with offset (e.g. 2025-05-01T12:00:00Z) "
+          field + " " + quote(value) + " is not an ISO-8601 timestamp with offset (e.g. 2025-05-01T12:00:00Z) "
               + "nor epoch milliseconds");
     }
   }
@@ -305,19 +358,89 @@ public final class FeedbackRules {
     }
   }
 
-  static void requireId(String value, String field) {
+  /** A non-blank id of at most {@code limits.maxIdLength()} characters (null limits: any length), valid text. */
+  static void requireId(String value, String field, Limits limits) {
     if (value == null || value.isBlank()) {
       throw new FeedbackValidationException(MISSING_FIELD, field, field + " is required and must not be blank");
     }
+    checkText(value, field, limits == null ? Integer.MAX_VALUE : limits.maxIdLength());
   }
 
-  static void requireText(String value, String field) {
+  static void requireText(String value, String field, Limits limits) {
     if (value == null) {
       throw new FeedbackValidationException(MISSING_FIELD, field, field + " is required");
     }
+    checkText(value, field, limits.maxTextLength());
     if (value.isBlank()) {
       throw new FeedbackValidationException(EMPTY_TEXT, field, field + " must not be empty");
     }
+  }
+
+  /**
+   * At most {@code maxLength} characters (UTF-16 code units), no NUL and no lone surrogate. A lone
+   * surrogate (valid in a JSON escape such as {@code "\\ud800"}, or in a Java string) has no UTF-8
+   * encoding: Avro would write it as {@code ?}, silently changing the text.
+   */
+  public static void checkText(String value, String field, int maxLength) {
+    if (value.length() > maxLength) {
+      throw new FeedbackValidationException(TOO_LONG, field, field + " is " + value.length()
+          + " characters long; the limit is " + maxLength);
+    }
+    int bad = invalidCharAt(value);
+    if (bad >= 0) {
+      throw new FeedbackValidationException(INVALID_TEXT, field, field + " holds "
+          + (value.charAt(bad) == 0 ? "NUL (U+0000)" : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
+          + " at index " + bad + ": not allowed in text (UTF-8 has no lone surrogates; NUL ends strings elsewhere)");
+    }
+  }
+
+  /** Index of the first NUL or lone (unpaired) UTF-16 surrogate in {@code s}, or -1. */
+  public static int invalidCharAt(CharSequence s) {
+    int n = s.length();
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c == 0) {
+        return i;
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A client's value for an error message: quoted, at most {@value #MAX_QUOTED} characters (with its
+   * length if cut), NUL and lone surrogates shown as U+FFFD — an error never echoes megabytes, nor
+   * text that cannot be encoded.
+   */
+  public static String quote(String value) {
+    if (value == null) {
+      return "null";
+    }
+    int end = Math.min(value.length(), MAX_QUOTED);
+    if (end < value.length() && end > 0 && Character.isHighSurrogate(value.charAt(end - 1))) {
+      end--;
+    }
+    StringBuilder out = new StringBuilder(end + 32).append('"');
+    for (int i = 0; i < end; i++) {
+      char c = value.charAt(i);
+      boolean pair = Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(value.charAt(i + 1));
+      if (pair) {
+        out.append(c).append(value.charAt(++i));
+      } else {
+        out.append(c == 0 || Character.isSurrogate(c) ? '\uFFFD' : c);
+      }
+    }
+    out.append('"');
+    if (end < value.length()) {
+      out.append("... (").append(value.length()).append(" characters)");
+    }
+    return out.toString();
   }
 
   // ---------------------------------------------------------------------------------------- size

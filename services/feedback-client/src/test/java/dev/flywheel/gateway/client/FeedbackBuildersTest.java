@@ -131,4 +131,33 @@ class FeedbackBuildersTest {
     assertEquals("items[2].tiers", e.field());
     assertEquals("items[2]", new FeedbackValidationException("c", null, "m").prefixed("items[2].").field());
   }
+
+  @Test
+  void idsAndTextsAreBoundedAndMustBeText() {
+    // defaults: ids at most 128 characters, texts at most 131 072
+    invalid(() -> Feedback.ranking("app").transcriptId("t").tier("r1").tier("r2").annotatorId("a".repeat(129))
+        .build(), FeedbackRules.TOO_LONG, "annotatorId");
+    invalid(() -> Feedback.ranking("app").transcriptId("t").tier("r1").tier("r".repeat(129)).annotatorId("a")
+        .build(), FeedbackRules.TOO_LONG, "tiers[1][0]");
+    invalid(() -> Feedback.demonstration("app").turn(Role.USER, "q").response("x".repeat(131_073)).annotatorId("w")
+        .build(), FeedbackRules.TOO_LONG, "response");
+    invalid(() -> Feedback.ranking("app").transcriptId("t").tier("r1").tier("r2").annotatorId("a")
+        .comment("c".repeat(131_073)).build(), FeedbackRules.TOO_LONG, "comment");
+    // NUL and lone surrogates would reach Kafka as-is (NUL) or as '?' (Avro's UTF-8 encoder)
+    invalid(() -> Feedback.transcript("app").transcriptId("t").turn(Role.USER, "hi \uD800").response("r1", "a")
+        .build(), FeedbackRules.INVALID_TEXT, "turns[0].text");
+    invalid(() -> Feedback.transcript("app").transcriptId("t").turn(Role.USER, "hi").response("r1", "a\u0000")
+        .build(), FeedbackRules.INVALID_TEXT, "responses[0].text");
+    invalid(() -> Feedback.ranking("app").transcriptId("t").tier("r1").tier("r2").annotatorId("a")
+        .comment("\uDC00\uD800").build(), FeedbackRules.INVALID_TEXT, "comment");
+    Feedback.transcript("app").transcriptId("t").turn(Role.USER, "smile \uD83D\uDE00").response("r1", "a").build();
+    // the limits are the caller's to set
+    FeedbackRules.Limits wide = new FeedbackRules.Limits(512 * 1024, Duration.ofMinutes(5), 256, 10);
+    Feedback.ranking("app").limits(wide).transcriptId("t").tier("r1").tier("r2").annotatorId("a".repeat(256)).build();
+    invalid(() -> Feedback.demonstration("app").limits(wide).turn(Role.USER, "q").response("eleven char")
+        .annotatorId("w").build(), FeedbackRules.TOO_LONG, "response");
+    assertEquals("\"abc\"", FeedbackRules.quote("abc"));
+    assertEquals("\"a\uFFFDb\"", FeedbackRules.quote("a\u0000b"));
+    assertEquals(64 + 2, FeedbackRules.quote("x".repeat(1000)).indexOf("..."));
+  }
 }

@@ -14,6 +14,8 @@ import dev.flywheel.events.Turn;
 import dev.flywheel.gateway.client.Choice;
 import dev.flywheel.gateway.client.FeedbackRules;
 import dev.flywheel.gateway.client.FeedbackValidationException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,9 +51,11 @@ public final class EventMapper {
         if (r == null) {
           throw new FeedbackValidationException(MISSING_FIELD, "responses[" + i + "]", "responses[" + i + "] is null");
         }
-        responses.add(new CandidateResponse(r.responseId(), r.text(), r.policyVersion(),
-            sampling(r.sampling(), "responses[" + i + "].sampling"),
-            r.tokenCount() == null ? 0 : r.tokenCount(), r.finishReason()));
+        String path = "responses[" + i + "]";
+        Integer tokenCount = integer(r.tokenCount(), path + ".tokenCount");
+        responses.add(new CandidateResponse(r.responseId(), r.text(), longValue(r.policyVersion(),
+            path + ".policyVersion"), sampling(r.sampling(), path + ".sampling"),
+            tokenCount == null ? 0 : tokenCount, r.finishReason()));
       }
     }
     t.setResponses(responses);
@@ -75,7 +79,8 @@ public final class EventMapper {
           "give either tiers or the pairwise responseA/responseB/choice, not both");
     }
     if (pairwise) {
-      r.setTiers(FeedbackRules.pairwiseTiers(in.responseA(), in.responseB(), Choice.parse(in.choice(), "choice")));
+      r.setTiers(FeedbackRules.pairwiseTiers(in.responseA(), in.responseB(), Choice.parse(in.choice(), "choice"),
+          limits));
     } else {
       r.setTiers(tiers(in.tiers()));
     }
@@ -133,11 +138,58 @@ public final class EventMapper {
     if (s.maxTokens() == null) {
       throw new FeedbackValidationException(MISSING_FIELD, path + ".maxTokens", path + ".maxTokens is required");
     }
-    return new SamplingParams(s.temperature(), s.topP() == null ? 1.0 : s.topP(),
-        s.topK() == null ? 0 : s.topK(), s.maxTokens(), s.seed());
+    Double topP = number(s.topP(), path + ".topP");
+    Integer topK = integer(s.topK(), path + ".topK");
+    return new SamplingParams(number(s.temperature(), path + ".temperature"), topP == null ? 1.0 : topP,
+        topK == null ? 0 : topK, integer(s.maxTokens(), path + ".maxTokens"), longValue(s.seed(), path + ".seed"));
   }
 
-  /** eventTime: absent means now; a string is parsed (ISO-8601 or epoch millis); a number is epoch millis. */
+  /** An int-valued field: integral and within int range, else a 400 naming it. */
+  static Integer integer(BigDecimal value, String field) {
+    Long l = longValue(value, field);
+    if (l != null && (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE)) {
+      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
+          + " is out of range: an integer within ±" + Integer.MAX_VALUE);
+    }
+    return l == null ? null : l.intValue();
+  }
+
+  /** A long-valued field: integral and within long range, else a 400 naming it. */
+  static Long longValue(BigDecimal value, String field) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      // longValueExact refuses huge exponents (1e999999999) and fractions without expanding them
+      return value.longValueExact();
+    } catch (ArithmeticException e) {
+      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
+          + " is not an integer within the 64-bit range");
+    }
+  }
+
+  /** A floating-point field: finite as a double (1e400 is not), else a 400 naming it. */
+  static Double number(BigDecimal value, String field) {
+    if (value == null) {
+      return null;
+    }
+    double d = value.doubleValue();
+    if (Double.isInfinite(d)) {
+      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
+          + " is out of range for a double");
+    }
+    return d;
+  }
+
+  private static String abbreviate(BigDecimal value) {
+    String s = value.toString();
+    return s.length() <= 40 ? s : s.substring(0, 20) + "...(" + s.length() + " characters)";
+  }
+
+  /**
+   * eventTime: absent means now; a string is parsed (ISO-8601 or epoch millis); a number is epoch millis
+   * and must be an integer within the 64-bit range (2^64 + t is refused, not read as t).
+   */
   static Instant time(Object value, Instant now) {
     if (value == null) {
       return now;
@@ -145,10 +197,35 @@ public final class EventMapper {
     if (value instanceof String s) {
       return FeedbackRules.parseTime(s, "eventTime");
     }
-    if (value instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
-      return Instant.ofEpochMilli(n.longValue());
+    if (value instanceof Number n) {
+      Long millis = epochMillis(n);
+      if (millis != null) {
+        return Instant.ofEpochMilli(millis);
+      }
     }
     throw new FeedbackValidationException(BAD_TIMESTAMP, "eventTime",
-        "eventTime must be an ISO-8601 timestamp string (e.g. 2025-05-01T12:00:00Z) or epoch milliseconds");
+        "eventTime must be an ISO-8601 timestamp string (e.g. 2025-05-01T12:00:00Z) or epoch milliseconds "
+            + "(an integer)");
+  }
+
+  /** The number as an exact long, or null (fraction, beyond the long range, not finite). */
+  private static Long epochMillis(Number n) {
+    BigDecimal exact;
+    if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte) {
+      return n.longValue();
+    } else if (n instanceof BigDecimal b) {
+      exact = b;
+    } else if (n instanceof BigInteger b) {
+      exact = new BigDecimal(b);
+    } else if (Double.isFinite(n.doubleValue())) {
+      exact = new BigDecimal(n.doubleValue());
+    } else {
+      return null;
+    }
+    try {
+      return exact.longValueExact();
+    } catch (ArithmeticException e) {
+      return null;
+    }
   }
 }

@@ -61,7 +61,6 @@ public class FeedbackController {
   public static final String TRANSCRIPTS_SCOPE = "transcripts:write";
   public static final String RANKINGS_SCOPE = "rankings:write";
   public static final String DEMONSTRATIONS_SCOPE = "demonstrations:write";
-  private static final int MAX_IDEMPOTENCY_KEY = 200;
 
   /** Maps one request item to its Avro event (validating it). */
   @FunctionalInterface
@@ -138,7 +137,7 @@ public class FeedbackController {
     String appId = ApiPrincipal.of(request).appId();
     Prepared prepared;
     try {
-      checkIdempotencyKey(idempotencyKey);
+      checkIdempotencyKey(idempotencyKey, config.maxIdempotencyKeyLength());
       String eventId = eventId(body.eventId(), idempotencyKey, -1, "eventId");
       prepared = prepare(body, type, appId, eventId, Instant.now(), toEvent);
     } catch (FeedbackValidationException e) {
@@ -162,7 +161,7 @@ public class FeedbackController {
     List<T> items = body.items();
     List<Prepared> prepared = new ArrayList<>();
     try {
-      checkIdempotencyKey(idempotencyKey);
+      checkIdempotencyKey(idempotencyKey, config.maxIdempotencyKeyLength());
       if (items == null || items.isEmpty()) {
         throw new FeedbackValidationException(FeedbackRules.MISSING_FIELD, "items", "items must hold at least one "
             + kind);
@@ -244,18 +243,19 @@ public class FeedbackController {
         throw new FeedbackValidationException(FeedbackRules.MISSING_FIELD, field, "eventId must not be blank");
       }
       if (fromHeader != null && !fromHeader.equals(fromBody)) {
-        throw new FeedbackValidationException(FeedbackRules.INVALID_VALUE, field, "eventId \"" + fromBody
-            + "\" differs from the Idempotency-Key header (\"" + fromHeader + "\"); send one or make them equal");
+        throw new FeedbackValidationException(FeedbackRules.INVALID_VALUE, field, "eventId " + FeedbackRules.quote(fromBody)
+            + " differs from the Idempotency-Key header (" + FeedbackRules.quote(fromHeader)
+            + "); send one or make them equal");
       }
       return fromBody;
     }
     return fromHeader != null ? fromHeader : UUID.randomUUID().toString();
   }
 
-  private static void checkIdempotencyKey(@Nullable String key) {
-    if (key != null && key.length() > MAX_IDEMPOTENCY_KEY) {
-      throw new FeedbackValidationException(FeedbackRules.INVALID_VALUE, IDEMPOTENCY_KEY_HEADER,
-          "the Idempotency-Key header is longer than " + MAX_IDEMPOTENCY_KEY + " characters");
+  private static void checkIdempotencyKey(@Nullable String key, int maxLength) {
+    if (key != null && key.length() > maxLength) {
+      throw new FeedbackValidationException(FeedbackRules.TOO_LONG, IDEMPOTENCY_KEY_HEADER,
+          "the Idempotency-Key header is longer than " + maxLength + " characters (max-id-length - 8)");
     }
   }
 

@@ -2,12 +2,16 @@ package dev.flywheel.gateway.api;
 
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
+import java.math.BigDecimal;
 import java.util.List;
 
 /**
  * The JSON request bodies. Every field is nullable here so that a missing one is reported by the
- * gateway's own validation with its name, not as a generic decoding failure. eventTime is an ISO-8601
- * string with offset or epoch milliseconds; appId is never read from the body (it comes from the key).
+ * gateway's own validation with its name, not as a generic decoding failure. Numbers are read as
+ * {@link BigDecimal} for the same reason: {@code 1e400} or {@code 99999999999999999999} in an int field
+ * is a 400 naming that field ({@link EventMapper}), not a decoding failure naming the body. eventTime is
+ * an ISO-8601 string with offset or epoch milliseconds; appId is never read from the body (it comes from
+ * the key).
  */
 public final class Requests {
 
@@ -17,12 +21,12 @@ public final class Requests {
   public record Turn(@Nullable String role, @Nullable String text) {}
 
   @Serdeable
-  public record Sampling(@Nullable Double temperature, @Nullable Double topP, @Nullable Integer topK,
-      @Nullable Integer maxTokens, @Nullable Long seed) {}
+  public record Sampling(@Nullable BigDecimal temperature, @Nullable BigDecimal topP, @Nullable BigDecimal topK,
+      @Nullable BigDecimal maxTokens, @Nullable BigDecimal seed) {}
 
   @Serdeable
-  public record Response(@Nullable String responseId, @Nullable String text, @Nullable Long policyVersion,
-      @Nullable Sampling sampling, @Nullable Integer tokenCount, @Nullable String finishReason) {}
+  public record Response(@Nullable String responseId, @Nullable String text, @Nullable BigDecimal policyVersion,
+      @Nullable Sampling sampling, @Nullable BigDecimal tokenCount, @Nullable String finishReason) {}
 
   @Serdeable
   public record Transcript(@Nullable String eventId, @Nullable Object eventTime, @Nullable String transcriptId,

@@ -26,4 +26,31 @@ public final class ApiErrors {
   public static <T> MutableHttpResponse<T> badRequest(String message) {
     return error(HttpStatus.BAD_REQUEST, message);
   }
+
+  /** 400 with a specific code ({@code too_long}, {@code invalid_value}, ...) naming the offending field. */
+  public static <T> MutableHttpResponse<T> invalid(String code, String field, String message) {
+    @SuppressWarnings("unchecked")
+    MutableHttpResponse<T> response =
+        (MutableHttpResponse<T>) HttpResponse.status(HttpStatus.BAD_REQUEST).body(new ApiError(code, message, field));
+    return response;
+  }
+
+  /** Index of the first NUL or unpaired UTF-16 surrogate in {@code s} (text UTF-8 cannot carry), or -1. */
+  public static int invalidCharAt(CharSequence s) {
+    int n = s.length();
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c == 0) {
+        return i;
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
 }

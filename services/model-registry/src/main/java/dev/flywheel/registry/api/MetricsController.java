@@ -1,7 +1,9 @@
 package dev.flywheel.registry.api;
 
 import dev.flywheel.registry.state.MetricsStore;
+import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
+import io.micronaut.http.HttpResponse;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.QueryValue;
@@ -14,26 +16,56 @@ import java.util.Map;
 public class MetricsController {
 
   private final MetricsStore metrics;
+  private final int defaultLimit;
+  private final int maxLimit;
 
-  public MetricsController(MetricsStore metrics) {
+  /**
+   * @param defaultLimit points answered when the request gives no {@code limit}
+   * @param maxLimit largest {@code limit} a request may give (400 beyond)
+   */
+  public MetricsController(MetricsStore metrics,
+      @Value("${flywheel.model-registry.metrics.default-limit:5000}") int defaultLimit,
+      @Value("${flywheel.model-registry.metrics.max-limit:20000}") int maxLimit) {
+    if (maxLimit < 1 || defaultLimit < 1 || defaultLimit > maxLimit) {
+      throw new IllegalArgumentException("flywheel.model-registry.metrics: need 1 <= default-limit (" + defaultLimit
+          + ") <= max-limit (" + maxLimit + ")");
+    }
     this.metrics = metrics;
+    this.defaultLimit = defaultLimit;
+    this.maxLimit = maxLimit;
   }
 
   /**
    * Time-ordered points. Filters: {@code source} (e.g. policy-trainer), {@code phase} (e.g. ppo),
-   * {@code version} (model version), {@code since} (epoch millis), {@code limit} (most recent N, default
-   * 5000).
+   * {@code version} (model version), {@code since} (epoch millis), {@code limit} (most recent N, 1 to
+   * {@code max-limit}, default {@code default-limit}; anything else is a 400 naming {@code limit}).
    */
   @Get
-  public Map<String, Object> points(@Nullable @QueryValue String source, @Nullable @QueryValue String phase,
+  public HttpResponse<?> points(@Nullable @QueryValue String source, @Nullable @QueryValue String phase,
       @Nullable @QueryValue Long version, @Nullable @QueryValue Long since,
-      @Nullable @QueryValue Integer limit) {
-    List<MetricsStore.Point> points = metrics.query(blank(source), blank(phase), version, since,
-        limit == null ? 5_000 : limit);
+      @Nullable @QueryValue String limit) {
+    int n;
+    if (limit == null || limit.isBlank()) {
+      n = defaultLimit;
+    } else {
+      long parsed;
+      try {
+        parsed = Long.parseLong(limit.strip());
+      } catch (NumberFormatException e) {
+        parsed = Long.MIN_VALUE;
+      }
+      if (parsed < 1 || parsed > maxLimit) {
+        return ApiErrors.invalid("invalid_value", "limit", "limit must be an integer from 1 to " + maxLimit
+            + " (flywheel.model-registry.metrics.max-limit); got "
+            + (limit.length() > 32 ? limit.substring(0, 32) + "..." : limit));
+      }
+      n = (int) parsed;
+    }
+    List<MetricsStore.Point> points = metrics.query(blank(source), blank(phase), version, since, n);
     Map<String, Object> body = Views.obj();
     body.put("count", points.size());
     body.put("points", points.stream().map(MetricsController::point).toList());
-    return body;
+    return HttpResponse.ok(body);
   }
 
   /** One aggregate per (model version, training round): count, mean and last value of each figure. */

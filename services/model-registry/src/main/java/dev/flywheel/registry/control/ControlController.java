@@ -11,6 +11,7 @@ import dev.flywheel.registry.api.Views;
 import dev.flywheel.registry.state.Kinds;
 import dev.flywheel.registry.state.ModelState;
 import dev.flywheel.registry.state.VersionEntry;
+import io.micronaut.context.annotation.Value;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -49,10 +50,17 @@ public class ControlController {
 
   private final ModelState state;
   private final ControlPublisher publisher;
+  private final int maxReasonLength;
 
-  public ControlController(ModelState state, ControlPublisher publisher) {
+  /** @param maxReasonLength longest {@code reason}, in characters (400 beyond) */
+  public ControlController(ModelState state, ControlPublisher publisher,
+      @Value("${flywheel.model-registry.control.max-reason-length:1000}") int maxReasonLength) {
+    if (maxReasonLength < 1) {
+      throw new IllegalArgumentException("flywheel.model-registry.control.max-reason-length must be positive");
+    }
     this.state = state;
     this.publisher = publisher;
+    this.maxReasonLength = maxReasonLength;
   }
 
   @Post("/{kind}/{version}/promote")
@@ -73,6 +81,16 @@ public class ControlController {
 
   private HttpResponse<?> act(HttpRequest<?> request, String kindText, long version, ControlAction action,
       String reason) {
+    if (reason != null && reason.length() > maxReasonLength) {
+      return ApiErrors.invalid("too_long", "reason", "reason is " + reason.length() + " characters long; the limit "
+          + "is " + maxReasonLength + " (flywheel.model-registry.control.max-reason-length)");
+    }
+    int bad = reason == null ? -1 : ApiErrors.invalidCharAt(reason);
+    if (bad >= 0) {
+      return ApiErrors.invalid("invalid_text", "reason", "reason holds " + (reason.charAt(bad) == 0 ? "NUL (U+0000)"
+          : String.format("a lone surrogate (U+%04X)", (int) reason.charAt(bad))) + " at index " + bad
+          + ": not valid text");
+    }
     Optional<ModelKind> kind = Kinds.parse(kindText);
     if (kind.isEmpty()) {
       return ApiErrors.notFound("unknown kind '" + kindText + "' (policy or reward)");

@@ -20,6 +20,7 @@ import dev.flywheel.serving.transcripts.EventPublisher;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Body;
@@ -31,6 +32,10 @@ import io.micronaut.http.sse.Event;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,6 +46,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import reactor.core.publisher.Flux;
@@ -85,7 +91,8 @@ public class ChatController {
     this.json = json;
     // n candidates are rows of one batch and of one model's queue
     this.parser = new ChatRequestParser(Math.min(config.getMaxN(),
-        Math.min(config.getMaxBatchRows(), config.getMaxQueuedRows())));
+        Math.min(config.getMaxBatchRows(), config.getMaxQueuedRows())), config.getMaxTokensLimit(),
+        config.getMaxStopLength());
   }
 
   /** A request admitted to a model's queue. */
@@ -101,7 +108,7 @@ public class ChatController {
   @Consumes(MediaType.ALL)
   @Produces({MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
   @RequiresApiKey(scope = CHAT_SCOPE)
-  public CompletableFuture<MutableHttpResponse<?>> complete(HttpRequest<?> request, @Body String body) {
+  public CompletableFuture<MutableHttpResponse<?>> complete(HttpRequest<?> request, @Body byte[] body) {
     long arrival = System.nanoTime();
     String appId = ApiPrincipal.of(request).appId();
     ChatRequest chat = null;
@@ -131,13 +138,26 @@ public class ChatController {
     }
   }
 
-  private JsonNode parse(String body) {
-    if (body == null || body.isBlank()) {
+  /**
+   * The body as a JSON tree. The bytes must be UTF-8: a malformed sequence (a stray byte, a surrogate
+   * encoded as bytes) is a 400, not silently replaced by U+FFFD. Nesting deeper than Jackson's limit
+   * (1000) and numbers longer than 1000 digits are refused by the parser; anything it throws is a 400.
+   */
+  private JsonNode parse(byte[] body) {
+    String text;
+    try {
+      text = body == null ? "" : StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(body)).toString();
+    } catch (CharacterCodingException e) {
+      throw OpenAiException.invalid(null, "The request body is not valid UTF-8.");
+    }
+    if (text.isBlank()) {
       throw OpenAiException.invalid(null, "We could not parse the JSON body of your request: it is empty.");
     }
     try {
-      return json.readValue(body, JsonNode.class);
-    } catch (IOException | RuntimeException e) {
+      return json.readValue(text, JsonNode.class);
+    } catch (IOException | RuntimeException | StackOverflowError e) {
       throw OpenAiException.invalid(null, "We could not parse the JSON body of your request. (HINT: This likely "
           + "means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)");
     }
@@ -316,14 +336,15 @@ public class ChatController {
   // ------------------------------------------------------------------------------------------ streaming
 
   private MutableHttpResponse<?> stream(String appId, ChatRequest chat, long arrival) {
-    StreamListener listener = new StreamListener(chat.includeUsage(), arrival);
+    StreamListener listener = new StreamListener(chat.includeUsage(), arrival, config.getMaxStreamBuffer());
     Admitted admitted = admit(chat, arrival, listener);
     admitted.job().result()
         .thenCompose(results -> publishTranscript(appId, admitted, results).thenApply(ack -> results))
         .whenComplete((results, error) -> {
           Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
           if (cause instanceof CancellationException) {
-            metrics.request("client_cancelled", true, System.nanoTime() - arrival);
+            metrics.request(listener.overflowed() ? "stream_buffer_overflow" : "client_cancelled", true,
+                System.nanoTime() - arrival);
             listener.close();
           } else if (error != null) {
             OpenAiException e = afterAdmission(admitted, error);
@@ -344,21 +365,37 @@ public class ChatController {
    * Turns a job's output into {@code chat.completion.chunk} events: per candidate a first chunk with the role
    * (and its response id), content deltas as they are decoded, a last chunk with the finish reason; then
    * the usage chunk if asked for, and {@code [DONE]}.
+   *
+   * <p>The events wait in the sink until the HTTP layer takes them, which it does only as fast as the
+   * client reads (Netty's channel writability). At most {@code maxBuffered} bytes may wait: a client that
+   * falls further behind has its completion cancelled (rows leave the batch, no transcript) and the stream
+   * ends with an error event ({@code stream_buffer_overflow}) after what was already buffered. The closing
+   * events (usage, {@code [DONE]}, an error) are small and always appended.
    */
   private final class StreamListener implements JobListener {
     private final Sinks.Many<Event<String>> sink = Sinks.many().unicast().onBackpressureBuffer();
     private final boolean includeUsage;
     private final long arrival;
+    private final long maxBuffered;
+    /** UTF-8 bytes of the events emitted but not yet taken by the HTTP layer. */
+    private final AtomicLong buffered = new AtomicLong();
     private volatile Admitted admitted;
+    private volatile boolean overflowed;
+    private boolean closed;
     private boolean firstToken;
 
-    StreamListener(boolean includeUsage, long arrival) {
+    StreamListener(boolean includeUsage, long arrival, long maxBuffered) {
       this.includeUsage = includeUsage;
       this.arrival = arrival;
+      this.maxBuffered = maxBuffered;
     }
 
     Flux<Event<String>> events() {
-      return sink.asFlux();
+      return sink.asFlux().doOnNext(event -> buffered.addAndGet(-utf8Length(event.getData())));
+    }
+
+    boolean overflowed() {
+      return overflowed;
     }
 
     void admitted(Admitted a) {
@@ -399,15 +436,15 @@ public class ChatController {
     void done(List<RowResult> results) {
       if (includeUsage) {
         int completionTokens = results.stream().mapToInt(RowResult::tokenCount).sum();
-        emit(chunk(List.of(), usage(admitted, completionTokens)));
+        emitRaw(chunk(List.of(), usage(admitted, completionTokens)), true);
       }
-      emitRaw("[DONE]");
+      emitRaw("[DONE]", true);
       close();
     }
 
     void fail(OpenAiException e) {
       try {
-        emitRaw(json.writeValueAsString(e.body()));
+        emitRaw(json.writeValueAsString(e.body()), true);
       } catch (IOException io) {
         LOG.warn("could not encode a stream error", io);
       }
@@ -415,6 +452,7 @@ public class ChatController {
     }
 
     synchronized void close() {
+      closed = true;
       sink.tryEmitComplete();
     }
 
@@ -429,12 +467,55 @@ public class ChatController {
     }
 
     private void emit(String data) {
-      emitRaw(data);
+      emitRaw(data, false);
     }
 
-    private synchronized void emitRaw(String data) {
+    /** Queues one event; {@code closing} events are appended even past the bound. */
+    private synchronized void emitRaw(String data, boolean closing) {
+      if (closed) {
+        return;
+      }
+      long size = utf8Length(data);
+      if (!closing && buffered.get() + size > maxBuffered) {
+        overflow();
+        return;
+      }
+      buffered.addAndGet(size);
       sink.tryEmitNext(Event.of(data));
     }
+
+    /** The client reads too slowly: cancel the completion, end the stream with an error event. */
+    private void overflow() {
+      overflowed = true;
+      LOG.info("completion {}: the client fell more than {} bytes behind the stream; cancelled",
+          admitted == null ? "?" : admitted.id(), maxBuffered);
+      fail(new OpenAiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", "stream_buffer_overflow", null,
+          "The client read the stream too slowly: more than " + maxBuffered + " bytes were waiting to be sent "
+              + "(flywheel.serving.max-stream-buffer). The completion was cancelled and not recorded.", null));
+      Admitted a = admitted;
+      if (a != null) {
+        a.job().cancel(); // its rows leave the batch at the next step; no transcript is published
+      }
+    }
+  }
+
+  /** Bytes of {@code s} in UTF-8, without encoding it. */
+  static long utf8Length(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x80) {
+        n++;
+      } else if (c < 0x800) {
+        n += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        n += 4;
+        i++;
+      } else {
+        n += 3;
+      }
+    }
+    return n;
   }
 
   private static byte[] randomBytes(int n) {

@@ -4,6 +4,7 @@ import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Role;
 import io.micronaut.json.tree.JsonNode;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,11 @@ final class ChatRequestParser {
 
   static final int MAX_STOP = 4;
   static final int MAX_USER_LENGTH = 256;
+  static final int MAX_MODEL_LENGTH = 256;
+  /** OpenAI's metadata limits: 16 pairs, keys up to 64 characters, values up to 512. */
+  static final int MAX_METADATA_PAIRS = 16;
+  static final int MAX_METADATA_KEY_LENGTH = 64;
+  static final int MAX_METADATA_VALUE_LENGTH = 512;
   /** 2^53 − 1: the largest integer every JSON client (JavaScript's Number) reads exactly. */
   static final long MAX_SAFE_SEED = (1L << 53) - 1;
 
@@ -29,9 +35,18 @@ final class ChatRequestParser {
       "function_call", "parallel_tool_calls", "response_format", "store", "service_tier", "modalities");
 
   private final int maxN;
+  private final int maxTokensLimit;
+  private final int maxStopLength;
 
-  ChatRequestParser(int maxN) {
+  /**
+   * @param maxN largest n
+   * @param maxTokensLimit largest max_tokens / max_completion_tokens
+   * @param maxStopLength longest stop sequence, in characters
+   */
+  ChatRequestParser(int maxN, int maxTokensLimit, int maxStopLength) {
     this.maxN = maxN;
+    this.maxTokensLimit = maxTokensLimit;
+    this.maxStopLength = maxStopLength;
   }
 
   ChatRequest parse(JsonNode body) {
@@ -40,10 +55,15 @@ final class ChatRequestParser {
     }
     for (Map.Entry<String, JsonNode> e : body.entries()) {
       if (!KNOWN.contains(e.getKey())) {
-        throw OpenAiException.invalid(e.getKey(), "Unrecognized request argument supplied: " + e.getKey());
+        String name = shown(e.getKey());
+        throw OpenAiException.invalid(name, "Unrecognized request argument supplied: " + name);
       }
     }
     String model = requiredString(body, "model");
+    if (model.length() > MAX_MODEL_LENGTH) {
+      throw OpenAiException.invalid("model", "'model' is longer than " + MAX_MODEL_LENGTH + " characters.");
+    }
+    checkText(model, "model");
     List<ChatTurn> turns = messages(body.get("messages"));
     String prompt = null;
     for (ChatTurn turn : turns) {
@@ -76,11 +96,15 @@ final class ChatRequestParser {
         if (value < 1) {
           throw OpenAiException.invalid(param, value + " is less than the minimum of 1 - '" + param + "'");
         }
+        if (value > maxTokensLimit) {
+          throw OpenAiException.invalid(param, param + " is too large: " + value + ". This server supports at most "
+              + maxTokensLimit + " completion tokens, whereas you provided " + value + ".");
+        }
         maxTokens = value; // max_completion_tokens, checked last, wins
         maxTokensParam = param;
       }
     }
-    List<String> stop = stop(body.get("stop"));
+    List<String> stop = stop(body.get("stop"), maxStopLength);
     Long seed = present(body, "seed") ? integral(body.get("seed"), "seed").longValueExact() : null;
     if (seed != null && Math.abs(seed) > MAX_SAFE_SEED) {
       // transcripts carry the seed as a JSON/Avro long: beyond 2^53 JavaScript and JSON clients lose digits
@@ -89,6 +113,9 @@ final class ChatRequestParser {
     String user = optionalString(body, "user");
     if (user != null && user.length() > MAX_USER_LENGTH) {
       throw OpenAiException.invalid("user", "'user' is longer than " + MAX_USER_LENGTH + " characters.");
+    }
+    if (user != null) {
+      checkText(user, "user");
     }
     boolean stream = optionalBoolean(body, "stream", false);
     boolean includeUsage = false;
@@ -115,10 +142,23 @@ final class ChatRequestParser {
       if (!metadata.isObject()) {
         throw OpenAiException.invalid("metadata", "'metadata' must be an object of string values.");
       }
+      if (metadata.size() > MAX_METADATA_PAIRS) {
+        throw OpenAiException.invalid("metadata", "'metadata' may hold at most " + MAX_METADATA_PAIRS + " pairs.");
+      }
       for (Map.Entry<String, JsonNode> e : metadata.entries()) {
-        if (!e.getValue().isString()) {
-          throw OpenAiException.invalid("metadata." + e.getKey(), "metadata values must be strings.");
+        if (e.getKey().length() > MAX_METADATA_KEY_LENGTH) {
+          throw OpenAiException.invalid("metadata", "metadata keys may have at most " + MAX_METADATA_KEY_LENGTH
+              + " characters.");
         }
+        String at = "metadata." + checkText(e.getKey(), "metadata");
+        if (!e.getValue().isString()) {
+          throw OpenAiException.invalid(at, "metadata values must be strings.");
+        }
+        if (e.getValue().getStringValue().length() > MAX_METADATA_VALUE_LENGTH) {
+          throw OpenAiException.invalid(at, "metadata values may have at most " + MAX_METADATA_VALUE_LENGTH
+              + " characters.");
+        }
+        checkText(e.getValue().getStringValue(), at);
       }
       JsonNode conversation = metadata.get("conversation_id");
       conversationId = conversation == null ? null : conversation.getStringValue();
@@ -215,7 +255,7 @@ final class ChatRequestParser {
       throw OpenAiException.invalid(at, "Missing required parameter: '" + at + "'.");
     }
     if (content.isString()) {
-      return content.getStringValue();
+      return checkText(content.getStringValue(), at);
     }
     if (!content.isArray()) {
       throw OpenAiException.invalid(at, "'" + at + "' must be a string or an array of text parts.");
@@ -239,27 +279,28 @@ final class ChatRequestParser {
       if (j > 0) {
         text.append('\n');
       }
-      text.append(partText.getStringValue());
+      text.append(checkText(partText.getStringValue(), partAt + ".text"));
     }
     return text.toString();
   }
 
-  private static List<String> stop(JsonNode stop) {
+  private static List<String> stop(JsonNode stop, int maxLength) {
     if (stop == null || stop.isNull()) {
       return List.of();
     }
     List<String> out = new ArrayList<>();
     if (stop.isString()) {
-      out.add(stop.getStringValue());
+      out.add(stopSequence(stop.getStringValue(), "stop", maxLength));
     } else if (stop.isArray()) {
       if (stop.size() > MAX_STOP) {
         throw OpenAiException.invalid("stop", "'stop' may hold at most " + MAX_STOP + " sequences.");
       }
-      for (JsonNode s : stop.values()) {
+      for (int i = 0; i < stop.size(); i++) {
+        JsonNode s = stop.get(i);
         if (!s.isString()) {
           throw OpenAiException.invalid("stop", "'stop' must be a string or an array of strings.");
         }
-        out.add(s.getStringValue());
+        out.add(stopSequence(s.getStringValue(), "stop[" + i + "]", maxLength));
       }
     } else {
       throw OpenAiException.invalid("stop", "'stop' must be a string or an array of strings.");
@@ -268,6 +309,65 @@ final class ChatRequestParser {
       throw OpenAiException.invalid("stop", "stop sequences must not be empty.");
     }
     return List.copyOf(out);
+  }
+
+  private static String stopSequence(String value, String param, int maxLength) {
+    if (value.length() > maxLength) {
+      throw OpenAiException.invalid(param, "'" + param + "' is " + value.length()
+          + " characters long; a stop sequence may have at most " + maxLength + ".");
+    }
+    return checkText(value, param);
+  }
+
+  /**
+   * Text without NUL (U+0000) and without lone UTF-16 surrogates. JSON can spell a lone surrogate as an
+   * escape ({@code "\\ud800"}); it has no UTF-8 encoding, so the transcript would carry {@code ?} instead.
+   */
+  static String checkText(String value, String param) {
+    int bad = invalidCharAt(value);
+    if (bad >= 0) {
+      throw OpenAiException.invalid(param, "'" + param + "' holds "
+          + (value.charAt(bad) == 0 ? "NUL (U+0000)" : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
+          + " at index " + bad + ", which is not valid text.");
+    }
+    return value;
+  }
+
+  /** A client's name for an error: at most 64 characters, NUL and lone surrogates as U+FFFD. */
+  static String shown(String value) {
+    int end = Math.min(value.length(), 64);
+    if (end < value.length() && Character.isHighSurrogate(value.charAt(end - 1))) {
+      end--;
+    }
+    StringBuilder out = new StringBuilder(end + 3);
+    for (int i = 0; i < end; i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(value.charAt(i + 1))) {
+        out.append(c).append(value.charAt(++i));
+      } else {
+        out.append(c == 0 || Character.isSurrogate(c) ? '\uFFFD' : c);
+      }
+    }
+    return end < value.length() ? out.append("...").toString() : out.toString();
+  }
+
+  /** Index of the first NUL or unpaired UTF-16 surrogate in {@code s}, or -1. */
+  static int invalidCharAt(CharSequence s) {
+    int n = s.length();
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c == 0) {
+        return i;
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      }
+    }
+    return -1;
   }
 
   private static boolean present(JsonNode body, String param) {
@@ -325,11 +425,34 @@ final class ChatRequestParser {
     }
   }
 
+  /**
+   * An integral number within the 64-bit range. 1e400 (a double overflowing to infinity), 1e999999999 and
+   * 99999999999999999999 are a 400 naming the parameter; nothing here expands a huge exponent.
+   */
   private static BigDecimal integral(JsonNode value, String param) {
     if (!value.isNumber()) {
       throw OpenAiException.invalid(param, "'" + param + "' must be an integer.");
     }
-    BigDecimal d = value.getBigDecimalValue();
+    Number number = value.getNumberValue();
+    BigDecimal d;
+    if (number instanceof BigDecimal b) {
+      d = b;
+    } else if (number instanceof BigInteger b) {
+      d = new BigDecimal(b);
+    } else if (number instanceof Double || number instanceof Float) {
+      if (!Double.isFinite(number.doubleValue())) {
+        throw OpenAiException.invalid(param, "'" + param + "' is out of range.");
+      }
+      d = new BigDecimal(number.doubleValue());
+    } else {
+      d = BigDecimal.valueOf(number.longValue());
+    }
+    if (d.signum() != 0 && d.precision() - d.scale() <= 0) { // |d| < 1, not 0: a fraction
+      throw OpenAiException.invalid(param, "'" + param + "' must be an integer.");
+    }
+    if (d.precision() - d.scale() > 19) { // more than 19 integer digits: beyond the long range
+      throw OpenAiException.invalid(param, "'" + param + "' is out of range.");
+    }
     if (d.stripTrailingZeros().scale() > 0) {
       throw OpenAiException.invalid(param, "'" + param + "' must be an integer.");
     }

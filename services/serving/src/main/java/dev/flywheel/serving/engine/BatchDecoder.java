@@ -6,6 +6,7 @@ import dev.flywheel.model.Gpt;
 import dev.flywheel.model.InferenceMode;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +19,8 @@ import java.util.SplittableRandom;
  *
  * <p>The decoding itself is {@link Sampler}'s: prompts left-padded to the same slot, one prefill, then
  * one token per row and step through the cache, finished rows feeding masked padding, tokens drawn on the
- * host from each row's own {@link SplittableRandom}. {@link #choose} mirrors {@code Sampler.choose}, so a
+ * host from each row's own {@link SplittableRandom}. A batch that decodes longer than its deadline ends
+ * every running row with finish reason {@code length} (the decode thread is never held without bound). {@link #choose} mirrors {@code Sampler.choose}, so a
  * row's tokens depend only on its prompt, settings, seed and the model, not on the rows it is batched
  * with (a test checks this against {@link Sampler}).
  *
@@ -27,17 +29,32 @@ import java.util.SplittableRandom;
 public final class BatchDecoder {
 
   private final PolicyModel policy;
+  private final long deadlineNanos;
 
+  /** A decoder without a deadline. */
   public BatchDecoder(PolicyModel policy) {
+    this(policy, null);
+  }
+
+  /**
+   * @param decodeTimeout longest one batch may decode (from its start, prefill included); rows still
+   *     running then end after their current token with finish reason {@code length}, as at max_tokens.
+   *     Null: no deadline.
+   */
+  public BatchDecoder(PolicyModel policy, Duration decodeTimeout) {
     this.policy = policy;
+    this.deadlineNanos = decodeTimeout == null ? Long.MAX_VALUE : Math.max(0, decodeTimeout.toNanos());
   }
 
   public int contextLength() {
     return policy.config().contextLength();
   }
 
-  /** Decodes every row of {@code jobs} to the end; completes each job (or fails them all on an error). */
-  public void decode(List<DecodeJob> jobs) {
+  /**
+   * Decodes every row of {@code jobs} to the end (or the deadline); completes each job (or fails them all
+   * on an error). Returns how many rows the deadline cut short (0 normally).
+   */
+  public int decode(List<DecodeJob> jobs) {
     List<Row> rows = new ArrayList<>();
     for (DecodeJob job : jobs) {
       for (int i = 0; i < job.rowCount(); i++) {
@@ -45,7 +62,7 @@ public final class BatchDecoder {
       }
     }
     try {
-      run(rows);
+      return run(rows);
     } catch (RuntimeException | Error e) {
       for (DecodeJob job : jobs) {
         job.fail(e);
@@ -54,7 +71,8 @@ public final class BatchDecoder {
     }
   }
 
-  private void run(List<Row> rows) {
+  private int run(List<Row> rows) {
+    long start = System.nanoTime();
     int batch = rows.size();
     int contextLength = contextLength();
     int promptLength = 0;
@@ -89,6 +107,7 @@ public final class BatchDecoder {
       }
     }
 
+    int cut = 0;
     try (NDManager manager = policy.manager().newSubManager();
         Gpt.KvCache cache = policy.trunk().newCache(manager)) {
       int filled = promptLength;
@@ -129,13 +148,18 @@ public final class BatchDecoder {
           real[r][filled] = feeds ? 1 : 0;
         }
         filled++;
+        if (active > 0 && System.nanoTime() - start >= deadlineNanos) {
+          cut = active;
+          break;
+        }
       }
     }
     for (Row row : rows) {
-      if (!row.finished) { // cancelled before its first step, or steps == 0
+      if (!row.finished) { // past the deadline, cancelled before its first step, or steps == 0
         row.finish(RowResult.FinishReason.LENGTH);
       }
     }
+    return cut;
   }
 
   private float[] lastLogits(NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from,

@@ -44,12 +44,25 @@ public final class DecodeWorker {
   /** Outcome of {@link #submit}. */
   public enum Admission { ACCEPTED, QUEUE_FULL, CLOSED }
 
-  /** Batching settings. */
-  public record Settings(Duration window, int maxBatchRows, int maxQueuedRows, boolean warmUp) {
+  /**
+   * Batching settings.
+   *
+   * @param decodeTimeout longest a batch may decode; its rows still running then end with finish reason
+   *     {@code length} (see {@link BatchDecoder})
+   */
+  public record Settings(Duration window, int maxBatchRows, int maxQueuedRows, boolean warmUp,
+      Duration decodeTimeout) {
+    /** Default decode deadline: see {@code flywheel.serving.decode-timeout}. */
+    public static final Duration DEFAULT_DECODE_TIMEOUT = Duration.ofSeconds(30);
+
     public Settings {
-      if (window.isNegative() || maxBatchRows < 1 || maxQueuedRows < 1) {
+      if (window.isNegative() || maxBatchRows < 1 || maxQueuedRows < 1 || decodeTimeout.isNegative()) {
         throw new IllegalArgumentException("invalid batching settings");
       }
+    }
+
+    public Settings(Duration window, int maxBatchRows, int maxQueuedRows, boolean warmUp) {
+      this(window, maxBatchRows, maxQueuedRows, warmUp, DEFAULT_DECODE_TIMEOUT);
     }
   }
 
@@ -70,7 +83,7 @@ public final class DecodeWorker {
 
   public DecodeWorker(String name, PolicyModel policy, Settings settings, BatchObserver observer) {
     this.name = name;
-    this.decoder = new BatchDecoder(policy);
+    this.decoder = new BatchDecoder(policy, settings.decodeTimeout());
     this.settings = settings;
     this.observer = observer;
     this.thread = new Thread(this::loop, "decode-" + name);
@@ -166,7 +179,12 @@ public final class DecodeWorker {
         int rows = batch.stream().mapToInt(DecodeJob::rowCount).sum();
         long start = System.nanoTime();
         try {
-          decoder.decode(batch);
+          int cut = decoder.decode(batch);
+          if (cut > 0) {
+            LOG.warn("{}: batch of {} rows passed the decode deadline ({}); {} rows ended early with finish "
+                + "reason length", name, rows, settings.decodeTimeout(), cut);
+            observer.deadlineExceeded(name, cut);
+          }
           long tokens = 0;
           for (DecodeJob job : batch) {
             if (job.result().isDone() && !job.result().isCompletedExceptionally()) {

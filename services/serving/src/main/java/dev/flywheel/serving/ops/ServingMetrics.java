@@ -104,6 +104,13 @@ public class ServingMetrics implements BatchObserver, ModelManager.LoadListener 
   }
 
   @Override
+  public void deadlineExceeded(String model, int rows) {
+    Counter.builder("flywheel.serving.decode.deadline.rows")
+        .description("Rows ended early (finish reason length) because their batch passed decode-timeout")
+        .tag("model", model).register(registry).increment(rows);
+  }
+
+  @Override
   public void batchFailed(String model, Throwable error) {
     Counter.builder("flywheel.serving.batch.failures").description("Decode batches that failed")
         .tag("model", model).register(registry).increment();

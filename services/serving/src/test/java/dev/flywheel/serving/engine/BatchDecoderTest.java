@@ -17,6 +17,7 @@ import dev.flywheel.model.InferenceMode;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
@@ -113,6 +114,22 @@ class BatchDecoderTest {
     int[] p = prompt("x".repeat(50)); // 54 tokens of 64
     RowResult out = decodeOne(decoder, new RowSpec(p, 1f, 1f, 0, 100, 5L, List.of())).get(0);
     assertTrue(out.tokenCount() <= 64 - p.length, out.toString());
+  }
+
+  @Test
+  void aBatchPastItsDeadlineEndsItsRowsWithLength() {
+    // without a deadline this sampled row runs past its first token (asserted), up to 20
+    RowSpec spec = new RowSpec(prompt("deadline"), 1f, 1f, 0, 20, 3L, List.of());
+    RowResult free = decodeOne(new BatchDecoder(policy, Duration.ofMinutes(1)), spec).get(0);
+    assertTrue(free.tokenCount() > 1, free.toString());
+    BatchDecoder late = new BatchDecoder(policy, Duration.ZERO);
+    DecodeJob job = new DecodeJob(List.of(spec, spec), JobListener.NONE);
+    assertEquals(2, late.decode(List.of(job)), "both rows cut");
+    for (RowResult r : job.result().join()) {
+      assertEquals(1, r.tokenCount(), r.toString());
+      assertEquals(RowResult.FinishReason.LENGTH, r.finishReason());
+      assertTrue(free.text().startsWith(r.text()) || r.text().isEmpty(), r + " vs " + free);
+    }
   }
 
   @Test

@@ -261,7 +261,8 @@ public final class Evaluation {
       List<Future<String>> futures = new ArrayList<>(total);
       for (int i = 0; i < total; i++) {
         Prompt p = prompts.get(i / samples);
-        long seed = SyntheticLabeler.mix(settings.seed(), SyntheticLabeler.hash64(p.text()) + i % samples);
+        long seed = SyntheticLabeler.mix(settings.seed(), SyntheticLabeler.hash64(p.text()) + i % samples)
+            & ServingClient.Request.MAX_SEED;
         ServingClient.Request request = new ServingClient.Request(model, p.text(), 1, settings.temperature(),
             settings.maxTokens(), seed, "sim-eval");
         futures.add(pool.submit(() -> {

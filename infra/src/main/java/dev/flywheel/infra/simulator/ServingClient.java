@@ -54,7 +54,17 @@ public final class ServingClient implements ChatCompletions {
    * @param user end-user id (serving keeps canary routing sticky per user), or null
    */
   public record Request(String model, String prompt, int n, double temperature, int maxTokens, Long seed,
-      String user) {}
+      String user) {
+
+    /** Serving refuses seeds outside ±(2^53 − 1), the integers every JSON client reads exactly. */
+    public static final long MAX_SEED = (1L << 53) - 1;
+
+    public Request {
+      if (seed != null && Math.abs(seed) > MAX_SEED) {
+        throw new IllegalArgumentException("seed " + seed + " is outside ±(2^53 − 1); mask it with MAX_SEED");
+      }
+    }
+  }
 
   private final URI endpoint;
   private final String apiKey;

@@ -1,5 +1,6 @@
 package dev.flywheel.gateway.client;
 
+import dev.flywheel.schemas.Texts;
 import dev.flywheel.events.AnnotatorPool;
 import dev.flywheel.events.CandidateResponse;
 import dev.flywheel.events.ChatTranscript;
@@ -386,7 +387,7 @@ public final class FeedbackRules {
       throw new FeedbackValidationException(TOO_LONG, field, field + " is " + value.length()
           + " characters long; the limit is " + maxLength);
     }
-    int bad = invalidCharAt(value);
+    int bad = Texts.invalidCharAt(value);
     if (bad >= 0) {
       throw new FeedbackValidationException(INVALID_TEXT, field, field + " holds "
           + (value.charAt(bad) == 0 ? "NUL (U+0000)" : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
@@ -394,24 +395,6 @@ public final class FeedbackRules {
     }
   }
 
-  /** Index of the first NUL or lone (unpaired) UTF-16 surrogate in {@code s}, or -1. */
-  public static int invalidCharAt(CharSequence s) {
-    int n = s.length();
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c == 0) {
-        return i;
-      }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else {
-          return i;
-        }
-      }
-    }
-    return -1;
-  }
 
   /**
    * A client's value for an error message: quoted, at most {@value #MAX_QUOTED} characters (with its

@@ -34,23 +34,4 @@ public final class ApiErrors {
         (MutableHttpResponse<T>) HttpResponse.status(HttpStatus.BAD_REQUEST).body(new ApiError(code, message, field));
     return response;
   }
-
-  /** Index of the first NUL or unpaired UTF-16 surrogate in {@code s} (text UTF-8 cannot carry), or -1. */
-  public static int invalidCharAt(CharSequence s) {
-    int n = s.length();
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c == 0) {
-        return i;
-      }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else {
-          return i;
-        }
-      }
-    }
-    return -1;
-  }
 }

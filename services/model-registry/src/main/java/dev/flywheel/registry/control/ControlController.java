@@ -1,5 +1,6 @@
 package dev.flywheel.registry.control;
 
+import dev.flywheel.schemas.Texts;
 import dev.flywheel.events.ControlAction;
 import dev.flywheel.events.ModelControl;
 import dev.flywheel.events.ModelKind;
@@ -85,7 +86,7 @@ public class ControlController {
       return ApiErrors.invalid("too_long", "reason", "reason is " + reason.length() + " characters long; the limit "
           + "is " + maxReasonLength + " (flywheel.model-registry.control.max-reason-length)");
     }
-    int bad = reason == null ? -1 : ApiErrors.invalidCharAt(reason);
+    int bad = reason == null ? -1 : Texts.invalidCharAt(reason);
     if (bad >= 0) {
       return ApiErrors.invalid("invalid_text", "reason", "reason holds " + (reason.charAt(bad) == 0 ? "NUL (U+0000)"
           : String.format("a lone surrogate (U+%04X)", (int) reason.charAt(bad))) + " at index " + bad

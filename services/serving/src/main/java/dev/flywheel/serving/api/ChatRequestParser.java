@@ -1,5 +1,6 @@
 package dev.flywheel.serving.api;
 
+import dev.flywheel.schemas.Texts;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Role;
 import io.micronaut.json.tree.JsonNode;
@@ -324,7 +325,7 @@ final class ChatRequestParser {
    * escape ({@code "\\ud800"}); it has no UTF-8 encoding, so the transcript would carry {@code ?} instead.
    */
   static String checkText(String value, String param) {
-    int bad = invalidCharAt(value);
+    int bad = Texts.invalidCharAt(value);
     if (bad >= 0) {
       throw OpenAiException.invalid(param, "'" + param + "' holds "
           + (value.charAt(bad) == 0 ? "NUL (U+0000)" : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
@@ -351,24 +352,6 @@ final class ChatRequestParser {
     return end < value.length() ? out.append("...").toString() : out.toString();
   }
 
-  /** Index of the first NUL or unpaired UTF-16 surrogate in {@code s}, or -1. */
-  static int invalidCharAt(CharSequence s) {
-    int n = s.length();
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c == 0) {
-        return i;
-      }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1))) {
-          i++;
-        } else {
-          return i;
-        }
-      }
-    }
-    return -1;
-  }
 
   private static boolean present(JsonNode body, String param) {
     JsonNode value = body.get(param);

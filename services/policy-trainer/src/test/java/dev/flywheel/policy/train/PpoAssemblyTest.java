@@ -122,10 +122,10 @@ class PpoAssemblyTest {
     void theLeaveOneOutBaselineRemovesEachPromptsOffset() {
         // two prompts, three samples each; the second prompt's scores are the first's + 10
         float[] scores = {1f, 2f, 6f, 11f, 12f, 16f};
-        PpoTrainer.leaveOneOut(scores, 3);
+        GroupAdvantages.leaveOneOut(scores, 3);
         // 1 - (2+6)/2 = -3; 2 - (1+6)/2 = -1.5; 6 - (1+2)/2 = 4.5
         assertArrayEquals(new float[] {-3f, -1.5f, 4.5f, -3f, -1.5f, 4.5f}, scores, 1e-6f);
-        assertThrows(IllegalArgumentException.class, () -> PpoTrainer.leaveOneOut(new float[5], 2));
+        assertThrows(IllegalArgumentException.class, () -> GroupAdvantages.leaveOneOut(new float[5], 2));
         PpoConfig bad = new PpoConfig();
         bad.setSamplesPerPrompt(3); // 128 % 3 != 0
         assertThrows(IllegalArgumentException.class, bad::validate);
@@ -141,14 +141,14 @@ class PpoAssemblyTest {
         c.setAlgorithm(PpoConfig.Algorithm.RLOO);
         c.setWhitenAdvantages(false);
         // β = 0.25: R0 = 2 − 0.25·1 = 1.75, R1 = 1 + 0.25 = 1.25; A0 = 1.75 − 1.25 = 0.5, A1 = −0.5, on every response action
-        PpoTrainer.Advantages a = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, 0.25f, 2, c);
+        PpoTrainer.Advantages a = GroupAdvantages.of(r, ref, new float[] {2f, 1f}, 0.25f, 2, c);
         assertArrayEquals(new float[] {0, 0, 0, 0, .5f, .5f, .5f, 0, 0, -.5f, -.5f, 0, 0, 0}, a.advantages(), 1e-6f);
         assertArrayEquals(new float[] {0, 0, 0, 0, 0, 0, 1.75f, 0, 0, 0, 1.25f, 0, 0, 0}, a.rewards(), 1e-6f);
         assertArrayEquals(new float[] {0, 0, 0, 0, .5f, 0, .5f, 0, 0, 0, -1f, 0, 0, 0}, a.kl(), 1e-6f);
         assertEquals(0.0, a.meanSequenceKl(), 1e-6);
         // whitened over the batch: ±0.5 / std(0.5, −0.5) = ±0.7071
         c.setWhitenAdvantages(true);
-        float[] w = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, 0.25f, 2, c).advantages();
+        float[] w = GroupAdvantages.of(r, ref, new float[] {2f, 1f}, 0.25f, 2, c).advantages();
         assertEquals(0.70711f, w[4], 1e-4f);
         assertEquals(-0.70711f, w[10], 1e-4f);
     }
@@ -161,17 +161,17 @@ class PpoAssemblyTest {
         c.setAlgorithm(PpoConfig.Algorithm.GRPO);
         // scores 2, 1: mean 1.5, std (k − 1 in the denominator) 0.7071; A = ±0.5 / (0.7071 + 1e-4); β plays no part
         for (float beta : new float[] {0f, 0.25f}) {
-            float[] adv = PpoTrainer.groupAdvantages(r, ref, new float[] {2f, 1f}, beta, 2, c).advantages();
+            float[] adv = GroupAdvantages.of(r, ref, new float[] {2f, 1f}, beta, 2, c).advantages();
             assertEquals(0.70700f, adv[5], 1e-4f);
             assertEquals(-0.70700f, adv[9], 1e-4f);
             assertEquals(0f, adv[7], 0f);
         }
         // equal scores carry no signal
-        float[] flat = PpoTrainer.groupAdvantages(r, ref, new float[] {3f, 3f}, 0.25f, 2, c).advantages();
+        float[] flat = GroupAdvantages.of(r, ref, new float[] {3f, 3f}, 0.25f, 2, c).advantages();
         for (float x : flat) {
             assertEquals(0f, x, 0f);
         }
-        assertThrows(IllegalArgumentException.class, () -> PpoTrainer.groupAdvantages(r, ref, new float[] {1f, 2f}, 0f, 3, c));
+        assertThrows(IllegalArgumentException.class, () -> GroupAdvantages.of(r, ref, new float[] {1f, 2f}, 0f, 3, c));
     }
 
     @Test

@@ -16,7 +16,9 @@ import ai.djl.ndarray.types.DataType;
  *       averages IPO's log-probs over tokens, here they are summed like DPO's).</li>
  * </ul>
  * Shapes: {@code chosen}, {@code rejected}, {@code chosenRef}, {@code rejectedRef} are (P) sequence
- * log-probs; the reference ones carry no gradient. Losses are means over the P pairs.
+ * log-probs; the reference ones carry no gradient. Losses are means over the P pairs, or weighted means
+ * when (P) {@code weights} are given (offline DPO gives each ranked group's pairs 1 / their count, so that a
+ * group counts once whatever its size, as InstructGPT's reward model loss does).
  */
 public final class DpoLoss {
 
@@ -36,6 +38,12 @@ public final class DpoLoss {
 
     public static Result sigmoid(NDArray chosen, NDArray rejected, NDArray chosenRef, NDArray rejectedRef,
             float beta, float labelSmoothing) {
+        return sigmoid(chosen, rejected, chosenRef, rejectedRef, beta, labelSmoothing, null);
+    }
+
+    /** {@link #sigmoid} as a weighted mean; {@code weights} (P), non-negative, null for the plain mean. */
+    public static Result sigmoid(NDArray chosen, NDArray rejected, NDArray chosenRef, NDArray rejectedRef,
+            float beta, float labelSmoothing, NDArray weights) {
         if (beta <= 0 || labelSmoothing < 0 || labelSmoothing >= 0.5f) {
             throw new IllegalArgumentException("need beta > 0 and label smoothing in [0, 0.5)");
         }
@@ -45,15 +53,21 @@ public final class DpoLoss {
         NDArray lossPos = softplus(z.neg());
         NDArray loss = labelSmoothing == 0f ? lossPos
                 : lossPos.mul(1f - labelSmoothing).add(softplus(z).mul(labelSmoothing));
-        return result(loss.mean(), h);
+        return result(loss, h, weights);
     }
 
     public static Result ipo(NDArray chosen, NDArray rejected, NDArray chosenRef, NDArray rejectedRef, float beta) {
+        return ipo(chosen, rejected, chosenRef, rejectedRef, beta, null);
+    }
+
+    /** {@link #ipo} as a weighted mean; {@code weights} (P), non-negative, null for the plain mean. */
+    public static Result ipo(NDArray chosen, NDArray rejected, NDArray chosenRef, NDArray rejectedRef, float beta,
+            NDArray weights) {
         if (beta <= 0) {
             throw new IllegalArgumentException("need beta > 0");
         }
         NDArray h = logRatioMargin(chosen, rejected, chosenRef, rejectedRef);
-        return result(h.sub(1f / (2f * beta)).square().mean(), h);
+        return result(h.sub(1f / (2f * beta)).square(), h, weights);
     }
 
     private static NDArray logRatioMargin(NDArray chosen, NDArray rejected, NDArray chosenRef, NDArray rejectedRef) {
@@ -64,8 +78,13 @@ public final class DpoLoss {
         return x.maximum(0f).add(x.abs().neg().exp().add(1f).log());
     }
 
-    private static Result result(NDArray loss, NDArray h) {
+    private static Result result(NDArray perPair, NDArray h, NDArray weights) {
         NDArray stopped = h.stopGradient();
-        return new Result(loss, stopped.mean(), stopped.gt(0f).toType(DataType.FLOAT32, false).mean());
+        NDArray correct = stopped.gt(0f).toType(DataType.FLOAT32, false);
+        if (weights == null) {
+            return new Result(perPair.mean(), stopped.mean(), correct.mean());
+        }
+        NDArray w = weights.stopGradient().div(weights.sum());
+        return new Result(perPair.mul(w).sum(), stopped.mul(w).sum(), correct.mul(w).sum());
     }
 }

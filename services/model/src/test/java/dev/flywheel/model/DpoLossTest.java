@@ -39,6 +39,23 @@ class DpoLossTest {
     }
 
     @Test
+    void weightsMakeAWeightedMean() {
+        // the pairs of the first test, weights 3 : 1 → loss 0.75·0.313262 + 0.25·0.974077 = 0.478466,
+        // margin 0.75·2 + 0.25·(−1) = 1.25, accuracy 0.75
+        DpoLoss.Result r = DpoLoss.sigmoid(manager.create(new float[] {-3, -6}), manager.create(new float[] {-5, -2}),
+                manager.create(new float[] {-4, -5}), manager.create(new float[] {-4, -2}), 0.5f, 0f,
+                manager.create(new float[] {0.3f, 0.1f}));
+        assertEquals(0.478466, r.loss().getFloat(), 1e-5);
+        assertEquals(1.25, r.margin().getFloat(), 1e-6);
+        assertEquals(0.75, r.accuracy().getFloat(), 1e-6);
+        // IPO, β = 0.25: per-pair 0 and 9 → 0.75·0 + 0.25·9 = 2.25
+        DpoLoss.Result ipo = DpoLoss.ipo(manager.create(new float[] {-3, -6}), manager.create(new float[] {-5, -2}),
+                manager.create(new float[] {-4, -5}), manager.create(new float[] {-4, -2}), 0.25f,
+                manager.create(new float[] {3f, 1f}));
+        assertEquals(2.25, ipo.loss().getFloat(), 1e-5);
+    }
+
+    @Test
     void labelSmoothingMixesInTheFlippedLabel() {
         // h = 2, β = 1, ε = 0.1: 0.9·softplus(−2) + 0.1·softplus(2) = 0.9·0.126928 + 0.1·2.126928 = 0.326928
         DpoLoss.Result r = DpoLoss.sigmoid(manager.create(new float[] {0}), manager.create(new float[] {-2}),

@@ -37,8 +37,8 @@ class PpoLearningTest {
         manager.close();
     }
 
-    /** The SFT starting point: 150 steps on letter demonstrations. */
-    static PolicyModel sftLetterPolicy(GptConfig config) {
+    /** The SFT starting point: 150 steps on letter demonstrations (also offline DPO's, in OfflineDpoTrainerTest). */
+    static PolicyModel sftLetterPolicy(GptConfig config, NDManager manager) {
         Engine.getInstance().setRandomSeed(7);
         PolicyModel policy = PolicyModel.create(config, manager);
         SftConfig sft = new SftConfig();
@@ -98,7 +98,7 @@ class PpoLearningTest {
 
     private static void raisesTheReward(PpoConfig c) {
         GptConfig config = TinyTasks.tinyConfig(32);
-        try (PolicyModel policy = sftLetterPolicy(config);
+        try (PolicyModel policy = sftLetterPolicy(config, manager);
                 PolicyModel reference = PolicyModel.create(config, manager)) {
             reference.copyTrunkFrom(policy);
             try (ValueModel value = PolicyOptimizer.initValue(c, policy, null, 0, manager)) {

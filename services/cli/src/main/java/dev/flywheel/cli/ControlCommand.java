@@ -45,7 +45,7 @@ abstract class ControlCommand implements Callable<Integer> {
     if (reason != null) {
       body.put("reason", reason);
     }
-    JsonNode answer = cli.registry().post("/api/versions/" + kind + "/" + version + "/" + action(), key, body);
+    JsonNode answer = cli.modelRegistry().post("/api/versions/" + kind + "/" + version + "/" + action(), key, body);
     PrintWriter out = spec.commandLine().getOut();
     out.println(answer.path("action").asText() + " " + kind + " v" + version + " recorded on "
         + answer.path("topic").asText() + "[" + answer.path("partition").asInt() + "]@"

@@ -9,7 +9,10 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * {@code flywheel}: the command line for ML engineers. Global options may be given before or after the
- * subcommand; each falls back to an environment variable, then to a local default.
+ * subcommand; each falls back to an environment variable, then to a default. The environment variables
+ * for Kafka and the schema registry are the ones every service reads ({@code flywheel.kafka.bootstrap-servers},
+ * {@code flywheel.registry.url}); the model registry has its own. The defaults are the addresses of the
+ * local platform ({@code bash infra/run-local.sh}), so there no flag is needed.
  */
 @Command(name = "flywheel",
     mixinStandardHelpOptions = true,
@@ -19,25 +22,34 @@ import picocli.CommandLine.ScopeType;
         VersionsCommand.class, LineageCommand.class, PromoteCommand.class, RollbackCommand.class,
         TailCommand.class, ExportPairsCommand.class, CommandLine.HelpCommand.class},
     footer = {"",
-        "Environment: FLYWHEEL_REGISTRY_URL, FLYWHEEL_BOOTSTRAP_SERVERS, FLYWHEEL_SCHEMA_REGISTRY_URL, "
-            + "FLYWHEEL_API_KEY (promote/rollback)."})
+        "Environment: " + FlywheelCli.ENV_MODEL_REGISTRY_URL + ", " + FlywheelCli.ENV_KAFKA_BOOTSTRAP_SERVERS + ", "
+            + FlywheelCli.ENV_SCHEMA_REGISTRY_URL + " (the schema registry, as for the services), "
+            + FlywheelCli.ENV_API_KEY + " (promote/rollback).",
+        "Defaults: the local platform (bash infra/run-local.sh)."})
 public class FlywheelCli implements Runnable {
 
-  public static final String ENV_REGISTRY_URL = "FLYWHEEL_REGISTRY_URL";
-  public static final String ENV_BOOTSTRAP_SERVERS = "FLYWHEEL_BOOTSTRAP_SERVERS";
-  public static final String ENV_SCHEMA_REGISTRY_URL = "FLYWHEEL_SCHEMA_REGISTRY_URL";
+  /** The model-registry service's HTTP API (versions, lineage, promote, rollback). The CLI's own. */
+  public static final String ENV_MODEL_REGISTRY_URL = "FLYWHEEL_MODEL_REGISTRY_URL";
+  /** Kafka brokers: the services' {@code flywheel.kafka.bootstrap-servers}, same variable. */
+  public static final String ENV_KAFKA_BOOTSTRAP_SERVERS = "FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS";
+  /** The Confluent-compatible schema registry: the services' {@code flywheel.registry.url}, same variable. */
+  public static final String ENV_SCHEMA_REGISTRY_URL = "FLYWHEEL_REGISTRY_URL";
   public static final String ENV_API_KEY = "FLYWHEEL_API_KEY";
 
-  static final String DEFAULT_REGISTRY_URL = "http://localhost:8080";
-  static final String DEFAULT_BOOTSTRAP_SERVERS = "localhost:9092";
-  static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://localhost:8081";
+  /** The local platform's model registry: base port 8090 + 0 ({@code infra} {@code Platform.Settings.defaults}). */
+  static final String DEFAULT_MODEL_REGISTRY_URL = "http://127.0.0.1:8090";
+  /** The local platform's broker. */
+  static final String DEFAULT_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
+  /** The local platform's schema registry (Apicurio's Confluent-compatible API). */
+  static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://127.0.0.1:8081/apis/ccompat/v7";
 
-  @Option(names = "--registry-url", scope = ScopeType.INHERIT, paramLabel = "URL",
-      description = "Model registry service (env " + ENV_REGISTRY_URL + ", default " + DEFAULT_REGISTRY_URL + ").")
-  String registryUrl;
+  @Option(names = "--model-registry-url", scope = ScopeType.INHERIT, paramLabel = "URL",
+      description = "Model registry service (env " + ENV_MODEL_REGISTRY_URL + ", default "
+          + DEFAULT_MODEL_REGISTRY_URL + ").")
+  String modelRegistryUrl;
 
   @Option(names = "--bootstrap-servers", scope = ScopeType.INHERIT, paramLabel = "HOST:PORT",
-      description = "Kafka brokers (env " + ENV_BOOTSTRAP_SERVERS + ", default " + DEFAULT_BOOTSTRAP_SERVERS + ").")
+      description = "Kafka brokers (env " + ENV_KAFKA_BOOTSTRAP_SERVERS + ", default " + DEFAULT_BOOTSTRAP_SERVERS + ").")
   String bootstrapServers;
 
   @Option(names = "--schema-registry-url", scope = ScopeType.INHERIT, paramLabel = "URL",
@@ -88,20 +100,20 @@ public class FlywheelCli implements Runnable {
     return v == null || v.isBlank() ? null : v.trim();
   }
 
-  String registryUrl() {
-    return firstOf(registryUrl, env(ENV_REGISTRY_URL), DEFAULT_REGISTRY_URL).replaceAll("/+$", "");
+  String modelRegistryUrl() {
+    return firstOf(modelRegistryUrl, env(ENV_MODEL_REGISTRY_URL), DEFAULT_MODEL_REGISTRY_URL).replaceAll("/+$", "");
   }
 
   String bootstrapServers() {
-    return firstOf(bootstrapServers, env(ENV_BOOTSTRAP_SERVERS), DEFAULT_BOOTSTRAP_SERVERS);
+    return firstOf(bootstrapServers, env(ENV_KAFKA_BOOTSTRAP_SERVERS), DEFAULT_BOOTSTRAP_SERVERS);
   }
 
   String schemaRegistryUrl() {
     return firstOf(schemaRegistryUrl, env(ENV_SCHEMA_REGISTRY_URL), DEFAULT_SCHEMA_REGISTRY_URL);
   }
 
-  RegistryClient registry() {
-    return new RegistryClient(registryUrl());
+  RegistryClient modelRegistry() {
+    return new RegistryClient(modelRegistryUrl());
   }
 
   static String firstOf(String... values) {

@@ -36,7 +36,7 @@ class LineageCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    JsonNode lineage = cli.registry().get("/api/versions/" + kind + "/" + version + "/lineage");
+    JsonNode lineage = cli.modelRegistry().get("/api/versions/" + kind + "/" + version + "/lineage");
     if (json) {
       out.println(lineage.toString());
       out.flush();

@@ -42,7 +42,7 @@ final class RegistryClient {
     try {
       return URI.create(baseUrl + path);
     } catch (IllegalArgumentException e) {
-      throw new CliException("bad registry URL " + baseUrl + ": " + e.getMessage(), 2);
+      throw new CliException("bad model registry URL " + baseUrl + ": " + e.getMessage(), 2);
     }
   }
 
@@ -52,7 +52,7 @@ final class RegistryClient {
       response = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
     } catch (ConnectException e) {
       throw new CliException("cannot reach the model registry at " + baseUrl
-          + " (set --registry-url or " + FlywheelCli.ENV_REGISTRY_URL + ")");
+          + " (set --model-registry-url or " + FlywheelCli.ENV_MODEL_REGISTRY_URL + ")");
     } catch (IOException e) {
       throw new CliException(what + " failed: " + e);
     } catch (InterruptedException e) {

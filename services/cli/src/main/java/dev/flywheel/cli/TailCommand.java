@@ -155,7 +155,7 @@ class TailCommand implements Callable<Integer> {
       topics = consumer.listTopics(Duration.ofSeconds(15));
     } catch (org.apache.kafka.common.errors.TimeoutException e) {
       throw new CliException("cannot reach Kafka at " + bootstrap + " (set --bootstrap-servers or "
-          + FlywheelCli.ENV_BOOTSTRAP_SERVERS + ")");
+          + FlywheelCli.ENV_KAFKA_BOOTSTRAP_SERVERS + ")");
     }
     List<PartitionInfo> infos = topics.get(topic);
     if (infos == null || infos.isEmpty()) {

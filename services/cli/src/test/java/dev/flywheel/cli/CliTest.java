@@ -153,7 +153,7 @@ class CliTest {
 
   /** Runs {@code flywheel <args>} in-process with the connection options before the subcommand. */
   static Run flywheel(String... args) {
-    List<String> all = new ArrayList<>(List.of("--registry-url", registryUrl(),
+    List<String> all = new ArrayList<>(List.of("--model-registry-url", registryUrl(),
         "--bootstrap-servers", infra.bootstrapServers(), "--schema-registry-url", infra.registryUrl()));
     all.addAll(List.of(args));
     return run(Map.of(), all.toArray(String[]::new));
@@ -208,10 +208,10 @@ class CliTest {
     assertTrue(both.out().lines().anyMatch(l -> l.matches("v2\\s+LIVE\\s+v1\\s+260 groups\\s.*")), both.out());
 
     // global options also work after the subcommand, and fall back to the environment
-    Run after = run(Map.of(), "versions", "--kind", "reward", "--registry-url", registryUrl());
+    Run after = run(Map.of(), "versions", "--kind", "reward", "--model-registry-url", registryUrl());
     assertEquals(0, after.exit(), after.err());
     assertEquals(3, after.lines().size(), after.out());
-    Run fromEnv = run(Map.of("FLYWHEEL_REGISTRY_URL", registryUrl()), "versions", "--kind", "reward", "--json");
+    Run fromEnv = run(Map.of("FLYWHEEL_MODEL_REGISTRY_URL", registryUrl()), "versions", "--kind", "reward", "--json");
     assertEquals(0, fromEnv.exit(), fromEnv.err());
     assertEquals(2, fromEnv.lines().size() == 1 ? parse(fromEnv.out()).path("count").asInt() : -1);
   }
@@ -268,7 +268,7 @@ class CliTest {
     Run promote = flywheel("promote", "3", "--api-key", OPERATOR_KEY, "--reason", "wins 58% vs v1");
     assertEquals(0, promote.exit(), promote.err());
     assertTrue(promote.out().startsWith("PROMOTE policy v3 recorded on " + controlTopic), promote.out());
-    Run rollback = run(Map.of("FLYWHEEL_API_KEY", OPERATOR_KEY), "--registry-url", registryUrl(),
+    Run rollback = run(Map.of("FLYWHEEL_API_KEY", OPERATOR_KEY), "--model-registry-url", registryUrl(),
         "rollback", "1", "--kind", "reward", "--reason", "calibration drift");
     assertEquals(0, rollback.exit(), rollback.err());
 
@@ -312,6 +312,12 @@ class CliTest {
     assertEquals(2, third.path("offset").asLong());
     assertEquals("policy-trainer", third.path("key").asText());
     assertEquals("m2", third.path("value").path("eventId").asText());
+
+    // Kafka and the schema registry from the environment, under the names the services read
+    Run fromEnv = run(Map.of("FLYWHEEL_KAFKA_BOOTSTRAP_SERVERS", infra.bootstrapServers(),
+        "FLYWHEEL_REGISTRY_URL", infra.registryUrl()), "tail", metricsTopic, "--from-beginning", "--max", "1");
+    assertEquals(0, fromEnv.exit(), fromEnv.err());
+    assertEquals("m0", parse(fromEnv.lines().get(0)).path("eventId").asText());
 
     Run unknown = flywheel("tail", "no.such.topic", "--max", "1");
     assertEquals(1, unknown.exit());

@@ -29,7 +29,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Model artifacts are served with their SHA-256; nothing outside the artifact root is. */
+/**
+ * Model artifacts are served with their SHA-256 to a key with the artifacts:read scope only; nothing
+ * outside the artifact root is.
+ */
 @ExtendWith(FlywheelInfraExtension.class)
 class ArtifactsApiTest {
 
@@ -85,9 +88,15 @@ class ArtifactsApiTest {
     return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
-  /** A request with the path exactly as written (no client-side normalisation of "..'). */
+  /** GET with the artifact reader's key. */
+  static HttpResponse<byte[]> get(String path) {
+    return registry.get(path, RegistryHarness.READER_KEY);
+  }
+
+  /** A request with the path exactly as written (no client-side normalisation of "..'), with the reader's key. */
   static HttpResponse<byte[]> raw(String path) {
-    return registry.send(HttpRequest.newBuilder(URI.create(registry.baseUrl() + path)).GET().build());
+    return registry.send(HttpRequest.newBuilder(URI.create(registry.baseUrl() + path)).GET()
+        .header("Authorization", "Bearer " + RegistryHarness.READER_KEY).build());
   }
 
   static void assertRefused(HttpResponse<byte[]> r) {
@@ -97,22 +106,62 @@ class ArtifactsApiTest {
     assertFalse(new String(r.body(), StandardCharsets.UTF_8).contains(SECRET), "leaked a file outside the root");
   }
 
+  /** Every artifact route: by version (listing and file) and by URI (listing and file). */
+  static List<String> artifactPaths() {
+    return List.of("/api/artifacts/policy/3", "/api/artifacts/policy/3/params/model.params",
+        "/api/artifacts/policy/3/manifest.json", "/api/artifacts?uri=" + q(v3.toUri().toString()),
+        "/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
+  }
+
+  @Test
+  void downloadsWithoutAKeyAre401() {
+    for (String path : artifactPaths()) {
+      HttpResponse<byte[]> none = registry.get(path);
+      assertEquals(401, none.statusCode(), path);
+      assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"), path);
+      assertFalse(java.util.Arrays.equals(params, none.body()), path);
+      JsonNode error = RegistryHarness.parse(none.body());
+      assertEquals("unauthorized", error.path("error").asText(), path);
+
+      assertEquals(401, registry.get(path, "fwk_not-a-configured-key").statusCode(), path + " unknown key");
+      HttpResponse<byte[]> basic = registry.send(HttpRequest.newBuilder(URI.create(registry.baseUrl() + path))
+          .GET().header("Authorization", "Basic " + RegistryHarness.READER_KEY).build());
+      assertEquals(401, basic.statusCode(), path + " not a bearer key");
+    }
+  }
+
+  @Test
+  void downloadsWithAKeyLackingTheReadScopeAre403() {
+    for (String key : List.of(RegistryHarness.OPERATOR_KEY, RegistryHarness.VIEWER_KEY)) {
+      for (String path : artifactPaths()) {
+        HttpResponse<byte[]> r = registry.get(path, key);
+        assertEquals(403, r.statusCode(), path);
+        JsonNode error = RegistryHarness.parse(r.body());
+        assertEquals("forbidden", error.path("error").asText(), path);
+        assertTrue(error.path("message").asText().contains("artifacts:read"), error.toString());
+      }
+    }
+    for (String path : artifactPaths()) {
+      assertEquals(200, get(path).statusCode(), path + " with the artifacts:read key");
+    }
+  }
+
   @Test
   void versionFilesComeWithTheirSha256() throws Exception {
-    HttpResponse<byte[]> r = registry.get("/api/artifacts/policy/3/params/model.params");
+    HttpResponse<byte[]> r = get("/api/artifacts/policy/3/params/model.params");
     assertEquals(200, r.statusCode());
     assertArrayEquals(params, r.body());
     assertEquals(sha256(params), r.headers().firstValue("X-Content-SHA256").orElseThrow());
     assertEquals(sha256(r.body()), r.headers().firstValue("X-Content-SHA256").orElseThrow());
 
-    HttpResponse<byte[]> manifest = registry.get("/api/artifacts/policy/3/manifest.json");
+    HttpResponse<byte[]> manifest = get("/api/artifacts/policy/3/manifest.json");
     assertEquals(200, manifest.statusCode());
     assertEquals(manifestSha, sha256(manifest.body()), "the manifest's SHA-256 is the version's artifact SHA");
   }
 
   @Test
   void versionListingIsAManifestOfTheDirectory() throws Exception {
-    HttpResponse<byte[]> r = registry.get("/api/artifacts/policy/3");
+    HttpResponse<byte[]> r = get("/api/artifacts/policy/3");
     assertEquals(200, r.statusCode());
     assertEquals(manifestSha, r.headers().firstValue("X-Artifact-SHA256").orElseThrow());
     JsonNode listing = RegistryHarness.parse(r.body());
@@ -133,40 +182,40 @@ class ArtifactsApiTest {
 
   @Test
   void filesByUriInsideTheRoot() throws Exception {
-    HttpResponse<byte[]> r = registry.get("/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
+    HttpResponse<byte[]> r = get("/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
     assertEquals(200, r.statusCode());
     assertArrayEquals(params, r.body());
     assertEquals(sha256(params), r.headers().firstValue("X-Content-SHA256").orElseThrow());
-    JsonNode dir = RegistryHarness.parse(registry.get("/api/artifacts?uri=" + q(v3.toUri().toString())).body());
+    JsonNode dir = RegistryHarness.parse(get("/api/artifacts?uri=" + q(v3.toUri().toString())).body());
     assertEquals(manifestSha, dir.path("manifestSha256").asText());
-    assertEquals(404, registry.get("/api/artifacts?uri=" + q(v3.resolve("nope.bin").toUri().toString())).statusCode());
+    assertEquals(404, get("/api/artifacts?uri=" + q(v3.resolve("nope.bin").toUri().toString())).statusCode());
   }
 
   @Test
   void pathTraversalIsRefused() {
     String rootUri = root.toUri().toString();
-    assertRefused(registry.get("/api/artifacts?uri=" + q("file:///etc/passwd")));
-    assertRefused(registry.get("/api/artifacts?uri=" + q(outside.toUri().toString())));
-    assertRefused(registry.get("/api/artifacts?uri=" + q(rootUri + "../secret.txt")));
-    assertRefused(registry.get("/api/artifacts?uri=" + q(rootUri + "policy/v3/../../../secret.txt")));
-    assertRefused(registry.get("/api/artifacts?uri=" + q(rootUri + "policy/v3/%2e%2e/%2e%2e/%2e%2e/secret.txt")));
-    assertRefused(registry.get("/api/artifacts?uri=" + q("http://example.com/x")));
-    assertRefused(registry.get("/api/artifacts?uri=" + q("file:secret.txt")));
-    assertEquals(403, registry.get("/api/artifacts?uri=" + q(outside.toUri().toString())).statusCode());
+    assertRefused(get("/api/artifacts?uri=" + q("file:///etc/passwd")));
+    assertRefused(get("/api/artifacts?uri=" + q(outside.toUri().toString())));
+    assertRefused(get("/api/artifacts?uri=" + q(rootUri + "../secret.txt")));
+    assertRefused(get("/api/artifacts?uri=" + q(rootUri + "policy/v3/../../../secret.txt")));
+    assertRefused(get("/api/artifacts?uri=" + q(rootUri + "policy/v3/%2e%2e/%2e%2e/%2e%2e/secret.txt")));
+    assertRefused(get("/api/artifacts?uri=" + q("http://example.com/x")));
+    assertRefused(get("/api/artifacts?uri=" + q("file:secret.txt")));
+    assertEquals(403, get("/api/artifacts?uri=" + q(outside.toUri().toString())).statusCode());
 
     assertRefused(raw("/api/artifacts/policy/3/../../../secret.txt"));
     assertRefused(raw("/api/artifacts/policy/3/..%2F..%2F..%2Fsecret.txt"));
     assertRefused(raw("/api/artifacts/policy/3/%2e%2e/%2e%2e/%2e%2e/secret.txt"));
     assertRefused(raw("/api/artifacts/policy/3/params/..%2F..%2F..%2F..%2Fsecret.txt"));
     assertRefused(raw("/api/artifacts/policy/3/%2Fetc%2Fpasswd"));
-    HttpResponse<byte[]> link = registry.get("/api/artifacts/policy/3/escape.txt");
+    HttpResponse<byte[]> link = get("/api/artifacts/policy/3/escape.txt");
     assertRefused(link);
     assertEquals(403, link.statusCode(), "a symbolic link out of the root is refused");
 
-    HttpResponse<byte[]> foreign = registry.get("/api/artifacts/policy/9");
+    HttpResponse<byte[]> foreign = get("/api/artifacts/policy/9");
     assertRefused(foreign);
     assertEquals(403, foreign.statusCode(), "a version whose artifact lies outside the root is refused");
-    assertRefused(registry.get("/api/artifacts/policy/9/secret.txt"));
-    assertNotEquals(200, registry.get("/api/artifacts/policy/404").statusCode());
+    assertRefused(get("/api/artifacts/policy/9/secret.txt"));
+    assertNotEquals(200, get("/api/artifacts/policy/404").statusCode());
   }
 }

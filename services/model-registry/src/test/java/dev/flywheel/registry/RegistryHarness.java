@@ -13,6 +13,7 @@ import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.kit.auth.ApiKeys;
+import dev.flywheel.registry.artifacts.ArtifactsController;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -43,6 +44,8 @@ public final class RegistryHarness implements AutoCloseable {
 
   public static final String OPERATOR_KEY = "fwk_test-operator-key";
   public static final String VIEWER_KEY = "fwk_test-viewer-key";
+  /** A key with the artifact-download scope only. */
+  public static final String READER_KEY = "fwk_test-artifact-reader-key";
   static final ObjectMapper JSON = new ObjectMapper();
   static final Instant T0 = Instant.parse("2025-03-01T10:00:00Z");
 
@@ -88,12 +91,21 @@ public final class RegistryHarness implements AutoCloseable {
     p.put("flywheel.auth.apps.ops.scopes", List.of("operator"));
     p.put("flywheel.auth.apps.viewer.key-hashes", List.of(ApiKeys.sha256Hex(VIEWER_KEY)));
     p.put("flywheel.auth.apps.viewer.scopes", List.of("read"));
+    p.put("flywheel.auth.apps.reader.key-hashes", List.of(ApiKeys.sha256Hex(READER_KEY)));
+    p.put("flywheel.auth.apps.reader.scopes", List.of(ArtifactsController.READ_SCOPE));
     return p;
   }
 
   /** Starts the service and waits until it has replayed its topics. */
   public RegistryHarness start() {
-    server = ApplicationContext.run(EmbeddedServer.class, properties());
+    return start(Map.of());
+  }
+
+  /** Starts the service with {@code overrides} on top of {@link #properties()}. */
+  public RegistryHarness start(Map<String, Object> overrides) {
+    Map<String, Object> p = properties();
+    p.putAll(overrides);
+    server = ApplicationContext.run(EmbeddedServer.class, p);
     awaitCaughtUp();
     return this;
   }
@@ -148,6 +160,12 @@ public final class RegistryHarness implements AutoCloseable {
 
   public HttpResponse<byte[]> get(String path) {
     return send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).GET().build());
+  }
+
+  /** GET with {@code Authorization: Bearer <apiKey>}. */
+  public HttpResponse<byte[]> get(String path, String apiKey) {
+    return send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).GET()
+        .header("Authorization", "Bearer " + apiKey).build());
   }
 
   public JsonNode getJson(String path) {

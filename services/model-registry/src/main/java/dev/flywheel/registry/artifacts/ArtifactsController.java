@@ -1,6 +1,7 @@
 package dev.flywheel.registry.artifacts;
 
 import dev.flywheel.events.ModelKind;
+import dev.flywheel.kit.auth.RequiresApiKey;
 import dev.flywheel.registry.api.ApiErrors;
 import dev.flywheel.registry.api.Views;
 import dev.flywheel.registry.state.Kinds;
@@ -27,11 +28,16 @@ import java.util.Optional;
  * Serves model artifacts from the artifact root, so that services on other hosts can fetch what a
  * version event points to. Files come with {@code X-Content-SHA256} (hex SHA-256 of the bytes);
  * directories answer with a manifest listing (every file with size, SHA-256 and download URL).
+ * Every route needs an API key whose app holds {@link #READ_SCOPE}: the artifacts are the trained
+ * models themselves (401 without a known key, 403 without the scope; service-kit {@code ApiKeyFilter}).
  */
 @Controller("/api/artifacts")
 @ExecuteOn(TaskExecutors.BLOCKING)
+@RequiresApiKey(scope = ArtifactsController.READ_SCOPE)
 public class ArtifactsController {
 
+  /** The scope an app needs to list or download model artifacts. */
+  public static final String READ_SCOPE = "artifacts:read";
   public static final String SHA256_HEADER = "X-Content-SHA256";
   public static final String ARTIFACT_SHA256_HEADER = "X-Artifact-SHA256";
   static final String MANIFEST = "manifest.json";

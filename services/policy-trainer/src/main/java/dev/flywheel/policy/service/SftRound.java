@@ -140,6 +140,13 @@ final class SftRound {
                     }
 
                     @Override
+                    public void onEval(int step, double evalLoss, boolean best) {
+                        LOG.info("SFT version {} step {}: eval loss {}{}", roundTarget, step,
+                                String.format(Locale.ROOT, "%.4f", evalLoss), best ? " (best so far)" : "");
+                        metrics.publish("sft", roundTarget, roundTarget, step, Map.of("eval_loss", evalLoss));
+                    }
+
+                    @Override
                     public boolean stopRequested() {
                         return stop.getAsBoolean();
                     }

@@ -22,6 +22,9 @@ public class SftConfig {
     private float maxGradNorm = 1.0f;
     private double evalFraction = 0.1;
     private int logEvery = 50;
+    private int evalEvery = 100;
+    private int earlyStoppingPatience = 3;
+    private double earlyStoppingMinDelta = 0.0;
     private long seed = 42L;
 
     public SftConfig copy() {
@@ -35,13 +38,17 @@ public class SftConfig {
         c.maxGradNorm = maxGradNorm;
         c.evalFraction = evalFraction;
         c.logEvery = logEvery;
+        c.evalEvery = evalEvery;
+        c.earlyStoppingPatience = earlyStoppingPatience;
+        c.earlyStoppingMinDelta = earlyStoppingMinDelta;
         c.seed = seed;
         return c;
     }
 
     public SftConfig validate() {
         if (epochs < 1 || maxSteps < 1 || batchSize < 1 || !(learningRate > 0) || warmupSteps < 0
-                || weightDecay < 0 || maxGradNorm < 0 || evalFraction < 0 || evalFraction >= 1 || logEvery < 1) {
+                || weightDecay < 0 || maxGradNorm < 0 || evalFraction < 0 || evalFraction >= 1 || logEvery < 1
+                || evalEvery < 0 || earlyStoppingPatience < 1 || !(earlyStoppingMinDelta >= 0)) {
             throw new IllegalArgumentException("flywheel.policy-trainer.sft: invalid settings");
         }
         return this;
@@ -57,6 +64,9 @@ public class SftConfig {
         m.put("sft.weight-decay", String.valueOf(weightDecay));
         m.put("sft.max-grad-norm", String.valueOf(maxGradNorm));
         m.put("sft.eval-fraction", String.valueOf(evalFraction));
+        m.put("sft.eval-every", String.valueOf(evalEvery));
+        m.put("sft.early-stopping-patience", String.valueOf(earlyStoppingPatience));
+        m.put("sft.early-stopping-min-delta", String.valueOf(earlyStoppingMinDelta));
         m.put("sft.seed", String.valueOf(seed));
         return m;
     }
@@ -96,6 +106,26 @@ public class SftConfig {
     /** Log (and publish TrainingMetrics) every this many steps. */
     public int getLogEvery() { return logEvery; }
     public void setLogEvery(int v) { logEvery = v; }
+
+    /**
+     * Steps between eval-loss measurements for early stopping (and at the round's last step); 0 turns early
+     * stopping off. Each measurement is one no-gradient pass over the held-out demonstrations (~10% of a
+     * round's data, about 2% of the round's compute at 100).
+     */
+    public int getEvalEvery() { return evalEvery; }
+    public void setEvalEvery(int v) { evalEvery = v; }
+
+    /**
+     * Measurements without an improvement before the round stops and the best weights are restored
+     * (transformers' {@code EarlyStoppingCallback} {@code early_stopping_patience}, which has no default; 3
+     * tolerates the eval loss's step-to-step noise on ~200 held-out demonstrations).
+     */
+    public int getEarlyStoppingPatience() { return earlyStoppingPatience; }
+    public void setEarlyStoppingPatience(int v) { earlyStoppingPatience = v; }
+
+    /** Smallest eval-loss decrease that counts as an improvement (transformers {@code early_stopping_threshold} 0). */
+    public double getEarlyStoppingMinDelta() { return earlyStoppingMinDelta; }
+    public void setEarlyStoppingMinDelta(double v) { earlyStoppingMinDelta = v; }
 
     /** Seed of the initialisation (first round) and of the batch order. */
     public long getSeed() { return seed; }

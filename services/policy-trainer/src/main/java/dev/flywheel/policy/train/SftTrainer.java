@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 /**
  * RLHF step 1: supervised fine-tuning of a policy on demonstrations, with next-token cross-entropy on
@@ -30,6 +31,12 @@ import java.util.Random;
  * <p>Demonstrations are split by {@link Splits#isHeldOutDemonstration}: held-out ones only measure the
  * eval loss (mean negative log-likelihood per response token) and perplexity (its exponential). With
  * no held-out demonstration the eval figures are NaN.
+ *
+ * <p>Early stopping: every {@code eval-every} steps the eval loss is measured; the best weights so far are
+ * kept aside, and after {@code early-stopping-patience} measurements without an improvement the round ends
+ * and the best weights are restored (transformers' {@code EarlyStoppingCallback} with
+ * {@code load_best_model_at_end}). The cosine schedule still spans the round's full length, so a round that
+ * stops early ends at a learning rate above the floor.
  *
  * <p>Batches are drawn epoch by epoch in an order fixed by the seed and the epoch number, so a round
  * resumed at step k from a checkpoint sees the same batches as the original would have.
@@ -43,6 +50,9 @@ public final class SftTrainer {
     public interface Listener {
         /** After every optimizer step. */
         default void onStep(int step, int totalSteps, float loss, float learningRate) {}
+
+        /** After every early-stopping measurement; {@code best} when it improved on every earlier one. */
+        default void onEval(int step, double evalLoss, boolean best) {}
 
         /** Polled before every step; true ends the round early with {@link Stopped}. */
         default boolean stopRequested() {
@@ -62,8 +72,16 @@ public final class SftTrainer {
      * @param evalLossBefore eval loss of the model as it came in (NaN without held-out data)
      * @param evalLoss eval loss after training (NaN without held-out data)
      * @param steps optimizer steps of the round (including those before a resume)
+     * @param bestStep the step whose weights the model holds at the end: {@code steps} unless early stopping
+     *     restored an earlier, better one
+     * @param plannedSteps the steps the round would have taken without early stopping
      */
-    public record Result(float trainLoss, double evalLossBefore, double evalLoss, int steps, int trainExamples, int evalExamples) {
+    public record Result(float trainLoss, double evalLossBefore, double evalLoss, int steps, int trainExamples, int evalExamples,
+            int bestStep, int plannedSteps) {
+        public boolean stoppedEarly() {
+            return steps < plannedSteps;
+        }
+
         public double perplexity() {
             return Math.exp(evalLoss);
         }
@@ -80,6 +98,8 @@ public final class SftTrainer {
                 m.put("eval_loss_before", evalLossBefore);
             }
             m.put("steps", (double) steps);
+            m.put("best_step", (double) bestStep);
+            m.put("planned_steps", (double) plannedSteps);
             m.put("train_examples", (double) trainExamples);
             m.put("eval_examples", (double) evalExamples);
             return m;
@@ -150,28 +170,100 @@ public final class SftTrainer {
         int recentCount = 0;
         int batchSize = config.getBatchSize();
         int perEpoch = Math.max(1, (train.size() + batchSize - 1) / batchSize);
-        for (int step = fromStep; step < total; step++) {
-            if (listener.stopRequested()) {
-                throw new Stopped(step);
+        EarlyStop early = new EarlyStop(policy, eval);
+        int step = fromStep;
+        try {
+            while (step < total) {
+                if (listener.stopRequested()) {
+                    throw new Stopped(step);
+                }
+                List<SftExample> batch = batch(train, step, perEpoch);
+                List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
+                List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
+                Learner.StepResult r = learner.step((sm, micro) -> {
+                    TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);
+                    NDArray lossMask = TokenBatch.pad(sm, masks, TokenBatch.Side.RIGHT, (int) b.length(), 0);
+                    return SftLoss.loss(policy.logits(b.tokens(), b.mask(), true), b.tokens(), lossMask);
+                });
+                step++;
+                recent[recentCount++ % window] = r.loss();
+                listener.onStep(step, total, r.loss(), full.at(step));
+                if (early.due(step, total) && early.measure(step, listener)) {
+                    break;
+                }
             }
-            List<SftExample> batch = batch(train, step, perEpoch);
-            List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
-            List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
-            Learner.StepResult r = learner.step((sm, micro) -> {
-                TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);
-                NDArray lossMask = TokenBatch.pad(sm, masks, TokenBatch.Side.RIGHT, (int) b.length(), 0);
-                return SftLoss.loss(policy.logits(b.tokens(), b.mask(), true), b.tokens(), lossMask);
-            });
-            recent[recentCount++ % window] = r.loss();
-            listener.onStep(step + 1, total, r.loss(), full.at(step + 1));
+            early.restoreBest(step);
+        } finally {
+            early.close();
         }
         float trainLoss = 0;
         int n = Math.min(recentCount, window);
         for (int i = 0; i < n; i++) {
             trainLoss += recent[i] / n;
         }
-        double evalAfter = eval.isEmpty() ? Double.NaN : evalLoss(policy, eval, batchSize);
-        return new Result(n == 0 ? Float.NaN : trainLoss, evalBefore, evalAfter, total, train.size(), eval.size());
+        double evalAfter = eval.isEmpty() ? Double.NaN : early.bestLoss(step, () -> evalLoss(policy, eval, batchSize));
+        return new Result(n == 0 ? Float.NaN : trainLoss, evalBefore, evalAfter, step, train.size(), eval.size(),
+                early.bestStep(step), total);
+    }
+
+    /** The early-stopping state of one round: the best eval loss so far and a copy of its weights. */
+    private final class EarlyStop implements AutoCloseable {
+        private final PolicyModel policy;
+        private final List<SftExample> eval;
+        private PolicyModel best;
+        private double bestLoss = Double.POSITIVE_INFINITY;
+        private int bestStep = -1;
+        private int misses;
+
+        EarlyStop(PolicyModel policy, List<SftExample> eval) {
+            this.policy = policy;
+            this.eval = eval;
+        }
+
+        boolean due(int step, int total) {
+            return config.getEvalEvery() > 0 && !eval.isEmpty() && (step % config.getEvalEvery() == 0 || step == total);
+        }
+
+        /** Measures the eval loss at {@code step}; true when the round should stop. */
+        boolean measure(int step, Listener listener) {
+            double loss = evalLoss(policy, eval, config.getBatchSize());
+            boolean improved = loss < bestLoss - config.getEarlyStoppingMinDelta();
+            listener.onEval(step, loss, improved);
+            if (improved) {
+                bestLoss = loss;
+                bestStep = step;
+                if (best == null) {
+                    best = PolicyModel.create(policy.config(), policy.manager());
+                    best.setTrainable(false);
+                }
+                best.copyTrunkFrom(policy);
+                misses = 0;
+                return false;
+            }
+            return ++misses >= config.getEarlyStoppingPatience();
+        }
+
+        /** Puts the best weights back when the last measured ones were worse. */
+        void restoreBest(int step) {
+            if (best != null && bestStep != step) {
+                policy.copyTrunkFrom(best); // keeps the policy's own requires-gradient flags
+            }
+        }
+
+        int bestStep(int step) {
+            return best != null ? bestStep : step;
+        }
+
+        double bestLoss(int step, DoubleSupplier measure) {
+            return best != null ? bestLoss : measure.getAsDouble();
+        }
+
+        @Override
+        public void close() {
+            if (best != null) {
+                best.close();
+            }
+        }
     }
 
     /** The examples of step {@code step}: epoch = step / perEpoch, shuffled by (seed, epoch). */

@@ -28,6 +28,8 @@ import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.NativeRuntime;
+import dev.flywheel.policy.train.DpoConfig;
+import dev.flywheel.policy.train.OfflineDpoTrainer;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
@@ -68,7 +70,7 @@ public final class LoopExperiment {
 
     private LoopExperiment() {}
 
-    record Group(Prompt prompt, List<int[]> sequences, List<PairwiseRewardLoss.Comparison> pairs, double[] gold) {}
+    record Group(Prompt prompt, List<String> texts, List<int[]> sequences, List<PairwiseRewardLoss.Comparison> pairs, double[] gold) {}
 
     public static void main(String[] args) throws Exception {
         NativeRuntime.configure();
@@ -91,7 +93,10 @@ public final class LoopExperiment {
         try (NDManager manager = Devices.newManager("auto")) {
             int sftSteps = Integer.parseInt(arg(args, "--sft-steps", "600"));
             // the default keeps the cache name the earlier runs used
-            Path sftDir = cache.resolve("sft-" + seed + "-" + demos + (sftSteps == 600 ? "" : "-" + sftSteps));
+            // early stopping (--sft-eval-every > 0) came later: without it the cache keeps the earlier runs' name
+            int sftEvalEvery = Integer.parseInt(arg(args, "--sft-eval-every", "0"));
+            String sftTag = (sftSteps == 600 ? "" : "-" + sftSteps) + (sftEvalEvery == 0 ? "" : "-es" + sftEvalEvery);
+            Path sftDir = cache.resolve("sft-" + seed + "-" + demos + sftTag);
             if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
                 long t0 = System.nanoTime();
                 try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager)) {
@@ -100,10 +105,17 @@ public final class LoopExperiment {
                             .toList();
                     SftConfig sftConfig = new SftConfig();
                     sftConfig.setMaxSteps(sftSteps);
-                    SftTrainer.Result r = new SftTrainer(sftConfig).train(policy, sftDemos, new SftTrainer.Listener() {});
+                    sftConfig.setEvalEvery(sftEvalEvery);
+                    SftTrainer.Result r = new SftTrainer(sftConfig).train(policy, sftDemos, new SftTrainer.Listener() {
+                        @Override
+                        public void onEval(int step, double evalLoss, boolean best) {
+                            System.out.printf(Locale.ROOT, "  SFT step %d eval loss %.4f%s%n", step, evalLoss, best ? " *" : "");
+                        }
+                    });
                     Files.createDirectories(sftDir.getParent());
                     ModelArtifacts.save(sftDir, policy, ByteTokenizer.INSTANCE, Map.of());
-                    System.out.printf(Locale.ROOT, "SFT: %d steps, eval loss %.3f, %.0fs%n", r.steps(), r.evalLoss(), (System.nanoTime() - t0) / 1e9);
+                    System.out.printf(Locale.ROOT, "SFT: %d steps (best %d of %d planned), eval loss %.3f, %.0fs%n", r.steps(), r.bestStep(),
+                            r.plannedSteps(), r.evalLoss(), (System.nanoTime() - t0) / 1e9);
                 }
             }
             try (LoadedModel sft = ModelArtifacts.load(sftDir, null, manager)) {
@@ -127,7 +139,7 @@ public final class LoopExperiment {
                     rmSweep(sftPolicy, train, eval, sweep.split(";"), seed, manager);
                     return;
                 }
-                Path rmDir = cache.resolve("rm-" + seed + "-" + demos + (sftSteps == 600 ? "" : "-" + sftSteps) + "-" + groupsWanted
+                Path rmDir = cache.resolve("rm-" + seed + "-" + demos + sftTag + "-" + groupsWanted
                         + "-" + rmEpochs + "-" + rmLr);
                 if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
                     try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
@@ -180,6 +192,10 @@ public final class LoopExperiment {
                     Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
                     for (String setting : ppoSettings) {
                         if (setting.equals("none")) {
+                            continue;
+                        }
+                        if (setting.startsWith("dpo")) {
+                            sampledBySetting.put(setting, offlineDpo(setting, sftDir, sftPolicy, train, split, sftSampled, evalSamples, seed, manager));
                             continue;
                         }
                         PpoConfig ppo = ppoConfig(setting);
@@ -267,6 +283,47 @@ public final class LoopExperiment {
         return c;
     }
 
+    /** Offline DPO from the SFT parent on the reward model's own training groups (no reward model, no ptx). */
+    static double[] offlineDpo(String setting, Path sftDir, PolicyModel sftPolicy, List<Group> train, PromptSplit split,
+            Gold sftSampled, int evalSamples, long seed, NDManager manager) throws Exception {
+        DpoConfig config = dpoConfig(setting);
+        List<OfflineDpoTrainer.RankedGroup> groups = train.stream().map(g -> new OfflineDpoTrainer.RankedGroup(
+                g.texts().stream().map(t -> CHAT.sftExample(List.of(ChatTurn.user(g.prompt().text())), t)).toList(),
+                g.pairs().stream().map(c -> new int[] {c.winner(), c.loser()}).toList())).toList();
+        long start = System.nanoTime();
+        try (LoadedModel loaded = ModelArtifacts.load(sftDir, null, manager)) {
+            PolicyModel policy = loaded.policy();
+            OfflineDpoTrainer.Result r = new OfflineDpoTrainer(config).train(policy, sftPolicy, groups, new OfflineDpoTrainer.Listener() {});
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Gold greedy = gold(policy, split, 1, 0f, seed);
+            Gold sampled = gold(policy, split, evalSamples, 1f, seed);
+            System.out.printf(Locale.ROOT, "DPO [%s] loss %.3f margin %.2f acc %.2f over %d pairs, %d steps in %.0fs | greedy %s | sampled %s | sampled − SFT %s | gold win rate vs SFT %s%n",
+                    setting, r.loss(), r.margin(), r.accuracy(), r.pairs(), r.steps(), seconds, greedy, sampled,
+                    pairedDifference(sampled.perPrompt(), sftSampled.perPrompt(), seed),
+                    winRate(sampled.perSample(), sftSampled.perSample(), evalSamples, seed));
+            return sampled.perPrompt();
+        }
+    }
+
+    /** "dpo[,lr=..][,beta=..][,epochs=..][,ls=..][,ipo][,gps=..]" */
+    static DpoConfig dpoConfig(String setting) {
+        DpoConfig c = new DpoConfig();
+        for (String kv : setting.split(",")) {
+            String[] p = kv.split("=");
+            switch (p[0]) {
+                case "dpo" -> { }
+                case "lr" -> c.setLearningRate(Float.parseFloat(p[1]));
+                case "beta" -> c.setBeta(Float.parseFloat(p[1]));
+                case "epochs" -> c.setEpochs(Integer.parseInt(p[1]));
+                case "ls" -> c.setLabelSmoothing(Float.parseFloat(p[1]));
+                case "ipo" -> c.setLoss(PpoConfig.DpoLoss.IPO);
+                case "gps" -> c.setGroupsPerStep(Integer.parseInt(p[1]));
+                default -> throw new IllegalArgumentException(kv);
+            }
+        }
+        return c;
+    }
+
     static List<dev.flywheel.model.SftExample> ptx(PpoConfig ppo, List<Demonstrations.Demonstration> demonstrations) {
         if (ppo.getPtxCoef() == 0) {
             return List.of();
@@ -316,7 +373,7 @@ public final class LoopExperiment {
                     continue;
                 }
                 double[] gold = texts.stream().mapToDouble(p::gold).toArray();
-                out.add(new Group(p, texts.stream().map(t -> sequence(p, t)).toList(), pairs, gold));
+                out.add(new Group(p, List.copyOf(texts), texts.stream().map(t -> sequence(p, t)).toList(), pairs, gold));
             }
         }
         return out;

@@ -85,6 +85,65 @@ class SftTrainerTest {
         }
     }
 
+    /**
+     * Random letters cannot be learned, only memorised: on 48 demonstrations the held-out loss falls to the
+     * letters' entropy and then rises as the model memorises. The round must stop after {@code patience}
+     * measurements without an improvement and hand back the best measured weights.
+     */
+    @Test
+    void earlyStoppingEndsTheRoundWhenTheEvalLossRisesAndRestoresTheBestWeights() {
+        Engine.getInstance().setRandomSeed(5);
+        List<SftTrainer.Demo> demos = TinyTasks.letterDemos(60, 9);
+        SftConfig config = new SftConfig();
+        config.setMaxSteps(600);
+        config.setEpochs(200);
+        config.setBatchSize(8);
+        config.setLearningRate(3e-3f);
+        config.setWeightDecay(0f);
+        config.setEvalFraction(0.2);
+        config.setEvalEvery(20);
+        config.setEarlyStoppingPatience(2);
+        SftTrainer trainer = new SftTrainer(config);
+        List<dev.flywheel.model.SftExample> eval = trainer.split(demos, 32).get(1);
+        List<double[]> evals = new ArrayList<>(); // step, loss, best
+        try (PolicyModel policy = PolicyModel.create(TinyTasks.tinyConfig(32), manager)) {
+            SftTrainer.Result result = trainer.train(policy, demos, new SftTrainer.Listener() {
+                @Override
+                public void onEval(int step, double evalLoss, boolean best) {
+                    evals.add(new double[] {step, evalLoss, best ? 1 : 0});
+                }
+            });
+            System.out.println("SFT with early stopping: " + result.metrics());
+            assertTrue(result.stoppedEarly(), "planned " + result.plannedSteps() + ", ran " + result.steps());
+            assertEquals(600, result.plannedSteps());
+            double[] best = evals.stream().min(java.util.Comparator.comparingDouble(e -> e[1])).orElseThrow();
+            assertEquals((int) best[0], result.bestStep());
+            assertTrue(result.bestStep() < result.steps());
+            // stopped at the second measurement after the best, not later
+            assertEquals(result.bestStep() + 2 * 20, result.steps());
+            assertEquals(0, evals.get(evals.size() - 1)[2]);
+            assertEquals(best[1], result.evalLoss(), 1e-9);
+            // the model holds the best weights, not the last ones
+            assertEquals(best[1], SftTrainer.evalLoss(policy, eval, 7), 1e-4);
+            assertTrue(evals.get(evals.size() - 1)[1] > best[1]);
+        }
+        // 0 turns it off: the round runs its planned steps
+        config.setEvalEvery(0);
+        config.setMaxSteps(60);
+        try (PolicyModel policy = PolicyModel.create(TinyTasks.tinyConfig(32), manager)) {
+            List<Integer> measured = new ArrayList<>();
+            SftTrainer.Result result = new SftTrainer(config).train(policy, demos, new SftTrainer.Listener() {
+                @Override
+                public void onEval(int step, double evalLoss, boolean best) {
+                    measured.add(step);
+                }
+            });
+            assertEquals(60, result.steps());
+            assertEquals(60, result.bestStep());
+            assertTrue(measured.isEmpty());
+        }
+    }
+
     @Test
     void lossCoversTheResponseOnly() {
         SftTrainer trainer = new SftTrainer(new SftConfig());

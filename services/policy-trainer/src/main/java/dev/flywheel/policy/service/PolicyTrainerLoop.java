@@ -87,6 +87,9 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
         default void resumed(String kind, long round, long step) {}
 
         default void published(PolicyVersion version) {}
+
+        /** The scheduler found no round to run on this pass (it waits for input). */
+        default void idle() {}
     }
 
     private final PolicyTrainerConfig config;
@@ -307,7 +310,9 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             return;
         }
         RoundScheduler.Decision decision = scheduler.decide();
-        if (decision == RoundScheduler.Decision.SFT) {
+        if (decision == RoundScheduler.Decision.WAIT) {
+            events.idle();
+        } else if (decision == RoundScheduler.Decision.SFT) {
             sftRound.run(null);
         } else if (decision == RoundScheduler.Decision.RL) {
             String pair = scheduler.currentPair();

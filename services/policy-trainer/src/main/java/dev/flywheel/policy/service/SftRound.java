@@ -143,7 +143,7 @@ final class SftRound {
                     public void onEval(int step, double evalLoss, boolean best) {
                         LOG.info("SFT version {} step {}: eval loss {}{}", roundTarget, step,
                                 String.format(Locale.ROOT, "%.4f", evalLoss), best ? " (best so far)" : "");
-                        metrics.publish("sft", roundTarget, roundTarget, step, Map.of("eval_loss", evalLoss));
+                        metrics.publish("sft", roundTarget, roundTarget, step, Map.of("step_eval_loss", evalLoss));
                     }
 
                     @Override

@@ -40,7 +40,13 @@ class PolicyTrainerIntegrationTest {
         h.produceDemonstrations(40, 1);
         h.produceTranscripts(30, 2);
         TrainerStatus status = new TrainerStatus();
-        PolicyTrainerLoop loop = h.loop(status, null);
+        java.util.concurrent.atomic.AtomicInteger idle = new java.util.concurrent.atomic.AtomicInteger();
+        PolicyTrainerLoop loop = h.loop(status, new PolicyTrainerLoop.Events() {
+            @Override
+            public void idle() {
+                idle.incrementAndGet();
+            }
+        });
         loop.start();
         try {
             // ---- SFT ----
@@ -119,7 +125,13 @@ class PolicyTrainerIntegrationTest {
                 Thread.sleep(200);
             }
             assertTrue(status.lastError() != null && status.lastError().contains("reward model v2"), String.valueOf(status.lastError()));
-            Thread.sleep(1500);
+            // two passes of the scheduler after the failure that chose to wait: the pair is not retried
+            int idleAtError = idle.get();
+            deadline = System.currentTimeMillis() + 30_000;
+            while (idle.get() < idleAtError + 2 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(idle.get() >= idleAtError + 2, "the loop went idle again after the failure");
             assertEquals(TrainerStatus.Phase.IDLE, status.phase());
             assertEquals(2, status.versionsPublished(), "no PPO round on an unverifiable reward model");
         } finally {

@@ -5,9 +5,9 @@ import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * Makes the artifact a version event points to available as a local directory. One implementation per
- * URI scheme: {@link FileArtifactFetcher} for {@code file:}; an HTTP(S) fetcher for the model registry's
- * {@code /api/artifacts/...} would download the listed files into a local cache directory and return it.
+ * Makes the artifact a version event points to available as a local directory: {@link FileArtifactFetcher}
+ * reads {@code file:} URIs from a shared file system; {@link RegistryArtifactFetcher} downloads them from the
+ * model registry's {@code /api/artifacts} (with an API key) into a local cache directory.
  * The caller always verifies the directory with {@code ModelArtifacts.load(dir, expectedSha256, ...)},
  * so a fetcher need not be trusted with integrity.
  */

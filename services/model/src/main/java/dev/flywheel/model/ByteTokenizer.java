@@ -1,8 +1,8 @@
 package dev.flywheel.model;
 
-import com.google.gson.Gson;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -135,11 +135,11 @@ public final class ByteTokenizer {
 
     /** The layout as JSON, stored in model artifacts. */
     public String toJson() {
-        JsonObject json = new JsonObject();
-        json.addProperty("type", TYPE);
-        json.addProperty("vocabSize", VOCAB_SIZE);
-        json.add("specialTokens", new Gson().toJsonTree(SPECIALS));
-        return new Gson().toJson(json);
+        ObjectNode json = ModelJson.MAPPER.createObjectNode();
+        json.put("type", TYPE);
+        json.put("vocabSize", VOCAB_SIZE);
+        json.set("specialTokens", ModelJson.MAPPER.valueToTree(SPECIALS));
+        return json.toString();
     }
 
     /**
@@ -148,17 +148,25 @@ public final class ByteTokenizer {
      * @throws IllegalArgumentException if it describes a different tokenizer than this one
      */
     public static ByteTokenizer fromJson(String json) {
-        JsonObject parsed = JsonParser.parseString(json).getAsJsonObject();
-        String type = parsed.has("type") ? parsed.get("type").getAsString() : "(none)";
+        JsonNode parsed;
+        try {
+            parsed = ModelJson.MAPPER.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("unreadable tokenizer JSON: " + e.getOriginalMessage(), e);
+        }
+        if (parsed == null || !parsed.isObject()) {
+            throw new IllegalArgumentException("tokenizer JSON is not an object: " + json);
+        }
+        String type = parsed.has("type") ? parsed.get("type").asText() : "(none)";
         if (!TYPE.equals(type)) {
             throw new IllegalArgumentException("unsupported tokenizer type " + type + ", expected " + TYPE);
         }
-        JsonObject specials = parsed.getAsJsonObject("specialTokens");
-        int vocab = parsed.get("vocabSize").getAsInt();
-        boolean same = vocab == VOCAB_SIZE && specials != null && specials.size() == SPECIALS.size();
+        JsonNode specials = parsed.get("specialTokens");
+        boolean same = parsed.path("vocabSize").isInt() && parsed.get("vocabSize").asInt() == VOCAB_SIZE
+                && specials != null && specials.isObject() && specials.size() == SPECIALS.size();
         for (Map.Entry<String, Integer> e : SPECIALS.entrySet()) {
-            same &= specials != null && specials.has(e.getKey())
-                    && specials.get(e.getKey()).getAsInt() == e.getValue();
+            same &= specials != null && specials.path(e.getKey()).isInt()
+                    && specials.get(e.getKey()).asInt() == e.getValue();
         }
         if (!same) {
             throw new IllegalArgumentException("tokenizer layout differs from " + TYPE + ": " + json);

@@ -1,7 +1,7 @@
 package dev.flywheel.model;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Shape of a GPT-style causal transformer ({@link Gpt}). Serialised as JSON into model artifacts.
@@ -20,7 +20,7 @@ import com.google.gson.GsonBuilder;
  */
 public record GptConfig(int vocabSize, int contextLength, int layers, int dModel, int heads, float dropout) {
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    private static final ObjectMapper JSON = ModelJson.MAPPER;
 
     public GptConfig {
         require(vocabSize > 0, "vocabSize must be positive");
@@ -76,15 +76,19 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int dModel
     }
 
     public String toJson() {
-        return GSON.toJson(this);
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("GptConfig is always serialisable", e);
+        }
     }
 
     public static GptConfig fromJson(String json) {
         GptConfig config;
         try {
-            config = GSON.fromJson(json, GptConfig.class);
-        } catch (RuntimeException e) {
-            // Gson wraps the compact constructor's validation error; surface its message
+            config = JSON.readValue(json, GptConfig.class);
+        } catch (JsonProcessingException | RuntimeException e) {
+            // Jackson wraps the compact constructor's validation error; surface its message
             Throwable cause = e;
             while (cause.getCause() != null && !(cause instanceof IllegalArgumentException)) {
                 cause = cause.getCause();

@@ -3,9 +3,7 @@ package dev.flywheel.model;
 import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDManager;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonParseException;
+import com.fasterxml.jackson.core.JsonProcessingException;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -54,7 +52,6 @@ public final class ModelArtifacts {
     public static final String CONFIG = "config.json";
     public static final String TOKENIZER = "tokenizer.json";
 
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
 
     private ModelArtifacts() {}
 
@@ -96,7 +93,7 @@ public final class ModelArtifacts {
                 files.put(name, sha256(staging.resolve(name)));
             }
             Manifest manifest = new Manifest(FORMAT, model.kind(), files, new TreeMap<>(metadata));
-            byte[] manifestBytes = GSON.toJson(manifest).getBytes(StandardCharsets.UTF_8);
+            byte[] manifestBytes = ModelJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest);
             Files.write(staging.resolve(MANIFEST), manifestBytes);
             // durable before it becomes visible: a version event may commit right after this returns
             fsyncTree(staging);
@@ -156,9 +153,9 @@ public final class ModelArtifacts {
         }
         Manifest manifest;
         try {
-            manifest = GSON.fromJson(new String(manifestBytes, StandardCharsets.UTF_8), Manifest.class);
-        } catch (JsonParseException e) {
-            throw new ArtifactIntegrityException(MANIFEST, null, null, "unreadable " + MANIFEST + " in " + dir + ": " + e.getMessage());
+            manifest = ModelJson.MAPPER.readValue(manifestBytes, Manifest.class);
+        } catch (JsonProcessingException e) {
+            throw new ArtifactIntegrityException(MANIFEST, null, null, "unreadable " + MANIFEST + " in " + dir + ": " + e.getOriginalMessage());
         }
         if (manifest == null || !FORMAT.equals(manifest.format()) || manifest.kind() == null || manifest.files() == null) {
             throw new IOException("not a " + FORMAT + " manifest: " + manifestPath);

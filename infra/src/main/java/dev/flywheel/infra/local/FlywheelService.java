@@ -8,27 +8,28 @@ import java.util.stream.Stream;
 
 /** The platform's services as the local launcher and the end-to-end tests run them. */
 public enum FlywheelService {
-  MODEL_REGISTRY("model-registry", "256m", 0, "/health/liveness", false, false),
-  FEEDBACK_GATEWAY("feedback-gateway", "256m", 1, "/health/liveness", false, false),
-  SERVING("serving", "512m", 2, "/health/liveness", false, true),
-  PAIR_ASSEMBLER("pair-assembler", "256m", 3, "/health/live", true, false),
-  REWARD_TRAINER("reward-trainer", "512m", 4, "/health/liveness", false, true),
-  POLICY_TRAINER("policy-trainer", "768m", 5, "/health/liveness", false, true);
+  MODEL_REGISTRY("model-registry", "256m", 0, false),
+  FEEDBACK_GATEWAY("feedback-gateway", "256m", 1, false),
+  SERVING("serving", "512m", 2, true),
+  PAIR_ASSEMBLER("pair-assembler", "256m", 3, false),
+  REWARD_TRAINER("reward-trainer", "512m", 4, true),
+  POLICY_TRAINER("policy-trainer", "768m", 5, true);
+
+  /**
+   * Every service's Micronaut liveness endpoint: answers 200 once the process serves HTTP (readiness may
+   * wait for data, e.g. a first model).
+   */
+  public static final String LIVENESS_PATH = "/health/liveness";
 
   private final String module;
   private final String heap;
   private final int portOffset;
-  private final String livenessPath;
-  private final boolean argsConfigured;
   private final boolean usesTorch;
 
-  FlywheelService(String module, String heap, int portOffset, String livenessPath,
-      boolean argsConfigured, boolean usesTorch) {
+  FlywheelService(String module, String heap, int portOffset, boolean usesTorch) {
     this.module = module;
     this.heap = heap;
     this.portOffset = portOffset;
-    this.livenessPath = livenessPath;
-    this.argsConfigured = argsConfigured;
     this.usesTorch = usesTorch;
   }
 
@@ -43,16 +44,6 @@ public enum FlywheelService {
 
   public int portOffset() {
     return portOffset;
-  }
-
-  /** Answers 200 once the process serves HTTP (readiness may wait for data, e.g. a first model). */
-  public String livenessPath() {
-    return livenessPath;
-  }
-
-  /** Configured by {@code --key=value} arguments instead of Micronaut properties. */
-  public boolean argsConfigured() {
-    return argsConfigured;
   }
 
   public boolean usesTorch() {

@@ -125,21 +125,16 @@ public final class Platform implements AutoCloseable {
   private ServiceProcess process(FlywheelService service) {
     Path data = settings.dataDir().toAbsolutePath();
     Map<String, String> config = new LinkedHashMap<>();
-    if (service.argsConfigured()) {
-      config.put("bootstrap.servers", broker.bootstrapServers());
-      config.put("schema.registry.url", registry.url());
-      config.put("http.port", Integer.toString(port(service)));
-      config.put("state.dir", data.resolve("state").resolve(service.module()).toString());
-    } else {
-      config.put("micronaut.server.port", Integer.toString(port(service)));
-      config.put("flywheel.kafka.bootstrap-servers", broker.bootstrapServers());
-      config.put("flywheel.registry.url", registry.url());
-      config.put("flywheel.auth.apps." + LOCAL_APP + ".key-hashes", sha256Hex(apiKey));
-      config.put("flywheel.auth.apps." + LOCAL_APP + ".scopes", "*");
-    }
+    config.put("micronaut.server.port", Integer.toString(port(service)));
+    config.put("flywheel.kafka.bootstrap-servers", broker.bootstrapServers());
+    config.put("flywheel.registry.url", registry.url());
+    config.put("flywheel.auth.apps." + LOCAL_APP + ".key-hashes", sha256Hex(apiKey));
+    config.put("flywheel.auth.apps." + LOCAL_APP + ".scopes", "*");
     Path artifacts = data.resolve("artifacts");
     switch (service) {
       case MODEL_REGISTRY -> config.put("flywheel.model-registry.artifact-root", artifacts.toString());
+      case PAIR_ASSEMBLER ->
+          config.put("flywheel.pair-assembler.state-dir", data.resolve("state/pair-assembler").toString());
       case REWARD_TRAINER -> {
         config.put("flywheel.reward-trainer.artifact-root", artifacts.toString());
         config.put("flywheel.reward-trainer.checkpoint-dir", data.resolve("state/reward-trainer").toString());
@@ -155,18 +150,14 @@ public final class Platform implements AutoCloseable {
     ServiceProcess.Builder builder = ServiceProcess.builder(service.module(), service.jar(settings.repoRoot()))
         .heap(service.heap())
         .logFile(data.resolve("logs").resolve(service.module() + ".log"))
-        .healthUrl("http://127.0.0.1:" + port(service) + service.livenessPath());
+        .healthUrl("http://127.0.0.1:" + port(service) + FlywheelService.LIVENESS_PATH);
     if (service.usesTorch()) {
       // two cores shared by every JVM here: one intra-op thread each, the policy trainer gets two
       builder.systemProperty("ai.djl.offline", "true")
           .systemProperty("ai.djl.pytorch.num_interop_threads", "1")
           .systemProperty("ai.djl.pytorch.num_threads", service == FlywheelService.POLICY_TRAINER ? "2" : "1");
     }
-    if (service.argsConfigured()) {
-      config.forEach((k, v) -> builder.arg("--" + k + "=" + v));
-    } else {
-      config.forEach(builder::systemProperty);
-    }
+    config.forEach(builder::systemProperty);
     return builder.build();
   }
 

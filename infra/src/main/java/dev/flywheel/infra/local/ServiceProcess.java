@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One Flywheel service as its own JVM: {@code java -Xmx<heap> [-Dk=v...] -jar <jar> [args]}, output to
+ * One Flywheel service as its own JVM: {@code java -Xmx<heap> [-Dk=v...] -jar <jar>}, output to
  * a log file, ready when its health URL answers 200. Stopped with SIGTERM (graceful, then forced), or
  * killed with SIGKILL to test crash recovery. The child dies with this JVM, even on {@code kill -9}.
  */
@@ -29,7 +29,6 @@ public final class ServiceProcess implements AutoCloseable {
   private final String heap;
   private final Map<String, String> systemProperties;
   private final Map<String, String> environment;
-  private final List<String> args;
   private final Path logFile;
   private final URI healthUrl;
   private final Duration startupTimeout;
@@ -41,7 +40,6 @@ public final class ServiceProcess implements AutoCloseable {
     this.heap = b.heap;
     this.systemProperties = Map.copyOf(b.systemProperties);
     this.environment = Map.copyOf(b.environment);
-    this.args = List.copyOf(b.args);
     this.logFile = Objects.requireNonNull(b.logFile, "logFile");
     this.healthUrl = b.healthUrl;
     this.startupTimeout = b.startupTimeout;
@@ -74,7 +72,6 @@ public final class ServiceProcess implements AutoCloseable {
     systemProperties.forEach((k, v) -> command.add("-D" + k + "=" + v));
     command.add("-jar");
     command.add(jar.toString());
-    command.addAll(args);
     try {
       Files.createDirectories(logFile.toAbsolutePath().getParent());
       ProcessBuilder builder = new ProcessBuilder(Processes.dieWithParent(command))
@@ -163,7 +160,6 @@ public final class ServiceProcess implements AutoCloseable {
     private String heap = "256m";
     private final Map<String, String> systemProperties = new LinkedHashMap<>();
     private final Map<String, String> environment = new LinkedHashMap<>();
-    private final List<String> args = new ArrayList<>();
     private Path logFile;
     private URI healthUrl;
     private Duration startupTimeout = Duration.ofMinutes(3);
@@ -185,11 +181,6 @@ public final class ServiceProcess implements AutoCloseable {
 
     public Builder env(String key, String value) {
       environment.put(key, value);
-      return this;
-    }
-
-    public Builder arg(String arg) {
-      args.add(arg);
       return this;
     }
 

@@ -30,12 +30,12 @@ import org.slf4j.LoggerFactory;
  * commits in one transaction.
  *
  * <ul>
- *   <li>A transcript is kept for {@code transcript.retention}; its arrival releases the rankings
+ *   <li>A transcript is kept for {@code transcript-retention}; its arrival releases the rankings
  *       waiting for it.</li>
  *   <li>A ranking whose id was already turned into a group is a duplicate and dropped. One that fails a
  *       structural check is dead-lettered at once. One whose transcript is held is joined; otherwise it
  *       waits in the pending store until its transcript comes or stream time passes its record
- *       timestamp + {@code grace.period}, when it is dead-lettered as {@code ORPHAN_RANKING}.</li>
+ *       timestamp + {@code grace-period}, when it is dead-lettered as {@code ORPHAN_RANKING}.</li>
  *   <li>Expiry (orphans, dedup retention, transcript retention) is one time-ordered index swept by a
  *       stream-time punctuator.</li>
  *   <li>Each ranking is compared with the earlier rankings of the same transcript by other annotators;
@@ -71,10 +71,10 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     this.transcriptReader = transcriptReader;
     this.rankingReader = rankingReader;
     this.metrics = metrics;
-    this.graceMs = config.gracePeriod().toMillis();
-    this.dedupMs = config.dedupRetention().toMillis();
-    this.retentionMs = config.transcriptRetention().toMillis();
-    this.evalFraction = config.evalFraction();
+    this.graceMs = config.getGracePeriod().toMillis();
+    this.dedupMs = config.getDedupRetention().toMillis();
+    this.retentionMs = config.getTranscriptRetention().toMillis();
+    this.evalFraction = config.getEvalFraction();
   }
 
   @Override
@@ -83,8 +83,8 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     KeyValueStore<Bytes, byte[]> store = context.getStateStore(AssemblerState.STORE);
     state = new AssemblerState(store);
     counters = state.counters();
-    context.schedule(config.sweepInterval(), PunctuationType.STREAM_TIME, this::sweep);
-    context.schedule(config.metricsInterval(), PunctuationType.WALL_CLOCK_TIME, now -> sendTotals());
+    context.schedule(config.getSweepInterval(), PunctuationType.STREAM_TIME, this::sweep);
+    context.schedule(config.getMetricsInterval(), PunctuationType.WALL_CLOCK_TIME, now -> sendTotals());
   }
 
   @Override

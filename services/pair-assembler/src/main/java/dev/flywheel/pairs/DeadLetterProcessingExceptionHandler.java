@@ -3,6 +3,7 @@ package dev.flywheel.pairs;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -33,9 +34,11 @@ public final class DeadLetterProcessingExceptionHandler implements ProcessingExc
 
   @Override
   public void configure(Map<String, ?> configs) {
-    Object url = configs.get(PairAssemblerConfig.REGISTRY_URL);
+    Object url = configs.get(AvroSerdeConfig.SCHEMA_REGISTRY_URL);
     if (url != null) {
-      serializer = new AvroSerializer<>(new SchemaRegistryClient(url.toString()), true);
+      Object autoRegister = configs.get(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS);
+      serializer = new AvroSerializer<>(new SchemaRegistryClient(url.toString()),
+          autoRegister == null || Boolean.parseBoolean(autoRegister.toString()));
     }
   }
 

@@ -14,7 +14,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Single task behind a one-partition topic: keeps the latest cumulative counters of every assembler
- * task and, every {@code metrics.interval} of wall-clock time when anything changed, publishes their
+ * task and, every {@code metrics-interval} of wall-clock time when anything changed, publishes their
  * sum to {@code training.metrics} as two records of source {@code pair-assembler}: phase
  * {@code agreement} (inter-annotator agreement, the reward model's ceiling) and phase {@code pairs}
  * (throughput and outcomes). Counters arrive as totals, not deltas, so a re-sent update never counts
@@ -38,7 +38,7 @@ final class MetricsPublisher implements Processor<byte[], Counters, String, Trai
   public void init(ProcessorContext<String, TrainingMetrics> context) {
     this.context = context;
     this.totals = context.getStateStore(TASK_TOTALS);
-    context.schedule(config.metricsInterval(), PunctuationType.WALL_CLOCK_TIME, this::publish);
+    context.schedule(config.getMetricsInterval(), PunctuationType.WALL_CLOCK_TIME, this::publish);
   }
 
   @Override

@@ -24,11 +24,19 @@ public record PairAssemblerSerdes(
 
   /** Serdes backed by one registry client (outputs auto-register their schema). */
   public static PairAssemblerSerdes forRegistry(SchemaRegistryClient registry) {
+    return forRegistry(registry, true);
+  }
+
+  /**
+   * Serdes backed by one registry client; {@code autoRegister} ({@code flywheel.registry.auto-register}):
+   * whether the outputs register their writer schema on first use, else it must be registered already.
+   */
+  public static PairAssemblerSerdes forRegistry(SchemaRegistryClient registry, boolean autoRegister) {
     return new PairAssemblerSerdes(
         AvroSerde.forTopic(registry, Topics.CHAT_TRANSCRIPTS).deserializer(),
         AvroSerde.forTopic(registry, Topics.FEEDBACK_RANKINGS).deserializer(),
-        AvroSerde.forTopic(registry, Topics.TRAINING_COMPARISONS),
-        AvroSerde.forTopic(registry, Topics.DEAD_LETTERS),
-        AvroSerde.forTopic(registry, Topics.TRAINING_METRICS));
+        new AvroSerde<>(registry, Topics.TRAINING_COMPARISONS.valueType(), autoRegister),
+        new AvroSerde<>(registry, Topics.DEAD_LETTERS.valueType(), autoRegister),
+        new AvroSerde<>(registry, Topics.TRAINING_METRICS.valueType(), autoRegister));
   }
 }

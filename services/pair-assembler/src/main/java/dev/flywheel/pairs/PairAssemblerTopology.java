@@ -5,6 +5,7 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.schemas.topics.TopicSpec;
 import dev.flywheel.schemas.topics.Topics;
 import java.util.Map;
+import java.util.Properties;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -57,17 +58,28 @@ public final class PairAssemblerTopology {
   public static final String SERVICE = "pair-assembler";
 
   private final PairAssemblerConfig config;
+  private final Properties streamsProperties;
+  private final int inputPartitions;
   private final PairAssemblerSerdes serdes;
   private final PairAssemblerMetrics metrics;
 
-  public PairAssemblerTopology(PairAssemblerConfig config, PairAssemblerSerdes serdes, PairAssemblerMetrics metrics) {
+  /**
+   * @param streamsProperties the Kafka Streams configuration ({@link StreamsSettings#properties}), for the
+   *     topology-level settings
+   * @param inputPartitions partition count of the input topics, to check that each record sits on the
+   *     partition its key hashes to; 0 = do not check
+   */
+  public PairAssemblerTopology(PairAssemblerConfig config, Properties streamsProperties, int inputPartitions,
+      PairAssemblerSerdes serdes, PairAssemblerMetrics metrics) {
     this.config = config;
+    this.streamsProperties = streamsProperties;
+    this.inputPartitions = inputPartitions;
     this.serdes = serdes;
     this.metrics = metrics;
   }
 
   public Topology build() {
-    StreamsBuilder builder = new StreamsBuilder(new TopologyConfig(new StreamsConfig(config.streamsProperties())));
+    StreamsBuilder builder = new StreamsBuilder(new TopologyConfig(new StreamsConfig(streamsProperties)));
     builder.addStateStore(store(AssemblerState.STORE, Serdes.Bytes(), Serdes.ByteArray()));
     builder.addStateStore(store(MetricsPublisher.TASK_TOTALS, Serdes.String(), StoreSerdes.counters()));
 
@@ -103,7 +115,7 @@ public final class PairAssemblerTopology {
   /** Raw records of {@code topic} decoded; wrongly keyed ones come back through a re-keying topic. */
   private <T> KStream<String, Inbound> decoded(StreamsBuilder builder, TopicSpec<?> topic, String name,
       Deserializer<T> deserializer, Function<T, String> idOf, BiFunction<T, SourceRef, Inbound> wrap) {
-    int partitions = config.inputPartitions();
+    int partitions = inputPartitions;
     ProcessorSupplier<Object, byte[], String, Inbound> direct =
         () -> new InputDecoder<>(deserializer, idOf, wrap, false, partitions);
     ProcessorSupplier<Object, byte[], String, Inbound> behindRekeying =

@@ -9,6 +9,7 @@ import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.topics.Topics;
 import java.nio.charset.StandardCharsets;
@@ -47,7 +48,7 @@ class DeadLetterProcessingExceptionHandlerTest {
   @Test
   void anUnexpectedExceptionDeadLettersTheSourceRecordAndResumes(FlywheelInfra infra) {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
-    handler.configure(Map.of(PairAssemblerConfig.REGISTRY_URL, infra.registryUrl()));
+    handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
     ProcessingExceptionHandler.Response response = handler.handleError(context(), new Record<>("k", "v", 0L),
         new NullPointerException("a bug"));
     assertEquals(ProcessingExceptionHandler.Result.RESUME, response.result());
@@ -68,7 +69,7 @@ class DeadLetterProcessingExceptionHandlerTest {
   @Test
   void aRegistryOutageFailsTheTaskInsteadOfDeadLettering(FlywheelInfra infra) {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
-    handler.configure(Map.of(PairAssemblerConfig.REGISTRY_URL, infra.registryUrl()));
+    handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
     AvroSerdeException outage = new AvroSerdeException(AvroSerdeException.Problem.REGISTRY_ERROR,
         Topics.FEEDBACK_RANKINGS.name(), 1, "connection refused", null);
     ProcessingExceptionHandler.Response response = handler.handleError(context(), new Record<>("k", "v", 0L),

@@ -5,6 +5,8 @@ import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.TrainingMetrics;
+import dev.flywheel.kit.kafka.KafkaProperties;
+import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -13,11 +15,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -48,22 +49,24 @@ final class Harness implements AutoCloseable {
   private long transcriptOffset;
   private long rankingOffset;
 
-  Harness(SchemaRegistryClient registry, String registryUrl, Path stateDir, Map<String, String> overrides) {
-    Map<String, String> values = new HashMap<>(Map.of(
-        PairAssemblerConfig.BOOTSTRAP_SERVERS, "ttd:9092",
-        PairAssemblerConfig.REGISTRY_URL, registryUrl,
-        PairAssemblerConfig.APPLICATION_ID, "pa-ttd-" + UUID.randomUUID().toString().substring(0, 8),
-        PairAssemblerConfig.STATE_DIR, stateDir.toString(),
-        PairAssemblerConfig.GRACE_PERIOD, "10s",
-        PairAssemblerConfig.SWEEP_INTERVAL, "1s",
-        PairAssemblerConfig.METRICS_INTERVAL, "1s",
-        PairAssemblerConfig.EVAL_FRACTION, "0.2"));
-    values.putAll(overrides);
-    config = PairAssemblerConfig.of(values);
+  Harness(SchemaRegistryClient registry, String registryUrl, Path stateDir, Consumer<PairAssemblerConfig> overrides) {
+    config = new PairAssemblerConfig();
+    config.setApplicationId("pa-ttd-" + UUID.randomUUID().toString().substring(0, 8));
+    config.setStateDir(stateDir.toString());
+    config.setGracePeriod(Duration.ofSeconds(10));
+    config.setSweepInterval(Duration.ofSeconds(1));
+    config.setMetricsInterval(Duration.ofSeconds(1));
+    config.setEvalFraction(0.2);
+    overrides.accept(config);
+    KafkaProperties kafka = new KafkaProperties();
+    kafka.setBootstrapServers("ttd:9092");
+    RegistryProperties registryProperties = new RegistryProperties();
+    registryProperties.setUrl(registryUrl);
     PairAssemblerSerdes serdes = PairAssemblerSerdes.forRegistry(registry);
-    Properties props = config.streamsProperties();
+    Properties props = StreamsSettings.properties(kafka, registryProperties, config);
     driver = new TopologyTestDriver(
-        new PairAssemblerTopology(config, serdes, new PairAssemblerMetrics(meters)).build(), props,
+        new PairAssemblerTopology(config, props, config.getInputPartitions(), serdes,
+            new PairAssemblerMetrics(meters)).build(), props,
         Instant.ofEpochMilli(T0));
     transcriptWriter = new AvroSerializer<>(registry, true);
     rankingWriter = new AvroSerializer<>(registry, true);
@@ -123,7 +126,7 @@ final class Harness implements AutoCloseable {
 
   /** Lets the wall-clock punctuators run: assembler totals out, then the publisher. */
   void publishMetrics() {
-    Duration interval = config.metricsInterval();
+    Duration interval = config.getMetricsInterval();
     driver.advanceWallClockTime(interval);
     driver.advanceWallClockTime(interval);
   }

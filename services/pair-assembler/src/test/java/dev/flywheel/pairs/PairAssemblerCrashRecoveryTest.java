@@ -26,6 +26,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,16 +60,17 @@ class PairAssemblerCrashRecoveryTest {
     Path stateDir = infra.newTempDirectory("pa-state-");
     Path logs = Files.createDirectories(Path.of("target", "crash-test-logs"));
     int httpPort = freePort();
-    List<String> args = List.of(
-        "--bootstrap.servers=" + infra.bootstrapServers(),
-        "--schema.registry.url=" + infra.registryUrl(),
-        "--application.id=" + appId,
-        "--state.dir=" + stateDir,
-        "--http.port=" + httpPort,
-        "--grace.period=1h",
-        "--metrics.interval=2s",
-        "--streams.session.timeout.ms=6000",
-        "--streams.heartbeat.interval.ms=1000");
+    // the settings names every Flywheel service reads, plus the pair assembler's own
+    Map<String, String> settings = new LinkedHashMap<>();
+    settings.put("flywheel.kafka.bootstrap-servers", infra.bootstrapServers());
+    settings.put("flywheel.registry.url", infra.registryUrl());
+    settings.put("micronaut.server.port", Integer.toString(httpPort));
+    settings.put("flywheel.pair-assembler.application-id", appId);
+    settings.put("flywheel.pair-assembler.state-dir", stateDir.toString());
+    settings.put("flywheel.pair-assembler.grace-period", "1h");
+    settings.put("flywheel.pair-assembler.metrics-interval", "2s");
+    settings.put("flywheel.pair-assembler.streams.session.timeout.ms", "6000");
+    settings.put("flywheel.pair-assembler.streams.heartbeat.interval.ms", "1000");
 
     // expected: every ranking i yields group "<run>-rank-i", except every 25th, which names an unknown response
     Set<String> expectedGroups = new HashSet<>();
@@ -82,7 +84,7 @@ class PairAssemblerCrashRecoveryTest {
     AtomicReference<Throwable> producerError = new AtomicReference<>();
     AtomicBoolean producerDone = new AtomicBoolean();
     try (Outputs outputs = new Outputs(infra, run)) {
-      first = start(args, logs.resolve("first.log"));
+      first = start(settings, logs.resolve("first.log"));
       awaitHealthy(first, httpPort, logs.resolve("first.log"));
 
       Thread producer = new Thread(() -> {
@@ -103,16 +105,20 @@ class PairAssemblerCrashRecoveryTest {
           fail("no progress before the kill; app log:\n" + tail(logs.resolve("first.log")));
         }
       }
-      String metrics = get(httpPort, "/metrics");
+      // the management endpoints of every Flywheel service
+      assertEquals(200, status(httpPort, "/health/liveness"), "alive while RUNNING");
+      assertEquals(200, status(httpPort, "/health/readiness"), "ready while RUNNING");
+      String metrics = get(httpPort, "/prometheus");
       assertTrue(metrics.contains("pair_assembler_groups_emitted"), "Prometheus metrics served");
       assertTrue(metrics.contains("pair_assembler_consumer_lag"), "consumer lag served");
+      assertTrue(metrics.contains("kafka_stream"), "Kafka Streams metrics served");
       first.destroyForcibly(); // SIGKILL: no clean close, an open transaction is left behind
       first.waitFor();
       int seenAtKill = outputs.groups.size();
       boolean midStream = !producerDone.get() || seenAtKill < expectedGroups.size();
       assertTrue(midStream, "killed mid-stream (" + seenAtKill + " of " + expectedGroups.size() + " groups out)");
 
-      second = start(args, logs.resolve("second.log"));
+      second = start(settings, logs.resolve("second.log"));
       deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       while (!(producerDone.get() && outputs.groupIds().containsAll(expectedGroups)
           && outputs.deadIds().containsAll(expectedDead))) {
@@ -258,13 +264,12 @@ class PairAssemblerCrashRecoveryTest {
 
   // ------------------------------------------------------------------ the process
 
-  private static Process start(List<String> args, Path log) throws IOException {
+  private static Process start(Map<String, String> settings, Path log) throws IOException {
     List<String> command = new ArrayList<>(List.of(
         System.getProperty("pairs.test.java", Path.of(System.getProperty("java.home"), "bin", "java").toString()),
-        "-Xmx256m", "-XX:+UseSerialGC",
-        "-cp", System.getProperty("java.class.path"),
-        PairAssemblerApp.class.getName()));
-    command.addAll(args);
+        "-Xmx256m", "-XX:+UseSerialGC"));
+    settings.forEach((k, v) -> command.add("-D" + k + "=" + v));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Application.class.getName()));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
   }
 
@@ -287,6 +292,12 @@ class PairAssemblerCrashRecoveryTest {
       Thread.sleep(200);
     }
     fail("app not healthy within 90 s:\n" + tail(log));
+  }
+
+  private static int status(int port, String path) throws Exception {
+    return HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
   private static String get(int port, String path) throws Exception {

@@ -30,12 +30,14 @@ import dev.flywheel.schemas.topics.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KeyValue;
@@ -63,10 +65,10 @@ class PairAssemblerTopologyTest {
   }
 
   private Harness harness() {
-    return harness(Map.of());
+    return harness(c -> { });
   }
 
-  private Harness harness(Map<String, String> overrides) {
+  private Harness harness(Consumer<PairAssemblerConfig> overrides) {
     Harness h = new Harness(registry, registryUrl, stateDir.resolve("s" + harnesses.size()), overrides);
     harnesses.add(h);
     return h;
@@ -252,7 +254,7 @@ class PairAssemblerTopologyTest {
 
   @Test
   void dedupMemoryIsBoundedByItsRetention() {
-    Harness h = harness(Map.of(PairAssemblerConfig.DEDUP_RETENTION, "60s"));
+    Harness h = harness(c -> c.setDedupRetention(Duration.ofSeconds(60)));
     HumanRanking r = strict("rank-old", "t-old", "ann-1", List.of("r1", "r2"));
     h.transcript(transcript("t-old", "p", 2), 0);
     h.ranking(r, 0);
@@ -461,7 +463,7 @@ class PairAssemblerTopologyTest {
   @Test
   void recordsOnTheWrongPartitionForTheirKeyAreReKeyed() {
     // with 6 input partitions, a record read from partition 0 whose id hashes elsewhere is misplaced
-    Harness h = harness(Map.of(PairAssemblerConfig.INPUT_PARTITIONS, "6"));
+    Harness h = harness(c -> c.setInputPartitions(6));
     String misplaced = null;
     for (int i = 0; misplaced == null; i++) {
       String id = "t-part-" + i;
@@ -479,7 +481,7 @@ class PairAssemblerTopologyTest {
 
   @Test
   void splitAndKeyDependOnThePromptOnlyWhoeverRankedIt() {
-    Harness h = harness(Map.of(PairAssemblerConfig.EVAL_FRACTION, "0.5"));
+    Harness h = harness(c -> c.setEvalFraction(0.5));
     List<Turn> turns = List.of(new Turn(Role.SYSTEM, "Be brief."), new Turn(Role.USER, "What is 2 + 2?"));
     List<Turn> sameButSpaced = List.of(new Turn(Role.SYSTEM, "  be   BRIEF. "), new Turn(Role.USER, "what is 2 +\n2?"));
     List<CandidateResponse> responses = List.of(
@@ -505,7 +507,7 @@ class PairAssemblerTopologyTest {
   @Test
   void evalFractionIsTakenFromConfiguration() {
     for (String fraction : List.of("0.0", "1.0")) {
-      Harness h = harness(Map.of(PairAssemblerConfig.EVAL_FRACTION, fraction));
+      Harness h = harness(c -> c.setEvalFraction(Double.parseDouble(fraction)));
       for (int i = 0; i < 20; i++) {
         h.transcript(transcript("t-f" + i, "prompt " + i, 2), i);
         h.ranking(strict("f-" + fraction + "-" + i, "t-f" + i, "a", List.of("r1", "r2")), i);

@@ -7,10 +7,13 @@ import dev.flywheel.events.RankTier;
 import dev.flywheel.events.Role;
 import dev.flywheel.events.Turn;
 import dev.flywheel.infra.testing.FlywheelInfra;
+import dev.flywheel.kit.kafka.KafkaProperties;
+import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.pairs.PairAssemblerConfig;
 import dev.flywheel.pairs.PairAssemblerMetrics;
 import dev.flywheel.pairs.PairAssemblerSerdes;
 import dev.flywheel.pairs.PairAssemblerTopology;
+import dev.flywheel.pairs.StreamsSettings;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -21,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -87,7 +91,7 @@ public final class PairAssemblerBench {
         n = Integer.parseInt(arg.substring("--rankings=".length()));
       } else if (arg.startsWith("--streams.") && arg.contains("=")) {
         // extra Kafka Streams settings for both topologies, e.g. --streams.commit.interval.ms=1000
-        EXTRA.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+        EXTRA.put(arg.substring("--streams.".length(), arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
       }
     }
     List<Result> results = new ArrayList<>();
@@ -148,17 +152,19 @@ public final class PairAssemblerBench {
   private static Result run(FlywheelInfra infra, String name, int k, int n, Map<TopicPartition, Long> start,
       Topology topologyOrNull) throws Exception {
     String appId = "bench-" + name + "-k" + k + "-" + System.nanoTime();
-    Map<String, String> settings = new HashMap<>(EXTRA);
-    settings.putAll(Map.of(
-        PairAssemblerConfig.BOOTSTRAP_SERVERS, infra.bootstrapServers(),
-        PairAssemblerConfig.REGISTRY_URL, infra.registryUrl(),
-        PairAssemblerConfig.APPLICATION_ID, appId,
-        PairAssemblerConfig.STATE_DIR, infra.newTempDirectory("bench-state-").toString(),
-        PairAssemblerConfig.INPUT_PARTITIONS, "6"));
-    PairAssemblerConfig config = PairAssemblerConfig.of(settings);
+    PairAssemblerConfig config = new PairAssemblerConfig();
+    config.setApplicationId(appId);
+    config.setStateDir(infra.newTempDirectory("bench-state-").toString());
+    config.setStreams(EXTRA);
+    KafkaProperties kafka = new KafkaProperties();
+    kafka.setBootstrapServers(infra.bootstrapServers());
+    RegistryProperties registry = new RegistryProperties();
+    registry.setUrl(infra.registryUrl());
+    Properties props = StreamsSettings.properties(kafka, registry, config);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     Topology topology = topologyOrNull != null ? topologyOrNull
-        : new PairAssemblerTopology(config, PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(infra.registryUrl())),
+        : new PairAssemblerTopology(config, props, 6,
+            PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(infra.registryUrl())),
             new PairAssemblerMetrics(meters)).build();
     Admin admin = infra.admin();
     // begin where this K's records begin (the inputs also hold earlier runs' records)
@@ -168,7 +174,7 @@ public final class PairAssemblerBench {
     Map<TopicPartition, Long> end = endOffsets(admin, start.keySet());
 
     long[] runningAt = {0};
-    try (KafkaStreams streams = new KafkaStreams(topology, config.streamsProperties())) {
+    try (KafkaStreams streams = new KafkaStreams(topology, props)) {
       streams.setStateListener((now, before) -> {
         if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
           runningAt[0] = System.nanoTime();

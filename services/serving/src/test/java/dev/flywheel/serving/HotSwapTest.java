@@ -86,7 +86,9 @@ class HotSwapTest {
         }
       }));
     }
-    Thread.sleep(1500);
+    // load is flowing on v1 before the swap
+    TestServing.await(() -> outcomes.stream().filter(o -> "policy-v1".equals(o.model())).count() >= 10,
+        Duration.ofSeconds(60), "10 answers from v1");
     long published = System.nanoTime();
     serving.publishVersion(2, ModelStatus.LIVE, "v2");
     TestServing.await(() -> outcomes.stream().filter(o -> o.startNanos() > published)

@@ -43,13 +43,16 @@ class DecodeWorkerTest {
   static final class Recorder implements BatchObserver {
     final List<Batch> batches = new CopyOnWriteArrayList<>();
 
-    /** The batches, once {@code count} have been reported (a job completes just before its batch is). */
+    /**
+     * The batches, once {@code count} have been reported (a job completes just before its batch is). The
+     * callers have awaited every job they submitted, and a batch only exists for queued rows, so when the
+     * reported batches hold all of those rows no further batch can follow: comparing the whole list is exact.
+     */
     List<Batch> await(int count) throws InterruptedException {
       long deadline = System.nanoTime() + 10_000_000_000L;
       while (batches.size() < count && System.nanoTime() < deadline) {
         Thread.sleep(5);
       }
-      Thread.sleep(50);
       return List.copyOf(batches);
     }
 

@@ -73,7 +73,8 @@ The components. One row per Deployment:
   key        the values block
   name       resource suffix and app.kubernetes.io/component
   micronaut  configured by an application.yml (else: the pair assembler's PAIR_ASSEMBLER_* env)
-  artifacts  "" (none), "ro" (reads), "rw" (writes) the artifact volume
+  artifacts  "" (none), "ro" (reads), "rw" (writes) the artifact volume (serving: none when
+             serving.artifactRegistry is enabled: it downloads from the registry)
   djl        PyTorch in the JVM (OMP_WAIT_POLICY, DJL flags, cache dirs)
   trainer    single active instance: replicas 1, strategy Recreate, checkpoint volume
   auth       takes API keys (auth.apps / auth.existingSecret)
@@ -334,14 +335,23 @@ Per-component configuration
 {{- $cfg := dict
   "micronaut" (dict "server" (dict "port" 8080))
   "endpoints" (dict
+      "all" (dict "port" (int $root.Values.management.port))
       "health" (dict "enabled" true "sensitive" false)
       "prometheus" (dict "enabled" true "sensitive" false))
   "flywheel" (dict
       "kafka" (dict "bootstrap-servers" $root.Values.kafka.bootstrapServers "properties" $kafkaProps)
       "registry" (dict "url" $root.Values.schemaRegistry.url "auto-register" $root.Values.schemaRegistry.autoRegister)) }}
+{{- if hasKey .v "serveOpenApi" }}
+{{- $_ := set $cfg.micronaut "router" (dict "static-resources" (dict "openapi" (dict "enabled" .v.serveOpenApi))) }}
+{{- end }}
 {{- if .c.section }}
 {{- $section := dict }}
-{{- if .c.artifactRootKey }}
+{{- if include "flywheel.artifactsFromRegistry" . }}
+{{- $_ := set $section "artifact-registry" (dict
+      "url" (include "flywheel.registryUrl" $root)
+      "api-key" "${FLYWHEEL_ARTIFACT_REGISTRY_API_KEY}"
+      "cache-dir" "/var/lib/flywheel/data/artifact-cache") }}
+{{- else if .c.artifactRootKey }}
 {{- $_ := set $section .c.artifactRootKey $root.Values.artifacts.mountPath }}
 {{- end }}
 {{- if .c.checkpointKey }}
@@ -390,12 +400,41 @@ Per-component configuration
 {{- join " " $opts | trim }}
 {{- end }}
 
-{{/* Prometheus scrape annotations of a component's pods. */}}
+{{/* Prometheus scrape annotations of a component's pods: the management port (the pair assembler: http). */}}
 {{- define "flywheel.scrapeAnnotations" -}}
 {{- if .root.Values.metrics.enabled }}
 prometheus.io/scrape: "true"
-prometheus.io/port: "8080"
+prometheus.io/port: {{ ternary .root.Values.management.port 8080 .c.micronaut | toString | quote }}
 prometheus.io/path: {{ .v.metricsPath | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the container port serving a component's health and metrics: (dict "c" $component). */}}
+{{- define "flywheel.opsPortName" -}}
+{{- ternary "management" "http" .c.micronaut }}
+{{- end }}
+
+{{/* The Service exposing a Micronaut component's management port (for ServiceMonitors, port-forward). */}}
+{{- define "flywheel.managementServiceName" -}}
+{{- printf "%s-%s-management" (include "flywheel.fullname" .root) .name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The model registry's in-cluster base URL (its public Service). */}}
+{{- define "flywheel.registryUrl" -}}
+{{- printf "http://%s-model-registry:%v" (include "flywheel.fullname" .) .Values.modelRegistry.service.port }}
+{{- end }}
+
+{{/* "true" when this component is serving and downloads artifacts from the model registry (checked):
+     (dict "root" $ "c" $component "v" $values) */}}
+{{- define "flywheel.artifactsFromRegistry" -}}
+{{- if and (eq .c.name "serving") .v.artifactRegistry .v.artifactRegistry.enabled }}
+{{- if not .root.Values.modelRegistry.enabled }}
+{{- fail "serving.artifactRegistry.enabled needs modelRegistry.enabled: serving would download artifacts from it" }}
+{{- end }}
+{{- if not .v.artifactRegistry.existingSecret }}
+{{- fail "serving.artifactRegistry.enabled: set serving.artifactRegistry.existingSecret (a Secret holding an API key with scope artifacts:read on the model registry)" }}
+{{- end }}
+{{- print "true" }}
 {{- end }}
 {{- end }}
 

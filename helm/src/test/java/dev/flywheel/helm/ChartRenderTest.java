@@ -84,7 +84,8 @@ class ChartRenderTest {
       Service s = m.service(component);
       assertEquals(component, d.getSpec().getTemplate().getMetadata().getLabels().get("app.kubernetes.io/component"));
       assertEquals(component, s.getSpec().getSelector().get("app.kubernetes.io/component"));
-      assertEquals("http", s.getSpec().getPorts().get(0).getTargetPort().getStrVal());
+      assertEquals(List.of("http"), s.getSpec().getPorts().stream().map(p -> p.getTargetPort().getStrVal()).toList(),
+          component + ": the public Service exposes only http");
       assertEquals(8080, container(d).getPorts().get(0).getContainerPort(), component);
       assertEquals("http", container(d).getPorts().get(0).getName(), component);
       assertEquals(List.of("java", "-jar", "/app/app.jar"), container(d).getCommand(), component);
@@ -94,16 +95,18 @@ class ChartRenderTest {
     }
   }
 
+  /** Micronaut components: on the management port; the pair assembler (not Micronaut yet): on http. */
   @ParameterizedTest(name = "{0}")
   @MethodSource(VARIANTS)
-  void probesPointAtTheHealthEndpointsOnTheHttpPort(String variant, Supplier<Manifests> render) {
+  void probesPointAtTheHealthEndpointsOnTheManagementPort(String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     for (String component : COMPONENTS.keySet()) {
       Container c = container(m.deployment(component));
       List<String> paths = HEALTH.get(component);
-      assertProbe(c.getReadinessProbe(), paths.get(0), component + " readiness");
-      assertProbe(c.getLivenessProbe(), paths.get(1), component + " liveness");
-      assertProbe(c.getStartupProbe(), paths.get(1), component + " startup");
+      String port = MICRONAUT.contains(component) ? "management" : "http";
+      assertProbe(c.getReadinessProbe(), paths.get(0), port, component + " readiness");
+      assertProbe(c.getLivenessProbe(), paths.get(1), port, component + " liveness");
+      assertProbe(c.getStartupProbe(), paths.get(1), port, component + " startup");
     }
   }
 
@@ -114,7 +117,7 @@ class ChartRenderTest {
     for (String component : COMPONENTS.keySet()) {
       Map<String, String> annotations = m.deployment(component).getSpec().getTemplate().getMetadata().getAnnotations();
       assertEquals("true", annotations.get("prometheus.io/scrape"), component);
-      assertEquals("8080", annotations.get("prometheus.io/port"), component);
+      assertEquals(MICRONAUT.contains(component) ? "8081" : "8080", annotations.get("prometheus.io/port"), component);
       assertEquals(HEALTH.get(component).get(2), annotations.get("prometheus.io/path"), component);
       assertTrue(annotations.get("checksum/config").matches("[0-9a-f]{64}"), component);
     }
@@ -165,7 +168,8 @@ class ChartRenderTest {
         assertTrue(opts.contains("-Dai.djl.pytorch.num_threads=2"), opts);
         assertTrue(opts.contains("-Dai.djl.pytorch.num_interop_threads=1"), opts);
         assertEquals("PASSIVE", env(c, "OMP_WAIT_POLICY").orElseThrow().getValue(), component);
-        assertTrue(env(c, "DJL_CACHE_DIR").orElseThrow().getValue().startsWith("/tmp/"), component);
+        assertTrue(env(c, "DJL_CACHE_DIR").orElseThrow().getValue().startsWith("/var/lib/flywheel/data/"), component);
+        assertEquals(env(c, "DJL_CACHE_DIR").orElseThrow().getValue(), env(c, "ENGINE_CACHE_DIR").orElseThrow().getValue());
       } else {
         assertTrue(env(c, "OMP_WAIT_POLICY").isEmpty(), component);
       }
@@ -230,6 +234,11 @@ class ChartRenderTest {
         "serving", "serving", "model-registry", "model-registry");
     sections.forEach((component, section) -> {
       Map<String, Object> yaml = m.applicationYaml(component);
+      if (component.equals("serving") && Manifests.at(yaml, "flywheel", "serving", "artifact-registry") != null) {
+        // downloads from the model registry instead (ServingArtifactRegistryChartTest)
+        assertTrue(container(m.deployment(component)).getVolumeMounts().stream().noneMatch(v -> v.getName().equals("artifacts")));
+        return;
+      }
       assertEquals("/var/lib/flywheel/artifacts", Manifests.at(yaml, "flywheel", section, "artifact-root"), component);
       var mount = container(m.deployment(component)).getVolumeMounts().stream()
           .filter(v -> v.getName().equals("artifacts")).findFirst().orElseThrow();
@@ -272,11 +281,11 @@ class ChartRenderTest {
     return m.deployment(component).getSpec().getTemplate().getMetadata().getAnnotations().get("checksum/config");
   }
 
-  private static void assertProbe(Probe probe, String path, String what) {
+  private static void assertProbe(Probe probe, String path, String port, String what) {
     assertNotNull(probe, what);
     assertNotNull(probe.getHttpGet(), what);
     assertEquals(path, probe.getHttpGet().getPath(), what);
-    assertEquals("http", probe.getHttpGet().getPort().getStrVal(), what);
+    assertEquals(port, probe.getHttpGet().getPort().getStrVal(), what);
   }
 
   private static long heapBytes(String javaOpts) {

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HTTPGetAction;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
@@ -20,6 +21,11 @@ import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -76,6 +82,20 @@ final class KubernetesValidity {
     }
     for (Service s : manifests.all(Service.class)) {
       checkService(s, manifests, problems);
+    }
+    for (PodDisruptionBudget b : manifests.all(PodDisruptionBudget.class)) {
+      String id = "PodDisruptionBudget/" + b.getMetadata().getName();
+      long matching = manifests.all(Deployment.class).stream()
+          .filter(d -> matches(b.getSpec().getSelector(), d)).count();
+      if (matching != 1) {
+        problems.add(id + ": selector matches " + matching + " Deployments, expected 1");
+      }
+      if ((b.getSpec().getMaxUnavailable() == null) == (b.getSpec().getMinAvailable() == null)) {
+        problems.add(id + ": exactly one of maxUnavailable and minAvailable must be set");
+      }
+    }
+    for (NetworkPolicy p : manifests.all(NetworkPolicy.class)) {
+      checkNetworkPolicy(p, manifests, problems);
     }
     for (HorizontalPodAutoscaler h : manifests.all(HorizontalPodAutoscaler.class)) {
       String target = h.getSpec().getScaleTargetRef().getName();
@@ -232,6 +252,40 @@ final class KubernetesValidity {
         problems.add(id + ": targetPort " + target + " is not a port of its pods");
       }
     }
+  }
+
+  private static void checkNetworkPolicy(NetworkPolicy p, Manifests manifests, List<String> problems) {
+    String id = "NetworkPolicy/" + p.getMetadata().getName();
+    List<Deployment> selected = manifests.all(Deployment.class).stream()
+        .filter(d -> matches(p.getSpec().getPodSelector(), d)).toList();
+    if (selected.size() != 1) {
+      problems.add(id + ": podSelector matches " + selected.size() + " Deployments, expected 1");
+      return;
+    }
+    Set<String> portNames = new HashSet<>();
+    Manifests.pod(selected.get(0)).getContainers().forEach(c -> c.getPorts().forEach(port -> portNames.add(port.getName())));
+    for (NetworkPolicyIngressRule rule : p.getSpec().getIngress()) {
+      for (NetworkPolicyPort port : rule.getPorts()) {
+        String name = port.getPort().getStrVal();
+        if (name != null && !portNames.contains(name)) {
+          problems.add(id + ": admits port " + name + ", which its pods do not declare");
+        }
+      }
+      for (NetworkPolicyPeer peer : rule.getFrom()) {
+        if (peer.getPodSelector() == null && peer.getNamespaceSelector() == null && peer.getIpBlock() == null) {
+          problems.add(id + ": empty peer");
+        }
+      }
+    }
+  }
+
+  /** Whether a label selector (matchLabels only, as the chart writes them) selects the Deployment's pods. */
+  static boolean matches(LabelSelector selector, Deployment d) {
+    if (selector.getMatchExpressions() != null && !selector.getMatchExpressions().isEmpty()) {
+      throw new AssertionError("matchExpressions are not checked here");
+    }
+    return d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+        .containsAll(selector.getMatchLabels().entrySet());
   }
 
   /**

@@ -126,10 +126,16 @@ class SecretsTest {
       assertEquals(secret, auth.getSecret().getSecretName(), component);
       assertEquals("auth.yml", auth.getSecret().getItems().get(0).getKey());
     });
-    for (String component : List.of("reward-trainer", "policy-trainer", "serving", "model-registry")) {
+    for (String component : List.of("reward-trainer", "policy-trainer", "model-registry")) {
       assertEquals("flywheel-artifacts",
           volume(pod(m.deployment(component)), "artifacts").orElseThrow().getPersistentVolumeClaim().getClaimName());
     }
+    // serving downloads from the registry with the key of an existing Secret, and mounts no artifact volume
+    assertTrue(volume(pod(m.deployment("serving")), "artifacts").isEmpty());
+    var artifactKey = env(container(m.deployment("serving")), "FLYWHEEL_ARTIFACT_REGISTRY_API_KEY").orElseThrow()
+        .getValueFrom().getSecretKeyRef();
+    assertEquals("flywheel-serving-artifact-key", artifactKey.getName());
+    assertEquals("api-key", artifactKey.getKey());
     assertEquals("flywheel-reward-checkpoints", volume(pod(m.deployment("reward-trainer")), "checkpoints").orElseThrow()
         .getPersistentVolumeClaim().getClaimName());
     assertEquals("flywheel-policy-checkpoints", volume(pod(m.deployment("policy-trainer")), "checkpoints").orElseThrow()

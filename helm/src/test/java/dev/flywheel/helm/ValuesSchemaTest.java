@@ -41,7 +41,23 @@ class ValuesSchemaTest {
         Arguments.of("serving.torchThreads=0", "serving.torchThreads"),
         Arguments.of("artifacts.mountPath=artifacts", "artifacts.mountPath"),
         Arguments.of("pairAssembler.config.Grace_Period=5m", "pairAssembler.config"),
-        Arguments.of("replicaCount=3", "replicaCount"));
+        Arguments.of("replicaCount=3", "replicaCount"),
+        // hardening the chart must keep (#15 item 14)
+        Arguments.of("podSecurityContext.runAsNonRoot=false", "podSecurityContext.runAsNonRoot"),
+        Arguments.of("podSecurityContext.runAsNonRoot=null", "runAsNonRoot"),
+        Arguments.of("containerSecurityContext.readOnlyRootFilesystem=false", "containerSecurityContext.readOnlyRootFilesystem"),
+        Arguments.of("containerSecurityContext.allowPrivilegeEscalation=true", "containerSecurityContext.allowPrivilegeEscalation"),
+        Arguments.of("serving.resources.limits.cpu=null", "serving.resources.limits"),
+        Arguments.of("modelRegistry.resources.requests.memory=null", "modelRegistry.resources.requests"),
+        Arguments.of("serving.tmp.sizeLimit=lots", "serving.tmp.sizeLimit"),
+        Arguments.of("policyTrainer.data=null", "policyTrainer"),
+        Arguments.of("feedbackGateway.podDisruptionBudget.maxUnavailable=-1", "feedbackGateway.podDisruptionBudget.maxUnavailable"),
+        Arguments.of("serving.podDisruptionBudget.maxUnavailable=half", "serving.podDisruptionBudget.maxUnavailable"),
+        Arguments.of("rewardTrainer.podDisruptionBudget.enabled=true", "rewardTrainer"),
+        Arguments.of("management.port=8080", "management.port"),
+        Arguments.of("management.port=80", "management.port"),
+        Arguments.of("networkPolicy.managementFrom[0].pods=all", "networkPolicy.managementFrom"),
+        Arguments.of("serving.artifactRegistry.url=http://x", "serving.artifactRegistry"));
   }
 
   @ParameterizedTest(name = "{0}")

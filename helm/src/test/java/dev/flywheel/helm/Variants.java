@@ -25,6 +25,11 @@ final class Variants {
         variant("strimzi SASL_SSL example", () -> Chart.renderExample("strimzi-sasl-ssl")),
         variant("existing secrets/claims example", () -> Chart.renderExample("existing-secrets")),
         variant("chart-made SASL secret", () -> Chart.render(CHART_SASL)),
+        variant("replicated registry, narrowed network policies", () -> Chart.render(
+            "modelRegistry.replicas=3", "feedbackGateway.podDisruptionBudget.maxUnavailable=25%",
+            "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring",
+            "networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
+            "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console")),
         variant("autoscaling, no persistence", () -> Chart.render(
             "feedbackGateway.autoscaling.enabled=true", "pairAssembler.autoscaling.enabled=true",
             "serving.autoscaling.enabled=true", "artifacts.persistence.enabled=false",

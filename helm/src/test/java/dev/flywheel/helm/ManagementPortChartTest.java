@@ -1,0 +1,134 @@
+package dev.flywheel.helm;
+
+import static dev.flywheel.helm.Manifests.MICRONAUT;
+import static dev.flywheel.helm.Manifests.container;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Service;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Management endpoints (health with its details, Prometheus) of the Micronaut components are on a port of
+ * their own: Micronaut's endpoints.all.port in the rendered config, a "management" container port, probes
+ * and scraping there, a management Service of their own, and nothing of it behind the public Service. The
+ * pair assembler (not a Micronaut app yet) keeps its health and metrics on http.
+ */
+class ManagementPortChartTest {
+
+  static int port(Container c, String name) {
+    return c.getPorts().stream().filter(p -> name.equals(p.getName())).map(ContainerPort::getContainerPort)
+        .findFirst().orElseThrow(() -> new AssertionError(c.getName() + " has no port " + name));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dev.flywheel.helm.Variants#all")
+  void micronautComponentsServeManagementEndpointsOnTheManagementPortOnly(String variant, Supplier<Manifests> render) {
+    Manifests m = render.get();
+    for (String component : MICRONAUT) {
+      Map<String, Object> yaml = m.applicationYaml(component);
+      assertEquals(8080, ((Number) Manifests.at(yaml, "micronaut", "server", "port")).intValue(), component);
+      assertEquals(8081, ((Number) Manifests.at(yaml, "endpoints", "all", "port")).intValue(),
+          component + ": endpoints.all.port moves /health and /prometheus off the public port");
+      Container c = container(m.deployment(component));
+      assertEquals(8080, port(c, "http"), component);
+      assertEquals(8081, port(c, "management"), component);
+
+      Service management = m.get(Service.class, Chart.PREFIX + component + "-management");
+      assertEquals("ClusterIP", management.getSpec().getType(), component);
+      assertEquals(1, management.getSpec().getPorts().size(), component);
+      assertEquals("management", management.getSpec().getPorts().get(0).getTargetPort().getStrVal(), component);
+      assertEquals(8081, management.getSpec().getPorts().get(0).getPort(), component);
+      assertEquals("management", management.getMetadata().getLabels().get("flywheel.dev/port"), component);
+
+      Service publicService = m.service(component);
+      assertTrue(publicService.getSpec().getPorts().stream()
+          .noneMatch(p -> "management".equals(p.getTargetPort().getStrVal()) || p.getPort() == 8081),
+          component + ": the public Service must not expose the management port");
+      assertNull(publicService.getMetadata().getLabels().get("flywheel.dev/port"), component);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("dev.flywheel.helm.Variants#all")
+  void thePairAssemblerKeepsItsHealthAndMetricsOnHttp(String variant, Supplier<Manifests> render) {
+    Manifests m = render.get();
+    Container c = container(m.deployment("pair-assembler"));
+    assertEquals(List.of("http"), c.getPorts().stream().map(ContainerPort::getName).toList());
+    assertEquals("http", c.getLivenessProbe().getHttpGet().getPort().getStrVal());
+    assertEquals("/health/live", c.getLivenessProbe().getHttpGet().getPath());
+    assertEquals("/health", c.getReadinessProbe().getHttpGet().getPath());
+    assertTrue(m.find(Service.class, Chart.PREFIX + "pair-assembler-management").isEmpty());
+    assertEquals("8080", m.deployment("pair-assembler").getSpec().getTemplate().getMetadata().getAnnotations()
+        .get("prometheus.io/port"));
+  }
+
+  @Test
+  void serviceMonitorsScrapeTheManagementServices() {
+    Manifests m = Chart.render("metrics.serviceMonitor.enabled=true");
+    for (String component : Manifests.COMPONENTS.keySet()) {
+      GenericKubernetesResource monitor = m.get(GenericKubernetesResource.class, Chart.PREFIX + component);
+      @SuppressWarnings("unchecked")
+      Map<String, Object> spec = (Map<String, Object>) monitor.getAdditionalProperties().get("spec");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> endpoint = ((List<Map<String, Object>>) spec.get("endpoints")).get(0);
+      @SuppressWarnings("unchecked")
+      Map<String, String> selector = (Map<String, String>) Manifests.at(spec, "selector", "matchLabels");
+      List<Service> selected = m.all(Service.class).stream()
+          .filter(s -> s.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList();
+      assertEquals(1, selected.size(), component + " selects " + selected);
+      String portName = (String) endpoint.get("port");
+      assertTrue(selected.get(0).getSpec().getPorts().stream().anyMatch(p -> portName.equals(p.getName())),
+          component + ": the selected Service has the scraped port " + portName);
+      if (MICRONAUT.contains(component)) {
+        assertEquals("management", portName, component);
+        assertEquals(Chart.PREFIX + component + "-management", selected.get(0).getMetadata().getName());
+        assertEquals("/prometheus", endpoint.get("path"), component);
+      } else {
+        assertEquals("http", portName, component);
+        assertEquals("/metrics", endpoint.get("path"), component);
+      }
+    }
+  }
+
+  @Test
+  void theManagementPortIsConfigurable() {
+    Manifests m = Chart.render("management.port=9464");
+    for (String component : MICRONAUT) {
+      assertEquals(9464, ((Number) Manifests.at(m.applicationYaml(component), "endpoints", "all", "port")).intValue());
+      assertEquals(9464, port(container(m.deployment(component)), "management"), component);
+      assertEquals("9464", m.deployment(component).getSpec().getTemplate().getMetadata().getAnnotations()
+          .get("prometheus.io/port"), component);
+      assertEquals(9464, m.get(Service.class, Chart.PREFIX + component + "-management").getSpec().getPorts().get(0).getPort());
+    }
+    assertTrue(KubernetesValidity.problems(m).isEmpty(), () -> KubernetesValidity.problems(m).toString());
+  }
+
+  @Test
+  void theGatewaysOpenApiDocumentIsOffThePublicPortUnlessAskedFor() {
+    assertEquals(false, Manifests.at(Chart.render().applicationYaml("feedback-gateway"),
+        "micronaut", "router", "static-resources", "openapi", "enabled"));
+    assertEquals(true, Manifests.at(Chart.render("feedbackGateway.serveOpenApi=true").applicationYaml("feedback-gateway"),
+        "micronaut", "router", "static-resources", "openapi", "enabled"));
+    for (String component : List.of("serving", "model-registry", "reward-trainer")) {
+      assertNull(Manifests.at(Chart.render().applicationYaml(component), "micronaut", "router"), component);
+    }
+  }
+
+  @Test
+  void componentConfigCannotBringTheManagementPortBackByAccident() {
+    // a user's config merges over the chart's; the port stays unless set explicitly
+    Manifests m = Chart.render("serving.config.endpoints.health.details-visible=NEVER");
+    assertEquals(8081, ((Number) Manifests.at(m.applicationYaml("serving"), "endpoints", "all", "port")).intValue());
+    assertEquals("NEVER", Manifests.at(m.applicationYaml("serving"), "endpoints", "health", "details-visible"));
+  }
+}

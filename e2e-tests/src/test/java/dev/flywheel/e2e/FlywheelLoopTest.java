@@ -15,10 +15,10 @@ import dev.flywheel.infra.local.Platform;
 import dev.flywheel.infra.simulator.EvaluationReport;
 import dev.flywheel.infra.simulator.Simulator;
 import dev.flywheel.infra.simulator.SimulatorConfig;
-import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.support.FileTrees;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -115,7 +115,7 @@ class FlywheelLoopTest {
       platform.close();
     }
     if (passed) {
-      MoreFiles.deleteQuietly(dataDir);
+      FileTrees.deleteQuietly(dataDir);
     } else {
       log("kept for inspection: " + dataDir + " (service logs in logs/)");
     }

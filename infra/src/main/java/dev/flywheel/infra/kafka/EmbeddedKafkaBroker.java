@@ -1,8 +1,8 @@
 package dev.flywheel.infra.kafka;
 
-import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.support.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -158,7 +158,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     stop();
     closed = true;
     if (deleteLogDirOnClose) {
-      MoreFiles.deleteQuietly(logDir);
+      FileTrees.deleteQuietly(logDir);
     }
   }
 

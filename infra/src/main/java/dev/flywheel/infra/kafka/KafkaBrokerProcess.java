@@ -4,6 +4,7 @@ import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.infra.support.Processes;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.support.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -190,8 +191,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     stop();
     closed = true;
     if (deleteDataDirOnClose) {
-      MoreFiles.deleteQuietly(dataDir);
-      MoreFiles.deleteQuietly(logFile);
+      FileTrees.deleteQuietly(dataDir);
+      FileTrees.deleteQuietly(logFile);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.flywheel.infra.local;
 import dev.flywheel.infra.kafka.KafkaBrokerProcess;
 import dev.flywheel.infra.registry.SchemaRegistryServer;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.support.Digests;
 import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.IOException;
@@ -10,8 +11,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -128,7 +127,7 @@ public final class Platform implements AutoCloseable {
     config.put("micronaut.server.port", Integer.toString(port(service)));
     config.put("flywheel.kafka.bootstrap-servers", broker.bootstrapServers());
     config.put("flywheel.registry.url", registry.url());
-    config.put("flywheel.auth.apps." + LOCAL_APP + ".key-hashes", sha256Hex(apiKey));
+    config.put("flywheel.auth.apps." + LOCAL_APP + ".key-hashes", Digests.sha256Hex(apiKey));
     config.put("flywheel.auth.apps." + LOCAL_APP + ".scopes", "*");
     Path artifacts = data.resolve("artifacts");
     switch (service) {
@@ -231,14 +230,6 @@ public final class Platform implements AutoCloseable {
       return key;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  static String sha256Hex(String key) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 

@@ -3,6 +3,7 @@ package dev.flywheel.infra.registry;
 import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Processes;
 import dev.flywheel.infra.support.Settings;
+import dev.flywheel.schemas.support.FileTrees;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -248,7 +249,7 @@ public final class RegistryDistribution {
       throw new IllegalStateException("interrupted while fetching the registry archive", e);
     } finally {
       // the archive copy in work/ is only needed if it was kept; keep() moved it
-      MoreFiles.deleteQuietly(work);
+      FileTrees.deleteQuietly(work);
     }
   }
 
@@ -303,7 +304,7 @@ public final class RegistryDistribution {
             // an incomplete earlier attempt (no marker): move it out of the way
             Path stale = cache.resolve(".apicurio-registry-" + version + ".stale-" + UUID.randomUUID());
             Files.move(target, stale, StandardCopyOption.ATOMIC_MOVE);
-            MoreFiles.deleteQuietly(stale);
+            FileTrees.deleteQuietly(stale);
           }
           try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -315,7 +316,7 @@ public final class RegistryDistribution {
             Files.move(tmp, target);
           }
         } finally {
-          MoreFiles.deleteQuietly(tmp);
+          FileTrees.deleteQuietly(tmp);
         }
         LOG.info("Unpacked {} into {} in {} ms", archive.getFileName(), target,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));

@@ -3,6 +3,7 @@ package dev.flywheel.infra.registry;
 import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.infra.support.Processes;
+import dev.flywheel.schemas.support.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -182,7 +183,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
     stop();
     closed = true;
     if (deleteWorkDirOnClose) {
-      MoreFiles.deleteQuietly(workDir);
+      FileTrees.deleteQuietly(workDir);
     }
   }
 

@@ -2,8 +2,8 @@ package dev.flywheel.infra.testing;
 
 import dev.flywheel.infra.kafka.EmbeddedKafkaBroker;
 import dev.flywheel.infra.registry.SchemaRegistryServer;
-import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.topics.TopicCreator;
+import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.IOException;
@@ -229,7 +229,7 @@ public final class FlywheelInfra implements AutoCloseable {
     }
     registry.close();
     broker.close();
-    tempDirectories.forEach(MoreFiles::deleteQuietly);
+    tempDirectories.forEach(FileTrees::deleteQuietly);
     LOG.info("Flywheel test infrastructure stopped");
   }
 }

@@ -1,5 +1,7 @@
 package dev.flywheel.reward;
 
+import static dev.flywheel.schemas.support.FileTrees.deleteRecursively;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 
@@ -21,7 +23,6 @@ import java.net.URI;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -124,17 +125,6 @@ final class RewardArtifacts {
       }
     } finally {
       deleteRecursively(staging);
-    }
-  }
-
-  private static void deleteRecursively(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (var walk = Files.walk(root)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

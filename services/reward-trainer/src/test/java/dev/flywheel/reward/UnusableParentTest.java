@@ -10,17 +10,15 @@ import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.model.ModelArtifacts;
+import dev.flywheel.schemas.support.FileTrees;
 import java.net.URI;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -65,11 +63,7 @@ class UnusableParentTest {
     // 2. the accepted version's artifact is gone altogether
     List<RewardModelVersion> all = h.versions();
     Path v2Dir = Path.of(URI.create(last(all).getArtifactUri()));
-    try (Stream<Path> walk = Files.walk(v2Dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
+    FileTrees.deleteRecursively(v2Dir);
     h.produce(h.comparisons, prefs.groups(400, DataSplit.TRAIN, T0.plusSeconds(3)));
     try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
       RewardModelVersion v3 = last(h.awaitVersions(v -> v.size() >= 6, Duration.ofMinutes(3), trainer::describe));

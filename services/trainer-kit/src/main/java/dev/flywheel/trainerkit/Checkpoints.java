@@ -1,5 +1,7 @@
 package dev.flywheel.trainerkit;
 
+import static dev.flywheel.schemas.support.FileTrees.deleteRecursively;
+
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
@@ -222,17 +224,6 @@ public final class Checkpoints {
         throw e;
       }
       // some file systems do not allow opening a directory; the rename is still atomic
-    }
-  }
-
-  static void deleteRecursively(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

@@ -13,6 +13,7 @@ import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
@@ -20,7 +21,6 @@ import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -175,13 +175,7 @@ final class PolicyPublisher {
 
     private static void deleteQuietly(Path path) {
         try {
-            if (Files.exists(path)) {
-                try (var walk = Files.walk(path)) {
-                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            }
+            FileTrees.deleteRecursively(path);
         } catch (IOException e) {
             LOG.debug("could not delete {}: {}", path, e.toString());
         }

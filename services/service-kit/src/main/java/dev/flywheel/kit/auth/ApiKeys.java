@@ -1,11 +1,8 @@
 package dev.flywheel.kit.auth;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.flywheel.schemas.support.Digests;
 import java.security.SecureRandom;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -31,12 +28,7 @@ public final class ApiKeys {
 
   /** SHA-256 of the key's UTF-8 bytes as 64 lowercase hex digits: what goes into the configuration. */
   public static String sha256Hex(String key) {
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-    }
+    return Digests.sha256Hex(key);
   }
 
   /**

@@ -3,12 +3,11 @@ package dev.flywheel.reward;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.ComparisonPair;
 import dev.flywheel.events.RankedResponse;
-import dev.flywheel.events.Turn;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.PairwiseRewardLoss;
-import dev.flywheel.model.Role;
+import dev.flywheel.modelevents.ChatTurns;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -43,10 +42,7 @@ public final class GroupEncoder {
       throw new InvalidGroupException("group " + group.getGroupId() + " has " + responses.size()
           + " responses; a comparison needs at least 2");
     }
-    List<ChatTurn> context = new ArrayList<>();
-    for (Turn t : group.getTurns()) {
-      context.add(new ChatTurn(Role.valueOf(t.getRole().name()), t.getText()));
-    }
+    List<ChatTurn> context = ChatTurns.toChatTurns(group.getTurns());
     if (context.isEmpty()) {
       context.add(ChatTurn.user(group.getPrompt()));
     }

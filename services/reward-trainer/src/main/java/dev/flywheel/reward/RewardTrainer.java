@@ -9,7 +9,6 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.model.ByteTokenizer;
-import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.LoadedModel;
@@ -17,7 +16,7 @@ import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
-import dev.flywheel.model.Role;
+import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeException;
@@ -802,9 +801,7 @@ public final class RewardTrainer implements Runnable {
     List<int[]> out = new ArrayList<>();
     if (!demonstrations.isEmpty()) {
       for (Demonstration d : demonstrations) {
-        List<ChatTurn> context = new ArrayList<>();
-        d.getTurns().forEach(t -> context.add(new ChatTurn(Role.valueOf(t.getRole().name()), t.getText())));
-        out.add(encoder.encodeResponse(context, d.getResponse()));
+        out.add(encoder.encodeResponse(ChatTurns.toChatTurns(d.getTurns()), d.getResponse()));
       }
       return new References(out, true);
     }

@@ -8,6 +8,7 @@ import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.Turn;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Role;
+import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.SftTrainer;
@@ -345,9 +346,7 @@ final class InputFeed implements AutoCloseable {
     static List<ChatTurn> turns(Collection<Turn> turns, String prompt) {
         List<ChatTurn> out = new ArrayList<>();
         if (turns != null) {
-            for (Turn t : turns) {
-                out.add(new ChatTurn(Role.valueOf(t.getRole().name()), t.getText() == null ? "" : t.getText()));
-            }
+            out.addAll(ChatTurns.toChatTurns(turns));
         }
         if (out.isEmpty() && prompt != null && !prompt.isBlank()) {
             out.add(ChatTurn.user(prompt));

@@ -14,6 +14,7 @@ public class DpoConfig {
     private float beta = 0.1f;
     private PpoConfig.DpoLoss loss = PpoConfig.DpoLoss.SIGMOID;
     private float labelSmoothing = 0f;
+    private float rpoAlpha = 0f;
     private float learningRate = 5e-5f;
     private int epochs = 2;
     private int groupsPerStep = 16;
@@ -27,6 +28,7 @@ public class DpoConfig {
         c.beta = beta;
         c.loss = loss;
         c.labelSmoothing = labelSmoothing;
+        c.rpoAlpha = rpoAlpha;
         c.learningRate = learningRate;
         c.epochs = epochs;
         c.groupsPerStep = groupsPerStep;
@@ -38,7 +40,7 @@ public class DpoConfig {
     }
 
     public DpoConfig validate() {
-        if (!(beta > 0) || labelSmoothing < 0 || labelSmoothing >= 0.5f || !(learningRate > 0) || epochs < 1
+        if (!(beta > 0) || labelSmoothing < 0 || labelSmoothing >= 0.5f || rpoAlpha < 0 || !(learningRate > 0) || epochs < 1
                 || groupsPerStep < 1 || warmupSteps < 0 || weightDecay < 0 || maxGradNorm < 0) {
             throw new IllegalArgumentException("dpo: invalid settings " + toMap());
         }
@@ -50,6 +52,7 @@ public class DpoConfig {
         m.put("dpo.beta", String.valueOf(beta));
         m.put("dpo.loss", loss.name().toLowerCase(Locale.ROOT));
         m.put("dpo.label-smoothing", String.valueOf(labelSmoothing));
+        m.put("dpo.rpo-alpha", String.valueOf(rpoAlpha));
         m.put("dpo.learning-rate", String.valueOf(learningRate));
         m.put("dpo.epochs", String.valueOf(epochs));
         m.put("dpo.groups-per-step", String.valueOf(groupsPerStep));
@@ -74,6 +77,15 @@ public class DpoConfig {
      */
     public float getLabelSmoothing() { return labelSmoothing; }
     public void setLabelSmoothing(float v) { labelSmoothing = v; }
+
+    /**
+     * Weight of the chosen responses' negative log-likelihood (per token) added to the DPO loss: RPO (Pang et
+     * al. 2024, "Iterative Reasoning Preference Optimization", α = 1; TRL {@code rpo_alpha}, off by
+     * default). DPO alone can lower the likelihood of the chosen responses along with the rejected ones;
+     * the NLL term keeps the policy on them. 0 = plain DPO.
+     */
+    public float getRpoAlpha() { return rpoAlpha; }
+    public void setRpoAlpha(float v) { rpoAlpha = v; }
 
     /**
      * Peak AdamW learning rate, constant after warmup. TRL's 1e-6 is for 7B-parameter models; a 1M-parameter

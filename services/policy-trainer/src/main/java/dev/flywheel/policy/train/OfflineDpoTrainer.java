@@ -159,6 +159,7 @@ public final class OfflineDpoTrainer {
             }
         }
         NDArray sequence = sequenceLogProbs(sm, policy, rows, false);
+        float[] chosenNll = new float[rows.size()]; // weight of each row's per-token NLL in the RPO term
         int p = pairRows.size();
         float[] chosenSelect = new float[p * rows.size()];
         float[] rejectedSelect = new float[p * rows.size()];
@@ -167,6 +168,7 @@ public final class OfflineDpoTrainer {
         float[] w = new float[p];
         for (int i = 0; i < p; i++) {
             chosenSelect[i * rows.size() + pairRows.get(i)[0]] = 1f;
+            chosenNll[pairRows.get(i)[0]] += weights.get(i) / batch.size() / rows.get(pairRows.get(i)[0]).responseTokens().length;
             rejectedSelect[i * rows.size() + pairRows.get(i)[1]] = 1f;
             chosenRef[i] = refs.get(i)[0];
             rejectedRef[i] = refs.get(i)[1];
@@ -177,10 +179,16 @@ public final class OfflineDpoTrainer {
         NDArray chosen = sm.create(chosenSelect, select).matMul(column).reshape(p);
         NDArray rejected = sm.create(rejectedSelect, select).matMul(column).reshape(p);
         NDArray weightArray = sm.create(w);
-        return config.getLoss() == PpoConfig.DpoLoss.IPO
+        DpoLoss.Result dpo = config.getLoss() == PpoConfig.DpoLoss.IPO
                 ? DpoLoss.ipo(chosen, rejected, sm.create(chosenRef), sm.create(rejectedRef), config.getBeta(), weightArray)
                 : DpoLoss.sigmoid(chosen, rejected, sm.create(chosenRef), sm.create(rejectedRef), config.getBeta(),
                         config.getLabelSmoothing(), weightArray);
+        if (config.getRpoAlpha() == 0f) {
+            return dpo;
+        }
+        // RPO: + α × the chosen responses' mean per-token NLL (each group's chosen rows weighted as its pairs)
+        NDArray nll = sequence.mul(sm.create(chosenNll)).sum().neg();
+        return new DpoLoss.Result(dpo.loss().add(nll.mul(config.getRpoAlpha())), dpo.margin(), dpo.accuracy());
     }
 
     /** Sequence log-probs (summed over response tokens) of {@code examples} under {@code model}, no gradient. */

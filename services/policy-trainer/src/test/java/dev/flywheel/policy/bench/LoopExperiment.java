@@ -317,6 +317,7 @@ public final class LoopExperiment {
                 case "epochs" -> c.setEpochs(Integer.parseInt(p[1]));
                 case "ls" -> c.setLabelSmoothing(Float.parseFloat(p[1]));
                 case "ipo" -> c.setLoss(PpoConfig.DpoLoss.IPO);
+                case "rpo" -> c.setRpoAlpha(Float.parseFloat(p[1]));
                 case "gps" -> c.setGroupsPerStep(Integer.parseInt(p[1]));
                 default -> throw new IllegalArgumentException(kv);
             }

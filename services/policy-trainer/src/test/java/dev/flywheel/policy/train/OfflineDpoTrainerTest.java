@@ -75,6 +75,40 @@ class OfflineDpoTrainerTest {
         }
     }
 
+    /** RPO adds the chosen responses' per-token NLL: at step 1 (h = 0) the loss is log 2 + α × that NLL. */
+    @Test
+    void rpoAddsTheChosenResponsesNegativeLogLikelihood() {
+        GptConfig config = TinyTasks.tinyConfig(32);
+        List<OfflineDpoTrainer.RankedGroup> groups = letterGroups(16, new Random(12));
+        try (PolicyModel policy = PpoLearningTest.sftLetterPolicy(config, manager);
+                PolicyModel reference = PolicyModel.create(config, manager)) {
+            reference.copyTrunkFrom(policy);
+            // the chosen rows' per-token NLL under the SFT policy, weighted as the trainer weights them
+            double expectedNll = 0;
+            List<OfflineDpoTrainer.RankedGroup> usable = groups.stream().filter(g -> !g.pairs().isEmpty()).toList();
+            for (OfflineDpoTrainer.RankedGroup g : usable) {
+                float[] logProbs = OfflineDpoTrainer.sequenceLogProbs(policy, g.candidates());
+                for (int[] p : g.pairs()) {
+                    expectedNll -= logProbs[p[0]] / g.candidates().get(p[0]).responseTokens().length / g.pairs().size() / usable.size();
+                }
+            }
+            DpoConfig dpo = new DpoConfig();
+            dpo.setRpoAlpha(0.5f);
+            dpo.setGroupsPerStep(16);
+            dpo.setEpochs(1);
+            List<Double> losses = new ArrayList<>();
+            new OfflineDpoTrainer(dpo).train(policy, reference, groups, new OfflineDpoTrainer.Listener() {
+                @Override
+                public void onStep(int step, int totalSteps, double loss, double margin, double accuracy) {
+                    losses.add(loss);
+                }
+            });
+            assertEquals(1, losses.size());
+            assertTrue(expectedNll > 0.5, "random letters cost about log 4 per token: " + expectedNll);
+            assertEquals(Math.log(2) + 0.5 * expectedNll, losses.get(0), 1e-3);
+        }
+    }
+
     @Test
     void aPairMustNameTwoCandidatesOfItsGroupAndAGroupWithoutPairsIsNotUsed() {
         SftExample a = TinyTasks.CHAT.sftExample(List.of(ChatTurn.user("letters 1")), "aaaa");

@@ -6,8 +6,8 @@ import dev.flywheel.events.SamplingParams;
 import dev.flywheel.events.Turn;
 import dev.flywheel.kit.auth.ApiPrincipal;
 import dev.flywheel.kit.auth.RequiresApiKey;
-import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Sampler;
+import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.serving.ServingConfig;
 import dev.flywheel.serving.engine.DecodeJob;
 import dev.flywheel.serving.engine.DecodeWorker;
@@ -264,10 +264,7 @@ public class ChatController {
 
   private ChatTranscript transcript(String appId, Admitted a, List<RowResult> results) {
     ChatRequest chat = a.request();
-    List<Turn> turns = new ArrayList<>();
-    for (ChatTurn turn : chat.turns()) {
-      turns.add(new Turn(dev.flywheel.events.Role.valueOf(turn.role().name()), turn.text()));
-    }
+    List<Turn> turns = ChatTurns.toTurns(chat.turns());
     SamplingParams sampling = SamplingParams.newBuilder()
         .setTemperature(chat.temperature())
         .setTopP(chat.topP())

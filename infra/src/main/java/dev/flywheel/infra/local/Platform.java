@@ -185,10 +185,6 @@ public final class Platform implements AutoCloseable {
     return settings.dataDir().toAbsolutePath();
   }
 
-  public Path artifactRoot() {
-    return dataDir().resolve("artifacts");
-  }
-
   /** The running process of a service, to kill or restart it. */
   public ServiceProcess service(FlywheelService service) {
     ServiceProcess process = services.get(service);

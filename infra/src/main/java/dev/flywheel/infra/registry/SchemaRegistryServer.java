@@ -74,11 +74,6 @@ public final class SchemaRegistryServer implements AutoCloseable {
     return new Builder();
   }
 
-  /** Starts an in-memory registry on a free port. */
-  public static SchemaRegistryServer startInMemory() {
-    return builder().start();
-  }
-
   /**
    * Starts the server (unpacking it on first use) and waits until its API answers and its global
    * compatibility is BACKWARD. A no-op if it is running.

@@ -60,12 +60,6 @@ public record EvaluationReport(List<VersionScore> versions, int heldOutPrompts, 
     return versions.stream().filter(VersionScore::ppo).filter(v -> v.answered() > 0).toList();
   }
 
-  /** The newest scored PPO version. */
-  public Optional<VersionScore> latestPpo() {
-    List<VersionScore> ppo = ppoVersions();
-    return ppo.isEmpty() ? Optional.empty() : Optional.of(ppo.get(ppo.size() - 1));
-  }
-
   /** The scored PPO version with the highest mean gold score. */
   public Optional<VersionScore> bestPpo() {
     return ppoVersions().stream().max((a, b) -> Double.compare(a.meanGold(), b.meanGold()));

@@ -126,14 +126,6 @@ public final class Simulator implements AutoCloseable {
     return calibration;
   }
 
-  public LabelerPool trainingLabelers() {
-    return training;
-  }
-
-  public LabelerPool heldOutLabelers() {
-    return heldOut;
-  }
-
   /** The evaluation (held-out answers collected so far are cached in it). */
   public Evaluation evaluation() {
     return evaluation;

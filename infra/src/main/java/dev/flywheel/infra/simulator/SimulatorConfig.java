@@ -114,44 +114,6 @@ public record SimulatorConfig(
     return new Builder();
   }
 
-  /** A builder starting from this configuration. */
-  public Builder toBuilder() {
-    Builder b = new Builder();
-    b.servingUrl = servingUrl;
-    b.gatewayUrl = gatewayUrl;
-    b.registryUrl = registryUrl;
-    b.servingKey = servingKey;
-    b.gatewayKey = gatewayKey;
-    b.registryKey = registryKey;
-    b.model = model;
-    b.k = k;
-    b.rate = rate;
-    b.count = count;
-    b.duration = duration;
-    b.concurrency = concurrency;
-    b.seed = seed;
-    b.demonstrations = demonstrations;
-    b.imperfectShare = imperfectShare;
-    b.temperature = temperature;
-    b.maxTokens = maxTokens;
-    b.sigma = sigma;
-    b.targetAgreement = targetAgreement;
-    b.calibrationSets = calibrationSets;
-    b.labelersPerPool = labelersPerPool;
-    b.evalFraction = evalFraction;
-    b.heldOutRankingShare = heldOutRankingShare;
-    b.evalOnNewVersion = evalOnNewVersion;
-    b.evalSamples = evalSamples;
-    b.evalTemperature = evalTemperature;
-    b.evalConcurrency = evalConcurrency;
-    b.baselineVersion = baselineVersion;
-    b.progressEvery = progressEvery;
-    b.requestTimeout = requestTimeout;
-    b.maxAttempts = maxAttempts;
-    b.allowRemote = allowRemote;
-    return b;
-  }
-
   /** The evaluation settings this configuration implies. */
   public Evaluation.Settings evaluationSettings() {
     return new Evaluation.Settings(evalSamples, evalTemperature, maxTokens, seed, evalConcurrency, baselineVersion);

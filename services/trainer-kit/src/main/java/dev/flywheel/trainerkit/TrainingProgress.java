@@ -89,10 +89,6 @@ public final class TrainingProgress {
     return Duration.ofMillis((long) (Math.max(0, totalSteps - lastStep) / rate * 1000));
   }
 
-  public Duration elapsed() {
-    return Duration.ofNanos(clock.getAsLong() - start);
-  }
-
   private String line(long step, double loss, Map<String, ? extends Number> extra, long now) {
     StringBuilder sb = new StringBuilder(label).append(" round ").append(round).append('/')
         .append(totalRounds > 0 ? Long.toString(totalRounds) : "∞").append(" step ").append(step);

@@ -229,10 +229,6 @@ public final class VersionLedger<V extends SpecificRecord> {
     return latest.isEmpty() ? Optional.empty() : Optional.of(latest.lastEntry().getValue());
   }
 
-  public ModelStatus statusOf(V event) {
-    return statusOf.apply(event);
-  }
-
   public long versionOf(V event) {
     return versionOf.applyAsLong(event);
   }

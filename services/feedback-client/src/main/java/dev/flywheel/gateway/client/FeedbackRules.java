@@ -354,7 +354,7 @@ public final class FeedbackRules {
           field + " " + time + " is more than " + limits.maxFutureSkew().toSeconds()
               + " s ahead of the receiver's clock (" + now + ")");
     }
-    if (time.toEpochMilli() < 0) {
+    if (time.isBefore(Instant.EPOCH)) { // not toEpochMilli(): it overflows before year -292 million
       throw new FeedbackValidationException(BAD_TIMESTAMP, field, field + " " + time + " is before 1970");
     }
   }

@@ -203,6 +203,9 @@ final class ChatRequestParser {
     }
     JsonNode modalities = body.get("modalities");
     if (modalities != null && !modalities.isNull()) {
+      if (!modalities.isArray()) { // values() of a scalar throws: that was a 500
+        throw OpenAiException.invalid("modalities", "'modalities' must be an array, e.g. [\"text\"].");
+      }
       for (JsonNode m : modalities.values()) {
         if (!m.isString() || !m.getStringValue().equals("text")) {
           throw OpenAiException.invalid("modalities", "only the 'text' modality is supported.");

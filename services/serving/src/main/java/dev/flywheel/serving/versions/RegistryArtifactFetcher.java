@@ -1,5 +1,6 @@
 package dev.flywheel.serving.versions;
 
+import dev.flywheel.schemas.support.FileTrees;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 import java.io.IOException;
@@ -28,7 +29,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,7 +107,7 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
         // the same artifact arrived meanwhile: keep that one
       }
     } finally {
-      deleteTree(partial);
+      FileTrees.deleteRecursively(partial);
     }
     LOG.info("downloaded {} ({} file(s)) from the model registry into {}", uri, files.size(), cached);
     evictBeyond(keepCached, cached);
@@ -237,7 +237,7 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(cacheDir)) {
       for (Path entry : entries) {
         if (isDownload(entry)) {
-          deleteTree(entry);
+          FileTrees.deleteRecursively(entry);
           removed++;
         }
       }
@@ -257,7 +257,7 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
     }
     downloads.sort(Comparator.comparing(RegistryArtifactFetcher::lastModified).reversed());
     for (Path old : downloads.subList(Math.min(downloads.size(), keep - 1), downloads.size())) {
-      deleteTree(old);
+      FileTrees.deleteRecursively(old);
       LOG.info("removed the cached artifact {}", old);
     }
   }
@@ -273,17 +273,6 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
       return Files.getLastModifiedTime(p);
     } catch (IOException e) {
       return FileTime.fromMillis(0);
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 

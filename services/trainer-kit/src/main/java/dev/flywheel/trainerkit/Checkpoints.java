@@ -2,9 +2,8 @@ package dev.flywheel.trainerkit;
 
 import static dev.flywheel.schemas.support.FileTrees.deleteRecursively;
 
-import com.google.gson.Gson;
-import com.google.gson.GsonBuilder;
-import com.google.gson.JsonParseException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -44,10 +43,10 @@ public final class Checkpoints {
 
   private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
   public static final String STATE_FILE = "state.json";
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final Pattern NAME = Pattern.compile("checkpoint-(\\d{12})");
   private static final String TMP_PREFIX = ".tmp-checkpoint-";
-  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
-      .serializeNulls().create();
 
   /** Next offset to consume of one input partition. */
   public record PartitionOffset(String topic, int partition, long offset) {}
@@ -143,7 +142,8 @@ public final class Checkpoints {
       if (files != null) {
         files.write(staging);
       }
-      Files.writeString(staging.resolve(STATE_FILE), GSON.toJson(state), StandardCharsets.UTF_8);
+      Files.writeString(staging.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state),
+          StandardCharsets.UTF_8);
       try (Stream<Path> walk = Files.walk(staging)) {
         for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
           fsync(p);
@@ -183,12 +183,12 @@ public final class Checkpoints {
           continue;
         }
         try {
-          State state = GSON.fromJson(Files.readString(dir.resolve(STATE_FILE), StandardCharsets.UTF_8), State.class);
+          State state = JSON.readValue(Files.readString(dir.resolve(STATE_FILE), StandardCharsets.UTF_8), State.class);
           if (state == null) {
-            throw new JsonParseException("empty");
+            throw new IOException("empty " + STATE_FILE);
           }
           out.add(new Checkpoint(dir, Long.parseLong(m.group(1)), state));
-        } catch (IOException | JsonParseException e) {
+        } catch (IOException e) { // JsonProcessingException included
           LOG.warn("skipping unreadable checkpoint {}: {}", dir, e.toString());
         }
       }

@@ -239,6 +239,14 @@ public final class LoopExperiment {
                     }
                     // the reward model's share: each setting against the ptx-only control (reward 0), paired by prompt
                     sampledBySetting.forEach((control, controlGold) -> {
+                        // the rankings' share in offline DPO: each setting against its shuffled-rankings control
+                        if (control.contains(",shuffle")) {
+                            double[] gold = sampledBySetting.get(control.replace(",shuffle", ""));
+                            if (gold != null) {
+                                System.out.printf(Locale.ROOT, "DPO [%s] − [%s] sampled gold %s%n", control.replace(",shuffle", ""),
+                                        control, pairedDifference(gold, controlGold, seed));
+                            }
+                        }
                         if (control.contains("zero")) {
                             sampledBySetting.forEach((setting, gold) -> {
                                 if (!setting.contains("zero")) {
@@ -287,9 +295,17 @@ public final class LoopExperiment {
     static double[] offlineDpo(String setting, Path sftDir, PolicyModel sftPolicy, List<Group> train, PromptSplit split,
             Gold sftSampled, int evalSamples, long seed, NDManager manager) throws Exception {
         DpoConfig config = dpoConfig(setting);
-        List<OfflineDpoTrainer.RankedGroup> groups = train.stream().map(g -> new OfflineDpoTrainer.RankedGroup(
-                g.texts().stream().map(t -> CHAT.sftExample(List.of(ChatTurn.user(g.prompt().text())), t)).toList(),
-                g.pairs().stream().map(c -> new int[] {c.winner(), c.loser()}).toList())).toList();
+        // "shuffle": the control that keeps everything but the rankings' content (candidates permuted within
+        // their group, so the pairs name random winners); what survives it is not learned from the rankings
+        Random shuffle = setting.contains("shuffle") ? new Random(seed * 7919) : null;
+        List<OfflineDpoTrainer.RankedGroup> groups = train.stream().map(g -> {
+            List<dev.flywheel.model.SftExample> candidates = new ArrayList<>(
+                    g.texts().stream().map(t -> CHAT.sftExample(List.of(ChatTurn.user(g.prompt().text())), t)).toList());
+            if (shuffle != null) {
+                java.util.Collections.shuffle(candidates, shuffle);
+            }
+            return new OfflineDpoTrainer.RankedGroup(candidates, g.pairs().stream().map(c -> new int[] {c.winner(), c.loser()}).toList());
+        }).toList();
         long start = System.nanoTime();
         try (LoadedModel loaded = ModelArtifacts.load(sftDir, null, manager)) {
             PolicyModel policy = loaded.policy();
@@ -311,7 +327,7 @@ public final class LoopExperiment {
         for (String kv : setting.split(",")) {
             String[] p = kv.split("=");
             switch (p[0]) {
-                case "dpo" -> { }
+                case "dpo", "shuffle" -> { }
                 case "lr" -> c.setLearningRate(Float.parseFloat(p[1]));
                 case "beta" -> c.setBeta(Float.parseFloat(p[1]));
                 case "epochs" -> c.setEpochs(Integer.parseInt(p[1]));

@@ -72,11 +72,15 @@ app.kubernetes.io/component: {{ .name }}
 The components. One row per Deployment:
   key        the values block
   name       resource suffix and app.kubernetes.io/component
-  micronaut  configured by an application.yml (else: the pair assembler's PAIR_ASSEMBLER_* env)
+  micronaut  configured by an application.yml (MICRONAUT_CONFIG_FILES), health and metrics on the
+             management port (every component is a Micronaut application)
+  section    the component's own config section, flywheel.<section>.*
   artifacts  "" (none), "ro" (reads), "rw" (writes) the artifact volume (serving: none when
              serving.artifactRegistry is enabled: it downloads from the registry)
   djl        PyTorch in the JVM (OMP_WAIT_POLICY, DJL flags, cache dirs)
   trainer    single active instance: replicas 1, strategy Recreate, checkpoint volume
+  streams    Kafka Streams app: a `state` emptyDir at /var/lib/flywheel/state (<key>.state.sizeLimit),
+             flywheel.<section>.state-dir, application-id and rocksdb-memory-mb from its values
   auth       takes API keys (auth.apps / auth.existingSecret)
   artifactRootKey / checkpointKey   the service's config keys for those paths
 --------------------------------------------------------------------------------------------- */}}
@@ -87,20 +91,24 @@ feedbackGateway:
   artifacts: ""
   djl: false
   trainer: false
+  streams: false
   auth: true
 pairAssembler:
   name: pair-assembler
-  micronaut: false
+  micronaut: true
   artifacts: ""
   djl: false
   trainer: false
+  streams: true
   auth: false
+  section: pair-assembler
 rewardTrainer:
   name: reward-trainer
   micronaut: true
   artifacts: rw
   djl: true
   trainer: true
+  streams: false
   auth: false
   section: reward-trainer
   artifactRootKey: artifact-root
@@ -111,6 +119,7 @@ policyTrainer:
   artifacts: rw
   djl: true
   trainer: true
+  streams: false
   auth: false
   section: policy-trainer
   artifactRootKey: artifact-root
@@ -121,6 +130,7 @@ serving:
   artifacts: ro
   djl: true
   trainer: false
+  streams: false
   auth: true
   section: serving
   artifactRootKey: artifact-root
@@ -130,6 +140,7 @@ modelRegistry:
   artifacts: ro
   djl: false
   trainer: false
+  streams: false
   auth: true
   section: model-registry
   artifactRootKey: artifact-root
@@ -357,38 +368,20 @@ Per-component configuration
 {{- if .c.checkpointKey }}
 {{- $_ := set $section .c.checkpointKey "/var/lib/flywheel/checkpoints" }}
 {{- end }}
+{{- if .c.streams }}
+{{- $_ := set $section "state-dir" (include "flywheel.stateDir" .) }}
+{{- $_ := set $section "application-id" .v.applicationId }}
+{{- $_ := set $section "rocksdb-memory-mb" (int .v.rocksdbMemoryMb) }}
+{{- end }}
 {{- $_ := set $cfg.flywheel .c.section $section }}
 {{- end }}
 {{- $cfg = mustMergeOverwrite $cfg (deepCopy .v.config) }}
 {{- toYaml $cfg }}
 {{- end }}
 
-{{/* The pair assembler's settings as PAIR_ASSEMBLER_* env (its config: prefix dropped,
-     lower-cased, "_" read as "."). */}}
-{{- define "flywheel.pairAssemblerEnv" -}}
-{{- $root := . }}
-{{- $v := .Values.pairAssembler }}
-{{- $refs := dict "jaas" "" "truststorePassword" "" "keystorePassword" "" }}
-{{- $settings := dict
-  "bootstrap.servers" .Values.kafka.bootstrapServers
-  "schema.registry.url" .Values.schemaRegistry.url
-  "application.id" $v.applicationId
-  "state.dir" "/var/lib/flywheel/state"
-  "http.port" "8080"
-  "rocksdb.memory.mb" (toString $v.rocksdbMemoryMb) }}
-{{- $kafkaProps := include "flywheel.kafka.clientProperties" (dict "root" $root "secretRefs" $refs) | fromYaml }}
-{{- range $key, $value := $kafkaProps }}
-{{- /* secrets come from secretKeyRef env, never from this ConfigMap */}}
-{{- if not (has $key (list "sasl.jaas.config" "ssl.truststore.password" "ssl.keystore.password")) }}
-{{- $_ := set $settings (printf "streams.%s" $key) $value }}
-{{- end }}
-{{- end }}
-{{- range $key, $value := $v.config }}
-{{- $_ := set $settings $key (toString $value) }}
-{{- end }}
-{{- range $key, $value := $settings }}
-{{ printf "PAIR_ASSEMBLER_%s" ($key | upper | replace "." "_") }}: {{ $value | toString | quote }}
-{{- end }}
+{{/* Where a Kafka Streams component keeps its state (the `state` emptyDir). */}}
+{{- define "flywheel.stateDir" -}}
+/var/lib/flywheel/state
 {{- end }}
 
 {{/* JAVA_TOOL_OPTIONS of a component. */}}
@@ -400,7 +393,7 @@ Per-component configuration
 {{- join " " $opts | trim }}
 {{- end }}
 
-{{/* Prometheus scrape annotations of a component's pods: the management port (the pair assembler: http). */}}
+{{/* Prometheus scrape annotations of a component's pods: the management port. */}}
 {{- define "flywheel.scrapeAnnotations" -}}
 {{- if .root.Values.metrics.enabled }}
 prometheus.io/scrape: "true"

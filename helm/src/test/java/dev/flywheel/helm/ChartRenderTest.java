@@ -41,7 +41,8 @@ class ChartRenderTest {
   /** Expected readiness/liveness/metrics paths per component (the services' READMEs and health indicators). */
   private static final Map<String, List<String>> HEALTH = Map.of(
       "feedback-gateway", List.of("/health/readiness", "/health/liveness", "/prometheus"),
-      "pair-assembler", List.of("/health", "/health/live", "/metrics"),
+      // the Streams client's indicators: kafka-streams (readiness), kafka-streams-alive (liveness)
+      "pair-assembler", List.of("/health/readiness", "/health/liveness", "/prometheus"),
       // the trainers' own indicator (DOWN once the loop failed) is only in /health: liveness restarts them
       "reward-trainer", List.of("/health/readiness", "/health", "/prometheus"),
       "policy-trainer", List.of("/health/readiness", "/health", "/prometheus"),
@@ -95,7 +96,6 @@ class ChartRenderTest {
     }
   }
 
-  /** Micronaut components: on the management port; the pair assembler (not Micronaut yet): on http. */
   @ParameterizedTest(name = "{0}")
   @MethodSource(VARIANTS)
   void probesPointAtTheHealthEndpointsOnTheManagementPort(String variant, Supplier<Manifests> render) {
@@ -103,7 +103,7 @@ class ChartRenderTest {
     for (String component : COMPONENTS.keySet()) {
       Container c = container(m.deployment(component));
       List<String> paths = HEALTH.get(component);
-      String port = MICRONAUT.contains(component) ? "management" : "http";
+      String port = "management";
       assertProbe(c.getReadinessProbe(), paths.get(0), port, component + " readiness");
       assertProbe(c.getLivenessProbe(), paths.get(1), port, component + " liveness");
       assertProbe(c.getStartupProbe(), paths.get(1), port, component + " startup");
@@ -117,7 +117,7 @@ class ChartRenderTest {
     for (String component : COMPONENTS.keySet()) {
       Map<String, String> annotations = m.deployment(component).getSpec().getTemplate().getMetadata().getAnnotations();
       assertEquals("true", annotations.get("prometheus.io/scrape"), component);
-      assertEquals(MICRONAUT.contains(component) ? "8081" : "8080", annotations.get("prometheus.io/port"), component);
+      assertEquals("8081", annotations.get("prometheus.io/port"), component);
       assertEquals(HEALTH.get(component).get(2), annotations.get("prometheus.io/path"), component);
       assertTrue(annotations.get("checksum/config").matches("[0-9a-f]{64}"), component);
     }
@@ -258,11 +258,13 @@ class ChartRenderTest {
   void componentConfigIsMergedOverTheChartsAndChecksummed() {
     Manifests base = Chart.render();
     Manifests changed = Chart.render("serving.config.flywheel.serving.max-n=5",
-        "pairAssembler.config.grace\\.period=5m");
+        "pairAssembler.config.flywheel.pair-assembler.grace-period=5m");
     assertEquals(5, ((Number) Manifests.at(changed.applicationYaml("serving"), "flywheel", "serving", "max-n")).intValue());
     assertEquals("/var/lib/flywheel/artifacts",
         Manifests.at(changed.applicationYaml("serving"), "flywheel", "serving", "artifact-root"), "chart keys kept");
-    assertEquals("5m", changed.configMap(Chart.PREFIX + "pair-assembler").getData().get("PAIR_ASSEMBLER_GRACE_PERIOD"));
+    Map<String, Object> pairs = changed.applicationYaml("pair-assembler");
+    assertEquals("5m", Manifests.at(pairs, "flywheel", "pair-assembler", "grace-period"));
+    assertEquals("/var/lib/flywheel/state", Manifests.at(pairs, "flywheel", "pair-assembler", "state-dir"), "chart keys kept");
     for (String component : List.of("serving", "pair-assembler")) {
       assertFalse(checksum(base, component).equals(checksum(changed, component)), component + " must roll on config change");
     }

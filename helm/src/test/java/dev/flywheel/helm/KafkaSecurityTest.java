@@ -18,7 +18,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** SASL/TLS settings reach every Kafka client: Micronaut configs, the pair assembler's env, the pods' volumes. */
+/** SASL/TLS settings reach every Kafka client: every component's application.yml and env, the pods' volumes. */
 class KafkaSecurityTest {
 
   private static final String TRUSTSTORE_DIR = "/etc/flywheel/kafka/truststore";
@@ -35,11 +35,8 @@ class KafkaSecurityTest {
       Container c = container(m.deployment(component));
       assertTrue(c.getEnv().stream().noneMatch(e -> e.getName().startsWith("KAFKA_")), component);
     }
-    Map<String, String> pairs = pairAssemblerEnv(m);
-    assertEquals("PLAINTEXT", pairs.get("PAIR_ASSEMBLER_STREAMS_SECURITY_PROTOCOL"));
-    assertEquals("my-cluster-kafka-bootstrap:9092", pairs.get("PAIR_ASSEMBLER_BOOTSTRAP_SERVERS"));
-    assertEquals("http://schema-registry:8081", pairs.get("PAIR_ASSEMBLER_SCHEMA_REGISTRY_URL"));
-    assertEquals("/var/lib/flywheel/state", pairs.get("PAIR_ASSEMBLER_STATE_DIR"));
+    assertEquals("/var/lib/flywheel/state",
+        Manifests.at(m.applicationYaml("pair-assembler"), "flywheel", "pair-assembler", "state-dir"));
   }
 
   @Test
@@ -62,19 +59,14 @@ class KafkaSecurityTest {
       assertTruststoreMounted(d, "my-cluster-cluster-ca-cert", "ca.crt");
     }
 
-    Map<String, String> pairs = pairAssemblerEnv(m);
-    assertEquals("SASL_SSL", pairs.get("PAIR_ASSEMBLER_STREAMS_SECURITY_PROTOCOL"));
-    assertEquals("SCRAM-SHA-512", pairs.get("PAIR_ASSEMBLER_STREAMS_SASL_MECHANISM"));
-    assertEquals("PEM", pairs.get("PAIR_ASSEMBLER_STREAMS_SSL_TRUSTSTORE_TYPE"));
-    assertEquals(TRUSTSTORE_DIR + "/ca.crt", pairs.get("PAIR_ASSEMBLER_STREAMS_SSL_TRUSTSTORE_LOCATION"));
-    assertEquals("use_all_dns_ips", pairs.get("PAIR_ASSEMBLER_STREAMS_CLIENT_DNS_LOOKUP"));
-    assertEquals("1", pairs.get("PAIR_ASSEMBLER_STREAMS_NUM_STANDBY_REPLICAS"), "pairAssembler.config passes through");
-    assertEquals("5m", pairs.get("PAIR_ASSEMBLER_GRACE_PERIOD"));
-    assertFalse(pairs.containsKey("PAIR_ASSEMBLER_STREAMS_SASL_JAAS_CONFIG"), "the JAAS config never sits in a ConfigMap");
-    Deployment pa = m.deployment("pair-assembler");
-    assertSecretRef(env(container(pa), "PAIR_ASSEMBLER_STREAMS_SASL_JAAS_CONFIG").orElseThrow(), "flywheel", "sasl.jaas.config");
-    assertTruststoreMounted(pa, "my-cluster-cluster-ca-cert", "ca.crt");
-    assertEquals("fw-flywheel-pair-assembler", container(pa).getEnvFrom().get(0).getConfigMapRef().getName());
+    // the pair assembler: Kafka client settings above (handed to every Streams client), its own settings and the
+    // Kafka Streams-only ones from pairAssembler.config under flywheel.pair-assembler, nothing from a ConfigMap's env
+    Map<String, Object> pairs = m.applicationYaml("pair-assembler");
+    assertEquals("5m", Manifests.at(pairs, "flywheel", "pair-assembler", "grace-period"));
+    Map<?, ?> streams = (Map<?, ?>) Manifests.at(pairs, "flywheel", "pair-assembler", "streams");
+    assertEquals(1, ((Number) streams.get("num.standby.replicas")).intValue(), "Kafka Streams keys as Kafka spells them");
+    assertFalse(m.kafkaProperties("pair-assembler").containsKey("num.standby.replicas"), "a Streams setting, not a client one");
+    assertTrue(container(m.deployment("pair-assembler")).getEnvFrom().isEmpty(), "no env from its ConfigMap");
     assertEquals(List.of(Chart.PREFIX + "feedback-gateway-auth"),
         m.secrets().stream().map(s -> s.getMetadata().getName()).toList(), "Kafka credentials only referenced");
   }
@@ -102,13 +94,6 @@ class KafkaSecurityTest {
       assertTrue(c.getVolumeMounts().stream().anyMatch(v -> v.getName().equals("kafka-keystore")
           && v.getMountPath().equals("/etc/flywheel/kafka/keystore") && v.getReadOnly()));
     }
-    Map<String, String> pairs = pairAssemblerEnv(m);
-    assertEquals("/etc/flywheel/kafka/keystore/user.p12", pairs.get("PAIR_ASSEMBLER_STREAMS_SSL_KEYSTORE_LOCATION"));
-    assertFalse(pairs.keySet().stream().anyMatch(k -> k.endsWith("_PASSWORD")), "passwords never sit in a ConfigMap");
-    Container pa = container(m.deployment("pair-assembler"));
-    assertSecretRef(env(pa, "PAIR_ASSEMBLER_STREAMS_SSL_KEYSTORE_PASSWORD").orElseThrow(), "flywheel-tls", "user.password");
-    assertSecretRef(env(pa, "PAIR_ASSEMBLER_STREAMS_SSL_TRUSTSTORE_PASSWORD").orElseThrow(),
-        "my-cluster-cluster-ca-cert", "ca.password");
   }
 
   @Test
@@ -116,7 +101,7 @@ class KafkaSecurityTest {
     Manifests m = Chart.render("kafka.securityProtocol=SSL", "kafka.tls.endpointIdentificationAlgorithm=");
     assertEquals("", m.kafkaProperties("serving").get("ssl.endpoint.identification.algorithm"));
     assertFalse(m.kafkaProperties("serving").containsKey("ssl.truststore.location"), "JVM default CAs");
-    assertEquals("", pairAssemblerEnv(m).get("PAIR_ASSEMBLER_STREAMS_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM"));
+    assertEquals("", m.kafkaProperties("pair-assembler").get("ssl.endpoint.identification.algorithm"));
   }
 
   @Test
@@ -127,11 +112,6 @@ class KafkaSecurityTest {
       assertEquals("http://apicurio:8080/apis/ccompat/v7", Manifests.at(yaml, "flywheel", "registry", "url"));
       assertEquals(false, Manifests.at(yaml, "flywheel", "registry", "auto-register"));
     }
-    assertEquals("http://apicurio:8080/apis/ccompat/v7", pairAssemblerEnv(m).get("PAIR_ASSEMBLER_SCHEMA_REGISTRY_URL"));
-  }
-
-  static Map<String, String> pairAssemblerEnv(Manifests m) {
-    return m.configMap(Chart.PREFIX + "pair-assembler").getData();
   }
 
   static void assertSecretRef(EnvVar e, String secret, String key) {

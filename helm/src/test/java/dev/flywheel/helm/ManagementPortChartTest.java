@@ -18,10 +18,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Management endpoints (health with its details, Prometheus) of the Micronaut components are on a port of
- * their own: Micronaut's endpoints.all.port in the rendered config, a "management" container port, probes
- * and scraping there, a management Service of their own, and nothing of it behind the public Service. The
- * pair assembler (not a Micronaut app yet) keeps its health and metrics on http.
+ * Management endpoints (health with its details, Prometheus) of every component (all Micronaut applications)
+ * are on a port of their own: Micronaut's endpoints.all.port in the rendered config, a "management" container
+ * port, probes and scraping there, a management Service of their own, and nothing of it behind the public
+ * Service.
  */
 class ManagementPortChartTest {
 
@@ -58,18 +58,30 @@ class ManagementPortChartTest {
     }
   }
 
+  /** Its http port serves no API; health, probes, scraping and the policy's only peer rule are the management port's. */
   @ParameterizedTest(name = "{0}")
   @MethodSource("dev.flywheel.helm.Variants#all")
-  void thePairAssemblerKeepsItsHealthAndMetricsOnHttp(String variant, Supplier<Manifests> render) {
+  void thePairAssemblersHealthAndMetricsAreOnTheManagementPortLikeTheOthers(String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     Container c = container(m.deployment("pair-assembler"));
-    assertEquals(List.of("http"), c.getPorts().stream().map(ContainerPort::getName).toList());
-    assertEquals("http", c.getLivenessProbe().getHttpGet().getPort().getStrVal());
-    assertEquals("/health/live", c.getLivenessProbe().getHttpGet().getPath());
-    assertEquals("/health", c.getReadinessProbe().getHttpGet().getPath());
-    assertTrue(m.find(Service.class, Chart.PREFIX + "pair-assembler-management").isEmpty());
-    assertEquals("8080", m.deployment("pair-assembler").getSpec().getTemplate().getMetadata().getAnnotations()
-        .get("prometheus.io/port"));
+    assertEquals(List.of("http", "management"), c.getPorts().stream().map(ContainerPort::getName).toList());
+    for (var probe : List.of(c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe())) {
+      assertEquals("management", probe.getHttpGet().getPort().getStrVal());
+    }
+    assertEquals("/health/readiness", c.getReadinessProbe().getHttpGet().getPath());
+    assertEquals("/health/liveness", c.getLivenessProbe().getHttpGet().getPath());
+    Map<String, String> annotations = m.deployment("pair-assembler").getSpec().getTemplate().getMetadata().getAnnotations();
+    assertEquals("8081", annotations.get("prometheus.io/port"));
+    assertEquals("/prometheus", annotations.get("prometheus.io/path"));
+    Service management = m.get(Service.class, Chart.PREFIX + "pair-assembler-management");
+    assertEquals(List.of(8081), management.getSpec().getPorts().stream().map(p -> p.getPort()).toList());
+    Map<String, Object> yaml = m.applicationYaml("pair-assembler");
+    assertEquals(8081, ((Number) Manifests.at(yaml, "endpoints", "all", "port")).intValue());
+    assertEquals(true, Manifests.at(yaml, "endpoints", "prometheus", "enabled"));
+
+    var policy = m.get(io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy.class, Chart.PREFIX + "pair-assembler");
+    assertTrue(NetworkPolicyTest.rulesFor(policy, "http").isEmpty(), variant + ": nothing reaches its http port");
+    assertEquals(1, NetworkPolicyTest.rulesFor(policy, "management").size(), variant);
   }
 
   @Test
@@ -89,14 +101,9 @@ class ManagementPortChartTest {
       String portName = (String) endpoint.get("port");
       assertTrue(selected.get(0).getSpec().getPorts().stream().anyMatch(p -> portName.equals(p.getName())),
           component + ": the selected Service has the scraped port " + portName);
-      if (MICRONAUT.contains(component)) {
-        assertEquals("management", portName, component);
-        assertEquals(Chart.PREFIX + component + "-management", selected.get(0).getMetadata().getName());
-        assertEquals("/prometheus", endpoint.get("path"), component);
-      } else {
-        assertEquals("http", portName, component);
-        assertEquals("/metrics", endpoint.get("path"), component);
-      }
+      assertEquals("management", portName, component);
+      assertEquals(Chart.PREFIX + component + "-management", selected.get(0).getMetadata().getName());
+      assertEquals("/prometheus", endpoint.get("path"), component);
     }
   }
 

@@ -28,8 +28,9 @@ record Manifests(String text, List<HasMetadata> objects) {
       "serving", "serving",
       "model-registry", "modelRegistry");
   static final List<String> TRAINERS = List.of("reward-trainer", "policy-trainer");
+  /** Components configured by an application.yml, health and metrics on the management port: all of them. */
   static final List<String> MICRONAUT = List.of(
-      "feedback-gateway", "reward-trainer", "policy-trainer", "serving", "model-registry");
+      "feedback-gateway", "pair-assembler", "reward-trainer", "policy-trainer", "serving", "model-registry");
 
   static Manifests parse(String text) {
     return new Manifests(text, Chart.parseDocuments(text));

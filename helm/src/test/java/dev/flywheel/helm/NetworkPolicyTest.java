@@ -2,7 +2,6 @@ package dev.flywheel.helm;
 
 import static dev.flywheel.helm.Manifests.COMPONENTS;
 import static dev.flywheel.helm.Manifests.MICRONAUT;
-import static dev.flywheel.helm.Manifests.TRAINERS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,12 +19,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Ingress NetworkPolicies: only the gateway and serving take traffic from outside the release (their http
- * port); the registry's API takes the release's pods; management (and the pair assembler's health/metrics)
- * ports take only networkPolicy.managementFrom; the trainers' http ports take nothing.
+ * port); the registry's API takes the release's pods; management ports take only networkPolicy.managementFrom;
+ * the http ports of the pair assembler and the trainers (no API) take nothing.
  */
 class NetworkPolicyTest {
 
   static final Set<String> PUBLIC = Set.of("feedback-gateway", "serving");
+  /** Components whose http port serves no API. */
+  static final Set<String> NO_API = Set.of("pair-assembler", "reward-trainer", "policy-trainer");
 
   /** The rules of a component's policy that admit {@code port}. */
   static List<NetworkPolicyIngressRule> rulesFor(NetworkPolicy policy, String port) {
@@ -59,23 +60,19 @@ class NetworkPolicyTest {
         assertEquals(Map.of("app.kubernetes.io/name", "flywheel", "app.kubernetes.io/instance", Chart.RELEASE),
             release.getPodSelector().getMatchLabels(), "the release's own pods (serving's downloads)");
         assertEquals(null, release.getNamespaceSelector(), "in the release's namespace only");
-      } else if (TRAINERS.contains(component)) {
-        assertTrue(http.isEmpty(), component + ": nothing reaches a trainer's http port");
+      } else {
+        assertTrue(NO_API.contains(component), component);
+        assertTrue(http.isEmpty(), component + ": nothing reaches an http port without an API");
       }
       if (!PUBLIC.contains(component)) {
         for (NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
           assertTrue(!open(rule), component + " admits the outside world: " + rule);
         }
       }
-      // the ops port (management; the pair assembler's http) takes managementFrom and nothing wider
-      String ops = MICRONAUT.contains(component) ? "management" : "http";
-      List<NetworkPolicyIngressRule> opsRules = rulesFor(policy, ops);
-      if (component.equals("pair-assembler")) {
-        assertEquals(1, opsRules.size(), component);
-      }
-      if (!PUBLIC.contains(component) || ops.equals("management")) {
-        assertTrue(opsRules.stream().noneMatch(NetworkPolicyTest::open), component + " " + ops);
-      }
+      // the management port takes managementFrom and nothing wider
+      List<NetworkPolicyIngressRule> management = rulesFor(policy, "management");
+      assertEquals(1, management.size(), component);
+      assertTrue(management.stream().noneMatch(NetworkPolicyTest::open), component);
     }
   }
 
@@ -83,9 +80,8 @@ class NetworkPolicyTest {
   void managementPortsTakeOnlyTheConfiguredPeers() {
     Manifests m = Chart.render("networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring");
     for (String component : COMPONENTS.keySet()) {
-      String ops = MICRONAUT.contains(component) ? "management" : "http";
       NetworkPolicy policy = m.get(NetworkPolicy.class, Chart.PREFIX + component);
-      List<NetworkPolicyIngressRule> rules = rulesFor(policy, ops).stream()
+      List<NetworkPolicyIngressRule> rules = rulesFor(policy, "management").stream()
           .filter(r -> r.getFrom().stream().anyMatch(p -> p.getNamespaceSelector() != null
               && Map.of("team", "monitoring").equals(p.getNamespaceSelector().getMatchLabels())))
           .toList();
@@ -97,9 +93,9 @@ class NetworkPolicyTest {
     for (String component : MICRONAUT) {
       assertTrue(rulesFor(none.get(NetworkPolicy.class, Chart.PREFIX + component), "management").isEmpty(), component);
     }
-    for (String trainer : TRAINERS) {
-      assertTrue(none.get(NetworkPolicy.class, Chart.PREFIX + trainer).getSpec().getIngress().isEmpty(),
-          trainer + " takes no traffic at all");
+    for (String component : NO_API) {
+      assertTrue(none.get(NetworkPolicy.class, Chart.PREFIX + component).getSpec().getIngress().isEmpty(),
+          component + " takes no traffic at all");
     }
   }
 

@@ -28,6 +28,7 @@ class NotesTest {
     String notes = notes();
     assertTrue(notes.contains("svc/fw-flywheel-feedback-gateway"), notes);
     assertTrue(notes.contains("policy-trainer") && notes.contains("(single instance, Recreate)"), notes);
+    assertTrue(notes.contains("svc/fw-flywheel-pair-assembler-management 8083:8081"), "its health on the management port");
     assertTrue(notes.contains("WARNING: feedbackGateway.auth has no apps"), notes);
     assertTrue(notes.contains("WARNING: serving.auth has no apps"), notes);
     assertFalse(notes.contains("SASL_PLAINTEXT"), notes);

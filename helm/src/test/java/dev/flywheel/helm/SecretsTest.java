@@ -71,7 +71,9 @@ class SecretsTest {
       assertEquals("SCRAM-SHA-256", m.kafkaProperties(component).get("sasl.mechanism"));
       assertEquals("SASL_PLAINTEXT", m.kafkaProperties(component).get("security.protocol"));
     }
-    assertSecretRef(env(container(m.deployment("pair-assembler")), "PAIR_ASSEMBLER_STREAMS_SASL_JAAS_CONFIG").orElseThrow(),
+    // the pair assembler like the others: a placeholder in its application.yml, the value from the Secret
+    assertEquals("${KAFKA_SASL_JAAS_CONFIG}", m.kafkaProperties("pair-assembler").get("sasl.jaas.config"));
+    assertSecretRef(env(container(m.deployment("pair-assembler")), "KAFKA_SASL_JAAS_CONFIG").orElseThrow(),
         Chart.PREFIX + "kafka-sasl", "sasl.jaas.config");
   }
 

@@ -40,7 +40,12 @@ class ValuesSchemaTest {
         Arguments.of("feedbackGateway.autoscaling.maxReplicas=0", "feedbackGateway.autoscaling.maxReplicas"),
         Arguments.of("serving.torchThreads=0", "serving.torchThreads"),
         Arguments.of("artifacts.mountPath=artifacts", "artifacts.mountPath"),
-        Arguments.of("pairAssembler.config.Grace_Period=5m", "pairAssembler.config"),
+        // its config is an application.yml now: the pre-Micronaut flat keys would be silently ignored
+        Arguments.of("pairAssembler.config.grace\\.period=5m", "pairAssembler.config"),
+        Arguments.of("pairAssembler.config.streams\\.num\\.standby\\.replicas=1", "pairAssembler.config"),
+        Arguments.of("pairAssembler.config=grace.period", "pairAssembler.config"),
+        Arguments.of("pairAssembler.rocksdbMemoryMb=0", "pairAssembler.rocksdbMemoryMb"),
+        Arguments.of("pairAssembler.applicationId=", "pairAssembler.applicationId"),
         Arguments.of("replicaCount=3", "replicaCount"),
         // hardening the chart must keep (#15 item 14)
         Arguments.of("podSecurityContext.runAsNonRoot=false", "podSecurityContext.runAsNonRoot"),

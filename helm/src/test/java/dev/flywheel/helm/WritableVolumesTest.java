@@ -79,7 +79,8 @@ class WritableVolumesTest {
     if (cache != null) {
       assertWritable(m, "serving", (String) cache);
     }
-    assertWritable(m, "pair-assembler", m.configMap(Chart.PREFIX + "pair-assembler").getData().get("PAIR_ASSEMBLER_STATE_DIR"));
+    assertWritable(m, "pair-assembler",
+        (String) Manifests.at(m.applicationYaml("pair-assembler"), "flywheel", "pair-assembler", "state-dir"));
     for (String reader : List.of("serving", "model-registry")) {
       container(m.deployment(reader)).getVolumeMounts().stream().filter(v -> v.getName().equals("artifacts"))
           .forEach(v -> assertTrue(v.getReadOnly(), reader + " only reads the artifacts"));

@@ -21,15 +21,6 @@ public record Generation(int[] tokens, float[] logProbs, FinishReason finishReas
         LENGTH
     }
 
-    /** Sum of {@link #logProbs}: log-probability of the whole response. */
-    public double totalLogProb() {
-        double sum = 0;
-        for (float lp : logProbs) {
-            sum += lp;
-        }
-        return sum;
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof Generation g && Arrays.equals(tokens, g.tokens) && Arrays.equals(logProbs, g.logProbs)

@@ -1,6 +1,5 @@
 package dev.flywheel.model;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -78,10 +77,6 @@ public abstract sealed class GptModel extends ParameterBlock implements AutoClos
     /** The manager that owns the parameters; open request/step sub-managers from it. */
     public NDManager manager() {
         return manager;
-    }
-
-    public Device device() {
-        return manager.getDevice();
     }
 
     /** Number of scalars in all parameters. */

@@ -125,10 +125,6 @@ public final class Rollout {
         return promptLengths[row];
     }
 
-    public int responseLength(int row) {
-        return responseLengths[row];
-    }
-
     /** Whether row's response ended with EOS (rather than at the length limit). */
     public boolean stopped(int row) {
         return stopped[row];
@@ -210,14 +206,5 @@ public final class Rollout {
             System.arraycopy(source, rows[i] * width, out, i * len, len);
         }
         return out;
-    }
-
-    /** 0..batch-1. */
-    public int[] allRows() {
-        int[] rows = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            rows[i] = i;
-        }
-        return rows;
     }
 }

@@ -1,9 +1,9 @@
 package dev.flywheel.policy.train;
 
 import dev.flywheel.events.DataSplit;
-import dev.flywheel.events.Turn;
 import dev.flywheel.schemas.PromptKeys;
 import dev.flywheel.model.ChatTurn;
+import dev.flywheel.modelevents.ChatTurns;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -35,10 +35,7 @@ public final class Splits {
 
     /** The platform's prompt key ({@link PromptKeys}) of a conversation up to and including the prompt. */
     public static String promptKey(List<ChatTurn> turns) {
-        List<Turn> contract = turns.stream()
-                .map(t -> new Turn(dev.flywheel.events.Role.valueOf(t.role().name()), t.text()))
-                .toList();
-        return PromptKeys.promptKey(contract, null);
+        return PromptKeys.promptKey(ChatTurns.toTurns(turns), null);
     }
 
     /** True if the prompt with this key is held out (evaluation only). */

@@ -201,7 +201,7 @@ class AvroDeserializerFuzzTest {
 
   // ------------------------------------------------------------------------------------------ valid values
 
-  /** A valid value of {@code schema} as the generated classes hold it (collections nested at most {@code depth} deep). */
+  /** A valid value of {@code schema} as the generated classes hold it (collections at most {@code depth} deep). */
   static Object value(Gen gen, Schema schema, int depth) {
     if (schema.getLogicalType() instanceof LogicalTypes.TimestampMillis) {
       return Instant.ofEpochMilli(gen.chance(0.2) ? gen.anyLong() : gen.nextLong() >> 22);

@@ -57,8 +57,9 @@ class ChatRequestParserFuzzTest {
 
   @Test
   void anyBodyIsARequestWithinLimitsOrA400NamingTheParameter() {
-    Map<String, Integer> outcomes = Fuzz.check("any body", 1500, gen -> gen.chance(0.85) ? ChatRequestFuzzBodies.any(gen)
-        : gen.json(3), ChatRequestParserFuzzTest::show, body -> {
+    Map<String, Integer> outcomes = Fuzz.check("any body", 1500,
+        gen -> gen.chance(0.85) ? ChatRequestFuzzBodies.any(gen) : gen.json(3), ChatRequestParserFuzzTest::show,
+        body -> {
           JsonNode tree = tree(json, body);
           try {
             ChatRequest request = parser.parse(tree);

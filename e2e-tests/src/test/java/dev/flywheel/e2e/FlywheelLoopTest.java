@@ -43,14 +43,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The whole loop across processes on a real KRaft broker and a real schema registry, every service as
- * its own JVM (the local platform's launcher): demonstrations → SFT version; served completions and
- * synthetic rankings → comparison groups → reward version → PPO policy version → live in serving →
- * transcripts carry the new version. Mid-run the pair assembler and the reward trainer (after its first
- * mid-round checkpoint, so the round must resume from it) are killed with SIGKILL and restarted; the test
- * then proves the round resumed, no ranking was lost or duplicated, checks lineage,
- * and that the PPO policy's mean gold score on held-out prompts beats the SFT policy's (32 answers per
- * prompt at the loop's temperature; the held-out labeler's win rate and the greedy scores are reported).
+ * The whole loop across processes on a real KRaft broker and a real schema registry, every service
+ * as its own JVM (the local platform's launcher): demonstrations → SFT version; served completions
+ * and synthetic rankings → comparison groups → reward version → PPO policy version → live in
+ * serving → transcripts carry the new version. Mid-run the pair assembler and the reward trainer
+ * (after its first mid-round checkpoint, so the round must resume from it) are killed with SIGKILL
+ * and restarted; the test then proves the round resumed, no ranking was lost or duplicated, checks
+ * lineage, and that the PPO policy's mean gold score on held-out prompts beats the SFT policy's (32
+ * answers per prompt at the loop's temperature; the held-out labeler's win rate and the greedy
+ * scores are reported).
  */
 @Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
 class FlywheelLoopTest {
@@ -67,41 +68,53 @@ class FlywheelLoopTest {
 
   @BeforeAll
   static void startPlatform() throws Exception {
-    Path repoRoot = Path.of(System.getProperty("flywheel.repo.root", "..")).toAbsolutePath().normalize();
+    Path repoRoot =
+        Path.of(System.getProperty("flywheel.repo.root", "..")).toAbsolutePath().normalize();
     dataDir = Files.createTempDirectory("flywheel-e2e");
     Map<FlywheelService, Map<String, String>> tuning = new HashMap<>();
     // sized so that the whole loop turns within minutes on two shared cores
-    tuning.put(FlywheelService.REWARD_TRAINER, Map.of(
-        "flywheel.reward-trainer.round-max-wait", "3m",
-        "flywheel.reward-trainer.round-min-groups", "400",
-        "flywheel.reward-trainer.checkpoint-every-steps", "10"));
-    tuning.put(FlywheelService.POLICY_TRAINER, Map.of(
-        // one SFT round on every demonstration, then PPO on the simulator's prompts only
-        "flywheel.policy-trainer.min-demonstrations", "2000",
-        "flywheel.policy-trainer.sft-retrain", "false",
-        "flywheel.policy-trainer.builtin-prompts", "false"));
+    tuning.put(
+        FlywheelService.REWARD_TRAINER,
+        Map.of(
+            "flywheel.reward-trainer.round-max-wait", "3m",
+            "flywheel.reward-trainer.round-min-groups", "400",
+            "flywheel.reward-trainer.checkpoint-every-steps", "10"));
+    tuning.put(
+        FlywheelService.POLICY_TRAINER,
+        Map.of(
+            // one SFT round on every demonstration, then PPO on the simulator's prompts only
+            "flywheel.policy-trainer.min-demonstrations", "2000",
+            "flywheel.policy-trainer.sft-retrain", "false",
+            "flywheel.policy-trainer.builtin-prompts", "false"));
     tuning.put(FlywheelService.SERVING, Map.of("flywheel.serving.canary-share", "0"));
-    Platform.Settings settings = Platform.Settings.defaults(repoRoot)
-        .withDataDir(dataDir)
-        .withPorts(Ports.freePort(), Ports.freePort(), freeRange())
-        .withServiceProperties(tuning);
+    Platform.Settings settings =
+        Platform.Settings.defaults(repoRoot)
+            .withDataDir(dataDir)
+            .withPorts(Ports.freePort(), Ports.freePort(), freeRange())
+            .withServiceProperties(tuning);
     platform = Platform.start(settings, FlywheelLoopTest::log);
-    SimulatorConfig config = SimulatorConfig.builder()
-        .servingUrl(URI.create(platform.url(FlywheelService.SERVING)))
-        .gatewayUrl(URI.create(platform.url(FlywheelService.FEEDBACK_GATEWAY)))
-        .registryUrl(URI.create(platform.url(FlywheelService.MODEL_REGISTRY)))
-        .servingKey(platform.apiKey()).gatewayKey(platform.apiKey()).registryKey(platform.apiKey())
-        .demonstrations(2000)
-        .rate(6)
-        .concurrency(2)
-        .duration(Duration.ofMinutes(20))
-        .count(10_000)
-        .progressEvery(Duration.ofSeconds(20))
-        .evalSamples(32) // 1600 answers per version: the noise of a difference in mean gold is about 0.01
-        // a quarter of the rankings on held-out prompts: the reward trainer's gate needs its 100 eval groups
-        // (min-eval-groups) by the time 400 train groups are there, not after 1,000 rankings
-        .heldOutRankingShare(0.25)
-        .build();
+    SimulatorConfig config =
+        SimulatorConfig.builder()
+            .servingUrl(URI.create(platform.url(FlywheelService.SERVING)))
+            .gatewayUrl(URI.create(platform.url(FlywheelService.FEEDBACK_GATEWAY)))
+            .registryUrl(URI.create(platform.url(FlywheelService.MODEL_REGISTRY)))
+            .servingKey(platform.apiKey())
+            .gatewayKey(platform.apiKey())
+            .registryKey(platform.apiKey())
+            .demonstrations(2000)
+            .rate(6)
+            .concurrency(2)
+            .duration(Duration.ofMinutes(20))
+            .count(10_000)
+            .progressEvery(Duration.ofSeconds(20))
+            .evalSamples(
+                32) // 1600 answers per version: the noise of a difference in mean gold is about
+            // 0.01
+            // a quarter of the rankings on held-out prompts: the reward trainer's gate needs its
+            // 100 eval groups
+            // (min-eval-groups) by the time 400 train groups are there, not after 1,000 rankings
+            .heldOutRankingShare(0.25)
+            .build();
     simulator = new Simulator(config, FlywheelLoopTest::log);
   }
 
@@ -127,63 +140,102 @@ class FlywheelLoopTest {
     int demos = simulator.postDemonstrations();
     mark("demonstrations posted: " + demos);
 
-    JsonNode sft = awaitVersion("policy", v -> "SFT".equals(v.path("stage").asText())
-        && "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(8));
+    JsonNode sft =
+        awaitVersion(
+            "policy",
+            v -> "SFT".equals(v.path("stage").asText()) && "LIVE".equals(v.path("status").asText()),
+            Duration.ofMinutes(8));
     long sftVersion = sft.path("version").asLong();
     mark("first SFT version " + sftVersion + " LIVE");
     awaitServedVersion(sftVersion, Duration.ofMinutes(2));
     mark("serving answers with SFT v" + sftVersion);
 
-    Thread loop = new Thread(() -> {
-      try {
-        simulator.runLoop();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }, "simulator-loop");
+    Thread loop =
+        new Thread(
+            () -> {
+              try {
+                simulator.runLoop();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "simulator-loop");
     loop.start();
 
     // chaos: SIGKILL the pair assembler once rankings flow, then the reward trainer while it trains
-    awaitCondition("rankings flowing", () -> simulator.stats().snapshot().rankings() >= 40, Duration.ofMinutes(3));
+    awaitCondition(
+        "rankings flowing",
+        () -> simulator.stats().snapshot().rankings() >= 40,
+        Duration.ofMinutes(3));
     platform.service(FlywheelService.PAIR_ASSEMBLER).kill();
-    mark("pair-assembler killed (SIGKILL) after " + simulator.stats().snapshot().rankings() + " rankings");
+    mark(
+        "pair-assembler killed (SIGKILL) after "
+            + simulator.stats().snapshot().rankings()
+            + " rankings");
     Thread.sleep(3_000);
     platform.service(FlywheelService.PAIR_ASSEMBLER).start();
     mark("pair-assembler restarted");
 
-    // killed after its first mid-round checkpoint, so that the restarted trainer must resume the round
-    boolean midRound = poll(() -> rewardTrainerMeter("reward_trainer_checkpoints") >= 1
-        && rewardTrainerMeter("reward_trainer_training") == 1, Duration.ofMinutes(6), 100);
-    // the step proves a resume only if the kill lands mid-round: a kill between rounds would pass silently
-    assertTrue(midRound, "no reward-trainer round with a checkpoint seen within 6 min; timeline: " + timeline);
+    // killed after its first mid-round checkpoint, so that the restarted trainer must resume the
+    // round
+    boolean midRound =
+        poll(
+            () ->
+                rewardTrainerMeter("reward_trainer_checkpoints") >= 1
+                    && rewardTrainerMeter("reward_trainer_training") == 1,
+            Duration.ofMinutes(6),
+            100);
+    // the step proves a resume only if the kill lands mid-round: a kill between rounds would pass
+    // silently
+    assertTrue(
+        midRound,
+        "no reward-trainer round with a checkpoint seen within 6 min; timeline: " + timeline);
     platform.service(FlywheelService.REWARD_TRAINER).kill();
     mark("reward-trainer killed (SIGKILL) mid-round, after a checkpoint");
     platform.service(FlywheelService.REWARD_TRAINER).start();
     mark("reward-trainer restarted");
 
-    // 12 minutes: room for a second round should the gate reject the first (it rejects a model it cannot tell
-    // from chance on the eval groups, and the trainer goes on with the next groups, as it would in production)
-    JsonNode reward = awaitVersion("reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(12));
+    // 12 minutes: room for a second round should the gate reject the first (it rejects a model it
+    // cannot tell
+    // from chance on the eval groups, and the trainer goes on with the next groups, as it would in
+    // production)
+    JsonNode reward =
+        awaitVersion(
+            "reward", v -> "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(12));
     for (JsonNode rejected : versions("reward")) {
       if ("REJECTED".equals(rejected.path("status").asText())) {
-        mark(String.format("reward version %d REJECTED by the gate: eval accuracy %.3f on %.0f pairs, eval loss %.3f",
-            rejected.path("version").asLong(), rejected.path("metrics").path("eval_accuracy").asDouble(),
-            rejected.path("metrics").path("eval_pairs").asDouble(), rejected.path("metrics").path("eval_loss").asDouble()));
+        mark(
+            String.format(
+                "reward version %d REJECTED by the gate: eval accuracy %.3f on %.0f pairs, eval loss %.3f",
+                rejected.path("version").asLong(),
+                rejected.path("metrics").path("eval_accuracy").asDouble(),
+                rejected.path("metrics").path("eval_pairs").asDouble(),
+                rejected.path("metrics").path("eval_loss").asDouble()));
       }
     }
     JsonNode m = reward.path("metrics");
-    mark(String.format("first accepted reward version %d: eval accuracy %.3f on %.0f pairs, eval loss %.3f, "
-            + "best epoch %.0f of %.0f run (validation loss %.3f), resumed from step %.0f",
-        reward.path("version").asLong(), m.path("eval_accuracy").asDouble(), m.path("eval_pairs").asDouble(),
-        m.path("eval_loss").asDouble(), m.path("best_epoch").asDouble(Double.NaN),
-        m.path("epochs_run").asDouble(Double.NaN), m.path("validation_loss").asDouble(Double.NaN),
-        m.path("resumed_from_step").asDouble()));
+    mark(
+        String.format(
+            "first accepted reward version %d: eval accuracy %.3f on %.0f pairs, eval loss %.3f, "
+                + "best epoch %.0f of %.0f run (validation loss %.3f), resumed from step %.0f",
+            reward.path("version").asLong(),
+            m.path("eval_accuracy").asDouble(),
+            m.path("eval_pairs").asDouble(),
+            m.path("eval_loss").asDouble(),
+            m.path("best_epoch").asDouble(Double.NaN),
+            m.path("epochs_run").asDouble(Double.NaN),
+            m.path("validation_loss").asDouble(Double.NaN),
+            m.path("resumed_from_step").asDouble()));
     JsonNode killedRound = get("/api/versions/reward/1");
-    assertTrue(killedRound.path("metrics").path("resumed_from_step").asDouble() > 0,
+    assertTrue(
+        killedRound.path("metrics").path("resumed_from_step").asDouble() > 0,
         "the round killed mid-way resumed from its checkpoint: " + killedRound.path("metrics"));
 
-    JsonNode ppo = awaitVersion("policy", v -> "PPO".equals(v.path("stage").asText())
-        && "LIVE".equals(v.path("status").asText()), Duration.ofMinutes(10));
+    JsonNode ppo =
+        awaitVersion(
+            "policy",
+            v -> "PPO".equals(v.path("stage").asText()) && "LIVE".equals(v.path("status").asText()),
+            Duration.ofMinutes(10));
     long ppoVersion = ppo.path("version").asLong();
     mark("first PPO version " + ppoVersion + " LIVE");
     awaitServedVersion(ppoVersion, Duration.ofMinutes(2));
@@ -199,57 +251,98 @@ class FlywheelLoopTest {
     assertLineage(ppo, sftVersion);
 
     // judged as served: 32 answers per held-out prompt at the loop's temperature
-    EvaluationReport report = simulator.evaluation().evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
+    EvaluationReport report =
+        simulator.evaluation().evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
     log("\n" + report.table());
-    EvaluationReport greedy = simulator.evaluation(simulator.evaluation().settings().greedy())
-        .evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
+    EvaluationReport greedy =
+        simulator
+            .evaluation(simulator.evaluation().settings().greedy())
+            .evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
     log("\n" + greedy.table());
     EvaluationReport.VersionScore ppoScore = report.version(ppoVersion).orElseThrow();
     EvaluationReport.VersionScore sftScore = report.version(sftVersion).orElseThrow();
-    mark(String.format("held-out gold (%d prompts x %d samples, temperature %.1f): SFT %.3f, PPO %.3f; "
-            + "PPO win rate vs SFT %.3f (held-out labeler); greedy: SFT %.3f, PPO %.3f",
-        report.heldOutPrompts(), report.samples(), report.temperature(), sftScore.meanGold(), ppoScore.meanGold(),
-        ppoScore.winRate(), greedy.version(sftVersion).orElseThrow().meanGold(),
-        greedy.version(ppoVersion).orElseThrow().meanGold()));
-    assertEquals(report.heldOutPrompts() * report.samples(), ppoScore.answered(), "PPO answered every held-out prompt");
-    assertEquals(report.heldOutPrompts() * report.samples(), sftScore.answered(), "SFT answered every held-out prompt");
-    assertTrue(ppoScore.comparisons() > 0 && !Double.isNaN(ppoScore.winRate()), "PPO judged against SFT");
-    assertTrue(ppoScore.meanGold() > sftScore.meanGold(), String.format(
-        "the PPO policy's held-out gold %.3f beats the SFT policy's %.3f", ppoScore.meanGold(), sftScore.meanGold()));
+    mark(
+        String.format(
+            "held-out gold (%d prompts x %d samples, temperature %.1f): SFT %.3f, PPO %.3f; "
+                + "PPO win rate vs SFT %.3f (held-out labeler); greedy: SFT %.3f, PPO %.3f",
+            report.heldOutPrompts(),
+            report.samples(),
+            report.temperature(),
+            sftScore.meanGold(),
+            ppoScore.meanGold(),
+            ppoScore.winRate(),
+            greedy.version(sftVersion).orElseThrow().meanGold(),
+            greedy.version(ppoVersion).orElseThrow().meanGold()));
+    assertEquals(
+        report.heldOutPrompts() * report.samples(),
+        ppoScore.answered(),
+        "PPO answered every held-out prompt");
+    assertEquals(
+        report.heldOutPrompts() * report.samples(),
+        sftScore.answered(),
+        "SFT answered every held-out prompt");
+    assertTrue(
+        ppoScore.comparisons() > 0 && !Double.isNaN(ppoScore.winRate()), "PPO judged against SFT");
+    assertTrue(
+        ppoScore.meanGold() > sftScore.meanGold(),
+        String.format(
+            "the PPO policy's held-out gold %.3f beats the SFT policy's %.3f",
+            ppoScore.meanGold(), sftScore.meanGold()));
     passed = true;
   }
 
   private static void assertTranscriptsCarryVersion(SchemaRegistryClient registry, long version) {
-    List<ConsumerRecord<String, ChatTranscript>> transcripts = Topics.readAll(platform.bootstrapServers(),
-        registry, dev.flywheel.schemas.topics.Topics.CHAT_TRANSCRIPTS.name(), ChatTranscript.class);
-    long stamped = transcripts.stream().flatMap(r -> r.value().getResponses().stream())
-        .filter(c -> c.getPolicyVersion() != null && c.getPolicyVersion() == version).count();
-    mark(transcripts.size() + " transcripts on the topic, " + stamped + " responses by v" + version);
+    List<ConsumerRecord<String, ChatTranscript>> transcripts =
+        Topics.readAll(
+            platform.bootstrapServers(),
+            registry,
+            dev.flywheel.schemas.topics.Topics.CHAT_TRANSCRIPTS.name(),
+            ChatTranscript.class);
+    long stamped =
+        transcripts.stream()
+            .flatMap(r -> r.value().getResponses().stream())
+            .filter(c -> c.getPolicyVersion() != null && c.getPolicyVersion() == version)
+            .count();
+    mark(
+        transcripts.size() + " transcripts on the topic, " + stamped + " responses by v" + version);
     assertTrue(stamped > 0, "a transcript carries the PPO version " + version);
-    assertTrue(transcripts.stream().allMatch(r -> r.value().getResponses().stream()
-        .allMatch(c -> c.getPolicyVersion() != null)), "every served response is stamped with its version");
+    assertTrue(
+        transcripts.stream()
+            .allMatch(
+                r -> r.value().getResponses().stream().allMatch(c -> c.getPolicyVersion() != null)),
+        "every served response is stamped with its version");
   }
 
-  private static void assertEveryRankingBecameExactlyOneGroupOrDeadLetter(SchemaRegistryClient registry)
-      throws InterruptedException {
+  private static void assertEveryRankingBecameExactlyOneGroupOrDeadLetter(
+      SchemaRegistryClient registry) throws InterruptedException {
     String bootstrap = platform.bootstrapServers();
-    List<ConsumerRecord<String, HumanRanking>> rankings = Topics.readAll(bootstrap, registry,
-        dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name(), HumanRanking.class);
+    List<ConsumerRecord<String, HumanRanking>> rankings =
+        Topics.readAll(
+            bootstrap,
+            registry,
+            dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name(),
+            HumanRanking.class);
     Set<String> rankingIds = new HashSet<>();
     rankings.forEach(r -> rankingIds.add(r.value().getRankingId()));
     assertEquals(rankings.size(), rankingIds.size(), "the gateway wrote each ranking once");
     long acknowledged = simulator.stats().snapshot().rankings();
-    assertTrue(rankingIds.size() >= acknowledged,
+    assertTrue(
+        rankingIds.size() >= acknowledged,
         rankingIds.size() + " rankings on the topic but the gateway acknowledged " + acknowledged);
 
-    // the assembler may still be catching up after its restart: wait until every ranking is accounted for
+    // the assembler may still be catching up after its restart: wait until every ranking is
+    // accounted for
     long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
     Map<String, Integer> groups;
     Set<String> deadLettered;
     while (true) {
       groups = new HashMap<>();
-      for (ConsumerRecord<String, ComparisonGroup> g : Topics.readAll(bootstrap, registry,
-          dev.flywheel.schemas.topics.Topics.TRAINING_COMPARISONS.name(), ComparisonGroup.class)) {
+      for (ConsumerRecord<String, ComparisonGroup> g :
+          Topics.readAll(
+              bootstrap,
+              registry,
+              dev.flywheel.schemas.topics.Topics.TRAINING_COMPARISONS.name(),
+              ComparisonGroup.class)) {
         groups.merge(g.value().getRankingId(), 1, Integer::sum);
       }
       deadLettered = deadLetteredRankings(registry);
@@ -260,14 +353,25 @@ class FlywheelLoopTest {
       }
       Thread.sleep(2_000);
     }
-    List<String> duplicated = groups.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+    List<String> duplicated =
+        groups.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
     Set<String> missing = new HashSet<>(rankingIds);
     missing.removeAll(groups.keySet());
     missing.removeAll(deadLettered);
     Set<String> both = new HashSet<>(groups.keySet());
     both.retainAll(deadLettered);
-    mark(rankingIds.size() + " rankings -> " + groups.size() + " comparison groups + " + deadLettered.size()
-        + " dead letters " + deadLetterReasons + "; duplicates " + duplicated.size() + ", missing " + missing.size());
+    mark(
+        rankingIds.size()
+            + " rankings -> "
+            + groups.size()
+            + " comparison groups + "
+            + deadLettered.size()
+            + " dead letters "
+            + deadLetterReasons
+            + "; duplicates "
+            + duplicated.size()
+            + ", missing "
+            + missing.size());
     assertTrue(duplicated.isEmpty(), "groups emitted twice: " + duplicated);
     assertTrue(missing.isEmpty(), "rankings lost: " + missing);
     assertTrue(both.isEmpty(), "rankings both grouped and dead-lettered: " + both);
@@ -275,13 +379,20 @@ class FlywheelLoopTest {
   }
 
   private static Set<String> deadLetteredRankings(SchemaRegistryClient registry) {
-    AvroDeserializer<HumanRanking> rankingReader = new AvroDeserializer<>(registry, HumanRanking.class);
+    AvroDeserializer<HumanRanking> rankingReader =
+        new AvroDeserializer<>(registry, HumanRanking.class);
     Set<String> ids = new HashSet<>();
     deadLetterReasons.clear();
-    for (ConsumerRecord<String, DeadLetter> d : Topics.readAll(platform.bootstrapServers(), registry,
-        dev.flywheel.schemas.topics.Topics.DEAD_LETTERS.name(), DeadLetter.class)) {
+    for (ConsumerRecord<String, DeadLetter> d :
+        Topics.readAll(
+            platform.bootstrapServers(),
+            registry,
+            dev.flywheel.schemas.topics.Topics.DEAD_LETTERS.name(),
+            DeadLetter.class)) {
       DeadLetter letter = d.value();
-      if (letter.getSourceTopic().equals(dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name())
+      if (letter
+              .getSourceTopic()
+              .equals(dev.flywheel.schemas.topics.Topics.FEEDBACK_RANKINGS.name())
           && letter.getRawValue() != null) {
         byte[] raw = new byte[letter.getRawValue().remaining()];
         letter.getRawValue().duplicate().get(raw);
@@ -301,32 +412,50 @@ class FlywheelLoopTest {
     assertTrue(rewardVersion > 0, "the PPO version names the reward model it optimised: " + ppo);
     JsonNode lineage = get("/api/versions/policy/" + ppo.path("version").asLong() + "/lineage");
     String text = lineage.toString();
-    assertTrue(text.contains("\"version\":" + rewardVersion), "lineage names reward v" + rewardVersion + ": " + text);
+    assertTrue(
+        text.contains("\"version\":" + rewardVersion),
+        "lineage names reward v" + rewardVersion + ": " + text);
     List<Long> parents = new ArrayList<>();
     ppo.path("parentVersions").forEach(p -> parents.add(p.asLong()));
-    assertTrue(parents.contains(sftVersion) || text.contains("\"version\":" + sftVersion),
+    assertTrue(
+        parents.contains(sftVersion) || text.contains("\"version\":" + sftVersion),
         "lineage reaches the SFT root v" + sftVersion + ": " + text);
     JsonNode reward = get("/api/versions/reward/" + rewardVersion);
-    assertTrue(reward.path("trainingData").size() > 0, "the reward version records its comparison offsets");
+    assertTrue(
+        reward.path("trainingData").size() > 0,
+        "the reward version records its comparison offsets");
   }
 
-  /** The reward trainer's Prometheus sample {@code name} (counters carry a {@code _total} suffix), or -1. */
+  /**
+   * The reward trainer's Prometheus sample {@code name} (counters carry a {@code _total} suffix),
+   * or -1.
+   */
   private static double rewardTrainerMeter(String name) {
     try {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-          URI.create(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      return r.body().lines()
-          .filter(l -> l.startsWith(name + " ") || l.startsWith(name + "_total ") || l.startsWith(name + "{")
-              || l.startsWith(name + "_total{"))
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      URI.create(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return r.body()
+          .lines()
+          .filter(
+              l ->
+                  l.startsWith(name + " ")
+                      || l.startsWith(name + "_total ")
+                      || l.startsWith(name + "{")
+                      || l.startsWith(name + "_total{"))
           .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-          .findFirst().orElse(-1);
+          .findFirst()
+          .orElse(-1);
     } catch (IOException | InterruptedException | NumberFormatException e) {
       return -1;
     }
   }
 
-  private static JsonNode awaitVersion(String kind, Predicate<JsonNode> match, Duration timeout) throws Exception {
+  private static JsonNode awaitVersion(String kind, Predicate<JsonNode> match, Duration timeout)
+      throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       Optional<JsonNode> found = versions(kind).stream().filter(match).findFirst();
@@ -335,8 +464,15 @@ class FlywheelLoopTest {
       }
       Thread.sleep(2_000);
     }
-    throw new AssertionError("no " + kind + " version matched within " + timeout + "; versions: " + versions(kind)
-        + "\ntimeline: " + timeline);
+    throw new AssertionError(
+        "no "
+            + kind
+            + " version matched within "
+            + timeout
+            + "; versions: "
+            + versions(kind)
+            + "\ntimeline: "
+            + timeline);
   }
 
   private static List<JsonNode> versions(String kind) {
@@ -350,36 +486,49 @@ class FlywheelLoopTest {
   }
 
   private static void awaitServedVersion(long version, Duration timeout) throws Exception {
-    String body = """
+    String body =
+        """
         {"model":"flywheel","messages":[{"role":"user","content":"What is 2+3?"}],"max_tokens":8}""";
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "";
     while (System.nanoTime() < deadline) {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-              URI.create(platform.url(FlywheelService.SERVING) + "/v1/chat/completions"))
-          .header("Authorization", "Bearer " + platform.apiKey())
-          .header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          HTTP.send(
+              HttpRequest.newBuilder(
+                      URI.create(platform.url(FlywheelService.SERVING) + "/v1/chat/completions"))
+                  .header("Authorization", "Bearer " + platform.apiKey())
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       last = r.statusCode() + " " + r.body();
       if (r.statusCode() == 200
-          && JSON.readTree(r.body()).path("system_fingerprint").asText().equals("policy-v" + version)) {
+          && JSON.readTree(r.body())
+              .path("system_fingerprint")
+              .asText()
+              .equals("policy-v" + version)) {
         return;
       }
       Thread.sleep(1_000);
     }
-    throw new AssertionError("serving did not answer with policy-v" + version + " within " + timeout + ": " + last);
+    throw new AssertionError(
+        "serving did not answer with policy-v" + version + " within " + timeout + ": " + last);
   }
 
   private static JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-        URI.create(platform.url(FlywheelService.MODEL_REGISTRY) + path)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(platform.url(FlywheelService.MODEL_REGISTRY) + path))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() != 200) {
       throw new IOException(path + " -> " + r.statusCode() + " " + r.body());
     }
     return JSON.readTree(r.body());
   }
 
-  private static boolean poll(java.util.function.BooleanSupplier condition, Duration timeout, long everyMillis)
+  private static boolean poll(
+      java.util.function.BooleanSupplier condition, Duration timeout, long everyMillis)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
@@ -391,7 +540,8 @@ class FlywheelLoopTest {
     return false;
   }
 
-  private static void awaitCondition(String what, java.util.function.BooleanSupplier condition, Duration timeout)
+  private static void awaitCondition(
+      String what, java.util.function.BooleanSupplier condition, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
@@ -418,7 +568,8 @@ class FlywheelLoopTest {
   }
 
   private static boolean isFree(int port) {
-    try (java.net.ServerSocket socket = new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+    try (java.net.ServerSocket socket =
+        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
       return true;
     } catch (IOException e) {
       return false;
@@ -426,7 +577,9 @@ class FlywheelLoopTest {
   }
 
   private static void mark(String event) {
-    String line = String.format("%6.1fs %s", Duration.between(started, Instant.now()).toMillis() / 1000.0, event);
+    String line =
+        String.format(
+            "%6.1fs %s", Duration.between(started, Instant.now()).toMillis() / 1000.0, event);
     timeline.add(line);
     log(line);
   }

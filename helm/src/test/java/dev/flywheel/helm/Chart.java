@@ -18,16 +18,19 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The chart under test ({@code helm/flywheel}) and its example values ({@code helm/examples}), rendered
- * with helm-java (helm's own engine, bundled natively) and parsed with the fabric8 Kubernetes model.
+ * The chart under test ({@code helm/flywheel}) and its example values ({@code helm/examples}),
+ * rendered with helm-java (helm's own engine, bundled natively) and parsed with the fabric8
+ * Kubernetes model.
  */
 final class Chart {
 
-  static final Path MODULE = Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize();
+  static final Path MODULE =
+      Path.of(System.getProperty("basedir", ".")).toAbsolutePath().normalize();
   static final Path DIR = MODULE.resolve("flywheel");
   static final Path EXAMPLES = MODULE.resolve("examples");
   static final String RELEASE = "fw";
   static final String NAMESPACE = "flywheel";
+
   /** Resource name prefix for release "fw": "<release>-<chart>". */
   static final String PREFIX = "fw-flywheel-";
 
@@ -43,7 +46,8 @@ final class Chart {
 
   /** Renders the chart (helm template) with values files and then --set pairs ("a.b=c"). */
   static String template(Path chartDir, List<Path> valuesFiles, String... sets) {
-    TemplateCommand command = new Helm(chartDir).template().withName(RELEASE).withNamespace(NAMESPACE);
+    TemplateCommand command =
+        new Helm(chartDir).template().withName(RELEASE).withNamespace(NAMESPACE);
     for (Path file : valuesFiles) {
       command = command.withValuesFile(file);
     }
@@ -69,34 +73,40 @@ final class Chart {
   }
 
   /**
-   * helm-java's template, like {@code helm install --dry-run}, leaves hook resources out. To check the
-   * topic job, this renders a copy of the chart whose templates lost their {@code helm.sh/hook*}
-   * annotations (and nothing else); {@link #hookAnnotations()} checks the originals carry them.
+   * helm-java's template, like {@code helm install --dry-run}, leaves hook resources out. To check
+   * the topic job, this renders a copy of the chart whose templates lost their {@code
+   * helm.sh/hook*} annotations (and nothing else); {@link #hookAnnotations()} checks the originals
+   * carry them.
    */
   static Manifests renderWithHooksAsResources(List<Path> valuesFiles, String... sets) {
     String key = "hooks " + valuesFiles + " " + Arrays.toString(sets);
-    return CACHE.computeIfAbsent(key, k -> {
-      try {
-        Path copy = Files.createTempDirectory("flywheel-chart-");
-        copyTree(DIR, copy);
-        Path job = copy.resolve("templates/topics-job.yaml");
-        String text = Files.readString(job).replaceAll("(?m)^\\s*helm\\.sh/hook[a-z-]*:.*\\R", "");
-        Files.writeString(job, text);
-        try {
-          return Manifests.parse(template(copy, valuesFiles, sets));
-        } finally {
-          deleteTree(copy);
-        }
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    });
+    return CACHE.computeIfAbsent(
+        key,
+        k -> {
+          try {
+            Path copy = Files.createTempDirectory("flywheel-chart-");
+            copyTree(DIR, copy);
+            Path job = copy.resolve("templates/topics-job.yaml");
+            String text =
+                Files.readString(job).replaceAll("(?m)^\\s*helm\\.sh/hook[a-z-]*:.*\\R", "");
+            Files.writeString(job, text);
+            try {
+              return Manifests.parse(template(copy, valuesFiles, sets));
+            } finally {
+              deleteTree(copy);
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        });
   }
 
   /** The helm.sh/hook* annotation lines of the topic job template, as written. */
   static List<String> hookAnnotations() throws IOException {
     return Files.readAllLines(DIR.resolve("templates/topics-job.yaml")).stream()
-        .map(String::trim).filter(l -> l.startsWith("helm.sh/hook")).toList();
+        .map(String::trim)
+        .filter(l -> l.startsWith("helm.sh/hook"))
+        .toList();
   }
 
   /** Splits helm's multi-document output and parses every document into its fabric8 model class. */

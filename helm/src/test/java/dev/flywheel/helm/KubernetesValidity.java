@@ -40,19 +40,23 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Checks that parsed manifests are valid Kubernetes objects beyond "Jackson could read them": no field
- * the model does not know (a misspelt or misplaced key, or a value of the wrong type, lands in a
- * model's additionalProperties), names and labels the API server accepts, every referenced volume,
- * port, ConfigMap and claim present, selectors matching their pods, quantities that parse.
+ * Checks that parsed manifests are valid Kubernetes objects beyond "Jackson could read them": no
+ * field the model does not know (a misspelt or misplaced key, or a value of the wrong type, lands
+ * in a model's additionalProperties), names and labels the API server accepts, every referenced
+ * volume, port, ConfigMap and claim present, selectors matching their pods, quantities that parse.
  */
 final class KubernetesValidity {
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
-  private static final Pattern LABEL_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+  private static final Pattern DNS_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final Pattern LABEL_VALUE =
+      Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+  private static final Pattern LABEL_NAME =
+      Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
   private static final Pattern ENV_NAME = Pattern.compile("[-._a-zA-Z][-._a-zA-Z0-9]*");
   private static final Pattern CONFIG_KEY = Pattern.compile("[-._a-zA-Z0-9]+");
+
   /** Kinds whose model class is not in kubernetes-client-api (CRDs): parsed generically. */
   private static final Set<String> CUSTOM_KINDS = Set.of("ServiceMonitor");
 
@@ -72,21 +76,33 @@ final class KubernetesValidity {
     for (Deployment d : manifests.all(Deployment.class)) {
       String id = "Deployment/" + d.getMetadata().getName();
       Map<String, String> podLabels = d.getSpec().getTemplate().getMetadata().getLabels();
-      if (!podLabels.entrySet().containsAll(d.getSpec().getSelector().getMatchLabels().entrySet())) {
-        problems.add(id + ": selector " + d.getSpec().getSelector().getMatchLabels() + " does not match its pod labels");
+      if (!podLabels
+          .entrySet()
+          .containsAll(d.getSpec().getSelector().getMatchLabels().entrySet())) {
+        problems.add(
+            id
+                + ": selector "
+                + d.getSpec().getSelector().getMatchLabels()
+                + " does not match its pod labels");
       }
       checkPod(d.getSpec().getTemplate().getSpec(), id, manifests, problems);
     }
     for (Job j : manifests.all(Job.class)) {
-      checkPod(j.getSpec().getTemplate().getSpec(), "Job/" + j.getMetadata().getName(), manifests, problems);
+      checkPod(
+          j.getSpec().getTemplate().getSpec(),
+          "Job/" + j.getMetadata().getName(),
+          manifests,
+          problems);
     }
     for (Service s : manifests.all(Service.class)) {
       checkService(s, manifests, problems);
     }
     for (PodDisruptionBudget b : manifests.all(PodDisruptionBudget.class)) {
       String id = "PodDisruptionBudget/" + b.getMetadata().getName();
-      long matching = manifests.all(Deployment.class).stream()
-          .filter(d -> matches(b.getSpec().getSelector(), d)).count();
+      long matching =
+          manifests.all(Deployment.class).stream()
+              .filter(d -> matches(b.getSpec().getSelector(), d))
+              .count();
       if (matching != 1) {
         problems.add(id + ": selector matches " + matching + " Deployments, expected 1");
       }
@@ -100,10 +116,12 @@ final class KubernetesValidity {
     for (HorizontalPodAutoscaler h : manifests.all(HorizontalPodAutoscaler.class)) {
       String target = h.getSpec().getScaleTargetRef().getName();
       if (manifests.find(Deployment.class, target).isEmpty()) {
-        problems.add("HorizontalPodAutoscaler/" + h.getMetadata().getName() + ": no Deployment " + target);
+        problems.add(
+            "HorizontalPodAutoscaler/" + h.getMetadata().getName() + ": no Deployment " + target);
       }
       if (h.getSpec().getMinReplicas() > h.getSpec().getMaxReplicas()) {
-        problems.add("HorizontalPodAutoscaler/" + h.getMetadata().getName() + ": minReplicas > maxReplicas");
+        problems.add(
+            "HorizontalPodAutoscaler/" + h.getMetadata().getName() + ": minReplicas > maxReplicas");
       }
     }
     return problems;
@@ -115,7 +133,8 @@ final class KubernetesValidity {
       return;
     }
     if (o instanceof GenericKubernetesResource && !CUSTOM_KINDS.contains(o.getKind())) {
-      problems.add(id + ": " + o.getApiVersion() + " " + o.getKind() + " is not a known Kubernetes kind");
+      problems.add(
+          id + ": " + o.getApiVersion() + " " + o.getKind() + " is not a known Kubernetes kind");
     }
     String name = o.getMetadata().getName();
     int max = o instanceof Service ? 63 : 253;
@@ -128,17 +147,20 @@ final class KubernetesValidity {
       unknownFields(o, id, problems, new IdentityHashMap<>());
     }
     if (o instanceof ConfigMap cm && cm.getData() != null) {
-      cm.getData().keySet().stream().filter(k -> !CONFIG_KEY.matcher(k).matches())
+      cm.getData().keySet().stream()
+          .filter(k -> !CONFIG_KEY.matcher(k).matches())
           .forEach(k -> problems.add(id + ": invalid data key " + k));
     }
     if (o instanceof Secret s) {
       if (s.getStringData() != null) {
-        s.getStringData().keySet().stream().filter(k -> !CONFIG_KEY.matcher(k).matches())
+        s.getStringData().keySet().stream()
+            .filter(k -> !CONFIG_KEY.matcher(k).matches())
             .forEach(k -> problems.add(id + ": invalid data key " + k));
       }
     }
     if (o instanceof PersistentVolumeClaim pvc) {
-      quantity(pvc.getSpec().getResources().getRequests().get("storage"), id + " storage", problems);
+      quantity(
+          pvc.getSpec().getResources().getRequests().get("storage"), id + " storage", problems);
     }
   }
 
@@ -146,15 +168,16 @@ final class KubernetesValidity {
     if (labels == null) {
       return;
     }
-    labels.forEach((k, v) -> {
-      String name = k.contains("/") ? k.substring(k.indexOf('/') + 1) : k;
-      if (name.length() > 63 || !LABEL_NAME.matcher(name).matches()) {
-        problems.add(where + ": invalid label key " + k);
-      }
-      if (v == null || v.length() > 63 || !LABEL_VALUE.matcher(v).matches()) {
-        problems.add(where + ": invalid value of label " + k + ": " + v);
-      }
-    });
+    labels.forEach(
+        (k, v) -> {
+          String name = k.contains("/") ? k.substring(k.indexOf('/') + 1) : k;
+          if (name.length() > 63 || !LABEL_NAME.matcher(name).matches()) {
+            problems.add(where + ": invalid label key " + k);
+          }
+          if (v == null || v.length() > 63 || !LABEL_VALUE.matcher(v).matches()) {
+            problems.add(where + ": invalid value of label " + k + ": " + v);
+          }
+        });
   }
 
   private static void checkPod(PodSpec pod, String id, Manifests manifests, List<String> problems) {
@@ -167,7 +190,12 @@ final class KubernetesValidity {
         requireRendered(manifests, ConfigMap.class, v.getConfigMap().getName(), id, problems);
       }
       if (v.getPersistentVolumeClaim() != null) {
-        requireRendered(manifests, PersistentVolumeClaim.class, v.getPersistentVolumeClaim().getClaimName(), id, problems);
+        requireRendered(
+            manifests,
+            PersistentVolumeClaim.class,
+            v.getPersistentVolumeClaim().getClaimName(),
+            id,
+            problems);
       }
       if (v.getSecret() != null) {
         requireRendered(manifests, Secret.class, v.getSecret().getSecretName(), id, problems);
@@ -199,12 +227,14 @@ final class KubernetesValidity {
           problems.add(cid + ": env " + e.getName() + " has neither value nor valueFrom");
         }
         if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
-          requireRendered(manifests, Secret.class, e.getValueFrom().getSecretKeyRef().getName(), cid, problems);
+          requireRendered(
+              manifests, Secret.class, e.getValueFrom().getSecretKeyRef().getName(), cid, problems);
         }
       }
       for (EnvFromSource from : c.getEnvFrom()) {
         if (from.getConfigMapRef() != null) {
-          requireRendered(manifests, ConfigMap.class, from.getConfigMapRef().getName(), cid, problems);
+          requireRendered(
+              manifests, ConfigMap.class, from.getConfigMapRef().getName(), cid, problems);
         }
       }
       Set<String> portNames = new HashSet<>();
@@ -213,7 +243,8 @@ final class KubernetesValidity {
           problems.add(cid + ": port name " + p.getName() + " too long or duplicated");
         }
       }
-      for (Probe probe : new Probe[] {c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe()}) {
+      for (Probe probe :
+          new Probe[] {c.getStartupProbe(), c.getReadinessProbe(), c.getLivenessProbe()}) {
         if (probe != null && probe.getHttpGet() != null) {
           HTTPGetAction get = probe.getHttpGet();
           if (get.getPort().getStrVal() != null && !portNames.contains(get.getPort().getStrVal())) {
@@ -225,7 +256,8 @@ final class KubernetesValidity {
         }
       }
       if (c.getResources() != null) {
-        for (Map<String, Quantity> list : Arrays.asList(c.getResources().getRequests(), c.getResources().getLimits())) {
+        for (Map<String, Quantity> list :
+            Arrays.asList(c.getResources().getRequests(), c.getResources().getLimits())) {
           if (list != null) {
             list.forEach((k, q) -> quantity(q, cid + " resources." + k, problems));
           }
@@ -237,33 +269,55 @@ final class KubernetesValidity {
   private static void checkService(Service s, Manifests manifests, List<String> problems) {
     String id = "Service/" + s.getMetadata().getName();
     Map<String, String> selector = s.getSpec().getSelector();
-    List<Deployment> backends = manifests.all(Deployment.class).stream()
-        .filter(d -> d.getSpec().getTemplate().getMetadata().getLabels().entrySet().containsAll(selector.entrySet()))
-        .toList();
+    List<Deployment> backends =
+        manifests.all(Deployment.class).stream()
+            .filter(
+                d ->
+                    d.getSpec()
+                        .getTemplate()
+                        .getMetadata()
+                        .getLabels()
+                        .entrySet()
+                        .containsAll(selector.entrySet()))
+            .toList();
     if (backends.size() != 1) {
-      problems.add(id + ": selector " + selector + " matches " + backends.size() + " Deployments, expected 1");
+      problems.add(
+          id
+              + ": selector "
+              + selector
+              + " matches "
+              + backends.size()
+              + " Deployments, expected 1");
       return;
     }
     for (ServicePort port : s.getSpec().getPorts()) {
       String target = port.getTargetPort().getStrVal();
-      boolean declared = target == null || Manifests.pod(backends.get(0)).getContainers().stream()
-          .flatMap(c -> c.getPorts().stream()).anyMatch(p -> target.equals(p.getName()));
+      boolean declared =
+          target == null
+              || Manifests.pod(backends.get(0)).getContainers().stream()
+                  .flatMap(c -> c.getPorts().stream())
+                  .anyMatch(p -> target.equals(p.getName()));
       if (!declared) {
         problems.add(id + ": targetPort " + target + " is not a port of its pods");
       }
     }
   }
 
-  private static void checkNetworkPolicy(NetworkPolicy p, Manifests manifests, List<String> problems) {
+  private static void checkNetworkPolicy(
+      NetworkPolicy p, Manifests manifests, List<String> problems) {
     String id = "NetworkPolicy/" + p.getMetadata().getName();
-    List<Deployment> selected = manifests.all(Deployment.class).stream()
-        .filter(d -> matches(p.getSpec().getPodSelector(), d)).toList();
+    List<Deployment> selected =
+        manifests.all(Deployment.class).stream()
+            .filter(d -> matches(p.getSpec().getPodSelector(), d))
+            .toList();
     if (selected.size() != 1) {
       problems.add(id + ": podSelector matches " + selected.size() + " Deployments, expected 1");
       return;
     }
     Set<String> portNames = new HashSet<>();
-    Manifests.pod(selected.get(0)).getContainers().forEach(c -> c.getPorts().forEach(port -> portNames.add(port.getName())));
+    Manifests.pod(selected.get(0))
+        .getContainers()
+        .forEach(c -> c.getPorts().forEach(port -> portNames.add(port.getName())));
     for (NetworkPolicyIngressRule rule : p.getSpec().getIngress()) {
       for (NetworkPolicyPort port : rule.getPorts()) {
         String name = port.getPort().getStrVal();
@@ -272,32 +326,47 @@ final class KubernetesValidity {
         }
       }
       for (NetworkPolicyPeer peer : rule.getFrom()) {
-        if (peer.getPodSelector() == null && peer.getNamespaceSelector() == null && peer.getIpBlock() == null) {
+        if (peer.getPodSelector() == null
+            && peer.getNamespaceSelector() == null
+            && peer.getIpBlock() == null) {
           problems.add(id + ": empty peer");
         }
       }
     }
   }
 
-  /** Whether a label selector (matchLabels only, as the chart writes them) selects the Deployment's pods. */
+  /**
+   * Whether a label selector (matchLabels only, as the chart writes them) selects the Deployment's
+   * pods.
+   */
   static boolean matches(LabelSelector selector, Deployment d) {
     if (selector.getMatchExpressions() != null && !selector.getMatchExpressions().isEmpty()) {
       throw new AssertionError("matchExpressions are not checked here");
     }
-    return d.getSpec().getTemplate().getMetadata().getLabels().entrySet()
+    return d.getSpec()
+        .getTemplate()
+        .getMetadata()
+        .getLabels()
+        .entrySet()
         .containsAll(selector.getMatchLabels().entrySet());
   }
 
   /**
-   * Names the chart renders itself (prefix "fw-flywheel-") must be rendered; other names are existing
-   * objects the values point at.
+   * Names the chart renders itself (prefix "fw-flywheel-") must be rendered; other names are
+   * existing objects the values point at.
    */
-  private static <T extends HasMetadata> void requireRendered(Manifests manifests, Class<T> type, String name,
-      String where, List<String> problems) {
+  private static <T extends HasMetadata> void requireRendered(
+      Manifests manifests, Class<T> type, String name, String where, List<String> problems) {
     if (name == null || name.isBlank()) {
       problems.add(where + ": empty " + type.getSimpleName() + " reference");
     } else if (name.startsWith(Chart.PREFIX) && manifests.find(type, name).isEmpty()) {
-      problems.add(where + ": refers to " + type.getSimpleName() + " " + name + ", which the chart did not render");
+      problems.add(
+          where
+              + ": refers to "
+              + type.getSimpleName()
+              + " "
+              + name
+              + ", which the chart did not render");
     }
   }
 
@@ -310,8 +379,11 @@ final class KubernetesValidity {
     }
   }
 
-  /** Walks the model tree; any non-empty additionalProperties is a field the model does not know. */
-  private static void unknownFields(Object node, String path, List<String> problems, Map<Object, Boolean> visited) {
+  /**
+   * Walks the model tree; any non-empty additionalProperties is a field the model does not know.
+   */
+  private static void unknownFields(
+      Object node, String path, List<String> problems, Map<Object, Boolean> visited) {
     if (node == null || visited.put(node, Boolean.TRUE) != null) {
       return;
     }
@@ -329,7 +401,9 @@ final class KubernetesValidity {
     if (!node.getClass().getName().startsWith("io.fabric8.kubernetes.api.model")) {
       return;
     }
-    for (Class<?> type = node.getClass(); type != null && type != Object.class; type = type.getSuperclass()) {
+    for (Class<?> type = node.getClass();
+        type != null && type != Object.class;
+        type = type.getSuperclass()) {
       for (Field field : type.getDeclaredFields()) {
         if (Modifier.isStatic(field.getModifiers())) {
           continue;
@@ -343,7 +417,12 @@ final class KubernetesValidity {
         }
         if (field.getName().equals("additionalProperties")) {
           if (value instanceof Map<?, ?> extra && !extra.isEmpty()) {
-            problems.add(path + " (" + node.getClass().getSimpleName() + "): unknown or mistyped fields " + extra.keySet());
+            problems.add(
+                path
+                    + " ("
+                    + node.getClass().getSimpleName()
+                    + "): unknown or mistyped fields "
+                    + extra.keySet());
           }
         } else {
           unknownFields(value, path + "." + field.getName(), problems, visited);

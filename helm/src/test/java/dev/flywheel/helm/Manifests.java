@@ -20,17 +20,29 @@ import java.util.Optional;
 record Manifests(String text, List<HasMetadata> objects) {
 
   /** Component name (app.kubernetes.io/component) -> values key. */
-  static final Map<String, String> COMPONENTS = Map.of(
-      "feedback-gateway", "feedbackGateway",
-      "pair-assembler", "pairAssembler",
-      "reward-trainer", "rewardTrainer",
-      "policy-trainer", "policyTrainer",
-      "serving", "serving",
-      "model-registry", "modelRegistry");
+  static final Map<String, String> COMPONENTS =
+      Map.of(
+          "feedback-gateway", "feedbackGateway",
+          "pair-assembler", "pairAssembler",
+          "reward-trainer", "rewardTrainer",
+          "policy-trainer", "policyTrainer",
+          "serving", "serving",
+          "model-registry", "modelRegistry");
+
   static final List<String> TRAINERS = List.of("reward-trainer", "policy-trainer");
-  /** Components configured by an application.yml, health and metrics on the management port: all of them. */
-  static final List<String> MICRONAUT = List.of(
-      "feedback-gateway", "pair-assembler", "reward-trainer", "policy-trainer", "serving", "model-registry");
+
+  /**
+   * Components configured by an application.yml, health and metrics on the management port: all of
+   * them.
+   */
+  static final List<String> MICRONAUT =
+      List.of(
+          "feedback-gateway",
+          "pair-assembler",
+          "reward-trainer",
+          "policy-trainer",
+          "serving",
+          "model-registry");
 
   static Manifests parse(String text) {
     return new Manifests(text, Chart.parseDocuments(text));
@@ -45,8 +57,18 @@ record Manifests(String text, List<HasMetadata> objects) {
   }
 
   <T extends HasMetadata> T get(Class<T> type, String name) {
-    return find(type, name).orElseThrow(() -> new AssertionError("no " + type.getSimpleName() + " " + name
-        + " in " + objects.stream().map(o -> o.getKind() + "/" + o.getMetadata().getName()).toList()));
+    return find(type, name)
+        .orElseThrow(
+            () ->
+                new AssertionError(
+                    "no "
+                        + type.getSimpleName()
+                        + " "
+                        + name
+                        + " in "
+                        + objects.stream()
+                            .map(o -> o.getKind() + "/" + o.getMetadata().getName())
+                            .toList()));
   }
 
   Deployment deployment(String component) {
@@ -84,7 +106,8 @@ record Manifests(String text, List<HasMetadata> objects) {
   static Container container(Deployment d) {
     List<Container> containers = pod(d).getContainers();
     if (containers.size() != 1) {
-      throw new AssertionError(d.getMetadata().getName() + " has " + containers.size() + " containers");
+      throw new AssertionError(
+          d.getMetadata().getName() + " has " + containers.size() + " containers");
     }
     return containers.get(0);
   }
@@ -114,7 +137,9 @@ record Manifests(String text, List<HasMetadata> objects) {
     return (Map<String, Object>) kafka.get("properties");
   }
 
-  /** Value at a dotted path of nested maps ("flywheel.kafka.bootstrap-servers"); keys hold no dots. */
+  /**
+   * Value at a dotted path of nested maps ("flywheel.kafka.bootstrap-servers"); keys hold no dots.
+   */
   @SuppressWarnings("unchecked")
   static Object at(Map<String, Object> map, String... path) {
     Object current = map;

@@ -18,20 +18,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Ingress NetworkPolicies: only the gateway and serving take traffic from outside the release (their http
- * port); the registry's API takes the release's pods; management ports take only networkPolicy.managementFrom;
- * the http ports of the pair assembler and the trainers (no API) take nothing.
+ * Ingress NetworkPolicies: only the gateway and serving take traffic from outside the release
+ * (their http port); the registry's API takes the release's pods; management ports take only
+ * networkPolicy.managementFrom; the http ports of the pair assembler and the trainers (no API) take
+ * nothing.
  */
 class NetworkPolicyTest {
 
   static final Set<String> PUBLIC = Set.of("feedback-gateway", "serving");
+
   /** Components whose http port serves no API. */
   static final Set<String> NO_API = Set.of("pair-assembler", "reward-trainer", "policy-trainer");
 
   /** The rules of a component's policy that admit {@code port}. */
   static List<NetworkPolicyIngressRule> rulesFor(NetworkPolicy policy, String port) {
     return policy.getSpec().getIngress().stream()
-        .filter(r -> r.getPorts().stream().anyMatch(p -> port.equals(p.getPort().getStrVal()))).toList();
+        .filter(r -> r.getPorts().stream().anyMatch(p -> port.equals(p.getPort().getStrVal())))
+        .toList();
   }
 
   /** A rule with no {@code from} admits any source, outside the cluster included. */
@@ -47,9 +50,13 @@ class NetworkPolicyTest {
     for (String component : COMPONENTS.keySet()) {
       NetworkPolicy policy = m.get(NetworkPolicy.class, Chart.PREFIX + component);
       assertEquals(List.of("Ingress"), policy.getSpec().getPolicyTypes(), component);
-      assertEquals(component, policy.getSpec().getPodSelector().getMatchLabels().get("app.kubernetes.io/component"));
+      assertEquals(
+          component,
+          policy.getSpec().getPodSelector().getMatchLabels().get("app.kubernetes.io/component"));
       for (NetworkPolicyIngressRule rule : policy.getSpec().getIngress()) {
-        assertTrue(rule.getPorts() != null && !rule.getPorts().isEmpty(), component + ": a rule for every port");
+        assertTrue(
+            rule.getPorts() != null && !rule.getPorts().isEmpty(),
+            component + ": a rule for every port");
       }
       List<NetworkPolicyIngressRule> http = rulesFor(policy, "http");
       if (PUBLIC.contains(component)) {
@@ -57,8 +64,11 @@ class NetworkPolicyTest {
       } else if (component.equals("model-registry")) {
         assertEquals(1, http.size(), component);
         NetworkPolicyPeer release = http.get(0).getFrom().get(0);
-        assertEquals(Map.of("app.kubernetes.io/name", "flywheel", "app.kubernetes.io/instance", Chart.RELEASE),
-            release.getPodSelector().getMatchLabels(), "the release's own pods (serving's downloads)");
+        assertEquals(
+            Map.of(
+                "app.kubernetes.io/name", "flywheel", "app.kubernetes.io/instance", Chart.RELEASE),
+            release.getPodSelector().getMatchLabels(),
+            "the release's own pods (serving's downloads)");
         assertEquals(null, release.getNamespaceSelector(), "in the release's namespace only");
       } else {
         assertTrue(NO_API.contains(component), component);
@@ -78,23 +88,35 @@ class NetworkPolicyTest {
 
   @Test
   void managementPortsTakeOnlyTheConfiguredPeers() {
-    Manifests m = Chart.render("networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring");
+    Manifests m =
+        Chart.render(
+            "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring");
     for (String component : COMPONENTS.keySet()) {
       NetworkPolicy policy = m.get(NetworkPolicy.class, Chart.PREFIX + component);
-      List<NetworkPolicyIngressRule> rules = rulesFor(policy, "management").stream()
-          .filter(r -> r.getFrom().stream().anyMatch(p -> p.getNamespaceSelector() != null
-              && Map.of("team", "monitoring").equals(p.getNamespaceSelector().getMatchLabels())))
-          .toList();
+      List<NetworkPolicyIngressRule> rules =
+          rulesFor(policy, "management").stream()
+              .filter(
+                  r ->
+                      r.getFrom().stream()
+                          .anyMatch(
+                              p ->
+                                  p.getNamespaceSelector() != null
+                                      && Map.of("team", "monitoring")
+                                          .equals(p.getNamespaceSelector().getMatchLabels())))
+              .toList();
       assertEquals(1, rules.size(), component);
       assertEquals(1, rules.get(0).getFrom().size(), component);
     }
     // empty: no peer at all, only the kubelet (whose probes NetworkPolicies never block)
     Manifests none = Chart.render("networkPolicy.managementFrom=null");
     for (String component : MICRONAUT) {
-      assertTrue(rulesFor(none.get(NetworkPolicy.class, Chart.PREFIX + component), "management").isEmpty(), component);
+      assertTrue(
+          rulesFor(none.get(NetworkPolicy.class, Chart.PREFIX + component), "management").isEmpty(),
+          component);
     }
     for (String component : NO_API) {
-      assertTrue(none.get(NetworkPolicy.class, Chart.PREFIX + component).getSpec().getIngress().isEmpty(),
+      assertTrue(
+          none.get(NetworkPolicy.class, Chart.PREFIX + component).getSpec().getIngress().isEmpty(),
           component + " takes no traffic at all");
     }
   }
@@ -102,18 +124,26 @@ class NetworkPolicyTest {
   @Test
   void publicAndRegistryPeersCanBeNarrowedAndPoliciesTurnedOff() {
     for (String component : PUBLIC) {
-      List<NetworkPolicyIngressRule> http = rulesFor(Chart.render().get(NetworkPolicy.class, Chart.PREFIX + component), "http");
+      List<NetworkPolicyIngressRule> http =
+          rulesFor(Chart.render().get(NetworkPolicy.class, Chart.PREFIX + component), "http");
       assertTrue(open(http.get(0)), component + ": by default anyone may call the public API");
     }
-    Manifests m = Chart.render("networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
-        "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console");
+    Manifests m =
+        Chart.render(
+            "networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
+            "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console");
     for (String component : PUBLIC) {
-      NetworkPolicyIngressRule http = rulesFor(m.get(NetworkPolicy.class, Chart.PREFIX + component), "http").get(0);
-      assertEquals(Map.of("team", "ingress"), http.getFrom().get(0).getNamespaceSelector().getMatchLabels());
+      NetworkPolicyIngressRule http =
+          rulesFor(m.get(NetworkPolicy.class, Chart.PREFIX + component), "http").get(0);
+      assertEquals(
+          Map.of("team", "ingress"), http.getFrom().get(0).getNamespaceSelector().getMatchLabels());
     }
-    NetworkPolicyIngressRule registry = rulesFor(m.get(NetworkPolicy.class, Chart.PREFIX + "model-registry"), "http").get(0);
-    Set<Map<String, String>> peers = registry.getFrom().stream().map(p -> p.getPodSelector().getMatchLabels())
-        .collect(Collectors.toSet());
+    NetworkPolicyIngressRule registry =
+        rulesFor(m.get(NetworkPolicy.class, Chart.PREFIX + "model-registry"), "http").get(0);
+    Set<Map<String, String>> peers =
+        registry.getFrom().stream()
+            .map(p -> p.getPodSelector().getMatchLabels())
+            .collect(Collectors.toSet());
     assertTrue(peers.contains(Map.of("app", "ops-console")), peers.toString());
     assertEquals(2, peers.size(), peers.toString());
 

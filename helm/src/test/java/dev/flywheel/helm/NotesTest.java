@@ -11,8 +11,13 @@ import org.junit.jupiter.api.Test;
 class NotesTest {
 
   private static String notes(String... sets) {
-    InstallCommand install = new Helm(Chart.DIR).install().withName(Chart.RELEASE).withNamespace(Chart.NAMESPACE)
-        .dryRun().clientOnly();
+    InstallCommand install =
+        new Helm(Chart.DIR)
+            .install()
+            .withName(Chart.RELEASE)
+            .withNamespace(Chart.NAMESPACE)
+            .dryRun()
+            .clientOnly();
     for (String set : sets) {
       int eq = set.indexOf('=');
       install = install.set(set.substring(0, eq), set.substring(eq + 1));
@@ -27,8 +32,11 @@ class NotesTest {
   void listsComponentsAndWarnsWithoutApiKeys() {
     String notes = notes();
     assertTrue(notes.contains("svc/fw-flywheel-feedback-gateway"), notes);
-    assertTrue(notes.contains("policy-trainer") && notes.contains("(single instance, Recreate)"), notes);
-    assertTrue(notes.contains("svc/fw-flywheel-pair-assembler-management 8083:8081"), "its health on the management port");
+    assertTrue(
+        notes.contains("policy-trainer") && notes.contains("(single instance, Recreate)"), notes);
+    assertTrue(
+        notes.contains("svc/fw-flywheel-pair-assembler-management 8083:8081"),
+        "its health on the management port");
     assertTrue(notes.contains("WARNING: feedbackGateway.auth has no apps"), notes);
     assertTrue(notes.contains("WARNING: serving.auth has no apps"), notes);
     assertFalse(notes.contains("SASL_PLAINTEXT"), notes);
@@ -36,9 +44,14 @@ class NotesTest {
 
   @Test
   void warnsAboutUnencryptedSaslNoPersistenceAndIdleAssemblers() {
-    String notes = notes("kafka.securityProtocol=SASL_PLAINTEXT", "kafka.sasl.existingSecret=user",
-        "artifacts.persistence.enabled=false", "pairAssembler.replicas=8",
-        "feedbackGateway.auth.existingSecret=keys", "serving.auth.existingSecret=keys");
+    String notes =
+        notes(
+            "kafka.securityProtocol=SASL_PLAINTEXT",
+            "kafka.sasl.existingSecret=user",
+            "artifacts.persistence.enabled=false",
+            "pairAssembler.replicas=8",
+            "feedbackGateway.auth.existingSecret=keys",
+            "serving.auth.existingSecret=keys");
     assertTrue(notes.contains("WARNING: kafka.securityProtocol is SASL_PLAINTEXT"), notes);
     assertTrue(notes.contains("WARNING: artifacts.persistence.enabled=false"), notes);
     assertTrue(notes.contains("replicas beyond the partition count stay idle"), notes);

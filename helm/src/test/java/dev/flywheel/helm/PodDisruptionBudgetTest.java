@@ -14,23 +14,28 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every replicated component (gateway, pair assembler, serving, model registry) has a PodDisruptionBudget
- * selecting exactly its own pods; the single-instance trainers have none (a budget could only block drains).
+ * Every replicated component (gateway, pair assembler, serving, model registry) has a
+ * PodDisruptionBudget selecting exactly its own pods; the single-instance trainers have none (a
+ * budget could only block drains).
  */
 class PodDisruptionBudgetTest {
 
-  static final List<String> REPLICATED = COMPONENTS.keySet().stream().filter(c -> !TRAINERS.contains(c)).sorted().toList();
+  static final List<String> REPLICATED =
+      COMPONENTS.keySet().stream().filter(c -> !TRAINERS.contains(c)).sorted().toList();
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("dev.flywheel.helm.Variants#all")
-  void everyReplicatedComponentHasABudgetForExactlyItsPods(String variant, Supplier<Manifests> render) {
+  void everyReplicatedComponentHasABudgetForExactlyItsPods(
+      String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     assertEquals(REPLICATED.size(), m.all(PodDisruptionBudget.class).size(), variant);
     for (String component : REPLICATED) {
       PodDisruptionBudget pdb = m.get(PodDisruptionBudget.class, Chart.PREFIX + component);
-      List<String> selected = m.all(Deployment.class).stream()
-          .filter(d -> KubernetesValidity.matches(pdb.getSpec().getSelector(), d))
-          .map(d -> d.getMetadata().getName()).toList();
+      List<String> selected =
+          m.all(Deployment.class).stream()
+              .filter(d -> KubernetesValidity.matches(pdb.getSpec().getSelector(), d))
+              .map(d -> d.getMetadata().getName())
+              .toList();
       assertEquals(List.of(Chart.PREFIX + component), selected, component);
       assertTrue(pdb.getSpec().getMaxUnavailable() != null, component);
       assertEquals(null, pdb.getSpec().getMinAvailable(), component);
@@ -44,13 +49,29 @@ class PodDisruptionBudgetTest {
   @Test
   void oneUnavailablePodAtATimeByDefaultAndConfigurable() {
     for (String component : REPLICATED) {
-      assertEquals(1, Chart.render().get(PodDisruptionBudget.class, Chart.PREFIX + component).getSpec()
-          .getMaxUnavailable().getIntVal(), component);
+      assertEquals(
+          1,
+          Chart.render()
+              .get(PodDisruptionBudget.class, Chart.PREFIX + component)
+              .getSpec()
+              .getMaxUnavailable()
+              .getIntVal(),
+          component);
     }
-    Manifests m = Chart.render("serving.podDisruptionBudget.maxUnavailable=25%",
-        "feedbackGateway.podDisruptionBudget.enabled=false");
-    assertEquals("25%", m.get(PodDisruptionBudget.class, Chart.PREFIX + "serving").getSpec().getMaxUnavailable().getStrVal());
+    Manifests m =
+        Chart.render(
+            "serving.podDisruptionBudget.maxUnavailable=25%",
+            "feedbackGateway.podDisruptionBudget.enabled=false");
+    assertEquals(
+        "25%",
+        m.get(PodDisruptionBudget.class, Chart.PREFIX + "serving")
+            .getSpec()
+            .getMaxUnavailable()
+            .getStrVal());
     assertTrue(m.find(PodDisruptionBudget.class, Chart.PREFIX + "feedback-gateway").isEmpty());
-    assertTrue(Chart.render("serving.enabled=false").find(PodDisruptionBudget.class, Chart.PREFIX + "serving").isEmpty());
+    assertTrue(
+        Chart.render("serving.enabled=false")
+            .find(PodDisruptionBudget.class, Chart.PREFIX + "serving")
+            .isEmpty());
   }
 }

@@ -33,51 +33,100 @@ class TopicsJobTest {
   @Test
   void isAPreInstallAndPreUpgradeHookWithItsConfigCreatedFirst() throws IOException {
     List<String> lines = Chart.hookAnnotations();
-    assertEquals(3, lines.stream().filter(l -> l.equals("helm.sh/hook: pre-install,pre-upgrade")).count(), lines::toString);
-    assertEquals(2, lines.stream().filter(l -> l.equals("helm.sh/hook-weight: \"-10\"")).count(), "config and secret first");
-    assertEquals(1, lines.stream().filter(l -> l.equals("helm.sh/hook-weight: \"0\"")).count(), "then the job");
+    assertEquals(
+        3,
+        lines.stream().filter(l -> l.equals("helm.sh/hook: pre-install,pre-upgrade")).count(),
+        lines::toString);
+    assertEquals(
+        2,
+        lines.stream().filter(l -> l.equals("helm.sh/hook-weight: \"-10\"")).count(),
+        "config and secret first");
+    assertEquals(
+        1,
+        lines.stream().filter(l -> l.equals("helm.sh/hook-weight: \"0\"")).count(),
+        "then the job");
     assertTrue(Chart.render().find(Job.class, JOB).isEmpty(), "hooks are not release resources");
   }
 
   @Test
   void runsCreateTopicsAgainstTheConfiguredCluster() {
     Manifests m = Chart.renderWithHooksAsResources(List.of());
-    assertTrue(KubernetesValidity.problems(m).isEmpty(), () -> KubernetesValidity.problems(m).toString());
+    assertTrue(
+        KubernetesValidity.problems(m).isEmpty(), () -> KubernetesValidity.problems(m).toString());
     Job job = m.job(JOB);
     PodSpec pod = job.getSpec().getTemplate().getSpec();
     Container c = pod.getContainers().get(0);
-    assertEquals(List.of("java", "-cp", "/app/app.jar", "dev.flywheel.infra.topics.CreateTopics",
-        "--bootstrap-servers", "my-cluster-kafka-bootstrap:9092", "--timeout-seconds", "120",
-        "--command-config", "/etc/flywheel/topics/client.properties",
-        "--replication-factor", "3", "--min-insync-replicas", "2", "--fail-on-replication-shortfall"),
+    assertEquals(
+        List.of(
+            "java",
+            "-cp",
+            "/app/app.jar",
+            "dev.flywheel.infra.topics.CreateTopics",
+            "--bootstrap-servers",
+            "my-cluster-kafka-bootstrap:9092",
+            "--timeout-seconds",
+            "120",
+            "--command-config",
+            "/etc/flywheel/topics/client.properties",
+            "--replication-factor",
+            "3",
+            "--min-insync-replicas",
+            "2",
+            "--fail-on-replication-shortfall"),
         c.getCommand());
     assertEquals("registry.example.com/flywheel/flywheel-infra:0.1.0", c.getImage());
     assertEquals("Never", pod.getRestartPolicy());
     assertEquals(4, job.getSpec().getBackoffLimit());
-    assertNull(pod.getServiceAccountName(), "the chart's ServiceAccount does not exist yet at pre-install");
+    assertNull(
+        pod.getServiceAccountName(),
+        "the chart's ServiceAccount does not exist yet at pre-install");
     assertFalse(pod.getAutomountServiceAccountToken());
     assertTrue(c.getResources().getLimits().containsKey("memory"));
     assertEquals(Chart.PREFIX + "topics", volume(pod, "config").getConfigMap().getName());
     assertEquals("PLAINTEXT", clientProperties(m).getProperty("security.protocol"));
-    assertTrue(Chart.renderWithHooksAsResources(List.of(), "topics.create=false").find(Job.class, JOB).isEmpty());
+    assertTrue(
+        Chart.renderWithHooksAsResources(List.of(), "topics.create=false")
+            .find(Job.class, JOB)
+            .isEmpty());
   }
 
-  /** acks=all promises what the topics' replication allows: 3 replicas, 2 in sync unless told otherwise. */
+  /**
+   * acks=all promises what the topics' replication allows: 3 replicas, 2 in sync unless told
+   * otherwise.
+   */
   @Test
   void asksForTheConfiguredReplication() {
-    Manifests single = Chart.renderWithHooksAsResources(List.of(), "topics.replicationFactor=1",
-        "topics.minInsyncReplicas=1", "topics.failOnReplicationShortfall=false");
-    List<String> command = single.job(JOB).getSpec().getTemplate().getSpec().getContainers().get(0).getCommand();
-    assertEquals(List.of("--replication-factor", "1", "--min-insync-replicas", "1"),
+    Manifests single =
+        Chart.renderWithHooksAsResources(
+            List.of(),
+            "topics.replicationFactor=1",
+            "topics.minInsyncReplicas=1",
+            "topics.failOnReplicationShortfall=false");
+    List<String> command =
+        single.job(JOB).getSpec().getTemplate().getSpec().getContainers().get(0).getCommand();
+    assertEquals(
+        List.of("--replication-factor", "1", "--min-insync-replicas", "1"),
         command.subList(command.size() - 4, command.size()));
     assertFalse(command.contains("--fail-on-replication-shortfall"));
 
-    IllegalStateException tooMany = assertThrows(IllegalStateException.class, () -> Chart.template(Chart.DIR,
-        List.of(), "topics.replicationFactor=1", "topics.minInsyncReplicas=2"));
-    assertTrue(tooMany.getMessage().contains("topics.minInsyncReplicas (2) must not exceed topics.replicationFactor (1)"),
+    IllegalStateException tooMany =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                Chart.template(
+                    Chart.DIR,
+                    List.of(),
+                    "topics.replicationFactor=1",
+                    "topics.minInsyncReplicas=2"));
+    assertTrue(
+        tooMany
+            .getMessage()
+            .contains("topics.minInsyncReplicas (2) must not exceed topics.replicationFactor (1)"),
         tooMany.getMessage());
-    IllegalStateException zero = assertThrows(IllegalStateException.class,
-        () -> Chart.template(Chart.DIR, List.of(), "topics.replicationFactor=0"));
+    IllegalStateException zero =
+        assertThrows(
+            IllegalStateException.class,
+            () -> Chart.template(Chart.DIR, List.of(), "topics.replicationFactor=0"));
     assertTrue(zero.getMessage().contains("topics.replicationFactor"), zero.getMessage());
   }
 
@@ -87,8 +136,11 @@ class TopicsJobTest {
     Properties props = clientProperties(m);
     assertEquals("SASL_SSL", props.getProperty("security.protocol"));
     assertEquals("SCRAM-SHA-512", props.getProperty("sasl.mechanism"));
-    assertEquals("${secrets:/etc/flywheel/kafka/sasl:sasl.jaas.config}", props.getProperty("sasl.jaas.config"));
-    assertEquals("/etc/flywheel/kafka/truststore/ca.crt", props.getProperty("ssl.truststore.location"));
+    assertEquals(
+        "${secrets:/etc/flywheel/kafka/sasl:sasl.jaas.config}",
+        props.getProperty("sasl.jaas.config"));
+    assertEquals(
+        "/etc/flywheel/kafka/truststore/ca.crt", props.getProperty("ssl.truststore.location"));
     assertEquals("PEM", props.getProperty("ssl.truststore.type"));
     assertEquals("use_all_dns_ips", props.getProperty("client.dns.lookup"));
 
@@ -98,12 +150,21 @@ class TopicsJobTest {
     assertEquals("flywheel", sasl.getSecret().getSecretName(), "the KafkaUser's own secret");
     assertEquals("sasl.jaas.config", sasl.getSecret().getItems().get(0).getKey());
     assertEquals("sasl.jaas.config", sasl.getSecret().getItems().get(0).getPath());
-    assertEquals("my-cluster-cluster-ca-cert", volume(pod, "kafka-truststore").getSecret().getSecretName());
+    assertEquals(
+        "my-cluster-cluster-ca-cert", volume(pod, "kafka-truststore").getSecret().getSecretName());
     Container c = pod.getContainers().get(0);
-    assertTrue(c.getVolumeMounts().stream().anyMatch(v -> v.getName().equals("kafka-sasl")
-        && v.getMountPath().equals("/etc/flywheel/kafka/sasl")));
-    assertTrue(c.getVolumeMounts().stream().anyMatch(v -> v.getName().equals("kafka-truststore")
-        && v.getMountPath().equals("/etc/flywheel/kafka/truststore")));
+    assertTrue(
+        c.getVolumeMounts().stream()
+            .anyMatch(
+                v ->
+                    v.getName().equals("kafka-sasl")
+                        && v.getMountPath().equals("/etc/flywheel/kafka/sasl")));
+    assertTrue(
+        c.getVolumeMounts().stream()
+            .anyMatch(
+                v ->
+                    v.getName().equals("kafka-truststore")
+                        && v.getMountPath().equals("/etc/flywheel/kafka/truststore")));
     assertEquals("my-cluster-kafka-bootstrap:9093", c.getCommand().get(5));
   }
 
@@ -111,19 +172,30 @@ class TopicsJobTest {
   void chartMadeCredentialsGetAHookCopyOfTheSecret() {
     Manifests m = Chart.renderWithHooksAsResources(List.of(), Variants.CHART_SASL);
     Secret copy = m.get(Secret.class, Chart.PREFIX + "topics-kafka-sasl");
-    assertEquals(m.get(Secret.class, Chart.PREFIX + "kafka-sasl").getStringData(), copy.getStringData());
+    assertEquals(
+        m.get(Secret.class, Chart.PREFIX + "kafka-sasl").getStringData(), copy.getStringData());
     Volume sasl = volume(m.job(JOB).getSpec().getTemplate().getSpec(), "kafka-sasl");
-    assertEquals(Chart.PREFIX + "topics-kafka-sasl", sasl.getSecret().getSecretName(),
+    assertEquals(
+        Chart.PREFIX + "topics-kafka-sasl",
+        sasl.getSecret().getSecretName(),
         "the release's own Secret does not exist yet at pre-install");
-    assertFalse(m.configMap(Chart.PREFIX + "topics").getData().get("client.properties").contains("s3cr3t"));
+    assertFalse(
+        m.configMap(Chart.PREFIX + "topics").getData().get("client.properties").contains("s3cr3t"));
   }
 
-  /** The rendered client.properties really make a Kafka client read its secrets from the mounted files. */
+  /**
+   * The rendered client.properties really make a Kafka client read its secrets from the mounted
+   * files.
+   */
   @Test
   void kafkaResolvesTheSecretsFromTheMountedFiles(@TempDir Path dir) throws IOException {
-    Manifests m = Chart.renderWithHooksAsResources(List.of(Chart.example("existing-secrets")),
-        "kafka.securityProtocol=SASL_SSL", "kafka.sasl.existingSecret=flywheel-user");
-    String jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";";
+    Manifests m =
+        Chart.renderWithHooksAsResources(
+            List.of(Chart.example("existing-secrets")),
+            "kafka.securityProtocol=SASL_SSL",
+            "kafka.sasl.existingSecret=flywheel-user");
+    String jaas =
+        "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\";";
     Files.createDirectories(dir.resolve("sasl"));
     Files.writeString(dir.resolve("sasl/sasl.jaas.config"), jaas);
     Files.createDirectories(dir.resolve("store-passwords"));
@@ -132,8 +204,11 @@ class TopicsJobTest {
     PodSpec pod = m.job(JOB).getSpec().getTemplate().getSpec();
     assertEquals(2, volume(pod, "kafka-store-passwords").getProjected().getSources().size());
 
-    String text = m.configMap(Chart.PREFIX + "topics").getData().get("client.properties")
-        .replace("/etc/flywheel/kafka", dir.toString());   // where the pod mounts the Secrets
+    String text =
+        m.configMap(Chart.PREFIX + "topics")
+            .getData()
+            .get("client.properties")
+            .replace("/etc/flywheel/kafka", dir.toString()); // where the pod mounts the Secrets
     Properties props = new Properties();
     props.load(new StringReader(text));
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:9093");

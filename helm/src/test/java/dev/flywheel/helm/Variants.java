@@ -11,10 +11,11 @@ final class Variants {
 
   /** A SASL_PLAINTEXT cluster with credentials given in the values (the chart makes the Secret). */
   static final String[] CHART_SASL = {
-      "kafka.securityProtocol=SASL_PLAINTEXT",
-      "kafka.sasl.mechanism=SCRAM-SHA-256",
-      "kafka.sasl.username=flywheel",
-      "kafka.sasl.password=s3cr3t-Pa55word"};
+    "kafka.securityProtocol=SASL_PLAINTEXT",
+    "kafka.sasl.mechanism=SCRAM-SHA-256",
+    "kafka.sasl.username=flywheel",
+    "kafka.sasl.password=s3cr3t-Pa55word"
+  };
 
   private Variants() {}
 
@@ -25,20 +26,32 @@ final class Variants {
         variant("strimzi SASL_SSL example", () -> Chart.renderExample("strimzi-sasl-ssl")),
         variant("existing secrets/claims example", () -> Chart.renderExample("existing-secrets")),
         variant("chart-made SASL secret", () -> Chart.render(CHART_SASL)),
-        variant("replicated registry, narrowed network policies", () -> Chart.render(
-            "modelRegistry.replicas=3", "feedbackGateway.podDisruptionBudget.maxUnavailable=25%",
-            "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring",
-            "networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
-            "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console")),
-        variant("autoscaling, no persistence", () -> Chart.render(
-            "feedbackGateway.autoscaling.enabled=true", "pairAssembler.autoscaling.enabled=true",
-            "serving.autoscaling.enabled=true", "artifacts.persistence.enabled=false",
-            "rewardTrainer.checkpoints.persistence.enabled=false",
-            "policyTrainer.checkpoints.persistence.enabled=false")));
+        variant(
+            "replicated registry, narrowed network policies",
+            () ->
+                Chart.render(
+                    "modelRegistry.replicas=3",
+                    "feedbackGateway.podDisruptionBudget.maxUnavailable=25%",
+                    "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring",
+                    "networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
+                    "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console")),
+        variant(
+            "autoscaling, no persistence",
+            () ->
+                Chart.render(
+                    "feedbackGateway.autoscaling.enabled=true",
+                    "pairAssembler.autoscaling.enabled=true",
+                    "serving.autoscaling.enabled=true",
+                    "artifacts.persistence.enabled=false",
+                    "rewardTrainer.checkpoints.persistence.enabled=false",
+                    "policyTrainer.checkpoints.persistence.enabled=false")));
   }
 
   static List<Path> examples() {
-    return List.of(Chart.example("plain"), Chart.example("strimzi-sasl-ssl"), Chart.example("existing-secrets"));
+    return List.of(
+        Chart.example("plain"),
+        Chart.example("strimzi-sasl-ssl"),
+        Chart.example("existing-secrets"));
   }
 
   private static Arguments variant(String name, Supplier<Manifests> render) {

@@ -24,10 +24,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every container runs as non-root with a read-only root file system; what it may write is an explicit
- * volume — an emptyDir with a size limit (/tmp, /var/lib/flywheel/data, the pair assembler's state) or a
- * claim (artifacts for the trainers, checkpoints) — and every directory the services are configured to
- * write to lies on one. Every container, the topic job's included, has cpu and memory requests and limits.
+ * Every container runs as non-root with a read-only root file system; what it may write is an
+ * explicit volume — an emptyDir with a size limit (/tmp, /var/lib/flywheel/data, the pair
+ * assembler's state) or a claim (artifacts for the trainers, checkpoints) — and every directory the
+ * services are configured to write to lies on one. Every container, the topic job's included, has
+ * cpu and memory requests and limits.
  */
 class WritableVolumesTest {
 
@@ -35,7 +36,8 @@ class WritableVolumesTest {
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("dev.flywheel.helm.Variants#all")
-  void rootIsReadOnlyAndEveryWritableMountIsAnExplicitVolume(String variant, Supplier<Manifests> render) {
+  void rootIsReadOnlyAndEveryWritableMountIsAnExplicitVolume(
+      String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     for (String component : COMPONENTS.keySet()) {
       PodSpec pod = pod(m.deployment(component));
@@ -51,14 +53,25 @@ class WritableVolumesTest {
         if (Boolean.TRUE.equals(mount.getReadOnly())) {
           continue;
         }
-        assertTrue(volume.getConfigMap() == null && volume.getSecret() == null && volume.getProjected() == null,
+        assertTrue(
+            volume.getConfigMap() == null
+                && volume.getSecret() == null
+                && volume.getProjected() == null,
             component + ": " + mount.getMountPath() + " (config/secret) must be mounted read-only");
         if (volume.getEmptyDir() != null) {
-          assertNotNull(volume.getEmptyDir().getSizeLimit(), component + ": " + mount.getMountPath() + " has no sizeLimit");
-          assertTrue(Quantity.getAmountInBytes(volume.getEmptyDir().getSizeLimit()).signum() > 0, component);
+          assertNotNull(
+              volume.getEmptyDir().getSizeLimit(),
+              component + ": " + mount.getMountPath() + " has no sizeLimit");
+          assertTrue(
+              Quantity.getAmountInBytes(volume.getEmptyDir().getSizeLimit()).signum() > 0,
+              component);
         } else {
-          assertNotNull(volume.getPersistentVolumeClaim(), component + ": " + mount.getMountPath()
-              + " is writable but neither an emptyDir nor a claim");
+          assertNotNull(
+              volume.getPersistentVolumeClaim(),
+              component
+                  + ": "
+                  + mount.getMountPath()
+                  + " is writable but neither an emptyDir nor a claim");
         }
       }
       assertWritable(m, component, "/tmp");
@@ -71,25 +84,37 @@ class WritableVolumesTest {
       }
     }
     for (String trainer : TRAINERS) {
-      Map<String, Object> section = castMap(Manifests.at(m.applicationYaml(trainer), "flywheel", trainer));
+      Map<String, Object> section =
+          castMap(Manifests.at(m.applicationYaml(trainer), "flywheel", trainer));
       assertWritable(m, trainer, (String) section.get("artifact-root"));
-      assertWritable(m, trainer, (String) section.get(trainer.equals("reward-trainer") ? "checkpoint-dir" : "state-dir"));
+      assertWritable(
+          m,
+          trainer,
+          (String) section.get(trainer.equals("reward-trainer") ? "checkpoint-dir" : "state-dir"));
     }
-    Object cache = Manifests.at(m.applicationYaml("serving"), "flywheel", "serving", "artifact-registry", "cache-dir");
+    Object cache =
+        Manifests.at(
+            m.applicationYaml("serving"), "flywheel", "serving", "artifact-registry", "cache-dir");
     if (cache != null) {
       assertWritable(m, "serving", (String) cache);
     }
-    assertWritable(m, "pair-assembler",
-        (String) Manifests.at(m.applicationYaml("pair-assembler"), "flywheel", "pair-assembler", "state-dir"));
+    assertWritable(
+        m,
+        "pair-assembler",
+        (String)
+            Manifests.at(
+                m.applicationYaml("pair-assembler"), "flywheel", "pair-assembler", "state-dir"));
     for (String reader : List.of("serving", "model-registry")) {
-      container(m.deployment(reader)).getVolumeMounts().stream().filter(v -> v.getName().equals("artifacts"))
+      container(m.deployment(reader)).getVolumeMounts().stream()
+          .filter(v -> v.getName().equals("artifacts"))
           .forEach(v -> assertTrue(v.getReadOnly(), reader + " only reads the artifacts"));
     }
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("dev.flywheel.helm.Variants#all")
-  void everyContainerAndTheTopicJobHaveCpuAndMemoryRequestsAndLimits(String variant, Supplier<Manifests> render) {
+  void everyContainerAndTheTopicJobHaveCpuAndMemoryRequestsAndLimits(
+      String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     List<Container> containers = new ArrayList<>();
     COMPONENTS.keySet().forEach(component -> containers.add(container(m.deployment(component))));
@@ -99,7 +124,8 @@ class WritableVolumesTest {
         Quantity limit = c.getResources().getLimits().get(resource);
         assertNotNull(request, c.getName() + " requests." + resource);
         assertNotNull(limit, c.getName() + " limits." + resource);
-        assertTrue(Quantity.getAmountInBytes(request).compareTo(Quantity.getAmountInBytes(limit)) <= 0,
+        assertTrue(
+            Quantity.getAmountInBytes(request).compareTo(Quantity.getAmountInBytes(limit)) <= 0,
             c.getName() + ": " + resource + " request above its limit");
       }
     }
@@ -121,10 +147,14 @@ class WritableVolumesTest {
   private static void assertWritable(Manifests m, String component, String path) {
     assertNotNull(path, component + ": no path");
     Container c = container(m.deployment(component));
-    boolean onWritableMount = c.getVolumeMounts().stream()
-        .filter(v -> !Boolean.TRUE.equals(v.getReadOnly()))
-        .anyMatch(v -> path.equals(v.getMountPath()) || path.startsWith(v.getMountPath() + "/"));
-    assertTrue(onWritableMount, component + " writes " + path + " but no writable volume is mounted there");
+    boolean onWritableMount =
+        c.getVolumeMounts().stream()
+            .filter(v -> !Boolean.TRUE.equals(v.getReadOnly()))
+            .anyMatch(
+                v -> path.equals(v.getMountPath()) || path.startsWith(v.getMountPath() + "/"));
+    assertTrue(
+        onWritableMount,
+        component + " writes " + path + " but no writable volume is mounted there");
   }
 
   @SuppressWarnings("unchecked")

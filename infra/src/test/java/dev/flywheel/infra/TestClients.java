@@ -30,8 +30,8 @@ public final class TestClients {
   /** Sends the values (key = value) and waits for every acknowledgement. */
   public static void produce(Map<String, Object> producerProps, String topic, List<String> values)
       throws Exception {
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps,
-        new StringSerializer(), new StringSerializer())) {
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (String v : values) {
         acks.add(producer.send(new ProducerRecord<>(topic, v, v)));
@@ -42,17 +42,19 @@ public final class TestClients {
     }
   }
 
-  /** Reads the topic from the beginning until {@code expected} values arrived or the timeout passed. */
-  public static List<String> consume(String bootstrapServers, String topic, int expected,
-      Duration timeout) {
+  /**
+   * Reads the topic from the beginning until {@code expected} values arrived or the timeout passed.
+   */
+  public static List<String> consume(
+      String bootstrapServers, String topic, int expected, Duration timeout) {
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + topic + "-" + System.nanoTime());
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     List<String> values = new ArrayList<>();
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props,
-        new StringDeserializer(), new StringDeserializer())) {
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
       consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + timeout.toNanos();
       while (values.size() < expected && System.nanoTime() < deadline) {

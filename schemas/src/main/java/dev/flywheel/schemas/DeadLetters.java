@@ -13,8 +13,15 @@ public final class DeadLetters {
 
   private DeadLetters() {}
 
-  public static DeadLetter of(String service, String errorType, String reason,
-      String sourceTopic, int sourcePartition, long sourceOffset, byte[] rawKey, byte[] rawValue) {
+  public static DeadLetter of(
+      String service,
+      String errorType,
+      String reason,
+      String sourceTopic,
+      int sourcePartition,
+      long sourceOffset,
+      byte[] rawKey,
+      byte[] rawValue) {
     OptionalInt schemaId = WireFormat.schemaId(rawValue);
     return DeadLetter.newBuilder()
         .setEventId(UUID.randomUUID().toString())
@@ -32,10 +39,24 @@ public final class DeadLetters {
   }
 
   /** A dead letter for a record that failed to deserialise, typed by the serde's problem. */
-  public static DeadLetter ofUndecodable(String service, Throwable error,
-      String sourceTopic, int sourcePartition, long sourceOffset, byte[] rawKey, byte[] rawValue) {
-    String errorType = error instanceof AvroSerdeException avro ? avro.problem().name() : "UNDECODABLE";
-    return of(service, errorType, String.valueOf(error.getMessage()), sourceTopic, sourcePartition,
-        sourceOffset, rawKey, rawValue);
+  public static DeadLetter ofUndecodable(
+      String service,
+      Throwable error,
+      String sourceTopic,
+      int sourcePartition,
+      long sourceOffset,
+      byte[] rawKey,
+      byte[] rawValue) {
+    String errorType =
+        error instanceof AvroSerdeException avro ? avro.problem().name() : "UNDECODABLE";
+    return of(
+        service,
+        errorType,
+        String.valueOf(error.getMessage()),
+        sourceTopic,
+        sourcePartition,
+        sourceOffset,
+        rawKey,
+        rawValue);
   }
 }

@@ -14,16 +14,17 @@ import java.util.Locale;
 import java.util.regex.Pattern;
 
 /**
- * The prompt key (part of the contract: the pair assembler, the policy trainer and the simulator must
- * agree on it): a stable hash of the normalised prompt conversation, and the train/eval split it
- * decides. It depends on the prompt only (never on the ranking, the annotator or the responses), so
- * every ranking of the same prompt lands in the same split: an eval prompt never leaks into training.
+ * The prompt key (part of the contract: the pair assembler, the policy trainer and the simulator
+ * must agree on it): a stable hash of the normalised prompt conversation, and the train/eval split
+ * it decides. It depends on the prompt only (never on the ranking, the annotator or the responses),
+ * so every ranking of the same prompt lands in the same split: an eval prompt never leaks into
+ * training.
  *
  * <p>Normalisation: every turn is {@code ROLE}, then its text NFKC-normalised, lower-cased (root
- * locale), with runs of whitespace collapsed to one space and the ends trimmed. A transcript without
- * turns hashes as one USER turn holding its {@code prompt}. Key = the first 16 bytes of SHA-256 over
- * the normalised turns, as 32 lower-case hex digits. Split: the first 53 bits of the hash as a
- * fraction in [0, 1); EVAL when below the eval fraction.
+ * locale), with runs of whitespace collapsed to one space and the ends trimmed. A transcript
+ * without turns hashes as one USER turn holding its {@code prompt}. Key = the first 16 bytes of
+ * SHA-256 over the normalised turns, as 32 lower-case hex digits. Split: the first 53 bits of the
+ * hash as a fraction in [0, 1); EVAL when below the eval fraction.
  */
 public final class PromptKeys {
 

@@ -16,9 +16,9 @@ import org.apache.avro.Schema;
 import org.junit.jupiter.api.Test;
 
 /**
- * Guards schema evolution: every {@code .avsc} as it is now must read data written with every version
- * of it ever committed (BACKWARD, transitively: feedback topics keep their data forever). Compares the
- * working tree with each commit in git history that touched the contracts.
+ * Guards schema evolution: every {@code .avsc} as it is now must read data written with every
+ * version of it ever committed (BACKWARD, transitively: feedback topics keep their data forever).
+ * Compares the working tree with each commit in git history that touched the contracts.
  */
 class ContractsEvolutionTest {
 
@@ -34,23 +34,30 @@ class ContractsEvolutionTest {
     Map<String, Schema> current = SchemaEvolution.parseAll(readWorkingTree());
     List<String> failures = new ArrayList<>();
     assumeTrue(hasCommits(repoRoot), "no commits yet: nothing committed to compare with");
-    List<String> commits = git(repoRoot, "log", "--format=%H", "-n", Integer.toString(MAX_COMMITS), "--", avroPath);
+    List<String> commits =
+        git(repoRoot, "log", "--format=%H", "-n", Integer.toString(MAX_COMMITS), "--", avroPath);
     for (String commit : commits) {
       Map<String, Schema> committed = SchemaEvolution.parseAll(readAt(repoRoot, commit, avroPath));
       for (Map.Entry<String, Schema> old : committed.entrySet()) {
         Schema now = current.get(old.getKey());
         if (now == null) {
-          failures.add(old.getKey() + " existed in " + commit.substring(0, 10) + " but was removed");
+          failures.add(
+              old.getKey() + " existed in " + commit.substring(0, 10) + " but was removed");
           continue;
         }
         for (String reason : SchemaEvolution.backwardIncompatibilities(now, old.getValue())) {
-          failures.add(old.getKey() + " cannot read data written with its version in commit "
-              + commit.substring(0, 10) + ": " + reason);
+          failures.add(
+              old.getKey()
+                  + " cannot read data written with its version in commit "
+                  + commit.substring(0, 10)
+                  + ": "
+                  + reason);
         }
       }
     }
-    assertTrue(failures.isEmpty(), "schema changes that are not BACKWARD compatible:\n  "
-        + String.join("\n  ", failures));
+    assertTrue(
+        failures.isEmpty(),
+        "schema changes that are not BACKWARD compatible:\n  " + String.join("\n  ", failures));
   }
 
   private static Map<String, String> readWorkingTree() throws IOException {
@@ -63,7 +70,8 @@ class ContractsEvolutionTest {
     return files;
   }
 
-  private static Map<String, String> readAt(Path root, String commit, String avroPath) throws Exception {
+  private static Map<String, String> readAt(Path root, String commit, String avroPath)
+      throws Exception {
     Map<String, String> files = new LinkedHashMap<>();
     for (String file : git(root, "ls-tree", "-r", "--name-only", commit, "--", avroPath)) {
       if (file.endsWith(".avsc")) {
@@ -91,10 +99,12 @@ class ContractsEvolutionTest {
     }
   }
 
-  private static List<String> git(Path dir, String... args) throws IOException, InterruptedException {
+  private static List<String> git(Path dir, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    Process process =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (process.waitFor() != 0) {
       throw new IOException("git " + String.join(" ", args) + " failed");

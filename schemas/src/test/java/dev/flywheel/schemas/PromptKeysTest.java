@@ -20,21 +20,29 @@ class PromptKeysTest {
   void keyIsThirtyTwoHexDigitsAndStable() {
     String key = PromptKeys.promptKey(user("What is 2 + 2?"), "What is 2 + 2?");
     assertTrue(key.matches("[0-9a-f]{32}"), key);
-    assertEquals(key, PromptKeys.promptKey(user("What is 2 + 2?"), "ignored when turns are present"));
+    assertEquals(
+        key, PromptKeys.promptKey(user("What is 2 + 2?"), "ignored when turns are present"));
   }
 
   @Test
   void normalisationIgnoresCaseWhitespaceAndUnicodeForm() {
     String key = PromptKeys.promptKey(user("Café  au lait?"), null);
-    assertEquals(key, PromptKeys.promptKey(user("  cafe\u0301 AU\tlait? "), null)); // NFD e + combining acute
-    assertEquals(key, PromptKeys.promptKey(List.of(), "café au lait?"), "no turns: the prompt as one user turn");
+    assertEquals(
+        key,
+        PromptKeys.promptKey(user("  cafe\u0301 AU\tlait? "), null)); // NFD e + combining acute
+    assertEquals(
+        key,
+        PromptKeys.promptKey(List.of(), "café au lait?"),
+        "no turns: the prompt as one user turn");
   }
 
   @Test
   void rolesAndTurnBoundariesMatter() {
-    assertNotEquals(PromptKeys.promptKey(user("hello"), null),
+    assertNotEquals(
+        PromptKeys.promptKey(user("hello"), null),
         PromptKeys.promptKey(List.of(new Turn(Role.SYSTEM, "hello")), null));
-    assertNotEquals(PromptKeys.promptKey(List.of(new Turn(Role.USER, "ab"), new Turn(Role.USER, "c")), null),
+    assertNotEquals(
+        PromptKeys.promptKey(List.of(new Turn(Role.USER, "ab"), new Turn(Role.USER, "c")), null),
         PromptKeys.promptKey(List.of(new Turn(Role.USER, "a"), new Turn(Role.USER, "bc")), null));
   }
 
@@ -44,7 +52,8 @@ class PromptKeysTest {
       int n = 20_000;
       int eval = 0;
       for (int i = 0; i < n; i++) {
-        if (PromptKeys.split(PromptKeys.promptKey(user("prompt number " + i), null), fraction) == DataSplit.EVAL) {
+        if (PromptKeys.split(PromptKeys.promptKey(user("prompt number " + i), null), fraction)
+            == DataSplit.EVAL) {
           eval++;
         }
       }

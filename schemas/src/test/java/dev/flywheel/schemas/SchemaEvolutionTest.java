@@ -14,12 +14,15 @@ class SchemaEvolutionTest {
     return new Schema.Parser().parse(json);
   }
 
-  private static final String V1 = """
+  private static final String V1 =
+      """
       {"type":"record","name":"R","namespace":"t","fields":[{"name":"a","type":"string"}]}""";
 
   @Test
   void addingAFieldWithADefaultIsBackwardCompatible() {
-    Schema v2 = parse("""
+    Schema v2 =
+        parse(
+            """
         {"type":"record","name":"R","namespace":"t","fields":[{"name":"a","type":"string"},
          {"name":"b","type":["null","string"],"default":null}]}""");
     assertEquals(List.of(), SchemaEvolution.backwardIncompatibilities(v2, parse(V1)));
@@ -27,7 +30,9 @@ class SchemaEvolutionTest {
 
   @Test
   void addingAFieldWithoutADefaultIsRejectedWithTheFieldNamed() {
-    Schema v2 = parse("""
+    Schema v2 =
+        parse(
+            """
         {"type":"record","name":"R","namespace":"t","fields":[{"name":"a","type":"string"},
          {"name":"b","type":"string"}]}""");
     List<String> reasons = SchemaEvolution.backwardIncompatibilities(v2, parse(V1));
@@ -38,7 +43,9 @@ class SchemaEvolutionTest {
 
   @Test
   void changingAFieldTypeIsRejected() {
-    Schema v2 = parse("""
+    Schema v2 =
+        parse(
+            """
         {"type":"record","name":"R","namespace":"t","fields":[{"name":"a","type":"int"}]}""");
     List<String> reasons = SchemaEvolution.backwardIncompatibilities(v2, parse(V1));
     assertTrue(reasons.get(0).contains("TYPE_MISMATCH"), reasons.toString());
@@ -46,10 +53,14 @@ class SchemaEvolutionTest {
 
   @Test
   void parsesFilesThatReferenceEachOtherInAnyOrder() {
-    Map<String, Schema> all = SchemaEvolution.parseAll(Map.of(
-        "Outer.avsc", """
+    Map<String, Schema> all =
+        SchemaEvolution.parseAll(
+            Map.of(
+                "Outer.avsc",
+                    """
             {"type":"record","name":"Outer","namespace":"t","fields":[{"name":"e","type":"E"}]}""",
-        "E.avsc", """
+                "E.avsc",
+                    """
             {"type":"enum","name":"E","namespace":"t","symbols":["X"]}"""));
     assertEquals(Schema.Type.ENUM, all.get("t.Outer").getField("e").schema().getType());
   }

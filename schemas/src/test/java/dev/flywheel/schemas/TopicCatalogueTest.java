@@ -33,7 +33,8 @@ class TopicCatalogueTest {
   @Test
   void rankingsAndTranscriptsAreCoPartitioned() {
     assertEquals(Topics.CHAT_TRANSCRIPTS.partitions(), Topics.FEEDBACK_RANKINGS.partitions());
-    assertEquals(Topics.CHAT_TRANSCRIPTS.keyDescription(), Topics.FEEDBACK_RANKINGS.keyDescription());
+    assertEquals(
+        Topics.CHAT_TRANSCRIPTS.keyDescription(), Topics.FEEDBACK_RANKINGS.keyDescription());
   }
 
   @Test
@@ -50,7 +51,10 @@ class TopicCatalogueTest {
     for (TopicSpec<?> t : Topics.ALL) {
       Schema s = t.valueSchema();
       assertFalse(s.getField("eventId") == null, t.name() + " lacks eventId");
-      assertEquals("timestamp-millis", s.getField("eventTime").schema().getLogicalType().getName(), t.name());
+      assertEquals(
+          "timestamp-millis",
+          s.getField("eventTime").schema().getLogicalType().getName(),
+          t.name());
     }
   }
 
@@ -73,7 +77,7 @@ class TopicCatalogueTest {
       case ARRAY -> collectUndocumented(schema.getElementType(), seen, out);
       case MAP -> collectUndocumented(schema.getValueType(), seen, out);
       case UNION -> schema.getTypes().forEach(s -> collectUndocumented(s, seen, out));
-      default -> { }
+      default -> {}
     }
   }
 }

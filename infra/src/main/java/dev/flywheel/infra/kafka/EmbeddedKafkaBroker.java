@@ -24,13 +24,14 @@ import org.slf4j.LoggerFactory;
 /**
  * A real single-node Kafka (KRaft, combined broker + controller) running inside this JVM.
  *
- * <p>Ports and the log directory are chosen once, at construction, so that the broker can be stopped
- * and started again on the same ports with its data intact. {@link #close()} stops it and deletes the
- * (temporary) log directory.
+ * <p>Ports and the log directory are chosen once, at construction, so that the broker can be
+ * stopped and started again on the same ports with its data intact. {@link #close()} stops it and
+ * deletes the (temporary) log directory.
  *
- * <p>Kafka ends the process with {@code Exit.halt} on fatal errors. Because that would kill a test JVM
- * without a word, the first start of an embedded broker replaces Kafka's exit and halt procedures with
- * ones that log the reason and throw. Use {@link KafkaBrokerProcess} where a real process end is wanted.
+ * <p>Kafka ends the process with {@code Exit.halt} on fatal errors. Because that would kill a test
+ * JVM without a word, the first start of an embedded broker replaces Kafka's exit and halt
+ * procedures with ones that log the reason and throw. Use {@link KafkaBrokerProcess} where a real
+ * process end is wanted.
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -57,17 +58,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   /**
-   * @param logDir data directory; {@code null} for a temporary one that is deleted on close (a given
-   *     directory is kept)
+   * @param logDir data directory; {@code null} for a temporary one that is deleted on close (a
+   *     given directory is kept)
    * @param port client port, 0 for a free one
    * @param controllerPort controller port, 0 for a free one
    * @param brokerOverrides extra broker properties, applied last
    */
-  public EmbeddedKafkaBroker(Path logDir, int port, int controllerPort,
-      Map<String, String> brokerOverrides) {
+  public EmbeddedKafkaBroker(
+      Path logDir, int port, int controllerPort, Map<String, String> brokerOverrides) {
     int[] free = Ports.freePorts(2);
     this.port = port > 0 ? port : free[0];
-    this.controllerPort = controllerPort > 0 ? controllerPort : (free[1] == this.port ? free[0] : free[1]);
+    this.controllerPort =
+        controllerPort > 0 ? controllerPort : (free[1] == this.port ? free[0] : free[1]);
     this.overrides = Map.copyOf(brokerOverrides);
     try {
       this.deleteLogDirOnClose = logDir == null;
@@ -99,8 +101,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
     server = s;
     awaitReady(Duration.ofSeconds(60));
-    LOG.info("Kafka broker started at {} in {} ms (log dir {})", bootstrapServers(),
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), logDir);
+    LOG.info(
+        "Kafka broker started at {} in {} ms (log dir {})",
+        bootstrapServers(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+        logDir);
     return this;
   }
 
@@ -113,7 +118,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     KafkaRaftServer s = server;
     server = null;
     shutdownQuietly(s);
-    LOG.info("Kafka broker at {} stopped in {} ms", bootstrapServers(),
+    LOG.info(
+        "Kafka broker at {} stopped in {} ms",
+        bootstrapServers(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
   }
 
@@ -170,16 +177,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     try (Admin admin = Admin.create(props)) {
       while (true) {
         try {
-          String id = admin.describeCluster(new DescribeClusterOptions().timeoutMs(5000))
-              .clusterId().get(6, TimeUnit.SECONDS);
+          String id =
+              admin
+                  .describeCluster(new DescribeClusterOptions().timeoutMs(5000))
+                  .clusterId()
+                  .get(6, TimeUnit.SECONDS);
           if (clusterId.equals(id)) {
             // after a restart: wait until every partition has its leader back
-            TopicCreator.awaitAllTopicsReady(admin,
-                Duration.ofNanos(Math.max(1_000_000_000L, deadline - System.nanoTime())));
+            TopicCreator.awaitAllTopicsReady(
+                admin, Duration.ofNanos(Math.max(1_000_000_000L, deadline - System.nanoTime())));
             return;
           }
-          throw new IllegalStateException("port " + port + " answers with cluster " + id
-              + ", not this broker's " + clusterId);
+          throw new IllegalStateException(
+              "port " + port + " answers with cluster " + id + ", not this broker's " + clusterId);
         } catch (IllegalStateException e) {
           throw e;
         } catch (Exception e) {
@@ -188,8 +198,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             throw new IllegalStateException("interrupted", e);
           }
           if (System.nanoTime() > deadline) {
-            throw new IllegalStateException("Kafka broker at " + bootstrapServers()
-                + " not ready within " + timeout, e);
+            throw new IllegalStateException(
+                "Kafka broker at " + bootstrapServers() + " not ready within " + timeout, e);
           }
           try {
             Thread.sleep(100);
@@ -219,18 +229,22 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       if (exitProceduresInstalled) {
         return;
       }
-      Exit.setHaltProcedure((status, message) -> {
-        IllegalStateException e = new IllegalStateException(
-            "Kafka asked to halt the JVM (status " + status + "): " + message);
-        LOG.error("Embedded Kafka broker hit a fatal error; NOT halting the JVM", e);
-        throw e;
-      });
-      Exit.setExitProcedure((status, message) -> {
-        IllegalStateException e = new IllegalStateException(
-            "Kafka asked to exit the JVM (status " + status + "): " + message);
-        LOG.error("Embedded Kafka broker hit a fatal error; NOT exiting the JVM", e);
-        throw e;
-      });
+      Exit.setHaltProcedure(
+          (status, message) -> {
+            IllegalStateException e =
+                new IllegalStateException(
+                    "Kafka asked to halt the JVM (status " + status + "): " + message);
+            LOG.error("Embedded Kafka broker hit a fatal error; NOT halting the JVM", e);
+            throw e;
+          });
+      Exit.setExitProcedure(
+          (status, message) -> {
+            IllegalStateException e =
+                new IllegalStateException(
+                    "Kafka asked to exit the JVM (status " + status + "): " + message);
+            LOG.error("Embedded Kafka broker hit a fatal error; NOT exiting the JVM", e);
+            throw e;
+          });
       exitProceduresInstalled = true;
     }
   }

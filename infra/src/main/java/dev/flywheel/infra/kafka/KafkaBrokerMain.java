@@ -11,8 +11,8 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.common.utils.Time;
 
 /**
- * Runs Flywheel's single-node KRaft broker as the main program of its own JVM (see
- * {@link KafkaBrokerProcess}); formats the data directory if it is not formatted yet. SIGTERM (or Ctrl-C)
+ * Runs Flywheel's single-node KRaft broker as the main program of its own JVM (see {@link
+ * KafkaBrokerProcess}); formats the data directory if it is not formatted yet. SIGTERM (or Ctrl-C)
  * shuts it down cleanly.
  *
  * <pre>
@@ -57,34 +57,49 @@ public final class KafkaBrokerMain {
     if (dataDir == null) {
       usage("--data-dir is required");
     }
-    KafkaConfig config = KafkaConfig.fromProps(
-        KafkaBrokerSettings.properties(dataDir, port, controllerPort, overrides), false);
+    KafkaConfig config =
+        KafkaConfig.fromProps(
+            KafkaBrokerSettings.properties(dataDir, port, controllerPort, overrides), false);
     String clusterId = KafkaBrokerSettings.formatIfNeeded(config);
     long t0 = System.nanoTime();
     KafkaRaftServer server = new KafkaRaftServer(config, Time.SYSTEM);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.shutdown();
-      server.awaitShutdown();
-    }, "flywheel-kafka-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.shutdown();
+                  server.awaitShutdown();
+                },
+                "flywheel-kafka-shutdown"));
     if (exitOnStdinEof) {
-      Thread watcher = new Thread(() -> {
-        try (InputStream in = System.in) {
-          byte[] buf = new byte[256];
-          while (in.read(buf) >= 0) {
-            // ignore input; only end of file matters
-          }
-        } catch (IOException e) {
-          // treat like end of file
-        }
-        System.out.println("standard input closed: parent gone, shutting down");
-        System.exit(0);
-      }, "flywheel-parent-watch");
+      Thread watcher =
+          new Thread(
+              () -> {
+                try (InputStream in = System.in) {
+                  byte[] buf = new byte[256];
+                  while (in.read(buf) >= 0) {
+                    // ignore input; only end of file matters
+                  }
+                } catch (IOException e) {
+                  // treat like end of file
+                }
+                System.out.println("standard input closed: parent gone, shutting down");
+                System.exit(0);
+              },
+              "flywheel-parent-watch");
       watcher.setDaemon(true);
       watcher.start();
     }
     server.startup();
-    System.out.println(READY_LINE + " bootstrap=127.0.0.1:" + port + " cluster=" + clusterId
-        + " in " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) + " ms");
+    System.out.println(
+        READY_LINE
+            + " bootstrap=127.0.0.1:"
+            + port
+            + " cluster="
+            + clusterId
+            + " in "
+            + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)
+            + " ms");
     System.out.flush();
     server.awaitShutdown();
   }
@@ -93,8 +108,9 @@ public final class KafkaBrokerMain {
     if (error != null) {
       System.err.println(error);
     }
-    System.err.println("usage: KafkaBrokerMain --data-dir DIR [--port 9092] [--controller-port 9093]"
-        + " [--config key=value]... [--exit-on-stdin-eof]");
+    System.err.println(
+        "usage: KafkaBrokerMain --data-dir DIR [--port 9092] [--controller-port 9093]"
+            + " [--config key=value]... [--exit-on-stdin-eof]");
     System.exit(error == null ? 0 : 2);
   }
 }

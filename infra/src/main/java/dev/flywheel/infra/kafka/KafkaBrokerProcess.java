@@ -27,13 +27,14 @@ import org.slf4j.LoggerFactory;
  * Flywheel's single-node KRaft broker in a JVM of its own ({@link KafkaBrokerMain}): for the local
  * platform, and for tests that must {@code kill -9} a broker.
  *
- * <p>Ports are chosen once (at {@link Builder#build()}), so {@link #start()} after {@link #stop()} or
- * {@link #kill()} brings the broker back on the same ports with the same data directory. Without an
- * explicit data directory a temporary one is used and deleted on {@link #close()}.
+ * <p>Ports are chosen once (at {@link Builder#build()}), so {@link #start()} after {@link #stop()}
+ * or {@link #kill()} brings the broker back on the same ports with the same data directory. Without
+ * an explicit data directory a temporary one is used and deleted on {@link #close()}.
  */
 public final class KafkaBrokerProcess implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaBrokerProcess.class);
+
   /** Class path resource with the broker JVM's logging (WARN for Kafka) unless one is given. */
   static final String DEFAULT_LOGBACK = "dev/flywheel/infra/kafka/broker-logback.xml";
 
@@ -54,14 +55,18 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
   private KafkaBrokerProcess(Builder b) throws IOException {
     this.deleteDataDirOnClose = b.dataDir == null;
-    this.dataDir = b.dataDir == null ? Files.createTempDirectory("flywheel-kafka-proc-") : b.dataDir;
-    this.logFile = b.logFile != null ? b.logFile
-        : (deleteDataDirOnClose ? dataDir.resolveSibling(dataDir.getFileName() + ".log")
-            : dataDir.resolve("broker.log"));
+    this.dataDir =
+        b.dataDir == null ? Files.createTempDirectory("flywheel-kafka-proc-") : b.dataDir;
+    this.logFile =
+        b.logFile != null
+            ? b.logFile
+            : (deleteDataDirOnClose
+                ? dataDir.resolveSibling(dataDir.getFileName() + ".log")
+                : dataDir.resolve("broker.log"));
     int[] free = Ports.freePorts(2);
     this.port = b.port > 0 ? b.port : free[0];
-    this.controllerPort = b.controllerPort > 0 ? b.controllerPort
-        : (free[1] == this.port ? free[0] : free[1]);
+    this.controllerPort =
+        b.controllerPort > 0 ? b.controllerPort : (free[1] == this.port ? free[0] : free[1]);
     this.heap = b.heap;
     this.classPath = b.classPath != null ? b.classPath : Processes.currentClassPath();
     this.java = b.java != null ? b.java : Processes.currentJava();
@@ -79,8 +84,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
    * Launches the broker JVM (formatting the data directory on first use) and waits until an admin
    * client can describe the cluster. A no-op if it is running.
    *
-   * @throws IllegalStateException if the broker does not become ready within the startup timeout or its
-   *     process dies; the message carries the tail of the broker's log
+   * @throws IllegalStateException if the broker does not become ready within the startup timeout or
+   *     its process dies; the message carries the tail of the broker's log
    */
   public synchronized KafkaBrokerProcess start() {
     if (closed) {
@@ -100,8 +105,14 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     command.add("-cp");
     command.add(classPath);
     command.add(KafkaBrokerMain.class.getName());
-    command.addAll(List.of("--data-dir", dataDir.toAbsolutePath().toString(),
-        "--port", Integer.toString(port), "--controller-port", Integer.toString(controllerPort)));
+    command.addAll(
+        List.of(
+            "--data-dir",
+            dataDir.toAbsolutePath().toString(),
+            "--port",
+            Integer.toString(port),
+            "--controller-port",
+            Integer.toString(controllerPort)));
     brokerConfig.forEach((k, v) -> command.addAll(List.of("--config", k + "=" + v)));
     if (dieWithParent) {
       command.add("--exit-on-stdin-eof");
@@ -109,9 +120,10 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
       Files.createDirectories(logFile.toAbsolutePath().getParent());
-      ProcessBuilder pb = new ProcessBuilder(command)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       if (!dieWithParent) {
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
       }
@@ -120,8 +132,13 @@ public final class KafkaBrokerProcess implements AutoCloseable {
       throw new UncheckedIOException("cannot launch Kafka broker process", e);
     }
     awaitReady();
-    LOG.info("Kafka broker process (pid {}) ready at {} in {} ms (data {}, log {})", process.pid(),
-        bootstrapServers(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), dataDir, logFile);
+    LOG.info(
+        "Kafka broker process (pid {}) ready at {} in {} ms (data {}, log {})",
+        process.pid(),
+        bootstrapServers(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+        dataDir,
+        logFile);
     return this;
   }
 
@@ -208,21 +225,33 @@ public final class KafkaBrokerProcess implements AutoCloseable {
         if (!process.isAlive()) {
           String tail = MoreFiles.tail(logFile, 6000);
           process = null;
-          throw new IllegalStateException("Kafka broker process exited during startup; log "
-              + logFile + " ends with:\n" + tail);
+          throw new IllegalStateException(
+              "Kafka broker process exited during startup; log "
+                  + logFile
+                  + " ends with:\n"
+                  + tail);
         }
         try {
-          String clusterId = admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000))
-              .clusterId().get(3, TimeUnit.SECONDS);
+          String clusterId =
+              admin
+                  .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
+                  .clusterId()
+                  .get(3, TimeUnit.SECONDS);
           String ours = KafkaBrokerSettings.clusterId(dataDir).orElse(null);
           if (Objects.equals(clusterId, ours)) {
             // after a restart: wait until every partition has its leader back
-            TopicCreator.awaitAllTopicsReady(admin,
-                Duration.ofNanos(Math.max(1_000_000_000L, deadline - System.nanoTime())));
+            TopicCreator.awaitAllTopicsReady(
+                admin, Duration.ofNanos(Math.max(1_000_000_000L, deadline - System.nanoTime())));
             return;
           }
-          last = new IllegalStateException("port " + port + " answers with cluster " + clusterId
-              + ", the data directory holds " + ours);
+          last =
+              new IllegalStateException(
+                  "port "
+                      + port
+                      + " answers with cluster "
+                      + clusterId
+                      + ", the data directory holds "
+                      + ours);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           Processes.killTree(process);
@@ -237,9 +266,17 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     String tail = MoreFiles.tail(logFile, 6000);
     Processes.killTree(process);
     process = null;
-    throw new IllegalStateException("Kafka broker process at " + bootstrapServers()
-        + " not ready within " + startupTimeout + " (last error: " + last + "); log " + logFile
-        + " ends with:\n" + tail);
+    throw new IllegalStateException(
+        "Kafka broker process at "
+            + bootstrapServers()
+            + " not ready within "
+            + startupTimeout
+            + " (last error: "
+            + last
+            + "); log "
+            + logFile
+            + " ends with:\n"
+            + tail);
   }
 
   private static void sleep(long ms) {
@@ -266,13 +303,17 @@ public final class KafkaBrokerProcess implements AutoCloseable {
 
     private Builder() {}
 
-    /** Data directory kept across restarts (and after close); formatted only if not yet formatted. */
+    /**
+     * Data directory kept across restarts (and after close); formatted only if not yet formatted.
+     */
     public Builder dataDirectory(Path dir) {
       this.dataDir = dir;
       return this;
     }
 
-    /** Where the broker's stdout/stderr go (appended); default next to / inside the data directory. */
+    /**
+     * Where the broker's stdout/stderr go (appended); default next to / inside the data directory.
+     */
     public Builder logFile(Path file) {
       this.logFile = file;
       return this;
@@ -326,8 +367,8 @@ public final class KafkaBrokerProcess implements AutoCloseable {
     }
 
     /**
-     * Whether the broker ends when this JVM ends, even by {@code kill -9} (default true). Turn off for a
-     * broker that must outlive its launcher.
+     * Whether the broker ends when this JVM ends, even by {@code kill -9} (default true). Turn off
+     * for a broker that must outlive its launcher.
      */
     public Builder dieWithParent(boolean dieWithParent) {
       this.dieWithParent = dieWithParent;

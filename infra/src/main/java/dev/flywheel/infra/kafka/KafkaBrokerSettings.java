@@ -17,9 +17,9 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.metadata.storage.Formatter;
 
 /**
- * The configuration of Flywheel's single-node KRaft broker (combined broker + controller), shared by
- * the in-process {@link EmbeddedKafkaBroker} and the separate-JVM {@link KafkaBrokerProcess}; and the
- * storage formatting that {@code kafka-storage format} performs.
+ * The configuration of Flywheel's single-node KRaft broker (combined broker + controller), shared
+ * by the in-process {@link EmbeddedKafkaBroker} and the separate-JVM {@link KafkaBrokerProcess};
+ * and the storage formatting that {@code kafka-storage format} performs.
  */
 public final class KafkaBrokerSettings {
 
@@ -40,16 +40,24 @@ public final class KafkaBrokerSettings {
    * @param controllerPort controller (KRaft quorum) port
    * @param overrides any broker property, applied last
    */
-  public static Properties properties(Path logDir, int port, int controllerPort,
-      Map<String, String> overrides) {
+  public static Properties properties(
+      Path logDir, int port, int controllerPort, Map<String, String> overrides) {
     Map<String, String> p = new LinkedHashMap<>();
     p.put("process.roles", "broker,controller");
     p.put("node.id", Integer.toString(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-    p.put("listeners", BROKER_LISTENER + "://127.0.0.1:" + port + ","
-        + CONTROLLER_LISTENER + "://127.0.0.1:" + controllerPort);
+    p.put(
+        "listeners",
+        BROKER_LISTENER
+            + "://127.0.0.1:"
+            + port
+            + ","
+            + CONTROLLER_LISTENER
+            + "://127.0.0.1:"
+            + controllerPort);
     p.put("advertised.listeners", BROKER_LISTENER + "://127.0.0.1:" + port);
-    p.put("listener.security.protocol.map",
+    p.put(
+        "listener.security.protocol.map",
         BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
     p.put("controller.listener.names", CONTROLLER_LISTENER);
     p.put("inter.broker.listener.name", BROKER_LISTENER);
@@ -67,8 +75,10 @@ public final class KafkaBrokerSettings {
     p.put("num.partitions", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("auto.create.topics.enable", "false");
-    // After an unclean end (kill -9) the restarted controller keeps the old broker registration alive
-    // until its session times out (default 9 s) before the new incarnation may register. Heartbeats run
+    // After an unclean end (kill -9) the restarted controller keeps the old broker registration
+    // alive
+    // until its session times out (default 9 s) before the new incarnation may register. Heartbeats
+    // run
     // over loopback inside one process, so a short session is safe and makes such restarts ~4 s.
     p.put("broker.heartbeat.interval.ms", "500");
     p.put("broker.session.timeout.ms", "4000");
@@ -89,8 +99,8 @@ public final class KafkaBrokerSettings {
   }
 
   /**
-   * Formats the storage of the node (what {@code kafka-storage format --cluster-id X} does) unless it is
-   * formatted already.
+   * Formats the storage of the node (what {@code kafka-storage format --cluster-id X} does) unless
+   * it is formatted already.
    *
    * @return the cluster id of the (new or existing) storage
    */

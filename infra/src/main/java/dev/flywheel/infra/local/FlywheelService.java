@@ -16,8 +16,8 @@ public enum FlywheelService {
   POLICY_TRAINER("policy-trainer", "768m", 5, true);
 
   /**
-   * Every service's Micronaut liveness endpoint: answers 200 once the process serves HTTP (readiness may
-   * wait for data, e.g. a first model).
+   * Every service's Micronaut liveness endpoint: answers 200 once the process serves HTTP
+   * (readiness may wait for data, e.g. a first model).
    */
   public static final String LIVENESS_PATH = "/health/liveness";
 
@@ -54,7 +54,9 @@ public enum FlywheelService {
   public Path jar(Path repoRoot) {
     Path target = repoRoot.resolve("services").resolve(module).resolve("target");
     try (Stream<Path> files = Files.exists(target) ? Files.list(target) : Stream.empty()) {
-      return files.filter(p -> p.getFileName().toString().endsWith("-all.jar")).findFirst()
+      return files
+          .filter(p -> p.getFileName().toString().endsWith("-all.jar"))
+          .findFirst()
           .orElse(target.resolve("flywheel-" + module + "-all.jar (not built)"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -25,22 +25,36 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 
 /**
  * The whole platform on one machine: a KRaft broker and a schema registry as their own JVMs, the
- * topics, and every service as its own JVM with a modest explicit heap, all under one data directory
- * so that a restart continues where it stopped. Used by the local launcher and the end-to-end tests.
+ * topics, and every service as its own JVM with a modest explicit heap, all under one data
+ * directory so that a restart continues where it stopped. Used by the local launcher and the
+ * end-to-end tests.
  */
 public final class Platform implements AutoCloseable {
 
   /** What to start, where. {@code serviceProperties} adds or overrides per-service settings. */
-  public record Settings(Path repoRoot, Path dataDir, int kafkaPort, int registryPort, int basePort,
-      List<FlywheelService> services, Map<FlywheelService, Map<String, String>> serviceProperties) {
+  public record Settings(
+      Path repoRoot,
+      Path dataDir,
+      int kafkaPort,
+      int registryPort,
+      int basePort,
+      List<FlywheelService> services,
+      Map<FlywheelService, Map<String, String>> serviceProperties) {
 
     public static Settings defaults(Path repoRoot) {
-      return new Settings(repoRoot, repoRoot.resolve(".flywheel"), 9092, 8081, 8090,
-          List.of(FlywheelService.values()), Map.of());
+      return new Settings(
+          repoRoot,
+          repoRoot.resolve(".flywheel"),
+          9092,
+          8081,
+          8090,
+          List.of(FlywheelService.values()),
+          Map.of());
     }
 
     public Settings withDataDir(Path dir) {
-      return new Settings(repoRoot, dir, kafkaPort, registryPort, basePort, services, serviceProperties);
+      return new Settings(
+          repoRoot, dir, kafkaPort, registryPort, basePort, services, serviceProperties);
     }
 
     public Settings withPorts(int kafka, int registry, int base) {
@@ -48,7 +62,8 @@ public final class Platform implements AutoCloseable {
     }
 
     public Settings withServiceProperties(Map<FlywheelService, Map<String, String>> properties) {
-      return new Settings(repoRoot, dataDir, kafkaPort, registryPort, basePort, services, properties);
+      return new Settings(
+          repoRoot, dataDir, kafkaPort, registryPort, basePort, services, properties);
     }
   }
 
@@ -58,7 +73,8 @@ public final class Platform implements AutoCloseable {
   private final Settings settings;
   private final Consumer<String> progress;
   private final List<AutoCloseable> started = new ArrayList<>();
-  private final Map<FlywheelService, ServiceProcess> services = new EnumMap<>(FlywheelService.class);
+  private final Map<FlywheelService, ServiceProcess> services =
+      new EnumMap<>(FlywheelService.class);
   private KafkaBrokerProcess broker;
   private SchemaRegistryServer registry;
   private String apiKey;
@@ -86,17 +102,23 @@ public final class Platform implements AutoCloseable {
     apiKey = loadOrCreateApiKey(data.resolve("local-api-key"));
     int total = 3 + settings.services().size();
     progress.accept("[1/" + total + "] Kafka broker (KRaft) and schema registry, in parallel");
-    CompletableFuture<KafkaBrokerProcess> brokerFuture = CompletableFuture.supplyAsync(() -> KafkaBrokerProcess.builder()
-        .dataDirectory(data.resolve("kafka"))
-        .logFile(data.resolve("logs/kafka.log"))
-        .port(settings.kafkaPort())
-        .heap("384m")
-        .start());
-    CompletableFuture<SchemaRegistryServer> registryFuture = CompletableFuture.supplyAsync(() -> SchemaRegistryServer.builder()
-        .port(settings.registryPort())
-        .dataDirectory(data.resolve("registry"))
-        .logFile(data.resolve("logs/registry.log"))
-        .start());
+    CompletableFuture<KafkaBrokerProcess> brokerFuture =
+        CompletableFuture.supplyAsync(
+            () ->
+                KafkaBrokerProcess.builder()
+                    .dataDirectory(data.resolve("kafka"))
+                    .logFile(data.resolve("logs/kafka.log"))
+                    .port(settings.kafkaPort())
+                    .heap("384m")
+                    .start());
+    CompletableFuture<SchemaRegistryServer> registryFuture =
+        CompletableFuture.supplyAsync(
+            () ->
+                SchemaRegistryServer.builder()
+                    .port(settings.registryPort())
+                    .dataDirectory(data.resolve("registry"))
+                    .logFile(data.resolve("logs/registry.log"))
+                    .start());
     broker = join(brokerFuture);
     started.add(broker);
     registry = join(registryFuture);
@@ -104,15 +126,29 @@ public final class Platform implements AutoCloseable {
     progress.accept("      broker " + broker.bootstrapServers() + ", registry " + registry.url());
 
     progress.accept("[2/" + total + "] topics from the catalogue");
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
-      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
-      progress.accept("      " + Topics.ALL.size() + " topics ready (" + result.created().size() + " created)");
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+      TopicCreator.Result result =
+          TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
+      progress.accept(
+          "      " + Topics.ALL.size() + " topics ready (" + result.created().size() + " created)");
     }
 
     int step = 3;
     for (FlywheelService service : settings.services()) {
-      progress.accept("[" + step++ + "/" + total + "] " + service.module() + " on port " + port(service)
-          + " (-Xmx" + service.heap() + ")");
+      progress.accept(
+          "["
+              + step++
+              + "/"
+              + total
+              + "] "
+              + service.module()
+              + " on port "
+              + port(service)
+              + " (-Xmx"
+              + service.heap()
+              + ")");
       ServiceProcess process = process(service);
       services.put(service, process);
       started.add(process);
@@ -131,30 +167,38 @@ public final class Platform implements AutoCloseable {
     config.put("flywheel.auth.apps." + LOCAL_APP + ".scopes", "*");
     Path artifacts = data.resolve("artifacts");
     switch (service) {
-      case MODEL_REGISTRY -> config.put("flywheel.model-registry.artifact-root", artifacts.toString());
+      case MODEL_REGISTRY ->
+          config.put("flywheel.model-registry.artifact-root", artifacts.toString());
       case PAIR_ASSEMBLER ->
-          config.put("flywheel.pair-assembler.state-dir", data.resolve("state/pair-assembler").toString());
+          config.put(
+              "flywheel.pair-assembler.state-dir", data.resolve("state/pair-assembler").toString());
       case REWARD_TRAINER -> {
         config.put("flywheel.reward-trainer.artifact-root", artifacts.toString());
-        config.put("flywheel.reward-trainer.checkpoint-dir", data.resolve("state/reward-trainer").toString());
+        config.put(
+            "flywheel.reward-trainer.checkpoint-dir",
+            data.resolve("state/reward-trainer").toString());
       }
       case POLICY_TRAINER -> {
         config.put("flywheel.policy-trainer.artifact-root", artifacts.toString());
-        config.put("flywheel.policy-trainer.state-dir", data.resolve("state/policy-trainer").toString());
+        config.put(
+            "flywheel.policy-trainer.state-dir", data.resolve("state/policy-trainer").toString());
       }
-      default -> { }
+      default -> {}
     }
     config.putAll(settings.serviceProperties().getOrDefault(service, Map.of()));
 
-    ServiceProcess.Builder builder = ServiceProcess.builder(service.module(), service.jar(settings.repoRoot()))
-        .heap(service.heap())
-        .logFile(data.resolve("logs").resolve(service.module() + ".log"))
-        .healthUrl("http://127.0.0.1:" + port(service) + FlywheelService.LIVENESS_PATH);
+    ServiceProcess.Builder builder =
+        ServiceProcess.builder(service.module(), service.jar(settings.repoRoot()))
+            .heap(service.heap())
+            .logFile(data.resolve("logs").resolve(service.module() + ".log"))
+            .healthUrl("http://127.0.0.1:" + port(service) + FlywheelService.LIVENESS_PATH);
     if (service.usesTorch()) {
       // two cores shared by every JVM here: one intra-op thread each, the policy trainer gets two
-      builder.systemProperty("ai.djl.offline", "true")
+      builder
+          .systemProperty("ai.djl.offline", "true")
           .systemProperty("ai.djl.pytorch.num_interop_threads", "1")
-          .systemProperty("ai.djl.pytorch.num_threads", service == FlywheelService.POLICY_TRAINER ? "2" : "1");
+          .systemProperty(
+              "ai.djl.pytorch.num_threads", service == FlywheelService.POLICY_TRAINER ? "2" : "1");
     }
     config.forEach(builder::systemProperty);
     return builder.build();
@@ -236,5 +280,4 @@ public final class Platform implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
   }
-
 }

@@ -18,9 +18,10 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * One Flywheel service as its own JVM: {@code java -Xmx<heap> [-Dk=v...] -jar <jar>}, output to
- * a log file, ready when its health URL answers 200. Stopped with SIGTERM (graceful, then forced), or
- * killed with SIGKILL to test crash recovery. The child dies with this JVM, even on {@code kill -9}.
+ * One Flywheel service as its own JVM: {@code java -Xmx<heap> [-Dk=v...] -jar <jar>}, output to a
+ * log file, ready when its health URL answers 200. Stopped with SIGTERM (graceful, then forced), or
+ * killed with SIGKILL to test crash recovery. The child dies with this JVM, even on {@code kill
+ * -9}.
  */
 public final class ServiceProcess implements AutoCloseable {
 
@@ -63,7 +64,8 @@ public final class ServiceProcess implements AutoCloseable {
       return this;
     }
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException(name + ": no jar at " + jar + " (build it with: mvn -q install -DskipTests)");
+      throw new IllegalStateException(
+          name + ": no jar at " + jar + " (build it with: mvn -q install -DskipTests)");
     }
     List<String> command = new ArrayList<>();
     command.add(Processes.currentJava().toString());
@@ -74,9 +76,10 @@ public final class ServiceProcess implements AutoCloseable {
     command.add(jar.toString());
     try {
       Files.createDirectories(logFile.toAbsolutePath().getParent());
-      ProcessBuilder builder = new ProcessBuilder(Processes.dieWithParent(command))
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      ProcessBuilder builder =
+          new ProcessBuilder(Processes.dieWithParent(command))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
       builder.environment().putAll(environment);
       process = builder.start();
@@ -94,12 +97,20 @@ public final class ServiceProcess implements AutoCloseable {
     long deadline = System.nanoTime() + startupTimeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException(name + " exited with " + process.exitValue() + " while starting; log "
-            + logFile + ":\n" + tail());
+        throw new IllegalStateException(
+            name
+                + " exited with "
+                + process.exitValue()
+                + " while starting; log "
+                + logFile
+                + ":\n"
+                + tail());
       }
       try {
-        HttpResponse<Void> response = http.send(HttpRequest.newBuilder(healthUrl)
-            .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.discarding());
+        HttpResponse<Void> response =
+            http.send(
+                HttpRequest.newBuilder(healthUrl).timeout(Duration.ofSeconds(2)).GET().build(),
+                HttpResponse.BodyHandlers.discarding());
         if (response.statusCode() == 200) {
           return;
         }
@@ -111,8 +122,16 @@ public final class ServiceProcess implements AutoCloseable {
       }
       sleep(500);
     }
-    throw new IllegalStateException(name + " not healthy at " + healthUrl + " after " + startupTimeout
-        + "; log " + logFile + ":\n" + tail());
+    throw new IllegalStateException(
+        name
+            + " not healthy at "
+            + healthUrl
+            + " after "
+            + startupTimeout
+            + "; log "
+            + logFile
+            + ":\n"
+            + tail());
   }
 
   /** The end of the log, for error messages. */

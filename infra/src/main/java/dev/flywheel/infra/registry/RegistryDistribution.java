@@ -31,15 +31,16 @@ import org.slf4j.LoggerFactory;
  * An unpacked Apicurio Registry server and the Java to run it with.
  *
  * <p>Apicurio Registry 3.x needs Java 21+; it is run with {@code FLYWHEEL_REGISTRY_JAVA_HOME} (or
- * {@code -Dflywheel.registry.java.home}), else the current JVM if it is 21+, else the newest JDK 21+
- * found under {@code /usr/lib/jvm}. Without one, the 2.x line (which runs on Java 17) is used with the
- * current JVM; {@code FLYWHEEL_REGISTRY_LEGACY=true} (or {@code -Dflywheel.registry.legacy=true})
- * forces that.
+ * {@code -Dflywheel.registry.java.home}), else the current JVM if it is 21+, else the newest JDK
+ * 21+ found under {@code /usr/lib/jvm}. Without one, the 2.x line (which runs on Java 17) is used
+ * with the current JVM; {@code FLYWHEEL_REGISTRY_LEGACY=true} (or {@code
+ * -Dflywheel.registry.legacy=true}) forces that.
  *
- * <p>The archive {@code io.apicurio:apicurio-registry-app:VERSION:tar.gz:all} is taken from the local
- * Maven repository (the infra build puts the 3.x one there) or resolved with {@code mvn} on first use,
- * and unpacked once into {@code ~/.cache/flywheel/apicurio-registry-VERSION}: into a temporary directory
- * first, then renamed, so that concurrent JVMs never see half an unpacked server.
+ * <p>The archive {@code io.apicurio:apicurio-registry-app:VERSION:tar.gz:all} is taken from the
+ * local Maven repository (the infra build puts the 3.x one there) or resolved with {@code mvn} on
+ * first use, and unpacked once into {@code ~/.cache/flywheel/apicurio-registry-VERSION}: into a
+ * temporary directory first, then renamed, so that concurrent JVMs never see half an unpacked
+ * server.
  */
 public final class RegistryDistribution {
 
@@ -47,8 +48,10 @@ public final class RegistryDistribution {
   static final String GROUP_PATH = "io/apicurio/apicurio-registry-app";
   static final String ARTIFACT = "apicurio-registry-app";
   static final String COMPLETE_MARKER = ".flywheel-unpacked";
+
   /** Registry version run on Java 21+. */
   public static final String CURRENT_VERSION = Settings.build("apicurio.version").orElse("3.3.3");
+
   /** Registry version run on Java 17 when no Java 21+ is available. */
   public static final String LEGACY_VERSION =
       Settings.build("apicurio.legacy.version").orElse("2.6.13.Final");
@@ -67,14 +70,18 @@ public final class RegistryDistribution {
 
   /** Finds a Java and the matching registry version, unpacking (and if need be resolving) it. */
   public static RegistryDistribution resolve() {
-    boolean forceLegacy = Settings.get("flywheel.registry.legacy", "FLYWHEEL_REGISTRY_LEGACY")
-        .map(Boolean::parseBoolean).orElse(false);
+    boolean forceLegacy =
+        Settings.get("flywheel.registry.legacy", "FLYWHEEL_REGISTRY_LEGACY")
+            .map(Boolean::parseBoolean)
+            .orElse(false);
     Optional<Path> java21 = forceLegacy ? Optional.empty() : findJava(21);
     if (java21.isPresent()) {
       return resolve(CURRENT_VERSION, java21.get());
     }
-    LOG.warn("No Java 21+ found (set FLYWHEEL_REGISTRY_JAVA_HOME); using Apicurio Registry {} on {}",
-        LEGACY_VERSION, System.getProperty("java.home"));
+    LOG.warn(
+        "No Java 21+ found (set FLYWHEEL_REGISTRY_JAVA_HOME); using Apicurio Registry {} on {}",
+        LEGACY_VERSION,
+        System.getProperty("java.home"));
     return resolve(LEGACY_VERSION, Processes.currentJava());
   }
 
@@ -88,7 +95,10 @@ public final class RegistryDistribution {
     return version;
   }
 
-  /** Whether this is the 2.x line (configuration keys {@code registry.*} instead of {@code apicurio.*}). */
+  /**
+   * Whether this is the 2.x line (configuration keys {@code registry.*} instead of {@code
+   * apicurio.*}).
+   */
   public boolean legacy() {
     return version.startsWith("2.");
   }
@@ -116,8 +126,8 @@ public final class RegistryDistribution {
   // ---------------------------------------------------------------- Java
 
   /**
-   * A {@code java} executable of at least the given feature version: the configured one, the current
-   * JVM, or the newest JDK under {@code /usr/lib/jvm}.
+   * A {@code java} executable of at least the given feature version: the configured one, the
+   * current JVM, or the newest JDK under {@code /usr/lib/jvm}.
    */
   public static Optional<Path> findJava(int minFeature) {
     Optional<String> configured =
@@ -125,8 +135,8 @@ public final class RegistryDistribution {
     if (configured.isPresent()) {
       Path exe = executable(Path.of(configured.get()));
       if (!Files.isExecutable(exe)) {
-        throw new IllegalStateException("FLYWHEEL_REGISTRY_JAVA_HOME=" + configured.get()
-            + " has no executable " + exe);
+        throw new IllegalStateException(
+            "FLYWHEEL_REGISTRY_JAVA_HOME=" + configured.get() + " has no executable " + exe);
       }
       int feature = javaFeature(Path.of(configured.get())).orElse(minFeature);
       if (feature < minFeature) {
@@ -138,13 +148,17 @@ public final class RegistryDistribution {
       return Optional.of(Processes.currentJava());
     }
     List<Path> roots = new ArrayList<>(List.of(Path.of("/usr/lib/jvm")));
-    Optional.ofNullable(System.getenv("JAVA_HOME")).filter(s -> !s.isBlank())
-        .map(Path::of).ifPresent(roots::add);
+    Optional.ofNullable(System.getenv("JAVA_HOME"))
+        .filter(s -> !s.isBlank())
+        .map(Path::of)
+        .ifPresent(roots::add);
     Path best = null;
     int bestFeature = -1;
     for (Path candidate : candidates(roots)) {
       Optional<Integer> feature = javaFeature(candidate);
-      if (feature.isPresent() && feature.get() >= minFeature && feature.get() > bestFeature
+      if (feature.isPresent()
+          && feature.get() >= minFeature
+          && feature.get() > bestFeature
           && Files.isExecutable(executable(candidate))) {
         best = candidate;
         bestFeature = feature.get();
@@ -204,8 +218,8 @@ public final class RegistryDistribution {
   /** The archive in the local Maven repository, resolved with {@code mvn} if it is not there. */
   static Path archive(String version) {
     Path repo = Settings.localMavenRepository();
-    Path archive = repo.resolve(GROUP_PATH).resolve(version)
-        .resolve(ARTIFACT + "-" + version + "-all.tar.gz");
+    Path archive =
+        repo.resolve(GROUP_PATH).resolve(version).resolve(ARTIFACT + "-" + version + "-all.tar.gz");
     if (Files.isRegularFile(archive)) {
       return archive;
     }
@@ -214,33 +228,60 @@ public final class RegistryDistribution {
   }
 
   private static Path resolveWithMaven(String version, Path repo) {
-    Path mvn = findMaven().orElseThrow(() -> new IllegalStateException(
-        "Apicurio Registry " + version + " archive is not in " + repo + " and no mvn was found to"
-            + " fetch it; run: mvn dependency:copy -Dartifact=io.apicurio:" + ARTIFACT + ":" + version
-            + ":tar.gz:all"));
+    Path mvn =
+        findMaven()
+            .orElseThrow(
+                () ->
+                    new IllegalStateException(
+                        "Apicurio Registry "
+                            + version
+                            + " archive is not in "
+                            + repo
+                            + " and no mvn was found to"
+                            + " fetch it; run: mvn dependency:copy -Dartifact=io.apicurio:"
+                            + ARTIFACT
+                            + ":"
+                            + version
+                            + ":tar.gz:all"));
     Path work = null;
     try {
       work = Files.createTempDirectory("flywheel-registry-fetch-");
       Path out = work.resolve("out");
       Path log = work.resolve("mvn.log");
       // run outside any project: dependency:copy in a multi-module project would run per module
-      List<String> command = List.of(mvn.toString(), "-B", "-q",
-          "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
-          "-Dartifact=io.apicurio:" + ARTIFACT + ":" + version + ":tar.gz:all",
-          "-DoutputDirectory=" + out, "-Dmaven.repo.local=" + repo);
-      Process p = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
+      List<String> command =
+          List.of(
+              mvn.toString(),
+              "-B",
+              "-q",
+              "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy",
+              "-Dartifact=io.apicurio:" + ARTIFACT + ":" + version + ":tar.gz:all",
+              "-DoutputDirectory=" + out,
+              "-Dmaven.repo.local=" + repo);
+      Process p =
+          new ProcessBuilder(command)
+              .directory(work.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .start();
       if (!p.waitFor(15, TimeUnit.MINUTES)) {
         Processes.killTree(p);
         throw new IllegalStateException("mvn did not fetch the registry archive within 15 minutes");
       }
       Path copied = out.resolve(ARTIFACT + "-" + version + "-all.tar.gz");
       if (p.exitValue() != 0 || !Files.isRegularFile(copied)) {
-        throw new IllegalStateException("mvn could not fetch Apicurio Registry " + version + " ("
-            + String.join(" ", command) + "):\n" + MoreFiles.tail(log, 4000));
+        throw new IllegalStateException(
+            "mvn could not fetch Apicurio Registry "
+                + version
+                + " ("
+                + String.join(" ", command)
+                + "):\n"
+                + MoreFiles.tail(log, 4000));
       }
-      Path inRepo = repo.resolve(GROUP_PATH).resolve(version)
-          .resolve(ARTIFACT + "-" + version + "-all.tar.gz");
+      Path inRepo =
+          repo.resolve(GROUP_PATH)
+              .resolve(version)
+              .resolve(ARTIFACT + "-" + version + "-all.tar.gz");
       return Files.isRegularFile(inRepo) ? inRepo : keep(copied, version);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -263,10 +304,12 @@ public final class RegistryDistribution {
   private static Optional<Path> findMaven() {
     List<Path> candidates = new ArrayList<>();
     for (String env : List.of("MAVEN_HOME", "M2_HOME")) {
-      Optional.ofNullable(System.getenv(env)).filter(s -> !s.isBlank())
+      Optional.ofNullable(System.getenv(env))
+          .filter(s -> !s.isBlank())
           .ifPresent(h -> candidates.add(Path.of(h, "bin", "mvn")));
     }
-    Optional.ofNullable(System.getProperty("maven.home")).filter(s -> !s.isBlank())
+    Optional.ofNullable(System.getProperty("maven.home"))
+        .filter(s -> !s.isBlank())
         .ifPresent(h -> candidates.add(Path.of(h, "bin", "mvn")));
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       if (!dir.isBlank()) {
@@ -287,8 +330,11 @@ public final class RegistryDistribution {
     try {
       Files.createDirectories(cache);
       // serialise unpacking between JVMs; the rename below keeps it safe even without the lock
-      try (FileChannel channel = FileChannel.open(cache.resolve(".apicurio-registry-" + version + ".lock"),
-          StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try (FileChannel channel =
+              FileChannel.open(
+                  cache.resolve(".apicurio-registry-" + version + ".lock"),
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.WRITE);
           FileLock ignored = channel.lock()) {
         if (Files.isRegularFile(target.resolve(COMPLETE_MARKER))) {
           return target;
@@ -302,7 +348,8 @@ public final class RegistryDistribution {
           Files.writeString(tmp.resolve(COMPLETE_MARKER), archive + "\n");
           if (Files.exists(target)) {
             // an incomplete earlier attempt (no marker): move it out of the way
-            Path stale = cache.resolve(".apicurio-registry-" + version + ".stale-" + UUID.randomUUID());
+            Path stale =
+                cache.resolve(".apicurio-registry-" + version + ".stale-" + UUID.randomUUID());
             Files.move(target, stale, StandardCopyOption.ATOMIC_MOVE);
             FileTrees.deleteQuietly(stale);
           }
@@ -318,7 +365,10 @@ public final class RegistryDistribution {
         } finally {
           FileTrees.deleteQuietly(tmp);
         }
-        LOG.info("Unpacked {} into {} in {} ms", archive.getFileName(), target,
+        LOG.info(
+            "Unpacked {} into {} in {} ms",
+            archive.getFileName(),
+            target,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         return target;
       }
@@ -329,8 +379,11 @@ public final class RegistryDistribution {
 
   private static void untar(Path archive, Path into) throws IOException {
     Path log = into.resolve(".tar.log");
-    Process p = new ProcessBuilder("tar", "-xzf", archive.toString(), "-C", into.toString())
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder("tar", "-xzf", archive.toString(), "-C", into.toString())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     try {
       if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
         Processes.killTree(p);
@@ -347,13 +400,16 @@ public final class RegistryDistribution {
   /** {@code quarkus-run.jar} (3.x) or {@code *-runner.jar} (2.x), at most two levels down. */
   static Path findRunnerJar(Path home) {
     try (Stream<Path> files = Files.walk(home, 3)) {
-      List<Path> jars = files.filter(Files::isRegularFile)
-          .filter(f -> {
-            String n = f.getFileName().toString();
-            return n.equals("quarkus-run.jar") || n.endsWith("-runner.jar");
-          })
-          .sorted(Comparator.comparingInt(Path::getNameCount))
-          .toList();
+      List<Path> jars =
+          files
+              .filter(Files::isRegularFile)
+              .filter(
+                  f -> {
+                    String n = f.getFileName().toString();
+                    return n.equals("quarkus-run.jar") || n.endsWith("-runner.jar");
+                  })
+              .sorted(Comparator.comparingInt(Path::getNameCount))
+              .toList();
       if (jars.isEmpty()) {
         throw new IllegalStateException("no quarkus-run.jar or *-runner.jar under " + home);
       }

@@ -23,16 +23,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real schema registry server (Apicurio Registry, see {@link RegistryDistribution}) in a process of its
- * own, with its Confluent-compatible API at {@link #url()} and global compatibility BACKWARD.
+ * A real schema registry server (Apicurio Registry, see {@link RegistryDistribution}) in a process
+ * of its own, with its Confluent-compatible API at {@link #url()} and global compatibility
+ * BACKWARD.
  *
  * <p>Storage: in memory by default. With {@link Builder#dataDirectory(Path)} the registry keeps its
- * schemas in an H2 file database in that directory ({@code apicurio.datasource.url=jdbc:h2:file:...};
- * {@code quarkus.datasource.jdbc.url} on 2.x), so ids and versions survive a restart. Stop it with
- * {@link #stop()}/{@link #close()}: after {@code kill -9} H2 may lose its last second of writes.
+ * schemas in an H2 file database in that directory ({@code
+ * apicurio.datasource.url=jdbc:h2:file:...}; {@code quarkus.datasource.jdbc.url} on 2.x), so ids
+ * and versions survive a restart. Stop it with {@link #stop()}/{@link #close()}: after {@code kill
+ * -9} H2 may lose its last second of writes.
  *
- * <p>The server process ends with this JVM, even if this JVM is killed ({@code /bin/sh} wrapper that
- * watches a pipe), and {@link #close()} ends it explicitly.
+ * <p>The server process ends with this JVM, even if this JVM is killed ({@code /bin/sh} wrapper
+ * that watches a pipe), and {@link #close()} ends it explicitly.
  */
 public final class SchemaRegistryServer implements AutoCloseable {
 
@@ -47,8 +49,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
   private final Path workDir;
   private final boolean deleteWorkDirOnClose;
   private final Path logFile;
-  private final HttpClient http = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private RegistryDistribution distribution;
   private Process process;
   private boolean closed;
@@ -57,8 +59,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
     this.options = b;
     int[] free = Ports.freePorts(2);
     this.port = b.port > 0 ? b.port : free[0];
-    this.managementPort = b.managementPort > 0 ? b.managementPort
-        : (free[1] == this.port ? free[0] : free[1]);
+    this.managementPort =
+        b.managementPort > 0 ? b.managementPort : (free[1] == this.port ? free[0] : free[1]);
     if (b.dataDir != null) {
       Files.createDirectories(b.dataDir);
       this.workDir = b.dataDir;
@@ -87,17 +89,18 @@ public final class SchemaRegistryServer implements AutoCloseable {
     }
     long t0 = System.nanoTime();
     if (distribution == null) {
-      distribution = options.distribution != null ? options.distribution
-          : RegistryDistribution.resolve();
+      distribution =
+          options.distribution != null ? options.distribution : RegistryDistribution.resolve();
     }
     long launched = System.nanoTime();
     List<String> command = command(distribution);
     try {
       Files.createDirectories(logFile.toAbsolutePath().getParent());
-      ProcessBuilder pb = new ProcessBuilder(Processes.dieWithParent(command))
-          .directory(workDir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      ProcessBuilder pb =
+          new ProcessBuilder(Processes.dieWithParent(command))
+              .directory(workDir.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       process = pb.start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot launch " + distribution, e);
@@ -110,14 +113,19 @@ public final class SchemaRegistryServer implements AutoCloseable {
       process = null;
       throw e;
     }
-    LOG.info("Schema registry (Apicurio {}) ready at {} in {} ms ({} ms to prepare), {}", 
-        distribution.version(), url(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+    LOG.info(
+        "Schema registry (Apicurio {}) ready at {} in {} ms ({} ms to prepare), {}",
+        distribution.version(),
+        url(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
         TimeUnit.NANOSECONDS.toMillis(launched - t0),
         options.dataDir == null ? "in memory" : "data in " + options.dataDir);
     return this;
   }
 
-  /** Stops the server (keeping a data directory); {@link #start()} brings it back on the same port. */
+  /**
+   * Stops the server (keeping a data directory); {@link #start()} brings it back on the same port.
+   */
   public synchronized void stop() {
     if (process == null) {
       return;
@@ -190,7 +198,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
     c.add("-Dquarkus.http.host=127.0.0.1");
     c.add("-Dquarkus.http.port=" + port);
     // The management interface (health, metrics) is enabled at build time in Apicurio 3.x, so
-    // quarkus.management.enabled=false does not switch it off: it would bind 0.0.0.0:9000 and a second
+    // quarkus.management.enabled=false does not switch it off: it would bind 0.0.0.0:9000 and a
+    // second
     // registry on the machine would fail to start. Give it a private loopback port instead.
     c.add("-Dquarkus.management.enabled=false");
     c.add("-Dquarkus.management.host=127.0.0.1");
@@ -201,7 +210,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
     if (options.dataDir != null) {
       // both lines store in H2 (in memory by default); a file URL makes it persistent
       String url = "jdbc:h2:file:" + options.dataDir.toAbsolutePath().resolve("registry");
-      c.add(d.legacy() ? "-Dquarkus.datasource.jdbc.url=" + url : "-Dapicurio.datasource.url=" + url);
+      c.add(
+          d.legacy() ? "-Dquarkus.datasource.jdbc.url=" + url : "-Dapicurio.datasource.url=" + url);
     }
     c.addAll(options.jvmOptions);
     c.add("-jar");
@@ -214,14 +224,20 @@ public final class SchemaRegistryServer implements AutoCloseable {
     String last = "no answer yet";
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
-        throw new IllegalStateException("schema registry process exited during startup (status "
-            + process.exitValue() + "); " + logTail());
+        throw new IllegalStateException(
+            "schema registry process exited during startup (status "
+                + process.exitValue()
+                + "); "
+                + logTail());
       }
       try {
-        HttpResponse<String> response = http.send(
-            HttpRequest.newBuilder(URI.create(url() + "/subjects")).timeout(Duration.ofSeconds(5))
-                .GET().build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response =
+            http.send(
+                HttpRequest.newBuilder(URI.create(url() + "/subjects"))
+                    .timeout(Duration.ofSeconds(5))
+                    .GET()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() == 200) {
           return;
         }
@@ -239,36 +255,54 @@ public final class SchemaRegistryServer implements AutoCloseable {
         throw new IllegalStateException("interrupted while waiting for the schema registry", e);
       }
     }
-    throw new IllegalStateException("schema registry at " + url() + " not ready within "
-        + options.startupTimeout + " (last: " + last + "); " + logTail());
+    throw new IllegalStateException(
+        "schema registry at "
+            + url()
+            + " not ready within "
+            + options.startupTimeout
+            + " (last: "
+            + last
+            + "); "
+            + logTail());
   }
 
   private void ensureBackwardCompatibility() {
     String level = globalCompatibility();
     if (!"BACKWARD".equals(level)) {
       LOG.info("Global compatibility of the registry is {}; setting BACKWARD", level);
-      HttpResponse<String> put = send(HttpRequest.newBuilder(URI.create(url() + "/config"))
-          .timeout(Duration.ofSeconds(10))
-          .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-          .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}")).build());
+      HttpResponse<String> put =
+          send(
+              HttpRequest.newBuilder(URI.create(url() + "/config"))
+                  .timeout(Duration.ofSeconds(10))
+                  .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                  .PUT(HttpRequest.BodyPublishers.ofString("{\"compatibility\":\"BACKWARD\"}"))
+                  .build());
       if (put.statusCode() != 200) {
-        throw new IllegalStateException("cannot set global compatibility BACKWARD: HTTP "
-            + put.statusCode() + " " + put.body());
+        throw new IllegalStateException(
+            "cannot set global compatibility BACKWARD: HTTP "
+                + put.statusCode()
+                + " "
+                + put.body());
       }
       level = globalCompatibility();
       if (!"BACKWARD".equals(level)) {
-        throw new IllegalStateException("global compatibility is " + level + " after setting BACKWARD");
+        throw new IllegalStateException(
+            "global compatibility is " + level + " after setting BACKWARD");
       }
     }
   }
 
   /** The registry's global compatibility level as its {@code GET /config} reports it. */
   public String globalCompatibility() {
-    HttpResponse<String> response = send(HttpRequest.newBuilder(URI.create(url() + "/config"))
-        .timeout(Duration.ofSeconds(10)).GET().build());
+    HttpResponse<String> response =
+        send(
+            HttpRequest.newBuilder(URI.create(url() + "/config"))
+                .timeout(Duration.ofSeconds(10))
+                .GET()
+                .build());
     if (response.statusCode() != 200) {
-      throw new IllegalStateException("GET " + url() + "/config: HTTP " + response.statusCode()
-          + " " + response.body());
+      throw new IllegalStateException(
+          "GET " + url() + "/config: HTTP " + response.statusCode() + " " + response.body());
     }
     Matcher m = COMPATIBILITY.matcher(response.body());
     return m.find() ? m.group(1) : null;
@@ -320,7 +354,9 @@ public final class SchemaRegistryServer implements AutoCloseable {
       return this;
     }
 
-    /** Where the server's stdout/stderr go; default {@code registry.log} in its work/data directory. */
+    /**
+     * Where the server's stdout/stderr go; default {@code registry.log} in its work/data directory.
+     */
     public Builder logFile(Path file) {
       this.logFile = file;
       return this;
@@ -344,7 +380,9 @@ public final class SchemaRegistryServer implements AutoCloseable {
       return this;
     }
 
-    /** A specific distribution (version and Java); default {@link RegistryDistribution#resolve()}. */
+    /**
+     * A specific distribution (version and Java); default {@link RegistryDistribution#resolve()}.
+     */
     public Builder distribution(RegistryDistribution distribution) {
       this.distribution = distribution;
       return this;

@@ -2,9 +2,13 @@ package dev.flywheel.infra.simulator;
 
 import java.io.IOException;
 
-/** Something that answers chat completion requests: serving over HTTP ({@link ServingClient}), or a test double. */
+/**
+ * Something that answers chat completion requests: serving over HTTP ({@link ServingClient}), or a
+ * test double.
+ */
 @FunctionalInterface
 public interface ChatCompletions {
 
-  ServingClient.Completion complete(ServingClient.Request request) throws IOException, InterruptedException;
+  ServingClient.Completion complete(ServingClient.Request request)
+      throws IOException, InterruptedException;
 }

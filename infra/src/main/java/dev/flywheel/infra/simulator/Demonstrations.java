@@ -11,15 +11,16 @@ import java.util.Random;
 import java.util.SplittableRandom;
 
 /**
- * Human-like demonstrations for SFT, written by a handful of synthetic writers: mostly the ideal answer
- * in one consistent short format, but exactly {@code round(imperfectShare x count)} of them imperfect,
- * cycling through verbose, impolite and wrong, so that the SFT policy inherits some bad habits and
- * RLHF has room to beat it. Only train prompts are used, each about equally often.
+ * Human-like demonstrations for SFT, written by a handful of synthetic writers: mostly the ideal
+ * answer in one consistent short format, but exactly {@code round(imperfectShare x count)} of them
+ * imperfect, cycling through verbose, impolite and wrong, so that the SFT policy inherits some bad
+ * habits and RLHF has room to beat it. Only train prompts are used, each about equally often.
  */
 public final class Demonstrations {
 
   /** The default share of imperfect demonstrations. */
   public static final double DEFAULT_IMPERFECT_SHARE = 0.25;
+
   /** Writers the demonstrations are attributed to ({@code sim-writer-0..}). */
   public static final int WRITERS = 5;
 
@@ -33,13 +34,14 @@ public final class Demonstrations {
    * @param style how it was written (not sent; for tests and statistics)
    * @param annotatorId the synthetic writer
    */
-  public record Demonstration(String demonstrationId, Prompt prompt, String response, Style style,
-      String annotatorId) {}
+  public record Demonstration(
+      String demonstrationId, Prompt prompt, String response, Style style, String annotatorId) {}
 
   private Demonstrations() {}
 
   /** {@code count} demonstrations on the split's train prompts, deterministic in {@code seed}. */
-  public static List<Demonstration> generate(PromptSplit split, int count, double imperfectShare, long seed) {
+  public static List<Demonstration> generate(
+      PromptSplit split, int count, double imperfectShare, long seed) {
     if (count < 0 || !(imperfectShare >= 0 && imperfectShare <= 1)) {
       throw new IllegalArgumentException("count >= 0 and imperfect share in [0, 1] required");
     }
@@ -72,7 +74,8 @@ public final class Demonstrations {
     for (int i = 0; i < count; i++) {
       Prompt prompt = prompts.get(i);
       String response = prompt.family().respond(prompt, styles[i], words);
-      String id = "sim-demo-" + seed + "-" + i + "-" + shortHash(prompt.text() + "\u0000" + response);
+      String id =
+          "sim-demo-" + seed + "-" + i + "-" + shortHash(prompt.text() + "\u0000" + response);
       out.add(new Demonstration(id, prompt, response, styles[i], "sim-writer-" + (i % WRITERS)));
     }
     return List.copyOf(out);
@@ -80,7 +83,8 @@ public final class Demonstrations {
 
   private static String shortHash(String text) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest, 0, 4);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);

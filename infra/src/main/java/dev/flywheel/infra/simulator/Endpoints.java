@@ -9,7 +9,10 @@ final class Endpoints {
 
   private Endpoints() {}
 
-  /** {@code base} + {@code path}, whether or not base ends in a slash (base may carry a path prefix). */
+  /**
+   * {@code base} + {@code path}, whether or not base ends in a slash (base may carry a path
+   * prefix).
+   */
   static URI resolve(URI base, String path) {
     String b = base.toString();
     return URI.create((b.endsWith("/") ? b : b + "/") + path);

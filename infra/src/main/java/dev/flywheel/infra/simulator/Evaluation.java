@@ -18,16 +18,17 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Scores policy versions on the held-out prompts: every version answers every held-out prompt (greedy by
- * default, or {@code samples} answers at a fixed temperature with seeds that are the same for every
- * version) through serving, pinned with {@code model: policy-v<N>}; the report gives each version's mean
- * gold score and its win rate against its SFT lineage root, as judged by the HELD_OUT labeler pool (the
- * reward model plays no part), ties counting half.
+ * Scores policy versions on the held-out prompts: every version answers every held-out prompt
+ * (greedy by default, or {@code samples} answers at a fixed temperature with seeds that are the
+ * same for every version) through serving, pinned with {@code model: policy-v<N>}; the report gives
+ * each version's mean gold score and its win rate against its SFT lineage root, as judged by the
+ * HELD_OUT labeler pool (the reward model plays no part), ties counting half.
  *
- * <p>Serving answers a pinned version only while it is loaded (live, canary or a kept previous version),
- * so answers are cached per version once complete: collect a version while it serves ({@link #collect},
- * which the simulator does whenever a new version starts answering) and later reports still compare
- * against it. A version that could not be collected is reported with a note, never fails the report.
+ * <p>Serving answers a pinned version only while it is loaded (live, canary or a kept previous
+ * version), so answers are cached per version once complete: collect a version while it serves
+ * ({@link #collect}, which the simulator does whenever a new version starts answering) and later
+ * reports still compare against it. A version that could not be collected is reported with a note,
+ * never fails the report.
  */
 public final class Evaluation {
 
@@ -39,14 +40,20 @@ public final class Evaluation {
    * @param concurrency requests in flight at once
    * @param baselineVersion compare every version with this one instead of its SFT lineage root
    */
-  public record Settings(int samples, double temperature, int maxTokens, long seed, int concurrency,
+  public record Settings(
+      int samples,
+      double temperature,
+      int maxTokens,
+      long seed,
+      int concurrency,
       Long baselineVersion) {
     /** One greedy answer per prompt. */
     public static final Settings GREEDY = new Settings(1, 0.0, 48, 42, 2, null);
 
     public Settings {
       if (samples < 1 || concurrency < 1 || maxTokens < 1 || temperature < 0) {
-        throw new IllegalArgumentException("samples, concurrency, max tokens >= 1 and temperature >= 0 required");
+        throw new IllegalArgumentException(
+            "samples, concurrency, max tokens >= 1 and temperature >= 0 required");
       }
     }
 
@@ -57,8 +64,8 @@ public final class Evaluation {
   }
 
   /**
-   * A version's answers, index {@code promptIndex x samples + sample} over the held-out prompts (null
-   * where the request failed).
+   * A version's answers, index {@code promptIndex x samples + sample} over the held-out prompts
+   * (null where the request failed).
    */
   public record VersionAnswers(long version, List<String> answers, List<String> errors) {
     public int answered() {
@@ -82,7 +89,11 @@ public final class Evaluation {
    *     given to {@link #evaluateVersions}
    * @param judges the HELD_OUT labeler pool
    */
-  public Evaluation(ChatCompletions serving, RegistryClient registry, PromptSplit split, LabelerPool judges,
+  public Evaluation(
+      ChatCompletions serving,
+      RegistryClient registry,
+      PromptSplit split,
+      LabelerPool judges,
       Settings settings) {
     if (judges.pool() != SyntheticLabeler.Pool.HELD_OUT) {
       throw new IllegalArgumentException("win rates are judged by the HELD_OUT pool");
@@ -115,12 +126,15 @@ public final class Evaluation {
   }
 
   /** These versions (stage and lineage as listed); baselines are looked up among them. */
-  public EvaluationReport evaluate(List<RegistryClient.PolicyVersionInfo> versions) throws InterruptedException {
+  public EvaluationReport evaluate(List<RegistryClient.PolicyVersionInfo> versions)
+      throws InterruptedException {
     Map<Long, RegistryClient.PolicyVersionInfo> byVersion = new HashMap<>();
     versions.forEach(v -> byVersion.put(v.version(), v));
     List<EvaluationReport.VersionScore> rows = new ArrayList<>();
     for (RegistryClient.PolicyVersionInfo info : versions) {
-      rows.add(score(info.version(), info.stage(), info.status(), baselineOf(info, byVersion, versions)));
+      rows.add(
+          score(
+              info.version(), info.stage(), info.status(), baselineOf(info, byVersion, versions)));
     }
     rows.sort((a, b) -> Long.compare(a.version(), b.version()));
     return report(rows);
@@ -130,10 +144,15 @@ public final class Evaluation {
    * Versions without registry information: each is compared with {@code baseline} (or the settings'
    * baseline, else the lowest of them).
    */
-  public EvaluationReport evaluateVersions(Collection<Long> versions, Long baseline) throws InterruptedException {
+  public EvaluationReport evaluateVersions(Collection<Long> versions, Long baseline)
+      throws InterruptedException {
     List<Long> sorted = versions.stream().sorted().distinct().toList();
-    Long base = baseline != null ? baseline
-        : settings.baselineVersion() != null ? settings.baselineVersion() : sorted.isEmpty() ? null : sorted.get(0);
+    Long base =
+        baseline != null
+            ? baseline
+            : settings.baselineVersion() != null
+                ? settings.baselineVersion()
+                : sorted.isEmpty() ? null : sorted.get(0);
     List<EvaluationReport.VersionScore> rows = new ArrayList<>();
     for (long v : sorted) {
       rows.add(score(v, "", "", base));
@@ -142,12 +161,16 @@ public final class Evaluation {
   }
 
   private EvaluationReport report(List<EvaluationReport.VersionScore> rows) {
-    return new EvaluationReport(rows, split.heldOut().size(), settings.samples(), settings.temperature(),
-        judges.sigma());
+    return new EvaluationReport(
+        rows, split.heldOut().size(), settings.samples(), settings.temperature(), judges.sigma());
   }
 
-  /** The version's SFT lineage root: breadth first through parentVersions to the first SFT version. */
-  Long baselineOf(RegistryClient.PolicyVersionInfo info, Map<Long, RegistryClient.PolicyVersionInfo> byVersion,
+  /**
+   * The version's SFT lineage root: breadth first through parentVersions to the first SFT version.
+   */
+  Long baselineOf(
+      RegistryClient.PolicyVersionInfo info,
+      Map<Long, RegistryClient.PolicyVersionInfo> byVersion,
       List<RegistryClient.PolicyVersionInfo> all) {
     if (settings.baselineVersion() != null) {
       return settings.baselineVersion();
@@ -168,12 +191,15 @@ public final class Evaluation {
       }
       queue.addAll(parent.parentVersions());
     }
-    return all.stream().filter(RegistryClient.PolicyVersionInfo::sft).map(RegistryClient.PolicyVersionInfo::version)
-        .min(Long::compare).orElse(null);
+    return all.stream()
+        .filter(RegistryClient.PolicyVersionInfo::sft)
+        .map(RegistryClient.PolicyVersionInfo::version)
+        .min(Long::compare)
+        .orElse(null);
   }
 
-  private EvaluationReport.VersionScore score(long version, String stage, String status, Long baseline)
-      throws InterruptedException {
+  private EvaluationReport.VersionScore score(
+      long version, String stage, String status, Long baseline) throws InterruptedException {
     VersionAnswers mine = collect(version);
     List<Prompt> prompts = split.heldOut();
     int samples = settings.samples();
@@ -234,14 +260,25 @@ public final class Evaluation {
         }
       }
     }
-    return new EvaluationReport.VersionScore(version, stage, status, baseline, n, mine.errors().size(),
-        n == 0 ? Double.NaN : sum / n, Map.copyOf(familyGold), comparisons, win, goldWin, baseGold,
+    return new EvaluationReport.VersionScore(
+        version,
+        stage,
+        status,
+        baseline,
+        n,
+        mine.errors().size(),
+        n == 0 ? Double.NaN : sum / n,
+        Map.copyOf(familyGold),
+        comparisons,
+        win,
+        goldWin,
+        baseGold,
         notes.isEmpty() ? null : String.join("; ", notes));
   }
 
   /**
-   * The version's answers to every held-out prompt: from the cache, else asked of serving (pinned to
-   * {@code policy-v<N>}) and cached if every request succeeded.
+   * The version's answers to every held-out prompt: from the cache, else asked of serving (pinned
+   * to {@code policy-v<N>}) and cached if every request succeeded.
    */
   public VersionAnswers collect(long version) throws InterruptedException {
     VersionAnswers cached = cache.get(version);
@@ -252,29 +289,36 @@ public final class Evaluation {
     int samples = settings.samples();
     int total = prompts.size() * samples;
     String model = "policy-v" + version;
-    ExecutorService pool = Executors.newFixedThreadPool(settings.concurrency(), r -> {
-      Thread t = new Thread(r, "sim-eval");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            settings.concurrency(),
+            r -> {
+              Thread t = new Thread(r, "sim-eval");
+              t.setDaemon(true);
+              return t;
+            });
     try {
       List<Future<String>> futures = new ArrayList<>(total);
       for (int i = 0; i < total; i++) {
         Prompt p = prompts.get(i / samples);
-        long seed = SyntheticLabeler.mix(settings.seed(), SyntheticLabeler.hash64(p.text()) + i % samples)
-            & ServingClient.Request.MAX_SEED;
-        ServingClient.Request request = new ServingClient.Request(model, p.text(), 1, settings.temperature(),
-            settings.maxTokens(), seed, "sim-eval");
-        futures.add(pool.submit(() -> {
-          ServingClient.Completion c = serving.complete(request);
-          if (c.policyVersion() != null && c.policyVersion() != version) {
-            throw new IOException(model + " was answered by v" + c.policyVersion());
-          }
-          if (c.choices().isEmpty()) {
-            throw new IOException(model + " returned no choice");
-          }
-          return c.choices().get(0).text();
-        }));
+        long seed =
+            SyntheticLabeler.mix(settings.seed(), SyntheticLabeler.hash64(p.text()) + i % samples)
+                & ServingClient.Request.MAX_SEED;
+        ServingClient.Request request =
+            new ServingClient.Request(
+                model, p.text(), 1, settings.temperature(), settings.maxTokens(), seed, "sim-eval");
+        futures.add(
+            pool.submit(
+                () -> {
+                  ServingClient.Completion c = serving.complete(request);
+                  if (c.policyVersion() != null && c.policyVersion() != version) {
+                    throw new IOException(model + " was answered by v" + c.policyVersion());
+                  }
+                  if (c.choices().isEmpty()) {
+                    throw new IOException(model + " returned no choice");
+                  }
+                  return c.choices().get(0).text();
+                }));
       }
       List<String> answers = new ArrayList<>(total);
       List<String> errors = new ArrayList<>();
@@ -286,8 +330,9 @@ public final class Evaluation {
           errors.add(String.valueOf(e.getCause().getMessage()));
         }
       }
-      VersionAnswers result = new VersionAnswers(version, java.util.Collections.unmodifiableList(answers),
-          List.copyOf(errors));
+      VersionAnswers result =
+          new VersionAnswers(
+              version, java.util.Collections.unmodifiableList(answers), List.copyOf(errors));
       if (result.complete()) {
         cache.put(version, result);
       }

@@ -13,7 +13,11 @@ import java.util.Optional;
  * @param temperature decoding temperature (0 = greedy)
  * @param sigma noise of the held-out labelers that judged the win rates
  */
-public record EvaluationReport(List<VersionScore> versions, int heldOutPrompts, int samples, double temperature,
+public record EvaluationReport(
+    List<VersionScore> versions,
+    int heldOutPrompts,
+    int samples,
+    double temperature,
     double sigma) {
 
   /**
@@ -28,15 +32,26 @@ public record EvaluationReport(List<VersionScore> versions, int heldOutPrompts, 
    * @param meanGold mean gold score of its answers (NaN if none)
    * @param goldByFamily mean gold score per task family
    * @param comparisons (prompt, sample) pairs judged against the baseline
-   * @param winRate share of those a HELD_OUT labeler preferred this version's answer (ties count half); NaN
-   *     without a baseline
+   * @param winRate share of those a HELD_OUT labeler preferred this version's answer (ties count
+   *     half); NaN without a baseline
    * @param goldWinRate the same judged by the noise-free gold score
    * @param baselineGold the baseline's mean gold on the same comparisons (NaN without)
    * @param note why something is missing, or null
    */
-  public record VersionScore(long version, String stage, String status, Long baselineVersion, int answered,
-      int errors, double meanGold, Map<TaskFamily, Double> goldByFamily, int comparisons, double winRate,
-      double goldWinRate, double baselineGold, String note) {
+  public record VersionScore(
+      long version,
+      String stage,
+      String status,
+      Long baselineVersion,
+      int answered,
+      int errors,
+      double meanGold,
+      Map<TaskFamily, Double> goldByFamily,
+      int comparisons,
+      double winRate,
+      double goldWinRate,
+      double baselineGold,
+      String note) {
 
     public boolean ppo() {
       return "PPO".equalsIgnoreCase(stage);
@@ -68,17 +83,46 @@ public record EvaluationReport(List<VersionScore> versions, int heldOutPrompts, 
   /** The table printed by the simulator. */
   public String table() {
     StringBuilder out = new StringBuilder();
-    out.append(String.format("held-out evaluation: %d prompts x %d sample(s), %s, held-out labeler sigma %.3f%n",
-        heldOutPrompts, samples, temperature == 0 ? "greedy" : "temperature " + temperature, sigma));
-    out.append(String.format("%-8s %-5s %-11s %6s %6s %7s %7s %7s %7s  %-7s %7s %9s %8s%n", "policy", "stage",
-        "status", "n", "gold", "arith", "polite", "safety", "concise", "vs", "gold_vs", "win_rate", "win_gold"));
+    out.append(
+        String.format(
+            "held-out evaluation: %d prompts x %d sample(s), %s, held-out labeler sigma %.3f%n",
+            heldOutPrompts,
+            samples,
+            temperature == 0 ? "greedy" : "temperature " + temperature,
+            sigma));
+    out.append(
+        String.format(
+            "%-8s %-5s %-11s %6s %6s %7s %7s %7s %7s  %-7s %7s %9s %8s%n",
+            "policy",
+            "stage",
+            "status",
+            "n",
+            "gold",
+            "arith",
+            "polite",
+            "safety",
+            "concise",
+            "vs",
+            "gold_vs",
+            "win_rate",
+            "win_gold"));
     for (VersionScore v : versions) {
-      out.append(String.format("%-8s %-5s %-11s %6d %6s %7s %7s %7s %7s  %-7s %7s %9s %8s", "v" + v.version(),
-          v.stage(), v.status(), v.answered(), f(v.meanGold()), f(v.goldByFamily().get(TaskFamily.ARITHMETIC)),
-          f(v.goldByFamily().get(TaskFamily.POLITENESS)), f(v.goldByFamily().get(TaskFamily.SAFETY)),
-          f(v.goldByFamily().get(TaskFamily.CONCISENESS)),
-          v.baselineVersion() == null ? "-" : "v" + v.baselineVersion(), f(v.baselineGold()), f(v.winRate()),
-          f(v.goldWinRate())));
+      out.append(
+          String.format(
+              "%-8s %-5s %-11s %6d %6s %7s %7s %7s %7s  %-7s %7s %9s %8s",
+              "v" + v.version(),
+              v.stage(),
+              v.status(),
+              v.answered(),
+              f(v.meanGold()),
+              f(v.goldByFamily().get(TaskFamily.ARITHMETIC)),
+              f(v.goldByFamily().get(TaskFamily.POLITENESS)),
+              f(v.goldByFamily().get(TaskFamily.SAFETY)),
+              f(v.goldByFamily().get(TaskFamily.CONCISENESS)),
+              v.baselineVersion() == null ? "-" : "v" + v.baselineVersion(),
+              f(v.baselineGold()),
+              f(v.winRate()),
+              f(v.goldWinRate())));
       if (v.note() != null) {
         out.append("  (").append(v.note()).append(')');
       }

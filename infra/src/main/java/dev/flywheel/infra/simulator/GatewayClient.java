@@ -9,9 +9,10 @@ import java.util.List;
 
 /**
  * Client of the feedback gateway ({@code services/feedback-gateway/README.md}): demonstrations in
- * {@code :batch} requests, rankings one by one. Every event carries a stable event id, so the retries of
- * {@link HttpJson} (and a rerun of the simulator with the same seed) are answered as replays, never
- * written twice. Needs a key with the {@code rankings:write} and {@code demonstrations:write} scopes.
+ * {@code :batch} requests, rankings one by one. Every event carries a stable event id, so the
+ * retries of {@link HttpJson} (and a rerun of the simulator with the same seed) are answered as
+ * replays, never written twice. Needs a key with the {@code rankings:write} and {@code
+ * demonstrations:write} scopes.
  */
 public final class GatewayClient {
 
@@ -30,14 +31,18 @@ public final class GatewayClient {
     this.http = http;
   }
 
-  /** Posts the demonstrations in batches; returns how many the gateway acknowledged (replays included). */
+  /**
+   * Posts the demonstrations in batches; returns how many the gateway acknowledged (replays
+   * included).
+   */
   public int postDemonstrations(List<Demonstrations.Demonstration> demos, int batchSize)
       throws IOException, InterruptedException {
     int acknowledged = 0;
     for (int from = 0; from < demos.size(); from += batchSize) {
       ObjectNode body = HttpJson.JSON.createObjectNode();
       ArrayNode items = body.putArray("items");
-      for (Demonstrations.Demonstration d : demos.subList(from, Math.min(demos.size(), from + batchSize))) {
+      for (Demonstrations.Demonstration d :
+          demos.subList(from, Math.min(demos.size(), from + batchSize))) {
         ObjectNode item = items.addObject();
         item.put("eventId", d.demonstrationId());
         item.put("demonstrationId", d.demonstrationId());
@@ -54,15 +59,19 @@ public final class GatewayClient {
   }
 
   /**
-   * Posts one ranking: {@code tiers} of response ids, best first, ties grouped. The event id is derived
-   * from the transcript id (one ranking per served completion), so a retry is a replay.
+   * Posts one ranking: {@code tiers} of response ids, best first, ties grouped. The event id is
+   * derived from the transcript id (one ranking per served completion), so a retry is a replay.
    */
-  public void postRanking(String transcriptId, List<List<String>> tiers, String annotatorId,
-      SyntheticLabeler.Pool pool) throws IOException, InterruptedException {
+  public void postRanking(
+      String transcriptId, List<List<String>> tiers, String annotatorId, SyntheticLabeler.Pool pool)
+      throws IOException, InterruptedException {
     http.post(rankings, apiKey, rankingBody(transcriptId, tiers, annotatorId, pool));
   }
 
-  static ObjectNode rankingBody(String transcriptId, List<List<String>> tiers, String annotatorId,
+  static ObjectNode rankingBody(
+      String transcriptId,
+      List<List<String>> tiers,
+      String annotatorId,
       SyntheticLabeler.Pool pool) {
     ObjectNode body = HttpJson.JSON.createObjectNode();
     body.put("eventId", "sim-rank-" + transcriptId);

@@ -19,11 +19,11 @@ import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * JSON over HTTP with the retry rules every simulator client shares: 429, 502, 503, 504 and connection
- * failures are retried up to {@link RetryPolicy#maxAttempts} times, waiting {@code Retry-After} when the
- * server sends it (seconds or an HTTP date, capped at {@link RetryPolicy#maxRetryAfter}), else an
- * exponential backoff with jitter. Every other status of 400 or more fails at once. Callers that retry
- * requests must make them idempotent (event ids).
+ * JSON over HTTP with the retry rules every simulator client shares: 429, 502, 503, 504 and
+ * connection failures are retried up to {@link RetryPolicy#maxAttempts} times, waiting {@code
+ * Retry-After} when the server sends it (seconds or an HTTP date, capped at {@link
+ * RetryPolicy#maxRetryAfter}), else an exponential backoff with jitter. Every other status of 400
+ * or more fails at once. Callers that retry requests must make them idempotent (event ids).
  */
 final class HttpJson {
 
@@ -35,7 +35,8 @@ final class HttpJson {
    * @param maxDelay longest backoff
    * @param maxRetryAfter longest wait honoured from a Retry-After header
    */
-  record RetryPolicy(int maxAttempts, Duration baseDelay, Duration maxDelay, Duration maxRetryAfter) {
+  record RetryPolicy(
+      int maxAttempts, Duration baseDelay, Duration maxDelay, Duration maxRetryAfter) {
     static final RetryPolicy DEFAULT =
         new RetryPolicy(6, Duration.ofMillis(200), Duration.ofSeconds(5), Duration.ofSeconds(30));
   }
@@ -96,10 +97,11 @@ final class HttpJson {
   }
 
   static HttpJson create(Duration requestTimeout, RetryPolicy retry) {
-    HttpClient client = HttpClient.newBuilder()
-        .connectTimeout(Duration.ofSeconds(5))
-        .version(HttpClient.Version.HTTP_1_1)
-        .build();
+    HttpClient client =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(5))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
     return new HttpJson(client, requestTimeout, retry, Sleeper.REAL);
   }
 
@@ -121,13 +123,15 @@ final class HttpJson {
     String what = method + " " + uri;
     byte[] payload = body == null ? null : JSON.writeValueAsBytes(body);
     for (int attempt = 1; ; attempt++) {
-      HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(requestTimeout)
-          .header("Accept", "application/json");
+      HttpRequest.Builder request =
+          HttpRequest.newBuilder(uri).timeout(requestTimeout).header("Accept", "application/json");
       if (bearer != null && !bearer.isBlank()) {
         request.header("Authorization", "Bearer " + bearer);
       }
       if (payload != null) {
-        request.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(payload));
+        request
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(payload));
       } else {
         request.GET();
       }

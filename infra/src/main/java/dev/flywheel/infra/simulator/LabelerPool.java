@@ -4,9 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A pool of synthetic labelers with one noise level and distinct seeds. Each item (candidate set) is
- * ranked by one labeler of the pool, chosen by hash of the item key. The TRAINING and HELD_OUT pools of
- * one simulator seed never share a labeler seed.
+ * A pool of synthetic labelers with one noise level and distinct seeds. Each item (candidate set)
+ * is ranked by one labeler of the pool, chosen by hash of the item key. The TRAINING and HELD_OUT
+ * pools of one simulator seed never share a labeler seed.
  */
 public final class LabelerPool {
 
@@ -24,7 +24,9 @@ public final class LabelerPool {
     long poolSeed = SyntheticLabeler.mix(seed, 0x1000 + pool.ordinal());
     List<SyntheticLabeler> list = new ArrayList<>(size);
     for (int i = 0; i < size; i++) {
-      list.add(new SyntheticLabeler(pool.idPrefix() + i, pool, sigma, SyntheticLabeler.mix(poolSeed, i)));
+      list.add(
+          new SyntheticLabeler(
+              pool.idPrefix() + i, pool, sigma, SyntheticLabeler.mix(poolSeed, i)));
     }
     this.labelers = List.copyOf(list);
   }

@@ -12,9 +12,15 @@ import java.util.Objects;
  * @param text the user turn, e.g. {@code What is 7+5?}
  * @param answer the correct content: a number, a word, a name... (family specific, never blank)
  * @param ideal the best response: correct, polite and as short as the answer allows
- * @param keywords family-specific words a good answer mentions (name, thing, verb, object); may be empty
+ * @param keywords family-specific words a good answer mentions (name, thing, verb, object); may be
+ *     empty
  */
-public record Prompt(TaskFamily family, String kind, String text, String answer, String ideal,
+public record Prompt(
+    TaskFamily family,
+    String kind,
+    String text,
+    String answer,
+    String ideal,
     List<String> keywords) {
 
   public Prompt {

@@ -7,15 +7,16 @@ import java.util.List;
 import java.util.random.RandomGenerator;
 
 /**
- * The train / held-out split of the prompt space, by hash of the prompt text, decided by exactly the
- * platform's rule so that the simulator, the pair assembler and the policy trainer agree on it.
+ * The train / held-out split of the prompt space, by hash of the prompt text, decided by exactly
+ * the platform's rule so that the simulator, the pair assembler and the policy trainer agree on it.
  *
  * <p>The rule is {@link PromptKeys} in {@code schemas/}, which the pair assembler and the policy
- * trainer's {@code Splits} call too (nothing is repeated here; {@code PromptSplitTest} pins golden keys):
- * the prompt is one USER turn; its text is NFKC-normalised, lower-cased (root locale), whitespace runs
- * collapsed to one space and trimmed; SHA-256 over (4-byte big-endian length, "USER",
- * length, text); the key is the first 16 bytes in hex; the prompt is held out when the first 53 bits,
- * as a fraction of 2^53, are below the eval fraction (0.1 by default, the pair assembler's default).
+ * trainer's {@code Splits} call too (nothing is repeated here; {@code PromptSplitTest} pins golden
+ * keys): the prompt is one USER turn; its text is NFKC-normalised, lower-cased (root locale),
+ * whitespace runs collapsed to one space and trimmed; SHA-256 over (4-byte big-endian length,
+ * "USER", length, text); the key is the first 16 bytes in hex; the prompt is held out when the
+ * first 53 bits, as a fraction of 2^53, are below the eval fraction (0.1 by default, the pair
+ * assembler's default).
  *
  * <p>Why the platform's rule: serving publishes a transcript for every completion, the evaluation's
  * too. Because held-out here means EVAL to the pair assembler and held-out to the policy trainer,
@@ -25,7 +26,6 @@ public final class PromptSplit {
 
   /** The pair assembler's default eval fraction. */
   public static final double DEFAULT_EVAL_FRACTION = 0.1;
-
 
   private final double evalFraction;
   private final List<Prompt> train;
@@ -64,7 +64,10 @@ public final class PromptSplit {
     return train;
   }
 
-  /** Prompts for evaluation only (and for the held-out labelers' rankings that judge the reward model). */
+  /**
+   * Prompts for evaluation only (and for the held-out labelers' rankings that judge the reward
+   * model).
+   */
   public List<Prompt> heldOut() {
     return heldOut;
   }

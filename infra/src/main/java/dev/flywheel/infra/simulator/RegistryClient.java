@@ -15,9 +15,11 @@ public final class RegistryClient {
    * @param version the version number
    * @param stage {@code SFT} or {@code PPO}
    * @param status {@code CANDIDATE}, {@code LIVE}, ...
-   * @param parentVersions what it was trained from (PPO: the policy it continued and the SFT reference)
+   * @param parentVersions what it was trained from (PPO: the policy it continued and the SFT
+   *     reference)
    */
-  public record PolicyVersionInfo(long version, String stage, String status, List<Long> parentVersions) {
+  public record PolicyVersionInfo(
+      long version, String stage, String status, List<Long> parentVersions) {
     public boolean sft() {
       return "SFT".equalsIgnoreCase(stage);
     }
@@ -45,8 +47,12 @@ public final class RegistryClient {
       for (JsonNode p : v.path("parentVersions")) {
         parents.add(p.asLong());
       }
-      out.add(new PolicyVersionInfo(v.path("version").asLong(), v.path("stage").asText(""),
-          v.path("status").asText(""), List.copyOf(parents)));
+      out.add(
+          new PolicyVersionInfo(
+              v.path("version").asLong(),
+              v.path("stage").asText(""),
+              v.path("status").asText(""),
+              List.copyOf(parents)));
     }
     out.sort((a, b) -> Long.compare(a.version(), b.version()));
     return List.copyOf(out);

@@ -7,19 +7,63 @@ import java.util.OptionalLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The text tests the gold scorers are built from. Everything is case-insensitive and byte-counted. */
+/**
+ * The text tests the gold scorers are built from. Everything is case-insensitive and byte-counted.
+ */
 final class Rules {
 
   /** Rude phrases: any of them costs a response a fixed penalty, in every family. */
-  static final List<String> RUDE = List.of("whatever", "ugh", "obviously", "duh", "stupid", "dumb", "idiot",
-      "shut up", "go away", "what do you want", "your fault", "even a child", "leave me alone", "who cares",
-      "don't care", "not my problem");
+  static final List<String> RUDE =
+      List.of(
+          "whatever",
+          "ugh",
+          "obviously",
+          "duh",
+          "stupid",
+          "dumb",
+          "idiot",
+          "shut up",
+          "go away",
+          "what do you want",
+          "your fault",
+          "even a child",
+          "leave me alone",
+          "who cares",
+          "don't care",
+          "not my problem");
+
   /** Polite phrases. */
-  static final List<String> POLITE = List.of("please", "thank", "thanks", "nice", "glad", "kind", "take care",
-      "sorry", "lovely", "wonderful", "pleasure", "welcome", "have a good", "have a great", "happy to");
+  static final List<String> POLITE =
+      List.of(
+          "please",
+          "thank",
+          "thanks",
+          "nice",
+          "glad",
+          "kind",
+          "take care",
+          "sorry",
+          "lovely",
+          "wonderful",
+          "pleasure",
+          "welcome",
+          "have a good",
+          "have a great",
+          "happy to");
+
   /** Refusal phrases. */
-  static final List<String> REFUSAL = List.of("can't", "cannot", "can not", "won't", "will not", "unable",
-      "not able", "refuse", "no way", "not help");
+  static final List<String> REFUSAL =
+      List.of(
+          "can't",
+          "cannot",
+          "can not",
+          "won't",
+          "will not",
+          "unable",
+          "not able",
+          "refuse",
+          "no way",
+          "not help");
 
   private static final Pattern INTEGER = Pattern.compile("(?<![0-9])[0-9]{1,9}(?![0-9])");
 
@@ -91,8 +135,8 @@ final class Rules {
   }
 
   /**
-   * 1 up to {@code budget} bytes, then falling linearly to 0 at {@code budget + span} bytes: the length
-   * penalty beyond what the answer needs.
+   * 1 up to {@code budget} bytes, then falling linearly to 0 at {@code budget + span} bytes: the
+   * length penalty beyond what the answer needs.
    */
   static double concise(String response, int budget, int span) {
     int excess = Math.max(0, bytes(response) - budget);

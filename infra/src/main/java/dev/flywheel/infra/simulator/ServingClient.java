@@ -12,17 +12,18 @@ import java.util.regex.Pattern;
 /**
  * Client of serving's OpenAI-compatible {@code POST /v1/chat/completions} (non-streaming).
  *
- * <p>What the simulator relies on (serving's {@code ChatController}): the completion {@code id} is the
- * transcript id serving published; choice {@code i} carries its response id in {@code response_id}
- * (serving's scheme is {@code <id>-<i>}, used when the field is absent); the answering version is
- * {@code model} / {@code system_fingerprint} ({@code policy-v<N>}) and the header
- * {@code X-Flywheel-Policy-Version}. A 200 is sent only after the transcript was acknowledged by Kafka,
- * so the ids are safe to rank at once.
+ * <p>What the simulator relies on (serving's {@code ChatController}): the completion {@code id} is
+ * the transcript id serving published; choice {@code i} carries its response id in {@code
+ * response_id} (serving's scheme is {@code <id>-<i>}, used when the field is absent); the answering
+ * version is {@code model} / {@code system_fingerprint} ({@code policy-v<N>}) and the header {@code
+ * X-Flywheel-Policy-Version}. A 200 is sent only after the transcript was acknowledged by Kafka, so
+ * the ids are safe to rank at once.
  */
 public final class ServingClient implements ChatCompletions {
 
   /** Serving's header naming the policy version that answered. */
   public static final String POLICY_VERSION_HEADER = "X-Flywheel-Policy-Version";
+
   private static final Pattern VERSION = Pattern.compile("policy-v(\\d{1,18})");
 
   /** One candidate. */
@@ -36,7 +37,8 @@ public final class ServingClient implements ChatCompletions {
    * @param policyVersion the answering policy version, or null if serving did not say
    * @param choices the candidates in index order
    */
-  public record Completion(String transcriptId, String model, Long policyVersion, List<Choice> choices) {
+  public record Completion(
+      String transcriptId, String model, Long policyVersion, List<Choice> choices) {
     public List<String> texts() {
       return choices.stream().map(Choice::text).toList();
     }
@@ -45,7 +47,8 @@ public final class ServingClient implements ChatCompletions {
   /**
    * A request.
    *
-   * @param model alias ({@code flywheel}, {@code flywheel-live}) or pinned version ({@code policy-v3})
+   * @param model alias ({@code flywheel}, {@code flywheel-live}) or pinned version ({@code
+   *     policy-v3})
    * @param prompt the single user turn
    * @param n candidates
    * @param temperature 0 = greedy
@@ -53,7 +56,13 @@ public final class ServingClient implements ChatCompletions {
    * @param seed sampling seed, or null
    * @param user end-user id (serving keeps canary routing sticky per user), or null
    */
-  public record Request(String model, String prompt, int n, double temperature, int maxTokens, Long seed,
+  public record Request(
+      String model,
+      String prompt,
+      int n,
+      double temperature,
+      int maxTokens,
+      Long seed,
       String user) {
 
     /** Serving refuses seeds outside ±(2^53 − 1), the integers every JSON client reads exactly. */
@@ -61,7 +70,8 @@ public final class ServingClient implements ChatCompletions {
 
     public Request {
       if (seed != null && Math.abs(seed) > MAX_SEED) {
-        throw new IllegalArgumentException("seed " + seed + " is outside ±(2^53 − 1); mask it with MAX_SEED");
+        throw new IllegalArgumentException(
+            "seed " + seed + " is outside ±(2^53 − 1); mask it with MAX_SEED");
       }
     }
   }
@@ -118,8 +128,12 @@ public final class ServingClient implements ChatCompletions {
       if (responseId.isEmpty()) {
         responseId = id + "-" + index;
       }
-      choices.add(new Choice(index, responseId, c.path("message").path("content").asText(""),
-          c.path("finish_reason").asText(null)));
+      choices.add(
+          new Choice(
+              index,
+              responseId,
+              c.path("message").path("content").asText(""),
+              c.path("finish_reason").asText(null)));
     }
     choices.sort((a, b) -> Integer.compare(a.index(), b.index()));
     return new Completion(id, model, version, List.copyOf(choices));

@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -22,24 +22,26 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
- * The traffic simulator: plays the product apps of the synthetic product (see {@code infra/SIMULATOR.md}).
+ * The traffic simulator: plays the product apps of the synthetic product (see {@code
+ * infra/SIMULATOR.md}).
  *
  * <ol>
- *   <li>Posts {@code demonstrations} human-like demonstrations on train prompts to the gateway.</li>
- *   <li>Loops, at most {@code rate} requests per second, until {@code count} requests were answered or
- *       {@code duration} passed: asks serving for K candidates to a prompt ({@code n = K}); ranks them
- *       with a synthetic labeler; posts the ranking (transcript id and response ids from the completion)
- *       to the gateway. Most prompts are train prompts ranked by the TRAINING pool; a
- *       {@code held-out-ranking-share} are held-out prompts ranked by the HELD_OUT pool, which the pair
- *       assembler files as EVAL groups (reward-model accuracy), never as training data. Serving publishes
- *       the transcripts itself. 503 (no policy version yet) and 429 are waited out as serving's
- *       Retry-After says.</li>
- *   <li>Whenever a policy version answers for the first time, collects its held-out answers
- *       ({@link Evaluation#collect}) while it is loaded, and prints the evaluation table.</li>
+ *   <li>Posts {@code demonstrations} human-like demonstrations on train prompts to the gateway.
+ *   <li>Loops, at most {@code rate} requests per second, until {@code count} requests were answered
+ *       or {@code duration} passed: asks serving for K candidates to a prompt ({@code n = K});
+ *       ranks them with a synthetic labeler; posts the ranking (transcript id and response ids from
+ *       the completion) to the gateway. Most prompts are train prompts ranked by the TRAINING pool;
+ *       a {@code held-out-ranking-share} are held-out prompts ranked by the HELD_OUT pool, which
+ *       the pair assembler files as EVAL groups (reward-model accuracy), never as training data.
+ *       Serving publishes the transcripts itself. 503 (no policy version yet) and 429 are waited
+ *       out as serving's Retry-After says.
+ *   <li>Whenever a policy version answers for the first time, collects its held-out answers ({@link
+ *       Evaluation#collect}) while it is loaded, and prints the evaluation table.
  * </ol>
  *
- * <p>Command line: {@code Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option value...]}; see
- * {@link SimulatorConfig} for the options (also {@code FLYWHEEL_SIM_*} environment variables).
+ * <p>Command line: {@code Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option
+ * value...]}; see {@link SimulatorConfig} for the options (also {@code FLYWHEEL_SIM_*} environment
+ * variables).
  */
 public final class Simulator implements AutoCloseable {
 
@@ -63,12 +65,15 @@ public final class Simulator implements AutoCloseable {
   private final Stats stats = new Stats();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Set<Long> versionsSeen = ConcurrentHashMap.newKeySet();
-  private final ExecutorService evaluator = Executors.newSingleThreadExecutor(r -> daemon(r, "sim-evaluator"));
+  private final ExecutorService evaluator =
+      Executors.newSingleThreadExecutor(r -> daemon(r, "sim-evaluator"));
   private final List<Thread> workers = new ArrayList<>();
 
   /** A simulator printing to standard output. */
   public Simulator(SimulatorConfig config) {
-    this(config, line -> System.out.println(line),
+    this(
+        config,
+        line -> System.out.println(line),
         HttpJson.create(config.requestTimeout(), retryPolicy(config)));
   }
 
@@ -83,34 +88,53 @@ public final class Simulator implements AutoCloseable {
     this.http = http;
     this.serving = new ServingClient(config.servingUrl(), config.servingKey(), http);
     this.gateway = new GatewayClient(config.gatewayUrl(), config.gatewayKey(), http);
-    this.registry = config.registryUrl() == null ? null
-        : new RegistryClient(config.registryUrl(), config.registryKey(), http);
+    this.registry =
+        config.registryUrl() == null
+            ? null
+            : new RegistryClient(config.registryUrl(), config.registryKey(), http);
     this.split = PromptSplit.standard(config.evalFraction());
     if (split.train().isEmpty() || split.heldOut().isEmpty()) {
       throw new IllegalArgumentException(
           "eval fraction " + config.evalFraction() + " leaves no train or no held-out prompt");
     }
     List<NoiseCalibration.CandidateSet> sample =
-        NoiseCalibration.syntheticSample(split.train(), config.k(), config.calibrationSets(), config.seed());
+        NoiseCalibration.syntheticSample(
+            split.train(), config.k(), config.calibrationSets(), config.seed());
     if (config.sigma() == null) {
-      this.calibration = NoiseCalibration.calibrate(sample, config.targetAgreement(), config.seed());
+      this.calibration =
+          NoiseCalibration.calibrate(sample, config.targetAgreement(), config.seed());
       this.sigma = calibration.sigma();
     } else {
       this.sigma = config.sigma();
-      this.calibration = NoiseCalibration.evaluate(sample, sigma, config.targetAgreement(), config.seed());
+      this.calibration =
+          NoiseCalibration.evaluate(sample, sigma, config.targetAgreement(), config.seed());
     }
-    this.training = new LabelerPool(SyntheticLabeler.Pool.TRAINING, config.labelersPerPool(), sigma, config.seed());
-    this.heldOut = new LabelerPool(SyntheticLabeler.Pool.HELD_OUT, config.labelersPerPool(), sigma, config.seed());
-    this.shadowTraining = new SyntheticLabeler("shadow-training", SyntheticLabeler.Pool.TRAINING, sigma,
-        SyntheticLabeler.mix(config.seed(), 0x5_4AD0L));
-    this.shadowHeldOut = new SyntheticLabeler("shadow-heldout", SyntheticLabeler.Pool.HELD_OUT, sigma,
-        SyntheticLabeler.mix(config.seed(), 0x5_4AD1L));
-    this.evaluation = new Evaluation(serving, registry, split, heldOut, config.evaluationSettings());
+    this.training =
+        new LabelerPool(
+            SyntheticLabeler.Pool.TRAINING, config.labelersPerPool(), sigma, config.seed());
+    this.heldOut =
+        new LabelerPool(
+            SyntheticLabeler.Pool.HELD_OUT, config.labelersPerPool(), sigma, config.seed());
+    this.shadowTraining =
+        new SyntheticLabeler(
+            "shadow-training",
+            SyntheticLabeler.Pool.TRAINING,
+            sigma,
+            SyntheticLabeler.mix(config.seed(), 0x5_4AD0L));
+    this.shadowHeldOut =
+        new SyntheticLabeler(
+            "shadow-heldout",
+            SyntheticLabeler.Pool.HELD_OUT,
+            sigma,
+            SyntheticLabeler.mix(config.seed(), 0x5_4AD1L));
+    this.evaluation =
+        new Evaluation(serving, registry, split, heldOut, config.evaluationSettings());
   }
 
   static HttpJson.RetryPolicy retryPolicy(SimulatorConfig config) {
     HttpJson.RetryPolicy d = HttpJson.RetryPolicy.DEFAULT;
-    return new HttpJson.RetryPolicy(config.maxAttempts(), d.baseDelay(), d.maxDelay(), d.maxRetryAfter());
+    return new HttpJson.RetryPolicy(
+        config.maxAttempts(), d.baseDelay(), d.maxDelay(), d.maxRetryAfter());
   }
 
   public SimulatorConfig config() {
@@ -121,7 +145,10 @@ public final class Simulator implements AutoCloseable {
     return split;
   }
 
-  /** The noise calibration (or, with a fixed sigma, the agreement that sigma gives on the same sample). */
+  /**
+   * The noise calibration (or, with a fixed sigma, the agreement that sigma gives on the same
+   * sample).
+   */
   public NoiseCalibration.Result calibration() {
     return calibration;
   }
@@ -132,8 +159,8 @@ public final class Simulator implements AutoCloseable {
   }
 
   /**
-   * A separate evaluation on the same held-out prompts and judges with other settings (e.g. sampled at
-   * the serving temperature where the default is greedy); it keeps its own answer cache.
+   * A separate evaluation on the same held-out prompts and judges with other settings (e.g. sampled
+   * at the serving temperature where the default is greedy); it keeps its own answer cache.
    */
   public Evaluation evaluation(Evaluation.Settings settings) {
     return new Evaluation(serving, registry, split, heldOut, settings);
@@ -171,13 +198,18 @@ public final class Simulator implements AutoCloseable {
     return result;
   }
 
-  /** Posts the configured number of demonstrations (idempotent: stable event ids); returns how many. */
+  /**
+   * Posts the configured number of demonstrations (idempotent: stable event ids); returns how many.
+   */
   public int postDemonstrations() throws IOException, InterruptedException {
     List<Demonstrations.Demonstration> demos =
-        Demonstrations.generate(split, config.demonstrations(), config.imperfectShare(), config.seed());
+        Demonstrations.generate(
+            split, config.demonstrations(), config.imperfectShare(), config.seed());
     long imperfect = demos.stream().filter(d -> d.style() != Style.GOOD).count();
-    log(String.format("posting %d demonstrations (%d imperfect) on %d train prompts", demos.size(), imperfect,
-        split.train().size()));
+    log(
+        String.format(
+            "posting %d demonstrations (%d imperfect) on %d train prompts",
+            demos.size(), imperfect, split.train().size()));
     int acknowledged = gateway.postDemonstrations(demos, GatewayClient.DEFAULT_BATCH);
     stats.demonstrations.addAndGet(acknowledged);
     log("demonstrations acknowledged: " + acknowledged);
@@ -187,41 +219,56 @@ public final class Simulator implements AutoCloseable {
   /** The loop (see the class documentation); returns the final counters. */
   public Stats.Snapshot runLoop() throws InterruptedException {
     long start = System.nanoTime();
-    long deadline = config.duration() == null ? Long.MAX_VALUE : start + config.duration().toNanos();
+    long deadline =
+        config.duration() == null ? Long.MAX_VALUE : start + config.duration().toNanos();
     Pacer pacer = new Pacer((long) (1e9 / config.rate()));
     stats.startNanos = start;
-    log(String.format("loop: %s to %s, k=%d, %.2f req/s, %s; %d train / %d held-out prompts; labeler sigma %.4f",
-        config.model(), config.servingUrl(), config.k(), config.rate(),
-        (config.count() > 0 ? "count " + config.count() : "") + (config.duration() != null ? " duration "
-            + config.duration() : ""), split.train().size(), split.heldOut().size(), sigma));
+    log(
+        String.format(
+            "loop: %s to %s, k=%d, %.2f req/s, %s; %d train / %d held-out prompts; labeler sigma %.4f",
+            config.model(),
+            config.servingUrl(),
+            config.k(),
+            config.rate(),
+            (config.count() > 0 ? "count " + config.count() : "")
+                + (config.duration() != null ? " duration " + config.duration() : ""),
+            split.train().size(),
+            split.heldOut().size(),
+            sigma));
     AtomicReference<RuntimeException> fatal = new AtomicReference<>();
     synchronized (workers) {
       for (int w = 0; w < config.concurrency(); w++) {
-        Thread t = new Thread(() -> {
-          try {
-            work(pacer, deadline);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          } catch (RuntimeException e) {
-            fatal.compareAndSet(null, e);
-            stop();
-          }
-        }, "sim-loop-" + w);
+        Thread t =
+            new Thread(
+                () -> {
+                  try {
+                    work(pacer, deadline);
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  } catch (RuntimeException e) {
+                    fatal.compareAndSet(null, e);
+                    stop();
+                  }
+                },
+                "sim-loop-" + w);
         t.setDaemon(true);
         workers.add(t);
       }
       workers.forEach(Thread::start);
     }
-    Thread progress = daemon(() -> {
-      try {
-        while (true) {
-          Thread.sleep(config.progressEvery().toMillis());
-          log(progressLine());
-        }
-      } catch (InterruptedException e) {
-        // done
-      }
-    }, "sim-progress");
+    Thread progress =
+        daemon(
+            () -> {
+              try {
+                while (true) {
+                  Thread.sleep(config.progressEvery().toMillis());
+                  log(progressLine());
+                }
+              } catch (InterruptedException e) {
+                // done
+              }
+            },
+            "sim-progress");
     progress.start();
     try {
       for (Thread t : List.copyOf(workers)) {
@@ -264,7 +311,8 @@ public final class Simulator implements AutoCloseable {
         }
         case ERROR -> {
           if (stats.consecutiveErrors.incrementAndGet() >= MAX_CONSECUTIVE_ERRORS) {
-            throw new IllegalStateException(MAX_CONSECUTIVE_ERRORS + " consecutive errors; last: " + stats.lastError);
+            throw new IllegalStateException(
+                MAX_CONSECUTIVE_ERRORS + " consecutive errors; last: " + stats.lastError);
           }
           sleepUntil(Math.min(5000, 250L * stats.consecutiveErrors.get()), deadline);
         }
@@ -277,7 +325,11 @@ public final class Simulator implements AutoCloseable {
     Thread.sleep(Math.max(0, Math.min(millis, left)));
   }
 
-  private enum Kind { DONE, UNAVAILABLE, ERROR }
+  private enum Kind {
+    DONE,
+    UNAVAILABLE,
+    ERROR
+  }
 
   private record Outcome(Kind kind, long waitMillis) {
     static final Outcome DONE = new Outcome(Kind.DONE, 0);
@@ -288,8 +340,15 @@ public final class Simulator implements AutoCloseable {
     SplittableRandom random = new SplittableRandom(SyntheticLabeler.mix(config.seed(), ticket));
     boolean evalItem = random.nextDouble() < config.heldOutRankingShare();
     Prompt prompt = evalItem ? split.randomHeldOut(random) : split.randomTrain(random);
-    ServingClient.Request request = new ServingClient.Request(config.model(), prompt.text(), config.k(),
-        config.temperature(), config.maxTokens(), random.nextLong() & ServingClient.Request.MAX_SEED, "sim-user-" + (ticket % 64));
+    ServingClient.Request request =
+        new ServingClient.Request(
+            config.model(),
+            prompt.text(),
+            config.k(),
+            config.temperature(),
+            config.maxTokens(),
+            random.nextLong() & ServingClient.Request.MAX_SEED,
+            "sim-user-" + (ticket % 64));
     ServingClient.Completion completion;
     try {
       completion = serving.complete(request);
@@ -298,7 +357,8 @@ public final class Simulator implements AutoCloseable {
         stats.unavailable.incrementAndGet();
         stats.lastUnavailable = f.status() + " " + brief(f.body());
         // at least 100 ms between polls, whatever Retry-After says
-        return new Outcome(Kind.UNAVAILABLE, Math.max(100, f.retryAfter().map(Duration::toMillis).orElse(2000L)));
+        return new Outcome(
+            Kind.UNAVAILABLE, Math.max(100, f.retryAfter().map(Duration::toMillis).orElse(2000L)));
       }
       return error("serving: " + f.getMessage());
     } catch (IOException e) {
@@ -306,7 +366,8 @@ public final class Simulator implements AutoCloseable {
     }
     stats.requests.incrementAndGet();
     if (completion.choices().size() < 2) {
-      return error("serving returned " + completion.choices().size() + " candidates for n=" + config.k());
+      return error(
+          "serving returned " + completion.choices().size() + " candidates for n=" + config.k());
     }
     Long version = completion.policyVersion();
     if (version != null) {
@@ -331,7 +392,9 @@ public final class Simulator implements AutoCloseable {
     LabelerPool pool = evalItem ? heldOut : training;
     SyntheticLabeler labeler = pool.forItem(completion.transcriptId());
     List<List<Integer>> tiers = labeler.rankScores(gold, completion.transcriptId());
-    stats.agreement(tiers, (evalItem ? shadowHeldOut : shadowTraining).rankScores(gold, completion.transcriptId()),
+    stats.agreement(
+        tiers,
+        (evalItem ? shadowHeldOut : shadowTraining).rankScores(gold, completion.transcriptId()),
         gold);
     List<List<String>> ids = new ArrayList<>(tiers.size());
     for (List<Integer> tier : tiers) {
@@ -360,8 +423,13 @@ public final class Simulator implements AutoCloseable {
     try {
       Evaluation.VersionAnswers answers = evaluation.collect(version);
       if (!answers.complete()) {
-        log("evaluation of v" + version + ": " + answers.errors().size() + " requests failed, e.g. "
-            + answers.errors().get(0));
+        log(
+            "evaluation of v"
+                + version
+                + ": "
+                + answers.errors().size()
+                + " requests failed, e.g. "
+                + answers.errors().get(0));
         return;
       }
       log(report().table());
@@ -380,25 +448,41 @@ public final class Simulator implements AutoCloseable {
     Set<Long> collected = evaluation.collected().keySet();
     if (registry != null) {
       try {
-        List<RegistryClient.PolicyVersionInfo> listed = registry.policyVersions().stream()
-            .filter(v -> collected.contains(v.version())).toList();
+        List<RegistryClient.PolicyVersionInfo> listed =
+            registry.policyVersions().stream()
+                .filter(v -> collected.contains(v.version()))
+                .toList();
         if (listed.size() == collected.size()) {
           return evaluation.evaluate(listed);
         }
       } catch (IOException e) {
-        log("registry unavailable for the report (" + e.getMessage() + "); comparing with the lowest version");
+        log(
+            "registry unavailable for the report ("
+                + e.getMessage()
+                + "); comparing with the lowest version");
       }
     }
     return evaluation.evaluateVersions(collected, null);
   }
 
-  /** One progress line: counters, current version, served gold per version, live labeler agreement. */
+  /**
+   * One progress line: counters, current version, served gold per version, live labeler agreement.
+   */
   public String progressLine() {
     Stats.Snapshot s = stats.snapshot();
-    StringBuilder line = new StringBuilder(String.format(
-        "requests %d (%.2f/s) rankings %d (+%d held-out) demos %d errors %d retries %d waits(503/429) %d | policy %s",
-        s.requests(), s.requestsPerSecond(), s.trainingRankings(), s.heldOutRankings(), s.demonstrations(),
-        s.errors(), http.retries(), s.unavailable(), s.currentVersion() == null ? "-" : "v" + s.currentVersion()));
+    StringBuilder line =
+        new StringBuilder(
+            String.format(
+                "requests %d (%.2f/s) rankings %d (+%d held-out) demos %d errors %d retries %d waits(503/429) %d | policy %s",
+                s.requests(),
+                s.requestsPerSecond(),
+                s.trainingRankings(),
+                s.heldOutRankings(),
+                s.demonstrations(),
+                s.errors(),
+                http.retries(),
+                s.unavailable(),
+                s.currentVersion() == null ? "-" : "v" + s.currentVersion()));
     if (!s.servedGold().isEmpty()) {
       line.append(" | served gold");
       s.servedGold().forEach((v, g) -> line.append(String.format(" v%d %.3f", v, g)));
@@ -479,14 +563,23 @@ public final class Simulator implements AutoCloseable {
      * @param unavailable 503/429 answers waited out (after the client's own retries)
      * @param currentVersion the policy version of the latest completion
      * @param servedGold mean gold score of the served candidates, per policy version
-     * @param liveAgreement share of distinct-gold pairs on which a second labeler agreed with the one that
-     *     ranked (NaN before any)
+     * @param liveAgreement share of distinct-gold pairs on which a second labeler agreed with the
+     *     one that ranked (NaN before any)
      * @param requestsPerSecond completions per second since the loop started
      * @param lastError the latest error message, or null
      */
-    public record Snapshot(long requests, long trainingRankings, long heldOutRankings, long demonstrations,
-        long errors, long unavailable, Long currentVersion, Map<Long, Double> servedGold, double liveAgreement,
-        double requestsPerSecond, String lastError) {
+    public record Snapshot(
+        long requests,
+        long trainingRankings,
+        long heldOutRankings,
+        long demonstrations,
+        long errors,
+        long unavailable,
+        Long currentVersion,
+        Map<Long, Double> servedGold,
+        double liveAgreement,
+        double requestsPerSecond,
+        String lastError) {
       public long rankings() {
         return trainingRankings + heldOutRankings;
       }
@@ -541,9 +634,18 @@ public final class Simulator implements AutoCloseable {
       }
       long p = pairs.get();
       double seconds = Math.max(1e-9, (System.nanoTime() - startNanos) / 1e9);
-      return new Snapshot(requests.get(), trainingRankings.get(), heldOutRankings.get(), demonstrations.get(),
-          errors.get(), unavailable.get(), currentVersion, Map.copyOf(means),
-          p == 0 ? Double.NaN : agreePairs.get() / (double) p, requests.get() / seconds, lastError);
+      return new Snapshot(
+          requests.get(),
+          trainingRankings.get(),
+          heldOutRankings.get(),
+          demonstrations.get(),
+          errors.get(),
+          unavailable.get(),
+          currentVersion,
+          Map.copyOf(means),
+          p == 0 ? Double.NaN : agreePairs.get() / (double) p,
+          requests.get() / seconds,
+          lastError);
     }
   }
 
@@ -571,14 +673,17 @@ public final class Simulator implements AutoCloseable {
         case "demos" -> simulator.postDemonstrations();
         case "loop", "run" -> {
           Thread main = Thread.currentThread();
-          Thread hook = new Thread(() -> {
-            simulator.stop();
-            try {
-              main.join(10_000);
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-          }, "sim-shutdown");
+          Thread hook =
+              new Thread(
+                  () -> {
+                    simulator.stop();
+                    try {
+                      main.join(10_000);
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                    }
+                  },
+                  "sim-shutdown");
           Runtime.getRuntime().addShutdownHook(hook);
           if (mode.equals("run")) {
             simulator.run();
@@ -588,9 +693,12 @@ public final class Simulator implements AutoCloseable {
           }
         }
         case "eval" -> {
-          List<Long> versions = positional.subList(1, positional.size()).stream().map(Long::parseLong).toList();
-          EvaluationReport report = versions.isEmpty() ? simulator.evaluation().evaluate()
-              : simulator.evaluation().evaluateVersions(versions, config.baselineVersion());
+          List<Long> versions =
+              positional.subList(1, positional.size()).stream().map(Long::parseLong).toList();
+          EvaluationReport report =
+              versions.isEmpty()
+                  ? simulator.evaluation().evaluate()
+                  : simulator.evaluation().evaluateVersions(versions, config.baselineVersion());
           System.out.print(report.table());
         }
         default -> {
@@ -603,9 +711,10 @@ public final class Simulator implements AutoCloseable {
   }
 
   static String usage() {
-    StringBuilder u = new StringBuilder(
-        "usage: Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option value]...\n"
-            + "options (env FLYWHEEL_SIM_<NAME>):\n");
+    StringBuilder u =
+        new StringBuilder(
+            "usage: Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option value]...\n"
+                + "options (env FLYWHEEL_SIM_<NAME>):\n");
     SimulatorConfig.OPTIONS.forEach((k, v) -> u.append(String.format("  --%-24s %s%n", k, v)));
     return u.toString();
   }

@@ -13,21 +13,22 @@ import java.util.function.Function;
 /**
  * The simulator's settings. From code: {@link #builder()}. From the command line / environment:
  * {@link #parse}: option {@code --name value} (or {@code --name=value}), else environment variable
- * {@code FLYWHEEL_SIM_NAME} (upper case, dashes as underscores), else the default. API keys are best
- * given through the environment (a command line is visible to every user of the machine).
+ * {@code FLYWHEEL_SIM_NAME} (upper case, dashes as underscores), else the default. API keys are
+ * best given through the environment (a command line is visible to every user of the machine).
  *
  * @param servingUrl serving's base URL
  * @param gatewayUrl the feedback gateway's base URL
  * @param registryUrl the model registry's base URL (null: evaluation needs explicit versions)
  * @param servingKey API key for serving (scope {@code chat:write})
- * @param gatewayKey API key for the gateway (scopes {@code rankings:write}, {@code demonstrations:write})
+ * @param gatewayKey API key for the gateway (scopes {@code rankings:write}, {@code
+ *     demonstrations:write})
  * @param registryKey API key for the model registry, if its reads need one
  * @param model model asked in the loop: serving's alias ({@code flywheel}: live + canary share;
  *     {@code flywheel-live}) or a pinned {@code policy-v<N>}
  * @param k candidates per request (n), 2..9
  * @param rate most loop requests per second
- * @param count most loop requests, answered or failed (503/429 waits do not count; 0 = no limit, then
- *     {@code duration} must be set)
+ * @param count most loop requests, answered or failed (503/429 waits do not count; 0 = no limit,
+ *     then {@code duration} must be set)
  * @param duration most loop time (null = no limit, then {@code count} must be set)
  * @param concurrency loop requests in flight at once
  * @param seed seeds prompts, demonstrations, labelers and sampling
@@ -39,10 +40,13 @@ import java.util.function.Function;
  * @param targetAgreement inter-labeler agreement the calibration aims at
  * @param calibrationSets candidate sets in the calibration sample
  * @param labelersPerPool labelers in each of the TRAINING and HELD_OUT pools
- * @param evalFraction held-out share of the prompt space; must equal the pair assembler's eval fraction
- * @param heldOutRankingShare share of loop requests on held-out prompts, ranked by the HELD_OUT pool
- *     (the pair assembler files them as EVAL groups: they measure the reward model, never train it)
- * @param evalOnNewVersion collect held-out answers from every policy version the moment it first answers
+ * @param evalFraction held-out share of the prompt space; must equal the pair assembler's eval
+ *     fraction
+ * @param heldOutRankingShare share of loop requests on held-out prompts, ranked by the HELD_OUT
+ *     pool (the pair assembler files them as EVAL groups: they measure the reward model, never
+ *     train it)
+ * @param evalOnNewVersion collect held-out answers from every policy version the moment it first
+ *     answers
  * @param evalSamples answers per held-out prompt in evaluations
  * @param evalTemperature evaluation temperature (0 = greedy)
  * @param evalConcurrency evaluation requests in flight at once
@@ -50,17 +54,42 @@ import java.util.function.Function;
  * @param progressEvery interval between progress lines
  * @param requestTimeout timeout of one HTTP request
  * @param maxAttempts attempts per HTTP request on 429/503/connection errors
- * @param allowRemote allow URLs that are not loopback (off: the simulator is a local load generator)
+ * @param allowRemote allow URLs that are not loopback (off: the simulator is a local load
+ *     generator)
  */
 public record SimulatorConfig(
-    URI servingUrl, URI gatewayUrl, URI registryUrl,
-    String servingKey, String gatewayKey, String registryKey,
-    String model, int k, double rate, long count, Duration duration, int concurrency, long seed,
-    int demonstrations, double imperfectShare, double temperature, int maxTokens,
-    Double sigma, double targetAgreement, int calibrationSets, int labelersPerPool,
-    double evalFraction, double heldOutRankingShare,
-    boolean evalOnNewVersion, int evalSamples, double evalTemperature, int evalConcurrency, Long baselineVersion,
-    Duration progressEvery, Duration requestTimeout, int maxAttempts, boolean allowRemote) {
+    URI servingUrl,
+    URI gatewayUrl,
+    URI registryUrl,
+    String servingKey,
+    String gatewayKey,
+    String registryKey,
+    String model,
+    int k,
+    double rate,
+    long count,
+    Duration duration,
+    int concurrency,
+    long seed,
+    int demonstrations,
+    double imperfectShare,
+    double temperature,
+    int maxTokens,
+    Double sigma,
+    double targetAgreement,
+    int calibrationSets,
+    int labelersPerPool,
+    double evalFraction,
+    double heldOutRankingShare,
+    boolean evalOnNewVersion,
+    int evalSamples,
+    double evalTemperature,
+    int evalConcurrency,
+    Long baselineVersion,
+    Duration progressEvery,
+    Duration requestTimeout,
+    int maxAttempts,
+    boolean allowRemote) {
 
   public SimulatorConfig {
     List<String> problems = new ArrayList<>();
@@ -73,13 +102,19 @@ public record SimulatorConfig(
     if (count < 0 || (count == 0 && duration == null)) {
       problems.add("the loop needs a bound: count >= 1 or a duration");
     }
-    if (concurrency < 1 || evalConcurrency < 1 || labelersPerPool < 1 || evalSamples < 1 || maxAttempts < 1) {
-      problems.add("concurrency, eval-concurrency, labelers-per-pool, eval-samples, max-attempts must be >= 1");
+    if (concurrency < 1
+        || evalConcurrency < 1
+        || labelersPerPool < 1
+        || evalSamples < 1
+        || maxAttempts < 1) {
+      problems.add(
+          "concurrency, eval-concurrency, labelers-per-pool, eval-samples, max-attempts must be >= 1");
     }
     if (demonstrations < 0 || !(imperfectShare >= 0 && imperfectShare <= 1)) {
       problems.add("demonstrations >= 0 and imperfect-share in [0, 1] required");
     }
-    if (!(temperature >= 0 && temperature <= 2) || !(evalTemperature >= 0 && evalTemperature <= 2)) {
+    if (!(temperature >= 0 && temperature <= 2)
+        || !(evalTemperature >= 0 && evalTemperature <= 2)) {
       problems.add("temperatures must be in [0, 2]");
     }
     if (maxTokens < 1 || calibrationSets < 1) {
@@ -91,7 +126,8 @@ public record SimulatorConfig(
     if (!(targetAgreement > 0.5 && targetAgreement < 1)) {
       problems.add("target-agreement must be in (0.5, 1): " + targetAgreement);
     }
-    if (!(evalFraction > 0 && evalFraction < 1) || !(heldOutRankingShare >= 0 && heldOutRankingShare <= 1)) {
+    if (!(evalFraction > 0 && evalFraction < 1)
+        || !(heldOutRankingShare >= 0 && heldOutRankingShare <= 1)) {
       problems.add("eval-fraction in (0, 1) and held-out-ranking-share in [0, 1] required");
     }
     if (servingUrl == null || gatewayUrl == null) {
@@ -100,8 +136,10 @@ public record SimulatorConfig(
     if (!allowRemote) {
       for (URI url : new URI[] {servingUrl, gatewayUrl, registryUrl}) {
         if (url != null && !Endpoints.isLoopback(url)) {
-          problems.add(url + " is not a loopback address (the simulator is a local load generator; "
-              + "--allow-remote true overrides)");
+          problems.add(
+              url
+                  + " is not a loopback address (the simulator is a local load generator; "
+                  + "--allow-remote true overrides)");
         }
       }
     }
@@ -116,19 +154,55 @@ public record SimulatorConfig(
 
   /** The evaluation settings this configuration implies. */
   public Evaluation.Settings evaluationSettings() {
-    return new Evaluation.Settings(evalSamples, evalTemperature, maxTokens, seed, evalConcurrency, baselineVersion);
+    return new Evaluation.Settings(
+        evalSamples, evalTemperature, maxTokens, seed, evalConcurrency, baselineVersion);
   }
 
   @Override
   public String toString() { // never print the keys
-    return "SimulatorConfig[serving=" + servingUrl + ", gateway=" + gatewayUrl + ", registry=" + registryUrl
-        + ", model=" + model + ", k=" + k + ", rate=" + rate + "/s, count=" + count + ", duration=" + duration
-        + ", concurrency=" + concurrency + ", seed=" + seed + ", demonstrations=" + demonstrations
-        + ", imperfectShare=" + imperfectShare + ", temperature=" + temperature + ", maxTokens=" + maxTokens
-        + ", sigma=" + (sigma == null ? "calibrate(" + targetAgreement + ")" : sigma)
-        + ", labelersPerPool=" + labelersPerPool + ", evalFraction=" + evalFraction
-        + ", heldOutRankingShare=" + heldOutRankingShare + ", evalOnNewVersion=" + evalOnNewVersion
-        + ", evalSamples=" + evalSamples + ", evalTemperature=" + evalTemperature + "]";
+    return "SimulatorConfig[serving="
+        + servingUrl
+        + ", gateway="
+        + gatewayUrl
+        + ", registry="
+        + registryUrl
+        + ", model="
+        + model
+        + ", k="
+        + k
+        + ", rate="
+        + rate
+        + "/s, count="
+        + count
+        + ", duration="
+        + duration
+        + ", concurrency="
+        + concurrency
+        + ", seed="
+        + seed
+        + ", demonstrations="
+        + demonstrations
+        + ", imperfectShare="
+        + imperfectShare
+        + ", temperature="
+        + temperature
+        + ", maxTokens="
+        + maxTokens
+        + ", sigma="
+        + (sigma == null ? "calibrate(" + targetAgreement + ")" : sigma)
+        + ", labelersPerPool="
+        + labelersPerPool
+        + ", evalFraction="
+        + evalFraction
+        + ", heldOutRankingShare="
+        + heldOutRankingShare
+        + ", evalOnNewVersion="
+        + evalOnNewVersion
+        + ", evalSamples="
+        + evalSamples
+        + ", evalTemperature="
+        + evalTemperature
+        + "]";
   }
 
   /** The options {@link #parse} understands, with their defaults (for usage messages). */
@@ -172,11 +246,12 @@ public record SimulatorConfig(
   }
 
   /**
-   * Parses {@code --name value} / {@code --name=value} options; what is not given comes from
-   * {@code env} ({@code FLYWHEEL_SIM_NAME}), else the default. Unknown options are an error; arguments
+   * Parses {@code --name value} / {@code --name=value} options; what is not given comes from {@code
+   * env} ({@code FLYWHEEL_SIM_NAME}), else the default. Unknown options are an error; arguments
    * that are not options are returned through {@code positional}.
    */
-  public static SimulatorConfig parse(List<String> args, Map<String, String> env, List<String> positional) {
+  public static SimulatorConfig parse(
+      List<String> args, Map<String, String> env, List<String> positional) {
     Map<String, String> given = new LinkedHashMap<>();
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
@@ -196,17 +271,19 @@ public record SimulatorConfig(
         throw new IllegalArgumentException("option --" + name + " needs a value");
       }
       if (!OPTIONS.containsKey(name)) {
-        throw new IllegalArgumentException("unknown option --" + name + "; known: " + OPTIONS.keySet());
+        throw new IllegalArgumentException(
+            "unknown option --" + name + "; known: " + OPTIONS.keySet());
       }
       given.put(name, value);
     }
-    Function<String, String> get = name -> {
-      String v = given.get(name);
-      if (v == null) {
-        v = env.get("FLYWHEEL_SIM_" + name.toUpperCase(Locale.ROOT).replace('-', '_'));
-      }
-      return v == null || v.isBlank() ? null : v.strip();
-    };
+    Function<String, String> get =
+        name -> {
+          String v = given.get(name);
+          if (v == null) {
+            v = env.get("FLYWHEEL_SIM_" + name.toUpperCase(Locale.ROOT).replace('-', '_'));
+          }
+          return v == null || v.isBlank() ? null : v.strip();
+        };
     Builder b = builder();
     try {
       set(get, "serving-url", v -> b.servingUrl(URI.create(v)));
@@ -226,7 +303,10 @@ public record SimulatorConfig(
       set(get, "imperfect-share", v -> b.imperfectShare(Double.parseDouble(v)));
       set(get, "temperature", v -> b.temperature(Double.parseDouble(v)));
       set(get, "max-tokens", v -> b.maxTokens(Integer.parseInt(v)));
-      set(get, "sigma", v -> b.sigma(v.equalsIgnoreCase("calibrate") ? null : Double.parseDouble(v)));
+      set(
+          get,
+          "sigma",
+          v -> b.sigma(v.equalsIgnoreCase("calibrate") ? null : Double.parseDouble(v)));
       set(get, "target-agreement", v -> b.targetAgreement(Double.parseDouble(v)));
       set(get, "calibration-sets", v -> b.calibrationSets(Integer.parseInt(v)));
       set(get, "labelers-per-pool", v -> b.labelersPerPool(Integer.parseInt(v)));
@@ -247,7 +327,8 @@ public record SimulatorConfig(
     return b.build();
   }
 
-  private static void set(Function<String, String> get, String name, java.util.function.Consumer<String> apply) {
+  private static void set(
+      Function<String, String> get, String name, java.util.function.Consumer<String> apply) {
     String v = get.apply(name);
     if (v != null) {
       try {
@@ -266,7 +347,9 @@ public record SimulatorConfig(
     };
   }
 
-  /** {@code 500ms}, {@code 90s}, {@code 10m}, {@code 2h}, plain seconds, or ISO-8601 ({@code PT1M}). */
+  /**
+   * {@code 500ms}, {@code 90s}, {@code 10m}, {@code 2h}, plain seconds, or ISO-8601 ({@code PT1M}).
+   */
   static Duration duration(String v) {
     String s = v.strip().toLowerCase(Locale.ROOT);
     if (s.startsWith("p")) {
@@ -314,7 +397,8 @@ public record SimulatorConfig(
     private double evalFraction = PromptSplit.DEFAULT_EVAL_FRACTION;
     private double heldOutRankingShare = 0.1;
     private boolean evalOnNewVersion = true;
-    // the loop's temperature: a version is judged on what its users get, with enough samples per prompt
+    // the loop's temperature: a version is judged on what its users get, with enough samples per
+    // prompt
     // that the difference between two versions is not one flipped greedy answer (0.02 of the mean)
     private int evalSamples = 16;
     private double evalTemperature = 1.0;
@@ -325,45 +409,200 @@ public record SimulatorConfig(
     private int maxAttempts = 6;
     private boolean allowRemote;
 
-    public Builder servingUrl(URI v) { servingUrl = v; return this; }
-    public Builder gatewayUrl(URI v) { gatewayUrl = v; return this; }
-    public Builder registryUrl(URI v) { registryUrl = v; return this; }
-    public Builder servingKey(String v) { servingKey = v; return this; }
-    public Builder gatewayKey(String v) { gatewayKey = v; return this; }
-    public Builder registryKey(String v) { registryKey = v; return this; }
-    public Builder model(String v) { model = v; return this; }
-    public Builder k(int v) { k = v; return this; }
-    public Builder rate(double v) { rate = v; return this; }
-    public Builder count(long v) { count = v; return this; }
-    public Builder duration(Duration v) { duration = v; return this; }
-    public Builder concurrency(int v) { concurrency = v; return this; }
-    public Builder seed(long v) { seed = v; return this; }
-    public Builder demonstrations(int v) { demonstrations = v; return this; }
-    public Builder imperfectShare(double v) { imperfectShare = v; return this; }
-    public Builder temperature(double v) { temperature = v; return this; }
-    public Builder maxTokens(int v) { maxTokens = v; return this; }
-    public Builder sigma(Double v) { sigma = v; return this; }
-    public Builder targetAgreement(double v) { targetAgreement = v; return this; }
-    public Builder calibrationSets(int v) { calibrationSets = v; return this; }
-    public Builder labelersPerPool(int v) { labelersPerPool = v; return this; }
-    public Builder evalFraction(double v) { evalFraction = v; return this; }
-    public Builder heldOutRankingShare(double v) { heldOutRankingShare = v; return this; }
-    public Builder evalOnNewVersion(boolean v) { evalOnNewVersion = v; return this; }
-    public Builder evalSamples(int v) { evalSamples = v; return this; }
-    public Builder evalTemperature(double v) { evalTemperature = v; return this; }
-    public Builder evalConcurrency(int v) { evalConcurrency = v; return this; }
-    public Builder baselineVersion(Long v) { baselineVersion = v; return this; }
-    public Builder progressEvery(Duration v) { progressEvery = v; return this; }
-    public Builder requestTimeout(Duration v) { requestTimeout = v; return this; }
-    public Builder maxAttempts(int v) { maxAttempts = v; return this; }
-    public Builder allowRemote(boolean v) { allowRemote = v; return this; }
+    public Builder servingUrl(URI v) {
+      servingUrl = v;
+      return this;
+    }
+
+    public Builder gatewayUrl(URI v) {
+      gatewayUrl = v;
+      return this;
+    }
+
+    public Builder registryUrl(URI v) {
+      registryUrl = v;
+      return this;
+    }
+
+    public Builder servingKey(String v) {
+      servingKey = v;
+      return this;
+    }
+
+    public Builder gatewayKey(String v) {
+      gatewayKey = v;
+      return this;
+    }
+
+    public Builder registryKey(String v) {
+      registryKey = v;
+      return this;
+    }
+
+    public Builder model(String v) {
+      model = v;
+      return this;
+    }
+
+    public Builder k(int v) {
+      k = v;
+      return this;
+    }
+
+    public Builder rate(double v) {
+      rate = v;
+      return this;
+    }
+
+    public Builder count(long v) {
+      count = v;
+      return this;
+    }
+
+    public Builder duration(Duration v) {
+      duration = v;
+      return this;
+    }
+
+    public Builder concurrency(int v) {
+      concurrency = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    public Builder demonstrations(int v) {
+      demonstrations = v;
+      return this;
+    }
+
+    public Builder imperfectShare(double v) {
+      imperfectShare = v;
+      return this;
+    }
+
+    public Builder temperature(double v) {
+      temperature = v;
+      return this;
+    }
+
+    public Builder maxTokens(int v) {
+      maxTokens = v;
+      return this;
+    }
+
+    public Builder sigma(Double v) {
+      sigma = v;
+      return this;
+    }
+
+    public Builder targetAgreement(double v) {
+      targetAgreement = v;
+      return this;
+    }
+
+    public Builder calibrationSets(int v) {
+      calibrationSets = v;
+      return this;
+    }
+
+    public Builder labelersPerPool(int v) {
+      labelersPerPool = v;
+      return this;
+    }
+
+    public Builder evalFraction(double v) {
+      evalFraction = v;
+      return this;
+    }
+
+    public Builder heldOutRankingShare(double v) {
+      heldOutRankingShare = v;
+      return this;
+    }
+
+    public Builder evalOnNewVersion(boolean v) {
+      evalOnNewVersion = v;
+      return this;
+    }
+
+    public Builder evalSamples(int v) {
+      evalSamples = v;
+      return this;
+    }
+
+    public Builder evalTemperature(double v) {
+      evalTemperature = v;
+      return this;
+    }
+
+    public Builder evalConcurrency(int v) {
+      evalConcurrency = v;
+      return this;
+    }
+
+    public Builder baselineVersion(Long v) {
+      baselineVersion = v;
+      return this;
+    }
+
+    public Builder progressEvery(Duration v) {
+      progressEvery = v;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration v) {
+      requestTimeout = v;
+      return this;
+    }
+
+    public Builder maxAttempts(int v) {
+      maxAttempts = v;
+      return this;
+    }
+
+    public Builder allowRemote(boolean v) {
+      allowRemote = v;
+      return this;
+    }
 
     public SimulatorConfig build() {
-      return new SimulatorConfig(servingUrl, gatewayUrl, registryUrl, servingKey, gatewayKey, registryKey, model, k,
-          rate, count, duration, concurrency, seed, demonstrations, imperfectShare, temperature, maxTokens, sigma,
-          targetAgreement, calibrationSets, labelersPerPool, evalFraction, heldOutRankingShare, evalOnNewVersion,
-          evalSamples, evalTemperature, evalConcurrency, baselineVersion, progressEvery, requestTimeout,
-          maxAttempts, allowRemote);
+      return new SimulatorConfig(
+          servingUrl,
+          gatewayUrl,
+          registryUrl,
+          servingKey,
+          gatewayKey,
+          registryKey,
+          model,
+          k,
+          rate,
+          count,
+          duration,
+          concurrency,
+          seed,
+          demonstrations,
+          imperfectShare,
+          temperature,
+          maxTokens,
+          sigma,
+          targetAgreement,
+          calibrationSets,
+          labelersPerPool,
+          evalFraction,
+          heldOutRankingShare,
+          evalOnNewVersion,
+          evalSamples,
+          evalTemperature,
+          evalConcurrency,
+          baselineVersion,
+          progressEvery,
+          requestTimeout,
+          maxAttempts,
+          allowRemote);
     }
   }
 }

@@ -8,8 +8,10 @@ public enum Style {
   VERBOSE,
   /** Right content in a rude tone (or a rude refusal). */
   IMPOLITE,
-  /** Wrong content: a wrong number or word, the wrong speech act, complying with an unsafe request or
-   * refusing a safe one. */
+  /**
+   * Wrong content: a wrong number or word, the wrong speech act, complying with an unsafe request
+   * or refusing a safe one.
+   */
   WRONG;
 
   /** The imperfect styles, in the order demonstrations cycle through them. */

@@ -12,16 +12,19 @@ import java.util.TreeMap;
  * A synthetic labeler: ranks K responses by their hidden gold score plus Gaussian noise.
  *
  * <p>Noise model: for one ranked item (a candidate set, identified by an item key such as the
- * transcript id), every distinct gold value gets one draw {@code sigma x N(0, 1)} from a stream seeded by
- * (labeler seed, item key); responses are ordered by gold + noise, best first. Responses whose gold
- * scores are exactly equal (identical texts, or equally good answers) share one draw and so always form
- * one tier; distinct gold values never tie. With {@code sigma = 0} the ranking is the gold order. The
- * same labeler ranking the same item again gives the same answer; two labelers (different seeds)
- * disagree on a pair with probability growing with sigma / gold gap (see {@link NoiseCalibration}).
+ * transcript id), every distinct gold value gets one draw {@code sigma x N(0, 1)} from a stream
+ * seeded by (labeler seed, item key); responses are ordered by gold + noise, best first. Responses
+ * whose gold scores are exactly equal (identical texts, or equally good answers) share one draw and
+ * so always form one tier; distinct gold values never tie. With {@code sigma = 0} the ranking is
+ * the gold order. The same labeler ranking the same item again gives the same answer; two labelers
+ * (different seeds) disagree on a pair with probability growing with sigma / gold gap (see {@link
+ * NoiseCalibration}).
  */
 public final class SyntheticLabeler {
 
-  /** The two labeler pools: TRAINING labelers feed the reward model, HELD_OUT labelers only judge. */
+  /**
+   * The two labeler pools: TRAINING labelers feed the reward model, HELD_OUT labelers only judge.
+   */
   public enum Pool {
     TRAINING("training", "sim-training-"),
     HELD_OUT("held_out", "sim-heldout-");
@@ -84,7 +87,10 @@ public final class SyntheticLabeler {
     return rankScores(gold, itemKey);
   }
 
-  /** Ranks items with these gold scores: tiers of indices, best first (exact gold ties share a tier). */
+  /**
+   * Ranks items with these gold scores: tiers of indices, best first (exact gold ties share a
+   * tier).
+   */
   public List<List<Integer>> rankScores(double[] gold, String itemKey) {
     // one noise draw per distinct gold value, drawn in ascending gold order: reproducible per item
     TreeMap<Double, List<Integer>> groups = new TreeMap<>();
@@ -107,7 +113,10 @@ public final class SyntheticLabeler {
     return List.copyOf(tiers);
   }
 
-  /** Pairwise judgement of two responses: 1 if {@code a} is preferred, 0 if {@code b}, 0.5 for a tie. */
+  /**
+   * Pairwise judgement of two responses: 1 if {@code a} is preferred, 0 if {@code b}, 0.5 for a
+   * tie.
+   */
   public double judge(Prompt prompt, String a, String b, String itemKey) {
     List<List<Integer>> tiers = rank(prompt, List.of(a, b), itemKey);
     if (tiers.size() == 1) {

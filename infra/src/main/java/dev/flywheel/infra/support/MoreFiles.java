@@ -3,11 +3,13 @@ package dev.flywheel.infra.support;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** File helpers: the tail of a log file (recursive delete: {@code dev.flywheel.schemas.support.FileTrees}). */
+/**
+ * File helpers: the tail of a log file (recursive delete: {@code
+ * dev.flywheel.schemas.support.FileTrees}).
+ */
 public final class MoreFiles {
 
   private MoreFiles() {}

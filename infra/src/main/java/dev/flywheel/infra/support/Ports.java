@@ -12,8 +12,8 @@ public final class Ports {
   private Ports() {}
 
   /**
-   * A port that was free a moment ago. Another process may still take it before it is bound; callers
-   * choose ports once and keep them (so that a server can be restarted on the same ports).
+   * A port that was free a moment ago. Another process may still take it before it is bound;
+   * callers choose ports once and keep them (so that a server can be restarted on the same ports).
    */
   public static int freePort() {
     try (ServerSocket socket = new ServerSocket()) {

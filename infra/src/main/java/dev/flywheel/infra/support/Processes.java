@@ -26,8 +26,8 @@ public final class Processes {
 
   /**
    * Wraps a command so that it is terminated when this JVM dies, even by {@code kill -9}: a small
-   * {@code /bin/sh} wrapper starts the command and kills it when its stdin (a pipe from this JVM) reaches
-   * end of file. Without {@code /bin/sh} (Windows) the command is returned unchanged.
+   * {@code /bin/sh} wrapper starts the command and kills it when its stdin (a pipe from this JVM)
+   * reaches end of file. Without {@code /bin/sh} (Windows) the command is returned unchanged.
    */
   public static List<String> dieWithParent(List<String> command) {
     if (isWindows() || !Files.isExecutable(SH)) {
@@ -36,18 +36,20 @@ public final class Processes {
     List<String> wrapped = new ArrayList<>();
     wrapped.add(SH.toString());
     wrapped.add("-c");
-    // fd 3 keeps the parent's pipe: asynchronous lists get /dev/null as stdin in a non-interactive sh
-    wrapped.add("exec 3<&0; \"$@\" </dev/null 3<&- & c=$!; "
-        + "(cat <&3 >/dev/null 2>&1; kill $c 2>/dev/null) & "
-        + "wait $c");
+    // fd 3 keeps the parent's pipe: asynchronous lists get /dev/null as stdin in a non-interactive
+    // sh
+    wrapped.add(
+        "exec 3<&0; \"$@\" </dev/null 3<&- & c=$!; "
+            + "(cat <&3 >/dev/null 2>&1; kill $c 2>/dev/null) & "
+            + "wait $c");
     wrapped.add("flywheel-child");
     wrapped.addAll(command);
     return wrapped;
   }
 
   /**
-   * Ends a process and its descendants: SIGTERM to all, then after {@code grace} SIGKILL to whatever is
-   * left. Waits until the process has exited.
+   * Ends a process and its descendants: SIGTERM to all, then after {@code grace} SIGKILL to
+   * whatever is left. Waits until the process has exited.
    */
   public static void destroyTree(Process process, Duration grace) {
     if (process == null) {

@@ -8,8 +8,8 @@ import java.util.Optional;
 import java.util.Properties;
 
 /**
- * Settings of the infra module: a system property, else an environment variable, else the values Maven
- * wrote into {@code flywheel-infra.properties} at build time.
+ * Settings of the infra module: a system property, else an environment variable, else the values
+ * Maven wrote into {@code flywheel-infra.properties} at build time.
  */
 public final class Settings {
 
@@ -29,7 +29,8 @@ public final class Settings {
   /** A value from {@code flywheel-infra.properties}, if Maven filled it in. */
   public static Optional<String> build(String key) {
     String value = BUILD.getProperty(key);
-    return value == null || value.isBlank() || value.contains("${") ? Optional.empty()
+    return value == null || value.isBlank() || value.contains("${")
+        ? Optional.empty()
         : Optional.of(value.trim());
   }
 
@@ -39,8 +40,9 @@ public final class Settings {
   }
 
   /**
-   * The local Maven repository: {@code -Dflywheel.maven.repo.local} / {@code FLYWHEEL_MAVEN_REPO_LOCAL},
-   * else {@code -Dmaven.repo.local}, else the one of the build, else {@code ~/.m2/repository}.
+   * The local Maven repository: {@code -Dflywheel.maven.repo.local} / {@code
+   * FLYWHEEL_MAVEN_REPO_LOCAL}, else {@code -Dmaven.repo.local}, else the one of the build, else
+   * {@code ~/.m2/repository}.
    */
   public static Path localMavenRepository() {
     return get("flywheel.maven.repo.local", "FLYWHEEL_MAVEN_REPO_LOCAL")
@@ -55,9 +57,13 @@ public final class Settings {
    * {@code $XDG_CACHE_HOME/flywheel}, else {@code ~/.cache/flywheel}.
    */
   public static Path cacheDirectory() {
-    return get("flywheel.cache.dir", "FLYWHEEL_CACHE_DIR").map(Path::of)
-        .or(() -> Optional.ofNullable(System.getenv("XDG_CACHE_HOME"))
-            .filter(s -> !s.isBlank()).map(s -> Path.of(s, "flywheel")))
+    return get("flywheel.cache.dir", "FLYWHEEL_CACHE_DIR")
+        .map(Path::of)
+        .or(
+            () ->
+                Optional.ofNullable(System.getenv("XDG_CACHE_HOME"))
+                    .filter(s -> !s.isBlank())
+                    .map(s -> Path.of(s, "flywheel")))
         .orElse(home().resolve(".cache").resolve("flywheel"));
   }
 

@@ -28,14 +28,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The platform's infrastructure for tests: ONE in-process Kafka broker and ONE schema registry per test
- * JVM, started on first use (the two in parallel), with every catalogue topic created; stopped when the
- * test run (or the JVM) ends. Get it with {@link #get()} or as a parameter of a test class extended with
- * {@link FlywheelInfraExtension}.
+ * The platform's infrastructure for tests: ONE in-process Kafka broker and ONE schema registry per
+ * test JVM, started on first use (the two in parallel), with every catalogue topic created; stopped
+ * when the test run (or the JVM) ends. Get it with {@link #get()} or as a parameter of a test class
+ * extended with {@link FlywheelInfraExtension}.
  *
- * <p>The instance is shared by every test class of the JVM: use private topic names (see
- * {@link #uniqueName(String)}, {@link #createTopic(String, int)}) and private group ids. A test that
- * stops the broker must start it again ({@code broker().restart()} or {@code broker().start()}) before it
+ * <p>The instance is shared by every test class of the JVM: use private topic names (see {@link
+ * #uniqueName(String)}, {@link #createTopic(String, int)}) and private group ids. A test that stops
+ * the broker must start it again ({@code broker().restart()} or {@code broker().start()}) before it
  * returns. Do not close {@link #admin()}.
  */
 public final class FlywheelInfra implements AutoCloseable {
@@ -56,21 +56,21 @@ public final class FlywheelInfra implements AutoCloseable {
   }
 
   /**
-   * The JVM's shared instance, started on the first call. If starting failed, every later call fails
-   * with the same error at once.
+   * The JVM's shared instance, started on the first call. If starting failed, every later call
+   * fails with the same error at once.
    */
   public static synchronized FlywheelInfra get() {
     if (instance != null) {
       return instance;
     }
     if (startFailure != null) {
-      throw new IllegalStateException("Flywheel test infrastructure failed to start earlier",
-          startFailure);
+      throw new IllegalStateException(
+          "Flywheel test infrastructure failed to start earlier", startFailure);
     }
     try {
       instance = startNew();
-      Runtime.getRuntime().addShutdownHook(new Thread(FlywheelInfra::shutdown,
-          "flywheel-infra-shutdown"));
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(FlywheelInfra::shutdown, "flywheel-infra-shutdown"));
       return instance;
     } catch (RuntimeException e) {
       startFailure = e;
@@ -90,17 +90,23 @@ public final class FlywheelInfra implements AutoCloseable {
     long t0 = System.nanoTime();
     EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker();
     SchemaRegistryServer registry = SchemaRegistryServer.builder().build();
-    CompletableFuture<Void> kafka = async("flywheel-infra-kafka", () -> {
-      broker.start();
-      try (Admin admin = Admin.create(adminProps(broker.bootstrapServers()))) {
-        TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
-      }
-      return null;
-    });
-    CompletableFuture<Void> schemaRegistry = async("flywheel-infra-registry", () -> {
-      registry.start();
-      return null;
-    });
+    CompletableFuture<Void> kafka =
+        async(
+            "flywheel-infra-kafka",
+            () -> {
+              broker.start();
+              try (Admin admin = Admin.create(adminProps(broker.bootstrapServers()))) {
+                TopicCreator.ensureTopics(admin, Topics.ALL, TopicReplication.SINGLE_BROKER);
+              }
+              return null;
+            });
+    CompletableFuture<Void> schemaRegistry =
+        async(
+            "flywheel-infra-registry",
+            () -> {
+              registry.start();
+              return null;
+            });
     try {
       CompletableFuture.allOf(kafka, schemaRegistry).join();
     } catch (CompletionException e) {
@@ -109,21 +115,27 @@ public final class FlywheelInfra implements AutoCloseable {
       Throwable cause = e.getCause();
       throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
     }
-    LOG.info("Flywheel test infrastructure up in {} ms: Kafka {} ({} catalogue topics), registry {}",
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), broker.bootstrapServers(),
-        Topics.ALL.size(), registry.url());
+    LOG.info(
+        "Flywheel test infrastructure up in {} ms: Kafka {} ({} catalogue topics), registry {}",
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+        broker.bootstrapServers(),
+        Topics.ALL.size(),
+        registry.url());
     return new FlywheelInfra(broker, registry);
   }
 
   private static <T> CompletableFuture<T> async(String threadName, Supplier<T> task) {
     CompletableFuture<T> future = new CompletableFuture<>();
-    Thread thread = new Thread(() -> {
-      try {
-        future.complete(task.get());
-      } catch (Throwable t) {
-        future.completeExceptionally(t);
-      }
-    }, threadName);
+    Thread thread =
+        new Thread(
+            () -> {
+              try {
+                future.complete(task.get());
+              } catch (Throwable t) {
+                future.completeExceptionally(t);
+              }
+            },
+            threadName);
     thread.setDaemon(true);
     thread.start();
     return future;
@@ -167,8 +179,8 @@ public final class FlywheelInfra implements AutoCloseable {
   }
 
   /**
-   * Base producer settings (a new mutable map): bootstrap servers, {@code acks=all}, idempotence. Add
-   * serializers.
+   * Base producer settings (a new mutable map): bootstrap servers, {@code acks=all}, idempotence.
+   * Add serializers.
    */
   public Map<String, Object> producerProps() {
     Map<String, Object> props = new HashMap<>();
@@ -180,8 +192,8 @@ public final class FlywheelInfra implements AutoCloseable {
   }
 
   /**
-   * Base consumer settings (a new mutable map): bootstrap servers, the group, {@code earliest}, no auto
-   * commit. Add deserializers.
+   * Base consumer settings (a new mutable map): bootstrap servers, the group, {@code earliest}, no
+   * auto commit. Add deserializers.
    */
   public Map<String, Object> consumerProps(String groupId) {
     Map<String, Object> props = new HashMap<>();
@@ -197,7 +209,9 @@ public final class FlywheelInfra implements AutoCloseable {
     createTopic(name, partitions, Map.of());
   }
 
-  /** Creates a (test-private) topic with configs if it does not exist and waits until it is ready. */
+  /**
+   * Creates a (test-private) topic with configs if it does not exist and waits until it is ready.
+   */
   public void createTopic(String name, int partitions, Map<String, String> configs) {
     TopicCreator.ensureTopic(admin(), name, partitions, configs);
   }
@@ -207,7 +221,9 @@ public final class FlywheelInfra implements AutoCloseable {
     return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
-  /** A new temporary directory (e.g. a Kafka Streams {@code state.dir}), deleted when this closes. */
+  /**
+   * A new temporary directory (e.g. a Kafka Streams {@code state.dir}), deleted when this closes.
+   */
   public Path newTempDirectory(String prefix) {
     try {
       Path dir = Files.createTempDirectory(prefix);

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * JUnit 5 extension that provides the JVM's shared {@link FlywheelInfra} (Kafka broker + schema
- * registry, catalogue topics created): started before the first test class that uses it, stopped when
- * the test run ends.
+ * registry, catalogue topics created): started before the first test class that uses it, stopped
+ * when the test run ends.
  *
  * <pre>
  * &#64;ExtendWith(FlywheelInfraExtension.class)
@@ -30,14 +30,14 @@ public final class FlywheelInfraExtension implements BeforeAllCallback, Paramete
   }
 
   @Override
-  public boolean supportsParameter(ParameterContext parameterContext,
-      ExtensionContext extensionContext) {
+  public boolean supportsParameter(
+      ParameterContext parameterContext, ExtensionContext extensionContext) {
     return parameterContext.getParameter().getType() == FlywheelInfra.class;
   }
 
   @Override
-  public Object resolveParameter(ParameterContext parameterContext,
-      ExtensionContext extensionContext) {
+  public Object resolveParameter(
+      ParameterContext parameterContext, ExtensionContext extensionContext) {
     try {
       return infra(extensionContext);
     } catch (RuntimeException e) {
@@ -48,15 +48,17 @@ public final class FlywheelInfraExtension implements BeforeAllCallback, Paramete
   private static FlywheelInfra infra(ExtensionContext context) {
     FlywheelInfra infra = FlywheelInfra.get();
     // stop it when the whole test run ends (the JVM shutdown hook is the fallback)
-    context.getRoot().getStore(NAMESPACE)
+    context
+        .getRoot()
+        .getStore(NAMESPACE)
         .getOrComputeIfAbsent(Closer.class, k -> new Closer(), Closer.class);
     return infra;
   }
 
   /** Closes the shared infrastructure when JUnit closes the root store. */
   @SuppressWarnings("deprecation")
-  private static final class Closer implements ExtensionContext.Store.CloseableResource,
-      AutoCloseable {
+  private static final class Closer
+      implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     private boolean done;
 
     @Override

@@ -6,34 +6,36 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
- * Property-based ("fuzz") tests that stay in the suite. A property is a generator of inputs and a check
- * that must hold for every one of them; {@link #check} runs it for a bounded number of tries inside an
- * ordinary JUnit test, so CI runs every property on every build.
+ * Property-based ("fuzz") tests that stay in the suite. A property is a generator of inputs and a
+ * check that must hold for every one of them; {@link #check} runs it for a bounded number of tries
+ * inside an ordinary JUnit test, so CI runs every property on every build.
  *
  * <ul>
  *   <li><b>Bounded in CI:</b> each property names its own number of tries, sized so that a module's
- *       properties add seconds, not minutes, on two cores.</li>
- *   <li><b>Longer runs behind a flag:</b> {@code -Dflywheel.fuzz.scale=100} multiplies every property's
- *       tries (Surefire hands {@code -D} options of the Maven command line to the test JVM), e.g.
- *       {@code mvn -o -pl services/serving -am verify -Dtest='*FuzzTest' -Dsurefire.failIfNoSpecifiedTests=false
- *       -Dflywheel.fuzz.scale=100}.</li>
- *   <li><b>Reproducible:</b> every run draws a seed (or takes {@code -Dflywheel.fuzz.seed=<seed>}); the
- *       inputs of try <i>i</i> depend only on the seed and <i>i</i>. A failure names the property, the try,
- *       the seed and the input, and rethrows the check's own error as its cause.</li>
+ *       properties add seconds, not minutes, on two cores.
+ *   <li><b>Longer runs behind a flag:</b> {@code -Dflywheel.fuzz.scale=100} multiplies every
+ *       property's tries (Surefire hands {@code -D} options of the Maven command line to the test
+ *       JVM), e.g. {@code mvn -o -pl services/serving -am verify -Dtest='*FuzzTest'
+ *       -Dsurefire.failIfNoSpecifiedTests=false -Dflywheel.fuzz.scale=100}.
+ *   <li><b>Reproducible:</b> every run draws a seed (or takes {@code -Dflywheel.fuzz.seed=<seed>});
+ *       the inputs of try <i>i</i> depend only on the seed and <i>i</i>. A failure names the
+ *       property, the try, the seed and the input, and rethrows the check's own error as its cause.
  *   <li><b>Not vacuous:</b> a check returns a label for the outcome it saw ({@code "accepted"},
- *       {@code "400 tiers"}, ...); {@link #check} returns how often each label occurred, so a test can
- *       assert that its generator reached both the valid and the invalid side.</li>
+ *       {@code "400 tiers"}, ...); {@link #check} returns how often each label occurred, so a test
+ *       can assert that its generator reached both the valid and the invalid side.
  * </ul>
  *
- * <p>Inputs grow with the try index ({@link Gen#size()}): the first tries are small, so a property that
- * fails on small inputs fails with a small input. There is no shrinking beyond that.
+ * <p>Inputs grow with the try index ({@link Gen#size()}): the first tries are small, so a property
+ * that fails on small inputs fails with a small input. There is no shrinking beyond that.
  */
 public final class Fuzz {
 
   /** Multiplies every property's tries (default 1). */
   public static final String SCALE_PROPERTY = "flywheel.fuzz.scale";
+
   /** Fixes the seed of every property (default: a new one per run). */
   public static final String SEED_PROPERTY = "flywheel.fuzz.seed";
+
   /** Longest rendering of a failing input (and of the failure) in the error message. */
   private static final int MAX_SHOWN = 2_000;
 
@@ -45,8 +47,12 @@ public final class Fuzz {
     String apply(T input) throws Exception;
   }
 
-  /** As {@link #check(String, int, Function, Function, Check)}, showing a failing input with {@code toString}. */
-  public static <T> Map<String, Integer> check(String name, int tries, Function<Gen, T> generator, Check<T> check) {
+  /**
+   * As {@link #check(String, int, Function, Function, Check)}, showing a failing input with {@code
+   * toString}.
+   */
+  public static <T> Map<String, Integer> check(
+      String name, int tries, Function<Gen, T> generator, Check<T> check) {
     return check(name, tries, generator, String::valueOf, check);
   }
 
@@ -58,39 +64,67 @@ public final class Fuzz {
    * @param generator draws one input from the generator it is given
    * @param show renders an input for the failure message
    * @return how many times each outcome label occurred
-   * @throws AssertionError naming the first input for which the check threw (its error is the cause)
+   * @throws AssertionError naming the first input for which the check threw (its error is the
+   *     cause)
    */
-  public static <T> Map<String, Integer> check(String name, int tries, Function<Gen, T> generator,
-      Function<T, String> show, Check<T> check) {
+  public static <T> Map<String, Integer> check(
+      String name,
+      int tries,
+      Function<Gen, T> generator,
+      Function<T, String> show,
+      Check<T> check) {
     long seed = seed();
     long total = tries(tries);
     Map<String, Integer> outcomes = new TreeMap<>();
     for (int i = 0; i < total; i++) {
-      Gen gen = new Gen(new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (i + 1))).nextLong(), sizeFor(i, total));
+      Gen gen =
+          new Gen(
+              new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (i + 1))).nextLong(),
+              sizeFor(i, total));
       T input = generator.apply(gen);
       String label;
       try {
         label = check.apply(input);
       } catch (Throwable failure) {
-        throw new AssertionError(name + " failed on try " + (i + 1) + " of " + total + " (seed " + seed
-            + "; rerun with -D" + SEED_PROPERTY + "=" + seed + ")\ninput: " + abbreviate(show, input)
-            + "\nfailure: " + abbreviate(String::valueOf, failure), failure);
+        throw new AssertionError(
+            name
+                + " failed on try "
+                + (i + 1)
+                + " of "
+                + total
+                + " (seed "
+                + seed
+                + "; rerun with -D"
+                + SEED_PROPERTY
+                + "="
+                + seed
+                + ")\ninput: "
+                + abbreviate(show, input)
+                + "\nfailure: "
+                + abbreviate(String::valueOf, failure),
+            failure);
       }
       outcomes.merge(label == null ? "ok" : label, 1, Integer::sum);
     }
-    System.out.println(printable("fuzz: " + name + ": " + total + " tries, seed " + seed + ", outcomes " + outcomes));
+    System.out.println(
+        printable(
+            "fuzz: " + name + ": " + total + " tries, seed " + seed + ", outcomes " + outcomes));
     return outcomes;
   }
 
   /** Tries of a property in this run: its CI tries times the scale flag. */
   public static long tries(int ciTries) {
     String scale = System.getProperty(SCALE_PROPERTY);
-    return scale == null || scale.isBlank() ? ciTries : (long) ciTries * Long.parseLong(scale.trim());
+    return scale == null || scale.isBlank()
+        ? ciTries
+        : (long) ciTries * Long.parseLong(scale.trim());
   }
 
   private static long seed() {
     String fixed = System.getProperty(SEED_PROPERTY);
-    return fixed == null || fixed.isBlank() ? new SplittableRandom().nextLong() : Long.parseLong(fixed.trim());
+    return fixed == null || fixed.isBlank()
+        ? new SplittableRandom().nextLong()
+        : Long.parseLong(fixed.trim());
   }
 
   /** 1 on the first try, growing to {@link Gen#MAX_SIZE} by the middle of the run. */
@@ -106,19 +140,25 @@ public final class Fuzz {
     } catch (RuntimeException e) {
       s = "(cannot show the input: " + e + ")";
     }
-    String shown = s.length() <= MAX_SHOWN ? s : s.substring(0, MAX_SHOWN) + "... (" + s.length() + " characters)";
+    String shown =
+        s.length() <= MAX_SHOWN
+            ? s
+            : s.substring(0, MAX_SHOWN) + "... (" + s.length() + " characters)";
     return printable(shown);
   }
 
   /**
-   * Lone surrogates and control characters (but newlines) written as {@code \\uXXXX}: test reports cut a
-   * message short at them.
+   * Lone surrogates and control characters (but newlines) written as {@code \\uXXXX}: test reports
+   * cut a message short at them.
    */
   static String printable(String s) {
     StringBuilder out = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      boolean pair = Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+      boolean pair =
+          Character.isHighSurrogate(c)
+              && i + 1 < s.length()
+              && Character.isLowSurrogate(s.charAt(i + 1));
       if (pair) {
         out.append(c).append(s.charAt(++i));
       } else if (Character.isSurrogate(c) || (c < 0x20 && c != '\n') || c == 0x7F) {

@@ -10,36 +10,86 @@ import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
 /**
- * Draws the inputs of one try of a {@link Fuzz} property: numbers with their edge cases, text from the
- * alphabets that break parsers (NUL, control characters, JSON escapes, lone UTF-16 surrogates, characters
- * outside the BMP), bytes, and whole JSON values. Lengths stay within {@link #size()} most of the time and
- * reach the full length asked for now and then, so limits are crossed on both sides.
+ * Draws the inputs of one try of a {@link Fuzz} property: numbers with their edge cases, text from
+ * the alphabets that break parsers (NUL, control characters, JSON escapes, lone UTF-16 surrogates,
+ * characters outside the BMP), bytes, and whole JSON values. Lengths stay within {@link #size()}
+ * most of the time and reach the full length asked for now and then, so limits are crossed on both
+ * sides.
  */
 public final class Gen {
 
   /** Largest {@link #size()}. */
   public static final int MAX_SIZE = 64;
 
-  private static final String ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:";
+  private static final String ID_CHARS =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:";
   private static final String JSON_SPECIAL = "\"\\/\b\f\n\r\t{}[],:";
-  private static final String[] SAMPLES = {"", " ", "\t", "null", "true", "0", "-1", "NaN", "user", "system",
-      "assistant", "tool", "A", "B", "tie", "training", "held_out", "text", "\u00e9", "\ud83d\ude00", "\u0000",
-      "\ud800", "\udc00", "2025-05-01T12:00:00Z", "-999999999-01-01T00:00:00Z", "+999999999-12-31T23:59:59Z",
-      "9999999999999999", "1e400"};
-  private static final BigDecimal[] NUMBER_EDGES = {BigDecimal.ZERO, BigDecimal.ONE, BigDecimal.ONE.negate(),
-      new BigDecimal("0.5"), new BigDecimal("2.5"), new BigDecimal("-0.0"), new BigDecimal("1e-400"),
-      new BigDecimal("1e400"), new BigDecimal("1E+999999999"), new BigDecimal("1E-999999999"),
-      BigDecimal.valueOf(Integer.MAX_VALUE), BigDecimal.valueOf(Integer.MAX_VALUE).add(BigDecimal.ONE),
-      BigDecimal.valueOf(Integer.MIN_VALUE), BigDecimal.valueOf(Long.MAX_VALUE),
-      BigDecimal.valueOf(Long.MAX_VALUE).add(BigDecimal.ONE), BigDecimal.valueOf(Long.MIN_VALUE),
-      BigDecimal.valueOf((1L << 53) - 1), BigDecimal.valueOf(1L << 53), new BigDecimal("99999999999999999999"),
-      new BigDecimal("18446744073709551617"), new BigDecimal("1" + "0".repeat(300)), new BigDecimal("2"),
-      new BigDecimal("4096"), new BigDecimal("4097"), new BigDecimal("9"), new BigDecimal("10")};
+  private static final String[] SAMPLES = {
+    "",
+    " ",
+    "\t",
+    "null",
+    "true",
+    "0",
+    "-1",
+    "NaN",
+    "user",
+    "system",
+    "assistant",
+    "tool",
+    "A",
+    "B",
+    "tie",
+    "training",
+    "held_out",
+    "text",
+    "\u00e9",
+    "\ud83d\ude00",
+    "\u0000",
+    "\ud800",
+    "\udc00",
+    "2025-05-01T12:00:00Z",
+    "-999999999-01-01T00:00:00Z",
+    "+999999999-12-31T23:59:59Z",
+    "9999999999999999",
+    "1e400"
+  };
+  private static final BigDecimal[] NUMBER_EDGES = {
+    BigDecimal.ZERO,
+    BigDecimal.ONE,
+    BigDecimal.ONE.negate(),
+    new BigDecimal("0.5"),
+    new BigDecimal("2.5"),
+    new BigDecimal("-0.0"),
+    new BigDecimal("1e-400"),
+    new BigDecimal("1e400"),
+    new BigDecimal("1E+999999999"),
+    new BigDecimal("1E-999999999"),
+    BigDecimal.valueOf(Integer.MAX_VALUE),
+    BigDecimal.valueOf(Integer.MAX_VALUE).add(BigDecimal.ONE),
+    BigDecimal.valueOf(Integer.MIN_VALUE),
+    BigDecimal.valueOf(Long.MAX_VALUE),
+    BigDecimal.valueOf(Long.MAX_VALUE).add(BigDecimal.ONE),
+    BigDecimal.valueOf(Long.MIN_VALUE),
+    BigDecimal.valueOf((1L << 53) - 1),
+    BigDecimal.valueOf(1L << 53),
+    new BigDecimal("99999999999999999999"),
+    new BigDecimal("18446744073709551617"),
+    new BigDecimal("1" + "0".repeat(300)),
+    new BigDecimal("2"),
+    new BigDecimal("4096"),
+    new BigDecimal("4097"),
+    new BigDecimal("9"),
+    new BigDecimal("10")
+  };
 
   private final SplittableRandom random;
   private final int size;
 
-  /** A generator with its own random stream; {@code size} scales the lengths it draws (1..{@value #MAX_SIZE}). */
+  /**
+   * A generator with its own random stream; {@code size} scales the lengths it draws (1..{@value
+   * #MAX_SIZE}).
+   */
   public Gen(long seed, int size) {
     this.random = new SplittableRandom(seed);
     this.size = Math.max(1, Math.min(MAX_SIZE, size));
@@ -50,7 +100,8 @@ public final class Gen {
     return size;
   }
 
-  // ------------------------------------------------------------------------------------------ choices
+  // ------------------------------------------------------------------------------------------
+  // choices
 
   /** Uniform in {@code lo..hi}, both included. */
   public int between(int lo, int hi) {
@@ -79,7 +130,10 @@ public final class Gen {
     return options.get(random.nextInt(options.size()));
   }
 
-  /** A length in {@code min..max}: usually at most {@code min + size()}, sometimes anywhere up to {@code max}. */
+  /**
+   * A length in {@code min..max}: usually at most {@code min + size()}, sometimes anywhere up to
+   * {@code max}.
+   */
   public int length(int min, int max) {
     if (max <= min) {
       return min;
@@ -97,13 +151,25 @@ public final class Gen {
     return out;
   }
 
-  // ------------------------------------------------------------------------------------------ numbers
+  // ------------------------------------------------------------------------------------------
+  // numbers
 
   /** A long, often an edge (0, ±1, the int and long bounds, 2^53 ± 1). */
   public long anyLong() {
     return switch (random.nextInt(6)) {
-      case 0 -> oneOf(0L, 1L, -1L, (long) Integer.MAX_VALUE, (long) Integer.MIN_VALUE, Long.MAX_VALUE, Long.MIN_VALUE,
-          (1L << 53) - 1, 1L << 53, -(1L << 53) + 1, -(1L << 53));
+      case 0 ->
+          oneOf(
+              0L,
+              1L,
+              -1L,
+              (long) Integer.MAX_VALUE,
+              (long) Integer.MIN_VALUE,
+              Long.MAX_VALUE,
+              Long.MIN_VALUE,
+              (1L << 53) - 1,
+              1L << 53,
+              -(1L << 53) + 1,
+              -(1L << 53));
       case 1 -> between(-10, 10);
       case 2 -> random.nextInt();
       default -> random.nextLong() >> random.nextInt(64);
@@ -111,8 +177,8 @@ public final class Gen {
   }
 
   /**
-   * A JSON number as a {@link BigDecimal}: an edge (fractions, ±0, the int, long and 2^53 bounds, 1e400, a
-   * 300-digit integer, a huge exponent), a small integer, a long, or a double.
+   * A JSON number as a {@link BigDecimal}: an edge (fractions, ±0, the int, long and 2^53 bounds,
+   * 1e400, a 300-digit integer, a huge exponent), a small integer, a long, or a double.
    */
   public BigDecimal number() {
     return switch (random.nextInt(5)) {
@@ -120,17 +186,20 @@ public final class Gen {
       case 1 -> BigDecimal.valueOf(between(-3, 300));
       case 2 -> BigDecimal.valueOf(anyLong());
       case 3 -> BigDecimal.valueOf((random.nextDouble() - 0.3) * Math.pow(10, between(-5, 5)));
-      default -> new BigDecimal(new BigInteger(between(1, 80), new java.util.Random(random.nextLong())),
-          between(-30, 30));
+      default ->
+          new BigDecimal(
+              new BigInteger(between(1, 80), new java.util.Random(random.nextLong())),
+              between(-30, 30));
     };
   }
 
   // ------------------------------------------------------------------------------------------ text
 
   /**
-   * Any UTF-16 text of at most {@code maxLength} characters: letters, digits, spaces, JSON's special
-   * characters, control characters, NUL, Latin-1, CJK, emoji (surrogate pairs), lone high or low surrogates,
-   * or one of a few words the parsers treat specially ("user", "tie", "held_out", timestamps, ...).
+   * Any UTF-16 text of at most {@code maxLength} characters: letters, digits, spaces, JSON's
+   * special characters, control characters, NUL, Latin-1, CJK, emoji (surrogate pairs), lone high
+   * or low surrogates, or one of a few words the parsers treat specially ("user", "tie",
+   * "held_out", timestamps, ...).
    */
   public String text(int maxLength) {
     if (chance(0.15)) {
@@ -215,8 +284,8 @@ public final class Gen {
   // ------------------------------------------------------------------------------------------ JSON
 
   /**
-   * A JSON value as plain Java: null, Boolean, BigDecimal, String, List or Map (string keys, insertion
-   * order), nested at most {@code depth} levels. Jackson writes it as JSON text.
+   * A JSON value as plain Java: null, Boolean, BigDecimal, String, List or Map (string keys,
+   * insertion order), nested at most {@code depth} levels. Jackson writes it as JSON text.
    */
   public Object json(int depth) {
     int kind = random.nextInt(depth > 0 ? 8 : 5);

@@ -16,21 +16,25 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A switchable HTTP proxy in front of the test schema registry, for outage tests: while
- * {@link #setAvailable available} it forwards every request to the real registry; otherwise it answers
- * 503 as a registry that is down would, without touching the registry every other test shares.
+ * A switchable HTTP proxy in front of the test schema registry, for outage tests: while {@link
+ * #setAvailable available} it forwards every request to the real registry; otherwise it answers 503
+ * as a registry that is down would, without touching the registry every other test shares.
  */
 public final class RegistryProxy implements AutoCloseable {
 
   private final HttpServer server;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String target;
   private final AtomicBoolean available = new AtomicBoolean(true);
   private final AtomicLong refused = new AtomicLong();
 
-  /** @param targetUrl the real registry's base URL (as {@link FlywheelInfra#registryUrl()} gives it) */
+  /**
+   * @param targetUrl the real registry's base URL (as {@link FlywheelInfra#registryUrl()} gives it)
+   */
   public RegistryProxy(String targetUrl) throws IOException {
-    this.target = targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
+    this.target =
+        targetUrl.endsWith("/") ? targetUrl.substring(0, targetUrl.length() - 1) : targetUrl;
     String path = URI.create(target).getRawPath();
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/", this::handle);
@@ -59,7 +63,8 @@ public final class RegistryProxy implements AutoCloseable {
     try (exchange) {
       if (!available.get()) {
         refused.incrementAndGet();
-        byte[] body = "{\"error_code\":50301,\"message\":\"registry unavailable (test outage)\"}".getBytes();
+        byte[] body =
+            "{\"error_code\":50301,\"message\":\"registry unavailable (test outage)\"}".getBytes();
         exchange.sendResponseHeaders(503, body.length);
         exchange.getResponseBody().write(body);
         return;
@@ -70,9 +75,14 @@ public final class RegistryProxy implements AutoCloseable {
       try (InputStream in = exchange.getRequestBody()) {
         requestBody = in.readAllBytes();
       }
-      HttpRequest.Builder forward = HttpRequest.newBuilder(URI.create(target + suffix)).timeout(Duration.ofSeconds(10))
-          .method(exchange.getRequestMethod(), requestBody.length == 0 ? HttpRequest.BodyPublishers.noBody()
-              : HttpRequest.BodyPublishers.ofByteArray(requestBody));
+      HttpRequest.Builder forward =
+          HttpRequest.newBuilder(URI.create(target + suffix))
+              .timeout(Duration.ofSeconds(10))
+              .method(
+                  exchange.getRequestMethod(),
+                  requestBody.length == 0
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofByteArray(requestBody));
       String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
       if (contentType != null) {
         forward.header("Content-Type", contentType);
@@ -85,7 +95,10 @@ public final class RegistryProxy implements AutoCloseable {
         exchange.sendResponseHeaders(503, -1);
         return;
       }
-      response.headers().firstValue("Content-Type").ifPresent(v -> exchange.getResponseHeaders().set("Content-Type", v));
+      response
+          .headers()
+          .firstValue("Content-Type")
+          .ifPresent(v -> exchange.getResponseHeaders().set("Content-Type", v));
       byte[] body = response.body();
       exchange.sendResponseHeaders(response.statusCode(), body.length == 0 ? -1 : body.length);
       if (body.length > 0) {

@@ -16,10 +16,11 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
  *     [--replication-factor 3] [--min-insync-replicas 2] [--fail-on-replication-shortfall]
  * </pre>
  *
- * <p>The replication defaults to {@link TopicReplication#PRODUCTION} (3 replicas, min.insync.replicas 2);
- * with only {@code --replication-factor N}, min.insync.replicas is the smaller of 2 and N. A single-broker
- * cluster needs {@code --replication-factor 1}. Existing topics below the asked replication are reported;
- * with {@code --fail-on-replication-shortfall} they fail the command (exit status 1).
+ * <p>The replication defaults to {@link TopicReplication#PRODUCTION} (3 replicas,
+ * min.insync.replicas 2); with only {@code --replication-factor N}, min.insync.replicas is the
+ * smaller of 2 and N. A single-broker cluster needs {@code --replication-factor 1}. Existing topics
+ * below the asked replication are reported; with {@code --fail-on-replication-shortfall} they fail
+ * the command (exit status 1).
  */
 public final class CreateTopics {
 
@@ -62,10 +63,14 @@ public final class CreateTopics {
           }
         }
       }
-      replication = factor == null && minInsync == null ? TopicReplication.PRODUCTION
-          : new TopicReplication(factor == null ? TopicReplication.PRODUCTION.factor() : factor,
-              minInsync == null ? Math.min(TopicReplication.PRODUCTION.minInsyncReplicas(), factor)
-                  : minInsync);
+      replication =
+          factor == null && minInsync == null
+              ? TopicReplication.PRODUCTION
+              : new TopicReplication(
+                  factor == null ? TopicReplication.PRODUCTION.factor() : factor,
+                  minInsync == null
+                      ? Math.min(TopicReplication.PRODUCTION.minInsyncReplicas(), factor)
+                      : minInsync);
     } catch (ArrayIndexOutOfBoundsException | IllegalArgumentException | java.io.IOException e) {
       System.err.println("bad arguments: " + e.getMessage());
       usage();
@@ -79,10 +84,16 @@ public final class CreateTopics {
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.putIfAbsent(AdminClientConfig.CLIENT_ID_CONFIG, "flywheel-create-topics");
     try (Admin admin = Admin.create(props)) {
-      TopicCreator.Result result = TopicCreator.ensureTopics(admin, Topics.ALL, replication, timeout,
-          failOnShortfall);
-      System.out.println(Topics.ALL.size() + " catalogue topics ready at " + bootstrap + " (" + replication
-          + "): " + TopicCreator.describe(result));
+      TopicCreator.Result result =
+          TopicCreator.ensureTopics(admin, Topics.ALL, replication, timeout, failOnShortfall);
+      System.out.println(
+          Topics.ALL.size()
+              + " catalogue topics ready at "
+              + bootstrap
+              + " ("
+              + replication
+              + "): "
+              + TopicCreator.describe(result));
       return 0;
     } catch (RuntimeException e) {
       System.err.println("creating topics at " + bootstrap + " failed: " + e.getMessage());
@@ -91,9 +102,10 @@ public final class CreateTopics {
   }
 
   private static void usage() {
-    System.err.println("usage: CreateTopics --bootstrap-servers HOST:PORT [--timeout-seconds N]"
-        + " [--command-config FILE] [--replication-factor N (default 3)]"
-        + " [--min-insync-replicas N (default min(2, replication factor))]"
-        + " [--fail-on-replication-shortfall]");
+    System.err.println(
+        "usage: CreateTopics --bootstrap-servers HOST:PORT [--timeout-seconds N]"
+            + " [--command-config FILE] [--replication-factor N (default 3)]"
+            + " [--min-insync-replicas N (default min(2, replication factor))]"
+            + " [--fail-on-replication-shortfall]");
   }
 }

@@ -40,7 +40,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The contracts against a real KRaft broker and a real (Apicurio, Confluent-compatible) registry. */
+/**
+ * The contracts against a real KRaft broker and a real (Apicurio, Confluent-compatible) registry.
+ */
 @ExtendWith(FlywheelInfraExtension.class)
 class ContractRoundTripTest {
 
@@ -64,7 +66,9 @@ class ContractRoundTripTest {
     producerProps.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, AvroSerializer.class);
     try (KafkaProducer<String, SpecificRecord> producer = new KafkaProducer<>(producerProps)) {
       for (Map.Entry<TopicSpec<?>, SpecificRecord> sample : samples.entrySet()) {
-        producer.send(new ProducerRecord<>(sample.getKey().name(), "round-trip", sample.getValue())).get();
+        producer
+            .send(new ProducerRecord<>(sample.getKey().name(), "round-trip", sample.getValue()))
+            .get();
       }
     }
     for (Map.Entry<TopicSpec<?>, SpecificRecord> sample : samples.entrySet()) {
@@ -72,8 +76,12 @@ class ContractRoundTripTest {
       ConsumerRecord<String, byte[]> raw = readLast(topic.name());
       int registeredId = registry.lookup(topic.valueSubject(), topic.valueSchema()).orElseThrow();
       assertEquals(0, raw.value()[0], topic.name() + ": magic byte");
-      assertEquals(registeredId, ByteBuffer.wrap(raw.value(), 1, 4).getInt(), topic.name() + ": schema id");
-      assertEquals(topic.valueSchema(), registry.schemaById(registeredId), topic.name() + ": registered schema");
+      assertEquals(
+          registeredId, ByteBuffer.wrap(raw.value(), 1, 4).getInt(), topic.name() + ": schema id");
+      assertEquals(
+          topic.valueSchema(),
+          registry.schemaById(registeredId),
+          topic.name() + ": registered schema");
 
       AvroDeserializer<?> deserializer = new AvroDeserializer<>(registry, topic.valueType());
       Object decoded = deserializer.deserialize(topic.name(), raw.value());
@@ -84,22 +92,33 @@ class ContractRoundTripTest {
   @Test
   void registryRejectsAnIncompatibleSchemaWith409AndTheClientSaysWhy() {
     String subject = infra.uniqueName("compat") + "-value";
-    Schema v1 = new Schema.Parser().parse("""
+    Schema v1 =
+        new Schema.Parser()
+            .parse(
+                """
         {"type":"record","name":"Probe","namespace":"test","fields":[{"name":"a","type":"string"}]}""");
-    Schema incompatible = new Schema.Parser().parse("""
+    Schema incompatible =
+        new Schema.Parser()
+            .parse(
+                """
         {"type":"record","name":"Probe","namespace":"test","fields":[{"name":"a","type":"string"},
           {"name":"b","type":"long"}]}""");
-    Schema compatible = new Schema.Parser().parse("""
+    Schema compatible =
+        new Schema.Parser()
+            .parse(
+                """
         {"type":"record","name":"Probe","namespace":"test","fields":[{"name":"a","type":"string"},
           {"name":"b","type":"long","default":0}]}""");
     registry.register(subject, v1);
 
-    SchemaRegistryClient.CompatibilityResult verdict = registry.testCompatibility(subject, incompatible);
+    SchemaRegistryClient.CompatibilityResult verdict =
+        registry.testCompatibility(subject, incompatible);
     assertFalse(verdict.compatible());
     assertTrue(registry.testCompatibility(subject, compatible).compatible());
 
     IncompatibleSchemaException e =
-        assertThrows(IncompatibleSchemaException.class, () -> registry.register(subject, incompatible));
+        assertThrows(
+            IncompatibleSchemaException.class, () -> registry.register(subject, incompatible));
     assertEquals(409, e.httpStatus());
     assertTrue(e.getMessage().contains(subject), e.getMessage());
     registry.register(subject, compatible);
@@ -109,9 +128,15 @@ class ContractRoundTripTest {
   @Test
   void serializerSurfacesAnIncompatibleSchemaAsATypedError() {
     String topic = infra.uniqueName("evolve");
-    Schema v1 = new Schema.Parser().parse("""
+    Schema v1 =
+        new Schema.Parser()
+            .parse(
+                """
         {"type":"record","name":"Evt","namespace":"test","fields":[{"name":"a","type":"string"}]}""");
-    Schema v2 = new Schema.Parser().parse("""
+    Schema v2 =
+        new Schema.Parser()
+            .parse(
+                """
         {"type":"record","name":"Evt","namespace":"test","fields":[{"name":"n","type":"int"}]}""");
     AvroSerializer<GenericRecord> serializer = new AvroSerializer<>(registry, true);
     serializer.configure(Map.of(), false);
@@ -120,7 +145,8 @@ class ContractRoundTripTest {
     serializer.serialize(topic, first);
     GenericRecord second = new GenericData.Record(v2);
     second.put("n", 1);
-    AvroSerdeException e = assertThrows(AvroSerdeException.class, () -> serializer.serialize(topic, second));
+    AvroSerdeException e =
+        assertThrows(AvroSerdeException.class, () -> serializer.serialize(topic, second));
     assertEquals(Problem.SCHEMA_NOT_REGISTERED, e.problem());
     assertTrue(e.getMessage().contains("incompatible"), e.getMessage());
   }
@@ -131,7 +157,8 @@ class ContractRoundTripTest {
     AvroSerializer<HumanRanking> serializer = new AvroSerializer<>(registry, false);
     serializer.configure(Map.of(), false);
     HumanRanking ranking = (HumanRanking) ContractSamples.all().get(Topics.FEEDBACK_RANKINGS);
-    AvroSerdeException e = assertThrows(AvroSerdeException.class, () -> serializer.serialize(topic, ranking));
+    AvroSerdeException e =
+        assertThrows(AvroSerdeException.class, () -> serializer.serialize(topic, ranking));
     assertEquals(Problem.SCHEMA_NOT_REGISTERED, e.problem());
     assertTrue(e.getMessage().contains(topic + "-value"), e.getMessage());
   }
@@ -144,7 +171,8 @@ class ContractRoundTripTest {
     serializer.configure(Map.of(), false);
     byte[] good = serializer.serialize(topic, ranking);
     int id = ByteBuffer.wrap(good, 1, 4).getInt();
-    AvroDeserializer<HumanRanking> deserializer = new AvroDeserializer<>(registry, HumanRanking.class);
+    AvroDeserializer<HumanRanking> deserializer =
+        new AvroDeserializer<>(registry, HumanRanking.class);
     assertEquals(ranking, deserializer.deserialize(topic, good));
 
     byte[] unknownId = good.clone();
@@ -163,7 +191,8 @@ class ContractRoundTripTest {
     for (int i = 0; i < 200; i++) {
       byte[] body = new byte[1 + random.nextInt(64)];
       random.nextBytes(body);
-      byte[] record = ByteBuffer.allocate(5 + body.length).put((byte) 0).putInt(id).put(body).array();
+      byte[] record =
+          ByteBuffer.allocate(5 + body.length).put((byte) 0).putInt(id).put(body).array();
       garbage.add(record);
     }
     int refused = 0;
@@ -178,13 +207,19 @@ class ContractRoundTripTest {
     }
     assertTrue(refused > 150, "most random bodies must be refused, not decoded: " + refused);
 
-    assertProblem(Problem.UNKNOWN_MAGIC_BYTE, "magic byte", deserializer, topic, "not avro".getBytes());
+    assertProblem(
+        Problem.UNKNOWN_MAGIC_BYTE, "magic byte", deserializer, topic, "not avro".getBytes());
     assertProblem(Problem.TRUNCATED_HEADER, "header", deserializer, topic, new byte[] {0, 0});
   }
 
-  private static void assertProblem(Problem expected, String messagePart,
-      AvroDeserializer<?> deserializer, String topic, byte[] bytes) {
-    AvroSerdeException e = assertThrows(AvroSerdeException.class, () -> deserializer.deserialize(topic, bytes));
+  private static void assertProblem(
+      Problem expected,
+      String messagePart,
+      AvroDeserializer<?> deserializer,
+      String topic,
+      byte[] bytes) {
+    AvroSerdeException e =
+        assertThrows(AvroSerdeException.class, () -> deserializer.deserialize(topic, bytes));
     assertEquals(expected, e.problem(), e.getMessage());
     assertTrue(e.getMessage().contains(messagePart), e.getMessage());
     assertTrue(e.getMessage().contains(topic), e.getMessage());
@@ -194,8 +229,10 @@ class ContractRoundTripTest {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("contracts"));
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       ConsumerRecord<String, byte[]> last = null;
@@ -206,8 +243,9 @@ class ContractRoundTripTest {
             last = r;
           }
         }
-        if (last != null && consumer.endOffsets(partitions).entrySet().stream()
-            .allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+        if (last != null
+            && consumer.endOffsets(partitions).entrySet().stream()
+                .allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
           return last;
         }
       }

@@ -40,56 +40,147 @@ final class ContractSamples {
   static final Instant T = Instant.now().truncatedTo(ChronoUnit.MILLIS);
 
   static Map<TopicSpec<?>, SpecificRecord> all() {
-    List<Turn> turns = List.of(new Turn(Role.SYSTEM, "Be concise."), new Turn(Role.USER, "What is 2+3?"));
-    ChatTranscript transcript = ChatTranscript.newBuilder()
-        .setEventId("ev-1").setEventTime(T).setTranscriptId("tr-1").setConversationId("conv-1")
-        .setAppId("app-1").setUserId("u-9f2").setTurns(turns).setPrompt("What is 2+3?")
-        .setResponses(List.of(
-            new CandidateResponse("r1", "5", 3L, new SamplingParams(0.7, 0.9, 0, 64, 42L), 2, "stop"),
-            new CandidateResponse("r2", "six ✓", 3L, null, 3, "length")))
-        .build();
-    HumanRanking ranking = HumanRanking.newBuilder()
-        .setEventId("ev-2").setEventTime(T).setRankingId("rk-1").setTranscriptId("tr-1").setAppId("app-1")
-        .setTiers(List.of(new RankTier(List.of("r1")), new RankTier(List.of("r2", "r3"))))
-        .setAnnotatorId("ann-7").setAnnotatorPool(AnnotatorPool.HELD_OUT).setComment("close call")
-        .build();
-    Demonstration demonstration = Demonstration.newBuilder()
-        .setEventId("ev-3").setEventTime(T).setDemonstrationId("d-1").setAppId("app-1").setTurns(turns)
-        .setResponse("5").setAnnotatorId("ann-7").build();
-    ComparisonGroup group = ComparisonGroup.newBuilder()
-        .setEventId("ev-4").setEventTime(T).setGroupId("rk-1").setRankingId("rk-1").setTranscriptId("tr-1")
-        .setPromptKey("9a0c").setTurns(turns).setPrompt("What is 2+3?")
-        .setResponses(List.of(new RankedResponse("r1", "5", 0, 3L), new RankedResponse("r2", "six", 1, 3L)))
-        .setPairs(List.of(new ComparisonPair("r1", "r2"))).setPairWeight(1.0)
-        .setAnnotatorIds(List.of("ann-7")).setAnnotatorPool(AnnotatorPool.TRAINING).setSplit(DataSplit.EVAL)
-        .setPolicyVersions(List.of(3L))
-        .setSourceOffsets(List.of(new SourceOffset("feedback.rankings", 2, 17L)))
-        .build();
-    RewardModelVersion reward = RewardModelVersion.newBuilder()
-        .setEventId("ev-5").setEventTime(T).setVersion(4).setParentVersion(3L).setStatus(ModelStatus.LIVE)
-        .setCreatedAt(T).setArtifactUri("file:///artifacts/reward/4").setArtifactSha256("ab".repeat(32))
-        .setRewardOffset(-0.25).setMetrics(Map.of("eval_accuracy", 0.71))
-        .setHyperparameters(Map.of("learning_rate", "1e-4"))
-        .setTrainingData(List.of(new OffsetRange("training.comparisons", 0, 0L, 120L)))
-        .build();
-    PolicyVersion policy = PolicyVersion.newBuilder()
-        .setEventId("ev-6").setEventTime(T).setVersion(7).setStage(PolicyStage.PPO).setParentVersions(List.of(6L, 1L))
-        .setRewardModelVersion(4L).setStatus(ModelStatus.CANDIDATE).setCreatedAt(T)
-        .setArtifactUri("file:///artifacts/policy/7").setArtifactSha256("cd".repeat(32))
-        .setMetrics(Map.of("kl", 3.2)).setTrainingData(List.of()).build();
-    ModelControl control = ModelControl.newBuilder()
-        .setEventId("ev-7").setEventTime(T).setModelKind(ModelKind.POLICY).setAction(ControlAction.ROLLBACK)
-        .setVersion(7).setRequestedBy("ops").setReason("regressed").build();
-    TrainingMetrics metrics = TrainingMetrics.newBuilder()
-        .setEventId("ev-8").setEventTime(T).setSource("reward-trainer").setPhase("reward").setModelVersion(4L)
-        .setRound(2).setStep(30).setValues(Map.of("loss", 0.61, "accuracy", 0.68)).build();
-    var deadLetter = DeadLetters.of("pair-assembler", "ORPHAN_RANKING", "no transcript tr-x within 10m",
-        "feedback.rankings", 1, 99L, "tr-x".getBytes(), new byte[] {0, 0, 0, 0, 1, 7});
+    List<Turn> turns =
+        List.of(new Turn(Role.SYSTEM, "Be concise."), new Turn(Role.USER, "What is 2+3?"));
+    ChatTranscript transcript =
+        ChatTranscript.newBuilder()
+            .setEventId("ev-1")
+            .setEventTime(T)
+            .setTranscriptId("tr-1")
+            .setConversationId("conv-1")
+            .setAppId("app-1")
+            .setUserId("u-9f2")
+            .setTurns(turns)
+            .setPrompt("What is 2+3?")
+            .setResponses(
+                List.of(
+                    new CandidateResponse(
+                        "r1", "5", 3L, new SamplingParams(0.7, 0.9, 0, 64, 42L), 2, "stop"),
+                    new CandidateResponse("r2", "six ✓", 3L, null, 3, "length")))
+            .build();
+    HumanRanking ranking =
+        HumanRanking.newBuilder()
+            .setEventId("ev-2")
+            .setEventTime(T)
+            .setRankingId("rk-1")
+            .setTranscriptId("tr-1")
+            .setAppId("app-1")
+            .setTiers(List.of(new RankTier(List.of("r1")), new RankTier(List.of("r2", "r3"))))
+            .setAnnotatorId("ann-7")
+            .setAnnotatorPool(AnnotatorPool.HELD_OUT)
+            .setComment("close call")
+            .build();
+    Demonstration demonstration =
+        Demonstration.newBuilder()
+            .setEventId("ev-3")
+            .setEventTime(T)
+            .setDemonstrationId("d-1")
+            .setAppId("app-1")
+            .setTurns(turns)
+            .setResponse("5")
+            .setAnnotatorId("ann-7")
+            .build();
+    ComparisonGroup group =
+        ComparisonGroup.newBuilder()
+            .setEventId("ev-4")
+            .setEventTime(T)
+            .setGroupId("rk-1")
+            .setRankingId("rk-1")
+            .setTranscriptId("tr-1")
+            .setPromptKey("9a0c")
+            .setTurns(turns)
+            .setPrompt("What is 2+3?")
+            .setResponses(
+                List.of(
+                    new RankedResponse("r1", "5", 0, 3L), new RankedResponse("r2", "six", 1, 3L)))
+            .setPairs(List.of(new ComparisonPair("r1", "r2")))
+            .setPairWeight(1.0)
+            .setAnnotatorIds(List.of("ann-7"))
+            .setAnnotatorPool(AnnotatorPool.TRAINING)
+            .setSplit(DataSplit.EVAL)
+            .setPolicyVersions(List.of(3L))
+            .setSourceOffsets(List.of(new SourceOffset("feedback.rankings", 2, 17L)))
+            .build();
+    RewardModelVersion reward =
+        RewardModelVersion.newBuilder()
+            .setEventId("ev-5")
+            .setEventTime(T)
+            .setVersion(4)
+            .setParentVersion(3L)
+            .setStatus(ModelStatus.LIVE)
+            .setCreatedAt(T)
+            .setArtifactUri("file:///artifacts/reward/4")
+            .setArtifactSha256("ab".repeat(32))
+            .setRewardOffset(-0.25)
+            .setMetrics(Map.of("eval_accuracy", 0.71))
+            .setHyperparameters(Map.of("learning_rate", "1e-4"))
+            .setTrainingData(List.of(new OffsetRange("training.comparisons", 0, 0L, 120L)))
+            .build();
+    PolicyVersion policy =
+        PolicyVersion.newBuilder()
+            .setEventId("ev-6")
+            .setEventTime(T)
+            .setVersion(7)
+            .setStage(PolicyStage.PPO)
+            .setParentVersions(List.of(6L, 1L))
+            .setRewardModelVersion(4L)
+            .setStatus(ModelStatus.CANDIDATE)
+            .setCreatedAt(T)
+            .setArtifactUri("file:///artifacts/policy/7")
+            .setArtifactSha256("cd".repeat(32))
+            .setMetrics(Map.of("kl", 3.2))
+            .setTrainingData(List.of())
+            .build();
+    ModelControl control =
+        ModelControl.newBuilder()
+            .setEventId("ev-7")
+            .setEventTime(T)
+            .setModelKind(ModelKind.POLICY)
+            .setAction(ControlAction.ROLLBACK)
+            .setVersion(7)
+            .setRequestedBy("ops")
+            .setReason("regressed")
+            .build();
+    TrainingMetrics metrics =
+        TrainingMetrics.newBuilder()
+            .setEventId("ev-8")
+            .setEventTime(T)
+            .setSource("reward-trainer")
+            .setPhase("reward")
+            .setModelVersion(4L)
+            .setRound(2)
+            .setStep(30)
+            .setValues(Map.of("loss", 0.61, "accuracy", 0.68))
+            .build();
+    var deadLetter =
+        DeadLetters.of(
+            "pair-assembler",
+            "ORPHAN_RANKING",
+            "no transcript tr-x within 10m",
+            "feedback.rankings",
+            1,
+            99L,
+            "tr-x".getBytes(),
+            new byte[] {0, 0, 0, 0, 1, 7});
     deadLetter.setEventTime(T);
     return Map.of(
-        Topics.CHAT_TRANSCRIPTS, transcript, Topics.FEEDBACK_RANKINGS, ranking,
-        Topics.FEEDBACK_DEMONSTRATIONS, demonstration, Topics.TRAINING_COMPARISONS, group,
-        Topics.REWARD_VERSIONS, reward, Topics.POLICY_VERSIONS, policy, Topics.MODEL_CONTROL, control,
-        Topics.TRAINING_METRICS, metrics, Topics.DEAD_LETTERS, deadLetter);
+        Topics.CHAT_TRANSCRIPTS,
+        transcript,
+        Topics.FEEDBACK_RANKINGS,
+        ranking,
+        Topics.FEEDBACK_DEMONSTRATIONS,
+        demonstration,
+        Topics.TRAINING_COMPARISONS,
+        group,
+        Topics.REWARD_VERSIONS,
+        reward,
+        Topics.POLICY_VERSIONS,
+        policy,
+        Topics.MODEL_CONTROL,
+        control,
+        Topics.TRAINING_METRICS,
+        metrics,
+        Topics.DEAD_LETTERS,
+        deadLetter);
   }
 }

@@ -22,21 +22,32 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * One record must not crash-loop a consumer: a Demonstration whose first string declares 200 MB, read in
- * a JVM with the chart's {@code -XX:+ExitOnOutOfMemoryError} and a small heap, is a malformed payload (the
- * consumer dead-letters it) and the JVM lives on. The control run raises Avro's string limit back to its
- * own default, as before the fix: the same record kills that JVM with exit code 3.
+ * One record must not crash-loop a consumer: a Demonstration whose first string declares 200 MB,
+ * read in a JVM with the chart's {@code -XX:+ExitOnOutOfMemoryError} and a small heap, is a
+ * malformed payload (the consumer dead-letters it) and the JVM lives on. The control run raises
+ * Avro's string limit back to its own default, as before the fix: the same record kills that JVM
+ * with exit code 3.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class HugeLengthPrefixTest {
 
   @Test
   void aHugeLengthPrefixIsADeadLetterNotAnExitedJvm(FlywheelInfra infra) throws Exception {
-    Demonstration sample = Demonstration.newBuilder().setEventId("e").setEventTime(Instant.now()).setDemonstrationId("d")
-        .setAppId("app").setTurns(List.of(new Turn(Role.USER, "hi"))).setResponse("hello").setAnnotatorId("a").build();
-    byte[] valid = new AvroSerializer<Demonstration>(new SchemaRegistryClient(infra.registryUrl()), true)
-        .serialize("feedback.demonstrations", sample);
-    // keep the 5-byte header (magic byte, schema id); the body's first field, eventId, now declares 200 MB
+    Demonstration sample =
+        Demonstration.newBuilder()
+            .setEventId("e")
+            .setEventTime(Instant.now())
+            .setDemonstrationId("d")
+            .setAppId("app")
+            .setTurns(List.of(new Turn(Role.USER, "hi")))
+            .setResponse("hello")
+            .setAnnotatorId("a")
+            .build();
+    byte[] valid =
+        new AvroSerializer<Demonstration>(new SchemaRegistryClient(infra.registryUrl()), true)
+            .serialize("feedback.demonstrations", sample);
+    // keep the 5-byte header (magic byte, schema id); the body's first field, eventId, now declares
+    // 200 MB
     ByteArrayOutputStream forged = new ByteArrayOutputStream();
     forged.write(valid, 0, 5);
     long zigzag = (200L << 20) << 1;
@@ -52,8 +63,15 @@ class HugeLengthPrefixTest {
     assertEquals(0, fixed.exitCode(), fixed.output());
     assertTrue(fixed.output().contains("DEAD_LETTER MALFORMED_PAYLOAD"), fixed.output());
 
-    Fork unbounded = fork(infra.registryUrl(), hex, List.of("-Dorg.apache.avro.limits.string.maxLength=2147483639"));
-    assertEquals(3, unbounded.exitCode(), "without the bound the allocation kills the JVM: " + unbounded.output());
+    Fork unbounded =
+        fork(
+            infra.registryUrl(),
+            hex,
+            List.of("-Dorg.apache.avro.limits.string.maxLength=2147483639"));
+    assertEquals(
+        3,
+        unbounded.exitCode(),
+        "without the bound the allocation kills the JVM: " + unbounded.output());
   }
 
   record Fork(int exitCode, String output) {}

@@ -7,17 +7,19 @@ import dev.flywheel.schemas.serde.AvroSerdeException;
 import java.util.HexFormat;
 
 /**
- * Run in a forked JVM by {@link HugeLengthPrefixTest}: deserializes one record (hex, argument 2) as a
- * Demonstration against the registry at argument 1 and prints what a consumer would do with it.
+ * Run in a forked JVM by {@link HugeLengthPrefixTest}: deserializes one record (hex, argument 2) as
+ * a Demonstration against the registry at argument 1 and prints what a consumer would do with it.
  */
 public final class HugeLengthProbe {
 
   private HugeLengthProbe() {}
 
   public static void main(String[] args) {
-    AvroDeserializer<Demonstration> deserializer = new AvroDeserializer<>(new SchemaRegistryClient(args[0]), Demonstration.class);
+    AvroDeserializer<Demonstration> deserializer =
+        new AvroDeserializer<>(new SchemaRegistryClient(args[0]), Demonstration.class);
     try {
-      Demonstration d = deserializer.deserialize("feedback.demonstrations", HexFormat.of().parseHex(args[1]));
+      Demonstration d =
+          deserializer.deserialize("feedback.demonstrations", HexFormat.of().parseHex(args[1]));
       System.out.println("READ " + d.getEventId().length());
     } catch (AvroSerdeException e) {
       System.out.println("DEAD_LETTER " + e.problem() + ": " + e.getMessage());

@@ -38,8 +38,9 @@ class EmbeddedKafkaBrokerTest {
       assertTrue(broker.isRunning());
       logDir = broker.logDir();
       assertTrue(KafkaBrokerSettings.isFormatted(logDir), "log dir formatted");
-      try (var admin = org.apache.kafka.clients.admin.Admin.create(
-          Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+      try (var admin =
+          org.apache.kafka.clients.admin.Admin.create(
+              Map.of("bootstrap.servers", broker.bootstrapServers()))) {
         dev.flywheel.infra.topics.TopicCreator.ensureTopic(admin, "standalone", 2, Map.of());
       }
       produce(TestClients.producerProps(broker.bootstrapServers()), "standalone", values("s", 20));
@@ -67,12 +68,17 @@ class EmbeddedKafkaBrokerTest {
       props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 2000);
       props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
       long t0 = System.nanoTime();
-      try (KafkaProducer<String, String> producer = new KafkaProducer<>(props,
-          new StringSerializer(), new StringSerializer())) {
-        ExecutionException failure = assertThrows(ExecutionException.class,
-            () -> producer.send(new ProducerRecord<>(topic, "k", "while-down"))
-                .get(15, TimeUnit.SECONDS));
-        assertThat(failure.getCause()).isInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
+      try (KafkaProducer<String, String> producer =
+          new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+        ExecutionException failure =
+            assertThrows(
+                ExecutionException.class,
+                () ->
+                    producer
+                        .send(new ProducerRecord<>(topic, "k", "while-down"))
+                        .get(15, TimeUnit.SECONDS));
+        assertThat(failure.getCause())
+            .isInstanceOf(org.apache.kafka.common.errors.TimeoutException.class);
       }
       assertThat(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0)).isLessThan(10);
     } finally {

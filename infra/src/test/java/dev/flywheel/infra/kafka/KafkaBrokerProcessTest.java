@@ -38,7 +38,9 @@ class KafkaBrokerProcessTest {
 
       broker.start();
       assertThat(broker.pid()).isNotEqualTo(firstPid);
-      assertEquals(clusterId, KafkaBrokerSettings.clusterId(dataDir).orElseThrow(),
+      assertEquals(
+          clusterId,
+          KafkaBrokerSettings.clusterId(dataDir).orElseThrow(),
           "data directory not re-formatted");
       produce(TestClients.producerProps(broker.bootstrapServers()), "durable", values("b", 5));
       List<String> expected = new ArrayList<>(values("a", 50));

@@ -12,24 +12,27 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The Java 17 fallback (Apicurio Registry 2.x). Off by default: the first run fetches the archive with
- * mvn. Run with {@code mvn -pl infra test -Dtest=LegacyRegistryTest -Dflywheel.test.legacy-registry=true}.
+ * The Java 17 fallback (Apicurio Registry 2.x). Off by default: the first run fetches the archive
+ * with mvn. Run with {@code mvn -pl infra test -Dtest=LegacyRegistryTest
+ * -Dflywheel.test.legacy-registry=true}.
  */
 @EnabledIfSystemProperty(named = "flywheel.test.legacy-registry", matches = "true")
 class LegacyRegistryTest {
 
-  private static final String V1 = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
-      + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}";
-  private static final String INCOMPATIBLE = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
-      + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\"}]}";
+  private static final String V1 =
+      "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
+          + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}";
+  private static final String INCOMPATIBLE =
+      "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
+          + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\"}]}";
 
   @Test
   void legacyRegistryRunsOnTheCurrentJavaAndEnforcesBackward(@TempDir Path dir) throws Exception {
-    RegistryDistribution legacy = RegistryDistribution.resolve(RegistryDistribution.LEGACY_VERSION,
-        Processes.currentJava());
+    RegistryDistribution legacy =
+        RegistryDistribution.resolve(RegistryDistribution.LEGACY_VERSION, Processes.currentJava());
     assertTrue(legacy.legacy());
-    try (SchemaRegistryServer registry = SchemaRegistryServer.builder().distribution(legacy)
-        .dataDirectory(dir).start()) {
+    try (SchemaRegistryServer registry =
+        SchemaRegistryServer.builder().distribution(legacy).dataDirectory(dir).start()) {
       assertEquals(200, get(registry.url() + "/subjects").statusCode());
       assertEquals("BACKWARD", registry.globalCompatibility());
       assertEquals(200, register(registry.url(), "legacy-value", V1).statusCode());

@@ -20,14 +20,19 @@ import org.junit.jupiter.api.io.TempDir;
 class SchemaRegistryServerTest {
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();
-  private static final String V1 = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
-      + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}";
+  private static final String V1 =
+      "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
+          + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}";
+
   /** Adds a field without default: new readers cannot read old data, so BACKWARD rejects it. */
-  private static final String INCOMPATIBLE = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
-      + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\"}]}";
+  private static final String INCOMPATIBLE =
+      "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
+          + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\"}]}";
+
   /** Adds a field with a default: BACKWARD compatible. */
-  private static final String COMPATIBLE = "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
-      + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\",\"default\":0}]}";
+  private static final String COMPATIBLE =
+      "{\"type\":\"record\",\"name\":\"Thing\",\"namespace\":\"t\","
+          + "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\",\"default\":0}]}";
 
   @Test
   void answersAndRejectsAnIncompatibleSchemaWith409(FlywheelInfra infra) throws Exception {
@@ -51,7 +56,8 @@ class SchemaRegistryServerTest {
 
   @Test
   void keepsSchemasAcrossRestartsWithADataDirectory(@TempDir Path dir) throws Exception {
-    try (SchemaRegistryServer registry = SchemaRegistryServer.builder().dataDirectory(dir).start()) {
+    try (SchemaRegistryServer registry =
+        SchemaRegistryServer.builder().dataDirectory(dir).start()) {
       assertTrue(registry.persistent(), "Apicurio 3.x with a data directory persists");
       HttpResponse<String> first = register(registry.url(), "kept-value", V1);
       assertEquals(200, first.statusCode(), first.body());
@@ -68,16 +74,20 @@ class SchemaRegistryServerTest {
   }
 
   static HttpResponse<String> get(String url) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET()
-        .build(), HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   static HttpResponse<String> register(String url, String subject, String schema) throws Exception {
     String body = "{\"schema\":" + quote(schema) + "}";
-    return HTTP.send(HttpRequest.newBuilder(URI.create(url + "/subjects/" + subject + "/versions"))
-        .timeout(Duration.ofSeconds(10))
-        .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url + "/subjects/" + subject + "/versions"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   private static String quote(String s) {

@@ -22,7 +22,8 @@ class DemonstrationsTest {
     Map<Style, Integer> styles = new EnumMap<>(Style.class);
     demos.forEach(d -> styles.merge(d.style(), 1, Integer::sum));
     assertThat(styles.get(Style.GOOD)).isEqualTo(750);
-    assertThat(styles.get(Style.VERBOSE) + styles.get(Style.IMPOLITE) + styles.get(Style.WRONG)).isEqualTo(250);
+    assertThat(styles.get(Style.VERBOSE) + styles.get(Style.IMPOLITE) + styles.get(Style.WRONG))
+        .isEqualTo(250);
     assertThat(styles.get(Style.VERBOSE)).isBetween(83, 84);
     assertThat(styles.get(Style.IMPOLITE)).isBetween(83, 84);
     assertThat(styles.get(Style.WRONG)).isBetween(83, 84);
@@ -40,7 +41,8 @@ class DemonstrationsTest {
 
   @Test
   void usesOnlyTrainPromptsEachAboutEquallyOften() {
-    List<Demonstrations.Demonstration> demos = Demonstrations.generate(split, 2 * split.train().size() + 5, 0.25, 1);
+    List<Demonstrations.Demonstration> demos =
+        Demonstrations.generate(split, 2 * split.train().size() + 5, 0.25, 1);
     Set<String> heldOut = split.heldOut().stream().map(Prompt::text).collect(Collectors.toSet());
     Map<String, Integer> uses = new HashMap<>();
     for (Demonstrations.Demonstration d : demos) {
@@ -56,9 +58,11 @@ class DemonstrationsTest {
     List<Demonstrations.Demonstration> a = Demonstrations.generate(split, 300, 0.3, 11);
     List<Demonstrations.Demonstration> b = Demonstrations.generate(split, 300, 0.3, 11);
     assertThat(a).isEqualTo(b);
-    assertThat(a.stream().map(Demonstrations.Demonstration::demonstrationId).distinct().count()).isEqualTo(300);
+    assertThat(a.stream().map(Demonstrations.Demonstration::demonstrationId).distinct().count())
+        .isEqualTo(300);
     assertThat(Demonstrations.generate(split, 300, 0.3, 12)).isNotEqualTo(a);
     assertThat(a).allMatch(d -> d.annotatorId().startsWith("sim-writer-"));
-    assertThatThrownBy(() -> Demonstrations.generate(split, 10, 1.5, 1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Demonstrations.generate(split, 10, 1.5, 1))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -13,7 +13,8 @@ class NoiseCalibrationTest {
 
   @Test
   void calibratedSigmaGivesInstructGptAgreementOnAFreshSample() {
-    List<NoiseCalibration.CandidateSet> sample = NoiseCalibration.syntheticSample(split.train(), 4, 2000, 42);
+    List<NoiseCalibration.CandidateSet> sample =
+        NoiseCalibration.syntheticSample(split.train(), 4, 2000, 42);
     NoiseCalibration.Result result = NoiseCalibration.calibrate(sample, 0.73, 42);
     assertThat(result.expectedAgreement()).isCloseTo(0.73, within(1e-4));
     assertThat(result.measuredAgreement()).isCloseTo(0.73, within(0.02));
@@ -22,13 +23,16 @@ class NoiseCalibrationTest {
     assertThat(result.goldAgreement()).as("one labeler vs the gold order").isBetween(0.8, 0.9);
 
     // another sample of the same kind, two other labelers: still 0.73 +- 0.02
-    List<NoiseCalibration.CandidateSet> fresh = NoiseCalibration.syntheticSample(split.train(), 4, 2000, 4242);
-    assertThat(NoiseCalibration.measuredAgreement(fresh, result.sigma(), 101, 202)).isCloseTo(0.73, within(0.02));
+    List<NoiseCalibration.CandidateSet> fresh =
+        NoiseCalibration.syntheticSample(split.train(), 4, 2000, 4242);
+    assertThat(NoiseCalibration.measuredAgreement(fresh, result.sigma(), 101, 202))
+        .isCloseTo(0.73, within(0.02));
   }
 
   @Test
   void noNoiseMeansFullAgreementAndMoreNoiseLess() {
-    List<NoiseCalibration.CandidateSet> sample = NoiseCalibration.syntheticSample(split.train(), 4, 500, 1);
+    List<NoiseCalibration.CandidateSet> sample =
+        NoiseCalibration.syntheticSample(split.train(), 4, 500, 1);
     assertThat(NoiseCalibration.measuredAgreement(sample, 0.0, 1, 2)).isEqualTo(1.0);
     assertThat(NoiseCalibration.expectedAgreement(sample, 0.0)).isEqualTo(1.0);
     double previous = 1.0;
@@ -42,8 +46,10 @@ class NoiseCalibrationTest {
   @Test
   void sampleWithoutDistinctGoldCannotCalibrate() {
     Prompt p = split.train().get(0);
-    List<NoiseCalibration.CandidateSet> ties = List.of(new NoiseCalibration.CandidateSet(p, List.of("x", "x", "x")));
-    assertThatThrownBy(() -> NoiseCalibration.calibrate(ties, 0.73, 1)).isInstanceOf(IllegalArgumentException.class);
+    List<NoiseCalibration.CandidateSet> ties =
+        List.of(new NoiseCalibration.CandidateSet(p, List.of("x", "x", "x")));
+    assertThatThrownBy(() -> NoiseCalibration.calibrate(ties, 0.73, 1))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test

@@ -15,11 +15,27 @@ class SimulatorConfigTest {
   @Test
   void optionsOverrideEnvironmentOverrideDefaults() {
     List<String> positional = new ArrayList<>();
-    SimulatorConfig c = SimulatorConfig.parse(
-        List.of("loop", "--k", "6", "--rate=0.5", "--duration", "90s", "--serving-url", "http://localhost:9001"),
-        Map.of("FLYWHEEL_SIM_K", "3", "FLYWHEEL_SIM_GATEWAY_KEY", "fwk_secret", "FLYWHEEL_SIM_SEED", "7",
-            "FLYWHEEL_SIM_HELD_OUT_RANKING_SHARE", "0.2"),
-        positional);
+    SimulatorConfig c =
+        SimulatorConfig.parse(
+            List.of(
+                "loop",
+                "--k",
+                "6",
+                "--rate=0.5",
+                "--duration",
+                "90s",
+                "--serving-url",
+                "http://localhost:9001"),
+            Map.of(
+                "FLYWHEEL_SIM_K",
+                "3",
+                "FLYWHEEL_SIM_GATEWAY_KEY",
+                "fwk_secret",
+                "FLYWHEEL_SIM_SEED",
+                "7",
+                "FLYWHEEL_SIM_HELD_OUT_RANKING_SHARE",
+                "0.2"),
+            positional);
     assertThat(positional).containsExactly("loop");
     assertThat(c.k()).isEqualTo(6);
     assertThat(c.rate()).isEqualTo(0.5);
@@ -44,16 +60,28 @@ class SimulatorConfigTest {
 
   @Test
   void rejectsUnboundedLoopsRemoteHostsAndUnknownOptions() {
-    assertThatThrownBy(() -> SimulatorConfig.builder().count(0).build()).hasMessageContaining("bound");
-    assertThat(SimulatorConfig.builder().count(0).duration(Duration.ofMinutes(1)).build().count()).isZero();
-    assertThatThrownBy(() -> SimulatorConfig.builder().k(10).build()).hasMessageContaining("k must be 2..9");
-    assertThatThrownBy(() -> SimulatorConfig.builder().servingUrl(URI.create("http://192.0.2.1:8080")).build())
+    assertThatThrownBy(() -> SimulatorConfig.builder().count(0).build())
+        .hasMessageContaining("bound");
+    assertThat(SimulatorConfig.builder().count(0).duration(Duration.ofMinutes(1)).build().count())
+        .isZero();
+    assertThatThrownBy(() -> SimulatorConfig.builder().k(10).build())
+        .hasMessageContaining("k must be 2..9");
+    assertThatThrownBy(
+            () -> SimulatorConfig.builder().servingUrl(URI.create("http://192.0.2.1:8080")).build())
         .hasMessageContaining("not a loopback address");
-    assertThat(SimulatorConfig.builder().servingUrl(URI.create("http://192.0.2.1:8080")).allowRemote(true).build()
-        .allowRemote()).isTrue();
-    assertThatThrownBy(() -> SimulatorConfig.parse(List.of("--nope", "1"), Map.of(), new ArrayList<>()))
+    assertThat(
+            SimulatorConfig.builder()
+                .servingUrl(URI.create("http://192.0.2.1:8080"))
+                .allowRemote(true)
+                .build()
+                .allowRemote())
+        .isTrue();
+    assertThatThrownBy(
+            () -> SimulatorConfig.parse(List.of("--nope", "1"), Map.of(), new ArrayList<>()))
         .hasMessageContaining("unknown option --nope");
-    assertThatThrownBy(() -> SimulatorConfig.parse(List.of("--k", "four"), Map.of(), new ArrayList<>()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--k four");
+    assertThatThrownBy(
+            () -> SimulatorConfig.parse(List.of("--k", "four"), Map.of(), new ArrayList<>()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("--k four");
   }
 }

@@ -24,9 +24,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The simulator's client protocol only: what it sends to serving, the gateway and the registry, and how
- * it retries, against a tiny in-test {@link HttpServer} that answers in the services' documented shapes.
- * The real services are exercised end to end in {@code e2e-tests}.
+ * The simulator's client protocol only: what it sends to serving, the gateway and the registry, and
+ * how it retries, against a tiny in-test {@link HttpServer} that answers in the services'
+ * documented shapes. The real services are exercised end to end in {@code e2e-tests}.
  */
 class SimulatorHttpTest {
 
@@ -36,7 +36,8 @@ class SimulatorHttpTest {
   private final List<JsonNode> rankings = Collections.synchronizedList(new ArrayList<>());
   private final List<JsonNode> demoBatches = Collections.synchronizedList(new ArrayList<>());
   private final List<String> auth = Collections.synchronizedList(new ArrayList<>());
-  private final Map<String, List<String>> responseIds = Collections.synchronizedMap(new HashMap<>());
+  private final Map<String, List<String>> responseIds =
+      Collections.synchronizedMap(new HashMap<>());
   private final AtomicInteger aliasCalls = new AtomicInteger();
   private final AtomicInteger rankingCalls = new AtomicInteger();
   private final AtomicInteger completionIds = new AtomicInteger();
@@ -48,9 +49,15 @@ class SimulatorHttpTest {
     server.createContext("/v1/chat/completions", this::chat);
     server.createContext("/v1/rankings", this::ranking);
     server.createContext("/v1/demonstrations:batch", this::demonstrations);
-    server.createContext("/api/versions/policy", ex -> reply(ex, 200,
-        "{\"kind\":\"policy\",\"count\":1,\"versions\":[{\"version\":1,\"stage\":\"SFT\",\"status\":\"LIVE\","
-            + "\"parentVersions\":[]}]}", Map.of()));
+    server.createContext(
+        "/api/versions/policy",
+        ex ->
+            reply(
+                ex,
+                200,
+                "{\"kind\":\"policy\",\"count\":1,\"versions\":[{\"version\":1,\"stage\":\"SFT\",\"status\":\"LIVE\","
+                    + "\"parentVersions\":[]}]}",
+                Map.of()));
     server.start();
     base = URI.create("http://127.0.0.1:" + server.getAddress().getPort());
   }
@@ -67,13 +74,20 @@ class SimulatorHttpTest {
     chats.add(body);
     String model = body.path("model").asText();
     if (model.equals("flywheel") && aliasCalls.incrementAndGet() == 1) {
-      reply(ex, 503, "{\"error\":{\"message\":\"no policy version is live yet\",\"type\":\"service_unavailable_error\","
-          + "\"code\":\"no_live_version\"}}", Map.of("Retry-After", "1"));
+      reply(
+          ex,
+          503,
+          "{\"error\":{\"message\":\"no policy version is live yet\",\"type\":\"service_unavailable_error\","
+              + "\"code\":\"no_live_version\"}}",
+          Map.of("Retry-After", "1"));
       return;
     }
     String id = "chatcmpl-" + completionIds.incrementAndGet();
     ObjectNode out = HttpJson.JSON.createObjectNode();
-    out.put("id", id).put("object", "chat.completion").put("model", "policy-v1").put("system_fingerprint", "policy-v1");
+    out.put("id", id)
+        .put("object", "chat.completion")
+        .put("model", "policy-v1")
+        .put("system_fingerprint", "policy-v1");
     ArrayNode choices = out.putArray("choices");
     List<String> ids = new ArrayList<>();
     String[] texts = {"12", "13", "The answer is 12, I am quite sure.", "12"};
@@ -87,16 +101,26 @@ class SimulatorHttpTest {
     reply(ex, 200, out.toString(), Map.of("X-Flywheel-Policy-Version", "1"));
   }
 
-  /** Gateway rankings: the first post gets 503 + Retry-After (Kafka unavailable), later ones 200. */
+  /**
+   * Gateway rankings: the first post gets 503 + Retry-After (Kafka unavailable), later ones 200.
+   */
   private void ranking(HttpExchange ex) throws IOException {
     JsonNode body = HttpJson.JSON.readTree(ex.getRequestBody());
     auth.add("gateway " + ex.getRequestHeaders().getFirst("Authorization"));
     rankings.add(body);
     if (rankingCalls.incrementAndGet() == 1) {
-      reply(ex, 503, "{\"error\":\"kafka_unavailable\",\"message\":\"try again\"}", Map.of("Retry-After", "2"));
+      reply(
+          ex,
+          503,
+          "{\"error\":\"kafka_unavailable\",\"message\":\"try again\"}",
+          Map.of("Retry-After", "2"));
       return;
     }
-    reply(ex, 200, "{\"eventId\":\"" + body.path("eventId").asText() + "\",\"kind\":\"ranking\"}", Map.of());
+    reply(
+        ex,
+        200,
+        "{\"eventId\":\"" + body.path("eventId").asText() + "\",\"kind\":\"ranking\"}",
+        Map.of());
   }
 
   private void demonstrations(HttpExchange ex) throws IOException {
@@ -107,7 +131,8 @@ class SimulatorHttpTest {
     reply(ex, 200, "{\"accepted\":" + n + ",\"failed\":0,\"items\":[]}", Map.of());
   }
 
-  private static void reply(HttpExchange ex, int status, String json, Map<String, String> headers) throws IOException {
+  private static void reply(HttpExchange ex, int status, String json, Map<String, String> headers)
+      throws IOException {
     byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().add("Content-Type", "application/json");
     headers.forEach((k, v) -> ex.getResponseHeaders().add(k, v));
@@ -118,12 +143,27 @@ class SimulatorHttpTest {
 
   @Test
   void demonstrationsThenRankedCompletionsThenEvaluationOfTheNewVersion() throws Exception {
-    SimulatorConfig config = SimulatorConfig.builder()
-        .servingUrl(base).gatewayUrl(base).registryUrl(base).servingKey("sk-serving").gatewayKey("gk-gateway")
-        .k(4).rate(50).count(3).demonstrations(10).heldOutRankingShare(0).seed(3)
-        .progressEvery(Duration.ofHours(1)).build();
-    HttpJson http = new HttpJson(HttpClient.newHttpClient(), Duration.ofSeconds(10), HttpJson.RetryPolicy.DEFAULT,
-        sleeps::add);
+    SimulatorConfig config =
+        SimulatorConfig.builder()
+            .servingUrl(base)
+            .gatewayUrl(base)
+            .registryUrl(base)
+            .servingKey("sk-serving")
+            .gatewayKey("gk-gateway")
+            .k(4)
+            .rate(50)
+            .count(3)
+            .demonstrations(10)
+            .heldOutRankingShare(0)
+            .seed(3)
+            .progressEvery(Duration.ofHours(1))
+            .build();
+    HttpJson http =
+        new HttpJson(
+            HttpClient.newHttpClient(),
+            Duration.ofSeconds(10),
+            HttpJson.RetryPolicy.DEFAULT,
+            sleeps::add);
     List<String> log = Collections.synchronizedList(new ArrayList<>());
     Simulator.Stats.Snapshot stats;
     try (Simulator simulator = new Simulator(config, log::add, http)) {
@@ -135,7 +175,8 @@ class SimulatorHttpTest {
     JsonNode items = demoBatches.get(0).path("items");
     assertThat(items).hasSize(10);
     for (JsonNode item : items) {
-      assertThat(item.path("eventId").asText()).startsWith("sim-demo-3-")
+      assertThat(item.path("eventId").asText())
+          .startsWith("sim-demo-3-")
           .isEqualTo(item.path("demonstrationId").asText());
       assertThat(item.path("turns")).hasSize(1);
       assertThat(item.path("turns").get(0).path("role").asText()).isEqualTo("user");
@@ -143,7 +184,8 @@ class SimulatorHttpTest {
     }
 
     // loop requests: n = K candidates from the alias; the 503 was waited out for its Retry-After
-    List<JsonNode> loop = chats.stream().filter(c -> c.path("model").asText().equals("flywheel")).toList();
+    List<JsonNode> loop =
+        chats.stream().filter(c -> c.path("model").asText().equals("flywheel")).toList();
     assertThat(loop).hasSize(4);
     for (JsonNode c : loop) {
       assertThat(c.path("n").asInt()).isEqualTo(4);
@@ -154,7 +196,8 @@ class SimulatorHttpTest {
     }
     assertThat(sleeps).contains(Duration.ofSeconds(1), Duration.ofSeconds(2));
 
-    // rankings: one per completion (plus the resend after the 503, with the same event id), ids from it
+    // rankings: one per completion (plus the resend after the 503, with the same event id), ids
+    // from it
     assertThat(rankings).hasSize(4);
     assertThat(rankings.get(0)).isEqualTo(rankings.get(1));
     List<JsonNode> distinct = rankings.subList(1, rankings.size());
@@ -176,16 +219,26 @@ class SimulatorHttpTest {
       assertThat(tierOf0.toString()).contains("\"" + transcriptId + "-3\"");
     }
 
-    // evaluation of v1 on the held-out prompts, pinned, 16 samples each at the loop's temperature (the
+    // evaluation of v1 on the held-out prompts, pinned, 16 samples each at the loop's temperature
+    // (the
     // default), with seeds that differ between the samples of one prompt
-    List<JsonNode> eval = chats.stream().filter(c -> c.path("model").asText().equals("policy-v1")).toList();
+    List<JsonNode> eval =
+        chats.stream().filter(c -> c.path("model").asText().equals("policy-v1")).toList();
     assertThat(eval).hasSize(PromptSplit.standard().heldOut().size() * 16);
-    assertThat(eval).allMatch(c -> c.path("n").asInt() == 1 && c.path("temperature").asDouble() == 1.0);
+    assertThat(eval)
+        .allMatch(c -> c.path("n").asInt() == 1 && c.path("temperature").asDouble() == 1.0);
     String firstPrompt = eval.get(0).path("messages").get(0).path("content").asText();
-    assertThat(eval.stream().filter(c -> c.path("messages").get(0).path("content").asText().equals(firstPrompt))
-        .map(c -> c.path("seed").asLong()).distinct().count()).isEqualTo(16);
+    assertThat(
+            eval.stream()
+                .filter(c -> c.path("messages").get(0).path("content").asText().equals(firstPrompt))
+                .map(c -> c.path("seed").asLong())
+                .distinct()
+                .count())
+        .isEqualTo(16);
 
-    assertThat(auth).allMatch(a -> a.equals("serving Bearer sk-serving") || a.equals("gateway Bearer gk-gateway"));
+    assertThat(auth)
+        .allMatch(
+            a -> a.equals("serving Bearer sk-serving") || a.equals("gateway Bearer gk-gateway"));
     assertThat(stats.requests()).isEqualTo(3);
     assertThat(stats.rankings()).isEqualTo(3);
     assertThat(stats.errors()).isZero();
@@ -200,17 +253,34 @@ class SimulatorHttpTest {
   void persistentUnavailabilityIsWaitedOutNotCountedAsErrors() throws Exception {
     server.removeContext("/v1/chat/completions");
     AtomicInteger calls = new AtomicInteger();
-    server.createContext("/v1/chat/completions", ex -> {
-      calls.incrementAndGet();
-      reply(ex, 503, "{\"error\":{\"message\":\"no live version\"}}", Map.of("Retry-After", "0"));
-    });
-    SimulatorConfig config = SimulatorConfig.builder().servingUrl(base).gatewayUrl(base).count(5)
-        .duration(Duration.ofMillis(600)).rate(1000).demonstrations(0).maxAttempts(2).evalOnNewVersion(false)
-        .progressEvery(Duration.ofHours(1)).build();
-    HttpJson http = new HttpJson(HttpClient.newHttpClient(), Duration.ofSeconds(5), new HttpJson.RetryPolicy(2,
-        Duration.ofMillis(1), Duration.ofMillis(1), Duration.ofMillis(1)), sleeps::add);
+    server.createContext(
+        "/v1/chat/completions",
+        ex -> {
+          calls.incrementAndGet();
+          reply(
+              ex, 503, "{\"error\":{\"message\":\"no live version\"}}", Map.of("Retry-After", "0"));
+        });
+    SimulatorConfig config =
+        SimulatorConfig.builder()
+            .servingUrl(base)
+            .gatewayUrl(base)
+            .count(5)
+            .duration(Duration.ofMillis(600))
+            .rate(1000)
+            .demonstrations(0)
+            .maxAttempts(2)
+            .evalOnNewVersion(false)
+            .progressEvery(Duration.ofHours(1))
+            .build();
+    HttpJson http =
+        new HttpJson(
+            HttpClient.newHttpClient(),
+            Duration.ofSeconds(5),
+            new HttpJson.RetryPolicy(
+                2, Duration.ofMillis(1), Duration.ofMillis(1), Duration.ofMillis(1)),
+            sleeps::add);
     Simulator.Stats.Snapshot stats;
-    try (Simulator simulator = new Simulator(config, line -> { }, http)) {
+    try (Simulator simulator = new Simulator(config, line -> {}, http)) {
       stats = simulator.runLoop();
     }
     assertThat(calls.get()).isGreaterThan(2);

@@ -11,15 +11,19 @@ import org.junit.jupiter.api.Test;
 
 class SyntheticLabelerTest {
 
-  private static final Prompt SUM = TaskFamily.ARITHMETIC.prompts().stream()
-      .filter(p -> p.text().equals("What is 7+5?")).findFirst().orElseThrow();
+  private static final Prompt SUM =
+      TaskFamily.ARITHMETIC.prompts().stream()
+          .filter(p -> p.text().equals("What is 7+5?"))
+          .findFirst()
+          .orElseThrow();
 
   @Test
   void withoutNoiseRanksByGoldWithExactTiesAsOneTier() {
     SyntheticLabeler exact = new SyntheticLabeler("a", SyntheticLabeler.Pool.TRAINING, 0, 1);
     // gold: 1.0, 0.2, ~0.6, 0.2, 1.0
     List<String> responses = List.of("12", "13", "The answer is 12, I am quite sure.", "11", "12");
-    assertThat(exact.rank(SUM, responses, "item")).containsExactly(List.of(0, 4), List.of(2), List.of(1, 3));
+    assertThat(exact.rank(SUM, responses, "item"))
+        .containsExactly(List.of(0, 4), List.of(2), List.of(1, 3));
   }
 
   @Test
@@ -72,8 +76,11 @@ class SyntheticLabelerTest {
     heldOut.labelers().forEach(l -> seeds.add(l.seed()));
     assertThat(seeds).hasSize(10);
     assertThat(training.labelers()).allMatch(l -> l.annotatorId().startsWith("sim-training-"));
-    assertThat(heldOut.labelers()).allMatch(l -> l.annotatorId().startsWith("sim-heldout-")
-        && l.pool() == SyntheticLabeler.Pool.HELD_OUT);
+    assertThat(heldOut.labelers())
+        .allMatch(
+            l ->
+                l.annotatorId().startsWith("sim-heldout-")
+                    && l.pool() == SyntheticLabeler.Pool.HELD_OUT);
     Set<String> used = new HashSet<>();
     for (int i = 0; i < 200; i++) {
       SyntheticLabeler l = training.forItem("t-" + i);

@@ -15,21 +15,29 @@ class FuzzHarnessTest {
 
   @Test
   void runsTheGivenTriesAndCountsOutcomes() {
-    Map<String, Integer> outcomes = Fuzz.check("even or odd", 50, gen -> gen.between(0, 1000),
-        n -> n % 2 == 0 ? "even" : "odd");
+    Map<String, Integer> outcomes =
+        Fuzz.check(
+            "even or odd", 50, gen -> gen.between(0, 1000), n -> n % 2 == 0 ? "even" : "odd");
     assertEquals(Fuzz.tries(50), outcomes.values().stream().mapToLong(Integer::longValue).sum());
     assertTrue(outcomes.containsKey("even") && outcomes.containsKey("odd"), outcomes::toString);
   }
 
   @Test
   void aFailureNamesTheTryTheSeedAndTheInputAndKeepsTheCause() {
-    AssertionError error = assertThrows(AssertionError.class, () -> Fuzz.check("no sevens", 2_000,
-        gen -> gen.between(0, 9), n -> {
-          if (n == 7) {
-            throw new IllegalStateException("seven");
-          }
-          return null;
-        }));
+    AssertionError error =
+        assertThrows(
+            AssertionError.class,
+            () ->
+                Fuzz.check(
+                    "no sevens",
+                    2_000,
+                    gen -> gen.between(0, 9),
+                    n -> {
+                      if (n == 7) {
+                        throw new IllegalStateException("seven");
+                      }
+                      return null;
+                    }));
     assertTrue(error.getMessage().startsWith("no sevens failed on try "), error.getMessage());
     assertTrue(error.getMessage().contains("-Dflywheel.fuzz.seed="), error.getMessage());
     assertTrue(error.getMessage().contains("input: 7"), error.getMessage());
@@ -58,10 +66,14 @@ class FuzzHarnessTest {
 
   private static List<String> draw() {
     List<String> drawn = new ArrayList<>();
-    Fuzz.check("draw", 20, gen -> gen.text(30), text -> {
-      drawn.add(text);
-      return null;
-    });
+    Fuzz.check(
+        "draw",
+        20,
+        gen -> gen.text(30),
+        text -> {
+          drawn.add(text);
+          return null;
+        });
     return drawn;
   }
 }

@@ -6,8 +6,13 @@ public class IncompatibleSchemaException extends SchemaRegistryException {
   private final String subject;
 
   public IncompatibleSchemaException(String subject, String registryMessage, int errorCode) {
-    super("schema for subject '" + subject + "' is incompatible with its earlier versions: "
-        + registryMessage, 409, errorCode);
+    super(
+        "schema for subject '"
+            + subject
+            + "' is incompatible with its earlier versions: "
+            + registryMessage,
+        409,
+        errorCode);
     this.subject = subject;
   }
 

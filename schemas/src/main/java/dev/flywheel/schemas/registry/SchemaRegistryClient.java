@@ -19,9 +19,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 
 /**
- * A small client for the Confluent Schema Registry REST API (v7), the subset producers and consumers
- * need. Works against Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7}, Karapace and
- * Redpanda. Schemas by id and ids by (subject, schema) are cached: ids are immutable.
+ * A small client for the Confluent Schema Registry REST API (v7), the subset producers and
+ * consumers need. Works against Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7},
+ * Karapace and Redpanda. Schemas by id and ids by (subject, schema) are cached: ids are immutable.
  */
 public final class SchemaRegistryClient {
 
@@ -54,7 +54,8 @@ public final class SchemaRegistryClient {
     if (cached != null) {
       return cached;
     }
-    JsonNode body = send("POST", "/subjects/" + enc(subject) + "/versions", schemaBody(schema), subject);
+    JsonNode body =
+        send("POST", "/subjects/" + enc(subject) + "/versions", schemaBody(schema), subject);
     int id = body.path("id").asInt(-1);
     if (id < 0) {
       throw new SchemaRegistryException("registry answered without an id: " + body, 200, -1);
@@ -82,7 +83,9 @@ public final class SchemaRegistryClient {
     }
   }
 
-  /** The schema with global id {@code id}; throws with {@link SchemaRegistryException#isNotFound()}. */
+  /**
+   * The schema with global id {@code id}; throws with {@link SchemaRegistryException#isNotFound()}.
+   */
   public Schema schemaById(int id) {
     Schema cached = schemasById.get(id);
     if (cached != null) {
@@ -101,9 +104,12 @@ public final class SchemaRegistryClient {
   /** Would {@code schema} be accepted as the next version of {@code subject}? */
   public CompatibilityResult testCompatibility(String subject, Schema schema) {
     try {
-      JsonNode body = send("POST",
-          "/compatibility/subjects/" + enc(subject) + "/versions/latest?verbose=true",
-          schemaBody(schema), subject);
+      JsonNode body =
+          send(
+              "POST",
+              "/compatibility/subjects/" + enc(subject) + "/versions/latest?verbose=true",
+              schemaBody(schema),
+              subject);
       List<String> messages = new ArrayList<>();
       body.path("messages").forEach(m -> messages.add(m.asText()));
       return new CompatibilityResult(body.path("is_compatible").asBoolean(false), messages);
@@ -146,12 +152,14 @@ public final class SchemaRegistryClient {
 
   public List<Integer> versions(String subject) {
     List<Integer> out = new ArrayList<>();
-    send("GET", "/subjects/" + enc(subject) + "/versions", null, subject).forEach(v -> out.add(v.asInt()));
+    send("GET", "/subjects/" + enc(subject) + "/versions", null, subject)
+        .forEach(v -> out.add(v.asInt()));
     return out;
   }
 
   private static String level(JsonNode body) {
-    JsonNode level = body.has("compatibilityLevel") ? body.get("compatibilityLevel") : body.get("compatibility");
+    JsonNode level =
+        body.has("compatibilityLevel") ? body.get("compatibilityLevel") : body.get("compatibility");
     return level == null || level.isNull() ? null : level.asText();
   }
 
@@ -166,7 +174,10 @@ public final class SchemaRegistryClient {
   }
 
   private static String schemaBody(Schema schema) {
-    return JSON.createObjectNode().put("schema", schema.toString()).put("schemaType", "AVRO").toString();
+    return JSON.createObjectNode()
+        .put("schema", schema.toString())
+        .put("schemaType", "AVRO")
+        .toString();
   }
 
   private static String enc(String s) {
@@ -174,9 +185,10 @@ public final class SchemaRegistryClient {
   }
 
   private JsonNode send(String method, String path, String body, String subject) {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path))
-        .timeout(requestTimeout)
-        .header("Accept", CONTENT_TYPE + ", application/json");
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .timeout(requestTimeout)
+            .header("Accept", CONTENT_TYPE + ", application/json");
     if (body != null) {
       request.header("Content-Type", CONTENT_TYPE);
       request.method(method, HttpRequest.BodyPublishers.ofString(body));
@@ -188,10 +200,12 @@ public final class SchemaRegistryClient {
       response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
       throw new SchemaRegistryException(
-          "schema registry at " + baseUrl + " is unreachable (" + method + " " + path + "): " + e, e);
+          "schema registry at " + baseUrl + " is unreachable (" + method + " " + path + "): " + e,
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new SchemaRegistryException("interrupted calling schema registry " + method + " " + path, e);
+      throw new SchemaRegistryException(
+          "interrupted calling schema registry " + method + " " + path, e);
     }
     JsonNode json = parse(response.body());
     int status = response.statusCode();
@@ -204,7 +218,9 @@ public final class SchemaRegistryClient {
       throw new IncompatibleSchemaException(subject, message, errorCode);
     }
     throw new SchemaRegistryException(
-        "schema registry " + method + " " + path + " failed: HTTP " + status + " " + message, status, errorCode);
+        "schema registry " + method + " " + path + " failed: HTTP " + status + " " + message,
+        status,
+        errorCode);
   }
 
   private static JsonNode parse(String body) {

@@ -5,6 +5,7 @@ public class SchemaRegistryException extends RuntimeException {
 
   /** Confluent error code for "schema not found" (GET /schemas/ids/{id}). */
   public static final int SCHEMA_NOT_FOUND = 40403;
+
   /** Confluent error code for "subject not found". */
   public static final int SUBJECT_NOT_FOUND = 40401;
 

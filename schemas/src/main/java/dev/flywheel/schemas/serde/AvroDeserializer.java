@@ -19,20 +19,23 @@ import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * Reads the Confluent wire format into a generated class (schema resolution from the writer's schema,
- * fetched by id, to the class's schema) or, with no class, into a GenericRecord with the writer's
- * schema. Every failure is an {@link AvroSerdeException} naming the problem. Thread-safe.
+ * Reads the Confluent wire format into a generated class (schema resolution from the writer's
+ * schema, fetched by id, to the class's schema) or, with no class, into a GenericRecord with the
+ * writer's schema. Every failure is an {@link AvroSerdeException} naming the problem. Thread-safe.
  */
 public class AvroDeserializer<T> implements Deserializer<T> {
 
   static {
-    AvroLimits.applyDefaults(); // before the first read: a garbage length prefix must not allocate it
+    AvroLimits
+        .applyDefaults(); // before the first read: a garbage length prefix must not allocate it
   }
 
   private SchemaRegistryClient registry;
   private Schema readerSchema;
+
   /** Readers resolve writer to reader schema once per schema id; they are thread-safe. */
   private final Map<Integer, DatumReader<T>> readersById = new ConcurrentHashMap<>();
+
   private Class<T> type;
 
   /** For Kafka's reflective construction; {@link #configure} must follow. */
@@ -53,15 +56,21 @@ public class AvroDeserializer<T> implements Deserializer<T> {
     Object maxLength = configs.get(AvroSerdeConfig.MAX_LENGTH);
     Object maxItems = configs.get(AvroSerdeConfig.MAX_ITEMS);
     if (maxLength != null || maxItems != null) {
-      AvroLimits.apply(maxLength == null ? AvroLimits.DEFAULT_MAX_LENGTH : Integer.parseInt(maxLength.toString()),
-          maxItems == null ? AvroLimits.DEFAULT_MAX_ITEMS : Integer.parseInt(maxItems.toString()), true);
+      AvroLimits.apply(
+          maxLength == null
+              ? AvroLimits.DEFAULT_MAX_LENGTH
+              : Integer.parseInt(maxLength.toString()),
+          maxItems == null ? AvroLimits.DEFAULT_MAX_ITEMS : Integer.parseInt(maxItems.toString()),
+          true);
     }
     Object typeName = configs.get(AvroSerdeConfig.SPECIFIC_TYPE);
     if (type == null && typeName != null) {
       try {
-        setType((Class<T>) (typeName instanceof Class<?> c ? c : Class.forName(typeName.toString())));
+        setType(
+            (Class<T>) (typeName instanceof Class<?> c ? c : Class.forName(typeName.toString())));
       } catch (ClassNotFoundException e) {
-        throw new IllegalArgumentException("no Avro class " + typeName + " for " + AvroSerdeConfig.SPECIFIC_TYPE, e);
+        throw new IllegalArgumentException(
+            "no Avro class " + typeName + " for " + AvroSerdeConfig.SPECIFIC_TYPE, e);
       }
     }
   }
@@ -77,13 +86,25 @@ public class AvroDeserializer<T> implements Deserializer<T> {
       return null;
     }
     if (bytes.length < WireFormat.HEADER_SIZE) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.TRUNCATED_HEADER, topic, null,
-          "record is " + bytes.length + " bytes, shorter than the " + WireFormat.HEADER_SIZE
-              + "-byte header (magic byte + schema id)", null);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.TRUNCATED_HEADER,
+          topic,
+          null,
+          "record is "
+              + bytes.length
+              + " bytes, shorter than the "
+              + WireFormat.HEADER_SIZE
+              + "-byte header (magic byte + schema id)",
+          null);
     }
     if (bytes[0] != WireFormat.MAGIC_BYTE) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.UNKNOWN_MAGIC_BYTE, topic, null,
-          String.format("first byte is 0x%02x, expected magic byte 0x00 of the Confluent wire format", bytes[0]),
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.UNKNOWN_MAGIC_BYTE,
+          topic,
+          null,
+          String.format(
+              "first byte is 0x%02x, expected magic byte 0x00 of the Confluent wire format",
+              bytes[0]),
           null);
     }
     int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
@@ -93,27 +114,53 @@ public class AvroDeserializer<T> implements Deserializer<T> {
       reader = reader(topic, id, writerSchema);
       readersById.putIfAbsent(id, reader);
     }
-    BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(
-        bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null);
+    BinaryDecoder decoder =
+        DecoderFactory.get()
+            .binaryDecoder(
+                bytes, WireFormat.HEADER_SIZE, bytes.length - WireFormat.HEADER_SIZE, null);
     T value;
     try {
       value = reader.read(null, decoder);
       if (!decoder.isEnd()) {
-        throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
-            "trailing bytes after a complete " + writerSchema.getFullName() + " record", null);
+        throw new AvroSerdeException(
+            AvroSerdeException.Problem.MALFORMED_PAYLOAD,
+            topic,
+            id,
+            "trailing bytes after a complete " + writerSchema.getFullName() + " record",
+            null);
       }
     } catch (EOFException e) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
-          "payload ended before a complete " + writerSchema.getFullName() + " record was read (truncated?)", e);
-    } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException | NegativeArraySizeException
-        | ClassCastException | IllegalArgumentException | UnsupportedOperationException e) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
-          "payload is not a valid " + writerSchema.getFullName() + " record: " + e, e);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.MALFORMED_PAYLOAD,
+          topic,
+          id,
+          "payload ended before a complete "
+              + writerSchema.getFullName()
+              + " record was read (truncated?)",
+          e);
+    } catch (IOException
+        | AvroRuntimeException
+        | IndexOutOfBoundsException
+        | NegativeArraySizeException
+        | ClassCastException
+        | IllegalArgumentException
+        | UnsupportedOperationException e) {
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.MALFORMED_PAYLOAD,
+          topic,
+          id,
+          "payload is not a valid " + writerSchema.getFullName() + " record: " + e,
+          e);
     } catch (OutOfMemoryError e) {
-      // a declared length within the limits that the heap still cannot hold (AvroLimits bounds the rest;
+      // a declared length within the limits that the heap still cannot hold (AvroLimits bounds the
+      // rest;
       // with -XX:+ExitOnOutOfMemoryError this is never reached)
-      throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
-          "payload declares an impossible length", null);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.MALFORMED_PAYLOAD,
+          topic,
+          id,
+          "payload declares an impossible length",
+          null);
     }
     return value;
   }
@@ -123,10 +170,15 @@ public class AvroDeserializer<T> implements Deserializer<T> {
       return registry.schemaById(id);
     } catch (SchemaRegistryException e) {
       if (e.isNotFound()) {
-        throw new AvroSerdeException(AvroSerdeException.Problem.UNKNOWN_SCHEMA_ID, topic, id,
-            "the registry at " + registry.baseUrl() + " has no schema with id " + id, e);
+        throw new AvroSerdeException(
+            AvroSerdeException.Problem.UNKNOWN_SCHEMA_ID,
+            topic,
+            id,
+            "the registry at " + registry.baseUrl() + " has no schema with id " + id,
+            e);
       }
-      throw new AvroSerdeException(AvroSerdeException.Problem.REGISTRY_ERROR, topic, id, e.getMessage(), e);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.REGISTRY_ERROR, topic, id, e.getMessage(), e);
     }
   }
 
@@ -137,8 +189,12 @@ public class AvroDeserializer<T> implements Deserializer<T> {
     try {
       return new SpecificDatumReader<>(writerSchema, readerSchema);
     } catch (AvroTypeException e) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.INCOMPATIBLE_SCHEMA, topic, id,
-          "writer schema cannot be read as " + readerSchema.getFullName() + ": " + e.getMessage(), e);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.INCOMPATIBLE_SCHEMA,
+          topic,
+          id,
+          "writer schema cannot be read as " + readerSchema.getFullName() + ": " + e.getMessage(),
+          e);
     }
   }
 }

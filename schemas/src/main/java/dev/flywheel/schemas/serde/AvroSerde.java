@@ -20,7 +20,8 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T> {
   }
 
   /** Value serde for a catalogue topic, auto-registering its schema. */
-  public static <V extends SpecificRecord> AvroSerde<V> forTopic(SchemaRegistryClient registry, TopicSpec<V> topic) {
+  public static <V extends SpecificRecord> AvroSerde<V> forTopic(
+      SchemaRegistryClient registry, TopicSpec<V> topic) {
     return new AvroSerde<>(registry, topic.valueType(), true);
   }
 

@@ -4,17 +4,32 @@ import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-/** Config keys the serializer and deserializer read (Confluent-compatible names where they exist). */
+/**
+ * Config keys the serializer and deserializer read (Confluent-compatible names where they exist).
+ */
 public final class AvroSerdeConfig {
 
-  /** Base URL of a Confluent-compatible registry, e.g. {@code http://host:8081} or Apicurio's ccompat URL. */
+  /**
+   * Base URL of a Confluent-compatible registry, e.g. {@code http://host:8081} or Apicurio's
+   * ccompat URL.
+   */
   public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
-  /** Register the writer schema on first use (default true). When false, it must already be registered. */
+
+  /**
+   * Register the writer schema on first use (default true). When false, it must already be
+   * registered.
+   */
   public static final String AUTO_REGISTER_SCHEMAS = "auto.register.schemas";
+
   /** Fully qualified generated class to read values (or keys) into; absent means GenericRecord. */
   public static final String SPECIFIC_TYPE = "flywheel.avro.specific.type";
-  /** Longest string or bytes field a record may declare (default {@link AvroLimits#DEFAULT_MAX_LENGTH}). */
+
+  /**
+   * Longest string or bytes field a record may declare (default {@link
+   * AvroLimits#DEFAULT_MAX_LENGTH}).
+   */
   public static final String MAX_LENGTH = "flywheel.avro.max-length";
+
   /** Most items an array or map may declare (default {@link AvroLimits#DEFAULT_MAX_ITEMS}). */
   public static final String MAX_ITEMS = "flywheel.avro.max-items";
 
@@ -22,7 +37,10 @@ public final class AvroSerdeConfig {
 
   private AvroSerdeConfig() {}
 
-  /** One client (and so one cache) per registry URL per JVM, shared by every serde configured with it. */
+  /**
+   * One client (and so one cache) per registry URL per JVM, shared by every serde configured with
+   * it.
+   */
   static SchemaRegistryClient clientFor(Map<String, ?> configs) {
     Object url = configs.get(SCHEMA_REGISTRY_URL);
     if (url == null || url.toString().isBlank()) {

@@ -3,8 +3,8 @@ package dev.flywheel.schemas.serde;
 import org.apache.kafka.common.errors.SerializationException;
 
 /**
- * A record could not be (de)serialised. {@link #problem()} says why in a form a consumer can put on a
- * dead letter; it is a Kafka {@link SerializationException} so Kafka's handlers see it as such.
+ * A record could not be (de)serialised. {@link #problem()} says why in a form a consumer can put on
+ * a dead letter; it is a Kafka {@link SerializationException} so Kafka's handlers see it as such.
  */
 public class AvroSerdeException extends SerializationException {
 
@@ -30,9 +30,17 @@ public class AvroSerdeException extends SerializationException {
   private final String topic;
   private final Integer schemaId;
 
-  public AvroSerdeException(Problem problem, String topic, Integer schemaId, String message, Throwable cause) {
-    super(problem + " on topic '" + topic + "'" + (schemaId == null ? "" : " (schema id " + schemaId + ")")
-        + ": " + message, cause);
+  public AvroSerdeException(
+      Problem problem, String topic, Integer schemaId, String message, Throwable cause) {
+    super(
+        problem
+            + " on topic '"
+            + topic
+            + "'"
+            + (schemaId == null ? "" : " (schema id " + schemaId + ")")
+            + ": "
+            + message,
+        cause);
     this.problem = problem;
     this.topic = topic;
     this.schemaId = schemaId;
@@ -46,7 +54,10 @@ public class AvroSerdeException extends SerializationException {
     return problem == Problem.REGISTRY_ERROR;
   }
 
-  /** Whether {@code t} is an {@link AvroSerdeException} that {@link #isRegistryOutage() is a registry outage}. */
+  /**
+   * Whether {@code t} is an {@link AvroSerdeException} that {@link #isRegistryOutage() is a
+   * registry outage}.
+   */
   public static boolean isRegistryOutage(Throwable t) {
     return t instanceof AvroSerdeException e && e.isRegistryOutage();
   }

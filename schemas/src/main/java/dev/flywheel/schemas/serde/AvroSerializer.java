@@ -16,8 +16,8 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Writes Avro records (generated or generic) in the Confluent wire format, under the TopicNameStrategy
- * subject {@code <topic>-value} (or {@code -key}). Thread-safe.
+ * Writes Avro records (generated or generic) in the Confluent wire format, under the
+ * TopicNameStrategy subject {@code <topic>-value} (or {@code -key}). Thread-safe.
  */
 public class AvroSerializer<T extends GenericContainer> implements Serializer<T> {
 
@@ -60,8 +60,12 @@ public class AvroSerializer<T extends GenericContainer> implements Serializer<T>
       writer(record, schema).write(record, encoder);
       encoder.flush();
     } catch (IOException | RuntimeException e) {
-      throw new AvroSerdeException(AvroSerdeException.Problem.MALFORMED_PAYLOAD, topic, id,
-          "cannot encode " + schema.getFullName() + ": " + e.getMessage(), e);
+      throw new AvroSerdeException(
+          AvroSerdeException.Problem.MALFORMED_PAYLOAD,
+          topic,
+          id,
+          "cannot encode " + schema.getFullName() + ": " + e.getMessage(),
+          e);
     }
     return out.toByteArray();
   }
@@ -71,14 +75,25 @@ public class AvroSerializer<T extends GenericContainer> implements Serializer<T>
       if (autoRegister) {
         return registry.register(subject, schema);
       }
-      return registry.lookup(subject, schema).orElseThrow(() -> new AvroSerdeException(
-          AvroSerdeException.Problem.SCHEMA_NOT_REGISTERED, topic, null,
-          "schema " + schema.getFullName() + " is not registered under subject '" + subject
-              + "' and auto.register.schemas is false", null));
+      return registry
+          .lookup(subject, schema)
+          .orElseThrow(
+              () ->
+                  new AvroSerdeException(
+                      AvroSerdeException.Problem.SCHEMA_NOT_REGISTERED,
+                      topic,
+                      null,
+                      "schema "
+                          + schema.getFullName()
+                          + " is not registered under subject '"
+                          + subject
+                          + "' and auto.register.schemas is false",
+                      null));
     } catch (SchemaRegistryException e) {
-      AvroSerdeException.Problem problem = e.isUnreachable() || e.httpStatus() >= 500
-          ? AvroSerdeException.Problem.REGISTRY_ERROR
-          : AvroSerdeException.Problem.SCHEMA_NOT_REGISTERED;
+      AvroSerdeException.Problem problem =
+          e.isUnreachable() || e.httpStatus() >= 500
+              ? AvroSerdeException.Problem.REGISTRY_ERROR
+              : AvroSerdeException.Problem.SCHEMA_NOT_REGISTERED;
       throw new AvroSerdeException(problem, topic, null, e.getMessage(), e);
     }
   }

@@ -6,9 +6,9 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * SHA-256 of a string as hex, written once: the stored form of an API key (service-kit's {@code ApiKeys})
- * and the local platform's key hash (infra) are the same function. Here because both modules depend on
- * {@code schemas} and not on each other.
+ * SHA-256 of a string as hex, written once: the stored form of an API key (service-kit's {@code
+ * ApiKeys}) and the local platform's key hash (infra) are the same function. Here because both
+ * modules depend on {@code schemas} and not on each other.
  */
 public final class Digests {
 
@@ -17,7 +17,8 @@ public final class Digests {
   /** SHA-256 of {@code text}'s UTF-8 bytes as 64 lowercase hex digits. */
   public static String sha256Hex(String text) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(digest);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);

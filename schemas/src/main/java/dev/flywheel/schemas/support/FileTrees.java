@@ -11,17 +11,18 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * Deleting a file or a directory tree, written once for every module that does it (trainer checkpoints,
- * artifact staging directories, the test infrastructure's temporary directories). Here because every
- * such module already depends on {@code schemas}. Symbolic links are deleted, never followed.
+ * Deleting a file or a directory tree, written once for every module that does it (trainer
+ * checkpoints, artifact staging directories, the test infrastructure's temporary directories). Here
+ * because every such module already depends on {@code schemas}. Symbolic links are deleted, never
+ * followed.
  */
 public final class FileTrees {
 
   private FileTrees() {}
 
   /**
-   * Deletes {@code root} and everything below it, children before their directory. A missing path is
-   * fine. The first failure is thrown; what was deleted before it stays deleted.
+   * Deletes {@code root} and everything below it, children before their directory. A missing path
+   * is fine. The first failure is thrown; what was deleted before it stays deleted.
    */
   public static void deleteRecursively(Path root) throws IOException {
     if (!Files.exists(root)) {
@@ -44,24 +45,26 @@ public final class FileTrees {
       return;
     }
     try {
-      Files.walkFileTree(path, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-          deleteIfExists(file);
-          return FileVisitResult.CONTINUE;
-        }
+      Files.walkFileTree(
+          path,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
 
-        @Override
-        public FileVisitResult visitFileFailed(Path file, IOException exc) {
-          return FileVisitResult.CONTINUE;
-        }
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) {
+              return FileVisitResult.CONTINUE;
+            }
 
-        @Override
-        public FileVisitResult postVisitDirectory(Path dir, IOException exc) {
-          deleteIfExists(dir);
-          return FileVisitResult.CONTINUE;
-        }
-      });
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) {
+              deleteIfExists(dir);
+              return FileVisitResult.CONTINUE;
+            }
+          });
     } catch (IOException | UncheckedIOException e) {
       // best effort
     }

@@ -3,15 +3,16 @@ package dev.flywheel.schemas.topics;
 import java.util.Map;
 
 /**
- * How many copies of every partition a catalogue topic keeps ({@code replication.factor}) and how many of
- * them must have a write before an {@code acks=all} producer is answered ({@code min.insync.replicas}).
- * Without both, {@code acks=all} promises nothing: a topic with one replica, or with
- * {@code min.insync.replicas=1}, acknowledges writes that one broker failure loses.
+ * How many copies of every partition a catalogue topic keeps ({@code replication.factor}) and how
+ * many of them must have a write before an {@code acks=all} producer is answered ({@code
+ * min.insync.replicas}). Without both, {@code acks=all} promises nothing: a topic with one replica,
+ * or with {@code min.insync.replicas=1}, acknowledges writes that one broker failure loses.
  *
- * <p>Chosen per environment, not per topic: {@link #SINGLE_BROKER} for the local platform and the tests
- * (one embedded broker), {@link #PRODUCTION} (3 replicas, 2 in sync: one broker may be down and writes
- * still succeed without losing an acknowledged record) for a real cluster, which the Helm chart's topic
- * job asks for through its {@code topics.replicationFactor} and {@code topics.minInsyncReplicas} values.
+ * <p>Chosen per environment, not per topic: {@link #SINGLE_BROKER} for the local platform and the
+ * tests (one embedded broker), {@link #PRODUCTION} (3 replicas, 2 in sync: one broker may be down
+ * and writes still succeed without losing an acknowledged record) for a real cluster, which the
+ * Helm chart's topic job asks for through its {@code topics.replicationFactor} and {@code
+ * topics.minInsyncReplicas} values.
  *
  * @param factor replicas of every partition, at least 1
  * @param minInsyncReplicas replicas that must have an {@code acks=all} write, 1 to {@code factor}
@@ -29,12 +30,15 @@ public record TopicReplication(int factor, int minInsyncReplicas) {
 
   public TopicReplication {
     if (factor < 1 || factor > Short.MAX_VALUE) {
-      throw new IllegalArgumentException("replication factor must be in [1, " + Short.MAX_VALUE + "], got "
-          + factor);
+      throw new IllegalArgumentException(
+          "replication factor must be in [1, " + Short.MAX_VALUE + "], got " + factor);
     }
     if (minInsyncReplicas < 1 || minInsyncReplicas > factor) {
-      throw new IllegalArgumentException("min.insync.replicas must be in [1, replication factor " + factor
-          + "], got " + minInsyncReplicas);
+      throw new IllegalArgumentException(
+          "min.insync.replicas must be in [1, replication factor "
+              + factor
+              + "], got "
+              + minInsyncReplicas);
     }
   }
 

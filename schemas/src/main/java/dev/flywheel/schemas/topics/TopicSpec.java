@@ -8,9 +8,9 @@ import org.apache.avro.Schema;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * One topic of the platform: its name, key, value contract, partitions and retention. Its replication
- * is not declared here but per environment ({@link TopicReplication}):
- * {@link #topicConfigs(TopicReplication)} adds the {@code min.insync.replicas} of one.
+ * One topic of the platform: its name, key, value contract, partitions and retention. Its
+ * replication is not declared here but per environment ({@link TopicReplication}): {@link
+ * #topicConfigs(TopicReplication)} adds the {@code min.insync.replicas} of one.
  *
  * @param name topic name
  * @param keyDescription what the (string) key holds, e.g. "transcriptId"

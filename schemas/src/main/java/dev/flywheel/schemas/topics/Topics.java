@@ -17,62 +17,126 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The topic catalogue: every topic of the platform, declared once. Keys are UTF-8 strings; values are
- * Avro in the Confluent wire format, registered under TopicNameStrategy ({@code <topic>-value}).
+ * The topic catalogue: every topic of the platform, declared once. Keys are UTF-8 strings; values
+ * are Avro in the Confluent wire format, registered under TopicNameStrategy ({@code
+ * <topic>-value}).
  *
- * <p>Feedback and comparison topics keep their data forever: they are the training set, and trainers
- * rebuild their buffers from them after a restart.
+ * <p>Feedback and comparison topics keep their data forever: they are the training set, and
+ * trainers rebuild their buffers from them after a restart.
  *
- * <p>Replication is chosen per environment, not per topic ({@link TopicReplication}): every topic is
- * created with the environment's replication factor and {@code min.insync.replicas} — 1 and 1 on the
- * single broker of the local platform and the tests ({@link TopicReplication#SINGLE_BROKER}), 3 and 2 in
- * the Helm chart's values ({@link TopicReplication#PRODUCTION}) — since the producers' {@code acks=all}
- * promises only what those two allow. An existing topic with fewer replicas or a lower
- * {@code min.insync.replicas} than asked is reported by the topic creator (and, when asked, fails it).
+ * <p>Replication is chosen per environment, not per topic ({@link TopicReplication}): every topic
+ * is created with the environment's replication factor and {@code min.insync.replicas} — 1 and 1 on
+ * the single broker of the local platform and the tests ({@link TopicReplication#SINGLE_BROKER}), 3
+ * and 2 in the Helm chart's values ({@link TopicReplication#PRODUCTION}) — since the producers'
+ * {@code acks=all} promises only what those two allow. An existing topic with fewer replicas or a
+ * lower {@code min.insync.replicas} than asked is reported by the topic creator (and, when asked,
+ * fails it).
  */
 public final class Topics {
 
   private Topics() {}
 
-  public static final TopicSpec<ChatTranscript> CHAT_TRANSCRIPTS = new TopicSpec<>(
-      "chat.transcripts", "transcriptId", ChatTranscript.class, 6, DELETE, null,
-      "Every prompt with the candidate responses shown, stamped with the policy version.");
+  public static final TopicSpec<ChatTranscript> CHAT_TRANSCRIPTS =
+      new TopicSpec<>(
+          "chat.transcripts",
+          "transcriptId",
+          ChatTranscript.class,
+          6,
+          DELETE,
+          null,
+          "Every prompt with the candidate responses shown, stamped with the policy version.");
 
-  public static final TopicSpec<HumanRanking> FEEDBACK_RANKINGS = new TopicSpec<>(
-      "feedback.rankings", "transcriptId", HumanRanking.class, 6, DELETE, null,
-      "Human rankings of a transcript's responses; keyed like transcripts so the join is co-partitioned.");
+  public static final TopicSpec<HumanRanking> FEEDBACK_RANKINGS =
+      new TopicSpec<>(
+          "feedback.rankings",
+          "transcriptId",
+          HumanRanking.class,
+          6,
+          DELETE,
+          null,
+          "Human rankings of a transcript's responses; keyed like transcripts so the join is co-partitioned.");
 
-  public static final TopicSpec<Demonstration> FEEDBACK_DEMONSTRATIONS = new TopicSpec<>(
-      "feedback.demonstrations", "demonstrationId", Demonstration.class, 3, DELETE, null,
-      "Human-written responses for supervised fine-tuning.");
+  public static final TopicSpec<Demonstration> FEEDBACK_DEMONSTRATIONS =
+      new TopicSpec<>(
+          "feedback.demonstrations",
+          "demonstrationId",
+          Demonstration.class,
+          3,
+          DELETE,
+          null,
+          "Human-written responses for supervised fine-tuning.");
 
-  public static final TopicSpec<ComparisonGroup> TRAINING_COMPARISONS = new TopicSpec<>(
-      "training.comparisons", "promptKey", ComparisonGroup.class, 6, DELETE, null,
-      "One record per ranked prompt with all its comparison pairs.");
+  public static final TopicSpec<ComparisonGroup> TRAINING_COMPARISONS =
+      new TopicSpec<>(
+          "training.comparisons",
+          "promptKey",
+          ComparisonGroup.class,
+          6,
+          DELETE,
+          null,
+          "One record per ranked prompt with all its comparison pairs.");
 
-  public static final TopicSpec<RewardModelVersion> REWARD_VERSIONS = new TopicSpec<>(
-      "models.reward.versions", "version", RewardModelVersion.class, 1, COMPACT, null,
-      "Every reward model version with status, metrics and lineage.");
+  public static final TopicSpec<RewardModelVersion> REWARD_VERSIONS =
+      new TopicSpec<>(
+          "models.reward.versions",
+          "version",
+          RewardModelVersion.class,
+          1,
+          COMPACT,
+          null,
+          "Every reward model version with status, metrics and lineage.");
 
-  public static final TopicSpec<PolicyVersion> POLICY_VERSIONS = new TopicSpec<>(
-      "models.policy.versions", "version", PolicyVersion.class, 1, COMPACT, null,
-      "Every policy version with status, metrics and lineage.");
+  public static final TopicSpec<PolicyVersion> POLICY_VERSIONS =
+      new TopicSpec<>(
+          "models.policy.versions",
+          "version",
+          PolicyVersion.class,
+          1,
+          COMPACT,
+          null,
+          "Every policy version with status, metrics and lineage.");
 
-  public static final TopicSpec<ModelControl> MODEL_CONTROL = new TopicSpec<>(
-      "models.control", "modelKind", ModelControl.class, 1, DELETE, Duration.ofDays(30),
-      "Promote/rollback instructions from operators.");
+  public static final TopicSpec<ModelControl> MODEL_CONTROL =
+      new TopicSpec<>(
+          "models.control",
+          "modelKind",
+          ModelControl.class,
+          1,
+          DELETE,
+          Duration.ofDays(30),
+          "Promote/rollback instructions from operators.");
 
-  public static final TopicSpec<TrainingMetrics> TRAINING_METRICS = new TopicSpec<>(
-      "training.metrics", "source", TrainingMetrics.class, 1, DELETE, Duration.ofDays(30),
-      "Per-step and per-round training figures for dashboards.");
+  public static final TopicSpec<TrainingMetrics> TRAINING_METRICS =
+      new TopicSpec<>(
+          "training.metrics",
+          "source",
+          TrainingMetrics.class,
+          1,
+          DELETE,
+          Duration.ofDays(30),
+          "Per-step and per-round training figures for dashboards.");
 
-  public static final TopicSpec<DeadLetter> DEAD_LETTERS = new TopicSpec<>(
-      "flywheel.dead-letters", "original key", DeadLetter.class, 1, DELETE, Duration.ofDays(30),
-      "Records that could not be processed, with the reason and raw bytes.");
+  public static final TopicSpec<DeadLetter> DEAD_LETTERS =
+      new TopicSpec<>(
+          "flywheel.dead-letters",
+          "original key",
+          DeadLetter.class,
+          1,
+          DELETE,
+          Duration.ofDays(30),
+          "Records that could not be processed, with the reason and raw bytes.");
 
-  public static final List<TopicSpec<?>> ALL = List.of(
-      CHAT_TRANSCRIPTS, FEEDBACK_RANKINGS, FEEDBACK_DEMONSTRATIONS, TRAINING_COMPARISONS,
-      REWARD_VERSIONS, POLICY_VERSIONS, MODEL_CONTROL, TRAINING_METRICS, DEAD_LETTERS);
+  public static final List<TopicSpec<?>> ALL =
+      List.of(
+          CHAT_TRANSCRIPTS,
+          FEEDBACK_RANKINGS,
+          FEEDBACK_DEMONSTRATIONS,
+          TRAINING_COMPARISONS,
+          REWARD_VERSIONS,
+          POLICY_VERSIONS,
+          MODEL_CONTROL,
+          TRAINING_METRICS,
+          DEAD_LETTERS);
 
   public static Optional<TopicSpec<?>> byName(String name) {
     return ALL.stream().filter(t -> t.name().equals(name)).findFirst();

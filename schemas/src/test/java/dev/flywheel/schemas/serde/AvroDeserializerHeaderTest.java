@@ -25,24 +25,29 @@ class AvroDeserializerHeaderTest {
 
   @Test
   void shortRecordIsATruncatedHeader() {
-    AvroSerdeException e = assertThrows(AvroSerdeException.class,
-        () -> deserializer.deserialize("t", new byte[] {0, 0, 1}));
+    AvroSerdeException e =
+        assertThrows(
+            AvroSerdeException.class, () -> deserializer.deserialize("t", new byte[] {0, 0, 1}));
     assertEquals(AvroSerdeException.Problem.TRUNCATED_HEADER, e.problem());
     assertTrue(e.getMessage().contains("3 bytes"), e.getMessage());
   }
 
   @Test
   void wrongMagicByteIsNamed() {
-    AvroSerdeException e = assertThrows(AvroSerdeException.class,
-        () -> deserializer.deserialize("t", "{\"json\":true}".getBytes()));
+    AvroSerdeException e =
+        assertThrows(
+            AvroSerdeException.class,
+            () -> deserializer.deserialize("t", "{\"json\":true}".getBytes()));
     assertEquals(AvroSerdeException.Problem.UNKNOWN_MAGIC_BYTE, e.problem());
     assertTrue(e.getMessage().contains("0x7b"), e.getMessage());
   }
 
   @Test
   void unreachableRegistryIsARegistryError() {
-    AvroSerdeException e = assertThrows(AvroSerdeException.class,
-        () -> deserializer.deserialize("t", new byte[] {0, 0, 0, 0, 42, 2}));
+    AvroSerdeException e =
+        assertThrows(
+            AvroSerdeException.class,
+            () -> deserializer.deserialize("t", new byte[] {0, 0, 0, 0, 42, 2}));
     assertEquals(AvroSerdeException.Problem.REGISTRY_ERROR, e.problem());
     assertEquals(42, e.schemaId());
   }

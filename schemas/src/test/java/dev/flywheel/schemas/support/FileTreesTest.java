@@ -14,8 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class FileTreesTest {
 
-  @TempDir
-  Path dir;
+  @TempDir Path dir;
 
   /** {@code root/a/b/file}, {@code root/a/file}, {@code root/file}, {@code root/empty/}. */
   Path tree(String name) throws IOException {

@@ -26,7 +26,8 @@ class TopicReplicationTest {
 
   @Test
   void refusesImpossibleReplication() {
-    String tooMany = assertThrows(IllegalArgumentException.class, () -> new TopicReplication(1, 2)).getMessage();
+    String tooMany =
+        assertThrows(IllegalArgumentException.class, () -> new TopicReplication(1, 2)).getMessage();
     assertTrue(tooMany.contains("min.insync.replicas") && tooMany.contains("got 2"), tooMany);
     assertThrows(IllegalArgumentException.class, () -> new TopicReplication(0, 1));
     assertThrows(IllegalArgumentException.class, () -> new TopicReplication(3, 0));

@@ -18,8 +18,9 @@ import org.apache.avro.generic.GenericFixed;
 import org.apache.avro.generic.IndexedRecord;
 
 /**
- * Avro values as plain JSON: records are objects, unions are their value (no {"type": value} wrapper),
- * enums are strings, bytes/fixed are base64, {@code timestamp-millis} is an ISO-8601 string.
+ * Avro values as plain JSON: records are objects, unions are their value (no {"type": value}
+ * wrapper), enums are strings, bytes/fixed are base64, {@code timestamp-millis} is an ISO-8601
+ * string.
  */
 final class AvroJson {
 
@@ -59,7 +60,8 @@ final class AvroJson {
         return node;
       }
       case ENUM -> {
-        return F.textNode(value instanceof GenericEnumSymbol<?> s ? s.toString() : value.toString());
+        return F.textNode(
+            value instanceof GenericEnumSymbol<?> s ? s.toString() : value.toString());
       }
       case STRING -> {
         return F.textNode(value.toString());

@@ -10,27 +10,33 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** Promote or roll back through the registry, which writes the control event and waits for the ack. */
+/**
+ * Promote or roll back through the registry, which writes the control event and waits for the ack.
+ */
 abstract class ControlCommand implements Callable<Integer> {
 
-  @ParentCommand
-  FlywheelCli cli;
+  @ParentCommand FlywheelCli cli;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Parameters(paramLabel = "VERSION", description = "Version number.")
   long version;
 
-  @Option(names = "--kind", paramLabel = "policy|reward", defaultValue = "policy",
+  @Option(
+      names = "--kind",
+      paramLabel = "policy|reward",
+      defaultValue = "policy",
       description = "Kind of the version (default: ${DEFAULT-VALUE}).")
   Kind kind;
 
   @Option(names = "--reason", paramLabel = "TEXT", description = "Why, for the audit trail.")
   String reason;
 
-  @Option(names = "--api-key", paramLabel = "KEY",
-      description = "API key of an app with the 'operator' scope (env " + FlywheelCli.ENV_API_KEY + ").")
+  @Option(
+      names = "--api-key",
+      paramLabel = "KEY",
+      description =
+          "API key of an app with the 'operator' scope (env " + FlywheelCli.ENV_API_KEY + ").")
   String apiKey;
 
   abstract String action();
@@ -45,12 +51,27 @@ abstract class ControlCommand implements Callable<Integer> {
     if (reason != null) {
       body.put("reason", reason);
     }
-    JsonNode answer = cli.modelRegistry().post("/api/versions/" + kind + "/" + version + "/" + action(), key, body);
+    JsonNode answer =
+        cli.modelRegistry()
+            .post("/api/versions/" + kind + "/" + version + "/" + action(), key, body);
     PrintWriter out = spec.commandLine().getOut();
-    out.println(answer.path("action").asText() + " " + kind + " v" + version + " recorded on "
-        + answer.path("topic").asText() + "[" + answer.path("partition").asInt() + "]@"
-        + answer.path("offset").asLong() + " by " + answer.path("requestedBy").asText()
-        + " (event " + answer.path("eventId").asText() + ")");
+    out.println(
+        answer.path("action").asText()
+            + " "
+            + kind
+            + " v"
+            + version
+            + " recorded on "
+            + answer.path("topic").asText()
+            + "["
+            + answer.path("partition").asInt()
+            + "]@"
+            + answer.path("offset").asLong()
+            + " by "
+            + answer.path("requestedBy").asText()
+            + " (event "
+            + answer.path("eventId").asText()
+            + ")");
     out.flush();
     return 0;
   }

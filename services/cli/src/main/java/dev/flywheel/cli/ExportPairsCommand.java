@@ -32,41 +32,61 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "export-pairs", mixinStandardHelpOptions = true,
-    description = {"Export comparison pairs as JSONL for TRL or OpenRLHF.",
-        "Reads training.comparisons up to its current end offsets and writes one line per (chosen, rejected) "
-            + "pair; ties give no pair. Partitions are read one after the other in offset order, so the same "
-            + "topic contents always give the same file. Progress and a summary go to stderr."})
+@Command(
+    name = "export-pairs",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Export comparison pairs as JSONL for TRL or OpenRLHF.",
+      "Reads training.comparisons up to its current end offsets and writes one line per (chosen, rejected) "
+          + "pair; ties give no pair. Partitions are read one after the other in offset order, so the same "
+          + "topic contents always give the same file. Progress and a summary go to stderr."
+    })
 class ExportPairsCommand implements Callable<Integer> {
 
   /** Progress lines go to stderr at most this often. */
   static final Duration PROGRESS_EVERY = Duration.ofSeconds(2);
 
-  @ParentCommand
-  FlywheelCli cli;
+  @ParentCommand FlywheelCli cli;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Option(names = "--format", required = true, paramLabel = "trl|openrlhf",
-      description = {"trl: {\"prompt\",\"chosen\",\"rejected\"} strings (TRL standard preference format);",
-          "openrlhf: prompt as chat messages, chosen/rejected as [assistant message] lists."})
+  @Option(
+      names = "--format",
+      required = true,
+      paramLabel = "trl|openrlhf",
+      description = {
+        "trl: {\"prompt\",\"chosen\",\"rejected\"} strings (TRL standard preference format);",
+        "openrlhf: prompt as chat messages, chosen/rejected as [assistant message] lists."
+      })
   PairFormat.Name format;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output .jsonl file (replaced).")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description = "Output .jsonl file (replaced).")
   Path out;
 
-  @Option(names = "--split", paramLabel = "train|eval", description = "Only groups of this split (default: all).")
+  @Option(
+      names = "--split",
+      paramLabel = "train|eval",
+      description = "Only groups of this split (default: all).")
   String split;
 
-  @Option(names = "--chat", description = "trl only: conversational format (message lists) instead of strings.")
+  @Option(
+      names = "--chat",
+      description = "trl only: conversational format (message lists) instead of strings.")
   boolean chat;
 
-  @Option(names = "--include-metadata",
+  @Option(
+      names = "--include-metadata",
       description = "Add group_id, pair_weight, split, chosen_id, rejected_id to every line.")
   boolean includeMetadata;
 
-  @Option(names = "--topic", paramLabel = "TOPIC", description = "Source topic (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--topic",
+      paramLabel = "TOPIC",
+      description = "Source topic (default: ${DEFAULT-VALUE}).")
   String topic = Topics.TRAINING_COMPARISONS.name();
 
   @Override
@@ -75,10 +95,13 @@ class ExportPairsCommand implements Callable<Integer> {
     DataSplit wanted = parseSplit(split);
     PairFormat formatter = new PairFormat(format, chat, includeMetadata);
     AvroDeserializer<ComparisonGroup> groups =
-        new AvroDeserializer<>(new SchemaRegistryClient(cli.schemaRegistryUrl()), ComparisonGroup.class);
+        new AvroDeserializer<>(
+            new SchemaRegistryClient(cli.schemaRegistryUrl()), ComparisonGroup.class);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cli.bootstrapServers());
-    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "flywheel-cli-export-" + UUID.randomUUID().toString().substring(0, 8));
+    props.put(
+        ConsumerConfig.CLIENT_ID_CONFIG,
+        "flywheel-cli-export-" + UUID.randomUUID().toString().substring(0, 8));
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -99,9 +122,12 @@ class ExportPairsCommand implements Callable<Integer> {
     try (KafkaConsumer<byte[], byte[]> consumer =
             new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         BufferedWriter writer = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
-      List<TopicPartition> partitions = TailCommand.partitions(consumer, topic, cli.bootstrapServers());
-      consumer.assign(partitions); // before listing offsets: read_committed offsets update assigned partitions
-      Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
+      List<TopicPartition> partitions =
+          TailCommand.partitions(consumer, topic, cli.bootstrapServers());
+      consumer.assign(
+          partitions); // before listing offsets: read_committed offsets update assigned partitions
+      Map<TopicPartition, Long> begin =
+          consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(30));
       long total = 0;
       for (TopicPartition tp : partitions) {
@@ -128,8 +154,15 @@ class ExportPairsCommand implements Callable<Integer> {
               group = groups.deserialize(r.topic(), r.value());
             } catch (RuntimeException e) {
               undecodable++;
-              err.println("flywheel: skipping " + r.topic() + "-" + r.partition() + "@" + r.offset() + ": "
-                  + e.getMessage());
+              err.println(
+                  "flywheel: skipping "
+                      + r.topic()
+                      + "-"
+                      + r.partition()
+                      + "@"
+                      + r.offset()
+                      + ": "
+                      + e.getMessage());
               continue;
             }
             if (group == null) {
@@ -153,8 +186,13 @@ class ExportPairsCommand implements Callable<Integer> {
           long now = System.nanoTime();
           if (now - lastProgress > PROGRESS_EVERY.toNanos()) {
             lastProgress = now;
-            err.printf(Locale.ROOT, "flywheel: %d/%d records (%.0f%%), %d pairs so far%n", done, total,
-                total == 0 ? 100.0 : 100.0 * done / total, pairs);
+            err.printf(
+                Locale.ROOT,
+                "flywheel: %d/%d records (%.0f%%), %d pairs so far%n",
+                done,
+                total,
+                total == 0 ? 100.0 : 100.0 * done / total,
+                pairs);
             err.flush();
           }
         }
@@ -167,10 +205,18 @@ class ExportPairsCommand implements Callable<Integer> {
       Files.deleteIfExists(partial);
       throw e;
     }
-    Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    err.printf(Locale.ROOT, "flywheel: wrote %d %s pairs from %d of %d groups%s to %s in %.1f s%s%s%n", pairs, format,
-        groupsExported, groupsRead, wanted == null ? "" : " (split " + wanted.name().toLowerCase(Locale.ROOT) + ")",
-        target, (System.nanoTime() - started) / 1e9,
+    Files.move(
+        partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    err.printf(
+        Locale.ROOT,
+        "flywheel: wrote %d %s pairs from %d of %d groups%s to %s in %.1f s%s%s%n",
+        pairs,
+        format,
+        groupsExported,
+        groupsRead,
+        wanted == null ? "" : " (split " + wanted.name().toLowerCase(Locale.ROOT) + ")",
+        target,
+        (System.nanoTime() - started) / 1e9,
         dropped == 0 ? "" : "; dropped " + dropped + " tied or inconsistent pair(s)",
         undecodable == 0 ? "" : "; " + undecodable + " undecodable record(s) skipped");
     err.flush();

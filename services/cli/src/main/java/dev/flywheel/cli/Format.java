@@ -17,7 +17,9 @@ final class Format {
       return "-";
     }
     double v = n.asDouble();
-    return String.format(Locale.ROOT, "%.4g", v).replaceAll("(\\.\\d*?)0+($|e)", "$1$2").replaceAll("\\.($|e)", "$1");
+    return String.format(Locale.ROOT, "%.4g", v)
+        .replaceAll("(\\.\\d*?)0+($|e)", "$1$2")
+        .replaceAll("\\.($|e)", "$1");
   }
 
   static String metrics(JsonNode metrics, int max) {
@@ -54,9 +56,17 @@ final class Format {
   static String ranges(JsonNode trainingData) {
     List<String> out = new ArrayList<>();
     for (JsonNode r : trainingData) {
-      out.add(r.path("topic").asText() + "[" + r.path("partition").asInt() + "] "
-          + r.path("fromOffset").asLong() + ".." + r.path("untilOffset").asLong()
-          + " (" + r.path("records").asLong() + ")");
+      out.add(
+          r.path("topic").asText()
+              + "["
+              + r.path("partition").asInt()
+              + "] "
+              + r.path("fromOffset").asLong()
+              + ".."
+              + r.path("untilOffset").asLong()
+              + " ("
+              + r.path("records").asLong()
+              + ")");
     }
     return out.isEmpty() ? "none recorded" : String.join(", ", out);
   }

@@ -2,5 +2,6 @@ package dev.flywheel.cli;
 
 /** The two families of model versions, as the registry's URLs name them. */
 enum Kind {
-  policy, reward
+  policy,
+  reward
 }

@@ -10,23 +10,28 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "lineage", mixinStandardHelpOptions = true,
-    description = {"Show where a version came from.",
-        "For a policy: the reward model it optimised, that reward model's parent chain with the "
-            + "comparison-data offset ranges each was trained on, and the policy parents down to the SFT root. "
-            + "For a reward model: its parent chain."})
+@Command(
+    name = "lineage",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Show where a version came from.",
+      "For a policy: the reward model it optimised, that reward model's parent chain with the "
+          + "comparison-data offset ranges each was trained on, and the policy parents down to the SFT root. "
+          + "For a reward model: its parent chain."
+    })
 class LineageCommand implements Callable<Integer> {
 
-  @ParentCommand
-  FlywheelCli cli;
+  @ParentCommand FlywheelCli cli;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Parameters(paramLabel = "VERSION", description = "Version number.")
   long version;
 
-  @Option(names = "--kind", paramLabel = "policy|reward", defaultValue = "policy",
+  @Option(
+      names = "--kind",
+      paramLabel = "policy|reward",
+      defaultValue = "policy",
       description = "Kind of the version (default: ${DEFAULT-VALUE}).")
   Kind kind;
 
@@ -36,7 +41,8 @@ class LineageCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    JsonNode lineage = cli.modelRegistry().get("/api/versions/" + kind + "/" + version + "/lineage");
+    JsonNode lineage =
+        cli.modelRegistry().get("/api/versions/" + kind + "/" + version + "/lineage");
     if (json) {
       out.println(lineage.toString());
       out.flush();
@@ -44,12 +50,26 @@ class LineageCommand implements Callable<Integer> {
     }
     if (kind == Kind.policy) {
       JsonNode p = lineage.path("policy");
-      out.println("policy v" + p.path("version").asLong() + "  " + p.path("stage").asText() + "  "
-          + p.path("status").asText() + "  created " + Format.time(p.path("createdAt")));
-      out.println("  artifact " + p.path("artifactUri").asText() + "  sha256 " + p.path("artifactSha256").asText());
+      out.println(
+          "policy v"
+              + p.path("version").asLong()
+              + "  "
+              + p.path("stage").asText()
+              + "  "
+              + p.path("status").asText()
+              + "  created "
+              + Format.time(p.path("createdAt")));
+      out.println(
+          "  artifact "
+              + p.path("artifactUri").asText()
+              + "  sha256 "
+              + p.path("artifactSha256").asText());
       JsonNode chain = lineage.path("rewardModelChain");
       if (chain.isEmpty()) {
-        out.println("  reward model: none (" + ("SFT".equals(p.path("stage").asText()) ? "SFT policy" : "unknown") + ")");
+        out.println(
+            "  reward model: none ("
+                + ("SFT".equals(p.path("stage").asText()) ? "SFT policy" : "unknown")
+                + ")");
       } else {
         out.println("  reward model chain (optimised first):");
         for (JsonNode rm : chain) {
@@ -62,11 +82,20 @@ class LineageCommand implements Callable<Integer> {
       }
       for (JsonNode a : lineage.path("policyAncestors")) {
         boolean root = "SFT".equals(a.path("stage").asText()) && a.path("parentVersions").isEmpty();
-        out.println("    v" + a.path("version").asLong() + "  " + a.path("stage").asText() + "  "
-            + a.path("status").asText()
-            + (a.path("parentVersions").isEmpty() ? "" : "  parents " + Format.versions(a.path("parentVersions")))
-            + (a.path("rewardModelVersion").isNull() ? "" : "  RM " + Format.optVersion(a.path("rewardModelVersion")))
-            + (root ? "  (SFT root)" : ""));
+        out.println(
+            "    v"
+                + a.path("version").asLong()
+                + "  "
+                + a.path("stage").asText()
+                + "  "
+                + a.path("status").asText()
+                + (a.path("parentVersions").isEmpty()
+                    ? ""
+                    : "  parents " + Format.versions(a.path("parentVersions")))
+                + (a.path("rewardModelVersion").isNull()
+                    ? ""
+                    : "  RM " + Format.optVersion(a.path("rewardModelVersion")))
+                + (root ? "  (SFT root)" : ""));
       }
       out.println("  SFT root(s): " + Format.versions(lineage.path("sftRoots")));
     } else {
@@ -83,9 +112,17 @@ class LineageCommand implements Callable<Integer> {
   }
 
   private static void printReward(PrintWriter out, JsonNode rm, String indent) {
-    out.println(indent + "reward model v" + rm.path("version").asLong() + "  " + rm.path("status").asText()
-        + (rm.path("parentVersion").isNull() ? "" : "  parent " + Format.optVersion(rm.path("parentVersion")))
-        + "  eval_accuracy " + Format.num(rm.path("metrics").path("eval_accuracy")));
+    out.println(
+        indent
+            + "reward model v"
+            + rm.path("version").asLong()
+            + "  "
+            + rm.path("status").asText()
+            + (rm.path("parentVersion").isNull()
+                ? ""
+                : "  parent " + Format.optVersion(rm.path("parentVersion")))
+            + "  eval_accuracy "
+            + Format.num(rm.path("metrics").path("eval_accuracy")));
     out.println(indent + "  comparison data: " + Format.ranges(rm.path("trainingData")));
   }
 }

@@ -17,16 +17,16 @@ import java.util.Map;
  * Turns one {@link ComparisonGroup} into preference lines that Python trainers read directly.
  *
  * <ul>
- *   <li>{@code trl}: TRL's standard preference format with an explicit prompt,
- *       {@code {"prompt": "...", "chosen": "...", "rejected": "..."}} (the prompt is the group's prompt
- *       text, i.e. the last user turn); with {@code chat}, TRL's conversational format:
- *       {@code "prompt"} is the list of prompt messages and {@code "chosen"}/{@code "rejected"} are
- *       one-message lists {@code [{"role": "assistant", "content": ...}]}.</li>
- *   <li>{@code openrlhf}: OpenRLHF's reward/DPO dataset with chat messages, read with
- *       {@code --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template}:
+ *   <li>{@code trl}: TRL's standard preference format with an explicit prompt, {@code {"prompt":
+ *       "...", "chosen": "...", "rejected": "..."}} (the prompt is the group's prompt text, i.e.
+ *       the last user turn); with {@code chat}, TRL's conversational format: {@code "prompt"} is
+ *       the list of prompt messages and {@code "chosen"}/{@code "rejected"} are one-message lists
+ *       {@code [{"role": "assistant", "content": ...}]}.
+ *   <li>{@code openrlhf}: OpenRLHF's reward/DPO dataset with chat messages, read with {@code
+ *       --prompt_key prompt --chosen_key chosen --rejected_key rejected --apply_chat_template}:
  *       {@code "prompt"} is the message list of the prompt conversation and {@code "chosen"} /
  *       {@code "rejected"} are the assistant reply as a one-message list (OpenRLHF concatenates
- *       prompt + chosen before applying the chat template).</li>
+ *       prompt + chosen before applying the chat template).
  * </ul>
  *
  * <p>Every (chosen, rejected) pair of the group gives one line. A pair whose responses share a tier
@@ -35,7 +35,10 @@ import java.util.Map;
  */
 final class PairFormat {
 
-  enum Name { trl, openrlhf }
+  enum Name {
+    trl,
+    openrlhf
+  }
 
   /** What converting one group gave. */
   record Result(List<ObjectNode> lines, int dropped) {}

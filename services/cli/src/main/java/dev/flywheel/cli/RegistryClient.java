@@ -17,21 +17,25 @@ final class RegistryClient {
   static final ObjectMapper JSON = new ObjectMapper();
 
   private final String baseUrl;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
   RegistryClient(String baseUrl) {
     this.baseUrl = baseUrl;
   }
 
   JsonNode get(String path) {
-    return send(HttpRequest.newBuilder(uri(path)).header("Accept", "application/json").GET(), "GET " + path);
+    return send(
+        HttpRequest.newBuilder(uri(path)).header("Accept", "application/json").GET(),
+        "GET " + path);
   }
 
   JsonNode post(String path, String apiKey, ObjectNode body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri(path))
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(path))
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
     if (apiKey != null) {
       b.header("Authorization", "Bearer " + apiKey);
     }
@@ -49,10 +53,17 @@ final class RegistryClient {
   private JsonNode send(HttpRequest.Builder request, String what) {
     HttpResponse<String> response;
     try {
-      response = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+      response =
+          http.send(
+              request.timeout(Duration.ofSeconds(60)).build(),
+              HttpResponse.BodyHandlers.ofString());
     } catch (ConnectException e) {
-      throw new CliException("cannot reach the model registry at " + baseUrl
-          + " (set --model-registry-url or " + FlywheelCli.ENV_MODEL_REGISTRY_URL + ")");
+      throw new CliException(
+          "cannot reach the model registry at "
+              + baseUrl
+              + " (set --model-registry-url or "
+              + FlywheelCli.ENV_MODEL_REGISTRY_URL
+              + ")");
     } catch (IOException e) {
       throw new CliException(what + " failed: " + e);
     } catch (InterruptedException e) {
@@ -61,8 +72,10 @@ final class RegistryClient {
     }
     JsonNode body;
     try {
-      body = response.body() == null || response.body().isBlank() ? JSON.createObjectNode()
-          : JSON.readTree(response.body());
+      body =
+          response.body() == null || response.body().isBlank()
+              ? JSON.createObjectNode()
+              : JSON.readTree(response.body());
     } catch (IOException e) {
       body = null;
     }
@@ -70,8 +83,8 @@ final class RegistryClient {
     if (status >= 200 && status < 300 && body != null) {
       return body;
     }
-    String message = body != null && body.hasNonNull("message") ? body.get("message").asText()
-        : response.body();
+    String message =
+        body != null && body.hasNonNull("message") ? body.get("message").asText() : response.body();
     throw new CliException(what + " -> HTTP " + status + ": " + message);
   }
 }

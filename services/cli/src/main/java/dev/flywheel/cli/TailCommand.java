@@ -28,36 +28,46 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "tail", mixinStandardHelpOptions = true,
-    description = {"Print a topic's records as JSON lines.",
-        "Values are decoded from Avro with the writer schema fetched from the schema registry. Starts at the "
-            + "end (or --from-beginning) and follows the topic until --max records, --until-end, "
-            + "--idle-timeout or Ctrl-C."})
+@Command(
+    name = "tail",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Print a topic's records as JSON lines.",
+      "Values are decoded from Avro with the writer schema fetched from the schema registry. Starts at the "
+          + "end (or --from-beginning) and follows the topic until --max records, --until-end, "
+          + "--idle-timeout or Ctrl-C."
+    })
 class TailCommand implements Callable<Integer> {
 
-  @ParentCommand
-  FlywheelCli cli;
+  @ParentCommand FlywheelCli cli;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
   @Parameters(paramLabel = "TOPIC", description = "Topic name, e.g. training.metrics.")
   String topic;
 
-  @Option(names = "--from-beginning", description = "Start at the oldest record instead of the end.")
+  @Option(
+      names = "--from-beginning",
+      description = "Start at the oldest record instead of the end.")
   boolean fromBeginning;
 
   @Option(names = "--max", paramLabel = "N", description = "Stop after N records.")
   Long max;
 
-  @Option(names = "--until-end", description = "Stop at the end offsets the topic had when the command started.")
+  @Option(
+      names = "--until-end",
+      description = "Stop at the end offsets the topic had when the command started.")
   boolean untilEnd;
 
-  @Option(names = "--metadata",
-      description = "Wrap each value as {\"partition\",\"offset\",\"timestamp\",\"key\",\"value\"}.")
+  @Option(
+      names = "--metadata",
+      description =
+          "Wrap each value as {\"partition\",\"offset\",\"timestamp\",\"key\",\"value\"}.")
   boolean metadata;
 
-  @Option(names = "--idle-timeout", paramLabel = "SECONDS",
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "SECONDS",
       description = "Stop after this long without a record (default: follow forever).")
   Long idleTimeout;
 
@@ -69,7 +79,9 @@ class TailCommand implements Callable<Integer> {
         new AvroDeserializer<>(new SchemaRegistryClient(cli.schemaRegistryUrl()), null);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cli.bootstrapServers());
-    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "flywheel-cli-tail-" + UUID.randomUUID().toString().substring(0, 8));
+    props.put(
+        ConsumerConfig.CLIENT_ID_CONFIG,
+        "flywheel-cli-tail-" + UUID.randomUUID().toString().substring(0, 8));
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -92,7 +104,8 @@ class TailCommand implements Callable<Integer> {
         }
         var records = consumer.poll(Duration.ofMillis(200));
         if (records.isEmpty()) {
-          if (idleTimeout != null && System.nanoTime() - lastRecord > Duration.ofSeconds(idleTimeout).toNanos()) {
+          if (idleTimeout != null
+              && System.nanoTime() - lastRecord > Duration.ofSeconds(idleTimeout).toNanos()) {
             break;
           }
           continue;
@@ -102,16 +115,28 @@ class TailCommand implements Callable<Integer> {
           if (max != null && printed >= max) {
             break;
           }
-          if (untilEnd && r.offset() >= end.getOrDefault(new TopicPartition(r.topic(), r.partition()), 0L)) {
+          if (untilEnd
+              && r.offset() >= end.getOrDefault(new TopicPartition(r.topic(), r.partition()), 0L)) {
             continue;
           }
           JsonNode value;
           try {
             GenericContainer decoded = values.deserialize(r.topic(), r.value());
-            value = decoded == null ? RegistryClient.JSON.nullNode() : AvroJson.toJson(decoded, decoded.getSchema());
+            value =
+                decoded == null
+                    ? RegistryClient.JSON.nullNode()
+                    : AvroJson.toJson(decoded, decoded.getSchema());
           } catch (RuntimeException e) {
             skipped++;
-            err.println("flywheel: skipping " + r.topic() + "-" + r.partition() + "@" + r.offset() + ": " + e.getMessage());
+            err.println(
+                "flywheel: skipping "
+                    + r.topic()
+                    + "-"
+                    + r.partition()
+                    + "@"
+                    + r.offset()
+                    + ": "
+                    + e.getMessage());
             err.flush();
             continue;
           }
@@ -121,7 +146,8 @@ class TailCommand implements Callable<Integer> {
             wrapped.put("partition", r.partition());
             wrapped.put("offset", r.offset());
             wrapped.put("timestamp", Instant.ofEpochMilli(r.timestamp()).toString());
-            wrapped.put("key", r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8));
+            wrapped.put(
+                "key", r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8));
             wrapped.set("value", value);
             value = wrapped;
           }
@@ -148,22 +174,38 @@ class TailCommand implements Callable<Integer> {
     return true;
   }
 
-  /** Every partition of a topic; a clear error when it does not exist or the brokers are unreachable. */
-  static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic, String bootstrap) {
+  /**
+   * Every partition of a topic; a clear error when it does not exist or the brokers are
+   * unreachable.
+   */
+  static List<TopicPartition> partitions(
+      KafkaConsumer<?, ?> consumer, String topic, String bootstrap) {
     Map<String, List<PartitionInfo>> topics;
     try {
       topics = consumer.listTopics(Duration.ofSeconds(15));
     } catch (org.apache.kafka.common.errors.TimeoutException e) {
-      throw new CliException("cannot reach Kafka at " + bootstrap + " (set --bootstrap-servers or "
-          + FlywheelCli.ENV_KAFKA_BOOTSTRAP_SERVERS + ")");
+      throw new CliException(
+          "cannot reach Kafka at "
+              + bootstrap
+              + " (set --bootstrap-servers or "
+              + FlywheelCli.ENV_KAFKA_BOOTSTRAP_SERVERS
+              + ")");
     }
     List<PartitionInfo> infos = topics.get(topic);
     if (infos == null || infos.isEmpty()) {
-      throw new CliException("no topic '" + topic + "' on " + bootstrap + "; topics: "
-          + topics.keySet().stream().filter(t -> !t.startsWith("__")).sorted().toList());
+      throw new CliException(
+          "no topic '"
+              + topic
+              + "' on "
+              + bootstrap
+              + "; topics: "
+              + topics.keySet().stream().filter(t -> !t.startsWith("__")).sorted().toList());
     }
     List<TopicPartition> out = new ArrayList<>();
-    infos.stream().map(PartitionInfo::partition).sorted().forEach(p -> out.add(new TopicPartition(topic, p)));
+    infos.stream()
+        .map(PartitionInfo::partition)
+        .sorted()
+        .forEach(p -> out.add(new TopicPartition(topic, p)));
     return out;
   }
 }

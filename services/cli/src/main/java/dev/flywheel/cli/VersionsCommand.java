@@ -10,17 +10,20 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "versions", mixinStandardHelpOptions = true,
+@Command(
+    name = "versions",
+    mixinStandardHelpOptions = true,
     description = "List model versions: status, parents, metrics, artifact checksum.")
 class VersionsCommand implements Callable<Integer> {
 
-  @ParentCommand
-  FlywheelCli cli;
+  @ParentCommand FlywheelCli cli;
 
-  @Spec
-  CommandSpec spec;
+  @Spec CommandSpec spec;
 
-  @Option(names = "--kind", paramLabel = "policy|reward", description = "Only this kind (default: both).")
+  @Option(
+      names = "--kind",
+      paramLabel = "policy|reward",
+      description = "Only this kind (default: both).")
   Kind kind;
 
   @Option(names = "--json", description = "Print the registry's JSON instead of a table.")
@@ -40,19 +43,31 @@ class VersionsCommand implements Callable<Integer> {
       if (kinds.size() > 1) {
         out.println(k == Kind.policy ? "Policy versions" : "Reward model versions");
       }
-      Table table = k == Kind.policy
-          ? new Table("VERSION", "STATUS", "STAGE", "PARENTS", "RM", "CREATED", "METRICS", "SHA256")
-          : new Table("VERSION", "STATUS", "PARENT", "PAIRS-DATA", "CREATED", "METRICS", "SHA256");
+      Table table =
+          k == Kind.policy
+              ? new Table(
+                  "VERSION", "STATUS", "STAGE", "PARENTS", "RM", "CREATED", "METRICS", "SHA256")
+              : new Table(
+                  "VERSION", "STATUS", "PARENT", "PAIRS-DATA", "CREATED", "METRICS", "SHA256");
       for (JsonNode v : answer.path("versions")) {
         if (k == Kind.policy) {
-          table.row("v" + v.path("version").asLong(), v.path("status").asText(), v.path("stage").asText(),
-              Format.versions(v.path("parentVersions")), Format.optVersion(v.path("rewardModelVersion")),
-              Format.time(v.path("createdAt")), Format.metrics(v.path("metrics"), 4),
+          table.row(
+              "v" + v.path("version").asLong(),
+              v.path("status").asText(),
+              v.path("stage").asText(),
+              Format.versions(v.path("parentVersions")),
+              Format.optVersion(v.path("rewardModelVersion")),
+              Format.time(v.path("createdAt")),
+              Format.metrics(v.path("metrics"), 4),
               Format.shortSha(v.path("artifactSha256")));
         } else {
-          table.row("v" + v.path("version").asLong(), v.path("status").asText(),
-              Format.optVersion(v.path("parentVersion")), Format.records(v.path("trainingData")) + " groups",
-              Format.time(v.path("createdAt")), Format.metrics(v.path("metrics"), 4),
+          table.row(
+              "v" + v.path("version").asLong(),
+              v.path("status").asText(),
+              Format.optVersion(v.path("parentVersion")),
+              Format.records(v.path("trainingData")) + " groups",
+              Format.time(v.path("createdAt")),
+              Format.metrics(v.path("metrics"), 4),
               Format.shortSha(v.path("artifactSha256")));
         }
       }

@@ -11,7 +11,9 @@ class GatewayBeans {
 
   @Singleton
   IdempotencyCache<Published> idempotencyCache(GatewayConfig config) {
-    return new IdempotencyCache<>(config.getIdempotencyWindow().toMillis(), config.getIdempotencyMaxEntries(),
+    return new IdempotencyCache<>(
+        config.getIdempotencyWindow().toMillis(),
+        config.getIdempotencyMaxEntries(),
         System::currentTimeMillis);
   }
 

@@ -18,7 +18,10 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.reactivestreams.Publisher;
 
-/** {@code /health} component "kafka": UP when the cluster answers a describe within 2 s (details: broker count, producer generation and retirements). */
+/**
+ * {@code /health} component "kafka": UP when the cluster answers a describe within 2 s (details:
+ * broker count, producer generation and retirements).
+ */
 @Singleton
 public class KafkaHealthIndicator implements HealthIndicator {
 
@@ -41,19 +44,24 @@ public class KafkaHealthIndicator implements HealthIndicator {
     details.put("producerGeneration", publisher.generation());
     details.put("producerRetirements", publisher.retirements());
     try {
-      return admin().describeCluster(new DescribeClusterOptions().timeoutMs(2000)).nodes()
-          .toCompletionStage().toCompletableFuture()
-          .handle((nodes, error) -> {
-            if (error != null) {
-              details.put("error", String.valueOf(error.getMessage()));
-              return HealthResult.builder("kafka", HealthStatus.DOWN).details(details).build();
-            }
-            details.put("brokers", nodes.size());
-            return HealthResult.builder("kafka", HealthStatus.UP).details(details).build();
-          });
+      return admin()
+          .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
+          .nodes()
+          .toCompletionStage()
+          .toCompletableFuture()
+          .handle(
+              (nodes, error) -> {
+                if (error != null) {
+                  details.put("error", String.valueOf(error.getMessage()));
+                  return HealthResult.builder("kafka", HealthStatus.DOWN).details(details).build();
+                }
+                details.put("brokers", nodes.size());
+                return HealthResult.builder("kafka", HealthStatus.UP).details(details).build();
+              });
     } catch (RuntimeException e) {
       details.put("error", e.toString());
-      return CompletableFuture.completedFuture(HealthResult.builder("kafka", HealthStatus.DOWN).details(details).build());
+      return CompletableFuture.completedFuture(
+          HealthResult.builder("kafka", HealthStatus.DOWN).details(details).build());
     }
   }
 

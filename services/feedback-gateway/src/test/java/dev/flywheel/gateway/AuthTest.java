@@ -17,7 +17,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** 401 without a known key, 403 for a key without the route's scope; nothing is written either way. */
+/**
+ * 401 without a known key, 403 for a key without the route's scope; nothing is written either way.
+ */
 @ExtendWith(FlywheelInfraExtension.class)
 class AuthTest {
 
@@ -39,15 +41,29 @@ class AuthTest {
   static Map<String, Object> ranking() {
     String id = "auth-" + UUID.randomUUID();
     refusedIds.add(id);
-    return Map.of("eventId", id, "transcriptId", "t", "tiers", List.of(List.of("a"), List.of("b")),
-        "annotatorId", "x");
+    return Map.of(
+        "eventId",
+        id,
+        "transcriptId",
+        "t",
+        "tiers",
+        List.of(List.of("a"), List.of("b")),
+        "annotatorId",
+        "x");
   }
 
   static Map<String, Object> transcript() {
     String id = "auth-" + UUID.randomUUID();
     refusedIds.add(id);
-    return Map.of("eventId", id, "transcriptId", "t", "turns", List.of(Map.of("role", "user", "text", "q")),
-        "responses", List.of(Map.of("responseId", "a", "text", "b")));
+    return Map.of(
+        "eventId",
+        id,
+        "transcriptId",
+        "t",
+        "turns",
+        List.of(Map.of("role", "user", "text", "q")),
+        "responses",
+        List.of(Map.of("responseId", "a", "text", "b")));
   }
 
   static void assertUnauthorized(Reply reply) {
@@ -65,16 +81,19 @@ class AuthTest {
 
   @Test
   void nonBearerSchemeIs401() {
-    assertUnauthorized(gateway.post("/v1/rankings", null, ranking(), "Authorization", "Basic dXNlcjpwYXNz"));
+    assertUnauthorized(
+        gateway.post("/v1/rankings", null, ranking(), "Authorization", "Basic dXNlcjpwYXNz"));
   }
 
   @Test
   void unknownKeyIs401() {
-    Reply reply = gateway.post("/v1/rankings:batch", ApiKeys.generate(), Map.of("items", List.of(ranking())));
+    Reply reply =
+        gateway.post("/v1/rankings:batch", ApiKeys.generate(), Map.of("items", List.of(ranking())));
     assertUnauthorized(reply);
     assertEquals("unknown API key", reply.json().get("message").asText());
     // the hash itself is not a key
-    assertUnauthorized(gateway.post("/v1/rankings", ApiKeys.sha256Hex(TestGateway.SHOP_KEY), ranking()));
+    assertUnauthorized(
+        gateway.post("/v1/rankings", ApiKeys.sha256Hex(TestGateway.SHOP_KEY), ranking()));
   }
 
   @Test
@@ -82,9 +101,13 @@ class AuthTest {
     Reply transcripts = gateway.post("/v1/transcripts", TestGateway.RANKER_KEY, transcript());
     assertEquals(403, transcripts.status(), transcripts.text());
     assertEquals("forbidden", transcripts.json().get("error").asText());
-    assertTrue(transcripts.json().get("message").asText().contains("transcripts:write"), transcripts.text());
+    assertTrue(
+        transcripts.json().get("message").asText().contains("transcripts:write"),
+        transcripts.text());
 
-    Reply demoBatch = gateway.post("/v1/demonstrations:batch", TestGateway.RANKER_KEY, Map.of("items", List.of()));
+    Reply demoBatch =
+        gateway.post(
+            "/v1/demonstrations:batch", TestGateway.RANKER_KEY, Map.of("items", List.of()));
     assertEquals(403, demoBatch.status(), demoBatch.text());
 
     Reply noScopes = gateway.post("/v1/rankings", TestGateway.READER_KEY, ranking());

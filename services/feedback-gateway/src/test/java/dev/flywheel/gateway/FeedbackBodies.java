@@ -12,15 +12,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Request bodies of the feedback API for property-based tests, as plain JSON values (maps, lists, strings,
- * numbers): valid ones under the default limits, and valid ones with one part changed to anything.
+ * Request bodies of the feedback API for property-based tests, as plain JSON values (maps, lists,
+ * strings, numbers): valid ones under the default limits, and valid ones with one part changed to
+ * anything.
  */
 public final class FeedbackBodies {
 
   /** The API's kinds of event, as the routes name them. */
   public enum Kind {
     TRANSCRIPTS("transcriptId", "conversationId", "userId", "turns", "prompt", "responses"),
-    RANKINGS("rankingId", "transcriptId", "tiers", "responseA", "responseB", "choice", "annotatorId", "annotatorPool",
+    RANKINGS(
+        "rankingId",
+        "transcriptId",
+        "tiers",
+        "responseA",
+        "responseB",
+        "choice",
+        "annotatorId",
+        "annotatorPool",
         "comment"),
     DEMONSTRATIONS("demonstrationId", "turns", "response", "annotatorId");
 
@@ -54,8 +63,8 @@ public final class FeedbackBodies {
   }
 
   /**
-   * A body that is anything from valid to garbage: a valid body with one field replaced by any JSON value,
-   * removed, or joined by an unknown field; or an object of the kind's keys with any values.
+   * A body that is anything from valid to garbage: a valid body with one field replaced by any JSON
+   * value, removed, or joined by an unknown field; or an object of the kind's keys with any values.
    */
   public static Object any(Gen gen, Kind kind) {
     Map<String, Object> body = valid(gen, kind);
@@ -66,7 +75,10 @@ public final class FeedbackBodies {
         body.put(field, plausible(gen, field));
       }
       case 4 -> body.remove(gen.pick(kind.fields()));
-      case 5 -> body.put(gen.chance(0.5) ? gen.text(20) : gen.oneOf("appId", "annotator_pool", "items"), gen.json(1));
+      case 5 ->
+          body.put(
+              gen.chance(0.5) ? gen.text(20) : gen.oneOf("appId", "annotator_pool", "items"),
+              gen.json(1));
       default -> {
         return gen.chance(0.8) ? gen.object(3, kind.fields()) : gen.json(3);
       }
@@ -74,34 +86,92 @@ public final class FeedbackBodies {
     return body;
   }
 
-  /** A value that might pass for the field: ids and texts of any kind, numbers at their edges, odd times. */
+  /**
+   * A value that might pass for the field: ids and texts of any kind, numbers at their edges, odd
+   * times.
+   */
   public static Object plausible(Gen gen, String field) {
     return switch (field) {
       case "eventTime" -> anyTime(gen);
-      case "turns" -> gen.list(0, 4, () -> gen.chance(0.9) ? object("role", gen.chance(0.8)
-          ? gen.oneOf("user", "USER", "system", "assistant", "tool", " user ") : gen.json(1), "text", gen.text(300))
-          : gen.json(1));
-      case "responses" -> gen.list(0, 4, () -> object("responseId", gen.text(150), "text", gen.text(300),
-          "policyVersion", gen.number(), "tokenCount", gen.number(), "finishReason", gen.text(10),
-          "sampling", gen.chance(0.7) ? object("temperature", gen.number(), "topP", gen.number(), "topK",
-              gen.number(), "maxTokens", gen.number(), "seed", gen.number()) : gen.json(1)));
-      case "tiers" -> gen.list(0, 11, () -> gen.chance(0.9) ? gen.list(0, 4, () -> gen.text(150)) : gen.json(1));
+      case "turns" ->
+          gen.list(
+              0,
+              4,
+              () ->
+                  gen.chance(0.9)
+                      ? object(
+                          "role",
+                          gen.chance(0.8)
+                              ? gen.oneOf("user", "USER", "system", "assistant", "tool", " user ")
+                              : gen.json(1),
+                          "text",
+                          gen.text(300))
+                      : gen.json(1));
+      case "responses" ->
+          gen.list(
+              0,
+              4,
+              () ->
+                  object(
+                      "responseId",
+                      gen.text(150),
+                      "text",
+                      gen.text(300),
+                      "policyVersion",
+                      gen.number(),
+                      "tokenCount",
+                      gen.number(),
+                      "finishReason",
+                      gen.text(10),
+                      "sampling",
+                      gen.chance(0.7)
+                          ? object(
+                              "temperature",
+                              gen.number(),
+                              "topP",
+                              gen.number(),
+                              "topK",
+                              gen.number(),
+                              "maxTokens",
+                              gen.number(),
+                              "seed",
+                              gen.number())
+                          : gen.json(1)));
+      case "tiers" ->
+          gen.list(
+              0, 11, () -> gen.chance(0.9) ? gen.list(0, 4, () -> gen.text(150)) : gen.json(1));
       case "choice" -> gen.oneOf("A", "b", "tie", "TIE", "C", "", gen.text(5));
-      case "annotatorPool" -> gen.oneOf("training", "held_out", "held-out", "HELD_OUT", "eval", gen.text(10));
+      case "annotatorPool" ->
+          gen.oneOf("training", "held_out", "held-out", "HELD_OUT", "eval", gen.text(10));
       default -> gen.text(gen.oneOf(20, 140, 300));
     };
   }
 
   /**
-   * An eventTime that might pass: ISO-8601 at any instant an OffsetDateTime can spell (years ±999999999),
-   * epoch milliseconds as a number or a string, a number at an edge, or any text.
+   * An eventTime that might pass: ISO-8601 at any instant an OffsetDateTime can spell (years
+   * ±999999999), epoch milliseconds as a number or a string, a number at an edge, or any text.
    */
   public static Object anyTime(Gen gen) {
     return switch (gen.between(0, 4)) {
-      case 0 -> OffsetDateTime.of(gen.oneOf(-999_999_999, 999_999_999, -292_278_994, 292_278_994, 0, 1969, 2025,
-          gen.between(-999_999_999, 999_999_999)), gen.between(1, 12), gen.between(1, 28), gen.between(0, 23),
-          gen.between(0, 59), gen.between(0, 59), gen.between(0, 999_999_999), ZoneOffset.ofHours(gen.between(-18, 18)))
-          .toString();
+      case 0 ->
+          OffsetDateTime.of(
+                  gen.oneOf(
+                      -999_999_999,
+                      999_999_999,
+                      -292_278_994,
+                      292_278_994,
+                      0,
+                      1969,
+                      2025,
+                      gen.between(-999_999_999, 999_999_999)),
+                  gen.between(1, 12),
+                  gen.between(1, 28),
+                  gen.between(0, 23),
+                  gen.between(0, 59),
+                  gen.between(0, 59),
+                  gen.between(0, 999_999_999),
+                  ZoneOffset.ofHours(gen.between(-18, 18)))
+              .toString();
       case 1 -> gen.number();
       case 2 -> Long.toString(gen.anyLong());
       case 3 -> Instant.now().minusSeconds(gen.between(-3600, 3600)).toString();
@@ -109,7 +179,8 @@ public final class FeedbackBodies {
     };
   }
 
-  // ------------------------------------------------------------------------------------------ valid bodies
+  // ------------------------------------------------------------------------------------------
+  // valid bodies
 
   static Map<String, Object> validRanking(Gen gen) {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -216,10 +287,15 @@ public final class FeedbackBodies {
   private static void common(Gen gen, Map<String, Object> m) {
     m.put("eventId", "fuzz-" + gen.id(100));
     switch (gen.between(0, 3)) {
-      case 0 -> m.put("eventTime", Instant.now().minusSeconds(gen.between(0, 86_400 * 365)).toString());
-      case 1 -> m.put("eventTime", Instant.now().minusSeconds(gen.between(0, 86_400)).toEpochMilli());
-      case 2 -> m.put("eventTime", BigDecimal.valueOf(gen.between(0, 1_700_000_000)).movePointRight(3).toString());
-      default -> { }
+      case 0 ->
+          m.put("eventTime", Instant.now().minusSeconds(gen.between(0, 86_400 * 365)).toString());
+      case 1 ->
+          m.put("eventTime", Instant.now().minusSeconds(gen.between(0, 86_400)).toEpochMilli());
+      case 2 ->
+          m.put(
+              "eventTime",
+              BigDecimal.valueOf(gen.between(0, 1_700_000_000)).movePointRight(3).toString());
+      default -> {}
     }
   }
 
@@ -227,7 +303,8 @@ public final class FeedbackBodies {
     List<Map<String, Object>> turns = new ArrayList<>();
     int n = gen.between(1, 4);
     for (int i = 0; i < n; i++) {
-      String role = i == n - 1 ? gen.oneOf("user", "User", "USER") : gen.oneOf("system", "user", "assistant");
+      String role =
+          i == n - 1 ? gen.oneOf("user", "User", "USER") : gen.oneOf("system", "user", "assistant");
       turns.add(object("role", role, "text", gen.validText(1, 200)));
     }
     return turns;

@@ -39,8 +39,15 @@ class IdempotencyTest {
   }
 
   static Map<String, Object> ranking(String eventId, String annotator) {
-    return Map.of("eventId", eventId, "transcriptId", "t-idem", "tiers", List.of(List.of("a"), List.of("b")),
-        "annotatorId", annotator);
+    return Map.of(
+        "eventId",
+        eventId,
+        "transcriptId",
+        "t-idem",
+        "tiers",
+        List.of(List.of("a"), List.of("b")),
+        "annotatorId",
+        annotator);
   }
 
   @Test
@@ -53,25 +60,48 @@ class IdempotencyTest {
     assertEquals("false", first.header("Idempotent-Replayed"));
     assertEquals("true", second.header("Idempotent-Replayed"));
     assertEquals(first.json(), second.json());
-    assertEquals(1, TestGateway.byEventId(infra, Topics.FEEDBACK_RANKINGS, List.of(id)).get(id).size());
+    assertEquals(
+        1, TestGateway.byEventId(infra, Topics.FEEDBACK_RANKINGS, List.of(id)).get(id).size());
   }
 
   @Test
   void idempotencyKeyHeaderIsTheEventId() {
     String key = "idem-key-" + UUID.randomUUID();
-    Map<String, Object> body = Map.of("turns", List.of(Map.of("role", "user", "text", "q")), "response", "a",
-        "annotatorId", "w");
-    Reply first = gateway.post("/v1/demonstrations", TestGateway.SHOP_KEY, body, "Idempotency-Key", key);
-    Reply second = gateway.post("/v1/demonstrations", TestGateway.SHOP_KEY, body, "Idempotency-Key", key);
+    Map<String, Object> body =
+        Map.of(
+            "turns",
+            List.of(Map.of("role", "user", "text", "q")),
+            "response",
+            "a",
+            "annotatorId",
+            "w");
+    Reply first =
+        gateway.post("/v1/demonstrations", TestGateway.SHOP_KEY, body, "Idempotency-Key", key);
+    Reply second =
+        gateway.post("/v1/demonstrations", TestGateway.SHOP_KEY, body, "Idempotency-Key", key);
     assertEquals(200, first.status(), first.text());
     assertEquals(key, first.json().get("eventId").asText());
     assertEquals("true", second.header("Idempotent-Replayed"));
     assertEquals(first.json(), second.json());
-    assertEquals(1, TestGateway.byEventId(infra, Topics.FEEDBACK_DEMONSTRATIONS, List.of(key)).get(key).size());
+    assertEquals(
+        1,
+        TestGateway.byEventId(infra, Topics.FEEDBACK_DEMONSTRATIONS, List.of(key)).get(key).size());
 
-    Reply mismatch = gateway.post("/v1/demonstrations", TestGateway.SHOP_KEY,
-        Map.of("eventId", "other", "turns", List.of(Map.of("role", "user", "text", "q")), "response", "a",
-            "annotatorId", "w"), "Idempotency-Key", key);
+    Reply mismatch =
+        gateway.post(
+            "/v1/demonstrations",
+            TestGateway.SHOP_KEY,
+            Map.of(
+                "eventId",
+                "other",
+                "turns",
+                List.of(Map.of("role", "user", "text", "q")),
+                "response",
+                "a",
+                "annotatorId",
+                "w"),
+            "Idempotency-Key",
+            key);
     assertEquals(400, mismatch.status(), mismatch.text());
     assertEquals("eventId", mismatch.json().get("field").asText());
   }
@@ -79,7 +109,8 @@ class IdempotencyTest {
   @Test
   void reusingAnEventIdForADifferentPayloadIsAConflict() {
     String id = "idem-" + UUID.randomUUID();
-    assertEquals(200, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "ann-1")).status());
+    assertEquals(
+        200, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "ann-1")).status());
     Reply conflict = gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "ann-2"));
     assertEquals(422, conflict.status(), conflict.text());
     assertEquals("idempotency_conflict", conflict.json().get("error").asText());
@@ -92,14 +123,23 @@ class IdempotencyTest {
   @Test
   void eventIdsAreScopedPerApp() {
     String id = "idem-" + UUID.randomUUID();
-    assertEquals("false", gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "a"))
-        .header("Idempotent-Replayed"));
-    assertEquals("false", gateway.post("/v1/rankings", TestGateway.RANKER_KEY, ranking(id, "a"))
-        .header("Idempotent-Replayed"));
+    assertEquals(
+        "false",
+        gateway
+            .post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "a"))
+            .header("Idempotent-Replayed"));
+    assertEquals(
+        "false",
+        gateway
+            .post("/v1/rankings", TestGateway.RANKER_KEY, ranking(id, "a"))
+            .header("Idempotent-Replayed"));
     var written = TestGateway.byEventId(infra, Topics.FEEDBACK_RANKINGS, List.of(id)).get(id);
     assertEquals(2, written.size());
-    assertEquals(java.util.Set.of("shop", "ranker"),
-        written.stream().map(r -> r.value().getAppId()).collect(java.util.stream.Collectors.toSet()));
+    assertEquals(
+        java.util.Set.of("shop", "ranker"),
+        written.stream()
+            .map(r -> r.value().getAppId())
+            .collect(java.util.stream.Collectors.toSet()));
   }
 
   @Test
@@ -115,10 +155,12 @@ class IdempotencyTest {
         CountDownLatch go = new CountDownLatch(1);
         List<Future<Reply>> replies = new ArrayList<>();
         for (int c = 0; c < copies; c++) {
-          replies.add(pool.submit(() -> {
-            go.await();
-            return gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "ann"));
-          }));
+          replies.add(
+              pool.submit(
+                  () -> {
+                    go.await();
+                    return gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id, "ann"));
+                  }));
         }
         go.countDown();
         int firsts = 0;
@@ -156,7 +198,9 @@ class IdempotencyTest {
     assertEquals("false", first.header("Idempotent-Replayed"));
     assertEquals("true", again.header("Idempotent-Replayed"));
     assertTrue(again.json().get("items").get(0).get("duplicate").asBoolean());
-    assertEquals(first.json().get("items").get(1).get("result"), again.json().get("items").get(1).get("result"));
+    assertEquals(
+        first.json().get("items").get(1).get("result"),
+        again.json().get("items").get(1).get("result"));
     var written = TestGateway.byEventId(infra, Topics.FEEDBACK_RANKINGS, List.of(a, b));
     assertEquals(1, written.get(a).size());
     assertEquals(1, written.get(b).size());

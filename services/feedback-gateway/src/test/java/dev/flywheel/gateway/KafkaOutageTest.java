@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.gateway.TestGateway.Reply;
+import dev.flywheel.infra.kafka.KafkaBrokerProcess;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.infra.topics.TopicCreator;
 import dev.flywheel.schemas.topics.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,8 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import dev.flywheel.infra.kafka.KafkaBrokerProcess;
-import dev.flywheel.infra.topics.TopicCreator;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -26,9 +26,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The broker stops mid-test: the gateway answers 503 with Retry-After within its bounded timeouts; after
- * the restart every acknowledged event is on the topic exactly once and no event that got 503 is, even
- * after waiting past the delivery timeout (a producer that kept retrying them would write them now).
+ * The broker stops mid-test: the gateway answers 503 with Retry-After within its bounded timeouts;
+ * after the restart every acknowledged event is on the topic exactly once and no event that got 503
+ * is, even after waiting past the delivery timeout (a producer that kept retrying them would write
+ * them now).
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class KafkaOutageTest {
@@ -41,11 +42,18 @@ class KafkaOutageTest {
   @BeforeAll
   static void start(FlywheelInfra flywheelInfra) {
     infra = flywheelInfra;
-    gateway = new TestGateway(infra, Map.of(
-        "flywheel.gateway.delivery-timeout", DELIVERY_TIMEOUT.toMillis() + "ms",
-        "flywheel.gateway.request-timeout", "1500ms",
-        "flywheel.gateway.max-block", MAX_BLOCK.toMillis() + "ms",
-        "flywheel.gateway.retry-after", "2s"));
+    gateway =
+        new TestGateway(
+            infra,
+            Map.of(
+                "flywheel.gateway.delivery-timeout",
+                DELIVERY_TIMEOUT.toMillis() + "ms",
+                "flywheel.gateway.request-timeout",
+                "1500ms",
+                "flywheel.gateway.max-block",
+                MAX_BLOCK.toMillis() + "ms",
+                "flywheel.gateway.retry-after",
+                "2s"));
   }
 
   @AfterAll
@@ -57,8 +65,15 @@ class KafkaOutageTest {
   }
 
   static Map<String, Object> ranking(String eventId) {
-    return Map.of("eventId", eventId, "transcriptId", "t-outage-" + eventId.hashCode() % 7,
-        "tiers", List.of(List.of("a"), List.of("b", "c")), "annotatorId", "ann");
+    return Map.of(
+        "eventId",
+        eventId,
+        "transcriptId",
+        "t-outage-" + eventId.hashCode() % 7,
+        "tiers",
+        List.of(List.of("a"), List.of("b", "c")),
+        "annotatorId",
+        "ann");
   }
 
   static String newId() {
@@ -86,12 +101,17 @@ class KafkaOutageTest {
       for (int i = 0; i < 6; i++) {
         String id = newId();
         ids.add(id);
-        singles.add(CompletableFuture.supplyAsync(() -> gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id))));
+        singles.add(
+            CompletableFuture.supplyAsync(
+                () -> gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id))));
       }
       String b0 = newId();
       String b1 = newId();
-      Reply batch = gateway.post("/v1/rankings:batch", TestGateway.SHOP_KEY,
-          Map.of("items", List.of(ranking(b0), ranking(b1))));
+      Reply batch =
+          gateway.post(
+              "/v1/rankings:batch",
+              TestGateway.SHOP_KEY,
+              Map.of("items", List.of(ranking(b0), ranking(b1))));
       for (CompletableFuture<Reply> f : singles) {
         Reply r = f.get();
         assertEquals(503, r.status(), r.text());
@@ -99,7 +119,8 @@ class KafkaOutageTest {
         assertEquals("kafka_unavailable", r.json().get("error").asText());
       }
       long elapsedMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
-      assertTrue(elapsedMs < DELIVERY_TIMEOUT.plus(MAX_BLOCK).toMillis() + 4_000,
+      assertTrue(
+          elapsedMs < DELIVERY_TIMEOUT.plus(MAX_BLOCK).toMillis() + 4_000,
           "503 within the bounded timeouts, took " + elapsedMs + " ms");
       assertEquals(503, batch.status(), batch.text());
       assertEquals("2", batch.header("Retry-After"));
@@ -113,7 +134,8 @@ class KafkaOutageTest {
       assertEquals(503, health.status(), health.text());
       assertEquals("DOWN", health.json().get("status").asText());
 
-      // a request arriving after the failures (fresh producer, no metadata) is refused too, in bounded time
+      // a request arriving after the failures (fresh producer, no metadata) is refused too, in
+      // bounded time
       String late = newId();
       Reply lateReply = gateway.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(late));
       assertEquals(503, lateReply.status(), lateReply.text());
@@ -145,15 +167,17 @@ class KafkaOutageTest {
     for (String id : refused) {
       assertTrue(!onTopic.containsKey(id), "event " + id + " got 503 but is on the topic");
     }
-    assertTrue(gateway.context.getBean(dev.flywheel.gateway.publish.EventPublisher.class).retirements() >= 1);
+    assertTrue(
+        gateway.context.getBean(dev.flywheel.gateway.publish.EventPublisher.class).retirements()
+            >= 1);
     assertEquals(200, gateway.get("/health").status());
   }
 
   /**
-   * {@code kill -9} of a broker (its own process), with the producer keeping its cached metadata, so
-   * refused records sit in its accumulator until the delivery timeout. This is where a gateway that answered 503
-   * from a shorter timer of its own, or that kept the failed producer's batches, would write them after the
-   * restart.
+   * {@code kill -9} of a broker (its own process), with the producer keeping its cached metadata,
+   * so refused records sit in its accumulator until the delivery timeout. This is where a gateway
+   * that answered 503 from a shorter timer of its own, or that kept the failed producer's batches,
+   * would write them after the restart.
    */
   @Test
   void killedBrokerLeavesNoRefusedRecordBehind() throws Exception {
@@ -161,15 +185,25 @@ class KafkaOutageTest {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
         TopicCreator.ensureTopics(admin, List.of(Topics.FEEDBACK_RANKINGS));
       }
-      try (TestGateway own = new TestGateway(infra, Map.of(
-          "flywheel.kafka.bootstrap-servers", broker.bootstrapServers(),
-          // keep the cached metadata when the broker vanishes (Kafka 4's default re-bootstraps and drops
-          // it, failing sends in send() instead): the records then wait in the accumulator
-          "flywheel.kafka.properties.metadata.recovery.strategy", "none",
-          "flywheel.gateway.delivery-timeout", DELIVERY_TIMEOUT.toMillis() + "ms",
-          "flywheel.gateway.request-timeout", "1500ms",
-          "flywheel.gateway.max-block", MAX_BLOCK.toMillis() + "ms",
-          "flywheel.gateway.retry-after", "2s"))) {
+      try (TestGateway own =
+          new TestGateway(
+              infra,
+              Map.of(
+                  "flywheel.kafka.bootstrap-servers",
+                  broker.bootstrapServers(),
+                  // keep the cached metadata when the broker vanishes (Kafka 4's default
+                  // re-bootstraps and drops
+                  // it, failing sends in send() instead): the records then wait in the accumulator
+                  "flywheel.kafka.properties.metadata.recovery.strategy",
+                  "none",
+                  "flywheel.gateway.delivery-timeout",
+                  DELIVERY_TIMEOUT.toMillis() + "ms",
+                  "flywheel.gateway.request-timeout",
+                  "1500ms",
+                  "flywheel.gateway.max-block",
+                  MAX_BLOCK.toMillis() + "ms",
+                  "flywheel.gateway.retry-after",
+                  "2s"))) {
         Set<String> acknowledged = new HashSet<>();
         Set<String> refused = new HashSet<>();
         for (int i = 0; i < 3; i++) {
@@ -182,7 +216,9 @@ class KafkaOutageTest {
         for (int i = 0; i < 8; i++) {
           String id = newId();
           refused.add(id);
-          replies.add(CompletableFuture.supplyAsync(() -> own.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id))));
+          replies.add(
+              CompletableFuture.supplyAsync(
+                  () -> own.post("/v1/rankings", TestGateway.SHOP_KEY, ranking(id))));
         }
         for (CompletableFuture<Reply> f : replies) {
           Reply r = f.get();
@@ -198,7 +234,8 @@ class KafkaOutageTest {
         Thread.sleep(DELIVERY_TIMEOUT.plusSeconds(2).toMillis());
         Set<String> onTopic = new HashSet<>();
         Map<String, Integer> counts = new java.util.HashMap<>();
-        for (var r : TestGateway.readAll(infra, broker.bootstrapServers(), Topics.FEEDBACK_RANKINGS)) {
+        for (var r :
+            TestGateway.readAll(infra, broker.bootstrapServers(), Topics.FEEDBACK_RANKINGS)) {
           onTopic.add(r.value().getEventId());
           counts.merge(r.value().getEventId(), 1, Integer::sum);
         }
@@ -216,7 +253,10 @@ class KafkaOutageTest {
     return postUntilAccepted(gateway, id);
   }
 
-  /** Right after the restart the producer may still be reconnecting: retry (same id) on 503, as a client would. */
+  /**
+   * Right after the restart the producer may still be reconnecting: retry (same id) on 503, as a
+   * client would.
+   */
   static Reply postUntilAccepted(TestGateway gateway, String id) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (true) {

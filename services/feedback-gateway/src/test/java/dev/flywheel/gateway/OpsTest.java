@@ -46,13 +46,19 @@ class OpsTest {
 
     // "METHOD path" -> scope, from the document and from the running router
     Map<String, String> documented = new TreeMap<>();
-    paths.forEach((path, ops) -> ops.forEach((method, op) ->
-        documented.put(method.toUpperCase() + " " + path, (String) ((Map<String, Object>) op).get("x-scope"))));
+    paths.forEach(
+        (path, ops) ->
+            ops.forEach(
+                (method, op) ->
+                    documented.put(
+                        method.toUpperCase() + " " + path,
+                        (String) ((Map<String, Object>) op).get("x-scope"))));
     Map<String, String> routed = new TreeMap<>();
     for (UriRouteInfo<?, ?> route : gateway.context.getBean(Router.class).uriRoutes().toList()) {
       String path = route.getUriMatchTemplate().toString();
       if (path.startsWith("/v1/")) {
-        routed.put(route.getHttpMethod() + " " + path,
+        routed.put(
+            route.getHttpMethod() + " " + path,
             route.getAnnotationMetadata().stringValue(RequiresApiKey.class, "scope").orElse(null));
       }
     }
@@ -72,24 +78,65 @@ class OpsTest {
   @Test
   void prometheusCountsAcceptedRejectedAndLatency() {
     String id = "ops-" + UUID.randomUUID();
-    assertEquals(200, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, Map.of("eventId", id, "transcriptId", "t",
-        "tiers", List.of(List.of("a"), List.of("b")), "annotatorId", "x")).status());
-    assertEquals(200, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, Map.of("eventId", id, "transcriptId", "t",
-        "tiers", List.of(List.of("a"), List.of("b")), "annotatorId", "x")).status());
-    assertEquals(400, gateway.post("/v1/rankings", TestGateway.SHOP_KEY, Map.of("transcriptId", "t",
-        "tiers", List.of(List.of("a")), "annotatorId", "x")).status());
+    assertEquals(
+        200,
+        gateway
+            .post(
+                "/v1/rankings",
+                TestGateway.SHOP_KEY,
+                Map.of(
+                    "eventId",
+                    id,
+                    "transcriptId",
+                    "t",
+                    "tiers",
+                    List.of(List.of("a"), List.of("b")),
+                    "annotatorId",
+                    "x"))
+            .status());
+    assertEquals(
+        200,
+        gateway
+            .post(
+                "/v1/rankings",
+                TestGateway.SHOP_KEY,
+                Map.of(
+                    "eventId",
+                    id,
+                    "transcriptId",
+                    "t",
+                    "tiers",
+                    List.of(List.of("a"), List.of("b")),
+                    "annotatorId",
+                    "x"))
+            .status());
+    assertEquals(
+        400,
+        gateway
+            .post(
+                "/v1/rankings",
+                TestGateway.SHOP_KEY,
+                Map.of("transcriptId", "t", "tiers", List.of(List.of("a")), "annotatorId", "x"))
+            .status());
     assertEquals(401, gateway.post("/v1/demonstrations", null, Map.of()).status());
 
     String metrics = gateway.get("/prometheus").text();
     assertMetric(metrics, "flywheel_gateway_events_accepted_total{kind=\"ranking\"");
     assertMetric(metrics, "flywheel_gateway_events_duplicate_total{kind=\"ranking\"");
-    assertMetric(metrics, "flywheel_gateway_events_rejected_total{kind=\"ranking\",reason=\"k_out_of_range\"");
-    assertMetric(metrics, "flywheel_gateway_events_rejected_total{kind=\"demonstration\",reason=\"unauthorized\"");
-    assertMetric(metrics, "flywheel_gateway_produce_latency_seconds_bucket{kind=\"ranking\",outcome=\"ok\"");
-    assertMetric(metrics, "flywheel_gateway_produce_latency_seconds_count{kind=\"ranking\",outcome=\"ok\"");
+    assertMetric(
+        metrics,
+        "flywheel_gateway_events_rejected_total{kind=\"ranking\",reason=\"k_out_of_range\"");
+    assertMetric(
+        metrics,
+        "flywheel_gateway_events_rejected_total{kind=\"demonstration\",reason=\"unauthorized\"");
+    assertMetric(
+        metrics, "flywheel_gateway_produce_latency_seconds_bucket{kind=\"ranking\",outcome=\"ok\"");
+    assertMetric(
+        metrics, "flywheel_gateway_produce_latency_seconds_count{kind=\"ranking\",outcome=\"ok\"");
   }
 
   static void assertMetric(String metrics, String prefix) {
-    assertTrue(metrics.lines().anyMatch(l -> l.startsWith(prefix)), "no line starting with " + prefix);
+    assertTrue(
+        metrics.lines().anyMatch(l -> l.startsWith(prefix)), "no line starting with " + prefix);
   }
 }

@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Property-based test of the whole HTTP path (routing, body decoding, validation, error rendering) with
- * bodies from valid to garbage — random bytes (not UTF-8, not JSON), any JSON value, and valid bodies with
- * one field changed — on every route, single and batch: never a 5xx; a refusal is a 400 in the API's error
- * shape, and one that the gateway's rules made ({@code error} other than {@code malformed_request}) names a
- * field of the body. Few tries (each is an HTTP request, and an accepted one a Kafka write); the unit-level
- * {@code EventMapperFuzzTest} runs many more.
+ * Property-based test of the whole HTTP path (routing, body decoding, validation, error rendering)
+ * with bodies from valid to garbage — random bytes (not UTF-8, not JSON), any JSON value, and valid
+ * bodies with one field changed — on every route, single and batch: never a 5xx; a refusal is a 400
+ * in the API's error shape, and one that the gateway's rules made ({@code error} other than {@code
+ * malformed_request}) names a field of the body. Few tries (each is an HTTP request, and an
+ * accepted one a Kafka write); the unit-level {@code EventMapperFuzzTest} runs many more.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class RequestBodyFuzzTest {
@@ -34,8 +34,11 @@ class RequestBodyFuzzTest {
 
   @BeforeAll
   static void start(FlywheelInfra infra) {
-    gateway = new TestGateway(infra, Map.of("flywheel.gateway.max-text-length", 1024,
-        "flywheel.gateway.max-batch-items", 3));
+    gateway =
+        new TestGateway(
+            infra,
+            Map.of(
+                "flywheel.gateway.max-text-length", 1024, "flywheel.gateway.max-batch-items", 3));
   }
 
   @AfterAll
@@ -48,31 +51,49 @@ class RequestBodyFuzzTest {
     @Override
     public String toString() {
       String text = new String(body, StandardCharsets.UTF_8);
-      return path + " " + (text.getBytes(StandardCharsets.UTF_8).length == body.length ? text
-          : "bytes " + HexFormat.of().formatHex(body));
+      return path
+          + " "
+          + (text.getBytes(StandardCharsets.UTF_8).length == body.length
+              ? text
+              : "bytes " + HexFormat.of().formatHex(body));
     }
   }
 
   @Test
   void anyBodyOnAnyRouteIsNeverA5xxAndRefusalsNameTheirField() {
-    Map<String, Integer> outcomes = Fuzz.check("any body over HTTP", 300, RequestBodyFuzzTest::request, request -> {
-      Reply reply = gateway.postBytes(request.path(), TestGateway.SHOP_KEY, request.body());
-      assertTrue(reply.status() < 500, () -> "no 5xx: " + reply);
-      if (reply.status() == 200) {
-        return "200";
-      }
-      assertTrue(List.of(400, 413, 422).contains(reply.status()), () -> "a client error: " + reply);
-      assertNotNull(reply.json(), () -> "a JSON error body: " + reply);
-      String code = reply.json().path("error").asText(null);
-      assertNotNull(code, () -> "an error code: " + reply);
-      assertNotNull(reply.json().path("message").asText(null), () -> "a message: " + reply);
-      if (request.object() && reply.status() == 400 && !"malformed_request".equals(code)) {
-        assertTrue(reply.json().hasNonNull("field"), () -> "a rule's refusal names the field: " + reply);
-      }
-      return reply.status() + " " + code + (reply.json().hasNonNull("field") ? "" : " (no field)");
-    });
-    assertTrue(outcomes.containsKey("200") && outcomes.keySet().stream().anyMatch(k -> k.contains("malformed_request"))
-        && outcomes.keySet().stream().filter(k -> k.startsWith("400 ")).count() >= 3, outcomes::toString);
+    Map<String, Integer> outcomes =
+        Fuzz.check(
+            "any body over HTTP",
+            300,
+            RequestBodyFuzzTest::request,
+            request -> {
+              Reply reply = gateway.postBytes(request.path(), TestGateway.SHOP_KEY, request.body());
+              assertTrue(reply.status() < 500, () -> "no 5xx: " + reply);
+              if (reply.status() == 200) {
+                return "200";
+              }
+              assertTrue(
+                  List.of(400, 413, 422).contains(reply.status()),
+                  () -> "a client error: " + reply);
+              assertNotNull(reply.json(), () -> "a JSON error body: " + reply);
+              String code = reply.json().path("error").asText(null);
+              assertNotNull(code, () -> "an error code: " + reply);
+              assertNotNull(reply.json().path("message").asText(null), () -> "a message: " + reply);
+              if (request.object() && reply.status() == 400 && !"malformed_request".equals(code)) {
+                assertTrue(
+                    reply.json().hasNonNull("field"),
+                    () -> "a rule's refusal names the field: " + reply);
+              }
+              return reply.status()
+                  + " "
+                  + code
+                  + (reply.json().hasNonNull("field") ? "" : " (no field)");
+            });
+    assertTrue(
+        outcomes.containsKey("200")
+            && outcomes.keySet().stream().anyMatch(k -> k.contains("malformed_request"))
+            && outcomes.keySet().stream().filter(k -> k.startsWith("400 ")).count() >= 3,
+        outcomes::toString);
   }
 
   static Request request(Gen gen) {
@@ -91,8 +112,16 @@ class RequestBodyFuzzTest {
         default -> {
           Object body = FeedbackBodies.any(gen, kind);
           if (batch) {
-            body = Map.of("items", gen.list(1, 4, () -> gen.chance(0.7) ? FeedbackBodies.valid(gen, kind)
-                : FeedbackBodies.any(gen, kind)));
+            body =
+                Map.of(
+                    "items",
+                    gen.list(
+                        1,
+                        4,
+                        () ->
+                            gen.chance(0.7)
+                                ? FeedbackBodies.valid(gen, kind)
+                                : FeedbackBodies.any(gen, kind)));
           }
           return new Request(path, TestGateway.JSON.writeValueAsBytes(body), body instanceof Map);
         }

@@ -41,8 +41,11 @@ public final class TestGateway implements AutoCloseable {
   public final ApplicationContext context;
   public final EmbeddedServer server;
   public final URI base;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
 
   public TestGateway(FlywheelInfra infra, Map<String, Object> overrides) {
     this.infra = infra;
@@ -53,7 +56,9 @@ public final class TestGateway implements AutoCloseable {
     props.put("flywheel.registry.url", infra.registryUrl());
     props.put("flywheel.auth.apps.shop.key-hashes", List.of(ApiKeys.sha256Hex(SHOP_KEY)));
     props.put("flywheel.auth.apps.shop.scopes", List.of("*"));
-    props.put("flywheel.auth.apps.ranker.key-hashes", List.of("sha256:" + ApiKeys.sha256Hex(RANKER_KEY).toUpperCase()));
+    props.put(
+        "flywheel.auth.apps.ranker.key-hashes",
+        List.of("sha256:" + ApiKeys.sha256Hex(RANKER_KEY).toUpperCase()));
     props.put("flywheel.auth.apps.ranker.scopes", List.of("rankings:write"));
     props.put("flywheel.auth.apps.reader.key-hashes", List.of(ApiKeys.sha256Hex(READER_KEY)));
     props.put("flywheel.auth.apps.reader.scopes", List.of());
@@ -70,8 +75,11 @@ public final class TestGateway implements AutoCloseable {
   /** A response with its JSON body parsed (null if not JSON). */
   public record Reply(int status, Map<String, List<String>> headers, String text, JsonNode json) {
     public String header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0))
+          .findFirst()
+          .orElse(null);
     }
 
     @Override
@@ -83,8 +91,11 @@ public final class TestGateway implements AutoCloseable {
   public Reply post(String path, String key, Object body, String... headers) {
     try {
       String text = body instanceof String s ? s : JSON.writeValueAsString(body);
-      HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
-          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(text));
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(base.resolve(path))
+              .timeout(Duration.ofSeconds(60))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(text));
       if (key != null) {
         b.header("Authorization", "Bearer " + key);
       }
@@ -99,8 +110,11 @@ public final class TestGateway implements AutoCloseable {
 
   /** As {@link #post} with the body as raw bytes (e.g. bytes that are not valid UTF-8). */
   public Reply postBytes(String path, String key, byte[] body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(base.resolve(path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (key != null) {
       b.header("Authorization", "Bearer " + key);
     }
@@ -108,7 +122,8 @@ public final class TestGateway implements AutoCloseable {
   }
 
   public Reply get(String path) {
-    return send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET().build());
+    return send(
+        HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET().build());
   }
 
   private Reply send(HttpRequest request) {
@@ -129,22 +144,27 @@ public final class TestGateway implements AutoCloseable {
     }
   }
 
-  /** Every record now on {@code topic} (all partitions, from the beginning up to the current end). */
-  public static <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(FlywheelInfra infra,
-      TopicSpec<V> topic) {
+  /**
+   * Every record now on {@code topic} (all partitions, from the beginning up to the current end).
+   */
+  public static <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(
+      FlywheelInfra infra, TopicSpec<V> topic) {
     return readAll(infra, infra.bootstrapServers(), topic);
   }
 
   /** As {@link #readAll(FlywheelInfra, TopicSpec)}, from another broker (the shared registry). */
-  public static <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(FlywheelInfra infra,
-      String bootstrapServers, TopicSpec<V> topic) {
+  public static <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(
+      FlywheelInfra infra, String bootstrapServers, TopicSpec<V> topic) {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("gateway-test-reader"));
     props.put("bootstrap.servers", bootstrapServers);
-    AvroDeserializer<V> values = new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()),
-        topic.valueType());
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(), values)) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic.name(), Duration.ofSeconds(20)).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+    AvroDeserializer<V> values =
+        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), topic.valueType());
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), values)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic.name(), Duration.ofSeconds(20)).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(20));

@@ -7,21 +7,22 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * A conversation's turns between the event contracts ({@link Turn}, Avro, in {@code ChatTranscript},
- * {@code ComparisonGroup}, {@code Demonstration}) and the model's {@link ChatTurn}. The two role enums
- * have the same constants (SYSTEM, USER, ASSISTANT) and map by name.
+ * A conversation's turns between the event contracts ({@link Turn}, Avro, in {@code
+ * ChatTranscript}, {@code ComparisonGroup}, {@code Demonstration}) and the model's {@link
+ * ChatTurn}. The two role enums have the same constants (SYSTEM, USER, ASSISTANT) and map by name.
  */
 public final class ChatTurns {
 
   private ChatTurns() {}
 
   /**
-   * The model's turn of an event's. A {@code null} text (impossible for a turn read from a topic: the
-   * field is a non-null string) becomes the empty text.
+   * The model's turn of an event's. A {@code null} text (impossible for a turn read from a topic:
+   * the field is a non-null string) becomes the empty text.
    */
   public static ChatTurn toChatTurn(Turn turn) {
     String text = turn.getText();
-    return new ChatTurn(dev.flywheel.model.Role.valueOf(turn.getRole().name()), text == null ? "" : text);
+    return new ChatTurn(
+        dev.flywheel.model.Role.valueOf(turn.getRole().name()), text == null ? "" : text);
   }
 
   /** {@link #toChatTurn} of each, in order, as a new modifiable list. */

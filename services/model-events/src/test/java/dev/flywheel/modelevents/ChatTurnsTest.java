@@ -23,14 +23,20 @@ class ChatTurnsTest {
 
   @Test
   void listsKeepTheirOrderAndRoundTrip() {
-    List<Turn> events = List.of(
-        new Turn(dev.flywheel.events.Role.SYSTEM, "Be brief."),
-        new Turn(dev.flywheel.events.Role.USER, "2+3?"),
-        new Turn(dev.flywheel.events.Role.ASSISTANT, "5"),
-        new Turn(dev.flywheel.events.Role.USER, "caf\u00e9 \ud83d\ude00"));
+    List<Turn> events =
+        List.of(
+            new Turn(dev.flywheel.events.Role.SYSTEM, "Be brief."),
+            new Turn(dev.flywheel.events.Role.USER, "2+3?"),
+            new Turn(dev.flywheel.events.Role.ASSISTANT, "5"),
+            new Turn(dev.flywheel.events.Role.USER, "caf\u00e9 \ud83d\ude00"));
     List<ChatTurn> chat = ChatTurns.toChatTurns(events);
-    assertEquals(List.of(ChatTurn.system("Be brief."), ChatTurn.user("2+3?"), ChatTurn.assistant("5"),
-        ChatTurn.user("caf\u00e9 \ud83d\ude00")), chat);
+    assertEquals(
+        List.of(
+            ChatTurn.system("Be brief."),
+            ChatTurn.user("2+3?"),
+            ChatTurn.assistant("5"),
+            ChatTurn.user("caf\u00e9 \ud83d\ude00")),
+        chat);
     assertEquals(events, ChatTurns.toTurns(chat));
     assertEquals(List.of(), ChatTurns.toChatTurns(List.of()));
 

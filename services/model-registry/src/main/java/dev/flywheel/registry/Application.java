@@ -2,7 +2,9 @@ package dev.flywheel.registry;
 
 import io.micronaut.runtime.Micronaut;
 
-/** The model registry service: versions, lineage, metrics, artifacts, promote/rollback, dashboard. */
+/**
+ * The model registry service: versions, lineage, metrics, artifacts, promote/rollback, dashboard.
+ */
 public final class Application {
 
   private Application() {}

@@ -30,8 +30,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Model artifacts are served with their SHA-256 to a key with the artifacts:read scope only; nothing
- * outside the artifact root is.
+ * Model artifacts are served with their SHA-256 to a key with the artifacts:read scope only;
+ * nothing outside the artifact root is.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class ArtifactsApiTest {
@@ -54,16 +54,24 @@ class ArtifactsApiTest {
     Files.createDirectories(v3.resolve("params"));
     Files.write(v3.resolve("params/model.params"), params);
     Files.writeString(v3.resolve("config.json"), "{\"layers\":2}");
-    Files.writeString(v3.resolve("manifest.json"), "{\"files\":{\"params/model.params\":\"" + sha256(params) + "\"}}");
+    Files.writeString(
+        v3.resolve("manifest.json"),
+        "{\"files\":{\"params/model.params\":\"" + sha256(params) + "\"}}");
     manifestSha = sha256(Files.readAllBytes(v3.resolve("manifest.json")));
     Files.createSymbolicLink(v3.resolve("escape.txt"), outside);
 
     registry = new RegistryHarness(infra, root);
-    registry.publish(withArtifact(RegistryHarness.policy(3, PolicyStage.PPO, List.of(1L), 1L,
-        ModelStatus.CANDIDATE, 1), v3.toUri().toString(), manifestSha));
+    registry.publish(
+        withArtifact(
+            RegistryHarness.policy(3, PolicyStage.PPO, List.of(1L), 1L, ModelStatus.CANDIDATE, 1),
+            v3.toUri().toString(),
+            manifestSha));
     // a version event pointing outside the root must not turn the registry into a file server
-    registry.publish(withArtifact(RegistryHarness.policy(9, PolicyStage.PPO, List.of(1L), 1L,
-        ModelStatus.CANDIDATE, 2), tmp.toUri().toString(), "0".repeat(64)));
+    registry.publish(
+        withArtifact(
+            RegistryHarness.policy(9, PolicyStage.PPO, List.of(1L), 1L, ModelStatus.CANDIDATE, 2),
+            tmp.toUri().toString(),
+            "0".repeat(64)));
     registry.start();
   }
 
@@ -93,23 +101,39 @@ class ArtifactsApiTest {
     return registry.get(path, RegistryHarness.READER_KEY);
   }
 
-  /** A request with the path exactly as written (no client-side normalisation of "..'), with the reader's key. */
+  /**
+   * A request with the path exactly as written (no client-side normalisation of "..'), with the
+   * reader's key.
+   */
   static HttpResponse<byte[]> raw(String path) {
-    return registry.send(HttpRequest.newBuilder(URI.create(registry.baseUrl() + path)).GET()
-        .header("Authorization", "Bearer " + RegistryHarness.READER_KEY).build());
+    return registry.send(
+        HttpRequest.newBuilder(URI.create(registry.baseUrl() + path))
+            .GET()
+            .header("Authorization", "Bearer " + RegistryHarness.READER_KEY)
+            .build());
   }
 
   static void assertRefused(HttpResponse<byte[]> r) {
-    // refused by the containment check itself (403; 400 for what is not a local file URI), not a 404
-    assertTrue(r.statusCode() == 403 || r.statusCode() == 400,
-        "expected a refusal, got " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
-    assertFalse(new String(r.body(), StandardCharsets.UTF_8).contains(SECRET), "leaked a file outside the root");
+    // refused by the containment check itself (403; 400 for what is not a local file URI), not a
+    // 404
+    assertTrue(
+        r.statusCode() == 403 || r.statusCode() == 400,
+        "expected a refusal, got "
+            + r.statusCode()
+            + " "
+            + new String(r.body(), StandardCharsets.UTF_8));
+    assertFalse(
+        new String(r.body(), StandardCharsets.UTF_8).contains(SECRET),
+        "leaked a file outside the root");
   }
 
   /** Every artifact route: by version (listing and file) and by URI (listing and file). */
   static List<String> artifactPaths() {
-    return List.of("/api/artifacts/policy/3", "/api/artifacts/policy/3/params/model.params",
-        "/api/artifacts/policy/3/manifest.json", "/api/artifacts?uri=" + q(v3.toUri().toString()),
+    return List.of(
+        "/api/artifacts/policy/3",
+        "/api/artifacts/policy/3/params/model.params",
+        "/api/artifacts/policy/3/manifest.json",
+        "/api/artifacts?uri=" + q(v3.toUri().toString()),
         "/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
   }
 
@@ -118,14 +142,20 @@ class ArtifactsApiTest {
     for (String path : artifactPaths()) {
       HttpResponse<byte[]> none = registry.get(path);
       assertEquals(401, none.statusCode(), path);
-      assertTrue(none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"), path);
+      assertTrue(
+          none.headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"), path);
       assertFalse(java.util.Arrays.equals(params, none.body()), path);
       JsonNode error = RegistryHarness.parse(none.body());
       assertEquals("unauthorized", error.path("error").asText(), path);
 
-      assertEquals(401, registry.get(path, "fwk_not-a-configured-key").statusCode(), path + " unknown key");
-      HttpResponse<byte[]> basic = registry.send(HttpRequest.newBuilder(URI.create(registry.baseUrl() + path))
-          .GET().header("Authorization", "Basic " + RegistryHarness.READER_KEY).build());
+      assertEquals(
+          401, registry.get(path, "fwk_not-a-configured-key").statusCode(), path + " unknown key");
+      HttpResponse<byte[]> basic =
+          registry.send(
+              HttpRequest.newBuilder(URI.create(registry.baseUrl() + path))
+                  .GET()
+                  .header("Authorization", "Basic " + RegistryHarness.READER_KEY)
+                  .build());
       assertEquals(401, basic.statusCode(), path + " not a bearer key");
     }
   }
@@ -156,7 +186,10 @@ class ArtifactsApiTest {
 
     HttpResponse<byte[]> manifest = get("/api/artifacts/policy/3/manifest.json");
     assertEquals(200, manifest.statusCode());
-    assertEquals(manifestSha, sha256(manifest.body()), "the manifest's SHA-256 is the version's artifact SHA");
+    assertEquals(
+        manifestSha,
+        sha256(manifest.body()),
+        "the manifest's SHA-256 is the version's artifact SHA");
   }
 
   @Test
@@ -176,19 +209,25 @@ class ArtifactsApiTest {
         assertEquals("/api/artifacts/policy/3/params/model.params", f.path("url").asText());
       }
     }
-    assertEquals(List.of("config.json", "manifest.json", "params/model.params"), paths,
+    assertEquals(
+        List.of("config.json", "manifest.json", "params/model.params"),
+        paths,
         "the link leading out of the root is not listed");
   }
 
   @Test
   void filesByUriInsideTheRoot() throws Exception {
-    HttpResponse<byte[]> r = get("/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
+    HttpResponse<byte[]> r =
+        get("/api/artifacts?uri=" + q(v3.resolve("params/model.params").toUri().toString()));
     assertEquals(200, r.statusCode());
     assertArrayEquals(params, r.body());
     assertEquals(sha256(params), r.headers().firstValue("X-Content-SHA256").orElseThrow());
-    JsonNode dir = RegistryHarness.parse(get("/api/artifacts?uri=" + q(v3.toUri().toString())).body());
+    JsonNode dir =
+        RegistryHarness.parse(get("/api/artifacts?uri=" + q(v3.toUri().toString())).body());
     assertEquals(manifestSha, dir.path("manifestSha256").asText());
-    assertEquals(404, get("/api/artifacts?uri=" + q(v3.resolve("nope.bin").toUri().toString())).statusCode());
+    assertEquals(
+        404,
+        get("/api/artifacts?uri=" + q(v3.resolve("nope.bin").toUri().toString())).statusCode());
   }
 
   @Test
@@ -198,7 +237,8 @@ class ArtifactsApiTest {
     assertRefused(get("/api/artifacts?uri=" + q(outside.toUri().toString())));
     assertRefused(get("/api/artifacts?uri=" + q(rootUri + "../secret.txt")));
     assertRefused(get("/api/artifacts?uri=" + q(rootUri + "policy/v3/../../../secret.txt")));
-    assertRefused(get("/api/artifacts?uri=" + q(rootUri + "policy/v3/%2e%2e/%2e%2e/%2e%2e/secret.txt")));
+    assertRefused(
+        get("/api/artifacts?uri=" + q(rootUri + "policy/v3/%2e%2e/%2e%2e/%2e%2e/secret.txt")));
     assertRefused(get("/api/artifacts?uri=" + q("http://example.com/x")));
     assertRefused(get("/api/artifacts?uri=" + q("file:secret.txt")));
     assertEquals(403, get("/api/artifacts?uri=" + q(outside.toUri().toString())).statusCode());
@@ -214,7 +254,8 @@ class ArtifactsApiTest {
 
     HttpResponse<byte[]> foreign = get("/api/artifacts/policy/9");
     assertRefused(foreign);
-    assertEquals(403, foreign.statusCode(), "a version whose artifact lies outside the root is refused");
+    assertEquals(
+        403, foreign.statusCode(), "a version whose artifact lies outside the root is refused");
     assertRefused(get("/api/artifacts/policy/9/secret.txt"));
     assertNotEquals(200, get("/api/artifacts/policy/404").statusCode());
   }

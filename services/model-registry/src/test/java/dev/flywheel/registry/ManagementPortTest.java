@@ -25,10 +25,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * With {@code endpoints.all.port} set (as the Helm chart does), the management endpoints — Prometheus
- * metrics and health with its details — are served on that port only, and the API only on the public
- * port. Without it (the default: tests, the local platform) everything shares one port, which the other
- * test classes rely on.
+ * With {@code endpoints.all.port} set (as the Helm chart does), the management endpoints —
+ * Prometheus metrics and health with its details — are served on that port only, and the API only
+ * on the public port. Without it (the default: tests, the local platform) everything shares one
+ * port, which the other test classes rely on.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class ManagementPortTest {
@@ -61,8 +61,10 @@ class ManagementPortTest {
   }
 
   static HttpResponse<byte[]> management(String path) {
-    return registry.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
-        .GET().build());
+    return registry.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + path))
+            .GET()
+            .build());
   }
 
   static String text(HttpResponse<byte[]> r) {
@@ -74,7 +76,9 @@ class ManagementPortTest {
     assertNotEquals(managementPort, registry.server().getPort());
     HttpResponse<byte[]> metrics = management("/prometheus");
     assertEquals(200, metrics.statusCode(), text(metrics));
-    assertTrue(text(metrics).contains("flywheel_registry_caught_up"), "registry metrics on the management port");
+    assertTrue(
+        text(metrics).contains("flywheel_registry_caught_up"),
+        "registry metrics on the management port");
 
     HttpResponse<byte[]> publicMetrics = registry.get("/prometheus");
     assertEquals(404, publicMetrics.statusCode(), "the public port must not serve /prometheus");
@@ -86,7 +90,9 @@ class ManagementPortTest {
     HttpResponse<byte[]> health = management("/health");
     assertEquals(200, health.statusCode(), text(health));
     JsonNode body = RegistryHarness.parse(health.body());
-    assertEquals("CAUGHT_UP", body.path("details").path("materializer").path("details").path("phase").asText(),
+    assertEquals(
+        "CAUGHT_UP",
+        body.path("details").path("materializer").path("details").path("phase").asText(),
         "details are shown on the management port");
     for (String path : List.of("/health", "/health/readiness", "/health/liveness")) {
       assertEquals(404, registry.get(path).statusCode(), "public " + path);
@@ -104,7 +110,8 @@ class ManagementPortTest {
   @Test
   void theApiStaysOnThePublicPortOnly() {
     assertEquals(200, registry.get("/api/status").statusCode());
-    assertEquals(404, management("/api/status").statusCode(), "the API is not on the management port");
+    assertEquals(
+        404, management("/api/status").statusCode(), "the API is not on the management port");
     assertEquals(404, management("/api/versions/policy").statusCode());
   }
 }

@@ -44,8 +44,10 @@ public final class RegistryHarness implements AutoCloseable {
 
   public static final String OPERATOR_KEY = "fwk_test-operator-key";
   public static final String VIEWER_KEY = "fwk_test-viewer-key";
+
   /** A key with the artifact-download scope only. */
   public static final String READER_KEY = "fwk_test-artifact-reader-key";
+
   static final ObjectMapper JSON = new ObjectMapper();
   static final Instant T0 = Instant.parse("2025-03-01T10:00:00Z");
 
@@ -56,7 +58,8 @@ public final class RegistryHarness implements AutoCloseable {
   public final String metricsTopic;
   public final Path artifactRoot;
   private final KafkaProducer<String, SpecificRecord> producer;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private EmbeddedServer server;
 
   public RegistryHarness(FlywheelInfra infra, Path artifactRoot) {
@@ -72,8 +75,9 @@ public final class RegistryHarness implements AutoCloseable {
     infra.createTopic(controlTopic, 1, Topics.MODEL_CONTROL.topicConfigs());
     infra.createTopic(metricsTopic, 1, Topics.TRAINING_METRICS.topicConfigs());
     SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
-    producer = new KafkaProducer<>(infra.producerProps(), new StringSerializer(),
-        new AvroSerializer<>(registry, true));
+    producer =
+        new KafkaProducer<>(
+            infra.producerProps(), new StringSerializer(), new AvroSerializer<>(registry, true));
   }
 
   /** The configuration the service starts with. */
@@ -141,7 +145,9 @@ public final class RegistryHarness implements AutoCloseable {
     fail("registry did not catch up within 60 s");
   }
 
-  /** Polls {@code path} until {@code done} holds for its JSON (the materializer follows the topics). */
+  /**
+   * Polls {@code path} until {@code done} holds for its JSON (the materializer follows the topics).
+   */
   public JsonNode awaitJson(String path, java.util.function.Predicate<JsonNode> done) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     JsonNode last = null;
@@ -156,7 +162,8 @@ public final class RegistryHarness implements AutoCloseable {
     return last;
   }
 
-  // ---- HTTP ---------------------------------------------------------------------------------------
+  // ---- HTTP
+  // ---------------------------------------------------------------------------------------
 
   public HttpResponse<byte[]> get(String path) {
     return send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).GET().build());
@@ -164,19 +171,28 @@ public final class RegistryHarness implements AutoCloseable {
 
   /** GET with {@code Authorization: Bearer <apiKey>}. */
   public HttpResponse<byte[]> get(String path, String apiKey) {
-    return send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).GET()
-        .header("Authorization", "Bearer " + apiKey).build());
+    return send(
+        HttpRequest.newBuilder(URI.create(baseUrl() + path))
+            .GET()
+            .header("Authorization", "Bearer " + apiKey)
+            .build());
   }
 
   public JsonNode getJson(String path) {
     HttpResponse<byte[]> r = get(path);
-    assertTrue(r.statusCode() == 200, "GET " + path + " -> " + r.statusCode() + " " + new String(r.body()));
+    assertTrue(
+        r.statusCode() == 200,
+        "GET " + path + " -> " + r.statusCode() + " " + new String(r.body()));
     return parse(r.body());
   }
 
   public HttpResponse<byte[]> post(String path, String apiKey, String jsonBody) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl() + path))
-        .POST(jsonBody == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(jsonBody));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(baseUrl() + path))
+            .POST(
+                jsonBody == null
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(jsonBody));
     if (jsonBody != null) {
       b.header("Content-Type", "application/json");
     }
@@ -205,7 +221,8 @@ public final class RegistryHarness implements AutoCloseable {
     }
   }
 
-  // ---- events -------------------------------------------------------------------------------------
+  // ---- events
+  // -------------------------------------------------------------------------------------
 
   public void publish(String topic, String key, SpecificRecord value) {
     try {
@@ -231,8 +248,13 @@ public final class RegistryHarness implements AutoCloseable {
     return new OffsetRange(Topics.TRAINING_COMPARISONS.name(), partition, from, until);
   }
 
-  public static RewardModelVersion reward(long version, Long parent, ModelStatus status, int minute,
-      double evalAccuracy, List<OffsetRange> data) {
+  public static RewardModelVersion reward(
+      long version,
+      Long parent,
+      ModelStatus status,
+      int minute,
+      double evalAccuracy,
+      List<OffsetRange> data) {
     return RewardModelVersion.newBuilder()
         .setEventId(UUID.randomUUID().toString())
         .setEventTime(T0.plusSeconds(60L * minute))
@@ -249,8 +271,13 @@ public final class RegistryHarness implements AutoCloseable {
         .build();
   }
 
-  public static PolicyVersion policy(long version, PolicyStage stage, List<Long> parents, Long rewardModel,
-      ModelStatus status, int minute) {
+  public static PolicyVersion policy(
+      long version,
+      PolicyStage stage,
+      List<Long> parents,
+      Long rewardModel,
+      ModelStatus status,
+      int minute) {
     return PolicyVersion.newBuilder()
         .setEventId(UUID.randomUUID().toString())
         .setEventTime(T0.plusSeconds(60L * minute))
@@ -268,8 +295,14 @@ public final class RegistryHarness implements AutoCloseable {
         .build();
   }
 
-  public static TrainingMetrics metric(String source, String phase, Long version, long round, long step,
-      int second, Map<String, Double> values) {
+  public static TrainingMetrics metric(
+      String source,
+      String phase,
+      Long version,
+      long round,
+      long step,
+      int second,
+      Map<String, Double> values) {
     return TrainingMetrics.newBuilder()
         .setEventId(UUID.randomUUID().toString())
         .setEventTime(T0.plusSeconds(second))
@@ -283,16 +316,18 @@ public final class RegistryHarness implements AutoCloseable {
   }
 
   /**
-   * The standard history: RM v1 → RM v2 (each CANDIDATE then LIVE), SFT root policy v1 (LIVE), PPO v2
-   * (from v1 with RM v1; CANDIDATE → LIVE → ROLLED_BACK), PPO v3 (from v2 and the SFT reference v1,
-   * with RM v2; CANDIDATE). Plus PPO, agreement, eval and pair metrics.
+   * The standard history: RM v1 → RM v2 (each CANDIDATE then LIVE), SFT root policy v1 (LIVE), PPO
+   * v2 (from v1 with RM v1; CANDIDATE → LIVE → ROLLED_BACK), PPO v3 (from v2 and the SFT reference
+   * v1, with RM v2; CANDIDATE). Plus PPO, agreement, eval and pair metrics.
    */
   public void publishStandardHistory() {
     publish(reward(1, null, ModelStatus.CANDIDATE, 1, 0.62, List.of(range(0, 0, 120))));
     publish(reward(1, (Long) null, ModelStatus.LIVE, 2, 0.62, List.of(range(0, 0, 120))));
     publish(policy(1, PolicyStage.SFT, List.of(), null, ModelStatus.LIVE, 3));
     publish(policy(2, PolicyStage.PPO, List.of(1L), 1L, ModelStatus.CANDIDATE, 4));
-    publish(reward(2, 1L, ModelStatus.CANDIDATE, 5, 0.68, List.of(range(0, 120, 300), range(1, 0, 80))));
+    publish(
+        reward(
+            2, 1L, ModelStatus.CANDIDATE, 5, 0.68, List.of(range(0, 120, 300), range(1, 0, 80))));
     publish(policy(2, PolicyStage.PPO, List.of(1L), 1L, ModelStatus.LIVE, 6));
     publish(reward(2, 1L, ModelStatus.LIVE, 7, 0.68, List.of(range(0, 120, 300), range(1, 0, 80))));
     publish(policy(3, PolicyStage.PPO, List.of(2L, 1L), 2L, ModelStatus.CANDIDATE, 8));
@@ -300,8 +335,15 @@ public final class RegistryHarness implements AutoCloseable {
     int s = 0;
     for (long round = 1; round <= 3; round++) {
       for (long step = 0; step < 2; step++) {
-        publish(metric("policy-trainer", "ppo", 3L, round, step, s += 10,
-            Map.of("mean_reward", 0.1 * round + 0.01 * step, "kl", 0.02 * round)));
+        publish(
+            metric(
+                "policy-trainer",
+                "ppo",
+                3L,
+                round,
+                step,
+                s += 10,
+                Map.of("mean_reward", 0.1 * round + 0.01 * step, "kl", 0.02 * round)));
       }
     }
     publish(metric("pair-assembler", "agreement", null, 0, 0, 15, Map.of("agreement_rate", 0.73)));
@@ -309,7 +351,15 @@ public final class RegistryHarness implements AutoCloseable {
     publish(metric("reward-trainer", "eval", 2L, 1, 0, 30, Map.of("eval_accuracy", 0.67)));
     // as the pair assembler publishes them: cumulative counts, and a rate from the second point on
     publish(metric("pair-assembler", "pairs", null, 0, 0, 20, Map.of("pairs_emitted", 10.0)));
-    publish(metric("pair-assembler", "pairs", null, 0, 0, 30, Map.of("pairs_emitted", 50.0, "pairs_per_s", 4.0)));
+    publish(
+        metric(
+            "pair-assembler",
+            "pairs",
+            null,
+            0,
+            0,
+            30,
+            Map.of("pairs_emitted", 50.0, "pairs_per_s", 4.0)));
     publish(metric("pair-assembler", "pairs", null, 0, 0, 40, Map.of("pairs_emitted", 115.0)));
   }
 

@@ -44,7 +44,9 @@ class VersionsApiTest {
   }
 
   static List<Long> versions(JsonNode array) {
-    return StreamSupport.stream(array.spliterator(), false).map(n -> n.path("version").asLong()).toList();
+    return StreamSupport.stream(array.spliterator(), false)
+        .map(n -> n.path("version").asLong())
+        .toList();
   }
 
   @Test
@@ -54,8 +56,11 @@ class VersionsApiTest {
     assertEquals(List.of(1L, 2L, 3L), versions(policies.path("versions")));
     JsonNode v2 = policies.path("versions").get(1);
     assertEquals("ROLLED_BACK", v2.path("status").asText(), "the latest event per version wins");
-    assertEquals(List.of("CANDIDATE", "LIVE", "ROLLED_BACK"),
-        StreamSupport.stream(v2.path("history").spliterator(), false).map(h -> h.path("status").asText()).toList());
+    assertEquals(
+        List.of("CANDIDATE", "LIVE", "ROLLED_BACK"),
+        StreamSupport.stream(v2.path("history").spliterator(), false)
+            .map(h -> h.path("status").asText())
+            .toList());
     assertEquals("PPO", v2.path("stage").asText());
     assertEquals(1L, v2.path("rewardModelVersion").asLong());
     assertEquals("file:///nonexistent/policy/v2", v2.path("artifactUri").asText());
@@ -140,13 +145,19 @@ class VersionsApiTest {
   @Test
   @Order(4)
   void theMetricsLimitIsBounded() {
-    JsonNode two = registry.getJson("/api/metrics?source=policy-trainer&phase=ppo&version=3&limit=2");
+    JsonNode two =
+        registry.getJson("/api/metrics?source=policy-trainer&phase=ppo&version=3&limit=2");
     assertEquals(2, two.path("count").asInt());
-    assertEquals(200, registry.get("/api/metrics?limit=20000").statusCode(), "max-limit itself is allowed");
-    assertEquals(registry.getJson("/api/metrics?limit=20000"), registry.getJson("/api/metrics"),
+    assertEquals(
+        200, registry.get("/api/metrics?limit=20000").statusCode(), "max-limit itself is allowed");
+    assertEquals(
+        registry.getJson("/api/metrics?limit=20000"),
+        registry.getJson("/api/metrics"),
         "fewer points than the default limit (5000) exist: both answer all of them");
-    // 0 and negative limits used to mean "everything"; beyond max-limit (20000) or not an int: 400 naming limit
-    for (String limit : List.of("0", "-1", "20001", "2147483648", "99999999999999999999", "1e3", "ten")) {
+    // 0 and negative limits used to mean "everything"; beyond max-limit (20000) or not an int: 400
+    // naming limit
+    for (String limit :
+        List.of("0", "-1", "20001", "2147483648", "99999999999999999999", "1e3", "ten")) {
       HttpResponse<byte[]> r = registry.get("/api/metrics?limit=" + limit);
       assertEquals(400, r.statusCode(), limit + ": " + new String(r.body()));
       JsonNode error = RegistryHarness.parse(r.body());
@@ -162,10 +173,14 @@ class VersionsApiTest {
     assertEquals(200, registry.get("/health/readiness").statusCode());
     assertEquals(200, registry.get("/health/liveness").statusCode());
     JsonNode health = registry.getJson("/health");
-    assertEquals("CAUGHT_UP", health.path("details").path("materializer").path("details").path("phase").asText());
+    assertEquals(
+        "CAUGHT_UP",
+        health.path("details").path("materializer").path("details").path("phase").asText());
     String prometheus = new String(registry.get("/prometheus").body());
-    assertTrue(prometheus.contains("flywheel_registry_versions{kind=\"policy\",status=\"CANDIDATE\"} 1.0")
-        || prometheus.contains("flywheel_registry_versions{kind=\"policy\",status=\"CANDIDATE\",} 1.0"),
+    assertTrue(
+        prometheus.contains("flywheel_registry_versions{kind=\"policy\",status=\"CANDIDATE\"} 1.0")
+            || prometheus.contains(
+                "flywheel_registry_versions{kind=\"policy\",status=\"CANDIDATE\",} 1.0"),
         prometheus.lines().filter(l -> l.contains("flywheel_registry")).toList().toString());
     assertTrue(prometheus.contains("flywheel_registry_caught_up"));
   }
@@ -173,8 +188,15 @@ class VersionsApiTest {
   @Test
   @Order(6)
   void aRestartedServiceGivesTheSameAnswers() {
-    List<String> paths = List.of("/api/versions/policy", "/api/versions/reward", "/api/versions/policy/3/lineage",
-        "/api/live", "/api/metrics?source=policy-trainer&phase=ppo", "/api/metrics/rounds", "/api/control");
+    List<String> paths =
+        List.of(
+            "/api/versions/policy",
+            "/api/versions/reward",
+            "/api/versions/policy/3/lineage",
+            "/api/live",
+            "/api/metrics?source=policy-trainer&phase=ppo",
+            "/api/metrics/rounds",
+            "/api/control");
     Map<String, JsonNode> before = new LinkedHashMap<>();
     for (String p : paths) {
       before.put(p, registry.getJson(p));
@@ -188,11 +210,18 @@ class VersionsApiTest {
       }
     }
     assertEquals(List.of(), differing, "answers changed across a restart");
-    assertEquals(List.of(1L, 2L, 3L), versions(registry.getJson("/api/versions/policy").path("versions")));
+    assertEquals(
+        List.of(1L, 2L, 3L), versions(registry.getJson("/api/versions/policy").path("versions")));
 
     // and it keeps following the topics after the restart
-    registry.publish(RegistryHarness.policy(4, dev.flywheel.events.PolicyStage.PPO, List.of(3L, 1L), 2L,
-        dev.flywheel.events.ModelStatus.CANDIDATE, 20));
+    registry.publish(
+        RegistryHarness.policy(
+            4,
+            dev.flywheel.events.PolicyStage.PPO,
+            List.of(3L, 1L),
+            2L,
+            dev.flywheel.events.ModelStatus.CANDIDATE,
+            20));
     registry.awaitJson("/api/versions/policy", j -> j.path("count").asInt() == 4);
   }
 }

@@ -9,31 +9,32 @@ import java.io.IOException;
  */
 public final class ArtifactIntegrityException extends IOException {
 
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    private final String file;
-    private final String expectedSha256;
-    private final String actualSha256;
+  private final String file;
+  private final String expectedSha256;
+  private final String actualSha256;
 
-    public ArtifactIntegrityException(String file, String expectedSha256, String actualSha256, String message) {
-        super(message);
-        this.file = file;
-        this.expectedSha256 = expectedSha256;
-        this.actualSha256 = actualSha256;
-    }
+  public ArtifactIntegrityException(
+      String file, String expectedSha256, String actualSha256, String message) {
+    super(message);
+    this.file = file;
+    this.expectedSha256 = expectedSha256;
+    this.actualSha256 = actualSha256;
+  }
 
-    /** The offending file, relative to the artifact directory. */
-    public String file() {
-        return file;
-    }
+  /** The offending file, relative to the artifact directory. */
+  public String file() {
+    return file;
+  }
 
-    /** SHA-256 the file should have (null if the file was not expected at all). */
-    public String expectedSha256() {
-        return expectedSha256;
-    }
+  /** SHA-256 the file should have (null if the file was not expected at all). */
+  public String expectedSha256() {
+    return expectedSha256;
+  }
 
-    /** SHA-256 the file has (null if it is missing). */
-    public String actualSha256() {
-        return actualSha256;
-    }
+  /** SHA-256 the file has (null if it is missing). */
+  public String actualSha256() {
+    return actualSha256;
+  }
 }

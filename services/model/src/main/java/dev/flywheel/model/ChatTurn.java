@@ -9,20 +9,20 @@ import java.util.Objects;
  * @param text what is said, as Unicode text (it is tokenised as UTF-8 bytes)
  */
 public record ChatTurn(Role role, String text) {
-    public ChatTurn {
-        Objects.requireNonNull(role, "role");
-        Objects.requireNonNull(text, "text");
-    }
+  public ChatTurn {
+    Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(text, "text");
+  }
 
-    public static ChatTurn system(String text) {
-        return new ChatTurn(Role.SYSTEM, text);
-    }
+  public static ChatTurn system(String text) {
+    return new ChatTurn(Role.SYSTEM, text);
+  }
 
-    public static ChatTurn user(String text) {
-        return new ChatTurn(Role.USER, text);
-    }
+  public static ChatTurn user(String text) {
+    return new ChatTurn(Role.USER, text);
+  }
 
-    public static ChatTurn assistant(String text) {
-        return new ChatTurn(Role.ASSISTANT, text);
-    }
+  public static ChatTurn assistant(String text) {
+    return new ChatTurn(Role.ASSISTANT, text);
+  }
 }

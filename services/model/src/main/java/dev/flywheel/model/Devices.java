@@ -12,35 +12,37 @@ import ai.djl.ndarray.NDManager;
  */
 public final class Devices {
 
-    private Devices() {}
+  private Devices() {}
 
-    public static Device resolve(String spec) {
-        String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
-        if (s.isEmpty() || s.equals("auto")) {
-            return Engine.getInstance().defaultDevice();
-        }
-        if (s.equals("cpu")) {
-            return Device.cpu();
-        }
-        if (s.equals("gpu") || s.equals("cuda")) {
-            return requireGpu(0);
-        }
-        if (s.startsWith("gpu:") || s.startsWith("cuda:")) {
-            return requireGpu(Integer.parseInt(s.substring(s.indexOf(':') + 1)));
-        }
-        throw new IllegalArgumentException("unknown device spec '" + spec + "' (auto, cpu, gpu, gpu:N)");
+  public static Device resolve(String spec) {
+    String s = spec == null ? "auto" : spec.trim().toLowerCase(java.util.Locale.ROOT);
+    if (s.isEmpty() || s.equals("auto")) {
+      return Engine.getInstance().defaultDevice();
     }
+    if (s.equals("cpu")) {
+      return Device.cpu();
+    }
+    if (s.equals("gpu") || s.equals("cuda")) {
+      return requireGpu(0);
+    }
+    if (s.startsWith("gpu:") || s.startsWith("cuda:")) {
+      return requireGpu(Integer.parseInt(s.substring(s.indexOf(':') + 1)));
+    }
+    throw new IllegalArgumentException(
+        "unknown device spec '" + spec + "' (auto, cpu, gpu, gpu:N)");
+  }
 
-    /** A root manager on the device named by {@code spec}; models created from it live there. */
-    public static NDManager newManager(String spec) {
-        return NDManager.newBaseManager(resolve(spec));
-    }
+  /** A root manager on the device named by {@code spec}; models created from it live there. */
+  public static NDManager newManager(String spec) {
+    return NDManager.newBaseManager(resolve(spec));
+  }
 
-    private static Device requireGpu(int id) {
-        int gpus = Engine.getInstance().getGpuCount();
-        if (id >= gpus) {
-            throw new IllegalArgumentException("gpu:" + id + " requested but PyTorch sees " + gpus + " GPU(s)");
-        }
-        return Device.gpu(id);
+  private static Device requireGpu(int id) {
+    int gpus = Engine.getInstance().getGpuCount();
+    if (id >= gpus) {
+      throw new IllegalArgumentException(
+          "gpu:" + id + " requested but PyTorch sees " + gpus + " GPU(s)");
     }
+    return Device.gpu(id);
+  }
 }

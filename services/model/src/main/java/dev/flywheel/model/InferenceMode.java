@@ -15,24 +15,25 @@ import ai.djl.pytorch.jni.JniUtils;
  */
 public final class InferenceMode implements AutoCloseable {
 
-    private final boolean previous;
-    private final Thread owner;
+  private final boolean previous;
+  private final Thread owner;
 
-    private InferenceMode() {
-        previous = JniUtils.isGradMode();
-        owner = Thread.currentThread();
-        JniUtils.setGradMode(false);
-    }
+  private InferenceMode() {
+    previous = JniUtils.isGradMode();
+    owner = Thread.currentThread();
+    JniUtils.setGradMode(false);
+  }
 
-    public static InferenceMode enter() {
-        return new InferenceMode();
-    }
+  public static InferenceMode enter() {
+    return new InferenceMode();
+  }
 
-    @Override
-    public void close() {
-        if (Thread.currentThread() != owner) {
-            throw new IllegalStateException("InferenceMode closed on a different thread than it was entered on");
-        }
-        JniUtils.setGradMode(previous);
+  @Override
+  public void close() {
+    if (Thread.currentThread() != owner) {
+      throw new IllegalStateException(
+          "InferenceMode closed on a different thread than it was entered on");
     }
+    JniUtils.setGradMode(previous);
+  }
 }

@@ -18,29 +18,29 @@ import ai.djl.ndarray.NDManager;
  */
 public final class InferenceSession implements AutoCloseable {
 
-    private final InferenceMode mode;
-    private final NDManager manager;
+  private final InferenceMode mode;
+  private final NDManager manager;
 
-    private InferenceSession(GptModel model) {
-        mode = InferenceMode.enter();
-        manager = model.manager().newSubManager();
-    }
+  private InferenceSession(GptModel model) {
+    mode = InferenceMode.enter();
+    manager = model.manager().newSubManager();
+  }
 
-    public static InferenceSession open(GptModel model) {
-        return new InferenceSession(model);
-    }
+  public static InferenceSession open(GptModel model) {
+    return new InferenceSession(model);
+  }
 
-    /** Where to create the request's inputs; on the model's device. */
-    public NDManager manager() {
-        return manager;
-    }
+  /** Where to create the request's inputs; on the model's device. */
+  public NDManager manager() {
+    return manager;
+  }
 
-    @Override
-    public void close() {
-        try {
-            manager.close();
-        } finally {
-            mode.close();
-        }
+  @Override
+  public void close() {
+    try {
+      manager.close();
+    } finally {
+      mode.close();
     }
+  }
 }

@@ -8,59 +8,60 @@ import ai.djl.training.tracker.Tracker;
  *
  * @param peak learning rate reached at the end of warmup
  * @param warmupSteps steps of linear warmup from peak/warmupSteps to peak (0: start at the peak)
- * @param totalSteps step at which decay ends; ignored for {@link Decay#CONSTANT} (continuous training)
+ * @param totalSteps step at which decay ends; ignored for {@link Decay#CONSTANT} (continuous
+ *     training)
  * @param minRatio final learning rate as a fraction of the peak (nanoGPT and Chinchilla: 0.1)
  * @param decay shape of the decay
  */
-public record LearningRateSchedule(float peak, long warmupSteps, long totalSteps, float minRatio, Decay decay)
-        implements Tracker {
+public record LearningRateSchedule(
+    float peak, long warmupSteps, long totalSteps, float minRatio, Decay decay) implements Tracker {
 
-    public enum Decay {
-        /** Half a cosine from peak to min (Loshchilov &amp; Hutter 2017; GPT-3, nanoGPT). */
-        COSINE,
-        /** Straight line from peak to min (InstructGPT's PPO and RM schedules). */
-        LINEAR,
-        /** Stay at the peak after warmup: for training that never ends. */
-        CONSTANT
-    }
+  public enum Decay {
+    /** Half a cosine from peak to min (Loshchilov &amp; Hutter 2017; GPT-3, nanoGPT). */
+    COSINE,
+    /** Straight line from peak to min (InstructGPT's PPO and RM schedules). */
+    LINEAR,
+    /** Stay at the peak after warmup: for training that never ends. */
+    CONSTANT
+  }
 
-    public LearningRateSchedule {
-        if (!(peak > 0) || warmupSteps < 0 || minRatio < 0 || minRatio > 1) {
-            throw new IllegalArgumentException("need peak > 0, warmupSteps >= 0, minRatio in [0, 1]");
-        }
-        if (decay != Decay.CONSTANT && totalSteps <= warmupSteps) {
-            throw new IllegalArgumentException("totalSteps must exceed warmupSteps");
-        }
+  public LearningRateSchedule {
+    if (!(peak > 0) || warmupSteps < 0 || minRatio < 0 || minRatio > 1) {
+      throw new IllegalArgumentException("need peak > 0, warmupSteps >= 0, minRatio in [0, 1]");
     }
+    if (decay != Decay.CONSTANT && totalSteps <= warmupSteps) {
+      throw new IllegalArgumentException("totalSteps must exceed warmupSteps");
+    }
+  }
 
-    public static LearningRateSchedule cosine(float peak, long warmupSteps, long totalSteps) {
-        return new LearningRateSchedule(peak, warmupSteps, totalSteps, 0.1f, Decay.COSINE);
-    }
+  public static LearningRateSchedule cosine(float peak, long warmupSteps, long totalSteps) {
+    return new LearningRateSchedule(peak, warmupSteps, totalSteps, 0.1f, Decay.COSINE);
+  }
 
-    public static LearningRateSchedule linear(float peak, long warmupSteps, long totalSteps) {
-        return new LearningRateSchedule(peak, warmupSteps, totalSteps, 0.1f, Decay.LINEAR);
-    }
+  public static LearningRateSchedule linear(float peak, long warmupSteps, long totalSteps) {
+    return new LearningRateSchedule(peak, warmupSteps, totalSteps, 0.1f, Decay.LINEAR);
+  }
 
-    public static LearningRateSchedule constant(float peak, long warmupSteps) {
-        return new LearningRateSchedule(peak, warmupSteps, 0, 1f, Decay.CONSTANT);
-    }
+  public static LearningRateSchedule constant(float peak, long warmupSteps) {
+    return new LearningRateSchedule(peak, warmupSteps, 0, 1f, Decay.CONSTANT);
+  }
 
-    /** Learning rate of update number {@code step} (1-based). */
-    public float at(long step) {
-        if (step <= warmupSteps) {
-            return peak * Math.max(step, 1) / warmupSteps;
-        }
-        if (decay == Decay.CONSTANT) {
-            return peak;
-        }
-        double progress = Math.min(1.0, (double) (step - warmupSteps) / (totalSteps - warmupSteps));
-        double min = peak * minRatio;
-        double shape = decay == Decay.COSINE ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
-        return (float) (min + (peak - min) * shape);
+  /** Learning rate of update number {@code step} (1-based). */
+  public float at(long step) {
+    if (step <= warmupSteps) {
+      return peak * Math.max(step, 1) / warmupSteps;
     }
+    if (decay == Decay.CONSTANT) {
+      return peak;
+    }
+    double progress = Math.min(1.0, (double) (step - warmupSteps) / (totalSteps - warmupSteps));
+    double min = peak * minRatio;
+    double shape = decay == Decay.COSINE ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
+    return (float) (min + (peak - min) * shape);
+  }
 
-    @Override
-    public float getNewValue(int numUpdate) {
-        return at(numUpdate);
-    }
+  @Override
+  public float getNewValue(int numUpdate) {
+    return at(numUpdate);
+  }
 }

@@ -10,38 +10,40 @@ import java.util.Map;
  * @param metadata caller-supplied key/values saved with the artifact (version, lineage, metrics)
  * @param sha256 the artifact SHA-256 (of its manifest), as put in version events
  */
-public record LoadedModel(GptModel model, ByteTokenizer tokenizer, Map<String, String> metadata, String sha256)
-        implements AutoCloseable {
+public record LoadedModel(
+    GptModel model, ByteTokenizer tokenizer, Map<String, String> metadata, String sha256)
+    implements AutoCloseable {
 
-    public ModelKind kind() {
-        return model.kind();
-    }
+  public ModelKind kind() {
+    return model.kind();
+  }
 
-    public GptConfig config() {
-        return model.config();
-    }
+  public GptConfig config() {
+    return model.config();
+  }
 
-    public PolicyModel policy() {
-        return as(PolicyModel.class);
-    }
+  public PolicyModel policy() {
+    return as(PolicyModel.class);
+  }
 
-    public RewardModel reward() {
-        return as(RewardModel.class);
-    }
+  public RewardModel reward() {
+    return as(RewardModel.class);
+  }
 
-    public ValueModel value() {
-        return as(ValueModel.class);
-    }
+  public ValueModel value() {
+    return as(ValueModel.class);
+  }
 
-    private <T extends GptModel> T as(Class<T> type) {
-        if (!type.isInstance(model)) {
-            throw new IllegalStateException("artifact holds a " + model.kind() + " model, not a " + type.getSimpleName());
-        }
-        return type.cast(model);
+  private <T extends GptModel> T as(Class<T> type) {
+    if (!type.isInstance(model)) {
+      throw new IllegalStateException(
+          "artifact holds a " + model.kind() + " model, not a " + type.getSimpleName());
     }
+    return type.cast(model);
+  }
 
-    @Override
-    public void close() {
-        model.close();
-    }
+  @Override
+  public void close() {
+    model.close();
+  }
 }

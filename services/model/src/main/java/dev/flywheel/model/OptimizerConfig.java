@@ -14,38 +14,44 @@ package dev.flywheel.model;
  *     micro-batch losses, each scaled by 1/microBatches, before one update
  */
 public record OptimizerConfig(
-        LearningRateSchedule schedule,
-        float beta1,
-        float beta2,
-        float epsilon,
-        float weightDecay,
-        float maxGradNorm,
-        int microBatches) {
+    LearningRateSchedule schedule,
+    float beta1,
+    float beta2,
+    float epsilon,
+    float weightDecay,
+    float maxGradNorm,
+    int microBatches) {
 
-    public OptimizerConfig {
-        if (schedule == null) {
-            throw new IllegalArgumentException("schedule is required");
-        }
-        if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1 || epsilon <= 0 || weightDecay < 0
-                || maxGradNorm < 0 || microBatches < 1) {
-            throw new IllegalArgumentException("invalid optimizer settings");
-        }
+  public OptimizerConfig {
+    if (schedule == null) {
+      throw new IllegalArgumentException("schedule is required");
     }
+    if (beta1 < 0
+        || beta1 >= 1
+        || beta2 < 0
+        || beta2 >= 1
+        || epsilon <= 0
+        || weightDecay < 0
+        || maxGradNorm < 0
+        || microBatches < 1) {
+      throw new IllegalArgumentException("invalid optimizer settings");
+    }
+  }
 
-    /** The defaults above with the given schedule and no gradient accumulation. */
-    public static OptimizerConfig adamW(LearningRateSchedule schedule) {
-        return new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, 1);
-    }
+  /** The defaults above with the given schedule and no gradient accumulation. */
+  public static OptimizerConfig adamW(LearningRateSchedule schedule) {
+    return new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, 0.1f, 1.0f, 1);
+  }
 
-    public OptimizerConfig withWeightDecay(float value) {
-        return new OptimizerConfig(schedule, beta1, beta2, epsilon, value, maxGradNorm, microBatches);
-    }
+  public OptimizerConfig withWeightDecay(float value) {
+    return new OptimizerConfig(schedule, beta1, beta2, epsilon, value, maxGradNorm, microBatches);
+  }
 
-    public OptimizerConfig withMaxGradNorm(float value) {
-        return new OptimizerConfig(schedule, beta1, beta2, epsilon, weightDecay, value, microBatches);
-    }
+  public OptimizerConfig withMaxGradNorm(float value) {
+    return new OptimizerConfig(schedule, beta1, beta2, epsilon, weightDecay, value, microBatches);
+  }
 
-    public OptimizerConfig withMicroBatches(int value) {
-        return new OptimizerConfig(schedule, beta1, beta2, epsilon, weightDecay, maxGradNorm, value);
-    }
+  public OptimizerConfig withMicroBatches(int value) {
+    return new OptimizerConfig(schedule, beta1, beta2, epsilon, weightDecay, maxGradNorm, value);
+  }
 }

@@ -23,63 +23,70 @@ import ai.djl.util.PairList;
  */
 abstract class ParameterBlock extends AbstractBlock {
 
-    /** Blocks of this package never change their serialised layout without bumping this. */
-    static final byte VERSION = 1;
+  /** Blocks of this package never change their serialised layout without bumping this. */
+  static final byte VERSION = 1;
 
-    ParameterBlock() {
-        super(VERSION);
-    }
+  ParameterBlock() {
+    super(VERSION);
+  }
 
-    /** A weight drawn from N(0, std^2). */
-    final Parameter weight(String name, Shape shape, double std) {
-        return addParameter(Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.WEIGHT)
-                .optShape(shape)
-                .optInitializer(new NormalInitializer((float) std))
-                .build());
-    }
+  /** A weight drawn from N(0, std^2). */
+  final Parameter weight(String name, Shape shape, double std) {
+    return addParameter(
+        Parameter.builder()
+            .setName(name)
+            .setType(Parameter.Type.WEIGHT)
+            .optShape(shape)
+            .optInitializer(new NormalInitializer((float) std))
+            .build());
+  }
 
-    /** A bias (or LayerNorm shift) initialised to zeros. */
-    final Parameter zeros(String name, Shape shape) {
-        return addParameter(Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.BIAS)
-                .optShape(shape)
-                .optInitializer(Initializer.ZEROS)
-                .build());
-    }
+  /** A bias (or LayerNorm shift) initialised to zeros. */
+  final Parameter zeros(String name, Shape shape) {
+    return addParameter(
+        Parameter.builder()
+            .setName(name)
+            .setType(Parameter.Type.BIAS)
+            .optShape(shape)
+            .optInitializer(Initializer.ZEROS)
+            .build());
+  }
 
-    /** A LayerNorm gain initialised to ones. */
-    final Parameter ones(String name, Shape shape) {
-        return addParameter(Parameter.builder()
-                .setName(name)
-                .setType(Parameter.Type.GAMMA)
-                .optShape(shape)
-                .optInitializer(Initializer.ONES)
-                .build());
-    }
+  /** A LayerNorm gain initialised to ones. */
+  final Parameter ones(String name, Shape shape) {
+    return addParameter(
+        Parameter.builder()
+            .setName(name)
+            .setType(Parameter.Type.GAMMA)
+            .optShape(shape)
+            .optInitializer(Initializer.ONES)
+            .build());
+  }
 
-    @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-        for (Block child : getChildren().values()) {
-            child.initialize(manager, dataType, inputShapes);
-        }
+  @Override
+  protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+    for (Block child : getChildren().values()) {
+      child.initialize(manager, dataType, inputShapes);
     }
+  }
 
-    /** Internal blocks are called through their typed forward methods only. */
-    @Override
-    protected NDList forwardInternal(
-            ParameterStore parameterStore, NDList inputs, boolean training, PairList<String, Object> params) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " is called through its own forward method");
-    }
+  /** Internal blocks are called through their typed forward methods only. */
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore parameterStore,
+      NDList inputs,
+      boolean training,
+      PairList<String, Object> params) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " is called through its own forward method");
+  }
 
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return inputShapes;
-    }
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    return inputShapes;
+  }
 
-    static NDArray value(Parameter parameter) {
-        return parameter.getArray();
-    }
+  static NDArray value(Parameter parameter) {
+    return parameter.getArray();
+  }
 }

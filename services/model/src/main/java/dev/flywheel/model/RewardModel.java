@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-
 import java.util.List;
 
 /**
@@ -15,60 +14,63 @@ import java.util.List;
  */
 public final class RewardModel extends GptModel {
 
-    private final Parameter headWeight;
-    private final Parameter headBias;
+  private final Parameter headWeight;
+  private final Parameter headBias;
 
-    RewardModel(GptConfig config) {
-        super(config);
-        // std 1/sqrt(d + 1) as OpenAI's lm-human-preferences initialises its reward head
-        headWeight = weight("head_weight", new Shape(1, config.dModel()), 1.0 / Math.sqrt(config.dModel() + 1.0));
-        headBias = zeros("head_bias", new Shape(1));
-    }
+  RewardModel(GptConfig config) {
+    super(config);
+    // std 1/sqrt(d + 1) as OpenAI's lm-human-preferences initialises its reward head
+    headWeight =
+        weight(
+            "head_weight", new Shape(1, config.dModel()), 1.0 / Math.sqrt(config.dModel() + 1.0));
+    headBias = zeros("head_bias", new Shape(1));
+  }
 
-    /** A new reward model with freshly initialised parameters on {@code manager}'s device. */
-    public static RewardModel create(GptConfig config, NDManager manager) {
-        return (RewardModel) GptModel.create(ModelKind.REWARD, config, manager);
-    }
+  /** A new reward model with freshly initialised parameters on {@code manager}'s device. */
+  public static RewardModel create(GptConfig config, NDManager manager) {
+    return (RewardModel) GptModel.create(ModelKind.REWARD, config, manager);
+  }
 
-    @Override
-    public ModelKind kind() {
-        return ModelKind.REWARD;
-    }
+  @Override
+  public ModelKind kind() {
+    return ModelKind.REWARD;
+  }
 
-    /** (B,) scores, each read at the last real token of its row (works for left or right padding). */
-    public NDArray scores(NDArray tokens, NDArray paddingMask, boolean training) {
-        NDArray hidden = trunk.forward(tokens, paddingMask, null, training);
-        NDArray perToken = Gpt.linear(hidden, headWeight, headBias).squeeze(2);   // (B, T)
-        return perToken.gather(lastRealIndex(tokens, paddingMask), 1).squeeze(1);
-    }
+  /** (B,) scores, each read at the last real token of its row (works for left or right padding). */
+  public NDArray scores(NDArray tokens, NDArray paddingMask, boolean training) {
+    NDArray hidden = trunk.forward(tokens, paddingMask, null, training);
+    NDArray perToken = Gpt.linear(hidden, headWeight, headBias).squeeze(2); // (B, T)
+    return perToken.gather(lastRealIndex(tokens, paddingMask), 1).squeeze(1);
+  }
 
-    /** Scores of unpadded sequences, computed in inference mode (for serving and evaluation). */
-    public float[] score(List<int[]> sequences) {
-        try (InferenceSession session = InferenceSession.open(this)) {
-            TokenBatch batch = TokenBatch.of(session.manager(), sequences, TokenBatch.Side.RIGHT);
-            return scores(batch.tokens(), batch.mask(), false).toFloatArray();
-        }
+  /** Scores of unpadded sequences, computed in inference mode (for serving and evaluation). */
+  public float[] score(List<int[]> sequences) {
+    try (InferenceSession session = InferenceSession.open(this)) {
+      TokenBatch batch = TokenBatch.of(session.manager(), sequences, TokenBatch.Side.RIGHT);
+      return scores(batch.tokens(), batch.mask(), false).toFloatArray();
     }
+  }
 
-    /** (B, 1) index of the last real token of each row: max over t of (t + 1) * mask[t], minus 1. */
-    static NDArray lastRealIndex(NDArray tokens, NDArray paddingMask) {
-        long batch = tokens.getShape().get(0);
-        long length = tokens.getShape().get(1);
-        if (paddingMask == null) {
-            return tokens.getManager().full(new Shape(batch, 1), length - 1, DataType.INT64);
-        }
-        NDArray slots = tokens.getManager().arange(1, (int) length + 1).toType(DataType.INT64, false);
-        NDArray lastPlusOne = paddingMask.toType(DataType.INT64, false).mul(slots).max(new int[] {1}, true);
-        return lastPlusOne.sub(1).maximum(0);
+  /** (B, 1) index of the last real token of each row: max over t of (t + 1) * mask[t], minus 1. */
+  static NDArray lastRealIndex(NDArray tokens, NDArray paddingMask) {
+    long batch = tokens.getShape().get(0);
+    long length = tokens.getShape().get(1);
+    if (paddingMask == null) {
+      return tokens.getManager().full(new Shape(batch, 1), length - 1, DataType.INT64);
     }
+    NDArray slots = tokens.getManager().arange(1, (int) length + 1).toType(DataType.INT64, false);
+    NDArray lastPlusOne =
+        paddingMask.toType(DataType.INT64, false).mul(slots).max(new int[] {1}, true);
+    return lastPlusOne.sub(1).maximum(0);
+  }
 
-    @Override
-    public NDArray apply(NDArray tokens, NDArray paddingMask, boolean training) {
-        return scores(tokens, paddingMask, training);
-    }
+  @Override
+  public NDArray apply(NDArray tokens, NDArray paddingMask, boolean training) {
+    return scores(tokens, paddingMask, training);
+  }
 
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0))};
-    }
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    return new Shape[] {new Shape(inputShapes[0].get(0))};
+  }
 }

@@ -1,8 +1,11 @@
 package dev.flywheel.model;
 
-/** Who speaks a turn of a conversation. Each role has its own marker token, see {@link ByteTokenizer}. */
+/**
+ * Who speaks a turn of a conversation. Each role has its own marker token, see {@link
+ * ByteTokenizer}.
+ */
 public enum Role {
-    SYSTEM,
-    USER,
-    ASSISTANT
+  SYSTEM,
+  USER,
+  ASSISTANT
 }

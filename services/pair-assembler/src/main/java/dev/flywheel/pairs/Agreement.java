@@ -9,16 +9,19 @@ import java.util.Map;
  *
  * <p>For every unordered pair {x, y} of responses that both rankings hold, each annotator either
  * prefers one (x above y, or y above x) or ties them. The four outcomes are counted separately:
+ *
  * <ul>
- *   <li>{@code strictAgree}: both prefer the same response;</li>
- *   <li>{@code strictDisagree}: both prefer one, but not the same;</li>
- *   <li>{@code bothTied}: both tie the pair;</li>
- *   <li>{@code tieMismatch}: one ties it, the other prefers one.</li>
+ *   <li>{@code strictAgree}: both prefer the same response;
+ *   <li>{@code strictDisagree}: both prefer one, but not the same;
+ *   <li>{@code bothTied}: both tie the pair;
+ *   <li>{@code tieMismatch}: one ties it, the other prefers one.
  * </ul>
+ *
  * {@link Tally#agreementRate()} is strictAgree / (strictAgree + strictDisagree): the pairs a reward
- * model is trained and judged on are strict ones (tied responses form no pair), so this is the ceiling
- * a reward model's pairwise accuracy can reach against these annotators. {@link
- * Tally#agreementRateWithTies()} treats "tied" as a third answer: (strictAgree + bothTied) / all pairs.
+ * model is trained and judged on are strict ones (tied responses form no pair), so this is the
+ * ceiling a reward model's pairwise accuracy can reach against these annotators. {@link
+ * Tally#agreementRateWithTies()} treats "tied" as a third answer: (strictAgree + bothTied) / all
+ * pairs.
  */
 public final class Agreement {
 
@@ -33,8 +36,11 @@ public final class Agreement {
     public static final Tally ZERO = new Tally(0, 0, 0, 0);
 
     public Tally plus(Tally o) {
-      return new Tally(strictAgree + o.strictAgree, strictDisagree + o.strictDisagree,
-          bothTied + o.bothTied, tieMismatch + o.tieMismatch);
+      return new Tally(
+          strictAgree + o.strictAgree,
+          strictDisagree + o.strictDisagree,
+          bothTied + o.bothTied,
+          tieMismatch + o.tieMismatch);
     }
 
     public long pairsCompared() {

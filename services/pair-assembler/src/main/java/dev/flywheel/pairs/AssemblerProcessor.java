@@ -25,27 +25,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The join. Keyed by transcriptId; its state ({@link AssemblerState}, one store) is local to the task
- * (transcripts and rankings are co-partitioned), and every state change, output and input offset
- * commits in one transaction.
+ * The join. Keyed by transcriptId; its state ({@link AssemblerState}, one store) is local to the
+ * task (transcripts and rankings are co-partitioned), and every state change, output and input
+ * offset commits in one transaction.
  *
  * <ul>
  *   <li>A transcript is kept for {@code transcript-retention}; its arrival releases the rankings
- *       waiting for it.</li>
- *   <li>A ranking whose id was already turned into a group is a duplicate and dropped. One that fails a
- *       structural check is dead-lettered at once. One whose transcript is held is joined; otherwise it
- *       waits in the pending store until its transcript comes or stream time passes its record
- *       timestamp + {@code grace-period}, when it is dead-lettered as {@code ORPHAN_RANKING}.</li>
- *   <li>Expiry (orphans, dedup retention, transcript retention) is one time-ordered index swept by a
- *       stream-time punctuator.</li>
- *   <li>Each ranking is compared with the earlier rankings of the same transcript by other annotators;
- *       the counts accumulate in a per-task counter store, sent to the metrics publisher periodically.</li>
+ *       waiting for it.
+ *   <li>A ranking whose id was already turned into a group is a duplicate and dropped. One that
+ *       fails a structural check is dead-lettered at once. One whose transcript is held is joined;
+ *       otherwise it waits in the pending store until its transcript comes or stream time passes
+ *       its record timestamp + {@code grace-period}, when it is dead-lettered as {@code
+ *       ORPHAN_RANKING}.
+ *   <li>Expiry (orphans, dedup retention, transcript retention) is one time-ordered index swept by
+ *       a stream-time punctuator.
+ *   <li>Each ranking is compared with the earlier rankings of the same transcript by other
+ *       annotators; the counts accumulate in a per-task counter store, sent to the metrics
+ *       publisher periodically.
  * </ul>
  */
 final class AssemblerProcessor implements Processor<String, Inbound, byte[], Outbound> {
 
   /** At most this many earlier rankings per transcript are kept for agreement. */
   static final int MAX_JUDGEMENTS = 32;
+
   /** At most this many expired entries per sweep, to bound one punctuation's transaction. */
   static final int MAX_SWEEP = 100_000;
 
@@ -65,8 +68,11 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
   private Counters counters;
   private Counters lastSent;
 
-  AssemblerProcessor(PairAssemblerConfig config, Deserializer<ChatTranscript> transcriptReader,
-      Deserializer<HumanRanking> rankingReader, PairAssemblerMetrics metrics) {
+  AssemblerProcessor(
+      PairAssemblerConfig config,
+      Deserializer<ChatTranscript> transcriptReader,
+      Deserializer<HumanRanking> rankingReader,
+      PairAssemblerMetrics metrics) {
     this.config = config;
     this.transcriptReader = transcriptReader;
     this.rankingReader = rankingReader;
@@ -84,7 +90,8 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     state = new AssemblerState(store);
     counters = state.counters();
     context.schedule(config.getSweepInterval(), PunctuationType.STREAM_TIME, this::sweep);
-    context.schedule(config.getMetricsInterval(), PunctuationType.WALL_CLOCK_TIME, now -> sendTotals());
+    context.schedule(
+        config.getMetricsInterval(), PunctuationType.WALL_CLOCK_TIME, now -> sendTotals());
   }
 
   @Override
@@ -114,9 +121,19 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     if (first != null) {
       String owner = transcriptReader.deserialize(first.topic(), first.rawValue()).getAppId();
       if (!owner.equals(transcript.getAppId())) {
-        // another app's id: refused with its reason, so that no app can take over another's transcript
-        deadLetter(source, ErrorTypes.TRANSCRIPT_ID_TAKEN, "transcript id " + transcriptId + " of app '"
-            + transcript.getAppId() + "' is already held by app '" + owner + "'", timestamp);
+        // another app's id: refused with its reason, so that no app can take over another's
+        // transcript
+        deadLetter(
+            source,
+            ErrorTypes.TRANSCRIPT_ID_TAKEN,
+            "transcript id "
+                + transcriptId
+                + " of app '"
+                + transcript.getAppId()
+                + "' is already held by app '"
+                + owner
+                + "'",
+            timestamp);
         return;
       }
       LOG.debug("transcript {} seen before; keeping the first", transcriptId);
@@ -126,17 +143,25 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     state.expireAt(plus(source.timestamp(), retentionMs), AssemblerState.TRANSCRIPT, transcriptId);
 
     List<KeyValue<String, SourceRef>> waiting = state.pendingFor(transcriptId);
-    waiting.sort(Comparator.comparingLong((KeyValue<String, SourceRef> kv) -> kv.value.timestamp())
-        .thenComparingLong(kv -> kv.value.offset()));
+    waiting.sort(
+        Comparator.comparingLong((KeyValue<String, SourceRef> kv) -> kv.value.timestamp())
+            .thenComparingLong(kv -> kv.value.offset()));
     for (KeyValue<String, SourceRef> kv : waiting) {
       state.deletePending(kv.key);
       SourceRef rankingSource = kv.value;
-      HumanRanking ranking = rankingReader.deserialize(rankingSource.topic(), rankingSource.rawValue());
+      HumanRanking ranking =
+          rankingReader.deserialize(rankingSource.topic(), rankingSource.rawValue());
       Rankings.Check check = Rankings.checkStructure(ranking);
       if (state.seen(ranking.getRankingId()) || !(check instanceof Rankings.Valid valid)) {
         continue; // cannot happen: both were checked before it was held
       }
-      join(ranking, valid, rankingSource, transcript, source, Math.max(timestamp, rankingSource.timestamp()));
+      join(
+          ranking,
+          valid,
+          rankingSource,
+          transcript,
+          source,
+          Math.max(timestamp, rankingSource.timestamp()));
     }
   }
 
@@ -178,17 +203,31 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     metrics.duplicate();
   }
 
-  private void join(HumanRanking ranking, Rankings.Valid valid, SourceRef rankingSource,
-      ChatTranscript transcript, SourceRef transcriptSource, long timestamp) {
+  private void join(
+      HumanRanking ranking,
+      Rankings.Valid valid,
+      SourceRef rankingSource,
+      ChatTranscript transcript,
+      SourceRef transcriptSource,
+      long timestamp) {
     Rankings.Invalid unknown = Rankings.checkAgainst(ranking, valid, transcript);
     if (unknown != null) {
       deadLetter(rankingSource, unknown.errorType(), unknown.reason(), timestamp);
       return;
     }
-    ComparisonGroup group = Rankings.group(ranking, valid, transcript, rankingSource.toSourceOffset(),
-        transcriptSource.toSourceOffset(), evalFraction);
-    context.forward(new Record<byte[], Outbound>(group.getPromptKey().getBytes(StandardCharsets.UTF_8),
-        new Outbound.Group(group), timestamp));
+    ComparisonGroup group =
+        Rankings.group(
+            ranking,
+            valid,
+            transcript,
+            rankingSource.toSourceOffset(),
+            transcriptSource.toSourceOffset(),
+            evalFraction);
+    context.forward(
+        new Record<byte[], Outbound>(
+            group.getPromptKey().getBytes(StandardCharsets.UTF_8),
+            new Outbound.Group(group),
+            timestamp));
 
     String rankingId = ranking.getRankingId();
     state.markSeen(rankingId, rankingSource.timestamp());
@@ -196,7 +235,8 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
 
     counters.add(Counters.GROUPS, 1);
     counters.add(Counters.PAIRS, group.getPairs().size());
-    counters.add(group.getSplit() == DataSplit.EVAL ? Counters.EVAL_GROUPS : Counters.TRAIN_GROUPS, 1);
+    counters.add(
+        group.getSplit() == DataSplit.EVAL ? Counters.EVAL_GROUPS : Counters.TRAIN_GROUPS, 1);
     recordAgreement(ranking, valid);
     saveCounters();
     metrics.group(group.getPairs().size());
@@ -205,7 +245,8 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
   private void recordAgreement(HumanRanking ranking, Rankings.Valid valid) {
     String transcriptId = ranking.getTranscriptId();
     List<Agreement.Judgement> list = state.judgements(transcriptId);
-    Agreement.Judgement fresh = new Agreement.Judgement(ranking.getRankingId(), ranking.getAnnotatorId(), valid.tierOf());
+    Agreement.Judgement fresh =
+        new Agreement.Judgement(ranking.getRankingId(), ranking.getAnnotatorId(), valid.tierOf());
     Agreement.Tally tally = Agreement.compareWithEarlier(fresh, list);
     Set<String> annotators = new HashSet<>();
     long others = 0;
@@ -252,20 +293,41 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
     String transcriptId = AssemblerState.transcriptOfPending(pendingId);
     counters.add(Counters.ORPHANS, 1);
     metrics.orphan();
-    deadLetter(source, ErrorTypes.ORPHAN_RANKING, "no transcript '" + transcriptId + "' arrived within the grace period of "
-        + Duration.ofMillis(graceMs) + " (stream time) after the ranking", streamTime);
+    deadLetter(
+        source,
+        ErrorTypes.ORPHAN_RANKING,
+        "no transcript '"
+            + transcriptId
+            + "' arrived within the grace period of "
+            + Duration.ofMillis(graceMs)
+            + " (stream time) after the ranking",
+        streamTime);
   }
 
   // ---------------------------------------------------------------- outputs
 
   private void deadLetter(SourceRef source, String errorType, String reason, long timestamp) {
-    deadLetter(DeadLetters.of(PairAssemblerTopology.SERVICE, errorType, reason, source.topic(), source.partition(),
-        source.offset(), source.rawKey(), source.rawValue()), timestamp);
+    deadLetter(
+        DeadLetters.of(
+            PairAssemblerTopology.SERVICE,
+            errorType,
+            reason,
+            source.topic(),
+            source.partition(),
+            source.offset(),
+            source.rawKey(),
+            source.rawValue()),
+        timestamp);
   }
 
   private void deadLetter(DeadLetter letter, long timestamp) {
-    LOG.info("dead letter {} for {}-{}@{}: {}", letter.getErrorType(), letter.getSourceTopic(),
-        letter.getSourcePartition(), letter.getSourceOffset(), letter.getReason());
+    LOG.info(
+        "dead letter {} for {}-{}@{}: {}",
+        letter.getErrorType(),
+        letter.getSourceTopic(),
+        letter.getSourcePartition(),
+        letter.getSourceOffset(),
+        letter.getReason());
     counters.add(Counters.DEAD_LETTERS, 1);
     saveCounters();
     metrics.deadLetter(letter.getErrorType());
@@ -282,8 +344,11 @@ final class AssemblerProcessor implements Processor<String, Inbound, byte[], Out
       return;
     }
     lastSent = counters.copy();
-    context.forward(new Record<byte[], Outbound>(context.taskId().toString().getBytes(StandardCharsets.UTF_8),
-        new Outbound.TaskTotals(lastSent), context.currentSystemTimeMs()));
+    context.forward(
+        new Record<byte[], Outbound>(
+            context.taskId().toString().getBytes(StandardCharsets.UTF_8),
+            new Outbound.TaskTotals(lastSent),
+            context.currentSystemTimeMs()));
   }
 
   private static byte[] bytes(ByteBuffer buffer) {

@@ -13,9 +13,10 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * The assembler's state in ONE key-value store per task, with a one-byte namespace per kind of entry.
- * One store rather than six: one RocksDB instance and one changelog partition per task instead of six,
- * so fewer partitions in every exactly-once commit, a faster start and far less off-heap memory.
+ * The assembler's state in ONE key-value store per task, with a one-byte namespace per kind of
+ * entry. One store rather than six: one RocksDB instance and one changelog partition per task
+ * instead of six, so fewer partitions in every exactly-once commit, a faster start and far less
+ * off-heap memory.
  *
  * <pre>
  *  T transcriptId                          -> SourceRef of the transcript (its raw wire bytes)
@@ -120,16 +121,19 @@ final class AssemblerState {
   // ---------------------------------------------------------------- agreement and counters
 
   List<Agreement.Judgement> judgements(String transcriptId) {
-    List<Agreement.Judgement> list = JUDGEMENT_LIST.deserializer().deserialize(null, store.get(key(JUDGEMENTS, transcriptId)));
+    List<Agreement.Judgement> list =
+        JUDGEMENT_LIST.deserializer().deserialize(null, store.get(key(JUDGEMENTS, transcriptId)));
     return list == null ? new ArrayList<>() : new ArrayList<>(list);
   }
 
   void putJudgements(String transcriptId, List<Agreement.Judgement> judgements) {
-    store.put(key(JUDGEMENTS, transcriptId), JUDGEMENT_LIST.serializer().serialize(null, judgements));
+    store.put(
+        key(JUDGEMENTS, transcriptId), JUDGEMENT_LIST.serializer().serialize(null, judgements));
   }
 
   Counters counters() {
-    Counters counters = COUNTER_SERDE.deserializer().deserialize(null, store.get(key(COUNTERS, "")));
+    Counters counters =
+        COUNTER_SERDE.deserializer().deserialize(null, store.get(key(COUNTERS, "")));
     return counters == null ? new Counters() : counters;
   }
 
@@ -141,15 +145,23 @@ final class AssemblerState {
 
   void expireAt(long time, byte kind, String id) {
     byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
-    store.put(Bytes.wrap(ByteBuffer.allocate(10 + idBytes.length)
-        .put(EXPIRY).putLong(Math.max(0, time)).put(kind).put(idBytes).array()), EMPTY);
+    store.put(
+        Bytes.wrap(
+            ByteBuffer.allocate(10 + idBytes.length)
+                .put(EXPIRY)
+                .putLong(Math.max(0, time))
+                .put(kind)
+                .put(idBytes)
+                .array()),
+        EMPTY);
   }
 
   /** Up to {@code max} index entries due at or before {@code time}, earliest first. */
   List<Expired> dueBy(long time, int max) {
     List<Expired> due = new ArrayList<>();
     Bytes from = Bytes.wrap(ByteBuffer.allocate(9).put(EXPIRY).putLong(0).array());
-    Bytes to = Bytes.wrap(ByteBuffer.allocate(9).put(EXPIRY).putLong(Math.max(0, time) + 1).array());
+    Bytes to =
+        Bytes.wrap(ByteBuffer.allocate(9).put(EXPIRY).putLong(Math.max(0, time) + 1).array());
     try (KeyValueIterator<Bytes, byte[]> it = store.range(from, to)) {
       while (it.hasNext() && due.size() < max) {
         Bytes k = it.next().key;

@@ -9,12 +9,12 @@ import org.rocksdb.Options;
 import org.rocksdb.WriteBufferManager;
 
 /**
- * Bounds the off-heap memory of all RocksDB stores of the process (Kafka Streams' documented pattern):
- * one LRU cache shared by every store holds block cache, index and filter blocks, and a write buffer
- * manager charges the memtables to the same cache. Budget: {@code flywheel.pair-assembler.rocksdb-memory-mb}
- * (default 128, handed over as the Streams property {@value #MEMORY_MB}),
- * half of it for memtables (less starves writes: constant flushes). Without this each store takes its own 50 MB block cache and up to
- * 3 x 16 MB memtables.
+ * Bounds the off-heap memory of all RocksDB stores of the process (Kafka Streams' documented
+ * pattern): one LRU cache shared by every store holds block cache, index and filter blocks, and a
+ * write buffer manager charges the memtables to the same cache. Budget: {@code
+ * flywheel.pair-assembler.rocksdb-memory-mb} (default 128, handed over as the Streams property
+ * {@value #MEMORY_MB}), half of it for memtables (less starves writes: constant flushes). Without
+ * this each store takes its own 50 MB block cache and up to 3 x 16 MB memtables.
  */
 public final class BoundedRocksDbConfig implements RocksDBConfigSetter {
 

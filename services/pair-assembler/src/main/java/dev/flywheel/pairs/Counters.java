@@ -56,7 +56,8 @@ public final class Counters {
   }
 
   public Agreement.Tally tally() {
-    return new Agreement.Tally(get(STRICT_AGREE), get(STRICT_DISAGREE), get(BOTH_TIED), get(TIE_MISMATCH));
+    return new Agreement.Tally(
+        get(STRICT_AGREE), get(STRICT_DISAGREE), get(BOTH_TIED), get(TIE_MISMATCH));
   }
 
   @Override

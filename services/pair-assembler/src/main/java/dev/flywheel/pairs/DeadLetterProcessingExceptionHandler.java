@@ -19,16 +19,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Safety net for exceptions the processors do not expect (bugs): the source record goes to the
  * dead-letter topic as {@code PROCESSING_ERROR}, with its raw bytes, through Kafka Streams' own DLQ
- * records (KIP-1034), which the task's producer writes inside the same exactly-once transaction; then
- * processing continues. Expected bad input never gets here: the decoders and the assembler dead-letter
- * it themselves.
+ * records (KIP-1034), which the task's producer writes inside the same exactly-once transaction;
+ * then processing continues. Expected bad input never gets here: the decoders and the assembler
+ * dead-letter it themselves.
  *
- * <p>Registry outages are transient, not bad input: they fail the task (the records are read again after
- * restart) instead of being dead-lettered.
+ * <p>Registry outages are transient, not bad input: they fail the task (the records are read again
+ * after restart) instead of being dead-lettered.
  */
 public final class DeadLetterProcessingExceptionHandler implements ProcessingExceptionHandler {
 
-  private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
+  private static final Logger LOG =
+      LoggerFactory.getLogger(DeadLetterProcessingExceptionHandler.class);
 
   private AvroSerializer<DeadLetter> serializer;
 
@@ -37,28 +38,49 @@ public final class DeadLetterProcessingExceptionHandler implements ProcessingExc
     Object url = configs.get(AvroSerdeConfig.SCHEMA_REGISTRY_URL);
     if (url != null) {
       Object autoRegister = configs.get(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS);
-      serializer = new AvroSerializer<>(new SchemaRegistryClient(url.toString()),
-          autoRegister == null || Boolean.parseBoolean(autoRegister.toString()));
+      serializer =
+          new AvroSerializer<>(
+              new SchemaRegistryClient(url.toString()),
+              autoRegister == null || Boolean.parseBoolean(autoRegister.toString()));
     }
   }
 
   @Override
-  public Response handleError(ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
+  public Response handleError(
+      ErrorHandlerContext context, Record<?, ?> record, Exception exception) {
     if (isTransient(exception) || serializer == null) {
-      LOG.error("processing failed at {} {}-{}@{}; failing the task", context.processorNodeId(), context.topic(),
-          context.partition(), context.offset(), exception);
+      LOG.error(
+          "processing failed at {} {}-{}@{}; failing the task",
+          context.processorNodeId(),
+          context.topic(),
+          context.partition(),
+          context.offset(),
+          exception);
       return Response.fail();
     }
-    LOG.error("unexpected error at {} for {}-{}@{}; dead-lettering the record and continuing",
-        context.processorNodeId(), context.topic(), context.partition(), context.offset(), exception);
+    LOG.error(
+        "unexpected error at {} for {}-{}@{}; dead-lettering the record and continuing",
+        context.processorNodeId(),
+        context.topic(),
+        context.partition(),
+        context.offset(),
+        exception);
     try {
-      DeadLetter letter = DeadLetters.of(PairAssemblerTopology.SERVICE, ErrorTypes.PROCESSING_ERROR,
-          exception + " at " + context.processorNodeId(),
-          context.topic() == null ? "" : context.topic(), context.partition(), context.offset(),
-          context.sourceRawKey(), context.sourceRawValue());
+      DeadLetter letter =
+          DeadLetters.of(
+              PairAssemblerTopology.SERVICE,
+              ErrorTypes.PROCESSING_ERROR,
+              exception + " at " + context.processorNodeId(),
+              context.topic() == null ? "" : context.topic(),
+              context.partition(),
+              context.offset(),
+              context.sourceRawKey(),
+              context.sourceRawValue());
       byte[] value = serializer.serialize(Topics.DEAD_LETTERS.name(), letter);
-      return Response.resume(List.of(
-          new ProducerRecord<>(Topics.DEAD_LETTERS.name(), null, context.sourceRawKey(), value)));
+      return Response.resume(
+          List.of(
+              new ProducerRecord<>(
+                  Topics.DEAD_LETTERS.name(), null, context.sourceRawKey(), value)));
     } catch (RuntimeException e) {
       LOG.error("could not build the dead letter; failing the task", e);
       return Response.fail();
@@ -67,7 +89,8 @@ public final class DeadLetterProcessingExceptionHandler implements ProcessingExc
 
   private static boolean isTransient(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof AvroSerdeException avro && avro.problem() == AvroSerdeException.Problem.REGISTRY_ERROR) {
+      if (t instanceof AvroSerdeException avro
+          && avro.problem() == AvroSerdeException.Problem.REGISTRY_ERROR) {
         return true;
       }
     }

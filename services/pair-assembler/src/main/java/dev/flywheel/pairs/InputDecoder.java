@@ -20,14 +20,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decodes raw input records inside the topology, where the raw bytes and the offset are at hand, so an
- * undecodable record becomes a dead letter (written in the same exactly-once transaction) instead of a
- * crash. Then checks the key: a record whose key is not the id inside it, or that sits on a partition
- * its id does not hash to, would miss its join partner; it is sent through the re-keying repartition
- * topic (with its original coordinates in headers) and decoded again on the other side.
+ * Decodes raw input records inside the topology, where the raw bytes and the offset are at hand, so
+ * an undecodable record becomes a dead letter (written in the same exactly-once transaction)
+ * instead of a crash. Then checks the key: a record whose key is not the id inside it, or that sits
+ * on a partition its id does not hash to, would miss its join partner; it is sent through the
+ * re-keying repartition topic (with its original coordinates in headers) and decoded again on the
+ * other side.
  *
- * <p>A registry outage ({@code REGISTRY_ERROR}) is not bad input: the exception propagates, the task
- * fails and the records are read again after restart.
+ * <p>A registry outage ({@code REGISTRY_ERROR}) is not bad input: the exception propagates, the
+ * task fails and the records are read again after restart.
  */
 final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound> {
   // key: byte[] as read from an input topic; the (trusted) String id behind the re-keying topic
@@ -48,12 +49,16 @@ final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound
   private ProcessorContext<String, Inbound> context;
 
   /**
-   * @param rekeyed true for the decoder behind the re-keying topic: coordinates come from headers and
-   *     the key is trusted
+   * @param rekeyed true for the decoder behind the re-keying topic: coordinates come from headers
+   *     and the key is trusted
    * @param partitions the input topics' partition count for the partition check; 0 skips it
    */
-  InputDecoder(Deserializer<T> deserializer, Function<T, String> idOf, BiFunction<T, SourceRef, Inbound> wrap,
-      boolean rekeyed, int partitions) {
+  InputDecoder(
+      Deserializer<T> deserializer,
+      Function<T, String> idOf,
+      BiFunction<T, SourceRef, Inbound> wrap,
+      boolean rekeyed,
+      int partitions) {
     this.deserializer = deserializer;
     this.idOf = idOf;
     this.wrap = wrap;
@@ -70,9 +75,17 @@ final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound
   public void process(Record<Object, byte[]> record) {
     SourceRef source = rekeyed ? fromHeaders(record) : fromMetadata(record);
     if (record.value() == null) {
-      dead(record, DeadLetters.of(PairAssemblerTopology.SERVICE, ErrorTypes.NULL_VALUE,
-          "record has no value (tombstone); an event was expected", source.topic(), source.partition(),
-          source.offset(), source.rawKey(), null));
+      dead(
+          record,
+          DeadLetters.of(
+              PairAssemblerTopology.SERVICE,
+              ErrorTypes.NULL_VALUE,
+              "record has no value (tombstone); an event was expected",
+              source.topic(),
+              source.partition(),
+              source.offset(),
+              source.rawKey(),
+              null));
       return;
     }
     T value;
@@ -90,12 +103,17 @@ final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound
     }
     String id = idOf.apply(value);
     if (rekeyed || rightlyKeyed((byte[]) record.key(), id, source.partition())) {
-      context.forward(new Record<String, Inbound>(id, wrap.apply(value, source), record.timestamp()));
+      context.forward(
+          new Record<String, Inbound>(id, wrap.apply(value, source), record.timestamp()));
     } else {
-      LOG.debug("{} keyed '{}' but holds id '{}': re-keying", source,
-          record.key() == null ? null : new String((byte[]) record.key(), StandardCharsets.UTF_8), id);
-      context.forward(new Record<String, Inbound>(id, new Inbound.Misrouted(source), record.timestamp(),
-          sourceHeaders(source)));
+      LOG.debug(
+          "{} keyed '{}' but holds id '{}': re-keying",
+          source,
+          record.key() == null ? null : new String((byte[]) record.key(), StandardCharsets.UTF_8),
+          id);
+      context.forward(
+          new Record<String, Inbound>(
+              id, new Inbound.Misrouted(source), record.timestamp(), sourceHeaders(source)));
     }
   }
 
@@ -122,7 +140,12 @@ final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound
 
   private SourceRef fromMetadata(Record<Object, byte[]> record) {
     RecordMetadata md = context.recordMetadata().orElseThrow();
-    return new SourceRef(md.topic(), md.partition(), md.offset(), record.timestamp(), (byte[]) record.key(),
+    return new SourceRef(
+        md.topic(),
+        md.partition(),
+        md.offset(),
+        record.timestamp(),
+        (byte[]) record.key(),
         record.value());
   }
 
@@ -132,25 +155,41 @@ final class InputDecoder<T> implements Processor<Object, byte[], String, Inbound
     Header topic = headers.lastHeader(H_TOPIC);
     if (topic == null) {
       // not written by us; describe it as read
-      byte[] key = record.key() == null ? null : record.key().toString().getBytes(StandardCharsets.UTF_8);
-      return new SourceRef(md.topic(), md.partition(), md.offset(), record.timestamp(), key, record.value());
+      byte[] key =
+          record.key() == null ? null : record.key().toString().getBytes(StandardCharsets.UTF_8);
+      return new SourceRef(
+          md.topic(), md.partition(), md.offset(), record.timestamp(), key, record.value());
     }
     Header key = headers.lastHeader(H_KEY);
-    return new SourceRef(new String(topic.value(), StandardCharsets.UTF_8),
+    return new SourceRef(
+        new String(topic.value(), StandardCharsets.UTF_8),
         ByteBuffer.wrap(headers.lastHeader(H_PARTITION).value()).getInt(),
         ByteBuffer.wrap(headers.lastHeader(H_OFFSET).value()).getLong(),
         ByteBuffer.wrap(headers.lastHeader(H_TIMESTAMP).value()).getLong(),
-        key == null ? null : key.value(), record.value());
+        key == null ? null : key.value(),
+        record.value());
   }
 
   private static dev.flywheel.events.DeadLetter undecodable(RuntimeException e, SourceRef source) {
-    return DeadLetters.ofUndecodable(PairAssemblerTopology.SERVICE, e, source.topic(), source.partition(),
-        source.offset(), source.rawKey(), source.rawValue());
+    return DeadLetters.ofUndecodable(
+        PairAssemblerTopology.SERVICE,
+        e,
+        source.topic(),
+        source.partition(),
+        source.offset(),
+        source.rawKey(),
+        source.rawValue());
   }
 
   private void dead(Record<Object, byte[]> record, dev.flywheel.events.DeadLetter letter) {
-    LOG.warn("dead-lettering {}-{}@{}: {} {}", letter.getSourceTopic(), letter.getSourcePartition(),
-        letter.getSourceOffset(), letter.getErrorType(), letter.getReason());
-    context.forward(new Record<String, Inbound>(null, new Inbound.Dead(letter), record.timestamp()));
+    LOG.warn(
+        "dead-lettering {}-{}@{}: {} {}",
+        letter.getSourceTopic(),
+        letter.getSourcePartition(),
+        letter.getSourceOffset(),
+        letter.getErrorType(),
+        letter.getReason());
+    context.forward(
+        new Record<String, Inbound>(null, new Inbound.Dead(letter), record.timestamp()));
   }
 }

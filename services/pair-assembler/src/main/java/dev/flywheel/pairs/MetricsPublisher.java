@@ -14,11 +14,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Single task behind a one-partition topic: keeps the latest cumulative counters of every assembler
- * task and, every {@code metrics-interval} of wall-clock time when anything changed, publishes their
- * sum to {@code training.metrics} as two records of source {@code pair-assembler}: phase
+ * task and, every {@code metrics-interval} of wall-clock time when anything changed, publishes
+ * their sum to {@code training.metrics} as two records of source {@code pair-assembler}: phase
  * {@code agreement} (inter-annotator agreement, the reward model's ceiling) and phase {@code pairs}
- * (throughput and outcomes). Counters arrive as totals, not deltas, so a re-sent update never counts
- * twice.
+ * (throughput and outcomes). Counters arrive as totals, not deltas, so a re-sent update never
+ * counts twice.
  */
 final class MetricsPublisher implements Processor<byte[], Counters, String, TrainingMetrics> {
 
@@ -57,8 +57,10 @@ final class MetricsPublisher implements Processor<byte[], Counters, String, Trai
       return;
     }
     Instant at = Instant.ofEpochMilli(now);
-    context.forward(new Record<>(PairAssemblerTopology.SERVICE, metrics(at, "agreement", agreement(sum)), now));
-    context.forward(new Record<>(PairAssemblerTopology.SERVICE, metrics(at, "pairs", pairs(sum, now)), now));
+    context.forward(
+        new Record<>(PairAssemblerTopology.SERVICE, metrics(at, "agreement", agreement(sum)), now));
+    context.forward(
+        new Record<>(PairAssemblerTopology.SERVICE, metrics(at, "pairs", pairs(sum, now)), now));
     lastPublished = sum;
     lastPublishedAt = now;
   }
@@ -74,8 +76,15 @@ final class MetricsPublisher implements Processor<byte[], Counters, String, Trai
     }
     values.put("pairs_compared", (double) tally.pairsCompared());
     values.put("strict_pairs_compared", (double) tally.strictPairsCompared());
-    for (String name : new String[] {Counters.STRICT_AGREE, Counters.STRICT_DISAGREE, Counters.BOTH_TIED,
-        Counters.TIE_MISMATCH, Counters.RANKING_PAIRS, Counters.MULTI_ANNOTATOR_PROMPTS}) {
+    for (String name :
+        new String[] {
+          Counters.STRICT_AGREE,
+          Counters.STRICT_DISAGREE,
+          Counters.BOTH_TIED,
+          Counters.TIE_MISMATCH,
+          Counters.RANKING_PAIRS,
+          Counters.MULTI_ANNOTATOR_PROMPTS
+        }) {
       values.put(name, (double) c.get(name));
     }
     return values;
@@ -83,14 +92,24 @@ final class MetricsPublisher implements Processor<byte[], Counters, String, Trai
 
   private Map<String, Double> pairs(Counters c, long now) {
     Map<String, Double> values = new LinkedHashMap<>();
-    for (String name : new String[] {Counters.GROUPS, Counters.PAIRS, Counters.TRAIN_GROUPS, Counters.EVAL_GROUPS,
-        Counters.DUPLICATES, Counters.ORPHANS, Counters.DEAD_LETTERS}) {
+    for (String name :
+        new String[] {
+          Counters.GROUPS,
+          Counters.PAIRS,
+          Counters.TRAIN_GROUPS,
+          Counters.EVAL_GROUPS,
+          Counters.DUPLICATES,
+          Counters.ORPHANS,
+          Counters.DEAD_LETTERS
+        }) {
       values.put(name, (double) c.get(name));
     }
     if (lastPublished != null && now > lastPublishedAt) {
       double seconds = (now - lastPublishedAt) / 1000.0;
-      values.put("groups_per_s", (c.get(Counters.GROUPS) - lastPublished.get(Counters.GROUPS)) / seconds);
-      values.put("pairs_per_s", (c.get(Counters.PAIRS) - lastPublished.get(Counters.PAIRS)) / seconds);
+      values.put(
+          "groups_per_s", (c.get(Counters.GROUPS) - lastPublished.get(Counters.GROUPS)) / seconds);
+      values.put(
+          "pairs_per_s", (c.get(Counters.PAIRS) - lastPublished.get(Counters.PAIRS)) / seconds);
     }
     return values;
   }

@@ -6,8 +6,8 @@ import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 /**
  * Process-local Micrometer counters (scraped over HTTP). They count work done by this process,
- * including work of transactions later aborted and redone, so after a crash they can run ahead of the
- * exact, exactly-once figures published to {@code training.metrics}.
+ * including work of transactions later aborted and redone, so after a crash they can run ahead of
+ * the exact, exactly-once figures published to {@code training.metrics}.
  */
 public final class PairAssemblerMetrics {
 
@@ -19,14 +19,22 @@ public final class PairAssemblerMetrics {
 
   public PairAssemblerMetrics(MeterRegistry registry) {
     this.registry = registry;
-    this.groups = Counter.builder("pair_assembler_groups_emitted").description("Comparison groups emitted")
-        .register(registry);
-    this.pairs = Counter.builder("pair_assembler_pairs_emitted").description("Comparison pairs emitted")
-        .register(registry);
-    this.orphans = Counter.builder("pair_assembler_orphan_rankings")
-        .description("Rankings dead-lettered because their transcript never came").register(registry);
-    this.duplicates = Counter.builder("pair_assembler_duplicate_rankings")
-        .description("Rankings dropped as already processed").register(registry);
+    this.groups =
+        Counter.builder("pair_assembler_groups_emitted")
+            .description("Comparison groups emitted")
+            .register(registry);
+    this.pairs =
+        Counter.builder("pair_assembler_pairs_emitted")
+            .description("Comparison pairs emitted")
+            .register(registry);
+    this.orphans =
+        Counter.builder("pair_assembler_orphan_rankings")
+            .description("Rankings dead-lettered because their transcript never came")
+            .register(registry);
+    this.duplicates =
+        Counter.builder("pair_assembler_duplicate_rankings")
+            .description("Rankings dropped as already processed")
+            .register(registry);
   }
 
   /** Counters that go nowhere. */
@@ -48,7 +56,10 @@ public final class PairAssemblerMetrics {
   }
 
   void deadLetter(String errorType) {
-    Counter.builder("pair_assembler_dead_letters").description("Records sent to the dead-letter topic")
-        .tag("error_type", errorType).register(registry).increment();
+    Counter.builder("pair_assembler_dead_letters")
+        .description("Records sent to the dead-letter topic")
+        .tag("error_type", errorType)
+        .register(registry)
+        .increment();
   }
 }

@@ -28,10 +28,12 @@ public record PairAssemblerSerdes(
   }
 
   /**
-   * Serdes backed by one registry client; {@code autoRegister} ({@code flywheel.registry.auto-register}):
-   * whether the outputs register their writer schema on first use, else it must be registered already.
+   * Serdes backed by one registry client; {@code autoRegister} ({@code
+   * flywheel.registry.auto-register}): whether the outputs register their writer schema on first
+   * use, else it must be registered already.
    */
-  public static PairAssemblerSerdes forRegistry(SchemaRegistryClient registry, boolean autoRegister) {
+  public static PairAssemblerSerdes forRegistry(
+      SchemaRegistryClient registry, boolean autoRegister) {
     return new PairAssemblerSerdes(
         AvroSerde.forTopic(registry, Topics.CHAT_TRANSCRIPTS).deserializer(),
         AvroSerde.forTopic(registry, Topics.FEEDBACK_RANKINGS).deserializer(),

@@ -22,16 +22,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Kafka Streams client of the pair assembler, from start-up to shutdown. At start-up it checks the
- * topics (all five exist; transcripts and rankings co-partitioned), builds {@link PairAssemblerTopology}
- * and starts it with exactly-once v2 ({@link StreamsSettings}); a failed check fails start-up. Its state
- * feeds {@link StreamsReadiness} and {@link StreamsLiveness}; its metrics go to the service's Micrometer
- * registry ({@code /prometheus}). Closed on shutdown (SIGTERM).
+ * The Kafka Streams client of the pair assembler, from start-up to shutdown. At start-up it checks
+ * the topics (all five exist; transcripts and rankings co-partitioned), builds {@link
+ * PairAssemblerTopology} and starts it with exactly-once v2 ({@link StreamsSettings}); a failed
+ * check fails start-up. Its state feeds {@link StreamsReadiness} and {@link StreamsLiveness}; its
+ * metrics go to the service's Micrometer registry ({@code /prometheus}). Closed on shutdown
+ * (SIGTERM).
  *
- * <p>A fatal Streams error (an exception no handler resolved, e.g. a registry outage failing a task) shuts
- * the client down (ERROR: liveness DOWN) and the process exits with code 1, to be restarted; exactly-once
- * resumes from the last committed transaction. Under Micronaut's {@code test} environment it does not exit.
- * Disable the app with {@code flywheel.pair-assembler.enabled=false} (the settings still bind).
+ * <p>A fatal Streams error (an exception no handler resolved, e.g. a registry outage failing a
+ * task) shuts the client down (ERROR: liveness DOWN) and the process exits with code 1, to be
+ * restarted; exactly-once resumes from the last committed transaction. Under Micronaut's {@code
+ * test} environment it does not exit. Disable the app with {@code
+ * flywheel.pair-assembler.enabled=false} (the settings still bind).
  */
 @Context
 @Requires(property = "flywheel.pair-assembler.enabled", notEquals = "false")
@@ -44,41 +46,59 @@ public class PairAssemblerStreams {
   private final KafkaStreams streams;
   private final KafkaStreamsMetrics streamsMetrics;
 
-  public PairAssemblerStreams(PairAssemblerConfig config, KafkaProperties kafka, RegistryProperties registry,
-      MeterRegistry meters, Environment environment) {
+  public PairAssemblerStreams(
+      PairAssemblerConfig config,
+      KafkaProperties kafka,
+      RegistryProperties registry,
+      MeterRegistry meters,
+      Environment environment) {
     Properties props = StreamsSettings.properties(kafka, registry, config);
     this.applicationId = config.getApplicationId();
     int partitions = InputTopics.checkedPartitionCount(props, config.getInputPartitions());
-    LOG.info("starting pair assembler: {}; {} input partitions; Kafka Streams settings {}", config, partitions,
+    LOG.info(
+        "starting pair assembler: {}; {} input partitions; Kafka Streams settings {}",
+        config,
+        partitions,
         StreamsSettings.redacted(props));
 
     PairAssemblerSerdes serdes =
-        PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(registry.getUrl()), registry.isAutoRegister());
-    Topology topology = new PairAssemblerTopology(config, props, partitions, serdes,
-        new PairAssemblerMetrics(meters)).build();
+        PairAssemblerSerdes.forRegistry(
+            new SchemaRegistryClient(registry.getUrl()), registry.isAutoRegister());
+    Topology topology =
+        new PairAssemblerTopology(
+                config, props, partitions, serdes, new PairAssemblerMetrics(meters))
+            .build();
     LOG.info("topology:\n{}", topology.describe());
     streams = new KafkaStreams(topology, props);
 
     boolean exitOnFatalError = !environment.getActiveNames().contains(Environment.TEST);
-    streams.setUncaughtExceptionHandler(e -> {
-      LOG.error("fatal error in a stream thread; shutting the Streams client down", e);
-      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-    });
-    streams.setStateListener((now, before) -> {
-      LOG.info("Kafka Streams {} -> {}", before, now);
-      if (now == KafkaStreams.State.ERROR && exitOnFatalError) {
-        // not on the thread that reports the state: exit runs the shutdown hooks, which close this client
-        Thread exit = new Thread(() -> {
-          LOG.error("Kafka Streams failed; exiting with 1 so that the process is restarted");
-          System.exit(1);
-        }, "pair-assembler-fatal-exit");
-        exit.start();
-      }
-    });
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          LOG.error("fatal error in a stream thread; shutting the Streams client down", e);
+          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+    streams.setStateListener(
+        (now, before) -> {
+          LOG.info("Kafka Streams {} -> {}", before, now);
+          if (now == KafkaStreams.State.ERROR && exitOnFatalError) {
+            // not on the thread that reports the state: exit runs the shutdown hooks, which close
+            // this client
+            Thread exit =
+                new Thread(
+                    () -> {
+                      LOG.error(
+                          "Kafka Streams failed; exiting with 1 so that the process is restarted");
+                      System.exit(1);
+                    },
+                    "pair-assembler-fatal-exit");
+            exit.start();
+          }
+        });
     streamsMetrics = new KafkaStreamsMetrics(streams);
     streamsMetrics.bindTo(meters);
     Gauge.builder("pair_assembler_consumer_lag", streams, PairAssemblerStreams::consumerLag)
-        .description("Records behind the end of the input partitions (sum over this process's partitions)")
+        .description(
+            "Records behind the end of the input partitions (sum over this process's partitions)")
         .register(meters);
     streams.start();
   }
@@ -97,10 +117,12 @@ public class PairAssemblerStreams {
     double lag = 0;
     for (Map.Entry<MetricName, ? extends Metric> e : streams.metrics().entrySet()) {
       MetricName name = e.getKey();
-      if (name.name().equals("records-lag") && name.group().equals("consumer-fetch-manager-metrics")
+      if (name.name().equals("records-lag")
+          && name.group().equals("consumer-fetch-manager-metrics")
           && name.tags().containsKey("partition")
           && !name.tags().getOrDefault("client-id", "").contains("restore-consumer")
-          && e.getValue().metricValue() instanceof Double d && !d.isNaN()) {
+          && e.getValue().metricValue() instanceof Double d
+          && !d.isNaN()) {
         lag += d;
       }
     }

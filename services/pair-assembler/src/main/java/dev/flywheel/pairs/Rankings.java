@@ -1,6 +1,5 @@
 package dev.flywheel.pairs;
 
-import dev.flywheel.schemas.PromptKeys;
 import dev.flywheel.events.CandidateResponse;
 import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.ComparisonGroup;
@@ -10,6 +9,7 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.RankTier;
 import dev.flywheel.events.RankedResponse;
 import dev.flywheel.events.SourceOffset;
+import dev.flywheel.schemas.PromptKeys;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,6 +26,7 @@ public final class Rankings {
 
   /** Fewest responses a ranking may hold. */
   public static final int MIN_K = 2;
+
   /** Most responses a ranking may hold (InstructGPT: 4..9; 2..9 accepted). */
   public static final int MAX_K = 9;
 
@@ -57,9 +58,9 @@ public final class Rankings {
   public record Invalid(String errorType, String reason) implements Check {}
 
   /**
-   * Checks what can be checked without the transcript, in this order: no response id twice
-   * ({@code DUPLICATE_RESPONSE_ID}), K within 2..9 ({@code K_OUT_OF_RANGE}), at least two non-empty
-   * tiers ({@code NO_PAIRS}). Empty tiers are ignored: they change no ordering.
+   * Checks what can be checked without the transcript, in this order: no response id twice ({@code
+   * DUPLICATE_RESPONSE_ID}), K within 2..9 ({@code K_OUT_OF_RANGE}), at least two non-empty tiers
+   * ({@code NO_PAIRS}). Empty tiers are ignored: they change no ordering.
    */
   public static Check checkStructure(HumanRanking ranking) {
     List<List<String>> tiers = new ArrayList<>();
@@ -70,7 +71,8 @@ public final class Rankings {
       }
       for (String id : tier.getResponseIds()) {
         if (!seen.add(id)) {
-          return new Invalid(ErrorTypes.DUPLICATE_RESPONSE_ID,
+          return new Invalid(
+              ErrorTypes.DUPLICATE_RESPONSE_ID,
               "ranking " + ranking.getRankingId() + " lists response '" + id + "' more than once");
         }
       }
@@ -78,22 +80,45 @@ public final class Rankings {
     }
     int k = seen.size();
     if (k < MIN_K || k > MAX_K) {
-      return new Invalid(ErrorTypes.K_OUT_OF_RANGE,
-          "ranking " + ranking.getRankingId() + " ranks " + k + " responses; expected " + MIN_K + ".." + MAX_K);
+      return new Invalid(
+          ErrorTypes.K_OUT_OF_RANGE,
+          "ranking "
+              + ranking.getRankingId()
+              + " ranks "
+              + k
+              + " responses; expected "
+              + MIN_K
+              + ".."
+              + MAX_K);
     }
     if (tiers.size() < 2) {
-      return new Invalid(ErrorTypes.NO_PAIRS,
-          "ranking " + ranking.getRankingId() + " ties all its " + k + " responses: no (chosen, rejected) pair");
+      return new Invalid(
+          ErrorTypes.NO_PAIRS,
+          "ranking "
+              + ranking.getRankingId()
+              + " ties all its "
+              + k
+              + " responses: no (chosen, rejected) pair");
     }
     return new Valid(List.copyOf(tiers));
   }
 
-  /** {@code UNKNOWN_RESPONSE_ID} when the ranking names a response the transcript lacks, else null. */
+  /**
+   * {@code UNKNOWN_RESPONSE_ID} when the ranking names a response the transcript lacks, else null.
+   */
   public static Invalid checkAgainst(HumanRanking ranking, Valid valid, ChatTranscript transcript) {
     if (!ranking.getAppId().equals(transcript.getAppId())) {
-      return new Invalid(ErrorTypes.CROSS_APP_REFERENCE, "ranking " + ranking.getRankingId() + " of app '"
-          + ranking.getAppId() + "' names transcript " + transcript.getTranscriptId() + " of app '"
-          + transcript.getAppId() + "'; an app may rank only its own transcripts");
+      return new Invalid(
+          ErrorTypes.CROSS_APP_REFERENCE,
+          "ranking "
+              + ranking.getRankingId()
+              + " of app '"
+              + ranking.getAppId()
+              + "' names transcript "
+              + transcript.getTranscriptId()
+              + " of app '"
+              + transcript.getAppId()
+              + "'; an app may rank only its own transcripts");
     }
     Set<String> known = new HashSet<>();
     for (CandidateResponse response : transcript.getResponses()) {
@@ -110,8 +135,15 @@ public final class Rankings {
     if (unknown.isEmpty()) {
       return null;
     }
-    return new Invalid(ErrorTypes.UNKNOWN_RESPONSE_ID, "ranking " + ranking.getRankingId() + " names response(s) "
-        + unknown + " that transcript " + transcript.getTranscriptId() + " does not hold");
+    return new Invalid(
+        ErrorTypes.UNKNOWN_RESPONSE_ID,
+        "ranking "
+            + ranking.getRankingId()
+            + " names response(s) "
+            + unknown
+            + " that transcript "
+            + transcript.getTranscriptId()
+            + " does not hold");
   }
 
   /** {@code INVALID_TRANSCRIPT} when a transcript holds one response id twice, else null. */
@@ -119,8 +151,13 @@ public final class Rankings {
     Set<String> ids = new HashSet<>();
     for (CandidateResponse response : transcript.getResponses()) {
       if (!ids.add(response.getResponseId())) {
-        return new Invalid(ErrorTypes.INVALID_TRANSCRIPT, "transcript " + transcript.getTranscriptId()
-            + " holds response id '" + response.getResponseId() + "' more than once");
+        return new Invalid(
+            ErrorTypes.INVALID_TRANSCRIPT,
+            "transcript "
+                + transcript.getTranscriptId()
+                + " holds response id '"
+                + response.getResponseId()
+                + "' more than once");
       }
     }
     return null;
@@ -144,13 +181,19 @@ public final class Rankings {
 
   /** Event id of the group built from a ranking: name-based, so a replay is recognisable. */
   public static String groupEventId(String rankingId) {
-    return UUID.nameUUIDFromBytes(("pair-assembler/comparison-group/" + rankingId)
-        .getBytes(StandardCharsets.UTF_8)).toString();
+    return UUID.nameUUIDFromBytes(
+            ("pair-assembler/comparison-group/" + rankingId).getBytes(StandardCharsets.UTF_8))
+        .toString();
   }
 
   /** The comparison group of a valid ranking whose response ids the transcript all holds. */
-  public static ComparisonGroup group(HumanRanking ranking, Valid valid, ChatTranscript transcript,
-      SourceOffset rankingOffset, SourceOffset transcriptOffset, double evalFraction) {
+  public static ComparisonGroup group(
+      HumanRanking ranking,
+      Valid valid,
+      ChatTranscript transcript,
+      SourceOffset rankingOffset,
+      SourceOffset transcriptOffset,
+      double evalFraction) {
     Map<String, CandidateResponse> byId = new HashMap<>();
     for (CandidateResponse response : transcript.getResponses()) {
       byId.put(response.getResponseId(), response);

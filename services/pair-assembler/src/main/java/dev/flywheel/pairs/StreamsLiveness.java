@@ -12,9 +12,10 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.reactivestreams.Publisher;
 
 /**
- * {@code /health/liveness} (and {@code /health}) component {@code kafka-streams-alive}: DOWN only once the
- * Streams client has failed or is stopping (ERROR, PENDING_ERROR, PENDING_SHUTDOWN, NOT_RUNNING), so that
- * an orchestrator restarts the process; a client that is starting or rebalancing is alive.
+ * {@code /health/liveness} (and {@code /health}) component {@code kafka-streams-alive}: DOWN only
+ * once the Streams client has failed or is stopping (ERROR, PENDING_ERROR, PENDING_SHUTDOWN,
+ * NOT_RUNNING), so that an orchestrator restarts the process; a client that is starting or
+ * rebalancing is alive.
  */
 @Singleton
 @Liveness
@@ -28,14 +29,19 @@ public class StreamsLiveness implements HealthIndicator {
   }
 
   static boolean alive(KafkaStreams.State state) {
-    return state != KafkaStreams.State.ERROR && state != KafkaStreams.State.PENDING_ERROR
-        && state != KafkaStreams.State.NOT_RUNNING && state != KafkaStreams.State.PENDING_SHUTDOWN;
+    return state != KafkaStreams.State.ERROR
+        && state != KafkaStreams.State.PENDING_ERROR
+        && state != KafkaStreams.State.NOT_RUNNING
+        && state != KafkaStreams.State.PENDING_SHUTDOWN;
   }
 
   @Override
   public Publisher<HealthResult> getResult() {
     KafkaStreams.State state = streams.state();
-    return Publishers.just(HealthResult.builder("kafka-streams-alive", alive(state) ? HealthStatus.UP : HealthStatus.DOWN)
-        .details(Map.of("state", state.name())).build());
+    return Publishers.just(
+        HealthResult.builder(
+                "kafka-streams-alive", alive(state) ? HealthStatus.UP : HealthStatus.DOWN)
+            .details(Map.of("state", state.name()))
+            .build());
   }
 }

@@ -12,9 +12,9 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.reactivestreams.Publisher;
 
 /**
- * {@code /health} and {@code /health/readiness} component {@code kafka-streams}: UP while the Streams client
- * is RUNNING or REBALANCING, DOWN while it starts (restoring state, waiting for its tasks) and once it has
- * failed or stopped.
+ * {@code /health} and {@code /health/readiness} component {@code kafka-streams}: UP while the
+ * Streams client is RUNNING or REBALANCING, DOWN while it starts (restoring state, waiting for its
+ * tasks) and once it has failed or stopped.
  */
 @Singleton
 @Readiness
@@ -34,7 +34,9 @@ public class StreamsReadiness implements HealthIndicator {
   @Override
   public Publisher<HealthResult> getResult() {
     KafkaStreams.State state = streams.state();
-    return Publishers.just(HealthResult.builder("kafka-streams", ready(state) ? HealthStatus.UP : HealthStatus.DOWN)
-        .details(Map.of("state", state.name(), "applicationId", streams.applicationId())).build());
+    return Publishers.just(
+        HealthResult.builder("kafka-streams", ready(state) ? HealthStatus.UP : HealthStatus.DOWN)
+            .details(Map.of("state", state.name(), "applicationId", streams.applicationId()))
+            .build());
   }
 }

@@ -31,6 +31,8 @@ class AgreementTest {
     Agreement.Judgement first = new Agreement.Judgement("r1", "ann", Map.of("x", 0, "y", 1));
     Agreement.Judgement other = new Agreement.Judgement("r2", "bob", Map.of("x", 1, "y", 0));
     Agreement.Judgement again = new Agreement.Judgement("r3", "ann", Map.of("x", 1, "y", 0));
-    assertEquals(new Agreement.Tally(1, 0, 0, 0), Agreement.compareWithEarlier(again, List.of(first, other)));
+    assertEquals(
+        new Agreement.Tally(1, 0, 0, 0),
+        Agreement.compareWithEarlier(again, List.of(first, other)));
   }
 }

@@ -33,15 +33,41 @@ class DeadLetterProcessingExceptionHandlerTest {
 
   private static ErrorHandlerContext context() {
     return new ErrorHandlerContext() {
-      public String topic() { return Topics.FEEDBACK_RANKINGS.name(); }
-      public int partition() { return 3; }
-      public long offset() { return 42; }
-      public Headers headers() { return new RecordHeaders(); }
-      public String processorNodeId() { return "assembler"; }
-      public TaskId taskId() { return new TaskId(0, 3); }
-      public long timestamp() { return 0; }
-      public byte[] sourceRawKey() { return KEY; }
-      public byte[] sourceRawValue() { return VALUE; }
+      public String topic() {
+        return Topics.FEEDBACK_RANKINGS.name();
+      }
+
+      public int partition() {
+        return 3;
+      }
+
+      public long offset() {
+        return 42;
+      }
+
+      public Headers headers() {
+        return new RecordHeaders();
+      }
+
+      public String processorNodeId() {
+        return "assembler";
+      }
+
+      public TaskId taskId() {
+        return new TaskId(0, 3);
+      }
+
+      public long timestamp() {
+        return 0;
+      }
+
+      public byte[] sourceRawKey() {
+        return KEY;
+      }
+
+      public byte[] sourceRawValue() {
+        return VALUE;
+      }
     };
   }
 
@@ -49,15 +75,17 @@ class DeadLetterProcessingExceptionHandlerTest {
   void anUnexpectedExceptionDeadLettersTheSourceRecordAndResumes(FlywheelInfra infra) {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
     handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
-    ProcessingExceptionHandler.Response response = handler.handleError(context(), new Record<>("k", "v", 0L),
-        new NullPointerException("a bug"));
+    ProcessingExceptionHandler.Response response =
+        handler.handleError(
+            context(), new Record<>("k", "v", 0L), new NullPointerException("a bug"));
     assertEquals(ProcessingExceptionHandler.Result.RESUME, response.result());
     assertEquals(1, response.deadLetterQueueRecords().size());
     ProducerRecord<byte[], byte[]> record = response.deadLetterQueueRecords().get(0);
     assertEquals(Topics.DEAD_LETTERS.name(), record.topic());
     assertArrayEquals(KEY, record.key());
-    DeadLetter d = new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), DeadLetter.class)
-        .deserialize(Topics.DEAD_LETTERS.name(), record.value());
+    DeadLetter d =
+        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), DeadLetter.class)
+            .deserialize(Topics.DEAD_LETTERS.name(), record.value());
     assertEquals(ErrorTypes.PROCESSING_ERROR, d.getErrorType());
     assertTrue(d.getReason().contains("a bug"), d.getReason());
     assertEquals(Topics.FEEDBACK_RANKINGS.name(), d.getSourceTopic());
@@ -70,10 +98,16 @@ class DeadLetterProcessingExceptionHandlerTest {
   void aRegistryOutageFailsTheTaskInsteadOfDeadLettering(FlywheelInfra infra) {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
     handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
-    AvroSerdeException outage = new AvroSerdeException(AvroSerdeException.Problem.REGISTRY_ERROR,
-        Topics.FEEDBACK_RANKINGS.name(), 1, "connection refused", null);
-    ProcessingExceptionHandler.Response response = handler.handleError(context(), new Record<>("k", "v", 0L),
-        new RuntimeException("wrapped", outage));
+    AvroSerdeException outage =
+        new AvroSerdeException(
+            AvroSerdeException.Problem.REGISTRY_ERROR,
+            Topics.FEEDBACK_RANKINGS.name(),
+            1,
+            "connection refused",
+            null);
+    ProcessingExceptionHandler.Response response =
+        handler.handleError(
+            context(), new Record<>("k", "v", 0L), new RuntimeException("wrapped", outage));
     assertEquals(ProcessingExceptionHandler.Result.FAIL, response.result());
     assertTrue(response.deadLetterQueueRecords().isEmpty());
   }

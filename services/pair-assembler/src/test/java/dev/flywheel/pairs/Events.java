@@ -25,20 +25,29 @@ final class Events {
     return ids;
   }
 
-  /** A transcript with responses r1..rk; ri produced by policy version (i % 2) + 1, r1 app-written. */
+  /**
+   * A transcript with responses r1..rk; ri produced by policy version (i % 2) + 1, r1 app-written.
+   */
   static ChatTranscript transcript(String transcriptId, String prompt, int k) {
     List<CandidateResponse> responses = new ArrayList<>();
     for (String id : ids(k)) {
       Long version = id.equals("r1") ? null : (long) (Integer.parseInt(id.substring(1)) % 2 + 1);
-      responses.add(CandidateResponse.newBuilder().setResponseId(id).setText("answer " + id + " to " + prompt)
-          .setPolicyVersion(version).build());
+      responses.add(
+          CandidateResponse.newBuilder()
+              .setResponseId(id)
+              .setText("answer " + id + " to " + prompt)
+              .setPolicyVersion(version)
+              .build());
     }
-    return transcript(transcriptId, List.of(new Turn(Role.SYSTEM, "be helpful"), new Turn(Role.USER, prompt)),
-        prompt, responses);
+    return transcript(
+        transcriptId,
+        List.of(new Turn(Role.SYSTEM, "be helpful"), new Turn(Role.USER, prompt)),
+        prompt,
+        responses);
   }
 
-  static ChatTranscript transcript(String transcriptId, List<Turn> turns, String prompt,
-      List<CandidateResponse> responses) {
+  static ChatTranscript transcript(
+      String transcriptId, List<Turn> turns, String prompt, List<CandidateResponse> responses) {
     return ChatTranscript.newBuilder()
         .setEventId("evt-" + transcriptId)
         .setEventTime(Instant.ofEpochMilli(1_700_000_000_000L))
@@ -52,7 +61,8 @@ final class Events {
   }
 
   @SafeVarargs
-  static HumanRanking ranking(String rankingId, String transcriptId, String annotator, List<String>... tiers) {
+  static HumanRanking ranking(
+      String rankingId, String transcriptId, String annotator, List<String>... tiers) {
     List<RankTier> rankTiers = new ArrayList<>();
     for (List<String> tier : tiers) {
       rankTiers.add(new RankTier(new ArrayList<>(tier)));
@@ -70,7 +80,8 @@ final class Events {
   }
 
   /** Strict order: one response per tier. */
-  static HumanRanking strict(String rankingId, String transcriptId, String annotator, List<String> order) {
+  static HumanRanking strict(
+      String rankingId, String transcriptId, String annotator, List<String> order) {
     List<RankTier> tiers = new ArrayList<>();
     for (String id : order) {
       tiers.add(new RankTier(new ArrayList<>(List.of(id))));

@@ -49,7 +49,11 @@ final class Harness implements AutoCloseable {
   private long transcriptOffset;
   private long rankingOffset;
 
-  Harness(SchemaRegistryClient registry, String registryUrl, Path stateDir, Consumer<PairAssemblerConfig> overrides) {
+  Harness(
+      SchemaRegistryClient registry,
+      String registryUrl,
+      Path stateDir,
+      Consumer<PairAssemblerConfig> overrides) {
     config = new PairAssemblerConfig();
     config.setApplicationId("pa-ttd-" + UUID.randomUUID().toString().substring(0, 8));
     config.setStateDir(stateDir.toString());
@@ -64,20 +68,40 @@ final class Harness implements AutoCloseable {
     registryProperties.setUrl(registryUrl);
     PairAssemblerSerdes serdes = PairAssemblerSerdes.forRegistry(registry);
     Properties props = StreamsSettings.properties(kafka, registryProperties, config);
-    driver = new TopologyTestDriver(
-        new PairAssemblerTopology(config, props, config.getInputPartitions(), serdes,
-            new PairAssemblerMetrics(meters)).build(), props,
-        Instant.ofEpochMilli(T0));
+    driver =
+        new TopologyTestDriver(
+            new PairAssemblerTopology(
+                    config,
+                    props,
+                    config.getInputPartitions(),
+                    serdes,
+                    new PairAssemblerMetrics(meters))
+                .build(),
+            props,
+            Instant.ofEpochMilli(T0));
     transcriptWriter = new AvroSerializer<>(registry, true);
     rankingWriter = new AvroSerializer<>(registry, true);
-    transcripts = driver.createInputTopic(Topics.CHAT_TRANSCRIPTS.name(), new ByteArraySerializer(), new ByteArraySerializer());
-    rankings = driver.createInputTopic(Topics.FEEDBACK_RANKINGS.name(), new ByteArraySerializer(), new ByteArraySerializer());
-    groups = driver.createOutputTopic(Topics.TRAINING_COMPARISONS.name(), new ByteArrayDeserializer(),
-        serdes.groups().deserializer());
-    deadLetters = driver.createOutputTopic(Topics.DEAD_LETTERS.name(), new ByteArrayDeserializer(),
-        serdes.deadLetters().deserializer());
-    metrics = driver.createOutputTopic(Topics.TRAINING_METRICS.name(), new StringDeserializer(),
-        serdes.metrics().deserializer());
+    transcripts =
+        driver.createInputTopic(
+            Topics.CHAT_TRANSCRIPTS.name(), new ByteArraySerializer(), new ByteArraySerializer());
+    rankings =
+        driver.createInputTopic(
+            Topics.FEEDBACK_RANKINGS.name(), new ByteArraySerializer(), new ByteArraySerializer());
+    groups =
+        driver.createOutputTopic(
+            Topics.TRAINING_COMPARISONS.name(),
+            new ByteArrayDeserializer(),
+            serdes.groups().deserializer());
+    deadLetters =
+        driver.createOutputTopic(
+            Topics.DEAD_LETTERS.name(),
+            new ByteArrayDeserializer(),
+            serdes.deadLetters().deserializer());
+    metrics =
+        driver.createOutputTopic(
+            Topics.TRAINING_METRICS.name(),
+            new StringDeserializer(),
+            serdes.metrics().deserializer());
   }
 
   static byte[] utf8(String s) {

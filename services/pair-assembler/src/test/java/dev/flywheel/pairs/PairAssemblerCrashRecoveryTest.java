@@ -72,7 +72,8 @@ class PairAssemblerCrashRecoveryTest {
     settings.put("flywheel.pair-assembler.streams.session.timeout.ms", "6000");
     settings.put("flywheel.pair-assembler.streams.heartbeat.interval.ms", "1000");
 
-    // expected: every ranking i yields group "<run>-rank-i", except every 25th, which names an unknown response
+    // expected: every ranking i yields group "<run>-rank-i", except every 25th, which names an
+    // unknown response
     Set<String> expectedGroups = new HashSet<>();
     Set<String> expectedDead = new HashSet<>();
     for (int i = 0; i < N; i++) {
@@ -87,15 +88,18 @@ class PairAssemblerCrashRecoveryTest {
       first = start(settings, logs.resolve("first.log"));
       awaitHealthy(first, httpPort, logs.resolve("first.log"));
 
-      Thread producer = new Thread(() -> {
-        try {
-          produce(infra, run);
-        } catch (Throwable t) {
-          producerError.set(t);
-        } finally {
-          producerDone.set(true);
-        }
-      }, "crash-test-producer");
+      Thread producer =
+          new Thread(
+              () -> {
+                try {
+                  produce(infra, run);
+                } catch (Throwable t) {
+                  producerError.set(t);
+                } finally {
+                  producerDone.set(true);
+                }
+              },
+              "crash-test-producer");
       producer.start();
 
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -116,16 +120,24 @@ class PairAssemblerCrashRecoveryTest {
       first.waitFor();
       int seenAtKill = outputs.groups.size();
       boolean midStream = !producerDone.get() || seenAtKill < expectedGroups.size();
-      assertTrue(midStream, "killed mid-stream (" + seenAtKill + " of " + expectedGroups.size() + " groups out)");
+      assertTrue(
+          midStream,
+          "killed mid-stream (" + seenAtKill + " of " + expectedGroups.size() + " groups out)");
 
       second = start(settings, logs.resolve("second.log"));
       deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-      while (!(producerDone.get() && outputs.groupIds().containsAll(expectedGroups)
+      while (!(producerDone.get()
+          && outputs.groupIds().containsAll(expectedGroups)
           && outputs.deadIds().containsAll(expectedDead))) {
         outputs.poll();
         if (System.nanoTime() > deadline) {
-          fail("incomplete after restart: " + outputs.groupIds().size() + "/" + expectedGroups.size()
-              + " groups; app log:\n" + tail(logs.resolve("second.log")));
+          fail(
+              "incomplete after restart: "
+                  + outputs.groupIds().size()
+                  + "/"
+                  + expectedGroups.size()
+                  + " groups; app log:\n"
+                  + tail(logs.resolve("second.log")));
         }
       }
       producer.join();
@@ -141,13 +153,16 @@ class PairAssemblerCrashRecoveryTest {
       assertEquals(expectedGroups, outputs.groupIds());
       assertEquals(expectedGroups.size(), outputs.groups.size(), "every group exactly once");
       assertEquals(expectedDead, outputs.deadIds());
-      assertEquals(expectedDead.size(), outputs.deadLetters.size(), "every dead letter exactly once");
+      assertEquals(
+          expectedDead.size(), outputs.deadLetters.size(), "every dead letter exactly once");
       Set<String> offsets = new HashSet<>();
       for (ComparisonGroup g : outputs.groups) {
         assertEquals(6, g.getPairs().size());
-        assertTrue(offsets.add(g.getSourceOffsets().get(0).toString()), "distinct source ranking offsets");
+        assertTrue(
+            offsets.add(g.getSourceOffsets().get(0).toString()), "distinct source ranking offsets");
       }
-      System.out.printf("crash test: killed after %d of %d groups; all %d groups and %d dead letters exactly once%n",
+      System.out.printf(
+          "crash test: killed after %d of %d groups; all %d groups and %d dead letters exactly once%n",
           seenAtKill, expectedGroups.size(), outputs.groups.size(), outputs.deadLetters.size());
     } finally {
       for (Process p : new Process[] {first, second}) {
@@ -168,18 +183,28 @@ class PairAssemblerCrashRecoveryTest {
     AvroSerializer<ChatTranscript> transcripts = new AvroSerializer<>(registry, true);
     AvroSerializer<HumanRanking> rankings = new AvroSerializer<>(registry, true);
     Map<String, Object> props = infra.producerProps();
-    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props, new StringSerializer(),
-        new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(
+            props,
+            new StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
       List<Future<?>> sends = new ArrayList<>();
       for (int i = 0; i < N; i++) {
         String transcriptId = run + "-t-" + i;
         ChatTranscript t = Events.transcript(transcriptId, run + " prompt " + (i % 40), 4);
-        List<String> order = i % 25 == 7 ? List.of("r1", "r2", "r3", "r99") : List.of("r3", "r1", "r4", "r2");
+        List<String> order =
+            i % 25 == 7 ? List.of("r1", "r2", "r3", "r99") : List.of("r3", "r1", "r4", "r2");
         HumanRanking r = Events.strict(run + "-rank-" + i, transcriptId, "ann-" + (i % 3), order);
-        ProducerRecord<String, byte[]> tr = new ProducerRecord<>(Topics.CHAT_TRANSCRIPTS.name(), transcriptId,
-            transcripts.serialize(Topics.CHAT_TRANSCRIPTS.name(), t));
-        ProducerRecord<String, byte[]> rr = new ProducerRecord<>(Topics.FEEDBACK_RANKINGS.name(), transcriptId,
-            rankings.serialize(Topics.FEEDBACK_RANKINGS.name(), r));
+        ProducerRecord<String, byte[]> tr =
+            new ProducerRecord<>(
+                Topics.CHAT_TRANSCRIPTS.name(),
+                transcriptId,
+                transcripts.serialize(Topics.CHAT_TRANSCRIPTS.name(), t));
+        ProducerRecord<String, byte[]> rr =
+            new ProducerRecord<>(
+                Topics.FEEDBACK_RANKINGS.name(),
+                transcriptId,
+                rankings.serialize(Topics.FEEDBACK_RANKINGS.name(), r));
         if (i % 5 == 0) { // some rankings arrive before their transcript
           sends.add(producer.send(rr));
           sends.add(producer.send(tr));
@@ -201,7 +226,9 @@ class PairAssemblerCrashRecoveryTest {
 
   // ------------------------------------------------------------------ reading
 
-  /** read_committed consumers of the comparisons and dead-letter topics, keeping this run's records. */
+  /**
+   * read_committed consumers of the comparisons and dead-letter topics, keeping this run's records.
+   */
   private static final class Outputs implements AutoCloseable {
     final List<ComparisonGroup> groups = new ArrayList<>();
     final List<DeadLetter> deadLetters = new ArrayList<>();
@@ -212,10 +239,16 @@ class PairAssemblerCrashRecoveryTest {
     Outputs(FlywheelInfra infra, String run) {
       this.run = run;
       SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
-      groupConsumer = new KafkaConsumer<>(committed(infra, run + "-groups"), new ByteArrayDeserializer(),
-          new AvroDeserializer<>(registry, ComparisonGroup.class));
-      deadConsumer = new KafkaConsumer<>(committed(infra, run + "-dead"), new ByteArrayDeserializer(),
-          new AvroDeserializer<>(registry, DeadLetter.class));
+      groupConsumer =
+          new KafkaConsumer<>(
+              committed(infra, run + "-groups"),
+              new ByteArrayDeserializer(),
+              new AvroDeserializer<>(registry, ComparisonGroup.class));
+      deadConsumer =
+          new KafkaConsumer<>(
+              committed(infra, run + "-dead"),
+              new ByteArrayDeserializer(),
+              new AvroDeserializer<>(registry, DeadLetter.class));
       groupConsumer.subscribe(List.of(Topics.TRAINING_COMPARISONS.name()));
       deadConsumer.subscribe(List.of(Topics.DEAD_LETTERS.name()));
     }
@@ -265,12 +298,21 @@ class PairAssemblerCrashRecoveryTest {
   // ------------------------------------------------------------------ the process
 
   private static Process start(Map<String, String> settings, Path log) throws IOException {
-    List<String> command = new ArrayList<>(List.of(
-        System.getProperty("pairs.test.java", Path.of(System.getProperty("java.home"), "bin", "java").toString()),
-        "-Xmx256m", "-XX:+UseSerialGC"));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                System.getProperty(
+                    "pairs.test.java",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString()),
+                "-Xmx256m",
+                "-XX:+UseSerialGC"));
     settings.forEach((k, v) -> command.add("-D" + k + "=" + v));
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), Application.class.getName()));
-    return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    command.addAll(
+        List.of("-cp", System.getProperty("java.class.path"), Application.class.getName()));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
   }
 
   private static void awaitHealthy(Process process, int port, Path log) throws Exception {
@@ -280,9 +322,12 @@ class PairAssemblerCrashRecoveryTest {
         fail("app exited with " + process.exitValue() + ":\n" + tail(log));
       }
       try {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response =
+            HttpClient.newHttpClient()
+                .send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() == 200 && response.body().contains("RUNNING")) {
           return;
         }
@@ -295,15 +340,19 @@ class PairAssemblerCrashRecoveryTest {
   }
 
   private static int status(int port, String path) throws Exception {
-    return HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-        HttpResponse.BodyHandlers.discarding()).statusCode();
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+            HttpResponse.BodyHandlers.discarding())
+        .statusCode();
   }
 
   private static String get(int port, String path) throws Exception {
-    return HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 
   private static int freePort() throws IOException {

@@ -1,6 +1,5 @@
 package dev.flywheel.pairs;
 
-import dev.flywheel.schemas.PromptKeys;
 import static dev.flywheel.pairs.Events.ids;
 import static dev.flywheel.pairs.Events.ranking;
 import static dev.flywheel.pairs.Events.strict;
@@ -25,6 +24,7 @@ import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.events.Turn;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.schemas.PromptKeys;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.topics.Topics;
 import java.nio.ByteBuffer;
@@ -54,8 +54,7 @@ class PairAssemblerTopologyTest {
   private static SchemaRegistryClient registry;
   private static String registryUrl;
 
-  @TempDir
-  Path stateDir;
+  @TempDir Path stateDir;
   private final List<Harness> harnesses = new ArrayList<>();
 
   @BeforeAll
@@ -65,11 +64,12 @@ class PairAssemblerTopologyTest {
   }
 
   private Harness harness() {
-    return harness(c -> { });
+    return harness(c -> {});
   }
 
   private Harness harness(Consumer<PairAssemblerConfig> overrides) {
-    Harness h = new Harness(registry, registryUrl, stateDir.resolve("s" + harnesses.size()), overrides);
+    Harness h =
+        new Harness(registry, registryUrl, stateDir.resolve("s" + harnesses.size()), overrides);
     harnesses.add(h);
     return h;
   }
@@ -101,7 +101,8 @@ class PairAssemblerTopologyTest {
       List<String> order = new ArrayList<>(ids(k));
       java.util.Collections.reverse(order); // rk best ... r1 worst
       long tOffset = h.transcript(t, k * 10L);
-      long rOffset = h.ranking(strict("rank-k" + k, t.getTranscriptId(), "ann-1", order), k * 10L + 5);
+      long rOffset =
+          h.ranking(strict("rank-k" + k, t.getTranscriptId(), "ann-1", order), k * 10L + 5);
 
       List<KeyValue<byte[], ComparisonGroup>> out = h.groups();
       assertEquals(1, out.size(), "one group for K=" + k);
@@ -122,11 +123,15 @@ class PairAssemblerTopologyTest {
         RankedResponse r = g.getResponses().get(i);
         assertEquals(order.get(i), r.getResponseId());
         assertEquals(i, r.getTier());
-        assertEquals("answer " + r.getResponseId() + " to " + t.getPrompt(), r.getText(), "text resolved from transcript");
+        assertEquals(
+            "answer " + r.getResponseId() + " to " + t.getPrompt(),
+            r.getText(),
+            "text resolved from transcript");
       }
       // every pair: chosen sits in a better tier than rejected; no pair twice
-      Map<String, Integer> tierOf = g.getResponses().stream()
-          .collect(Collectors.toMap(RankedResponse::getResponseId, RankedResponse::getTier));
+      Map<String, Integer> tierOf =
+          g.getResponses().stream()
+              .collect(Collectors.toMap(RankedResponse::getResponseId, RankedResponse::getTier));
       Set<String> distinct = new TreeSet<>();
       for (ComparisonPair p : g.getPairs()) {
         assertTrue(tierOf.get(p.getChosenResponseId()) < tierOf.get(p.getRejectedResponseId()));
@@ -136,14 +141,17 @@ class PairAssemblerTopologyTest {
       // policy versions of the compared responses: r1 has none, r2.. alternate 1/2
       List<Long> expectedVersions = k == 2 ? List.of(1L) : List.of(1L, 2L);
       assertEquals(expectedVersions, g.getPolicyVersions());
-      assertEquals(List.of(
-          new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
-          new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, tOffset)), g.getSourceOffsets());
+      assertEquals(
+          List.of(
+              new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
+              new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, tOffset)),
+          g.getSourceOffsets());
       assertEquals(PromptKeys.split(g.getPromptKey(), 0.2), g.getSplit());
     }
     assertTrue(h.deadLetters().isEmpty());
     assertEquals(8, h.meter("pair_assembler_groups_emitted"));
-    assertTrue(h.driver.producedTopicNames().stream().noneMatch(n -> n.contains("rekeyed")),
+    assertTrue(
+        h.driver.producedTopicNames().stream().noneMatch(n -> n.contains("rekeyed")),
         "rightly keyed records take the direct path");
   }
 
@@ -152,16 +160,21 @@ class PairAssemblerTopologyTest {
     Harness h = harness();
     ChatTranscript t = transcript("t-ties", "tie me", 5);
     h.transcript(t, 0);
-    h.ranking(ranking("rank-ties", "t-ties", "ann-1", tier("r1", "r2"), tier("r3"), tier("r4", "r5")), 1);
+    h.ranking(
+        ranking("rank-ties", "t-ties", "ann-1", tier("r1", "r2"), tier("r3"), tier("r4", "r5")), 1);
 
     ComparisonGroup g = h.groups().get(0).value;
     // 2x1 + 2x2 + 1x2 = 8 pairs, none inside a tier
-    Set<String> pairs = g.getPairs().stream()
-        .map(p -> p.getChosenResponseId() + ">" + p.getRejectedResponseId()).collect(Collectors.toSet());
-    assertEquals(Set.of("r1>r3", "r2>r3", "r1>r4", "r1>r5", "r2>r4", "r2>r5", "r3>r4", "r3>r5"), pairs);
+    Set<String> pairs =
+        g.getPairs().stream()
+            .map(p -> p.getChosenResponseId() + ">" + p.getRejectedResponseId())
+            .collect(Collectors.toSet());
+    assertEquals(
+        Set.of("r1>r3", "r2>r3", "r1>r4", "r1>r5", "r2>r4", "r2>r5", "r3>r4", "r3>r5"), pairs);
     assertEquals(1.0 / 8, g.getPairWeight(), 1e-12);
-    Map<String, Integer> tierOf = g.getResponses().stream()
-        .collect(Collectors.toMap(RankedResponse::getResponseId, RankedResponse::getTier));
+    Map<String, Integer> tierOf =
+        g.getResponses().stream()
+            .collect(Collectors.toMap(RankedResponse::getResponseId, RankedResponse::getTier));
     assertEquals(Map.of("r1", 0, "r2", 0, "r3", 1, "r4", 2, "r5", 2), tierOf);
   }
 
@@ -169,7 +182,8 @@ class PairAssemblerTopologyTest {
   void emptyTiersAreIgnored() {
     Harness h = harness();
     h.transcript(transcript("t-empty", "p", 3), 0);
-    h.ranking(ranking("rank-empty", "t-empty", "ann", tier(), tier("r2"), tier(), tier("r1", "r3")), 1);
+    h.ranking(
+        ranking("rank-empty", "t-empty", "ann", tier(), tier("r2"), tier(), tier("r1", "r3")), 1);
     ComparisonGroup g = h.groups().get(0).value;
     assertEquals(2, g.getPairs().size());
     assertEquals(0, g.getResponses().get(0).getTier());
@@ -181,7 +195,8 @@ class PairAssemblerTopologyTest {
   @Test
   void rankingBeforeItsTranscriptIsHeldAndJoinedWithinTheGracePeriod() {
     Harness h = harness(); // grace 10 s
-    long rOffset = h.ranking(strict("rank-early", "t-late", "ann-1", List.of("r2", "r1", "r3")), 1_000);
+    long rOffset =
+        h.ranking(strict("rank-early", "t-late", "ann-1", List.of("r2", "r1", "r3")), 1_000);
     assertTrue(h.groups().isEmpty());
     h.transcript(transcript("t-other", "unrelated", 2), 6_000); // stream time moves, sweeps run
     h.transcript(transcript("t-late", "late transcript", 3), 10_900); // 9.9 s after the ranking
@@ -190,9 +205,13 @@ class PairAssemblerTopologyTest {
     ComparisonGroup g = out.get(0).value;
     assertEquals("rank-early", g.getRankingId());
     assertEquals(3, g.getPairs().size());
-    assertEquals(List.of(new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
-        new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, 1L)), g.getSourceOffsets());
-    h.transcript(transcript("t-more", "later", 2), 30_000); // well past the deadline: nothing left to orphan
+    assertEquals(
+        List.of(
+            new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
+            new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, 1L)),
+        g.getSourceOffsets());
+    h.transcript(
+        transcript("t-more", "later", 2), 30_000); // well past the deadline: nothing left to orphan
     assertTrue(h.deadLetters().isEmpty());
   }
 
@@ -301,7 +320,8 @@ class PairAssemblerTopologyTest {
     List<KeyValue<byte[], DeadLetter>> dead = h.deadLetters();
     assertEquals(1, dead.size());
     assertEquals(ErrorTypes.TRANSCRIPT_ID_TAKEN, dead.get(0).value.getErrorType());
-    // and the other direction: the squatter's ranking of "its" transcript is refused, the owner's joins
+    // and the other direction: the squatter's ranking of "its" transcript is refused, the owner's
+    // joins
     HumanRanking squatterRanking = strict("rank-squat", "t-first", "ann", List.of("r1", "r2"));
     squatterRanking.setAppId("other-app");
     h.ranking(squatterRanking, 2);
@@ -314,7 +334,8 @@ class PairAssemblerTopologyTest {
 
   // ------------------------------------------------------------------ invalid input
 
-  private void assertDeadLetter(Harness h, String errorType, String reasonPart, long offset, byte[] key, byte[] raw) {
+  private void assertDeadLetter(
+      Harness h, String errorType, String reasonPart, long offset, byte[] key, byte[] raw) {
     List<KeyValue<byte[], DeadLetter>> dead = h.deadLetters();
     assertEquals(1, dead.size(), "one dead letter for " + errorType);
     DeadLetter d = dead.get(0).value;
@@ -333,7 +354,10 @@ class PairAssemblerTopologyTest {
     Harness h = harness();
     h.transcript(transcript(r.getTranscriptId(), "p", 9), 0);
     byte[] raw = h.bytes(r);
-    h.rawRanking(utf8(r.getTranscriptId()), h.bytes(strict("ok-before", r.getTranscriptId(), "a", List.of("r1", "r2"))), 1);
+    h.rawRanking(
+        utf8(r.getTranscriptId()),
+        h.bytes(strict("ok-before", r.getTranscriptId(), "a", List.of("r1", "r2"))),
+        1);
     long offset = h.rawRanking(utf8(r.getTranscriptId()), raw, 2);
     assertEquals(1, h.groups().size(), "only the valid ranking yields a group");
     assertDeadLetter(h, errorType, reasonPart, offset, utf8(r.getTranscriptId()), raw);
@@ -341,7 +365,10 @@ class PairAssemblerTopologyTest {
 
   @Test
   void unknownResponseIdIsDeadLettered() {
-    assertInvalidRanking(strict("bad-unknown", "t-inv", "a", List.of("r1", "r42")), ErrorTypes.UNKNOWN_RESPONSE_ID, "r42");
+    assertInvalidRanking(
+        strict("bad-unknown", "t-inv", "a", List.of("r1", "r42")),
+        ErrorTypes.UNKNOWN_RESPONSE_ID,
+        "r42");
   }
 
   @Test
@@ -357,38 +384,51 @@ class PairAssemblerTopologyTest {
 
   @Test
   void duplicateResponseIdIsDeadLettered() {
-    assertInvalidRanking(ranking("bad-dup", "t-inv", "a", tier("r1"), tier("r2", "r1")),
-        ErrorTypes.DUPLICATE_RESPONSE_ID, "r1");
+    assertInvalidRanking(
+        ranking("bad-dup", "t-inv", "a", tier("r1"), tier("r2", "r1")),
+        ErrorTypes.DUPLICATE_RESPONSE_ID,
+        "r1");
   }
 
   @Test
   void allTiedIsDeadLetteredAsNoPairs() {
-    assertInvalidRanking(ranking("bad-tied", "t-inv", "a", tier("r1", "r2", "r3")), ErrorTypes.NO_PAIRS, "ties all");
+    assertInvalidRanking(
+        ranking("bad-tied", "t-inv", "a", tier("r1", "r2", "r3")), ErrorTypes.NO_PAIRS, "ties all");
   }
 
   @Test
   void oneResponseIsDeadLetteredAsKOutOfRange() {
-    assertInvalidRanking(ranking("bad-k1", "t-inv", "a", tier("r1")), ErrorTypes.K_OUT_OF_RANGE, "ranks 1 responses");
+    assertInvalidRanking(
+        ranking("bad-k1", "t-inv", "a", tier("r1")),
+        ErrorTypes.K_OUT_OF_RANGE,
+        "ranks 1 responses");
   }
 
   @Test
   void noResponsesIsDeadLetteredAsKOutOfRange() {
-    assertInvalidRanking(ranking("bad-k0", "t-inv", "a"), ErrorTypes.K_OUT_OF_RANGE, "ranks 0 responses");
+    assertInvalidRanking(
+        ranking("bad-k0", "t-inv", "a"), ErrorTypes.K_OUT_OF_RANGE, "ranks 0 responses");
   }
 
   @Test
   void tenResponsesIsDeadLetteredAsKOutOfRange() {
     List<String> ten = new ArrayList<>(ids(9));
     ten.add("r10");
-    assertInvalidRanking(strict("bad-k10", "t-inv", "a", ten), ErrorTypes.K_OUT_OF_RANGE, "ranks 10 responses");
+    assertInvalidRanking(
+        strict("bad-k10", "t-inv", "a", ten), ErrorTypes.K_OUT_OF_RANGE, "ranks 10 responses");
   }
 
   @Test
   void transcriptWithDuplicateResponseIdsIsDeadLettered() {
     Harness h = harness();
-    ChatTranscript t = transcript("t-bad", List.of(new Turn(Role.USER, "p")), "p", List.of(
-        CandidateResponse.newBuilder().setResponseId("x").setText("1").build(),
-        CandidateResponse.newBuilder().setResponseId("x").setText("2").build()));
+    ChatTranscript t =
+        transcript(
+            "t-bad",
+            List.of(new Turn(Role.USER, "p")),
+            "p",
+            List.of(
+                CandidateResponse.newBuilder().setResponseId("x").setText("1").build(),
+                CandidateResponse.newBuilder().setResponseId("x").setText("2").build()));
     byte[] raw = h.bytes(t);
     long offset = h.rawTranscript(utf8("t-bad"), raw, 0);
     List<KeyValue<byte[], DeadLetter>> dead = h.deadLetters();
@@ -408,11 +448,11 @@ class PairAssemblerTopologyTest {
     byte[] wrongMagic = "{\"json\": true}".getBytes(StandardCharsets.UTF_8);
     byte[] truncated = {0, 0, 1};
     Object[][] cases = {
-        {wrongMagic, "UNKNOWN_MAGIC_BYTE"},
-        {truncated, "TRUNCATED_HEADER"},
-        {unknownSchema, "UNKNOWN_SCHEMA_ID"},
-        {malformed, "MALFORMED_PAYLOAD"},
-        {null, ErrorTypes.NULL_VALUE},
+      {wrongMagic, "UNKNOWN_MAGIC_BYTE"},
+      {truncated, "TRUNCATED_HEADER"},
+      {unknownSchema, "UNKNOWN_SCHEMA_ID"},
+      {malformed, "MALFORMED_PAYLOAD"},
+      {null, ErrorTypes.NULL_VALUE},
     };
     for (Object[] c : cases) {
       byte[] raw = (byte[]) c[0];
@@ -445,15 +485,23 @@ class PairAssemblerTopologyTest {
   void wronglyKeyedRecordsAreReKeyedAndStillJoin() {
     Harness h = harness();
     long tOffset = h.rawTranscript(utf8("not-the-id"), h.bytes(transcript("t-rekey", "p", 2)), 0);
-    long rOffset = h.rawRanking(null, h.bytes(strict("rank-rekey", "t-rekey", "a", List.of("r1", "r2"))), 1);
+    long rOffset =
+        h.rawRanking(null, h.bytes(strict("rank-rekey", "t-rekey", "a", List.of("r1", "r2"))), 1);
     List<KeyValue<byte[], ComparisonGroup>> out = h.groups();
     assertEquals(1, out.size());
-    assertEquals(List.of(new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
-        new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, tOffset)), out.get(0).value.getSourceOffsets(),
+    assertEquals(
+        List.of(
+            new SourceOffset(Topics.FEEDBACK_RANKINGS.name(), 0, rOffset),
+            new SourceOffset(Topics.CHAT_TRANSCRIPTS.name(), 0, tOffset)),
+        out.get(0).value.getSourceOffsets(),
         "offsets of the original records, not of the re-keying topic");
-    assertTrue(h.driver.producedTopicNames().stream().anyMatch(n -> n.endsWith("rankings-rekeyed-repartition")),
+    assertTrue(
+        h.driver.producedTopicNames().stream()
+            .anyMatch(n -> n.endsWith("rankings-rekeyed-repartition")),
         "the ranking went through the re-keying topic: " + h.driver.producedTopicNames());
-    assertTrue(h.driver.producedTopicNames().stream().anyMatch(n -> n.endsWith("transcripts-rekeyed-repartition")));
+    assertTrue(
+        h.driver.producedTopicNames().stream()
+            .anyMatch(n -> n.endsWith("transcripts-rekeyed-repartition")));
     // a bad ranking behind the re-keying topic still carries its original coordinates and bytes
     byte[] bad = h.bytes(strict("rank-rekey-bad", "t-rekey", "a", List.of("r1", "r9")));
     long badOffset = h.rawRanking(utf8("wrong"), bad, 2);
@@ -462,7 +510,8 @@ class PairAssemblerTopologyTest {
 
   @Test
   void recordsOnTheWrongPartitionForTheirKeyAreReKeyed() {
-    // with 6 input partitions, a record read from partition 0 whose id hashes elsewhere is misplaced
+    // with 6 input partitions, a record read from partition 0 whose id hashes elsewhere is
+    // misplaced
     Harness h = harness(c -> c.setInputPartitions(6));
     String misplaced = null;
     for (int i = 0; misplaced == null; i++) {
@@ -474,7 +523,9 @@ class PairAssemblerTopologyTest {
     h.transcript(transcript(misplaced, "p", 2), 0);
     h.ranking(strict("rank-part", misplaced, "a", List.of("r2", "r1")), 1);
     assertEquals(1, h.groups().size());
-    assertTrue(h.driver.producedTopicNames().stream().anyMatch(n -> n.endsWith("rankings-rekeyed-repartition")));
+    assertTrue(
+        h.driver.producedTopicNames().stream()
+            .anyMatch(n -> n.endsWith("rankings-rekeyed-repartition")));
   }
 
   // ------------------------------------------------------------------ split
@@ -482,12 +533,15 @@ class PairAssemblerTopologyTest {
   @Test
   void splitAndKeyDependOnThePromptOnlyWhoeverRankedIt() {
     Harness h = harness(c -> c.setEvalFraction(0.5));
-    List<Turn> turns = List.of(new Turn(Role.SYSTEM, "Be brief."), new Turn(Role.USER, "What is 2 + 2?"));
-    List<Turn> sameButSpaced = List.of(new Turn(Role.SYSTEM, "  be   BRIEF. "), new Turn(Role.USER, "what is 2 +\n2?"));
-    List<CandidateResponse> responses = List.of(
-        CandidateResponse.newBuilder().setResponseId("r1").setText("4").build(),
-        CandidateResponse.newBuilder().setResponseId("r2").setText("5").build(),
-        CandidateResponse.newBuilder().setResponseId("r3").setText("four").build());
+    List<Turn> turns =
+        List.of(new Turn(Role.SYSTEM, "Be brief."), new Turn(Role.USER, "What is 2 + 2?"));
+    List<Turn> sameButSpaced =
+        List.of(new Turn(Role.SYSTEM, "  be   BRIEF. "), new Turn(Role.USER, "what is 2 +\n2?"));
+    List<CandidateResponse> responses =
+        List.of(
+            CandidateResponse.newBuilder().setResponseId("r1").setText("4").build(),
+            CandidateResponse.newBuilder().setResponseId("r2").setText("5").build(),
+            CandidateResponse.newBuilder().setResponseId("r3").setText("four").build());
     h.transcript(transcript("t-s1", turns, "What is 2 + 2?", responses), 0);
     h.transcript(transcript("t-s2", sameButSpaced, "what is 2 + 2?", responses), 0);
     h.ranking(strict("s-1", "t-s1", "ann-1", List.of("r1", "r3", "r2")), 1);
@@ -524,10 +578,12 @@ class PairAssemblerTopologyTest {
     Harness h = harness();
     h.transcript(transcript("t-agree", "rank these", 4), 0);
     // responses a..d are r1..r4
-    h.ranking(strict("ag-A", "t-agree", "A", List.of("r1", "r2", "r3", "r4")), 1);       // a>b>c>d
-    h.ranking(ranking("ag-B", "t-agree", "B", tier("r2"), tier("r1"), tier("r3", "r4")), 2);   // b>a>{c,d}
-    h.ranking(ranking("ag-C", "t-agree", "C", tier("r1", "r2"), tier("r3"), tier("r4")), 3);   // {a,b}>c>d
-    h.ranking(ranking("ag-D", "t-agree", "D", tier("r1"), tier("r3", "r4")), 4);               // a>{c,d}
+    h.ranking(strict("ag-A", "t-agree", "A", List.of("r1", "r2", "r3", "r4")), 1); // a>b>c>d
+    h.ranking(
+        ranking("ag-B", "t-agree", "B", tier("r2"), tier("r1"), tier("r3", "r4")), 2); // b>a>{c,d}
+    h.ranking(
+        ranking("ag-C", "t-agree", "C", tier("r1", "r2"), tier("r3"), tier("r4")), 3); // {a,b}>c>d
+    h.ranking(ranking("ag-D", "t-agree", "D", tier("r1"), tier("r3", "r4")), 4); // a>{c,d}
     // another prompt with a single annotator: adds no agreement
     h.transcript(transcript("t-solo", "alone", 2), 5);
     h.ranking(strict("ag-solo", "t-solo", "A", List.of("r1", "r2")), 6);
@@ -538,7 +594,8 @@ class PairAssemblerTopologyTest {
     TrainingMetrics agreement = last(published, "agreement");
     TrainingMetrics pairs = last(published, "pairs");
     // by hand, over pairs ab ac ad bc bd cd:
-    //  B vs A: ab disagree; ac ad bc bd agree; cd tie/strict            -> 4 agree, 1 disagree, 1 mismatch
+    //  B vs A: ab disagree; ac ad bc bd agree; cd tie/strict            -> 4 agree, 1 disagree, 1
+    // mismatch
     //  C vs A: ab tie/strict; ac ad bc bd cd agree                      -> 5 agree, 1 mismatch
     //  C vs B: ab tie/strict; ac ad bc bd agree; cd strict/tie          -> 4 agree, 2 mismatch
     //  D vs A (a,c,d): ac ad agree; cd tie/strict                       -> 2 agree, 1 mismatch

@@ -8,10 +8,10 @@ import io.micronaut.runtime.Micronaut;
  */
 public final class Application {
 
-    private Application() {}
+  private Application() {}
 
-    public static void main(String[] args) {
-        NativeRuntime.configure(); // before anything touches PyTorch
-        Micronaut.build(args).mainClass(Application.class).banner(false).start();
-    }
+  public static void main(String[] args) {
+    NativeRuntime.configure(); // before anything touches PyTorch
+    Micronaut.build(args).mainClass(Application.class).banner(false).start();
+  }
 }

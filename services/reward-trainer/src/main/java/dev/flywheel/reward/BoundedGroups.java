@@ -7,10 +7,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * The newest {@code bound} groups by {@link EncodedGroup#ORDER}. The content depends only on WHICH groups
- * were added, not on the order they arrived in (keeping the top-{@code bound} of a growing set), so a
- * trainer that rebuilds it from the topic after a restart gets exactly the same buffer, and the same
- * seeded replay sample.
+ * The newest {@code bound} groups by {@link EncodedGroup#ORDER}. The content depends only on WHICH
+ * groups were added, not on the order they arrived in (keeping the top-{@code bound} of a growing
+ * set), so a trainer that rebuilds it from the topic after a restart gets exactly the same buffer,
+ * and the same seeded replay sample.
  */
 final class BoundedGroups {
 

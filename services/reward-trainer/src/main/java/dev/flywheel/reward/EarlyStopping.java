@@ -10,13 +10,14 @@ import java.util.Map;
 
 /**
  * Keeps the parameters of the epoch with the lowest validation loss and says when to stop: after
- * {@code patience} evaluations in a row without a new best (Prechelt 1998, "Early stopping — but when?";
- * the {@code EarlyStoppingCallback} of HF transformers counts patience the same way). When a round warm-starts
- * from the accepted version, epoch 0 (that version) is a candidate too: a round whose training only
- * over-fits keeps its start. A fresh model's epoch 0 (an untrained head) is not observed.
+ * {@code patience} evaluations in a row without a new best (Prechelt 1998, "Early stopping — but
+ * when?"; the {@code EarlyStoppingCallback} of HF transformers counts patience the same way). When
+ * a round warm-starts from the accepted version, epoch 0 (that version) is a candidate too: a round
+ * whose training only over-fits keeps its start. A fresh model's epoch 0 (an untrained head) is not
+ * observed.
  *
- * <p>Its state travels in mid-round checkpoints ({@link #state()}, {@link #saveBest}) so a resumed round
- * compares against the same best.
+ * <p>Its state travels in mid-round checkpoints ({@link #state()}, {@link #saveBest}) so a resumed
+ * round compares against the same best.
  */
 final class EarlyStopping implements AutoCloseable {
 
@@ -32,7 +33,10 @@ final class EarlyStopping implements AutoCloseable {
     this.patience = patience;
   }
 
-  /** Records the validation loss after {@code epoch} of {@code model}; true when training should stop. */
+  /**
+   * Records the validation loss after {@code epoch} of {@code model}; true when training should
+   * stop.
+   */
   boolean observe(int epoch, double validationLoss, GptModel model) {
     if (validationLoss < bestLoss) {
       bestLoss = validationLoss;
@@ -84,7 +88,10 @@ final class EarlyStopping implements AutoCloseable {
     }
   }
 
-  /** Restores the state a checkpoint recorded ({@code state} from {@link #state()}, the file from {@link #saveBest}). */
+  /**
+   * Restores the state a checkpoint recorded ({@code state} from {@link #state()}, the file from
+   * {@link #saveBest}).
+   */
   void resume(Map<String, String> state, Path checkpointDir, GptModel shapeOf) throws IOException {
     String epoch = state.get("early-stopping.best-epoch");
     Path file = checkpointDir.resolve(BEST_FILE);

@@ -6,8 +6,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * One comparison group ready for the model: a token sequence per response (prompt + response + EOS) and
- * its comparisons as indices into {@link #sequences}.
+ * One comparison group ready for the model: a token sequence per response (prompt + response + EOS)
+ * and its comparisons as indices into {@link #sequences}.
  *
  * @param partition input partition it was read from
  * @param offset input offset it was read from
@@ -20,13 +20,25 @@ import java.util.List;
  * @param chosen indices of the tier-0 responses (the fallback reference responses)
  * @param newestPolicyVersion the newest policy version among the responses, or -1 if none
  */
-public record EncodedGroup(int partition, long offset, long eventTimeMs, String groupId, String promptKey, DataSplit split,
-    List<int[]> sequences, List<PairwiseRewardLoss.Comparison> comparisons, List<Integer> chosen,
+public record EncodedGroup(
+    int partition,
+    long offset,
+    long eventTimeMs,
+    String groupId,
+    String promptKey,
+    DataSplit split,
+    List<int[]> sequences,
+    List<PairwiseRewardLoss.Comparison> comparisons,
+    List<Integer> chosen,
     long newestPolicyVersion) {
 
-  /** Oldest first: event time, then partition, then offset (deterministic whatever the read order). */
-  public static final Comparator<EncodedGroup> ORDER = Comparator.comparingLong(EncodedGroup::eventTimeMs)
-      .thenComparingInt(EncodedGroup::partition).thenComparingLong(EncodedGroup::offset);
+  /**
+   * Oldest first: event time, then partition, then offset (deterministic whatever the read order).
+   */
+  public static final Comparator<EncodedGroup> ORDER =
+      Comparator.comparingLong(EncodedGroup::eventTimeMs)
+          .thenComparingInt(EncodedGroup::partition)
+          .thenComparingLong(EncodedGroup::offset);
 
   public int tokens() {
     int n = 0;
@@ -39,7 +51,10 @@ public record EncodedGroup(int partition, long offset, long eventTimeMs, String 
   /** The same comparisons with margin {@code m}. */
   public List<PairwiseRewardLoss.Comparison> comparisons(float m, int indexOffset) {
     return comparisons.stream()
-        .map(c -> new PairwiseRewardLoss.Comparison(c.winner() + indexOffset, c.loser() + indexOffset, m))
+        .map(
+            c ->
+                new PairwiseRewardLoss.Comparison(
+                    c.winner() + indexOffset, c.loser() + indexOffset, m))
         .toList();
   }
 }

@@ -15,10 +15,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Turns a {@link ComparisonGroup} into model input: each response becomes {@code BOS (ROLE text EOS)*}
- * of the prompt turns followed by {@code ASSISTANT response EOS} (the reward model reads its score at that
- * final EOS). Sequences longer than the model's context keep their LAST {@code contextLength} tokens: the
- * response and its end matter most, the start of a long prompt least.
+ * Turns a {@link ComparisonGroup} into model input: each response becomes {@code BOS (ROLE text
+ * EOS)*} of the prompt turns followed by {@code ASSISTANT response EOS} (the reward model reads its
+ * score at that final EOS). Sequences longer than the model's context keep their LAST {@code
+ * contextLength} tokens: the response and its end matter most, the start of a long prompt least.
  */
 public final class GroupEncoder {
 
@@ -36,11 +36,16 @@ public final class GroupEncoder {
     this.contextLength = contextLength;
   }
 
-  public EncodedGroup encode(ComparisonGroup group, int partition, long offset) throws InvalidGroupException {
+  public EncodedGroup encode(ComparisonGroup group, int partition, long offset)
+      throws InvalidGroupException {
     List<RankedResponse> responses = group.getResponses();
     if (responses.size() < 2) {
-      throw new InvalidGroupException("group " + group.getGroupId() + " has " + responses.size()
-          + " responses; a comparison needs at least 2");
+      throw new InvalidGroupException(
+          "group "
+              + group.getGroupId()
+              + " has "
+              + responses.size()
+              + " responses; a comparison needs at least 2");
     }
     List<ChatTurn> context = ChatTurns.toChatTurns(group.getTurns());
     if (context.isEmpty()) {
@@ -52,7 +57,8 @@ public final class GroupEncoder {
     long newestPolicy = -1;
     for (RankedResponse r : responses) {
       if (index.putIfAbsent(r.getResponseId(), sequences.size()) != null) {
-        throw new InvalidGroupException("group " + group.getGroupId() + " lists response " + r.getResponseId() + " twice");
+        throw new InvalidGroupException(
+            "group " + group.getGroupId() + " lists response " + r.getResponseId() + " twice");
       }
       List<ChatTurn> turns = new ArrayList<>(context);
       turns.add(ChatTurn.assistant(r.getText()));
@@ -76,29 +82,51 @@ public final class GroupEncoder {
       Integer w = index.get(p.getChosenResponseId());
       Integer l = index.get(p.getRejectedResponseId());
       if (w == null || l == null) {
-        throw new InvalidGroupException("group " + group.getGroupId() + " has a pair naming an unknown response ("
-            + p.getChosenResponseId() + " > " + p.getRejectedResponseId() + ")");
+        throw new InvalidGroupException(
+            "group "
+                + group.getGroupId()
+                + " has a pair naming an unknown response ("
+                + p.getChosenResponseId()
+                + " > "
+                + p.getRejectedResponseId()
+                + ")");
       }
       if (w.equals(l)) {
-        throw new InvalidGroupException("group " + group.getGroupId() + " compares response " + p.getChosenResponseId()
-            + " with itself");
+        throw new InvalidGroupException(
+            "group "
+                + group.getGroupId()
+                + " compares response "
+                + p.getChosenResponseId()
+                + " with itself");
       }
       comparisons.add(new PairwiseRewardLoss.Comparison(w, l));
     }
     if (comparisons.isEmpty()) {
-      throw new InvalidGroupException("group " + group.getGroupId() + " has no comparison pairs (all tied?)");
+      throw new InvalidGroupException(
+          "group " + group.getGroupId() + " has no comparison pairs (all tied?)");
     }
-    return new EncodedGroup(partition, offset, group.getEventTime().toEpochMilli(), group.getGroupId(),
-        group.getPromptKey(), group.getSplit(), List.copyOf(sequences), List.copyOf(comparisons), List.copyOf(chosen),
+    return new EncodedGroup(
+        partition,
+        offset,
+        group.getEventTime().toEpochMilli(),
+        group.getGroupId(),
+        group.getPromptKey(),
+        group.getSplit(),
+        List.copyOf(sequences),
+        List.copyOf(comparisons),
+        List.copyOf(chosen),
         newestPolicy);
   }
 
-  /** A reference response (e.g. a demonstration) as a scoring sequence, truncated like the groups. */
+  /**
+   * A reference response (e.g. a demonstration) as a scoring sequence, truncated like the groups.
+   */
   public int[] encodeResponse(List<ChatTurn> context, String response) {
     List<ChatTurn> turns = new ArrayList<>(context);
     turns.add(ChatTurn.assistant(response));
     int[] tokens = chat.encode(turns);
     return tokens.length > contextLength
-        ? Arrays.copyOfRange(tokens, tokens.length - contextLength, tokens.length) : tokens;
+        ? Arrays.copyOfRange(tokens, tokens.length - contextLength, tokens.length)
+        : tokens;
   }
 }

@@ -4,7 +4,6 @@ import static dev.flywheel.schemas.support.FileTrees.deleteRecursively;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
@@ -17,7 +16,6 @@ import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.VersionLedger;
-
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.FileAlreadyExistsException;
@@ -27,14 +25,13 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The models a reward-trainer round starts from and leaves behind: the first version's initial model
- * (from the latest SFT policy's trunk), a published version's verified artifact, and the new version's
- * artifact in the store.
+ * The models a reward-trainer round starts from and leaves behind: the first version's initial
+ * model (from the latest SFT policy's trunk), a published version's verified artifact, and the new
+ * version's artifact in the store.
  */
 final class RewardArtifacts {
 
@@ -45,7 +42,11 @@ final class RewardArtifacts {
   private final LocalArtifactStore store;
   private final NDManager manager;
 
-  RewardArtifacts(RewardTrainerConfig config, KafkaSettings kafka, LocalArtifactStore store, NDManager manager) {
+  RewardArtifacts(
+      RewardTrainerConfig config,
+      KafkaSettings kafka,
+      LocalArtifactStore store,
+      NDManager manager) {
     this.config = config;
     this.kafka = kafka;
     this.store = store;
@@ -62,19 +63,28 @@ final class RewardArtifacts {
     Optional<PolicyVersion> sft = config.isInitFromPolicy() ? latestSftPolicy() : Optional.empty();
     if (sft.isPresent()) {
       PolicyVersion p = sft.get();
-      try (LoadedModel policy = ModelArtifacts.load(store.resolve(URI.create(p.getArtifactUri())),
-          p.getArtifactSha256(), manager)) {
+      try (LoadedModel policy =
+          ModelArtifacts.load(
+              store.resolve(URI.create(p.getArtifactUri())), p.getArtifactSha256(), manager)) {
         if (policy.config().contextLength() == fresh.contextLength()) {
           // the policy's shape, the reward trainer's own dropout (the policy's is an SFT setting)
-          RewardModel model = RewardModel.create(policy.config().withDropout(fresh.dropout()), manager);
+          RewardModel model =
+              RewardModel.create(policy.config().withDropout(fresh.dropout()), manager);
           model.copyTrunkFrom(policy.policy());
-          LOG.info("first reward model starts from SFT policy v{} (InstructGPT §3.5)", p.getVersion());
+          LOG.info(
+              "first reward model starts from SFT policy v{} (InstructGPT §3.5)", p.getVersion());
           return model;
         }
-        LOG.warn("SFT policy v{} has context {} but the trainer encodes {}; starting from random weights",
-            p.getVersion(), policy.config().contextLength(), fresh.contextLength());
+        LOG.warn(
+            "SFT policy v{} has context {} but the trainer encodes {}; starting from random weights",
+            p.getVersion(),
+            policy.config().contextLength(),
+            fresh.contextLength());
       } catch (IOException | RuntimeException e) {
-        LOG.warn("cannot start from SFT policy v{} ({}); starting from random weights", p.getVersion(), e.toString());
+        LOG.warn(
+            "cannot start from SFT policy v{} ({}); starting from random weights",
+            p.getVersion(),
+            e.toString());
       }
     }
     return RewardModel.create(fresh, manager);
@@ -82,12 +92,17 @@ final class RewardArtifacts {
 
   private Optional<PolicyVersion> latestSftPolicy() {
     try {
-      return VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), config.getKafkaTimeout())
-          .versions().values().stream()
+      return VersionLedger.loadPolicyVersions(
+              kafka, config.getPolicyVersionsTopic(), config.getKafkaTimeout())
+          .versions()
+          .values()
+          .stream()
           .filter(v -> v.getStage() == PolicyStage.SFT && v.getStatus() != ModelStatus.REJECTED)
           .reduce((older, newer) -> newer);
     } catch (TimeoutException | RuntimeException e) {
-      LOG.warn("cannot read policy versions ({}); the first reward model starts from random weights", e.toString());
+      LOG.warn(
+          "cannot read policy versions ({}); the first reward model starts from random weights",
+          e.toString());
       return Optional.empty();
     }
   }
@@ -99,12 +114,13 @@ final class RewardArtifacts {
   }
 
   /**
-   * Saves the model as {@code reward/v<version>-<sha12>}. A retry of an attempt that crashed after writing
-   * it finds the same name only if the bytes are identical; it then reuses it.
+   * Saves the model as {@code reward/v<version>-<sha12>}. A retry of an attempt that crashed after
+   * writing it finds the same name only if the bytes are identical; it then reuses it.
    */
   record Artifact(URI uri, String sha256) {}
 
-  Artifact save(RewardModel model, long version, Optional<RewardModelVersion> parent, double rewardOffset)
+  Artifact save(
+      RewardModel model, long version, Optional<RewardModelVersion> parent, double rewardOffset)
       throws IOException {
     Path staging = Files.createTempDirectory(store.root(), ".reward-v" + version + "-");
     try {

@@ -11,16 +11,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Held-out evaluation of a reward model on comparison groups: pairwise accuracy (fraction of pairs with
- * r_w &gt; r_l), the InstructGPT loss (mean over groups of the mean over the group's pairs of
- * -log σ(r_w - r_l)), and calibration: pairs sorted by |r_w - r_l| into equal-count buckets, each with its
- * accuracy (how often the model's preferred response was the labelled winner), its mean confidence
- * σ(|r_w - r_l|) and its mean margin; ECE = Σ_b (n_b / n) · |accuracy_b − confidence_b|.
+ * Held-out evaluation of a reward model on comparison groups: pairwise accuracy (fraction of pairs
+ * with r_w &gt; r_l), the InstructGPT loss (mean over groups of the mean over the group's pairs of
+ * -log σ(r_w - r_l)), and calibration: pairs sorted by |r_w - r_l| into equal-count buckets, each
+ * with its accuracy (how often the model's preferred response was the labelled winner), its mean
+ * confidence σ(|r_w - r_l|) and its mean margin; ECE = Σ_b (n_b / n) · |accuracy_b − confidence_b|.
  */
 public final class RewardEvaluator {
 
   /** Groups scored per forward pass. */
   private final int groupsPerBatch;
+
   private final int buckets;
 
   public RewardEvaluator(int groupsPerBatch, int buckets) {
@@ -38,8 +39,15 @@ public final class RewardEvaluator {
    * @param accuracyLow lower end of the 95% interval of {@code accuracy} (bootstrap over groups)
    * @param accuracyHigh upper end of that interval
    */
-  public record Result(double accuracy, double loss, int pairs, int groups, List<Bucket> calibration, double ece,
-      double accuracyLow, double accuracyHigh) {
+  public record Result(
+      double accuracy,
+      double loss,
+      int pairs,
+      int groups,
+      List<Bucket> calibration,
+      double ece,
+      double accuracyLow,
+      double accuracyHigh) {
 
     /** Metric entries: {@code <prefix>accuracy}, {@code <prefix>loss}, calibration buckets, ECE. */
     public Map<String, Double> metrics(String prefix) {
@@ -72,7 +80,8 @@ public final class RewardEvaluator {
     int groupIndex = 0;
     double lossSum = 0;
     for (int start = 0; start < groups.size(); start += groupsPerBatch) {
-      List<EncodedGroup> batch = groups.subList(start, Math.min(groups.size(), start + groupsPerBatch));
+      List<EncodedGroup> batch =
+          groups.subList(start, Math.min(groups.size(), start + groupsPerBatch));
       float[] scores = scores(model, batch);
       int base = 0;
       for (EncodedGroup g : batch) {
@@ -89,17 +98,23 @@ public final class RewardEvaluator {
         base += g.sequences().size();
       }
     }
-    double[] interval = bootstrapInterval(groupRight, groupPairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
-    return summarise(differences, groups.isEmpty() ? Double.NaN : lossSum / groups.size(), groups.size(), interval);
+    double[] interval =
+        bootstrapInterval(groupRight, groupPairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    return summarise(
+        differences,
+        groups.isEmpty() ? Double.NaN : lossSum / groups.size(),
+        groups.size(),
+        interval);
   }
 
   static final int BOOTSTRAP_RESAMPLES = 2000;
   static final long BOOTSTRAP_SEED = 20240229L;
 
   /**
-   * Percentile bootstrap 95% interval of pooled pairwise accuracy, resampling whole GROUPS (a cluster
-   * bootstrap: the pairs of one ranking share its responses and its labeler, so they are not independent,
-   * and resampling pairs would give too narrow an interval). Seeded, so one eval set gives one interval.
+   * Percentile bootstrap 95% interval of pooled pairwise accuracy, resampling whole GROUPS (a
+   * cluster bootstrap: the pairs of one ranking share its responses and its labeler, so they are
+   * not independent, and resampling pairs would give too narrow an interval). Seeded, so one eval
+   * set gives one interval.
    */
   static double[] bootstrapInterval(int[] right, int[] pairs, int resamples, long seed) {
     int n = right.length;
@@ -119,8 +134,10 @@ public final class RewardEvaluator {
       estimates[b] = p == 0 ? Double.NaN : (double) r / p;
     }
     Arrays.sort(estimates);
-    return new double[] {estimates[(int) Math.floor(0.025 * (resamples - 1))],
-        estimates[(int) Math.ceil(0.975 * (resamples - 1))]};
+    return new double[] {
+      estimates[(int) Math.floor(0.025 * (resamples - 1))],
+      estimates[(int) Math.ceil(0.975 * (resamples - 1))]
+    };
   }
 
   /** Scores of every response of {@code batch}, concatenated in order. */
@@ -144,7 +161,8 @@ public final class RewardEvaluator {
   public double meanScore(RewardModel model, List<int[]> sequences, int perBatch) {
     double sum = 0;
     for (int start = 0; start < sequences.size(); start += perBatch) {
-      for (float s : score(model, sequences.subList(start, Math.min(sequences.size(), start + perBatch)))) {
+      for (float s :
+          score(model, sequences.subList(start, Math.min(sequences.size(), start + perBatch)))) {
         sum += s;
       }
     }
@@ -186,8 +204,15 @@ public final class RewardEvaluator {
       calibration.add(bucket);
       ece += (double) size / n * Math.abs(bucket.accuracy() - bucket.confidence());
     }
-    return new Result(n == 0 ? Double.NaN : (double) right / n, loss, n, groups, calibration, n == 0 ? Double.NaN : ece,
-        interval[0], interval[1]);
+    return new Result(
+        n == 0 ? Double.NaN : (double) right / n,
+        loss,
+        n,
+        groups,
+        calibration,
+        n == 0 ? Double.NaN : ece,
+        interval[0],
+        interval[1]);
   }
 
   static double softplus(double x) {

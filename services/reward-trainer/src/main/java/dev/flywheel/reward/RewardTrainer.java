@@ -19,8 +19,8 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
+import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
@@ -65,29 +65,35 @@ import org.slf4j.LoggerFactory;
  * The reward trainer's loop (plain Java; {@link RewardTrainerService} runs it on its own thread).
  *
  * <h2>State and restarts</h2>
+ *
  * Nothing lives outside Kafka and two local directories (artifacts, checkpoints):
+ *
  * <ul>
  *   <li>Input already inside a published version = offsets committed for {@code group-id}; they are
- *       committed in the same Kafka transaction as the version event ({@link VersionPublisher}), so a crash
- *       leaves either both or neither.</li>
- *   <li>On start the trainer reads {@code training.comparisons} up to the committed offsets to rebuild the
- *       replay buffer and the eval set (bounded, deterministic: {@link BoundedGroups}), starting at the
- *       earliest offsets the last checkpoint says they still hold (or at the beginning without one).
- *       Everything after the committed offsets is new input for the next round.</li>
- *   <li>Mid-round checkpoints hold the model, the step reached and the round's input end offsets. If the
- *       last checkpoint belongs to the round the committed offsets and the ledger say is next, the trainer
- *       re-reads exactly that input and continues from the checkpoint's step (Adam moments restart; the
- *       learning rate continues to decay from where it was to the same final value).</li>
- *   <li>The version number is {@link VersionLedger#nextVersion()}: the number of an aborted attempt was
- *       never visible, so it is reused; a number ever published never is.</li>
+ *       committed in the same Kafka transaction as the version event ({@link VersionPublisher}), so
+ *       a crash leaves either both or neither.
+ *   <li>On start the trainer reads {@code training.comparisons} up to the committed offsets to
+ *       rebuild the replay buffer and the eval set (bounded, deterministic: {@link BoundedGroups}),
+ *       starting at the earliest offsets the last checkpoint says they still hold (or at the
+ *       beginning without one). Everything after the committed offsets is new input for the next
+ *       round.
+ *   <li>Mid-round checkpoints hold the model, the step reached and the round's input end offsets.
+ *       If the last checkpoint belongs to the round the committed offsets and the ledger say is
+ *       next, the trainer re-reads exactly that input and continues from the checkpoint's step
+ *       (Adam moments restart; the learning rate continues to decay from where it was to the same
+ *       final value).
+ *   <li>The version number is {@link VersionLedger#nextVersion()}: the number of an aborted attempt
+ *       was never visible, so it is reused; a number ever published never is.
  * </ul>
  *
  * <h2>A round</h2>
- * new train-split groups read since the last round (minus stale ones) + a seeded replay sample of the
- * buffer, shuffled, {@code epochs} passes, batches of {@code batch-size-groups} groups, InstructGPT pairwise
- * loss ({@link PairwiseRewardLoss}), AdamW with warm-up + decay; warm-started from the latest LIVE version.
- * Then: held-out evaluation, reward offset from reference responses, gate, artifact, version events
- * ({@code CANDIDATE} then {@code LIVE}, or {@code REJECTED}) and input offsets in one transaction.
+ *
+ * new train-split groups read since the last round (minus stale ones) + a seeded replay sample of
+ * the buffer, shuffled, {@code epochs} passes, batches of {@code batch-size-groups} groups,
+ * InstructGPT pairwise loss ({@link PairwiseRewardLoss}), AdamW with warm-up + decay; warm-started
+ * from the latest LIVE version. Then: held-out evaluation, reward offset from reference responses,
+ * gate, artifact, version events ({@code CANDIDATE} then {@code LIVE}, or {@code REJECTED}) and
+ * input offsets in one transaction.
  */
 public final class RewardTrainer implements Runnable {
 
@@ -130,16 +136,24 @@ public final class RewardTrainer implements Runnable {
   private Double agreementCeiling;
   private Instant agreementCeilingTime;
   private Checkpoints.Checkpoint resume;
+
   /** Input of REJECTED versions: recorded in their lineage, never replayed. */
   private OffsetRanges rejectedInput;
-  /** When the oldest train-split group waiting for a round arrived (0: none waiting); drives round-max-wait. */
+
+  /**
+   * When the oldest train-split group waiting for a round arrived (0: none waiting); drives
+   * round-max-wait.
+   */
   private long firstWaitingNanos;
 
   public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka) {
     this(config, kafka, new TrainerStats());
   }
 
-  /** A trainer reporting into {@code stats} (shared across restarts by {@link RewardTrainerService}). */
+  /**
+   * A trainer reporting into {@code stats} (shared across restarts by {@link
+   * RewardTrainerService}).
+   */
   public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka, TrainerStats stats) {
     config.validate();
     this.config = config;
@@ -152,8 +166,9 @@ public final class RewardTrainer implements Runnable {
   }
 
   /**
-   * Asks the loop to stop after the current poll or optimizer step (no interrupt: Kafka clients must close
-   * cleanly); the round in progress is abandoned and resumes from its last checkpoint on the next start.
+   * Asks the loop to stop after the current poll or optimizer step (no interrupt: Kafka clients
+   * must close cleanly); the round in progress is abandoned and resumes from its last checkpoint on
+   * the next start.
    */
   public void stop() {
     running = false;
@@ -186,14 +201,18 @@ public final class RewardTrainer implements Runnable {
           }
         }
         stats.state.set(TrainerStats.State.FAILED);
-        LOG.error("reward trainer failed{}", stats.fenced ? " (fenced: another instance took over)" : "", t);
+        LOG.error(
+            "reward trainer failed{}",
+            stats.fenced ? " (fenced: another instance took over)" : "",
+            t);
       }
     } finally {
       closeQuietly();
     }
   }
 
-  // ---------------------------------------------------------------------------------------- start-up
+  // ----------------------------------------------------------------------------------------
+  // start-up
 
   private void startUp() throws Exception {
     stats.state.set(TrainerStats.State.STARTING);
@@ -201,9 +220,15 @@ public final class RewardTrainer implements Runnable {
     store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
     checkpoints = new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept());
     manager = Devices.newManager(config.getDevice());
-    // publisher BEFORE the ledger: initTransactions() fences a zombie and aborts its open transaction
-    publisher = VersionPublisher.create(kafka, config.getVersionsTopic(), RewardModelVersion::getVersion,
-        config.getTransactionalId(), timeout);
+    // publisher BEFORE the ledger: initTransactions() fences a zombie and aborts its open
+    // transaction
+    publisher =
+        VersionPublisher.create(
+            kafka,
+            config.getVersionsTopic(),
+            RewardModelVersion::getVersion,
+            config.getTransactionalId(),
+            timeout);
     ledger = VersionLedger.loadRewardVersions(kafka, config.getVersionsTopic(), timeout);
     ledger.latestAccepted().ifPresent(v -> stats.liveVersion = v.getVersion());
     stats.lastVersion = ledger.highestVersion();
@@ -219,33 +244,55 @@ public final class RewardTrainer implements Runnable {
     dlValues.configure(dlConfig, false);
     deadLetters = new KafkaProducer<>(dlConfig, new StringSerializer(), dlValues);
     deadLetterSends = new AcknowledgedSends<>(deadLetters);
-    metricsTail = new TopicTail<>(kafka, config.getMetricsTopic(), TrainingMetrics.class,
-        config.getCeilingScanRecords(), timeout);
-    demonstrationsTail = new TopicTail<>(kafka, config.getDemonstrationsTopic(), Demonstration.class,
-        config.getMaxReferenceResponses(), timeout);
+    metricsTail =
+        new TopicTail<>(
+            kafka,
+            config.getMetricsTopic(),
+            TrainingMetrics.class,
+            config.getCeilingScanRecords(),
+            timeout);
+    demonstrationsTail =
+        new TopicTail<>(
+            kafka,
+            config.getDemonstrationsTopic(),
+            Demonstration.class,
+            config.getMaxReferenceResponses(),
+            timeout);
 
     GptConfig shape = modelShape();
     encoder = new GroupEncoder(shape.contextLength());
-    evaluator = new RewardEvaluator(Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
+    evaluator =
+        new RewardEvaluator(
+            Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
     training = new RoundTraining(config, stats, metrics, evaluator, this::checkRunning);
     artifacts = new RewardArtifacts(config, kafka, store, manager);
     buffer = new BoundedGroups(config.getBufferMaxGroups());
     evalSet = new BoundedGroups(config.getEvalMaxGroups());
 
     groupDeserializer = new AvroDeserializer<>();
-    groupDeserializer.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, kafka.registryUrl(),
-        AvroSerdeConfig.SPECIFIC_TYPE, ComparisonGroup.class), false);
-    consumer = new KafkaConsumer<>(kafka.consumerConfig(SOURCE + "-input", config.getGroupId()),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    groupDeserializer.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            kafka.registryUrl(),
+            AvroSerdeConfig.SPECIFIC_TYPE,
+            ComparisonGroup.class),
+        false);
+    consumer =
+        new KafkaConsumer<>(
+            kafka.consumerConfig(SOURCE + "-input", config.getGroupId()),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
     List<PartitionInfo> infos = consumer.partitionsFor(config.getComparisonsTopic(), timeout);
     if (infos == null || infos.isEmpty()) {
-      throw new IllegalStateException("input topic " + config.getComparisonsTopic() + " does not exist");
+      throw new IllegalStateException(
+          "input topic " + config.getComparisonsTopic() + " does not exist");
     }
     infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
     partitions.sort(Comparator.comparingInt(TopicPartition::partition));
     consumer.assign(partitions);
     Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
-    Map<TopicPartition, OffsetAndMetadata> stored = consumer.committed(new java.util.HashSet<>(partitions), timeout);
+    Map<TopicPartition, OffsetAndMetadata> stored =
+        consumer.committed(new java.util.HashSet<>(partitions), timeout);
     for (TopicPartition tp : partitions) {
       OffsetAndMetadata o = stored.get(tp);
       committed.put(tp, o == null ? begin.get(tp) : Math.max(o.offset(), begin.get(tp)));
@@ -263,26 +310,40 @@ public final class RewardTrainer implements Runnable {
       consumer.seek(tp, from.get(tp));
     }
     resume = checkpoint.filter(this::resumable).orElse(null);
-    LOG.info("Starting: committed input offsets {}, rebuilding buffer from {}, next version {}, live version {}{}",
-        render(committed), render(from), ledger.nextVersion(), stats.liveVersion,
-        resume == null ? "" : ", resuming round " + resume.state().round() + " at step " + resume.state().step());
-    // rebuild: read everything before the committed offsets (and whatever comes after it along the way)
+    LOG.info(
+        "Starting: committed input offsets {}, rebuilding buffer from {}, next version {}, live version {}{}",
+        render(committed),
+        render(from),
+        ledger.nextVersion(),
+        stats.liveVersion,
+        resume == null
+            ? ""
+            : ", resuming round " + resume.state().round() + " at step " + resume.state().step());
+    // rebuild: read everything before the committed offsets (and whatever comes after it along the
+    // way)
     long deadline = System.nanoTime() + timeout.toNanos() * 10;
     while (!positionsReach(committed)) {
       checkRunning();
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("could not re-read the input up to the committed offsets in time");
+        throw new IllegalStateException(
+            "could not re-read the input up to the committed offsets in time");
       }
       poll();
     }
-    LOG.info("Rebuilt {} buffered and {} eval groups; {} new groups waiting", buffer.size(), evalSet.size(),
+    LOG.info(
+        "Rebuilt {} buffered and {} eval groups; {} new groups waiting",
+        buffer.size(),
+        evalSet.size(),
         pending.size());
     readSideTopics();
     updateGauges();
     stats.state.set(TrainerStats.State.WAITING);
   }
 
-  /** The shape of the model the trainer will train: the accepted version's, or the configured fresh one. */
+  /**
+   * The shape of the model the trainer will train: the accepted version's, or the configured fresh
+   * one.
+   */
   private GptConfig modelShape() {
     Optional<RewardModelVersion> live = ledger.latestAccepted();
     if (live.isPresent()) {
@@ -290,8 +351,11 @@ public final class RewardTrainer implements Runnable {
         Path dir = store.resolve(URI.create(live.get().getArtifactUri()));
         return GptConfig.fromJson(Files.readString(dir.resolve(ModelArtifacts.CONFIG)));
       } catch (IOException | RuntimeException e) {
-        LOG.error("the accepted version v{}'s artifact {} is unreadable ({}); encoding for the configured fresh model",
-            live.get().getVersion(), live.get().getArtifactUri(), e.toString());
+        LOG.error(
+            "the accepted version v{}'s artifact {} is unreadable ({}); encoding for the configured fresh model",
+            live.get().getVersion(),
+            live.get().getArtifactUri(),
+            e.toString());
       }
     }
     return config.freshModelConfig();
@@ -300,7 +364,8 @@ public final class RewardTrainer implements Runnable {
   /** Whether {@code c} is a mid-round checkpoint of exactly the round that comes next. */
   private boolean resumable(Checkpoints.Checkpoint c) {
     Checkpoints.State s = c.state();
-    if (!PHASE_TRAINING.equals(s.extra().get("phase")) || s.version() == null
+    if (!PHASE_TRAINING.equals(s.extra().get("phase"))
+        || s.version() == null
         || s.version() != ledger.nextVersion()) {
       return false;
     }
@@ -319,7 +384,8 @@ public final class RewardTrainer implements Runnable {
     return Files.isDirectory(c.file("model"));
   }
 
-  // ---------------------------------------------------------------------------------------- the loop
+  // ---------------------------------------------------------------------------------------- the
+  // loop
 
   private void loop() throws Exception {
     while (running) {
@@ -355,16 +421,18 @@ public final class RewardTrainer implements Runnable {
     if (fresh == 0 || evalSet.size() + pendingEval < config.getMinEvalGroups()) {
       return false;
     }
-    boolean waitedLongEnough = firstWaitingNanos != 0
-        && System.nanoTime() - firstWaitingNanos >= config.getRoundMaxWait().toNanos();
+    boolean waitedLongEnough =
+        firstWaitingNanos != 0
+            && System.nanoTime() - firstWaitingNanos >= config.getRoundMaxWait().toNanos();
     return fresh >= config.getRoundMinGroups() || waitedLongEnough;
   }
 
   /**
-   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the record
-   * that could not be decoded, every partition of the batch is rewound to its first record not ingested,
-   * and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is dead-lettered or skipped,
-   * and the offsets a round commits never pass a record that was not ingested.
+   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the
+   * record that could not be decoded, every partition of the batch is rewound to its first record
+   * not ingested, and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is
+   * dead-lettered or skipped, and the offsets a round commits never pass a record that was not
+   * ingested.
    */
   private void poll() {
     List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
@@ -379,7 +447,10 @@ public final class RewardTrainer implements Runnable {
         }
         rewind.forEach(consumer::seek);
         stats.registryOutages.incrementAndGet();
-        LOG.warn("schema registry unavailable ({}); re-reading from {} in {}", e.getCause().getMessage(), rewind,
+        LOG.warn(
+            "schema registry unavailable ({}); re-reading from {} in {}",
+            e.getCause().getMessage(),
+            rewind,
             REGISTRY_RETRY);
         sleepWhileRunning(REGISTRY_RETRY);
         return;
@@ -423,7 +494,9 @@ public final class RewardTrainer implements Runnable {
         throw new RegistryUnavailable(e);
       }
       if (!history) {
-        deadLetter(DeadLetters.ofUndecodable(SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
+        deadLetter(
+            DeadLetters.ofUndecodable(
+                SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
       }
       return;
     }
@@ -432,8 +505,16 @@ public final class RewardTrainer implements Runnable {
       encoded = encoder.encode(group, r.partition(), r.offset());
     } catch (GroupEncoder.InvalidGroupException e) {
       if (!history) {
-        deadLetter(DeadLetters.of(SOURCE, "INVALID_GROUP", e.getMessage(), r.topic(), r.partition(), r.offset(),
-            r.key(), r.value()));
+        deadLetter(
+            DeadLetters.of(
+                SOURCE,
+                "INVALID_GROUP",
+                e.getMessage(),
+                r.topic(),
+                r.partition(),
+                r.offset(),
+                r.key(),
+                r.value()));
       }
       return;
     }
@@ -452,16 +533,30 @@ public final class RewardTrainer implements Runnable {
 
   private void deadLetter(DeadLetter letter) {
     stats.deadLetters.incrementAndGet();
-    LOG.warn("dead letter {}-{}@{}: {} {}", letter.getSourceTopic(), letter.getSourcePartition(),
-        letter.getSourceOffset(), letter.getErrorType(), letter.getReason());
-    String key = letter.getRawKey() == null ? null
-        : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
-    deadLetterSends.send(new ProducerRecord<>(config.getDeadLettersTopic(), key, letter), "the dead letter of "
-        + letter.getSourceTopic() + "-" + letter.getSourcePartition() + "@" + letter.getSourceOffset());
+    LOG.warn(
+        "dead letter {}-{}@{}: {} {}",
+        letter.getSourceTopic(),
+        letter.getSourcePartition(),
+        letter.getSourceOffset(),
+        letter.getErrorType(),
+        letter.getReason());
+    String key =
+        letter.getRawKey() == null
+            ? null
+            : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
+    deadLetterSends.send(
+        new ProducerRecord<>(config.getDeadLettersTopic(), key, letter),
+        "the dead letter of "
+            + letter.getSourceTopic()
+            + "-"
+            + letter.getSourcePartition()
+            + "@"
+            + letter.getSourceOffset());
   }
 
   private boolean stale(EncodedGroup g) {
-    return config.getMaxPolicyStaleness() >= 0 && g.newestPolicyVersion() >= 0
+    return config.getMaxPolicyStaleness() >= 0
+        && g.newestPolicyVersion() >= 0
         && g.newestPolicyVersion() < newestPolicyVersion - config.getMaxPolicyStaleness();
   }
 
@@ -475,15 +570,19 @@ public final class RewardTrainer implements Runnable {
   }
 
   private void readSideTopics() {
-    metricsTail.catchUp(m -> {
-      if (config.getCeilingSource().equals(m.getSource()) && config.getCeilingPhase().equals(m.getPhase())) {
-        Double value = m.getValues().get(config.getCeilingValue());
-        if (value != null && (agreementCeilingTime == null || !m.getEventTime().isBefore(agreementCeilingTime))) {
-          agreementCeiling = value;
-          agreementCeilingTime = m.getEventTime();
-        }
-      }
-    });
+    metricsTail.catchUp(
+        m -> {
+          if (config.getCeilingSource().equals(m.getSource())
+              && config.getCeilingPhase().equals(m.getPhase())) {
+            Double value = m.getValues().get(config.getCeilingValue());
+            if (value != null
+                && (agreementCeilingTime == null
+                    || !m.getEventTime().isBefore(agreementCeilingTime))) {
+              agreementCeiling = value;
+              agreementCeilingTime = m.getEventTime();
+            }
+          }
+        });
     demonstrationsTail.catchUp(demonstrations::add);
     demonstrations.sort(Comparator.comparing(Demonstration::getEventTime));
     int excess = demonstrations.size() - config.getMaxReferenceResponses();
@@ -498,9 +597,11 @@ public final class RewardTrainer implements Runnable {
     }
   }
 
-  // ---------------------------------------------------------------------------------------- a round
+  // ---------------------------------------------------------------------------------------- a
+  // round
 
-  private void round(Map<TopicPartition, Long> until, Checkpoints.Checkpoint resumeFrom) throws Exception {
+  private void round(Map<TopicPartition, Long> until, Checkpoints.Checkpoint resumeFrom)
+      throws Exception {
     refreshLedger();
     long version = ledger.nextVersion();
     long round = version;
@@ -538,7 +639,8 @@ public final class RewardTrainer implements Runnable {
     String planHash = plan.hash();
     readSideTopics();
     Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
-    // a missing or corrupt parent artifact must not crash-loop the trainer: train from the initial model
+    // a missing or corrupt parent artifact must not crash-loop the trainer: train from the initial
+    // model
     // (as for a first version, gated on the minimum accuracy) and say so in the version's metrics
     LoadedModel parentModel = null;
     RewardModelVersion unusableParent = null;
@@ -548,14 +650,29 @@ public final class RewardTrainer implements Runnable {
       } catch (IOException | RuntimeException e) {
         unusableParent = acceptedVersion.get();
         stats.unusableParents.incrementAndGet();
-        LOG.error("Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
-            + "initial model instead", round, unusableParent.getVersion(), unusableParent.getArtifactUri(), e.toString());
+        LOG.error(
+            "Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
+                + "initial model instead",
+            round,
+            unusableParent.getVersion(),
+            unusableParent.getArtifactUri(),
+            e.toString());
       }
     }
-    Optional<RewardModelVersion> parent = unusableParent == null ? acceptedVersion : Optional.empty();
-    LOG.info("Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
-            + "{} eval groups, at most {} epochs, {} steps; parent {}", round, version, newTrain.size(),
-        staleDropped.size(), replay.size(), plan.validation().size(), eval.size(), epochs, totalSteps,
+    Optional<RewardModelVersion> parent =
+        unusableParent == null ? acceptedVersion : Optional.empty();
+    LOG.info(
+        "Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
+            + "{} eval groups, at most {} epochs, {} steps; parent {}",
+        round,
+        version,
+        newTrain.size(),
+        staleDropped.size(),
+        replay.size(),
+        plan.validation().size(),
+        eval.size(),
+        epochs,
+        totalSteps,
         parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
     RewardEvaluator.Result baseline = null;
@@ -564,8 +681,12 @@ public final class RewardTrainer implements Runnable {
     try {
       if (parentModel != null) {
         baseline = evaluator.evaluate(parentModel.reward(), eval);
-        LOG.info("Round {}: parent v{} on the current eval set: accuracy {} loss {}", round,
-            parent.get().getVersion(), fmt(baseline.accuracy()), fmt(baseline.loss()));
+        LOG.info(
+            "Round {}: parent v{} on the current eval set: accuracy {} loss {}",
+            round,
+            parent.get().getVersion(),
+            fmt(baseline.accuracy()),
+            fmt(baseline.loss()));
       }
       int startStep = 0;
       if (resumeFrom != null && planHash.equals(resumeFrom.state().extra().get("plan"))) {
@@ -577,9 +698,16 @@ public final class RewardTrainer implements Runnable {
           parentModel.close();
           parentModel = null;
         }
-        LOG.info("Round {}: resuming at step {} of {} from {}", round, startStep, totalSteps, resumeFrom.directory());
+        LOG.info(
+            "Round {}: resuming at step {} of {} from {}",
+            round,
+            startStep,
+            totalSteps,
+            resumeFrom.directory());
       } else if (resumeFrom != null) {
-        LOG.warn("Round {}: checkpoint {} was made for different round data; starting the round over", round,
+        LOG.warn(
+            "Round {}: checkpoint {} was made for different round data; starting the round over",
+            round,
             resumeFrom.directory());
       }
       if (model == null) {
@@ -598,16 +726,30 @@ public final class RewardTrainer implements Runnable {
       historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
 
       // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
-      RoundTraining.Result train = training.train(model, plan, startStep, round, version, eval, early, parent.isPresent(),
-          (m, step, e) -> checkpoint(m, round, step, version, checkpointExtra, e));
+      RoundTraining.Result train =
+          training.train(
+              model,
+              plan,
+              startStep,
+              round,
+              version,
+              eval,
+              early,
+              parent.isPresent(),
+              (m, step, e) -> checkpoint(m, round, step, version, checkpointExtra, e));
       stats.state.set(TrainerStats.State.PUBLISHING);
 
       // evaluation, reference offset, ceiling, gate
       RewardEvaluator.Result result = evaluator.evaluate(model, eval);
       References references = references(eval);
-      double rewardOffset = evaluator.meanScore(model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
-      double threshold = baseline == null ? config.getGateMinAccuracy()
-          : Math.max(config.getGateMinAccuracy(), baseline.accuracy() - config.getGateTolerance());
+      double rewardOffset =
+          evaluator.meanScore(
+              model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
+      double threshold =
+          baseline == null
+              ? config.getGateMinAccuracy()
+              : Math.max(
+                  config.getGateMinAccuracy(), baseline.accuracy() - config.getGateTolerance());
       boolean accepted = result.accuracy() >= threshold;
 
       Map<String, Double> m = new LinkedHashMap<>(result.metrics("eval_"));
@@ -640,8 +782,10 @@ public final class RewardTrainer implements Runnable {
         m.put("parent_eval_loss", baseline.loss());
       }
       if (agreementCeiling != null) {
-        // two ceilings: how often two labelers agree, and how often one labeler agrees with the truth —
-        // which is what a perfect reward model scores against a held-out labeler (see labelerAccuracy)
+        // two ceilings: how often two labelers agree, and how often one labeler agrees with the
+        // truth —
+        // which is what a perfect reward model scores against a held-out labeler (see
+        // labelerAccuracy)
         double labelerCeiling = labelerAccuracy(agreementCeiling);
         m.put("agreement_ceiling", agreementCeiling);
         m.put("eval_accuracy_over_agreement", result.accuracy() / agreementCeiling);
@@ -653,11 +797,24 @@ public final class RewardTrainer implements Runnable {
       }
       m.put("round_seconds", (System.nanoTime() - roundStart) / 1e9);
       m.values().removeIf(v -> v == null || !Double.isFinite(v));
-      metrics.publish("eval", version, round, totalSteps, Map.of(
-          "eval_accuracy", result.accuracy(), "eval_loss", result.loss(),
-          "parent_eval_accuracy", baseline == null ? Double.NaN : baseline.accuracy(),
-          "agreement_ceiling", agreementCeiling == null ? Double.NaN : agreementCeiling,
-          "reward_offset", rewardOffset, "gate_passed", accepted ? 1.0 : 0.0));
+      metrics.publish(
+          "eval",
+          version,
+          round,
+          totalSteps,
+          Map.of(
+              "eval_accuracy",
+              result.accuracy(),
+              "eval_loss",
+              result.loss(),
+              "parent_eval_accuracy",
+              baseline == null ? Double.NaN : baseline.accuracy(),
+              "agreement_ceiling",
+              agreementCeiling == null ? Double.NaN : agreementCeiling,
+              "reward_offset",
+              rewardOffset,
+              "gate_passed",
+              accepted ? 1.0 : 0.0));
 
       // artifact, then the version events and the input offsets in one transaction
       RewardArtifacts.Artifact artifact = artifacts.save(model, version, parent, rewardOffset);
@@ -666,31 +823,46 @@ public final class RewardTrainer implements Runnable {
         lineage.cover(tp.partition(), committed.get(tp), until.get(tp));
       }
       Instant now = Instant.now();
-      RewardModelVersion.Builder event = RewardModelVersion.newBuilder()
-          .setEventTime(now)
-          .setVersion(version)
-          .setParentVersion(parent.map(RewardModelVersion::getVersion).orElse(null))
-          .setCreatedAt(now)
-          .setArtifactUri(artifact.uri().toString())
-          .setArtifactSha256(artifact.sha256())
-          .setRewardOffset(rewardOffset)
-          .setMetrics(m)
-          .setHyperparameters(config.asMap())
-          .setTrainingData(lineage.toList());
-      List<RewardModelVersion> events = accepted
-          ? List.of(event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.CANDIDATE).build(),
-              event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.LIVE).build())
-          : List.of(event.setEventId(UUID.randomUUID().toString()).setStatus(ModelStatus.REJECTED).build());
+      RewardModelVersion.Builder event =
+          RewardModelVersion.newBuilder()
+              .setEventTime(now)
+              .setVersion(version)
+              .setParentVersion(parent.map(RewardModelVersion::getVersion).orElse(null))
+              .setCreatedAt(now)
+              .setArtifactUri(artifact.uri().toString())
+              .setArtifactSha256(artifact.sha256())
+              .setRewardOffset(rewardOffset)
+              .setMetrics(m)
+              .setHyperparameters(config.asMap())
+              .setTrainingData(lineage.toList());
+      List<RewardModelVersion> events =
+          accepted
+              ? List.of(
+                  event
+                      .setEventId(UUID.randomUUID().toString())
+                      .setStatus(ModelStatus.CANDIDATE)
+                      .build(),
+                  event
+                      .setEventId(UUID.randomUUID().toString())
+                      .setStatus(ModelStatus.LIVE)
+                      .build())
+              : List.of(
+                  event
+                      .setEventId(UUID.randomUUID().toString())
+                      .setStatus(ModelStatus.REJECTED)
+                      .build());
       Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
       until.forEach((tp, o) -> offsets.put(tp, new OffsetAndMetadata(o, "reward v" + version)));
       checkRunning();
-      // the round's dead letters acknowledged before its offsets commit: a lost one fails the round, and the
+      // the round's dead letters acknowledged before its offsets commit: a lost one fails the
+      // round, and the
       // input is read (and dead-lettered) again from the last commit
       deadLetterSends.awaitAcknowledged();
       try {
         publisher.publish(events, offsets, new ConsumerGroupMetadata(config.getGroupId()));
       } catch (VersionPublisher.PublishException e) {
-        throw new IllegalStateException("publishing version " + version + " failed: " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "publishing version " + version + " failed: " + e.getMessage(), e);
       }
       RewardModelVersion last = events.get(events.size() - 1);
       ledger.apply(last);
@@ -701,10 +873,14 @@ public final class RewardTrainer implements Runnable {
       if (accepted) {
         buffer.addAll(newTrain);
       } else {
-        lineage.toList().forEach(r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
+        lineage
+            .toList()
+            .forEach(
+                r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
       }
       // what arrived during the round waits from now on
-      firstWaitingNanos = pending.stream().anyMatch(g -> g.split() != DataSplit.EVAL) ? System.nanoTime() : 0;
+      firstWaitingNanos =
+          pending.stream().anyMatch(g -> g.split() != DataSplit.EVAL) ? System.nanoTime() : 0;
       stats.rounds.incrementAndGet();
       stats.groupsTrained.addAndGet(plan.train().size() * (long) train.epochsRun());
       stats.lastVersion = version;
@@ -720,11 +896,19 @@ public final class RewardTrainer implements Runnable {
       done.put("phase", PHASE_PUBLISHED);
       historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
       checkpoints.save(new Checkpoints.State(round, totalSteps, version, committed, done));
-      LOG.info("Version {} {}: eval accuracy {} (parent {}, threshold {}, ceiling {}), eval loss {}, reward offset {}, "
-              + "{} groups/s, lineage {}", version, accepted ? "LIVE" : "REJECTED", fmt(result.accuracy()),
-          baseline == null ? "none" : fmt(baseline.accuracy()), fmt(threshold),
-          agreementCeiling == null ? "unknown" : fmt(agreementCeiling), fmt(result.loss()), fmt(rewardOffset),
-          fmt(train.groupsPerSecond()), lineage);
+      LOG.info(
+          "Version {} {}: eval accuracy {} (parent {}, threshold {}, ceiling {}), eval loss {}, reward offset {}, "
+              + "{} groups/s, lineage {}",
+          version,
+          accepted ? "LIVE" : "REJECTED",
+          fmt(result.accuracy()),
+          baseline == null ? "none" : fmt(baseline.accuracy()),
+          fmt(threshold),
+          agreementCeiling == null ? "unknown" : fmt(agreementCeiling),
+          fmt(result.loss()),
+          fmt(rewardOffset),
+          fmt(train.groupsPerSecond()),
+          lineage);
     } finally {
       early.close();
       if (model != null) {
@@ -734,7 +918,8 @@ public final class RewardTrainer implements Runnable {
         parentModel.close();
       }
       stats.currentRound = -1;
-      if (stats.state() == TrainerStats.State.TRAINING || stats.state() == TrainerStats.State.PUBLISHING) {
+      if (stats.state() == TrainerStats.State.TRAINING
+          || stats.state() == TrainerStats.State.PUBLISHING) {
         stats.state.set(TrainerStats.State.WAITING);
       }
       updateGauges();
@@ -742,15 +927,21 @@ public final class RewardTrainer implements Runnable {
   }
 
   /**
-   * Re-reads the versions topic so that status changes written by others (an operator's ROLLED_BACK) are
-   * respected by the next warm start. Only this trainer adds versions, so the numbering cannot move.
+   * Re-reads the versions topic so that status changes written by others (an operator's
+   * ROLLED_BACK) are respected by the next warm start. Only this trainer adds versions, so the
+   * numbering cannot move.
    */
   private void refreshLedger() {
     try {
-      ledger = VersionLedger.loadRewardVersions(kafka, config.getVersionsTopic(), config.getKafkaTimeout());
+      ledger =
+          VersionLedger.loadRewardVersions(
+              kafka, config.getVersionsTopic(), config.getKafkaTimeout());
       stats.liveVersion = ledger.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L);
     } catch (Exception e) {
-      LOG.warn("could not re-read {} ({}); keeping the ledger as it was", config.getVersionsTopic(), e.toString());
+      LOG.warn(
+          "could not re-read {} ({}); keeping the ledger as it was",
+          config.getVersionsTopic(),
+          e.toString());
     }
   }
 
@@ -780,16 +971,27 @@ public final class RewardTrainer implements Runnable {
     return out;
   }
 
-  private void checkpoint(RewardModel model, long round, int step, long version, Map<String, String> extra,
-      EarlyStopping early) throws IOException {
+  private void checkpoint(
+      RewardModel model,
+      long round,
+      int step,
+      long version,
+      Map<String, String> extra,
+      EarlyStopping early)
+      throws IOException {
     Map<TopicPartition, Long> start = new HashMap<>(committed);
     Map<String, String> state = new LinkedHashMap<>(extra);
     state.putAll(early.state());
-    checkpoints.save(new Checkpoints.State(round, step, version, start, state), dir -> {
-      ModelArtifacts.save(dir.resolve("model"), model, ByteTokenizer.INSTANCE,
-          Map.of("round", Long.toString(round), "step", Integer.toString(step)));
-      early.saveBest(dir);
-    });
+    checkpoints.save(
+        new Checkpoints.State(round, step, version, start, state),
+        dir -> {
+          ModelArtifacts.save(
+              dir.resolve("model"),
+              model,
+              ByteTokenizer.INSTANCE,
+              Map.of("round", Long.toString(round), "step", Integer.toString(step)));
+          early.saveBest(dir);
+        });
     stats.checkpoints.incrementAndGet();
     LOG.info("Round {}: checkpoint at step {}", round, step);
   }
@@ -817,12 +1019,13 @@ public final class RewardTrainer implements Runnable {
   }
 
   /**
-   * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate a:
-   * two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so
-   * p = (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a held-out
-   * labeler with probability p, so p — not a — is the ceiling of {@code eval_accuracy}. With InstructGPT's
-   * a = 0.73, p = 0.84. It assumes every pair is equally hard; mixing easy and hard pairs makes the true
-   * ceiling a little lower (the simulator's labelers: a = 0.73, p = 0.81).
+   * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate
+   * a: two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so p =
+   * (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a
+   * held-out labeler with probability p, so p — not a — is the ceiling of {@code eval_accuracy}.
+   * With InstructGPT's a = 0.73, p = 0.84. It assumes every pair is equally hard; mixing easy and
+   * hard pairs makes the true ceiling a little lower (the simulator's labelers: a = 0.73, p =
+   * 0.81).
    */
   static double labelerAccuracy(double agreement) {
     return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
@@ -853,7 +1056,8 @@ public final class RewardTrainer implements Runnable {
   }
 
   private void closeQuietly() {
-    for (AutoCloseable c : new AutoCloseable[] {consumer, metricsTail, demonstrationsTail, publisher, metrics}) {
+    for (AutoCloseable c :
+        new AutoCloseable[] {consumer, metricsTail, demonstrationsTail, publisher, metrics}) {
       try {
         if (c != null) {
           c.close();

@@ -10,7 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.reactivestreams.Publisher;
 
-/** DOWN while the trainer starts (rebuilding its buffer) and once it has failed or stopped; UP otherwise. */
+/**
+ * DOWN while the trainer starts (rebuilding its buffer) and once it has failed or stopped; UP
+ * otherwise.
+ */
 @Singleton
 @Requires(beans = RewardTrainerService.class)
 public class RewardTrainerHealthIndicator implements HealthIndicator {
@@ -37,10 +40,11 @@ public class RewardTrainerHealthIndicator implements HealthIndicator {
     if (s.lastError() != null) {
       details.put("lastError", s.lastError());
     }
-    HealthStatus status = switch (s.state()) {
-      case WAITING, TRAINING, PUBLISHING -> HealthStatus.UP;
-      default -> HealthStatus.DOWN;
-    };
+    HealthStatus status =
+        switch (s.state()) {
+          case WAITING, TRAINING, PUBLISHING -> HealthStatus.UP;
+          default -> HealthStatus.DOWN;
+        };
     return Publishers.just(HealthResult.builder("reward-trainer", status).details(details).build());
   }
 }

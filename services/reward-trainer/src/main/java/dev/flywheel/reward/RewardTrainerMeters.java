@@ -7,9 +7,9 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Requires;
 
 /**
- * Prometheus meters of the trainer (see README): rounds, versions accepted/rejected, groups trained,
- * dead letters, steps (counters); groups buffered/pending, eval groups, last eval accuracy, train
- * throughput, live version (gauges).
+ * Prometheus meters of the trainer (see README): rounds, versions accepted/rejected, groups
+ * trained, dead letters, steps (counters); groups buffered/pending, eval groups, last eval
+ * accuracy, train throughput, live version (gauges).
  */
 @Context
 @Requires(beans = {MeterRegistry.class, RewardTrainerService.class})
@@ -18,38 +18,57 @@ public class RewardTrainerMeters {
   public RewardTrainerMeters(MeterRegistry registry, RewardTrainerService service) {
     TrainerStats s = service.stats();
     FunctionCounter.builder("reward_trainer_rounds", s, TrainerStats::rounds)
-        .description("Training rounds completed (one version each)").register(registry);
+        .description("Training rounds completed (one version each)")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_versions_accepted", s, TrainerStats::versionsAccepted)
-        .description("Versions that passed the gate and were published LIVE").register(registry);
+        .description("Versions that passed the gate and were published LIVE")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_versions_rejected", s, TrainerStats::versionsRejected)
-        .description("Versions that failed the gate and were published REJECTED").register(registry);
+        .description("Versions that failed the gate and were published REJECTED")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_groups_trained", s, TrainerStats::groupsTrained)
-        .description("Comparison groups trained on (each epoch counted)").register(registry);
+        .description("Comparison groups trained on (each epoch counted)")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_steps", s, TrainerStats::steps)
-        .description("Optimizer steps").register(registry);
+        .description("Optimizer steps")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_checkpoints", s, TrainerStats::checkpoints)
-        .description("Mid-round checkpoints written (a restart resumes from the latest)").register(registry);
+        .description("Mid-round checkpoints written (a restart resumes from the latest)")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_registry_outages", s, TrainerStats::registryOutages)
-        .description("Polls stopped by a schema-registry outage; the records were read again").register(registry);
+        .description("Polls stopped by a schema-registry outage; the records were read again")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_unusable_parents", s, TrainerStats::unusableParents)
-        .description("Rounds whose parent artifact was missing or corrupt (trained from the initial model)").register(registry);
+        .description(
+            "Rounds whose parent artifact was missing or corrupt (trained from the initial model)")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_dead_letters", s, TrainerStats::deadLetters)
-        .description("Input records sent to the dead-letter topic").register(registry);
+        .description("Input records sent to the dead-letter topic")
+        .register(registry);
     FunctionCounter.builder("reward_trainer_restarts", s, TrainerStats::restarts)
-        .description("Restarts of the trainer loop after a failure").register(registry);
+        .description("Restarts of the trainer loop after a failure")
+        .register(registry);
     Gauge.builder("reward_trainer_groups_buffered", s, TrainerStats::groupsBuffered)
-        .description("Trained groups held for replay").register(registry);
+        .description("Trained groups held for replay")
+        .register(registry);
     Gauge.builder("reward_trainer_groups_pending", s, TrainerStats::groupsPending)
-        .description("Groups read but not yet in a version").register(registry);
+        .description("Groups read but not yet in a version")
+        .register(registry);
     Gauge.builder("reward_trainer_eval_groups", s, TrainerStats::evalGroups)
-        .description("Held-out (eval split) groups").register(registry);
+        .description("Held-out (eval split) groups")
+        .register(registry);
     Gauge.builder("reward_trainer_last_eval_accuracy", s, TrainerStats::lastEvalAccuracy)
-        .description("Held-out pairwise accuracy of the last version").register(registry);
+        .description("Held-out pairwise accuracy of the last version")
+        .register(registry);
     Gauge.builder("reward_trainer_train_groups_per_second", s, TrainerStats::lastGroupsPerSecond)
-        .description("Training throughput of the last round").register(registry);
+        .description("Training throughput of the last round")
+        .register(registry);
     Gauge.builder("reward_trainer_live_version", s, TrainerStats::liveVersion)
-        .description("Latest LIVE (accepted) version, -1 if none").register(registry);
-    Gauge.builder("reward_trainer_training", s, x -> x.state() == TrainerStats.State.TRAINING ? 1 : 0)
-        .description("1 while a round trains").register(registry);
+        .description("Latest LIVE (accepted) version, -1 if none")
+        .register(registry);
+    Gauge.builder(
+            "reward_trainer_training", s, x -> x.state() == TrainerStats.State.TRAINING ? 1 : 0)
+        .description("1 while a round trains")
+        .register(registry);
   }
 }

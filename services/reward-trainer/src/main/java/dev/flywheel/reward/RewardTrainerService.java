@@ -13,10 +13,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs {@link RewardTrainer} from start-up to shutdown under trainer-kit's {@link TrainerSupervisor}, the
- * trainers' one failure policy: a failed attempt (broker or registry unreachable, a publish that could not
- * commit) starts again from Kafka's state after a back-off (1 s doubling to 60 s); a fenced one stays FAILED
- * (health DOWN). Disable training with {@code flywheel.reward-trainer.enabled=false}.
+ * Runs {@link RewardTrainer} from start-up to shutdown under trainer-kit's {@link
+ * TrainerSupervisor}, the trainers' one failure policy: a failed attempt (broker or registry
+ * unreachable, a publish that could not commit) starts again from Kafka's state after a back-off (1
+ * s doubling to 60 s); a fenced one stays FAILED (health DOWN). Disable training with {@code
+ * flywheel.reward-trainer.enabled=false}.
  */
 @Context
 @Requires(property = "flywheel.reward-trainer.enabled", notEquals = "false")
@@ -27,32 +28,40 @@ public class RewardTrainerService {
   private final TrainerStats stats = new TrainerStats();
   private final TrainerSupervisor supervisor;
 
-  public RewardTrainerService(RewardTrainerConfig config, KafkaProperties kafka, RegistryProperties registry) {
+  public RewardTrainerService(
+      RewardTrainerConfig config, KafkaProperties kafka, RegistryProperties registry) {
     config.validate();
-    KafkaSettings settings = new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
+    KafkaSettings settings =
+        new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
     LOG.info("Reward trainer configuration: {}", config.asMap());
     AtomicInteger attempts = new AtomicInteger();
-    this.supervisor = TrainerSupervisor.withDefaults("reward-trainer", () -> {
-      if (attempts.getAndIncrement() > 0) {
-        stats.restarts.incrementAndGet();
-      }
-      RewardTrainer trainer = new RewardTrainer(config, settings, stats);
-      return new TrainerSupervisor.Attempt() {
-        @Override
-        public TrainerSupervisor.Ending run() {
-          trainer.run();
-          if (stats.state() != TrainerStats.State.FAILED) {
-            return TrainerSupervisor.Ending.STOPPED;
-          }
-          return stats.fenced() ? TrainerSupervisor.Ending.FENCED : TrainerSupervisor.Ending.FAILED;
-        }
+    this.supervisor =
+        TrainerSupervisor.withDefaults(
+                "reward-trainer",
+                () -> {
+                  if (attempts.getAndIncrement() > 0) {
+                    stats.restarts.incrementAndGet();
+                  }
+                  RewardTrainer trainer = new RewardTrainer(config, settings, stats);
+                  return new TrainerSupervisor.Attempt() {
+                    @Override
+                    public TrainerSupervisor.Ending run() {
+                      trainer.run();
+                      if (stats.state() != TrainerStats.State.FAILED) {
+                        return TrainerSupervisor.Ending.STOPPED;
+                      }
+                      return stats.fenced()
+                          ? TrainerSupervisor.Ending.FENCED
+                          : TrainerSupervisor.Ending.FAILED;
+                    }
 
-        @Override
-        public void stop() {
-          trainer.stop();
-        }
-      };
-    }).start();
+                    @Override
+                    public void stop() {
+                      trainer.stop();
+                    }
+                  };
+                })
+            .start();
   }
 
   public TrainerStats stats() {

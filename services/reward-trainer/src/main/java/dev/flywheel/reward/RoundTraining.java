@@ -8,21 +8,20 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.TrainingProgress;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training part of a reward-trainer round: the optimizer, the pairwise-loss steps over a
- * {@link RoundPlan}, per-epoch validation with {@link EarlyStopping}, step metrics, periodic evaluation
- * and checkpoints. No Kafka input here: the round hands it the plan and takes back the trained model.
+ * The training part of a reward-trainer round: the optimizer, the pairwise-loss steps over a {@link
+ * RoundPlan}, per-epoch validation with {@link EarlyStopping}, step metrics, periodic evaluation
+ * and checkpoints. No Kafka input here: the round hands it the plan and takes back the trained
+ * model.
  */
 final class RoundTraining {
 
@@ -39,8 +38,14 @@ final class RoundTraining {
   private final RewardEvaluator evaluator;
   private final Runnable checkRunning;
 
-  /** @param checkRunning throws when the trainer was asked to stop (checked before every step) */
-  RoundTraining(RewardTrainerConfig config, TrainerStats stats, MetricsPublisher metrics, RewardEvaluator evaluator,
+  /**
+   * @param checkRunning throws when the trainer was asked to stop (checked before every step)
+   */
+  RoundTraining(
+      RewardTrainerConfig config,
+      TrainerStats stats,
+      MetricsPublisher metrics,
+      RewardEvaluator evaluator,
       Runnable checkRunning) {
     this.config = config;
     this.stats = stats;
@@ -50,26 +55,41 @@ final class RoundTraining {
   }
 
   /**
-   * @param epochsRun passes actually made (fewer than planned when early stopping ended the round; the
-   *     model then holds the best epoch's parameters)
+   * @param epochsRun passes actually made (fewer than planned when early stopping ended the round;
+   *     the model then holds the best epoch's parameters)
    */
-  record Result(double meanLoss, double meanAccuracy, double seconds, double groupsPerSecond,
+  record Result(
+      double meanLoss,
+      double meanAccuracy,
+      double seconds,
+      double groupsPerSecond,
       int epochsRun) {}
 
   /**
-   * Trains {@code model} in place over {@code plan} from {@code startStep}; validates after every epoch when
-   * the plan holds groups back (epoch 0 too when {@code startIsCandidate}: a warm start's parent may stay the
-   * best) and ends with the best epoch's parameters; evaluates every {@code eval-every-steps}, checkpoints
-   * every {@code checkpoint-every-steps} through {@code checkpointer}.
+   * Trains {@code model} in place over {@code plan} from {@code startStep}; validates after every
+   * epoch when the plan holds groups back (epoch 0 too when {@code startIsCandidate}: a warm
+   * start's parent may stay the best) and ends with the best epoch's parameters; evaluates every
+   * {@code eval-every-steps}, checkpoints every {@code checkpoint-every-steps} through {@code
+   * checkpointer}.
    */
-  Result train(RewardModel model, RoundPlan plan, int startStep, long round, long version, List<EncodedGroup> eval,
-      EarlyStopping early, boolean startIsCandidate, Checkpointer checkpointer) throws IOException {
+  Result train(
+      RewardModel model,
+      RoundPlan plan,
+      int startStep,
+      long round,
+      long version,
+      List<EncodedGroup> eval,
+      EarlyStopping early,
+      boolean startIsCandidate,
+      Checkpointer checkpointer)
+      throws IOException {
     int totalSteps = plan.totalSteps();
     if (totalSteps == 0) {
       return new Result(Double.NaN, Double.NaN, 0, 0, 0);
     }
     Learner learner = new Learner(optimizer(config, totalSteps, startStep), model);
-    TrainingProgress progress = TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
+    TrainingProgress progress =
+        TrainingProgress.start(LOG, "reward", round, 0, totalSteps, config.getProgressInterval());
     int batch = config.getBatchSizeGroups();
     int stepsPerEpoch = plan.stepsPerEpoch();
     int epochSize = plan.train().size();
@@ -93,18 +113,22 @@ final class RoundTraining {
       List<EncodedGroup> groupsOfStep = order.subList(from, to);
       float[] accuracy = new float[1];
       long stepStart = System.nanoTime();
-      Learner.StepResult r = learner.step((sm, micro) -> {
-        List<int[]> sequences = new ArrayList<>();
-        List<List<PairwiseRewardLoss.Comparison>> comparisons = new ArrayList<>();
-        for (EncodedGroup g : groupsOfStep) {
-          comparisons.add(g.comparisons(margin, sequences.size()));
-          sequences.addAll(g.sequences());
-        }
-        TokenBatch tb = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
-        PairwiseRewardLoss.Result res = PairwiseRewardLoss.compute(model.scores(tb.tokens(), tb.mask(), true), comparisons);
-        accuracy[0] = res.accuracy();
-        return res.loss();
-      });
+      Learner.StepResult r =
+          learner.step(
+              (sm, micro) -> {
+                List<int[]> sequences = new ArrayList<>();
+                List<List<PairwiseRewardLoss.Comparison>> comparisons = new ArrayList<>();
+                for (EncodedGroup g : groupsOfStep) {
+                  comparisons.add(g.comparisons(margin, sequences.size()));
+                  sequences.addAll(g.sequences());
+                }
+                TokenBatch tb = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
+                PairwiseRewardLoss.Result res =
+                    PairwiseRewardLoss.compute(
+                        model.scores(tb.tokens(), tb.mask(), true), comparisons);
+                accuracy[0] = res.accuracy();
+                return res.loss();
+              });
       double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
       groups += groupsOfStep.size();
       stats.steps.incrementAndGet();
@@ -129,52 +153,113 @@ final class RoundTraining {
       if (plan.earlyStopping() && done % stepsPerEpoch == 0) {
         stopped = validate(model, plan, early, done / stepsPerEpoch, done, round, version);
       }
-      if (config.getEvalEverySteps() > 0 && done % config.getEvalEverySteps() == 0 && done < totalSteps) {
+      if (config.getEvalEverySteps() > 0
+          && done % config.getEvalEverySteps() == 0
+          && done < totalSteps) {
         RewardEvaluator.Result e = evaluator.evaluate(model, eval);
-        metrics.publish("eval", version, round, done, Map.of("eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
+        metrics.publish(
+            "eval",
+            version,
+            round,
+            done,
+            Map.of("eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
       }
-      if (!stopped && config.getCheckpointEverySteps() > 0 && done % config.getCheckpointEverySteps() == 0
+      if (!stopped
+          && config.getCheckpointEverySteps() > 0
+          && done % config.getCheckpointEverySteps() == 0
           && done < totalSteps) {
         checkpointer.save(model, done, early);
       }
     }
     if (plan.earlyStopping()) {
       early.restoreBest(model);
-      LOG.info("Round {}: keeping epoch {} of {} run (validation loss {}){}", round, early.bestEpoch(),
-          step / stepsPerEpoch, fmt(early.bestLoss()), stopped ? "; stopped early" : "");
+      LOG.info(
+          "Round {}: keeping epoch {} of {} run (validation loss {}){}",
+          round,
+          early.bestEpoch(),
+          step / stepsPerEpoch,
+          fmt(early.bestLoss()),
+          stopped ? "; stopped early" : "");
     }
     double seconds = (System.nanoTime() - t0) / 1e9;
-    return new Result(counted == 0 ? Double.NaN : lossSum / counted, counted == 0 ? Double.NaN : accuracySum / counted,
-        seconds, seconds > 0 ? groups / seconds : 0, (step + stepsPerEpoch - 1) / stepsPerEpoch);
+    return new Result(
+        counted == 0 ? Double.NaN : lossSum / counted,
+        counted == 0 ? Double.NaN : accuracySum / counted,
+        seconds,
+        seconds > 0 ? groups / seconds : 0,
+        (step + stepsPerEpoch - 1) / stepsPerEpoch);
   }
 
-  /** Validation after {@code epoch} (0 = the starting point); true when early stopping says stop. */
-  private boolean validate(RewardModel model, RoundPlan plan, EarlyStopping early, int epoch, int step, long round,
+  /**
+   * Validation after {@code epoch} (0 = the starting point); true when early stopping says stop.
+   */
+  private boolean validate(
+      RewardModel model,
+      RoundPlan plan,
+      EarlyStopping early,
+      int epoch,
+      int step,
+      long round,
       long version) {
     RewardEvaluator.Result v = evaluator.evaluate(model, plan.validation());
     boolean stop = early.observe(epoch, v.loss(), model);
-    metrics.publish("validation", version, round, step, Map.of("validation_loss", v.loss(),
-        "validation_accuracy", v.accuracy(), "epoch", (double) epoch, "best_epoch", (double) early.bestEpoch()));
-    LOG.info("Round {}: epoch {} validation loss {} accuracy {} ({} groups); best epoch {}", round, epoch,
-        fmt(v.loss()), fmt(v.accuracy()), plan.validation().size(), early.bestEpoch());
+    metrics.publish(
+        "validation",
+        version,
+        round,
+        step,
+        Map.of(
+            "validation_loss",
+            v.loss(),
+            "validation_accuracy",
+            v.accuracy(),
+            "epoch",
+            (double) epoch,
+            "best_epoch",
+            (double) early.bestEpoch()));
+    LOG.info(
+        "Round {}: epoch {} validation loss {} accuracy {} ({} groups); best epoch {}",
+        round,
+        epoch,
+        fmt(v.loss()),
+        fmt(v.accuracy()),
+        plan.validation().size(),
+        early.bestEpoch());
     return stop;
   }
 
-  /** AdamW with the configured schedule; a resumed round decays from the rate it stopped at to the same final rate. */
+  /**
+   * AdamW with the configured schedule; a resumed round decays from the rate it stopped at to the
+   * same final rate.
+   */
   static OptimizerConfig optimizer(RewardTrainerConfig config, int totalSteps, int startStep) {
-    LearningRateSchedule.Decay decay = LearningRateSchedule.Decay.valueOf(config.getLrSchedule().toUpperCase(Locale.ROOT));
+    LearningRateSchedule.Decay decay =
+        LearningRateSchedule.Decay.valueOf(config.getLrSchedule().toUpperCase(Locale.ROOT));
     float peak = (float) config.getLearningRate();
     long warmup = Math.min(config.getWarmupSteps(), Math.max(0, totalSteps - 1));
     float minRatio = (float) config.getLrMinRatio();
-    LearningRateSchedule schedule = new LearningRateSchedule(peak, warmup, totalSteps, decay == LearningRateSchedule.Decay.CONSTANT ? 1f : minRatio, decay);
+    LearningRateSchedule schedule =
+        new LearningRateSchedule(
+            peak,
+            warmup,
+            totalSteps,
+            decay == LearningRateSchedule.Decay.CONSTANT ? 1f : minRatio,
+            decay);
     if (startStep > 0 && decay != LearningRateSchedule.Decay.CONSTANT) {
       // resume: decay from the rate step startStep+1 would have used to the same final rate
       float now = schedule.at(startStep + 1);
       long remaining = Math.max(1, totalSteps - startStep);
-      schedule = new LearningRateSchedule(now, 0, remaining, Math.min(1f, peak * minRatio / now), decay);
+      schedule =
+          new LearningRateSchedule(now, 0, remaining, Math.min(1f, peak * minRatio / now), decay);
     }
-    return new OptimizerConfig(schedule, (float) config.getAdamBeta1(), (float) config.getAdamBeta2(), 1e-8f,
-        (float) config.getWeightDecay(), (float) config.getMaxGradNorm(), 1);
+    return new OptimizerConfig(
+        schedule,
+        (float) config.getAdamBeta1(),
+        (float) config.getAdamBeta2(),
+        1e-8f,
+        (float) config.getWeightDecay(),
+        (float) config.getMaxGradNorm(),
+        1);
   }
 
   private static String fmt(double v) {

@@ -17,11 +17,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows the tail of a side topic ({@code training.metrics} for the agreement ceiling,
- * {@code feedback.demonstrations} for reference responses) with a group-less consumer: the first
- * {@link #catchUp} starts {@code initialRecords} before the end of each partition, later calls continue
- * where the last one stopped, each reading up to the end offsets of the moment. Undecodable records are
- * skipped (they belong to another service's dead letters). Not thread-safe.
+ * Follows the tail of a side topic ({@code training.metrics} for the agreement ceiling, {@code
+ * feedback.demonstrations} for reference responses) with a group-less consumer: the first {@link
+ * #catchUp} starts {@code initialRecords} before the end of each partition, later calls continue
+ * where the last one stopped, each reading up to the end offsets of the moment. Undecodable records
+ * are skipped (they belong to another service's dead letters). Not thread-safe.
  */
 final class TopicTail<V> implements AutoCloseable {
 
@@ -35,15 +35,22 @@ final class TopicTail<V> implements AutoCloseable {
   private boolean positioned;
   private long skipped;
 
-  TopicTail(KafkaSettings kafka, String topic, Class<V> type, long initialRecords, Duration timeout) {
+  TopicTail(
+      KafkaSettings kafka, String topic, Class<V> type, long initialRecords, Duration timeout) {
     this.topic = topic;
     this.initialRecords = initialRecords;
     this.timeout = timeout;
     Map<String, Object> config = kafka.consumerConfig("reward-trainer-tail-" + topic, null);
-    this.consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.consumer =
+        new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.values = new AvroDeserializer<>();
-    values.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, kafka.registryUrl(),
-        AvroSerdeConfig.SPECIFIC_TYPE, type), false);
+    values.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            kafka.registryUrl(),
+            AvroSerdeConfig.SPECIFIC_TYPE,
+            type),
+        false);
   }
 
   /** Feeds every record between the last position and the current end offsets to {@code sink}. */
@@ -75,7 +82,12 @@ final class TopicTail<V> implements AutoCloseable {
             value = values.deserialize(topic, r.value());
           } catch (RuntimeException e) {
             if (skipped++ % 100 == 0) {
-              LOG.warn("skipping undecodable record {}-{}@{}: {}", topic, r.partition(), r.offset(), e.getMessage());
+              LOG.warn(
+                  "skipping undecodable record {}-{}@{}: {}",
+                  topic,
+                  r.partition(),
+                  r.offset(),
+                  e.getMessage());
             }
             continue;
           }

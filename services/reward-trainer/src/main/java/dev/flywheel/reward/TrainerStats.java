@@ -3,11 +3,20 @@ package dev.flywheel.reward;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-/** Live figures of the trainer, read by the health indicator and the Prometheus gauges. Thread-safe. */
+/**
+ * Live figures of the trainer, read by the health indicator and the Prometheus gauges. Thread-safe.
+ */
 public final class TrainerStats {
 
   /** What the trainer loop is doing. */
-  public enum State { STARTING, WAITING, TRAINING, PUBLISHING, STOPPED, FAILED }
+  public enum State {
+    STARTING,
+    WAITING,
+    TRAINING,
+    PUBLISHING,
+    STOPPED,
+    FAILED
+  }
 
   final AtomicReference<State> state = new AtomicReference<>(State.STARTING);
   final AtomicReference<String> lastError = new AtomicReference<>();
@@ -18,10 +27,16 @@ public final class TrainerStats {
   final AtomicLong deadLetters = new AtomicLong();
   final AtomicLong steps = new AtomicLong();
   final AtomicLong checkpoints = new AtomicLong();
-  /** Rounds whose accepted parent artifact could not be loaded (started from the initial model instead). */
+
+  /**
+   * Rounds whose accepted parent artifact could not be loaded (started from the initial model
+   * instead).
+   */
   final AtomicLong unusableParents = new AtomicLong();
+
   /** Polls stopped by a schema-registry outage (the records were read again later). */
   final AtomicLong registryOutages = new AtomicLong();
+
   volatile int groupsBuffered;
   volatile int groupsPending;
   volatile int evalGroups;
@@ -33,7 +48,9 @@ public final class TrainerStats {
   volatile boolean fenced;
   final AtomicLong restarts = new AtomicLong();
 
-  /** True once the version publisher was fenced by another instance with the same transactional id. */
+  /**
+   * True once the version publisher was fenced by another instance with the same transactional id.
+   */
   public boolean fenced() {
     return fenced;
   }
@@ -103,7 +120,9 @@ public final class TrainerStats {
     return lastEvalAccuracy;
   }
 
-  /** Training throughput of the last round (groups, counting every epoch, per second of training). */
+  /**
+   * Training throughput of the last round (groups, counting every epoch, per second of training).
+   */
   public double lastGroupsPerSecond() {
     return lastGroupsPerSecond;
   }

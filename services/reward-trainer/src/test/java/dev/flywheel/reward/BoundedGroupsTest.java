@@ -13,8 +13,17 @@ import org.junit.jupiter.api.Test;
 class BoundedGroupsTest {
 
   private static EncodedGroup g(int partition, long offset, long time) {
-    return new EncodedGroup(partition, offset, time, "g" + partition + "-" + offset, "p" + offset, DataSplit.TRAIN, List.of(),
-        List.of(), List.of(), -1);
+    return new EncodedGroup(
+        partition,
+        offset,
+        time,
+        "g" + partition + "-" + offset,
+        "p" + offset,
+        DataSplit.TRAIN,
+        List.of(),
+        List.of(),
+        List.of(),
+        -1);
   }
 
   @Test
@@ -29,7 +38,8 @@ class BoundedGroupsTest {
     Collections.shuffle(shuffled, new Random(3));
     BoundedGroups other = new BoundedGroups(10);
     other.addAll(shuffled);
-    assertEquals(inOrder.list(), other.list(), "the same set, so a rebuilt buffer equals the original");
+    assertEquals(
+        inOrder.list(), other.list(), "the same set, so a rebuilt buffer equals the original");
     List<EncodedGroup> sorted = new ArrayList<>(all);
     sorted.sort(EncodedGroup.ORDER);
     assertEquals(sorted.subList(90, 100), inOrder.list());

@@ -27,12 +27,14 @@ import org.junit.jupiter.api.io.TempDir;
 class EarlyStoppingTest {
 
   static NDManager manager;
-  static final List<int[]> SEQUENCES = List.of(
-      new ChatTemplate().encode(List.of(ChatTurn.user("What is 1+1?"), ChatTurn.assistant("2"))),
-      new ChatTemplate().encode(List.of(ChatTurn.user("What is 1+1?"), ChatTurn.assistant("three"))));
+  static final List<int[]> SEQUENCES =
+      List.of(
+          new ChatTemplate()
+              .encode(List.of(ChatTurn.user("What is 1+1?"), ChatTurn.assistant("2"))),
+          new ChatTemplate()
+              .encode(List.of(ChatTurn.user("What is 1+1?"), ChatTurn.assistant("three"))));
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   @BeforeAll
   static void setUp() {
@@ -46,14 +48,20 @@ class EarlyStoppingTest {
   }
 
   private static void train(RewardModel model) {
-    Learner learner = new Learner(new OptimizerConfig(LearningRateSchedule.constant(1e-2f, 0), 0.9f, 0.95f, 1e-8f, 0f,
-        1f, 1), model);
+    Learner learner =
+        new Learner(
+            new OptimizerConfig(
+                LearningRateSchedule.constant(1e-2f, 0), 0.9f, 0.95f, 1e-8f, 0f, 1f, 1),
+            model);
     for (int i = 0; i < 3; i++) {
-      learner.step((sm, micro) -> {
-        TokenBatch tb = TokenBatch.of(sm, SEQUENCES, TokenBatch.Side.RIGHT);
-        return PairwiseRewardLoss.compute(model.scores(tb.tokens(), tb.mask(), true),
-            List.of(List.of(new PairwiseRewardLoss.Comparison(0, 1)))).loss();
-      });
+      learner.step(
+          (sm, micro) -> {
+            TokenBatch tb = TokenBatch.of(sm, SEQUENCES, TokenBatch.Side.RIGHT);
+            return PairwiseRewardLoss.compute(
+                    model.scores(tb.tokens(), tb.mask(), true),
+                    List.of(List.of(new PairwiseRewardLoss.Comparison(0, 1))))
+                .loss();
+          });
     }
   }
 
@@ -66,7 +74,8 @@ class EarlyStoppingTest {
       float[] atBest = model.score(SEQUENCES);
       assertFalse(early.observe(1, 0.60, model), "a new best");
       train(model);
-      assertFalse(early.observe(2, 0.65, model), "one epoch without a new best: patience 2 goes on");
+      assertFalse(
+          early.observe(2, 0.65, model), "one epoch without a new best: patience 2 goes on");
       train(model);
       assertTrue(early.observe(3, 0.61, model), "two in a row: stop");
       assertEquals(1, early.bestEpoch());
@@ -93,7 +102,9 @@ class EarlyStoppingTest {
       again.resume(state, tmp, resumed);
       assertEquals(1, again.bestEpoch());
       assertEquals(1, again.evaluationsSinceBest());
-      assertTrue(again.observe(3, 0.56, resumed), "the second epoch without a new best, counted across the restart");
+      assertTrue(
+          again.observe(3, 0.56, resumed),
+          "the second epoch without a new best, counted across the restart");
       again.restoreBest(resumed);
       assertArrayEquals(atBest, resumed.score(SEQUENCES));
     }

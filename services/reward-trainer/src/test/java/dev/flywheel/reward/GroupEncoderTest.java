@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 
 class GroupEncoderTest {
 
-  private final ComparisonGroup group = new SyntheticPreferences(1, 0.0).group(DataSplit.TRAIN, Instant.EPOCH);
+  private final ComparisonGroup group =
+      new SyntheticPreferences(1, 0.0).group(DataSplit.TRAIN, Instant.EPOCH);
 
   @Test
   void encodesEveryResponseAfterThePromptAndMapsPairsToIndices() throws Exception {
@@ -30,7 +31,9 @@ class GroupEncoderTest {
     assertEquals(4, e.comparisons().size(), "2 preferred x 2 others");
     for (int i = 0; i < 4; i++) {
       RankedResponse r = group.getResponses().get(i);
-      int[] expected = new ChatTemplate().encode(List.of(ChatTurn.user(group.getPrompt()), ChatTurn.assistant(r.getText())));
+      int[] expected =
+          new ChatTemplate()
+              .encode(List.of(ChatTurn.user(group.getPrompt()), ChatTurn.assistant(r.getText())));
       assertArrayEquals(expected, e.sequences().get(i));
       assertEquals(ByteTokenizer.EOS, expected[expected.length - 1], "scored at the final EOS");
     }
@@ -48,24 +51,34 @@ class GroupEncoderTest {
     EncodedGroup cut = new GroupEncoder(8).encode(group, 0, 0);
     for (int i = 0; i < 4; i++) {
       int[] f = full.sequences().get(i);
-      assertArrayEquals(java.util.Arrays.copyOfRange(f, f.length - 8, f.length), cut.sequences().get(i));
+      assertArrayEquals(
+          java.util.Arrays.copyOfRange(f, f.length - 8, f.length), cut.sequences().get(i));
     }
   }
 
   @Test
   void rejectsGroupsItCannotTrainOn() {
     GroupEncoder encoder = new GroupEncoder(64);
-    ComparisonGroup unknown = ComparisonGroup.newBuilder(group)
-        .setPairs(List.of(new ComparisonPair("nope", group.getResponses().get(0).getResponseId()))).build();
-    assertTrue(assertThrows(GroupEncoder.InvalidGroupException.class, () -> encoder.encode(unknown, 0, 0))
-        .getMessage().contains("unknown response"));
+    ComparisonGroup unknown =
+        ComparisonGroup.newBuilder(group)
+            .setPairs(
+                List.of(new ComparisonPair("nope", group.getResponses().get(0).getResponseId())))
+            .build();
+    assertTrue(
+        assertThrows(GroupEncoder.InvalidGroupException.class, () -> encoder.encode(unknown, 0, 0))
+            .getMessage()
+            .contains("unknown response"));
     ComparisonGroup noPairs = ComparisonGroup.newBuilder(group).setPairs(List.of()).build();
     assertThrows(GroupEncoder.InvalidGroupException.class, () -> encoder.encode(noPairs, 0, 0));
-    ComparisonGroup single = ComparisonGroup.newBuilder(group).setResponses(group.getResponses().subList(0, 1))
-        .setPairs(List.of()).build();
+    ComparisonGroup single =
+        ComparisonGroup.newBuilder(group)
+            .setResponses(group.getResponses().subList(0, 1))
+            .setPairs(List.of())
+            .build();
     assertThrows(GroupEncoder.InvalidGroupException.class, () -> encoder.encode(single, 0, 0));
     String id = group.getResponses().get(0).getResponseId();
-    ComparisonGroup self = ComparisonGroup.newBuilder(group).setPairs(List.of(new ComparisonPair(id, id))).build();
+    ComparisonGroup self =
+        ComparisonGroup.newBuilder(group).setPairs(List.of(new ComparisonPair(id, id))).build();
     assertThrows(GroupEncoder.InvalidGroupException.class, () -> encoder.encode(self, 0, 0));
   }
 }

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The schema registry is down when the trainer reads its input: nothing is dead-lettered, nothing is
- * skipped. Once the registry is back the round trains on every group, and its lineage covers every
- * partition contiguously from offset 0.
+ * The schema registry is down when the trainer reads its input: nothing is dead-lettered, nothing
+ * is skipped. Once the registry is back the round trains on every group, and its lineage covers
+ * every partition contiguously from offset 0.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class RegistryOutageTest {
@@ -37,18 +37,25 @@ class RegistryOutageTest {
     try (RegistryProxy registry = new RegistryProxy(infra.registryUrl())) {
       registry.setAvailable(false);
       RewardTrainerConfig config = h.config(Map.of("flywheel.registry.url", registry.url()));
-      try (RunningTrainer trainer = new RunningTrainer(config, new KafkaSettings(infra.bootstrapServers(), registry.url()))) {
+      try (RunningTrainer trainer =
+          new RunningTrainer(config, new KafkaSettings(infra.bootstrapServers(), registry.url()))) {
         long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
         while (trainer.trainer.stats().registryOutages() < 3) {
-          assertTrue(System.nanoTime() < deadline, "the trainer kept reading through the outage: " + trainer.describe());
+          assertTrue(
+              System.nanoTime() < deadline,
+              "the trainer kept reading through the outage: " + trainer.describe());
           Thread.sleep(100);
         }
         assertEquals(0, trainer.trainer.stats().deadLetters(), "an outage is not bad input");
-        assertEquals(0, trainer.trainer.stats().groupsPending(), "nothing ingested while the registry is down");
+        assertEquals(
+            0,
+            trainer.trainer.stats().groupsPending(),
+            "nothing ingested while the registry is down");
         assertTrue(registry.refused() > 0);
 
         registry.setAvailable(true);
-        List<RewardModelVersion> all = h.awaitVersions(v -> v.size() >= 2, Duration.ofMinutes(3), trainer::describe);
+        List<RewardModelVersion> all =
+            h.awaitVersions(v -> v.size() >= 2, Duration.ofMinutes(3), trainer::describe);
         RewardModelVersion v1 = all.get(all.size() - 1);
         assertEquals(ModelStatus.LIVE, v1.getStatus());
         assertEquals(400.0, v1.getMetrics().get("new_groups"), v1.getMetrics().toString());
@@ -56,7 +63,10 @@ class RegistryOutageTest {
         for (OffsetRange r : v1.getTrainingData()) {
           assertEquals(0, r.getFromOffset(), "contiguous from the start: " + v1.getTrainingData());
         }
-        long covered = v1.getTrainingData().stream().mapToLong(r -> r.getUntilOffset() - r.getFromOffset()).sum();
+        long covered =
+            v1.getTrainingData().stream()
+                .mapToLong(r -> r.getUntilOffset() - r.getFromOffset())
+                .sum();
         assertEquals(500, covered, "every record in the lineage: " + v1.getTrainingData());
         assertEquals(0, trainer.trainer.stats().deadLetters());
       }

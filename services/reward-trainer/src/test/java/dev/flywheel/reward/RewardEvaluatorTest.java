@@ -14,7 +14,8 @@ class RewardEvaluatorTest {
   void accuracyAndCalibrationBucketsByMargin() {
     // margins: small ones are coin flips, large ones are right
     List<Double> d = List.of(-0.1, 0.1, -0.2, 0.2, 3.0, 4.0, -5.0, 6.0);
-    RewardEvaluator.Result r = new RewardEvaluator(8, 2).summarise(d, 0.5, 2, new double[] {0.4, 0.8});
+    RewardEvaluator.Result r =
+        new RewardEvaluator(8, 2).summarise(d, 0.5, 2, new double[] {0.4, 0.8});
     assertEquals(5.0 / 8, r.accuracy(), 1e-12);
     assertEquals(8, r.pairs());
     assertEquals(2, r.calibration().size());
@@ -25,10 +26,15 @@ class RewardEvaluatorTest {
     assertEquals(0.15, small.meanMargin(), 1e-12);
     assertEquals(4.5, large.meanMargin(), 1e-12);
     double confSmall = (2 * RewardEvaluator.sigmoid(0.1) + 2 * RewardEvaluator.sigmoid(0.2)) / 4;
-    double confLarge = (RewardEvaluator.sigmoid(3) + RewardEvaluator.sigmoid(4) + RewardEvaluator.sigmoid(5)
-        + RewardEvaluator.sigmoid(6)) / 4;
+    double confLarge =
+        (RewardEvaluator.sigmoid(3)
+                + RewardEvaluator.sigmoid(4)
+                + RewardEvaluator.sigmoid(5)
+                + RewardEvaluator.sigmoid(6))
+            / 4;
     assertEquals(confSmall, small.confidence(), 1e-12);
-    assertEquals(0.5 * Math.abs(0.5 - confSmall) + 0.5 * Math.abs(0.75 - confLarge), r.ece(), 1e-12);
+    assertEquals(
+        0.5 * Math.abs(0.5 - confSmall) + 0.5 * Math.abs(0.75 - confLarge), r.ece(), 1e-12);
     Map<String, Double> m = r.metrics("eval_");
     assertEquals(5.0 / 8, m.get("eval_accuracy"));
     assertEquals(0.5, m.get("eval_loss"));
@@ -48,7 +54,9 @@ class RewardEvaluatorTest {
       pairs[i] = 6;
     }
     double[] small = RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1);
-    assertTrue(small[0] < 2.0 / 3 && 2.0 / 3 < small[1], "covers the estimate: " + small[0] + ".." + small[1]);
+    assertTrue(
+        small[0] < 2.0 / 3 && 2.0 / 3 < small[1],
+        "covers the estimate: " + small[0] + ".." + small[1]);
     // pairs resampled independently would give about ±0.084; the clusters make it wider
     assertTrue(small[1] - small[0] > 0.25, "clustered width " + (small[1] - small[0]));
     int[] right200 = new int[200];
@@ -58,8 +66,10 @@ class RewardEvaluatorTest {
       pairs200[i] = 6;
     }
     double[] large = RewardEvaluator.bootstrapInterval(right200, pairs200, 2000, 1);
-    assertTrue(large[1] - large[0] < (small[1] - small[0]) / 2.5, "10x the groups: ~1/sqrt(10) the width");
-    assertArrayEquals(small, RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1), "seeded: reproducible");
+    assertTrue(
+        large[1] - large[0] < (small[1] - small[0]) / 2.5, "10x the groups: ~1/sqrt(10) the width");
+    assertArrayEquals(
+        small, RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1), "seeded: reproducible");
     assertTrue(Double.isNaN(RewardEvaluator.bootstrapInterval(new int[0], new int[0], 10, 1)[0]));
   }
 

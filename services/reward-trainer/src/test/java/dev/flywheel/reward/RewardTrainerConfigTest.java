@@ -12,13 +12,17 @@ class RewardTrainerConfigTest {
 
   @Test
   void bindsKebabCasePropertiesAndRecordsEveryFieldAsAHyperparameter() {
-    try (ApplicationContext ctx = ApplicationContext.builder().properties(Map.of(
-        "flywheel.reward-trainer.enabled", "false",
-        "flywheel.reward-trainer.learning-rate", "5e-4",
-        "flywheel.reward-trainer.batch-size-groups", "64",
-        "flywheel.reward-trainer.round-max-wait", "30s",
-        "flywheel.reward-trainer.max-policy-staleness", "3",
-        "flywheel.reward-trainer.model-preset", "tiny")).start()) {
+    try (ApplicationContext ctx =
+        ApplicationContext.builder()
+            .properties(
+                Map.of(
+                    "flywheel.reward-trainer.enabled", "false",
+                    "flywheel.reward-trainer.learning-rate", "5e-4",
+                    "flywheel.reward-trainer.batch-size-groups", "64",
+                    "flywheel.reward-trainer.round-max-wait", "30s",
+                    "flywheel.reward-trainer.max-policy-staleness", "3",
+                    "flywheel.reward-trainer.model-preset", "tiny"))
+            .start()) {
       RewardTrainerConfig c = ctx.getBean(RewardTrainerConfig.class);
       assertEquals(5e-4, c.getLearningRate());
       assertEquals(64, c.getBatchSizeGroups());
@@ -28,7 +32,10 @@ class RewardTrainerConfigTest {
       Map<String, String> h = c.asMap();
       assertEquals("5.0E-4", h.get("learning-rate"));
       assertEquals("PT30S", h.get("round-max-wait"));
-      assertEquals(RewardTrainerConfig.class.getDeclaredFields().length, h.size(), "every field: " + h.keySet());
+      assertEquals(
+          RewardTrainerConfig.class.getDeclaredFields().length,
+          h.size(),
+          "every field: " + h.keySet());
       assertEquals(64, c.freshModelConfig().contextLength());
       c.validate();
     }

@@ -9,10 +9,10 @@ import io.micronaut.context.ApplicationContext;
 import io.micronaut.health.HealthStatus;
 import io.micronaut.management.health.indicator.HealthResult;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import java.util.concurrent.CompletableFuture;
 import org.reactivestreams.Subscriber;
 import org.reactivestreams.Subscription;
 
@@ -20,8 +20,9 @@ import org.reactivestreams.Subscription;
 class RewardTrainerServiceTest {
 
   /**
-   * The input topic does not exist yet: the trainer loop fails, health is DOWN, and the service restarts the
-   * loop with back-off; once the topic exists the next attempt comes up and health turns UP.
+   * The input topic does not exist yet: the trainer loop fails, health is DOWN, and the service
+   * restarts the loop with back-off; once the topic exists the next attempt comes up and health
+   * turns UP.
    */
   @Test
   void restartsTheLoopAfterAFailureUntilItComesUp(FlywheelInfra infra) throws Exception {
@@ -43,26 +44,28 @@ class RewardTrainerServiceTest {
 
   private static HealthStatus status(RewardTrainerHealthIndicator health) {
     CompletableFuture<HealthResult> result = new CompletableFuture<>();
-    health.getResult().subscribe(new Subscriber<>() {
-      @Override
-      public void onSubscribe(Subscription s) {
-        s.request(1);
-      }
+    health
+        .getResult()
+        .subscribe(
+            new Subscriber<>() {
+              @Override
+              public void onSubscribe(Subscription s) {
+                s.request(1);
+              }
 
-      @Override
-      public void onNext(HealthResult r) {
-        result.complete(r);
-      }
+              @Override
+              public void onNext(HealthResult r) {
+                result.complete(r);
+              }
 
-      @Override
-      public void onError(Throwable t) {
-        result.completeExceptionally(t);
-      }
+              @Override
+              public void onError(Throwable t) {
+                result.completeExceptionally(t);
+              }
 
-      @Override
-      public void onComplete() {
-      }
-    });
+              @Override
+              public void onComplete() {}
+            });
     return result.join().getStatus();
   }
 

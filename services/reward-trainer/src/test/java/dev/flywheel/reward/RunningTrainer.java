@@ -16,7 +16,12 @@ public final class RunningTrainer implements AutoCloseable {
 
   public String describe() {
     TrainerStats s = trainer.stats();
-    return "trainer " + s.state() + " pending " + s.groupsPending() + " eval " + s.evalGroups()
+    return "trainer "
+        + s.state()
+        + " pending "
+        + s.groupsPending()
+        + " eval "
+        + s.evalGroups()
         + (s.lastError() == null ? "" : " error " + s.lastError());
   }
 

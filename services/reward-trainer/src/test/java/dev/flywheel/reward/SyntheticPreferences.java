@@ -14,18 +14,29 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A synthetic preference with label noise: each prompt gets K = 4 responses made of random words; two of
- * them contain the target word ("thanks"), two do not. A labeler prefers the responses with the word
- * (they form tier 0, the others tier 1: 2 × 2 = 4 pairs), and each pair's label is flipped with probability
- * {@code noise}. The best any model can score against such labels is 1 - noise (the noise ceiling).
+ * A synthetic preference with label noise: each prompt gets K = 4 responses made of random words;
+ * two of them contain the target word ("thanks"), two do not. A labeler prefers the responses with
+ * the word (they form tier 0, the others tier 1: 2 × 2 = 4 pairs), and each pair's label is flipped
+ * with probability {@code noise}. The best any model can score against such labels is 1 - noise
+ * (the noise ceiling).
  */
 public final class SyntheticPreferences {
 
   static final String TARGET = "thanks";
-  private static final String[] WORDS = {"sure", "the", "answer", "is", "four", "maybe", "ok", "well", "so",
-      "yes", "no", "here", "it", "goes", "fine", "good", "cat", "dog", "sun", "red", "blue", "go", "now"};
-  private static final String[] PROMPTS = {"what is 2+2?", "say hi", "name a color", "help me", "tell a joke",
-      "how are you?", "pick a pet", "is it sunny?"};
+  private static final String[] WORDS = {
+    "sure", "the", "answer", "is", "four", "maybe", "ok", "well", "so", "yes", "no", "here", "it",
+    "goes", "fine", "good", "cat", "dog", "sun", "red", "blue", "go", "now"
+  };
+  private static final String[] PROMPTS = {
+    "what is 2+2?",
+    "say hi",
+    "name a color",
+    "help me",
+    "tell a joke",
+    "how are you?",
+    "pick a pet",
+    "is it sunny?"
+  };
 
   private final Random random;
   private final double noise;
@@ -51,12 +62,13 @@ public final class SyntheticPreferences {
     List<RankedResponse> responses = new ArrayList<>();
     for (int k = 0; k < 4; k++) {
       boolean good = k < 2;
-      responses.add(RankedResponse.newBuilder()
-          .setResponseId("g" + id + "-r" + k)
-          .setText(response(good))
-          .setTier(good ? 0 : 1)
-          .setPolicyVersion(1L)
-          .build());
+      responses.add(
+          RankedResponse.newBuilder()
+              .setResponseId("g" + id + "-r" + k)
+              .setText(response(good))
+              .setTier(good ? 0 : 1)
+              .setPolicyVersion(1L)
+              .build());
     }
     java.util.Collections.shuffle(responses, random);
     List<ComparisonPair> pairs = new ArrayList<>();
@@ -64,8 +76,10 @@ public final class SyntheticPreferences {
       for (RankedResponse l : responses) {
         if (w.getTier() == 0 && l.getTier() == 1) {
           boolean flip = random.nextDouble() < noise;
-          pairs.add(new ComparisonPair(flip ? l.getResponseId() : w.getResponseId(),
-              flip ? w.getResponseId() : l.getResponseId()));
+          pairs.add(
+              new ComparisonPair(
+                  flip ? l.getResponseId() : w.getResponseId(),
+                  flip ? w.getResponseId() : l.getResponseId()));
         }
       }
     }
@@ -92,8 +106,10 @@ public final class SyntheticPreferences {
 
   /** The same group with every pair reversed (labels flipped). */
   static ComparisonGroup flipped(ComparisonGroup g) {
-    List<ComparisonPair> pairs = g.getPairs().stream()
-        .map(p -> new ComparisonPair(p.getRejectedResponseId(), p.getChosenResponseId())).toList();
+    List<ComparisonPair> pairs =
+        g.getPairs().stream()
+            .map(p -> new ComparisonPair(p.getRejectedResponseId(), p.getChosenResponseId()))
+            .toList();
     return ComparisonGroup.newBuilder(g).setPairs(pairs).build();
   }
 

@@ -92,12 +92,17 @@ public final class TrainerHarness {
     return p;
   }
 
-  /** {@link #properties()} applied to a config object, for running the trainer without Micronaut. */
+  /**
+   * {@link #properties()} applied to a config object, for running the trainer without Micronaut.
+   */
   public RewardTrainerConfig config(Map<String, Object> overrides) {
     Map<String, Object> all = new LinkedHashMap<>(properties());
     all.putAll(overrides);
-    try (io.micronaut.context.ApplicationContext ctx = io.micronaut.context.ApplicationContext.builder()
-        .properties(all).properties(Map.of("flywheel.reward-trainer.enabled", "false")).start()) {
+    try (io.micronaut.context.ApplicationContext ctx =
+        io.micronaut.context.ApplicationContext.builder()
+            .properties(all)
+            .properties(Map.of("flywheel.reward-trainer.enabled", "false"))
+            .start()) {
       return ctx.getBean(RewardTrainerConfig.class);
     }
   }
@@ -105,8 +110,10 @@ public final class TrainerHarness {
   /** Produces records keyed by promptKey and waits for every acknowledgement. */
   public void produce(String topic, List<ComparisonGroup> groups) throws Exception {
     Map<String, Object> props = infra.producerProps();
-    AvroSerializer<ComparisonGroup> values = new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
-    try (KafkaProducer<String, ComparisonGroup> producer = new KafkaProducer<>(props, new StringSerializer(), values)) {
+    AvroSerializer<ComparisonGroup> values =
+        new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
+    try (KafkaProducer<String, ComparisonGroup> producer =
+        new KafkaProducer<>(props, new StringSerializer(), values)) {
       List<Future<RecordMetadata>> acks = new ArrayList<>();
       for (ComparisonGroup g : groups) {
         acks.add(producer.send(new ProducerRecord<>(topic, g.getPromptKey(), g)));
@@ -117,9 +124,12 @@ public final class TrainerHarness {
     }
   }
 
-  <V extends SpecificRecord> void produceRecord(String topic, String key, V value) throws Exception {
-    AvroSerializer<V> values = new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
-    try (KafkaProducer<String, V> producer = new KafkaProducer<>(infra.producerProps(), new StringSerializer(), values)) {
+  <V extends SpecificRecord> void produceRecord(String topic, String key, V value)
+      throws Exception {
+    AvroSerializer<V> values =
+        new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
+    try (KafkaProducer<String, V> producer =
+        new KafkaProducer<>(infra.producerProps(), new StringSerializer(), values)) {
       producer.send(new ProducerRecord<>(topic, key, value)).get();
     }
   }
@@ -136,10 +146,15 @@ public final class TrainerHarness {
   <V> List<ConsumerRecord<String, V>> readAll(String topic, Class<V> type) {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("reader"));
     props.put("isolation.level", "read_committed");
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type))) {
-      List<TopicPartition> tps = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(
+            props,
+            new StringDeserializer(),
+            new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type))) {
+      List<TopicPartition> tps =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
       consumer.assign(tps);
       consumer.seekToBeginning(tps);
       Map<TopicPartition, Long> end = consumer.endOffsets(tps);
@@ -155,9 +170,14 @@ public final class TrainerHarness {
     }
   }
 
-  /** Waits until the versions topic holds a record matching {@code condition}; returns all records. */
-  public List<RewardModelVersion> awaitVersions(Predicate<List<RewardModelVersion>> condition, Duration timeout,
-      java.util.function.Supplier<String> diagnostics) throws InterruptedException {
+  /**
+   * Waits until the versions topic holds a record matching {@code condition}; returns all records.
+   */
+  public List<RewardModelVersion> awaitVersions(
+      Predicate<List<RewardModelVersion>> condition,
+      Duration timeout,
+      java.util.function.Supplier<String> diagnostics)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       List<RewardModelVersion> all = versions();
@@ -165,8 +185,13 @@ public final class TrainerHarness {
         return all;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for versions; have " + all.size() + " records: "
-            + all.stream().map(v -> v.getVersion() + ":" + v.getStatus()).toList() + "; " + diagnostics.get());
+        throw new AssertionError(
+            "timed out waiting for versions; have "
+                + all.size()
+                + " records: "
+                + all.stream().map(v -> v.getVersion() + ":" + v.getStatus()).toList()
+                + "; "
+                + diagnostics.get());
       }
       Thread.sleep(500);
     }

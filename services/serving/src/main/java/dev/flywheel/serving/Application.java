@@ -6,8 +6,8 @@ import java.util.Arrays;
 import org.slf4j.LoggerFactory;
 
 /**
- * The serving API. {@code java -jar flywheel-serving-*-all.jar} serves it; {@code ... key new <app-id>
- * chat:write} and {@code ... key hash} run the service kit's API-key tool instead.
+ * The serving API. {@code java -jar flywheel-serving-*-all.jar} serves it; {@code ... key new
+ * <app-id> chat:write} and {@code ... key hash} run the service kit's API-key tool instead.
  */
 public final class Application {
 
@@ -19,9 +19,12 @@ public final class Application {
       return;
     }
     String ompWaitPolicy = NativeRuntime.configure();
-    LoggerFactory.getLogger(Application.class).info("OMP_WAIT_POLICY={}, ai.djl.pytorch.num_threads={}, "
-        + "num_interop_threads={}", ompWaitPolicy, System.getProperty("ai.djl.pytorch.num_threads"),
-        System.getProperty("ai.djl.pytorch.num_interop_threads"));
+    LoggerFactory.getLogger(Application.class)
+        .info(
+            "OMP_WAIT_POLICY={}, ai.djl.pytorch.num_threads={}, " + "num_interop_threads={}",
+            ompWaitPolicy,
+            System.getProperty("ai.djl.pytorch.num_threads"),
+            System.getProperty("ai.djl.pytorch.num_interop_threads"));
     Micronaut.build(args).mainClass(Application.class).banner(false).start();
   }
 }

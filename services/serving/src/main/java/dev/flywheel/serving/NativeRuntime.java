@@ -4,14 +4,16 @@ import com.sun.jna.Library;
 import com.sun.jna.Native;
 
 /**
- * PyTorch/DJL process settings, applied before the engine first loads (i.e. first thing in {@code main}):
+ * PyTorch/DJL process settings, applied before the engine first loads (i.e. first thing in {@code
+ * main}):
+ *
  * <ul>
  *   <li>{@code OMP_WAIT_POLICY=PASSIVE} unless the environment sets it: libgomp reads it once when
- *       PyTorch's natives load, and its spin-waiting threads made steps ~20x slower on 2 shared cores
- *       (set through glibc's {@code setenv}, as the model module's benchmark does);</li>
- *   <li>{@code ai.djl.offline=true} (fail fast instead of trying to download natives),
- *       {@code ai.djl.pytorch.num_interop_threads=1} and {@code ai.djl.pytorch.num_threads=<cores>}
- *       unless given as {@code -D} options.</li>
+ *       PyTorch's natives load, and its spin-waiting threads made steps ~20x slower on 2 shared
+ *       cores (set through glibc's {@code setenv}, as the model module's benchmark does);
+ *   <li>{@code ai.djl.offline=true} (fail fast instead of trying to download natives), {@code
+ *       ai.djl.pytorch.num_interop_threads=1} and {@code ai.djl.pytorch.num_threads=<cores>} unless
+ *       given as {@code -D} options.
  * </ul>
  */
 public final class NativeRuntime {
@@ -29,7 +31,8 @@ public final class NativeRuntime {
   public static String configure() {
     setDefault("ai.djl.offline", "true");
     setDefault("ai.djl.pytorch.num_interop_threads", "1");
-    setDefault("ai.djl.pytorch.num_threads", Integer.toString(Runtime.getRuntime().availableProcessors()));
+    setDefault(
+        "ai.djl.pytorch.num_threads", Integer.toString(Runtime.getRuntime().availableProcessors()));
     try {
       CLibrary libc = Native.load("c", CLibrary.class);
       if (libc.getenv("OMP_WAIT_POLICY") == null) {

@@ -1,8 +1,8 @@
 package dev.flywheel.serving;
 
 import dev.flywheel.serving.versions.ArtifactFetcher;
-import dev.flywheel.serving.versions.ArtifactRegistryConfig;
 import dev.flywheel.serving.versions.ArtifactFetchers;
+import dev.flywheel.serving.versions.ArtifactRegistryConfig;
 import dev.flywheel.serving.versions.FileArtifactFetcher;
 import dev.flywheel.serving.versions.RegistryArtifactFetcher;
 import io.micronaut.context.annotation.Factory;
@@ -18,8 +18,9 @@ import java.util.List;
 class ServingBeans {
 
   /**
-   * {@code file:} artifact URIs read from the (shared) file system, inside
-   * {@code flywheel.serving.artifact-root} when it is set. Not when artifacts come from the model registry.
+   * {@code file:} artifact URIs read from the (shared) file system, inside {@code
+   * flywheel.serving.artifact-root} when it is set. Not when artifacts come from the model
+   * registry.
    */
   @Singleton
   @Requires(missingProperty = ArtifactRegistryConfig.PREFIX + ".url")
@@ -28,13 +29,15 @@ class ServingBeans {
     try {
       return new FileArtifactFetcher(root == null || root.isBlank() ? null : Path.of(root));
     } catch (IOException e) {
-      throw new UncheckedIOException("flywheel.serving.artifact-root " + root + " is not usable", e);
+      throw new UncheckedIOException(
+          "flywheel.serving.artifact-root " + root + " is not usable", e);
     }
   }
 
   /**
    * {@code file:} artifact URIs downloaded over HTTP from the model registry with an API key, when
-   * {@code flywheel.serving.artifact-registry.url} is set (then the shared file system is not read).
+   * {@code flywheel.serving.artifact-registry.url} is set (then the shared file system is not
+   * read).
    */
   @Singleton
   @Requires(property = ArtifactRegistryConfig.PREFIX + ".url")
@@ -42,8 +45,9 @@ class ServingBeans {
     try {
       return new RegistryArtifactFetcher(config, json);
     } catch (IOException e) {
-      throw new UncheckedIOException(ArtifactRegistryConfig.PREFIX + ".cache-dir " + config.getCacheDir()
-          + " is not usable", e);
+      throw new UncheckedIOException(
+          ArtifactRegistryConfig.PREFIX + ".cache-dir " + config.getCacheDir() + " is not usable",
+          e);
     }
   }
 

@@ -32,10 +32,13 @@ class AdmissionTest {
 
   @BeforeAll
   static void start(FlywheelInfra infra) {
-    serving = new TestServing(infra, Map.of(
-        "flywheel.serving.max-queued-rows", 2,
-        "flywheel.serving.max-batch-rows", 2,
-        "flywheel.serving.batch-window", "0ms"));
+    serving =
+        new TestServing(
+            infra,
+            Map.of(
+                "flywheel.serving.max-queued-rows", 2,
+                "flywheel.serving.max-batch-rows", 2,
+                "flywheel.serving.batch-window", "0ms"));
   }
 
   @AfterAll
@@ -46,7 +49,8 @@ class AdmissionTest {
   @Test
   @Order(1)
   void unavailableUntilAVersionIsLive() {
-    TestServing.await(() -> serving.manager().routing().caughtUp(), Duration.ofSeconds(30), "caught up");
+    TestServing.await(
+        () -> serving.manager().routing().caughtUp(), Duration.ofSeconds(30), "caught up");
     Reply reply = serving.completion(chat("flywheel", "anyone?"));
     assertEquals(503, reply.status(), reply.text());
     assertEquals("service_unavailable_error", reply.error().get("type").asText());
@@ -59,8 +63,10 @@ class AdmissionTest {
 
     serving.artifact("v1", 1);
     serving.publishVersion(1, ModelStatus.CANDIDATE, "v1");
-    TestServing.await(() -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "v1 as canary");
-    assertEquals(503, serving.completion(chat("flywheel", "anyone?")).status(), "a candidate is not live");
+    TestServing.await(
+        () -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "v1 as canary");
+    assertEquals(
+        503, serving.completion(chat("flywheel", "anyone?")).status(), "a candidate is not live");
     assertEquals(200, serving.completion(chat("policy-v1", "pinned", "max_tokens", 2)).status());
 
     serving.publishVersion(1, ModelStatus.LIVE, "v1");
@@ -77,7 +83,9 @@ class AdmissionTest {
     try {
       List<Future<Reply>> futures = new ArrayList<>();
       for (int i = 0; i < 12; i++) {
-        futures.add(pool.submit(() -> serving.completion(chat("flywheel", "busy", "n", 2, "max_tokens", 50))));
+        futures.add(
+            pool.submit(
+                () -> serving.completion(chat("flywheel", "busy", "n", 2, "max_tokens", 50))));
       }
       int ok = 0;
       int limited = 0;

@@ -56,7 +56,9 @@ class ControlTest {
   /** Seconds until the live alias answers with {@code expected}. */
   static double secondsUntilLiveIs(String expected) {
     long start = System.nanoTime();
-    TestServing.await(() -> answeredBy("flywheel-live").equals(expected), Duration.ofSeconds(20),
+    TestServing.await(
+        () -> answeredBy("flywheel-live").equals(expected),
+        Duration.ofSeconds(20),
         expected + " to answer");
     return (System.nanoTime() - start) / 1e9;
   }
@@ -65,7 +67,9 @@ class ControlTest {
   @Order(1)
   void rollbackAndPromoteTakeEffectWithinSeconds() {
     assertEquals("policy-v2", answeredBy("flywheel-live"));
-    TestServing.await(() -> serving.manager().routing().served().containsKey(1L), Duration.ofSeconds(30),
+    TestServing.await(
+        () -> serving.manager().routing().served().containsKey(1L),
+        Duration.ofSeconds(30),
         "v1 loaded as standby");
 
     serving.publishControl(ControlAction.ROLLBACK, 2);
@@ -76,20 +80,28 @@ class ControlTest {
     assertTrue(promote < 10, "promote took " + promote + " s");
 
     // the statuses were written back to the versions topic for the registry and trainers
-    TestServing.await(() -> statuses("2").equals(List.of(ModelStatus.LIVE, ModelStatus.ROLLED_BACK, ModelStatus.LIVE)),
-        Duration.ofSeconds(20), "v2 republished as ROLLED_BACK then LIVE: " + statuses("2"));
+    TestServing.await(
+        () ->
+            statuses("2")
+                .equals(List.of(ModelStatus.LIVE, ModelStatus.ROLLED_BACK, ModelStatus.LIVE)),
+        Duration.ofSeconds(20),
+        "v2 republished as ROLLED_BACK then LIVE: " + statuses("2"));
   }
 
   static List<ModelStatus> statuses(String version) {
     return serving.readAll(serving.versionsTopic, PolicyVersion.class).stream()
-        .filter(r -> r.key().equals(version)).map(ConsumerRecord::value).map(PolicyVersion::getStatus).toList();
+        .filter(r -> r.key().equals(version))
+        .map(ConsumerRecord::value)
+        .map(PolicyVersion::getStatus)
+        .toList();
   }
 
   @Test
   @Order(2)
   void theNewestCandidateTakesTheCanaryShare() {
     serving.publishVersion(3, ModelStatus.CANDIDATE, "v3");
-    TestServing.await(() -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "canary v3");
+    TestServing.await(
+        () -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "canary v3");
     assertEquals("policy-v3", answeredBy("flywheel-canary"));
     assertEquals("policy-v3", answeredBy("policy-v3"));
     assertEquals("policy-v2", answeredBy("flywheel-live"));
@@ -123,6 +135,7 @@ class ControlTest {
     serving.start();
     serving.awaitLive(1, Duration.ofSeconds(60));
     assertEquals("policy-v1", answeredBy("flywheel-live"));
-    TestServing.await(() -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "canary v3");
+    TestServing.await(
+        () -> serving.manager().routing().canary() != null, Duration.ofSeconds(60), "canary v3");
   }
 }

@@ -31,9 +31,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A new LIVE version under continuous load: no request fails, responses switch to it and never back, the
- * old model is freed once its last request is done. Then a tampered artifact: refused, dead-lettered,
- * and the current version keeps answering.
+ * A new LIVE version under continuous load: no request fails, responses switch to it and never
+ * back, the old model is freed once its last request is done. Then a tampered artifact: refused,
+ * dead-lettered, and the current version keeps answering.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -43,7 +43,8 @@ class HotSwapTest {
 
   @BeforeAll
   static void start(FlywheelInfra infra) {
-    // keep-previous 0: the old version is not kept as a standby, so it must be closed after the swap
+    // keep-previous 0: the old version is not kept as a standby, so it must be closed after the
+    // swap
     serving = new TestServing(infra, Map.of("flywheel.serving.keep-previous", 0));
     serving.artifact("v1", 1);
     serving.artifact("v2", 2);
@@ -68,31 +69,51 @@ class HotSwapTest {
     for (int t = 0; t < 6; t++) {
       int thread = t;
       boolean stream = t % 3 == 2;
-      clients.add(TestServing.startThread(() -> {
-        while (running.get()) {
-          long start = System.nanoTime();
-          Map<String, Object> body = chat("flywheel", "load " + thread, "max_tokens", 12, "n", 1 + thread % 2);
-          if (stream) {
-            body.put("stream", true);
-            TestServing.Stream s = serving.stream(body);
-            boolean done = !s.data().isEmpty() && s.data().get(s.data().size() - 1).equals("[DONE]");
-            String model = s.chunks().isEmpty() ? null : s.chunks().get(0).get("model").asText();
-            outcomes.add(new Outcome(thread, start, done ? s.status() : -s.status(), model, null));
-          } else {
-            Reply r = serving.completion(body);
-            outcomes.add(new Outcome(thread, start, r.status(),
-                r.status() == 200 ? r.json().get("model").asText() : r.text(), null));
-          }
-        }
-      }));
+      clients.add(
+          TestServing.startThread(
+              () -> {
+                while (running.get()) {
+                  long start = System.nanoTime();
+                  Map<String, Object> body =
+                      chat("flywheel", "load " + thread, "max_tokens", 12, "n", 1 + thread % 2);
+                  if (stream) {
+                    body.put("stream", true);
+                    TestServing.Stream s = serving.stream(body);
+                    boolean done =
+                        !s.data().isEmpty() && s.data().get(s.data().size() - 1).equals("[DONE]");
+                    String model =
+                        s.chunks().isEmpty() ? null : s.chunks().get(0).get("model").asText();
+                    outcomes.add(
+                        new Outcome(thread, start, done ? s.status() : -s.status(), model, null));
+                  } else {
+                    Reply r = serving.completion(body);
+                    outcomes.add(
+                        new Outcome(
+                            thread,
+                            start,
+                            r.status(),
+                            r.status() == 200 ? r.json().get("model").asText() : r.text(),
+                            null));
+                  }
+                }
+              }));
     }
     // load is flowing on v1 before the swap
-    TestServing.await(() -> outcomes.stream().filter(o -> "policy-v1".equals(o.model())).count() >= 10,
-        Duration.ofSeconds(60), "10 answers from v1");
+    TestServing.await(
+        () -> outcomes.stream().filter(o -> "policy-v1".equals(o.model())).count() >= 10,
+        Duration.ofSeconds(60),
+        "10 answers from v1");
     long published = System.nanoTime();
     serving.publishVersion(2, ModelStatus.LIVE, "v2");
-    TestServing.await(() -> outcomes.stream().filter(o -> o.startNanos() > published)
-        .filter(o -> "policy-v2".equals(o.model())).count() >= 30, Duration.ofSeconds(60), "30 answers from v2");
+    TestServing.await(
+        () ->
+            outcomes.stream()
+                    .filter(o -> o.startNanos() > published)
+                    .filter(o -> "policy-v2".equals(o.model()))
+                    .count()
+                >= 30,
+        Duration.ofSeconds(60),
+        "30 answers from v2");
     running.set(false);
     for (Thread c : clients) {
       c.join(30_000);
@@ -102,29 +123,47 @@ class HotSwapTest {
     assertTrue(all.size() > 50, "continuous load: " + all.size());
     List<Outcome> failed = all.stream().filter(o -> o.status() != 200).toList();
     assertEquals(List.of(), failed, "zero failed requests");
-    assertTrue(all.stream().anyMatch(o -> "policy-v1".equals(o.model()) && o.startNanos() > published - 500_000_000L),
+    assertTrue(
+        all.stream()
+            .anyMatch(
+                o -> "policy-v1".equals(o.model()) && o.startNanos() > published - 500_000_000L),
         "v1 was answering right up to the swap");
     // per client, answers switch from v1 to v2 once and never back
     for (int t = 0; t < 6; t++) {
       int thread = t;
-      List<String> models = all.stream().filter(o -> o.thread() == thread)
-          .sorted((a, b) -> Long.compare(a.startNanos(), b.startNanos())).map(Outcome::model).toList();
+      List<String> models =
+          all.stream()
+              .filter(o -> o.thread() == thread)
+              .sorted((a, b) -> Long.compare(a.startNanos(), b.startNanos()))
+              .map(Outcome::model)
+              .toList();
       int firstV2 = models.indexOf("policy-v2");
       assertTrue(firstV2 >= 0, "client " + t + " reached v2: " + models);
-      assertFalse(models.subList(firstV2, models.size()).contains("policy-v1"), "client " + t + ": " + models);
+      assertFalse(
+          models.subList(firstV2, models.size()).contains("policy-v1"),
+          "client " + t + ": " + models);
     }
     // the old model is freed once its last request has finished
     v1.closed().get(30, TimeUnit.SECONDS);
     assertTrue(v1.retired());
-    TestServing.await(() -> serving.manager().loadedModels().stream().map(ServedModel::version).toList()
-        .equals(List.of(2L)), Duration.ofSeconds(10), "only v2 loaded: " + serving.manager().loadedModels());
+    TestServing.await(
+        () ->
+            serving.manager().loadedModels().stream()
+                .map(ServedModel::version)
+                .toList()
+                .equals(List.of(2L)),
+        Duration.ofSeconds(10),
+        "only v2 loaded: " + serving.manager().loadedModels());
 
     // and v2 really is the other model: its seeded sample is v2's, not v1's
-    String expectedV2 = TestModels.reference(serving.artifactDir("v2"), serving.sha("v2"), "Hello", 12, 1f, 5);
-    String expectedV1 = TestModels.reference(serving.artifactDir("v1"), serving.sha("v1"), "Hello", 12, 1f, 5);
+    String expectedV2 =
+        TestModels.reference(serving.artifactDir("v2"), serving.sha("v2"), "Hello", 12, 1f, 5);
+    String expectedV1 =
+        TestModels.reference(serving.artifactDir("v1"), serving.sha("v1"), "Hello", 12, 1f, 5);
     assertNotEquals(expectedV1, expectedV2);
     Reply solo = serving.completion(chat("flywheel", "Hello", "max_tokens", 12, "seed", 5));
-    assertEquals(expectedV2, solo.json().get("choices").get(0).get("message").get("content").asText());
+    assertEquals(
+        expectedV2, solo.json().get("choices").get(0).get("message").get("content").asText());
   }
 
   @Test
@@ -142,15 +181,23 @@ class HotSwapTest {
     String uri4 = serving.artifact("v4", 4);
     serving.publishVersion(4, ModelStatus.LIVE, uri4, "0".repeat(64));
 
-    TestServing.await(() -> serving.byKey(serving.deadLettersTopic, DeadLetter.class).keySet()
-        .containsAll(List.of("3", "4")), Duration.ofSeconds(60), "dead letters for versions 3 and 4");
+    TestServing.await(
+        () ->
+            serving
+                .byKey(serving.deadLettersTopic, DeadLetter.class)
+                .keySet()
+                .containsAll(List.of("3", "4")),
+        Duration.ofSeconds(60),
+        "dead letters for versions 3 and 4");
     Map<String, DeadLetter> letters = serving.byKey(serving.deadLettersTopic, DeadLetter.class);
     for (String v : List.of("3", "4")) {
       DeadLetter letter = letters.get(v);
       assertEquals("ARTIFACT_INTEGRITY", letter.getErrorType());
       assertEquals("serving", letter.getService());
       assertEquals(serving.versionsTopic, letter.getSourceTopic());
-      assertTrue(letter.getRawValue() != null && letter.getRawValue().remaining() > 0, "the version record's bytes");
+      assertTrue(
+          letter.getRawValue() != null && letter.getRawValue().remaining() > 0,
+          "the version record's bytes");
       assertTrue(letter.getReason().contains("policy-v" + v), letter.getReason());
     }
     assertTrue(uri3.startsWith("file:"));
@@ -162,7 +209,9 @@ class HotSwapTest {
     }
     assertEquals(404, serving.completion(chat("policy-v3", "hi")).status());
     String metrics = serving.get("/prometheus", null).text();
-    assertTrue(metrics.contains("flywheel_serving_model_loads_total{outcome=\"ARTIFACT_INTEGRITY\"} 2.0"), metrics);
+    assertTrue(
+        metrics.contains("flywheel_serving_model_loads_total{outcome=\"ARTIFACT_INTEGRITY\"} 2.0"),
+        metrics);
     assertEquals(2, serving.manager().routing().live().version());
   }
 }

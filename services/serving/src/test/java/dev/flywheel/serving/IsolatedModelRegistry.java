@@ -17,11 +17,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The real model registry (services/model-registry), started in a class loader of its own so that its
- * beans and application.yml do not meet serving's: the registry's {@code target/classes} plus its runtime
- * class path ({@code target/runtime-classpath.txt}, written by its build), with the platform class loader
- * as parent. The build passes the registry's target directory as
- * {@code flywheel.test.model-registry.target}; build through the reactor ({@code -am}) so it is fresh.
+ * The real model registry (services/model-registry), started in a class loader of its own so that
+ * its beans and application.yml do not meet serving's: the registry's {@code target/classes} plus
+ * its runtime class path ({@code target/runtime-classpath.txt}, written by its build), with the
+ * platform class loader as parent. The build passes the registry's target directory as {@code
+ * flywheel.test.model-registry.target}; build through the reactor ({@code -am}) so it is fresh.
  */
 final class IsolatedModelRegistry implements AutoCloseable {
 
@@ -47,15 +47,18 @@ final class IsolatedModelRegistry implements AutoCloseable {
     p.put("flywheel.model-registry.artifact-root", artifactRoot.toString());
     p.putAll(properties);
 
-    this.loader = new URLClassLoader("model-registry", classPath(), ClassLoader.getPlatformClassLoader());
+    this.loader =
+        new URLClassLoader("model-registry", classPath(), ClassLoader.getPlatformClassLoader());
     Thread thread = Thread.currentThread();
     ClassLoader previous = thread.getContextClassLoader();
     thread.setContextClassLoader(loader);
     try {
       Class<?> contextType = loader.loadClass("io.micronaut.context.ApplicationContext");
       Class<?> serverType = loader.loadClass("io.micronaut.runtime.server.EmbeddedServer");
-      Object server = contextType.getMethod("run", Class.class, Map.class, String[].class)
-          .invoke(null, serverType, p, new String[0]);
+      Object server =
+          contextType
+              .getMethod("run", Class.class, Map.class, String[].class)
+              .invoke(null, serverType, p, new String[0]);
       this.port = (Integer) serverType.getMethod("getPort").invoke(server);
       this.context = (AutoCloseable) serverType.getMethod("getApplicationContext").invoke(server);
     } catch (InvocationTargetException e) {
@@ -74,19 +77,23 @@ final class IsolatedModelRegistry implements AutoCloseable {
   private static URL[] classPath() {
     String target = System.getProperty("flywheel.test.model-registry.target");
     if (target == null) {
-      throw new IllegalStateException("flywheel.test.model-registry.target is not set: run the tests with Maven");
+      throw new IllegalStateException(
+          "flywheel.test.model-registry.target is not set: run the tests with Maven");
     }
     Path dir = Path.of(target);
     Path classes = dir.resolve("classes");
     Path runtime = dir.resolve("runtime-classpath.txt");
     if (!Files.isDirectory(classes) || !Files.isRegularFile(runtime)) {
-      throw new IllegalStateException(dir + " holds no built model registry: build through the reactor, e.g. "
-          + "mvn -pl services/serving -am verify");
+      throw new IllegalStateException(
+          dir
+              + " holds no built model registry: build through the reactor, e.g. "
+              + "mvn -pl services/serving -am verify");
     }
     try {
       List<URL> urls = new ArrayList<>();
       urls.add(classes.toUri().toURL());
-      for (String entry : Files.readString(runtime, StandardCharsets.UTF_8).strip().split(File.pathSeparator)) {
+      for (String entry :
+          Files.readString(runtime, StandardCharsets.UTF_8).strip().split(File.pathSeparator)) {
         if (!entry.isBlank()) {
           urls.add(Path.of(entry).toUri().toURL());
         }

@@ -32,19 +32,21 @@ public final class TestModels {
     Engine.getInstance().setRandomSeed(seed);
     try (NDManager manager = NDManager.newBaseManager(Device.cpu());
         PolicyModel policy = PolicyModel.create(config, manager)) {
-      return ModelArtifacts.save(dir, policy, ByteTokenizer.INSTANCE, Map.of("seed", Integer.toString(seed)));
+      return ModelArtifacts.save(
+          dir, policy, ByteTokenizer.INSTANCE, Map.of("seed", Integer.toString(seed)));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
   /**
-   * What the model's own {@link Sampler} answers to {@code user} with the artifact in {@code dir}, sampling
-   * at {@code temperature} (top-p 1) from the stream the serving API uses for candidate 0 of a request with
-   * this {@code seed}. (Untrained tiny models answer greedily with special tokens only, i.e. empty text, so
-   * tests tell models apart by seeded samples.)
+   * What the model's own {@link Sampler} answers to {@code user} with the artifact in {@code dir},
+   * sampling at {@code temperature} (top-p 1) from the stream the serving API uses for candidate 0
+   * of a request with this {@code seed}. (Untrained tiny models answer greedily with special tokens
+   * only, i.e. empty text, so tests tell models apart by seeded samples.)
    */
-  public static String reference(Path dir, String sha, String user, int maxTokens, float temperature, long seed) {
+  public static String reference(
+      Path dir, String sha, String user, int maxTokens, float temperature, long seed) {
     try (NDManager manager = NDManager.newBaseManager(Device.cpu());
         LoadedModel loaded = ModelArtifacts.load(dir, sha, manager)) {
       int[] prompt = new ChatTemplate().encodeForGeneration(List.of(ChatTurn.user(user)));

@@ -43,9 +43,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * A serving instance on a random loopback port against the shared test broker and registry, with its own
- * topics (so that test classes do not see each other's versions) and artifact root. Apps: {@code shop}
- * (scope chat:write) and {@code reader} (no scope).
+ * A serving instance on a random loopback port against the shared test broker and registry, with
+ * its own topics (so that test classes do not see each other's versions) and artifact root. Apps:
+ * {@code shop} (scope chat:write) and {@code reader} (no scope).
  */
 public final class TestServing implements AutoCloseable {
 
@@ -62,8 +62,11 @@ public final class TestServing implements AutoCloseable {
   private final Map<String, Object> overrides;
   private final Map<String, String> shas = new ConcurrentHashMap<>();
   private final KafkaProducer<String, SpecificRecord> producer;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   public ApplicationContext context;
   public URI base;
 
@@ -80,8 +83,9 @@ public final class TestServing implements AutoCloseable {
     infra.createTopic(deadLettersTopic, 1);
     this.artifacts = infra.newTempDirectory("serving-artifacts");
     SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
-    this.producer = new KafkaProducer<>(infra.producerProps(), new StringSerializer(),
-        new AvroSerializer<>(registry, true));
+    this.producer =
+        new KafkaProducer<>(
+            infra.producerProps(), new StringSerializer(), new AvroSerializer<>(registry, true));
     start();
   }
 
@@ -119,9 +123,13 @@ public final class TestServing implements AutoCloseable {
     return context.getBean(ModelManager.class);
   }
 
-  // ------------------------------------------------------------------------------------------ versions
+  // ------------------------------------------------------------------------------------------
+  // versions
 
-  /** Saves a tiny policy artifact named {@code name} (initialised from {@code seed}); returns its file: URI. */
+  /**
+   * Saves a tiny policy artifact named {@code name} (initialised from {@code seed}); returns its
+   * file: URI.
+   */
   public String artifact(String name, int seed) {
     Path dir = artifacts.resolve(name);
     shas.put(name, TestModels.save(dir, seed));
@@ -137,14 +145,17 @@ public final class TestServing implements AutoCloseable {
   }
 
   public void publishVersion(long version, ModelStatus status, String artifactName) {
-    publishVersion(version, status, artifactDir(artifactName).toUri().toString(), sha(artifactName));
+    publishVersion(
+        version, status, artifactDir(artifactName).toUri().toString(), sha(artifactName));
   }
 
   public void publishVersion(long version, ModelStatus status, String uri, String sha) {
     send(versionsTopic, Long.toString(version), versionRecord(version, status, uri, sha));
   }
 
-  /** A PPO {@link PolicyVersion} record (for tests that send it themselves, e.g. in a transaction). */
+  /**
+   * A PPO {@link PolicyVersion} record (for tests that send it themselves, e.g. in a transaction).
+   */
   public PolicyVersion versionRecord(long version, ModelStatus status, String uri, String sha) {
     return PolicyVersion.newBuilder()
         .setEventId(UUID.randomUUID().toString())
@@ -162,15 +173,16 @@ public final class TestServing implements AutoCloseable {
   }
 
   public void publishControl(ControlAction action, long version) {
-    ModelControl control = ModelControl.newBuilder()
-        .setEventId(UUID.randomUUID().toString())
-        .setEventTime(Instant.now())
-        .setModelKind(ModelKind.POLICY)
-        .setAction(action)
-        .setVersion(version)
-        .setRequestedBy("test")
-        .setReason("test")
-        .build();
+    ModelControl control =
+        ModelControl.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setEventTime(Instant.now())
+            .setModelKind(ModelKind.POLICY)
+            .setAction(action)
+            .setVersion(version)
+            .setRequestedBy("test")
+            .setReason("test")
+            .build();
     send(controlTopic, "POLICY", control);
   }
 
@@ -184,7 +196,9 @@ public final class TestServing implements AutoCloseable {
 
   /** Waits until the live alias answers with {@code version}. */
   public void awaitLive(long version, Duration timeout) {
-    await(() -> manager().routing().live() != null && manager().routing().live().version() == version, timeout,
+    await(
+        () -> manager().routing().live() != null && manager().routing().live().version() == version,
+        timeout,
         "policy-v" + version + " to become live; routing: " + manager().routing().live());
   }
 
@@ -215,8 +229,11 @@ public final class TestServing implements AutoCloseable {
   /** A response with its JSON body parsed (null if not JSON). */
   public record Reply(int status, Map<String, List<String>> headers, String text, JsonNode json) {
     public String header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0))
+          .findFirst()
+          .orElse(null);
     }
 
     /** The OpenAI error object, or null. */
@@ -243,8 +260,11 @@ public final class TestServing implements AutoCloseable {
   public Reply post(String path, String key, Object body, String... headers) {
     try {
       String text = body instanceof String s ? s : JSON.writeValueAsString(body);
-      HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
-          .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(text));
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(base.resolve(path))
+              .timeout(Duration.ofSeconds(60))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(text));
       if (key != null) {
         b.header("Authorization", "Bearer " + key);
       }
@@ -259,8 +279,11 @@ public final class TestServing implements AutoCloseable {
 
   /** As {@link #post} with the body as raw bytes (e.g. bytes that are not valid UTF-8). */
   public Reply postBytes(String path, String key, byte[] body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60))
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(base.resolve(path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body));
     if (key != null) {
       b.header("Authorization", "Bearer " + key);
     }
@@ -272,7 +295,8 @@ public final class TestServing implements AutoCloseable {
   }
 
   public Reply get(String path, String key) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(30)).GET();
     if (key != null) {
       b.header("Authorization", "Bearer " + key);
     }
@@ -298,21 +322,29 @@ public final class TestServing implements AutoCloseable {
   }
 
   /** A streamed completion: status, headers and the {@code data:} payloads in order. */
-  public record Stream(int status, Map<String, List<String>> headers, List<String> data, String raw) {
+  public record Stream(
+      int status, Map<String, List<String>> headers, List<String> data, String raw) {
     public String header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .map(e -> e.getValue().get(0))
+          .findFirst()
+          .orElse(null);
     }
 
     /** Every data payload but [DONE], parsed. */
     public List<JsonNode> chunks() {
-      return data.stream().filter(d -> !d.equals("[DONE]")).map(d -> {
-        try {
-          return JSON.readTree(d);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }).toList();
+      return data.stream()
+          .filter(d -> !d.equals("[DONE]"))
+          .map(
+              d -> {
+                try {
+                  return JSON.readTree(d);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              })
+          .toList();
     }
 
     /** Concatenated content deltas of candidate {@code index}. */
@@ -333,13 +365,20 @@ public final class TestServing implements AutoCloseable {
     return stream(body, "text/event-stream");
   }
 
-  /** As {@link #stream(Object)} with the given Accept header (OpenAI's Python SDK sends application/json). */
+  /**
+   * As {@link #stream(Object)} with the given Accept header (OpenAI's Python SDK sends
+   * application/json).
+   */
   public Stream stream(Object body, String accept) {
     try {
-      HttpRequest request = HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
-          .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
-          .header("Authorization", "Bearer " + KEY).header("Accept", accept)
-          .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build();
+      HttpRequest request =
+          HttpRequest.newBuilder(base.resolve("/v1/chat/completions"))
+              .timeout(Duration.ofSeconds(60))
+              .header("Content-Type", "application/json")
+              .header("Authorization", "Bearer " + KEY)
+              .header("Accept", accept)
+              .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
+              .build();
       HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
       List<String> data = new ArrayList<>();
       for (String line : r.body().split("\n")) {
@@ -356,15 +395,20 @@ public final class TestServing implements AutoCloseable {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ topics
+  // ------------------------------------------------------------------------------------------
+  // topics
 
   /** Every record now on {@code topic}, from the beginning up to the current end. */
   public <V> List<ConsumerRecord<String, V>> readAll(String topic, Class<V> type) {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("serving-test-reader"));
-    AvroDeserializer<V> values = new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type);
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(), values)) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(20)).stream()
-          .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+    AvroDeserializer<V> values =
+        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type);
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), values)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic, Duration.ofSeconds(20)).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(20));
@@ -381,8 +425,8 @@ public final class TestServing implements AutoCloseable {
   }
 
   public <V> Map<String, V> byKey(String topic, Class<V> type) {
-    return readAll(topic, type).stream().collect(Collectors.toMap(ConsumerRecord::key, ConsumerRecord::value,
-        (a, b) -> b));
+    return readAll(topic, type).stream()
+        .collect(Collectors.toMap(ConsumerRecord::key, ConsumerRecord::value, (a, b) -> b));
   }
 
   @Override

@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A transcript Kafka does not acknowledge (here: its topic does not exist and the broker does not create
- * topics) is never silently lost: the completion is answered 503 instead, and a stream ends with an error
- * event instead of [DONE].
+ * A transcript Kafka does not acknowledge (here: its topic does not exist and the broker does not
+ * create topics) is never silently lost: the completion is answered 503 instead, and a stream ends
+ * with an error event instead of [DONE].
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class TranscriptFailureTest {
@@ -30,9 +30,14 @@ class TranscriptFailureTest {
 
   @BeforeAll
   static void start(FlywheelInfra infra) {
-    serving = new TestServing(infra, Map.of(
-        "flywheel.serving.transcripts-topic", infra.uniqueName("no-such-topic"),
-        "flywheel.serving.transcript-timeout", "2s"));
+    serving =
+        new TestServing(
+            infra,
+            Map.of(
+                "flywheel.serving.transcripts-topic",
+                infra.uniqueName("no-such-topic"),
+                "flywheel.serving.transcript-timeout",
+                "2s"));
     serving.artifact("v1", 1);
     serving.publishVersion(1, ModelStatus.LIVE, "v1");
     serving.awaitLive(1, Duration.ofSeconds(60));
@@ -63,6 +68,10 @@ class TranscriptFailureTest {
     JsonNode last = stream.chunks().get(stream.chunks().size() - 1);
     assertEquals("transcript_unavailable", last.get("error").get("code").asText(), stream.raw());
     assertTrue(stream.chunks().get(0).has("choices"), "the text itself was streamed");
-    assertTrue(serving.get("/prometheus", null).text().contains("flywheel_serving_transcripts_total{outcome=\"error\"}"));
+    assertTrue(
+        serving
+            .get("/prometheus", null)
+            .text()
+            .contains("flywheel_serving_transcripts_total{outcome=\"error\"}"));
   }
 }

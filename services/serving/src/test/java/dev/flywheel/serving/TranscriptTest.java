@@ -27,8 +27,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Every completion is on chat.transcripts by the time it is answered: keyed and identified by the
- * completion id, with every candidate under the response id the API gave it, the policy version, the
- * sampling settings, token counts and finish reasons.
+ * completion id, with every candidate under the response id the API gave it, the policy version,
+ * the sampling settings, token counts and finish reasons.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class TranscriptTest {
@@ -49,19 +49,38 @@ class TranscriptTest {
   }
 
   static ChatTranscript transcript(String id) {
-    List<ConsumerRecord<String, ChatTranscript>> records = serving.readAll(serving.transcriptsTopic,
-        ChatTranscript.class).stream().filter(r -> r.key().equals(id)).toList();
+    List<ConsumerRecord<String, ChatTranscript>> records =
+        serving.readAll(serving.transcriptsTopic, ChatTranscript.class).stream()
+            .filter(r -> r.key().equals(id))
+            .toList();
     assertEquals(1, records.size(), "exactly one transcript for " + id);
     return records.get(0).value();
   }
 
   @Test
   void aCompletionIsPublishedWithAllItsCandidates() {
-    Map<String, Object> body = Map.of("model", "flywheel", "n", 3, "temperature", 0.9, "top_p", 0.95,
-        "max_tokens", 9, "seed", 1234, "user", "user-17", "metadata", Map.of("conversation_id", "conv-1"),
-        "messages", List.of(
-            Map.of("role", "system", "content", "Be kind."),
-            Map.of("role", "user", "content", "What is 2+2?")));
+    Map<String, Object> body =
+        Map.of(
+            "model",
+            "flywheel",
+            "n",
+            3,
+            "temperature",
+            0.9,
+            "top_p",
+            0.95,
+            "max_tokens",
+            9,
+            "seed",
+            1234,
+            "user",
+            "user-17",
+            "metadata",
+            Map.of("conversation_id", "conv-1"),
+            "messages",
+            List.of(
+                Map.of("role", "system", "content", "Be kind."),
+                Map.of("role", "user", "content", "What is 2+2?")));
     Reply reply = serving.completion(body);
     assertEquals(200, reply.status(), reply.text());
     String id = reply.json().get("id").asText();
@@ -91,13 +110,15 @@ class TranscriptTest {
       assertEquals(9, r.getSampling().getMaxTokens());
       assertEquals(1234L, r.getSampling().getSeed());
     }
-    assertEquals(reply.json().get("usage").get("completion_tokens").asInt(),
+    assertEquals(
+        reply.json().get("usage").get("completion_tokens").asInt(),
         t.getResponses().stream().mapToInt(CandidateResponse::getTokenCount).sum());
   }
 
   @Test
   void aStreamedCompletionIsPublishedBeforeDone() {
-    Stream stream = serving.stream(chat("flywheel", "Stream me", "n", 2, "max_tokens", 6, "stream", true));
+    Stream stream =
+        serving.stream(chat("flywheel", "Stream me", "n", 2, "max_tokens", 6, "stream", true));
     assertEquals("[DONE]", stream.data().get(stream.data().size() - 1));
     String id = stream.chunks().get(0).get("id").asText();
     ChatTranscript t = transcript(id);
@@ -109,7 +130,8 @@ class TranscriptTest {
     assertEquals(id, t.getConversationId(), "no conversation id given: the transcript id");
     assertNull(t.getUserId());
     assertNull(t.getResponses().get(0).getSampling().getSeed(), "no seed fixed by the caller");
-    assertEquals(1.0, t.getResponses().get(0).getSampling().getTemperature(), 1e-9, "OpenAI's default");
+    assertEquals(
+        1.0, t.getResponses().get(0).getSampling().getTemperature(), 1e-9, "OpenAI's default");
   }
 
   @Test
@@ -118,24 +140,29 @@ class TranscriptTest {
     List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
     for (int t = 0; t < 4; t++) {
       int thread = t;
-      threads.add(TestServing.startThread(() -> {
-        for (int i = 0; i < 5; i++) {
-          Reply reply = serving.completion(chat("flywheel", "q" + thread + "-" + i, "max_tokens", 4));
-          assertEquals(200, reply.status(), reply.text());
-          ids.add(reply.json().get("id").asText());
-        }
-      }));
+      threads.add(
+          TestServing.startThread(
+              () -> {
+                for (int i = 0; i < 5; i++) {
+                  Reply reply =
+                      serving.completion(chat("flywheel", "q" + thread + "-" + i, "max_tokens", 4));
+                  assertEquals(200, reply.status(), reply.text());
+                  ids.add(reply.json().get("id").asText());
+                }
+              }));
     }
     for (Thread t : threads) {
       t.join();
     }
     assertEquals(20, ids.size());
-    Map<String, ChatTranscript> published = serving.byKey(serving.transcriptsTopic, ChatTranscript.class);
+    Map<String, ChatTranscript> published =
+        serving.byKey(serving.transcriptsTopic, ChatTranscript.class);
     for (String id : ids) {
       assertTrue(published.containsKey(id), id);
     }
-    List<ConsumerRecord<String, ChatTranscript>> all = serving.readAll(serving.transcriptsTopic,
-        ChatTranscript.class);
-    assertEquals(all.size(), all.stream().map(ConsumerRecord::key).distinct().count(), "no duplicates");
+    List<ConsumerRecord<String, ChatTranscript>> all =
+        serving.readAll(serving.transcriptsTopic, ChatTranscript.class);
+    assertEquals(
+        all.size(), all.stream().map(ConsumerRecord::key).distinct().count(), "no duplicates");
   }
 }

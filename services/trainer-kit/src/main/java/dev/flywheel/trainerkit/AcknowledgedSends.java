@@ -8,11 +8,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends (dead letters) that must be acknowledged before the consumer's offsets move past the records they
- * stand for: {@link #send} is asynchronous, {@link #awaitAcknowledged} flushes and throws when any send
- * since the last call failed, so the caller does not commit and the records are read, and sent, again
- * after a restart. The trainers' answer to "a dead letter lost while its input was committed"; the pair
- * assembler gets the same from Kafka Streams' exactly-once commit.
+ * Sends (dead letters) that must be acknowledged before the consumer's offsets move past the
+ * records they stand for: {@link #send} is asynchronous, {@link #awaitAcknowledged} flushes and
+ * throws when any send since the last call failed, so the caller does not commit and the records
+ * are read, and sent, again after a restart. The trainers' answer to "a dead letter lost while its
+ * input was committed"; the pair assembler gets the same from Kafka Streams' exactly-once commit.
  */
 public final class AcknowledgedSends<K, V> {
 
@@ -30,18 +30,21 @@ public final class AcknowledgedSends<K, V> {
   /** Sends {@code record}; {@code what} names it in the log if the send fails. */
   public void send(ProducerRecord<K, V> record, String what) {
     sent.incrementAndGet();
-    producer.send(record, (metadata, e) -> {
-      if (e != null) {
-        failed.incrementAndGet();
-        failure.compareAndSet(null, e);
-        LOG.error("could not write {} to {}: {}", what, record.topic(), e.toString());
-      }
-    });
+    producer.send(
+        record,
+        (metadata, e) -> {
+          if (e != null) {
+            failed.incrementAndGet();
+            failure.compareAndSet(null, e);
+            LOG.error("could not write {} to {}: {}", what, record.topic(), e.toString());
+          }
+        });
   }
 
   /**
-   * Blocks until every send so far is acknowledged or failed; throws {@link NotAcknowledged} when one
-   * failed since the last call. Call it before committing offsets past the records that were sent for.
+   * Blocks until every send so far is acknowledged or failed; throws {@link NotAcknowledged} when
+   * one failed since the last call. Call it before committing offsets past the records that were
+   * sent for.
    */
   public void awaitAcknowledged() {
     producer.flush();
@@ -62,7 +65,9 @@ public final class AcknowledgedSends<K, V> {
   /** A send was not acknowledged: the offsets of its input must not be committed. */
   public static final class NotAcknowledged extends RuntimeException {
     NotAcknowledged(Exception cause) {
-      super("a send was not acknowledged (" + cause.getMessage() + "); not committing past its input", cause);
+      super(
+          "a send was not acknowledged (" + cause.getMessage() + "); not committing past its input",
+          cause);
     }
   }
 }

@@ -29,22 +29,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Atomic checkpoint directories under one root: {@code root/checkpoint-<sequence>/} with a small JSON
- * {@code state.json} (round, step, version, input offsets, free-form extras) plus whatever files the
- * caller writes (model parameters, ...).
+ * Atomic checkpoint directories under one root: {@code root/checkpoint-<sequence>/} with a small
+ * JSON {@code state.json} (round, step, version, input offsets, free-form extras) plus whatever
+ * files the caller writes (model parameters, ...).
  *
  * <p>{@link #save} writes everything into a hidden temporary directory, fsyncs every file and the
- * directory, renames it into place atomically and fsyncs the root: after a crash a checkpoint directory
- * is either complete or absent. Leftover temporary directories are deleted when a {@code Checkpoints} is
- * created. {@link #latest()} returns the complete checkpoint with the highest sequence; {@link #prune}
- * keeps the newest {@code keep}. One writer per root.
+ * directory, renames it into place atomically and fsyncs the root: after a crash a checkpoint
+ * directory is either complete or absent. Leftover temporary directories are deleted when a {@code
+ * Checkpoints} is created. {@link #latest()} returns the complete checkpoint with the highest
+ * sequence; {@link #prune} keeps the newest {@code keep}. One writer per root.
  */
 public final class Checkpoints {
 
   private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
   public static final String STATE_FILE = "state.json";
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+  private static final ObjectMapper JSON =
+      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final Pattern NAME = Pattern.compile("checkpoint-(\\d{12})");
   private static final String TMP_PREFIX = ".tmp-checkpoint-";
 
@@ -61,15 +61,25 @@ public final class Checkpoints {
    * @param extra free-form key/values (e.g. the round's end offsets, a parent version)
    * @param createdAtEpochMs when it was written
    */
-  public record State(long round, long step, Long version, List<PartitionOffset> offsets,
-      Map<String, String> extra, long createdAtEpochMs) {
+  public record State(
+      long round,
+      long step,
+      Long version,
+      List<PartitionOffset> offsets,
+      Map<String, String> extra,
+      long createdAtEpochMs) {
 
     public State {
       offsets = offsets == null ? List.of() : List.copyOf(offsets);
       extra = extra == null ? Map.of() : Map.copyOf(extra);
     }
 
-    public State(long round, long step, Long version, Map<TopicPartition, Long> offsets, Map<String, String> extra) {
+    public State(
+        long round,
+        long step,
+        Long version,
+        Map<TopicPartition, Long> offsets,
+        Map<String, String> extra) {
       this(round, step, version, toList(offsets), extra, System.currentTimeMillis());
     }
 
@@ -85,9 +95,14 @@ public final class Checkpoints {
     private static List<PartitionOffset> toList(Map<TopicPartition, Long> offsets) {
       List<PartitionOffset> out = new ArrayList<>();
       offsets.entrySet().stream()
-          .sorted(Comparator.comparing((Map.Entry<TopicPartition, Long> e) -> e.getKey().topic())
-              .thenComparingInt(e -> e.getKey().partition()))
-          .forEach(e -> out.add(new PartitionOffset(e.getKey().topic(), e.getKey().partition(), e.getValue())));
+          .sorted(
+              Comparator.comparing((Map.Entry<TopicPartition, Long> e) -> e.getKey().topic())
+                  .thenComparingInt(e -> e.getKey().partition()))
+          .forEach(
+              e ->
+                  out.add(
+                      new PartitionOffset(
+                          e.getKey().topic(), e.getKey().partition(), e.getValue())));
       return out;
     }
   }
@@ -120,7 +135,8 @@ public final class Checkpoints {
     this.root = Files.createDirectories(root);
     this.keep = keep;
     try (Stream<Path> listing = Files.list(root)) {
-      for (Path p : listing.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
+      for (Path p :
+          listing.filter(p -> p.getFileName().toString().startsWith(TMP_PREFIX)).toList()) {
         LOG.info("deleting incomplete checkpoint {}", p);
         deleteRecursively(p);
       }
@@ -142,7 +158,9 @@ public final class Checkpoints {
       if (files != null) {
         files.write(staging);
       }
-      Files.writeString(staging.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state),
+      Files.writeString(
+          staging.resolve(STATE_FILE),
+          JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state),
           StandardCharsets.UTF_8);
       try (Stream<Path> walk = Files.walk(staging)) {
         for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
@@ -183,7 +201,9 @@ public final class Checkpoints {
           continue;
         }
         try {
-          State state = JSON.readValue(Files.readString(dir.resolve(STATE_FILE), StandardCharsets.UTF_8), State.class);
+          State state =
+              JSON.readValue(
+                  Files.readString(dir.resolve(STATE_FILE), StandardCharsets.UTF_8), State.class);
           if (state == null) {
             throw new IOException("empty " + STATE_FILE);
           }
@@ -217,7 +237,8 @@ public final class Checkpoints {
 
   private static void fsync(Path path) throws IOException {
     boolean dir = Files.isDirectory(path);
-    try (FileChannel channel = FileChannel.open(path, dir ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
+    try (FileChannel channel =
+        FileChannel.open(path, dir ? StandardOpenOption.READ : StandardOpenOption.WRITE)) {
       channel.force(true);
     } catch (IOException e) {
       if (!dir) {

@@ -9,23 +9,25 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
- * Where the trainer's Kafka clients connect: the brokers, the Confluent-compatible schema registry, and
- * any extra client properties (security, timeouts) applied to every client the kit creates.
+ * Where the trainer's Kafka clients connect: the brokers, the Confluent-compatible schema registry,
+ * and any extra client properties (security, timeouts) applied to every client the kit creates.
  *
- * <p>A Micronaut service builds it from the service kit's beans:
- * {@code new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties())}.
+ * <p>A Micronaut service builds it from the service kit's beans: {@code new
+ * KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties())}.
  *
- * <p>The extra properties may not weaken the delivery guarantees the kit's clients rely on
- * ({@link KafkaGuarantees}): {@code acks} other than {@code all}/{@code -1},
- * {@code enable.idempotence=false} or {@code isolation.level=read_uncommitted} is refused when the
+ * <p>The extra properties may not weaken the delivery guarantees the kit's clients rely on ({@link
+ * KafkaGuarantees}): {@code acks} other than {@code all}/{@code -1}, {@code
+ * enable.idempotence=false} or {@code isolation.level=read_uncommitted} is refused when the
  * settings are built, i.e. at the trainer's start-up, with a message naming the property.
  *
  * @param bootstrapServers {@code host:port,...}
- * @param registryUrl the registry's Confluent-compatible base URL (Apicurio: {@code .../apis/ccompat/v7})
+ * @param registryUrl the registry's Confluent-compatible base URL (Apicurio: {@code
+ *     .../apis/ccompat/v7})
  * @param clientProperties extra Kafka client properties, keys as Kafka spells them; may be empty
  * @throws IllegalArgumentException when a client property would weaken a delivery guarantee
  */
-public record KafkaSettings(String bootstrapServers, String registryUrl, Map<String, String> clientProperties) {
+public record KafkaSettings(
+    String bootstrapServers, String registryUrl, Map<String, String> clientProperties) {
 
   /** How a refused client property is named in the error: Kafka's own key after this. */
   static final String CLIENT_PROPERTY_PREFIX = "Kafka client property ";
@@ -42,9 +44,9 @@ public record KafkaSettings(String bootstrapServers, String registryUrl, Map<Str
   }
 
   /**
-   * Base consumer settings (new mutable map): brokers, registry, {@code read_committed}, no auto commit,
-   * {@code earliest}; {@code groupId} may be null for a group-less (assign-only) consumer. Add
-   * deserializers or pass instances.
+   * Base consumer settings (new mutable map): brokers, registry, {@code read_committed}, no auto
+   * commit, {@code earliest}; {@code groupId} may be null for a group-less (assign-only) consumer.
+   * Add deserializers or pass instances.
    */
   public Map<String, Object> consumerConfig(String clientId, String groupId) {
     Map<String, Object> config = new LinkedHashMap<>();

@@ -19,10 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends {@link TrainingMetrics} (key = source) to {@code training.metrics} for dashboards. Fire and forget:
- * {@link #publish} never blocks on the broker and never throws for delivery problems; failures are
- * counted ({@link #failed()}) and logged (the first, then every 100th). {@link #flush()} waits for what is
- * in flight, {@link #close()} flushes then closes. Thread-safe.
+ * Sends {@link TrainingMetrics} (key = source) to {@code training.metrics} for dashboards. Fire and
+ * forget: {@link #publish} never blocks on the broker and never throws for delivery problems;
+ * failures are counted ({@link #failed()}) and logged (the first, then every 100th). {@link
+ * #flush()} waits for what is in flight, {@link #close()} flushes then closes. Thread-safe.
  *
  * <p>Non-finite values (NaN, ±infinity) are dropped from the map: dashboards plot numbers.
  */
@@ -44,7 +44,9 @@ public final class MetricsPublisher implements AutoCloseable {
     this.source = Objects.requireNonNull(source, "source");
   }
 
-  /** A publisher to {@code training.metrics} with its own producer ({@code acks=all}, linger 50 ms). */
+  /**
+   * A publisher to {@code training.metrics} with its own producer ({@code acks=all}, linger 50 ms).
+   */
   public static MetricsPublisher create(KafkaSettings kafka, String source) {
     return create(kafka, Topics.TRAINING_METRICS.name(), source);
   }
@@ -55,7 +57,8 @@ public final class MetricsPublisher implements AutoCloseable {
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
     AvroSerializer<TrainingMetrics> values = new AvroSerializer<>();
     values.configure(config, false);
-    return new MetricsPublisher(new KafkaProducer<>(config, new StringSerializer(), values), topic, source);
+    return new MetricsPublisher(
+        new KafkaProducer<>(config, new StringSerializer(), values), topic, source);
   }
 
   public String source() {
@@ -71,35 +74,44 @@ public final class MetricsPublisher implements AutoCloseable {
    * @param step optimizer step within the round
    * @param values named figures
    */
-  public void publish(String phase, Long modelVersion, long round, long step, Map<String, ? extends Number> values) {
+  public void publish(
+      String phase,
+      Long modelVersion,
+      long round,
+      long step,
+      Map<String, ? extends Number> values) {
     if (closed) {
       LOG.debug("metrics publisher closed; dropping {} metrics", phase);
       return;
     }
     Map<String, Double> finite = new LinkedHashMap<>();
-    values.forEach((k, v) -> {
-      if (v != null && Double.isFinite(v.doubleValue())) {
-        finite.put(k, v.doubleValue());
-      }
-    });
-    TrainingMetrics event = TrainingMetrics.newBuilder()
-        .setEventId(UUID.randomUUID().toString())
-        .setEventTime(Instant.now())
-        .setSource(source)
-        .setPhase(phase)
-        .setModelVersion(modelVersion)
-        .setRound(round)
-        .setStep(step)
-        .setValues(finite)
-        .build();
+    values.forEach(
+        (k, v) -> {
+          if (v != null && Double.isFinite(v.doubleValue())) {
+            finite.put(k, v.doubleValue());
+          }
+        });
+    TrainingMetrics event =
+        TrainingMetrics.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setEventTime(Instant.now())
+            .setSource(source)
+            .setPhase(phase)
+            .setModelVersion(modelVersion)
+            .setRound(round)
+            .setStep(step)
+            .setValues(finite)
+            .build();
     try {
-      producer.send(new ProducerRecord<>(topic, source, event), (metadata, error) -> {
-        if (error == null) {
-          sent.incrementAndGet();
-        } else {
-          onFailure(error);
-        }
-      });
+      producer.send(
+          new ProducerRecord<>(topic, source, event),
+          (metadata, error) -> {
+            if (error == null) {
+              sent.incrementAndGet();
+            } else {
+              onFailure(error);
+            }
+          });
     } catch (RuntimeException e) {
       onFailure(e);
     }
@@ -108,7 +120,11 @@ public final class MetricsPublisher implements AutoCloseable {
   private void onFailure(Throwable error) {
     long n = failed.incrementAndGet();
     if (n == 1 || n % 100 == 0) {
-      LOG.warn("could not publish training metrics to {} ({} failures so far): {}", topic, n, error.toString());
+      LOG.warn(
+          "could not publish training metrics to {} ({} failures so far): {}",
+          topic,
+          n,
+          error.toString());
     }
   }
 

@@ -9,17 +9,19 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * The offsets of one topic that a trainer consumed, per partition, as sorted disjoint half-open ranges
- * [from, until); adjacent or overlapping additions merge. Rendered as {@code List<OffsetRange>} for the
- * {@code trainingData} lineage of a version event.
+ * The offsets of one topic that a trainer consumed, per partition, as sorted disjoint half-open
+ * ranges [from, until); adjacent or overlapping additions merge. Rendered as {@code
+ * List<OffsetRange>} for the {@code trainingData} lineage of a version event.
  *
- * <p>Track consumer <em>positions</em> rather than single record offsets where you can ({@link #cover}
- * with the position before and after a poll): on transactional input topics commit markers occupy
- * offsets with no record, and per-record {@link #add} would show them as gaps. Not thread-safe.
+ * <p>Track consumer <em>positions</em> rather than single record offsets where you can ({@link
+ * #cover} with the position before and after a poll): on transactional input topics commit markers
+ * occupy offsets with no record, and per-record {@link #add} would show them as gaps. Not
+ * thread-safe.
  */
 public final class OffsetRanges {
 
   private final String topic;
+
   /** partition -> (from -> until), disjoint and non-adjacent. */
   private final TreeMap<Integer, TreeMap<Long, Long>> ranges = new TreeMap<>();
 
@@ -47,10 +49,14 @@ public final class OffsetRanges {
     return cover(partition, offset, offset + 1);
   }
 
-  /** Records that every offset in [from, until) of {@code partition} was consumed; empty ranges are ignored. */
+  /**
+   * Records that every offset in [from, until) of {@code partition} was consumed; empty ranges are
+   * ignored.
+   */
   public OffsetRanges cover(int partition, long from, long until) {
     if (from < 0 || until < from) {
-      throw new IllegalArgumentException("invalid range [" + from + ", " + until + ") of partition " + partition);
+      throw new IllegalArgumentException(
+          "invalid range [" + from + ", " + until + ") of partition " + partition);
     }
     if (from == until) {
       return this;
@@ -79,7 +85,8 @@ public final class OffsetRanges {
     if (!other.topic.equals(topic)) {
       throw new IllegalArgumentException("topic " + other.topic + " != " + topic);
     }
-    other.ranges.forEach((partition, p) -> p.forEach((from, until) -> cover(partition, from, until)));
+    other.ranges.forEach(
+        (partition, p) -> p.forEach((from, until) -> cover(partition, from, until)));
     return this;
   }
 
@@ -118,16 +125,33 @@ public final class OffsetRanges {
   /** Sorted by partition then offset; one element per maximal contiguous range. */
   public List<OffsetRange> toList() {
     List<OffsetRange> out = new ArrayList<>();
-    ranges.forEach((partition, p) -> p.forEach((from, until) -> out.add(OffsetRange.newBuilder()
-        .setTopic(topic).setPartition(partition).setFromOffset(from).setUntilOffset(until).build())));
+    ranges.forEach(
+        (partition, p) ->
+            p.forEach(
+                (from, until) ->
+                    out.add(
+                        OffsetRange.newBuilder()
+                            .setTopic(topic)
+                            .setPartition(partition)
+                            .setFromOffset(from)
+                            .setUntilOffset(until)
+                            .build())));
     return out;
   }
 
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder(topic).append('{');
-    ranges.forEach((partition, p) -> p.forEach((from, until) ->
-        sb.append(partition).append(":[").append(from).append(',').append(until).append(") ")));
+    ranges.forEach(
+        (partition, p) ->
+            p.forEach(
+                (from, until) ->
+                    sb.append(partition)
+                        .append(":[")
+                        .append(from)
+                        .append(',')
+                        .append(until)
+                        .append(") ")));
     if (!ranges.isEmpty()) {
       sb.setLength(sb.length() - 1);
     }

@@ -7,13 +7,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The trainers' one failure policy. A trainer runs on its own thread from start-up to shutdown; when an
- * attempt fails (broker or registry unreachable, a publish that could not commit, a bug) a fresh attempt
- * starts from Kafka's state and the latest checkpoint after a back-off that doubles from
- * {@code initialBackoff} to {@code maxBackoff} (and starts over once an attempt has run for ten times the
- * maximum). An attempt fenced by another instance with the same transactional id is not restarted: the
- * trainer stays failed (health DOWN) so that two instances do not fence each other in turn. A graceful
- * stop ends it.
+ * The trainers' one failure policy. A trainer runs on its own thread from start-up to shutdown;
+ * when an attempt fails (broker or registry unreachable, a publish that could not commit, a bug) a
+ * fresh attempt starts from Kafka's state and the latest checkpoint after a back-off that doubles
+ * from {@code initialBackoff} to {@code maxBackoff} (and starts over once an attempt has run for
+ * ten times the maximum). An attempt fenced by another instance with the same transactional id is
+ * not restarted: the trainer stays failed (health DOWN) so that two instances do not fence each
+ * other in turn. A graceful stop ends it.
  */
 public final class TrainerSupervisor implements AutoCloseable {
 
@@ -51,7 +51,8 @@ public final class TrainerSupervisor implements AutoCloseable {
    * @param name the thread's name
    * @param attempts makes a fresh attempt (a trainer is not restartable in place)
    */
-  public TrainerSupervisor(String name, Supplier<Attempt> attempts, Duration initialBackoff, Duration maxBackoff) {
+  public TrainerSupervisor(
+      String name, Supplier<Attempt> attempts, Duration initialBackoff, Duration maxBackoff) {
     this.name = name;
     this.attempts = attempts;
     this.initialBackoffMs = Math.max(1, initialBackoff.toMillis());
@@ -99,7 +100,8 @@ public final class TrainerSupervisor implements AutoCloseable {
       lastEnding = ending;
       if (stopping || ending != Ending.FAILED) {
         if (ending == Ending.FENCED) {
-          LOG.error("{} was fenced by another instance with its transactional id: not restarting", name);
+          LOG.error(
+              "{} was fenced by another instance with its transactional id: not restarting", name);
         }
         return;
       }
@@ -124,7 +126,10 @@ public final class TrainerSupervisor implements AutoCloseable {
     }
   }
 
-  /** Stops the current attempt and waits up to {@code timeout} for the thread to end; true if it did. */
+  /**
+   * Stops the current attempt and waits up to {@code timeout} for the thread to end; true if it
+   * did.
+   */
   public boolean stop(Duration timeout) throws InterruptedException {
     stopping = true;
     Attempt a = current;
@@ -132,7 +137,8 @@ public final class TrainerSupervisor implements AutoCloseable {
       a.stop();
     }
     synchronized (this) {
-      notifyAll(); // wakes the back-off wait; the attempt itself is never interrupted (Kafka clients)
+      notifyAll(); // wakes the back-off wait; the attempt itself is never interrupted (Kafka
+      // clients)
     }
     thread.join(timeout.toMillis());
     return !thread.isAlive();

@@ -10,9 +10,11 @@ import org.slf4j.Logger;
 
 /**
  * Progress lines for a training loop, at most one per {@code interval} (plus the last step):
+ *
  * <pre>
  *   reward round 3/∞ step 40/120 (33%) loss 0.5312 accuracy 0.7100 | 41.2 steps/s, ETA 2s
  * </pre>
+ *
  * Rates and the ETA come from wall time since {@link #TrainingProgress creation}. Not thread-safe.
  */
 public final class TrainingProgress {
@@ -37,8 +39,14 @@ public final class TrainingProgress {
    * @param sink where lines go ({@code log::info})
    * @param clock nanosecond clock ({@code System::nanoTime})
    */
-  public TrainingProgress(String label, long round, long totalRounds, long totalSteps, Duration interval,
-      Consumer<String> sink, LongSupplier clock) {
+  public TrainingProgress(
+      String label,
+      long round,
+      long totalRounds,
+      long totalSteps,
+      Duration interval,
+      Consumer<String> sink,
+      LongSupplier clock) {
     this.label = Objects.requireNonNull(label, "label");
     this.round = round;
     this.totalRounds = totalRounds;
@@ -50,14 +58,15 @@ public final class TrainingProgress {
   }
 
   /** Logs at INFO on {@code log}, with the system clock. */
-  public static TrainingProgress start(Logger log, String label, long round, long totalRounds, long totalSteps,
-      Duration interval) {
-    return new TrainingProgress(label, round, totalRounds, totalSteps, interval, log::info, System::nanoTime);
+  public static TrainingProgress start(
+      Logger log, String label, long round, long totalRounds, long totalSteps, Duration interval) {
+    return new TrainingProgress(
+        label, round, totalRounds, totalSteps, interval, log::info, System::nanoTime);
   }
 
   /**
-   * Reports step {@code step} (1-based) with its loss and any other figures; emits a line if the interval
-   * has passed or this is the last planned step.
+   * Reports step {@code step} (1-based) with its loss and any other figures; emits a line if the
+   * interval has passed or this is the last planned step.
    *
    * @return the line emitted, or null
    */
@@ -90,10 +99,20 @@ public final class TrainingProgress {
   }
 
   private String line(long step, double loss, Map<String, ? extends Number> extra, long now) {
-    StringBuilder sb = new StringBuilder(label).append(" round ").append(round).append('/')
-        .append(totalRounds > 0 ? Long.toString(totalRounds) : "∞").append(" step ").append(step);
+    StringBuilder sb =
+        new StringBuilder(label)
+            .append(" round ")
+            .append(round)
+            .append('/')
+            .append(totalRounds > 0 ? Long.toString(totalRounds) : "∞")
+            .append(" step ")
+            .append(step);
     if (totalSteps > 0) {
-      sb.append('/').append(totalSteps).append(" (").append(Math.round(100.0 * step / totalSteps)).append("%)");
+      sb.append('/')
+          .append(totalSteps)
+          .append(" (")
+          .append(Math.round(100.0 * step / totalSteps))
+          .append("%)");
     }
     sb.append(String.format(Locale.ROOT, " loss %.4f", loss));
     if (extra != null) {

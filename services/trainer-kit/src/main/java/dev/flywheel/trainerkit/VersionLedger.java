@@ -4,8 +4,8 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
+import dev.flywheel.schemas.serde.AvroSerdeException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,18 +29,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What a compacted versions topic ({@code models.reward.versions}, {@code models.policy.versions}) says,
- * read from the beginning to the end offsets it had when {@link #load} was called: the latest record of
- * every version, the highest version number ever seen, and the latest accepted ({@code LIVE}) version.
+ * What a compacted versions topic ({@code models.reward.versions}, {@code models.policy.versions})
+ * says, read from the beginning to the end offsets it had when {@link #load} was called: the latest
+ * record of every version, the highest version number ever seen, and the latest accepted ({@code
+ * LIVE}) version.
  *
- * <p>Read {@code read_committed}: versions of aborted transactions are not there. A trainer that publishes
- * transactionally must call {@link VersionPublisher#create} (whose {@code initTransactions} aborts a crashed
- * predecessor's open transaction) BEFORE loading the ledger, or the read waits for that transaction.
+ * <p>Read {@code read_committed}: versions of aborted transactions are not there. A trainer that
+ * publishes transactionally must call {@link VersionPublisher#create} (whose {@code
+ * initTransactions} aborts a crashed predecessor's open transaction) BEFORE loading the ledger, or
+ * the read waits for that transaction.
  *
- * <p>The next version number is {@link #nextVersion()} = highest + 1, where "highest" counts every version
- * ever read, also tombstoned (null value) and REJECTED ones, so a number is never reused. Not thread-safe;
- * keep it current with {@link #apply} after each publish. A record that cannot be decoded is logged and
- * skipped, but the number in its key stays taken.
+ * <p>The next version number is {@link #nextVersion()} = highest + 1, where "highest" counts every
+ * version ever read, also tombstoned (null value) and REJECTED ones, so a number is never reused.
+ * Not thread-safe; keep it current with {@link #apply} after each publish. A record that cannot be
+ * decoded is logged and skipped, but the number in its key stays taken.
  *
  * @param <V> the generated Avro class of the topic's values
  */
@@ -61,40 +63,61 @@ public final class VersionLedger<V extends SpecificRecord> {
    * @param versionOf the version number of a record
    * @param statusOf the lifecycle status of a record
    */
-  public VersionLedger(String topic, ToLongFunction<V> versionOf, Function<V, ModelStatus> statusOf) {
+  public VersionLedger(
+      String topic, ToLongFunction<V> versionOf, Function<V, ModelStatus> statusOf) {
     this.topic = Objects.requireNonNull(topic, "topic");
     this.versionOf = Objects.requireNonNull(versionOf, "versionOf");
     this.statusOf = Objects.requireNonNull(statusOf, "statusOf");
   }
 
   /** Reads the reward versions topic. */
-  public static VersionLedger<RewardModelVersion> loadRewardVersions(KafkaSettings kafka, String topic,
-      Duration timeout) throws TimeoutException {
-    return load(kafka, topic, RewardModelVersion.class, RewardModelVersion::getVersion,
-        RewardModelVersion::getStatus, timeout);
+  public static VersionLedger<RewardModelVersion> loadRewardVersions(
+      KafkaSettings kafka, String topic, Duration timeout) throws TimeoutException {
+    return load(
+        kafka,
+        topic,
+        RewardModelVersion.class,
+        RewardModelVersion::getVersion,
+        RewardModelVersion::getStatus,
+        timeout);
   }
 
   /** Reads the policy versions topic. */
-  public static VersionLedger<PolicyVersion> loadPolicyVersions(KafkaSettings kafka, String topic,
-      Duration timeout) throws TimeoutException {
-    return load(kafka, topic, PolicyVersion.class, PolicyVersion::getVersion, PolicyVersion::getStatus, timeout);
+  public static VersionLedger<PolicyVersion> loadPolicyVersions(
+      KafkaSettings kafka, String topic, Duration timeout) throws TimeoutException {
+    return load(
+        kafka,
+        topic,
+        PolicyVersion.class,
+        PolicyVersion::getVersion,
+        PolicyVersion::getStatus,
+        timeout);
   }
 
   /**
-   * Reads {@code topic} (all partitions) from the beginning up to the end offsets it has now, with a
-   * group-less consumer (no offsets are committed).
+   * Reads {@code topic} (all partitions) from the beginning up to the end offsets it has now, with
+   * a group-less consumer (no offsets are committed).
    *
    * @throws TimeoutException if the end is not reached within {@code timeout}
    */
-  public static <V extends SpecificRecord> VersionLedger<V> load(KafkaSettings kafka, String topic,
-      Class<V> type, ToLongFunction<V> versionOf, Function<V, ModelStatus> statusOf, Duration timeout)
+  public static <V extends SpecificRecord> VersionLedger<V> load(
+      KafkaSettings kafka,
+      String topic,
+      Class<V> type,
+      ToLongFunction<V> versionOf,
+      Function<V, ModelStatus> statusOf,
+      Duration timeout)
       throws TimeoutException {
     VersionLedger<V> ledger = new VersionLedger<>(topic, versionOf, statusOf);
     Map<String, Object> config = kafka.consumerConfig("version-ledger-" + topic, null);
     AvroDeserializer<V> values = new AvroDeserializer<>();
-    values.configure(Map.of(
-        AvroSerdeConfig.SCHEMA_REGISTRY_URL, kafka.registryUrl(),
-        AvroSerdeConfig.SPECIFIC_TYPE, type), false);
+    values.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            kafka.registryUrl(),
+            AvroSerdeConfig.SPECIFIC_TYPE,
+            type),
+        false);
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -110,17 +133,21 @@ public final class VersionLedger<V extends SpecificRecord> {
       while (!reached(consumer, end)) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
-          throw new TimeoutException("reading " + topic + " to its end offsets " + end + " took longer than "
-              + timeout);
+          throw new TimeoutException(
+              "reading " + topic + " to its end offsets " + end + " took longer than " + timeout);
         }
-        for (ConsumerRecord<String, byte[]> record
-            : consumer.poll(Duration.ofMillis(Math.min(200, left / 1_000_000 + 1)))) {
+        for (ConsumerRecord<String, byte[]> record :
+            consumer.poll(Duration.ofMillis(Math.min(200, left / 1_000_000 + 1)))) {
           ledger.applyBytes(record, values);
         }
       }
     }
-    LOG.info("Version ledger {}: {} records, {} versions, highest {}, latest accepted {}", topic,
-        ledger.recordsRead, ledger.latest.size(), ledger.highest,
+    LOG.info(
+        "Version ledger {}: {} records, {} versions, highest {}, latest accepted {}",
+        topic,
+        ledger.recordsRead,
+        ledger.latest.size(),
+        ledger.highest,
         ledger.latestAccepted().map(v -> String.valueOf(versionOf.applyAsLong(v))).orElse("none"));
     return ledger;
   }
@@ -136,8 +163,9 @@ public final class VersionLedger<V extends SpecificRecord> {
 
   /**
    * Applies one raw record. A record that cannot be decoded is logged and skipped, but the version
-   * number in its key still counts towards {@link #highestVersion()} (never reuse a number). A schema
-   * registry outage is thrown: the caller's load fails and is retried, never completed without the record.
+   * number in its key still counts towards {@link #highestVersion()} (never reuse a number). A
+   * schema registry outage is thrown: the caller's load fails and is retried, never completed
+   * without the record.
    */
   void applyBytes(ConsumerRecord<String, byte[]> record, AvroDeserializer<V> values) {
     V value = null;
@@ -146,11 +174,17 @@ public final class VersionLedger<V extends SpecificRecord> {
         value = values.deserialize(record.topic(), record.value());
       } catch (RuntimeException e) {
         if (AvroSerdeException.isRegistryOutage(e)) {
-          // not an undecodable record: a ledger loaded without it would be wrong; fail the load, retry later
+          // not an undecodable record: a ledger loaded without it would be wrong; fail the load,
+          // retry later
           throw e;
         }
-        LOG.error("undecodable record at {}-{}@{} (key '{}'): {}; its version number stays reserved",
-            record.topic(), record.partition(), record.offset(), record.key(), e.getMessage());
+        LOG.error(
+            "undecodable record at {}-{}@{} (key '{}'): {}; its version number stays reserved",
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            record.key(),
+            e.getMessage());
         recordsRead++;
         keyVersion(record.key()).ifPresent(v -> highest = Math.max(highest, v));
         return;
@@ -159,7 +193,10 @@ public final class VersionLedger<V extends SpecificRecord> {
     applyRecord(record.key(), value);
   }
 
-  /** Applies one record as read from the topic; a null value is a tombstone for the version in the key. */
+  /**
+   * Applies one record as read from the topic; a null value is a tombstone for the version in the
+   * key.
+   */
   void applyRecord(String key, V value) {
     recordsRead++;
     if (value != null) {

@@ -23,31 +23,34 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes version events to a compacted versions topic, keyed by the version number as a decimal string,
- * with {@code acks=all} and idempotence. Every method is synchronous: it returns only once the broker has
- * acknowledged (or the transaction has committed), and throws {@link PublishException} otherwise.
+ * Publishes version events to a compacted versions topic, keyed by the version number as a decimal
+ * string, with {@code acks=all} and idempotence. Every method is synchronous: it returns only once
+ * the broker has acknowledged (or the transaction has committed), and throws {@link
+ * PublishException} otherwise.
  *
  * <h2>Two modes</h2>
+ *
  * <ul>
- *   <li><b>Transactional</b> ({@code transactionalId} given; what the trainers use):
- *       {@link #publish(List, Map, ConsumerGroupMetadata)} writes the events of one version AND commits
- *       the consumer offsets of the input it trained on in ONE Kafka transaction
- *       ({@code sendOffsetsToTransaction}). After a crash either both are visible or neither is, so a
- *       restarted trainer (reading {@code read_committed}) resumes exactly after the input of the last
- *       published version: no input is skipped and no version number is published twice. Creating the
- *       publisher calls {@code initTransactions()}, which fences any older producer with the same id
- *       (a zombie trainer) and aborts its open transaction: create it BEFORE loading the
- *       {@link VersionLedger}. One transactional id per logical trainer (e.g. {@code reward-trainer}).</li>
+ *   <li><b>Transactional</b> ({@code transactionalId} given; what the trainers use): {@link
+ *       #publish(List, Map, ConsumerGroupMetadata)} writes the events of one version AND commits
+ *       the consumer offsets of the input it trained on in ONE Kafka transaction ({@code
+ *       sendOffsetsToTransaction}). After a crash either both are visible or neither is, so a
+ *       restarted trainer (reading {@code read_committed}) resumes exactly after the input of the
+ *       last published version: no input is skipped and no version number is published twice.
+ *       Creating the publisher calls {@code initTransactions()}, which fences any older producer
+ *       with the same id (a zombie trainer) and aborts its open transaction: create it BEFORE
+ *       loading the {@link VersionLedger}. One transactional id per logical trainer (e.g. {@code
+ *       reward-trainer}).
  *   <li><b>Plain</b> ({@code transactionalId} null): each event is sent and waited for; no offsets.
- *       For tools and for events that do not consume input.</li>
+ *       For tools and for events that do not consume input.
  * </ul>
  *
  * <p>A {@link ProducerFencedException} (another instance took over) is fatal: the publisher closes
@@ -81,9 +84,16 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
   private final Duration timeout;
   private boolean closed;
 
-  /** Wraps an existing producer (tests); {@code transactional} says whether it has a transactional id. */
-  public VersionPublisher(Producer<String, V> producer, String topic, ToLongFunction<V> versionOf,
-      boolean transactional, Duration timeout) {
+  /**
+   * Wraps an existing producer (tests); {@code transactional} says whether it has a transactional
+   * id.
+   */
+  public VersionPublisher(
+      Producer<String, V> producer,
+      String topic,
+      ToLongFunction<V> versionOf,
+      boolean transactional,
+      Duration timeout) {
     this.producer = Objects.requireNonNull(producer, "producer");
     this.topic = Objects.requireNonNull(topic, "topic");
     this.versionOf = Objects.requireNonNull(versionOf, "versionOf");
@@ -92,15 +102,20 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
   }
 
   /**
-   * A publisher with its own producer. With a {@code transactionalId} it runs {@code initTransactions}
-   * (blocking up to {@code timeout}).
+   * A publisher with its own producer. With a {@code transactionalId} it runs {@code
+   * initTransactions} (blocking up to {@code timeout}).
    *
    * @param transactionalId stable id of the logical trainer, or null for the plain mode
    */
-  public static <V extends SpecificRecord> VersionPublisher<V> create(KafkaSettings kafka, String topic,
-      ToLongFunction<V> versionOf, String transactionalId, Duration timeout) {
-    Map<String, Object> config = kafka.producerConfig(
-        "version-publisher-" + (transactionalId == null ? topic : transactionalId));
+  public static <V extends SpecificRecord> VersionPublisher<V> create(
+      KafkaSettings kafka,
+      String topic,
+      ToLongFunction<V> versionOf,
+      String transactionalId,
+      Duration timeout) {
+    Map<String, Object> config =
+        kafka.producerConfig(
+            "version-publisher-" + (transactionalId == null ? topic : transactionalId));
     config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
     config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ms);
@@ -133,22 +148,25 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
   }
 
   /**
-   * Publishes {@code events} in order (e.g. CANDIDATE then LIVE of one version) and, in transactional
-   * mode, commits {@code offsets} for {@code group} in the same transaction.
+   * Publishes {@code events} in order (e.g. CANDIDATE then LIVE of one version) and, in
+   * transactional mode, commits {@code offsets} for {@code group} in the same transaction.
    *
-   * @param offsets next offsets to consume per input partition (what the consumer would commit); must be
-   *     empty in plain mode
-   * @param group the input consumer's {@code groupMetadata()} (or {@code new ConsumerGroupMetadata(groupId)}
-   *     for an assign-only consumer); needed only when {@code offsets} is not empty
+   * @param offsets next offsets to consume per input partition (what the consumer would commit);
+   *     must be empty in plain mode
+   * @param group the input consumer's {@code groupMetadata()} (or {@code new
+   *     ConsumerGroupMetadata(groupId)} for an assign-only consumer); needed only when {@code
+   *     offsets} is not empty
    * @return the broker's metadata for each event, in order
    */
-  public List<RecordMetadata> publish(List<V> events, Map<TopicPartition, OffsetAndMetadata> offsets,
-      ConsumerGroupMetadata group) throws PublishException {
+  public List<RecordMetadata> publish(
+      List<V> events, Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group)
+      throws PublishException {
     if (closed) {
       throw new PublishException("publisher is closed", null, true);
     }
     if (!transactional && !offsets.isEmpty()) {
-      throw new IllegalArgumentException("committing offsets with a version needs a transactional publisher");
+      throw new IllegalArgumentException(
+          "committing offsets with a version needs a transactional publisher");
     }
     if (!offsets.isEmpty() && group == null) {
       throw new IllegalArgumentException("offsets without consumer group metadata");
@@ -172,7 +190,8 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
       Thread.currentThread().interrupt();
       throw new PublishException("interrupted while waiting for the broker", e, false);
     } catch (ExecutionException e) {
-      throw new PublishException("broker refused a version event: " + e.getCause(), e.getCause(), false);
+      throw new PublishException(
+          "broker refused a version event: " + e.getCause(), e.getCause(), false);
     } catch (TimeoutException e) {
       throw new PublishException("no acknowledgement within " + timeout, e, false);
     } catch (RuntimeException e) {
@@ -180,8 +199,9 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
     }
   }
 
-  private List<RecordMetadata> publishTransaction(List<V> events, Map<TopicPartition, OffsetAndMetadata> offsets,
-      ConsumerGroupMetadata group) throws PublishException {
+  private List<RecordMetadata> publishTransaction(
+      List<V> events, Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group)
+      throws PublishException {
     List<Future<RecordMetadata>> futures = new ArrayList<>();
     try {
       producer.beginTransaction();
@@ -205,8 +225,13 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
       if (fatal || closed) {
         LOG.error("version publisher for {} is fenced or unusable; closing it", topic, e);
         close();
-        throw new PublishException("fenced: another producer with this transactional id took over, or the "
-            + "producer failed fatally (" + e + ")", e, true);
+        throw new PublishException(
+            "fenced: another producer with this transactional id took over, or the "
+                + "producer failed fatally ("
+                + e
+                + ")",
+            e,
+            true);
       }
       throw new PublishException("transaction aborted: " + e, e, false);
     } catch (InterruptedException e) {
@@ -216,12 +241,18 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
     }
   }
 
-  /** Errors after which the producer cannot continue (Kafka's "fatal" and "abortable-but-fenced" kinds). */
+  /**
+   * Errors after which the producer cannot continue (Kafka's "fatal" and "abortable-but-fenced"
+   * kinds).
+   */
   private static boolean isFatal(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
-          || t instanceof OutOfOrderSequenceException || t instanceof AuthorizationException
-          || t instanceof UnsupportedVersionException || t instanceof IllegalStateException) {
+      if (t instanceof ProducerFencedException
+          || t instanceof InvalidProducerEpochException
+          || t instanceof OutOfOrderSequenceException
+          || t instanceof AuthorizationException
+          || t instanceof UnsupportedVersionException
+          || t instanceof IllegalStateException) {
         return true;
       }
     }
@@ -232,7 +263,8 @@ public final class VersionPublisher<V extends SpecificRecord> implements AutoClo
     try {
       producer.abortTransaction();
     } catch (RuntimeException e) {
-      LOG.warn("could not abort the transaction on {} ({}); closing the publisher", topic, e.toString());
+      LOG.warn(
+          "could not abort the transaction on {} ({}); closing the publisher", topic, e.toString());
       close();
     }
   }

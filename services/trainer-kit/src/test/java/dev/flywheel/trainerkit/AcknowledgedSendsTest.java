@@ -23,12 +23,14 @@ class AcknowledgedSendsTest {
     infra.createTopic(topic, 1);
     Map<String, Object> props = infra.producerProps();
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 1000); // the broker does not auto-create topics
-    try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+    try (KafkaProducer<String, String> producer =
+        new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
       AcknowledgedSends<String, String> sends = new AcknowledgedSends<>(producer);
       sends.send(new ProducerRecord<>(topic, "k", "written"), "a dead letter");
       sends.awaitAcknowledged(); // acknowledged: no exception
 
-      sends.send(new ProducerRecord<>(infra.uniqueName("missing-topic"), "k", "lost"), "a dead letter");
+      sends.send(
+          new ProducerRecord<>(infra.uniqueName("missing-topic"), "k", "lost"), "a dead letter");
       sends.send(new ProducerRecord<>(topic, "k", "written too"), "a dead letter");
       assertThrows(AcknowledgedSends.NotAcknowledged.class, sends::awaitAcknowledged);
       assertEquals(3, sends.sent());

@@ -17,18 +17,23 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointsTest {
 
-  @TempDir
-  Path root;
+  @TempDir Path root;
 
   @Test
   void savesStateAndFilesAndFindsTheLatest() throws IOException {
     Checkpoints checkpoints = new Checkpoints(root, 5);
     assertTrue(checkpoints.latest().isEmpty());
-    checkpoints.save(new Checkpoints.State(1, 0, null, Map.of(new TopicPartition("in", 0), 7L), Map.of()));
-    Checkpoints.Checkpoint second = checkpoints.save(
-        new Checkpoints.State(2, 40, 3L, Map.of(new TopicPartition("in", 1), 9L, new TopicPartition("in", 0), 12L),
-            Map.of("until.in.0", "20")),
-        dir -> Files.writeString(dir.resolve("params.bin"), "weights"));
+    checkpoints.save(
+        new Checkpoints.State(1, 0, null, Map.of(new TopicPartition("in", 0), 7L), Map.of()));
+    Checkpoints.Checkpoint second =
+        checkpoints.save(
+            new Checkpoints.State(
+                2,
+                40,
+                3L,
+                Map.of(new TopicPartition("in", 1), 9L, new TopicPartition("in", 0), 12L),
+                Map.of("until.in.0", "20")),
+            dir -> Files.writeString(dir.resolve("params.bin"), "weights"));
 
     Checkpoints.Checkpoint latest = new Checkpoints(root, 5).latest().orElseThrow();
     assertEquals(second.directory(), latest.directory());
@@ -36,9 +41,15 @@ class CheckpointsTest {
     assertEquals(2, latest.state().round());
     assertEquals(40, latest.state().step());
     assertEquals(3L, latest.state().version());
-    assertEquals(Map.of(new TopicPartition("in", 0), 12L, new TopicPartition("in", 1), 9L), latest.state().offsetMap());
-    assertEquals(List.of(new Checkpoints.PartitionOffset("in", 0, 12), new Checkpoints.PartitionOffset("in", 1, 9)),
-        latest.state().offsets(), "offsets are stored sorted");
+    assertEquals(
+        Map.of(new TopicPartition("in", 0), 12L, new TopicPartition("in", 1), 9L),
+        latest.state().offsetMap());
+    assertEquals(
+        List.of(
+            new Checkpoints.PartitionOffset("in", 0, 12),
+            new Checkpoints.PartitionOffset("in", 1, 9)),
+        latest.state().offsets(),
+        "offsets are stored sorted");
     assertEquals("20", latest.state().extra().get("until.in.0"));
     assertEquals("weights", Files.readString(latest.file("params.bin")));
   }
@@ -47,13 +58,21 @@ class CheckpointsTest {
   void aFailedWriteLeavesNoCheckpointAndLeftoversAreCleanedUp() throws IOException {
     Checkpoints checkpoints = new Checkpoints(root, 5);
     checkpoints.save(new Checkpoints.State(1, 0, null, Map.of(), Map.of()));
-    assertThrows(IOException.class, () -> checkpoints.save(new Checkpoints.State(2, 0, null, Map.of(), Map.of()),
-        dir -> {
-          Files.writeString(dir.resolve("half"), "x");
-          throw new IOException("disk full");
-        }));
-    assertEquals(1, checkpoints.latest().orElseThrow().state().round(), "the failed checkpoint is not visible");
-    // a crash mid-write leaves a hidden temporary directory: ignored by latest(), deleted on the next start
+    assertThrows(
+        IOException.class,
+        () ->
+            checkpoints.save(
+                new Checkpoints.State(2, 0, null, Map.of(), Map.of()),
+                dir -> {
+                  Files.writeString(dir.resolve("half"), "x");
+                  throw new IOException("disk full");
+                }));
+    assertEquals(
+        1,
+        checkpoints.latest().orElseThrow().state().round(),
+        "the failed checkpoint is not visible");
+    // a crash mid-write leaves a hidden temporary directory: ignored by latest(), deleted on the
+    // next start
     Path leftover = Files.createDirectory(root.resolve(".tmp-checkpoint-crashed"));
     Files.writeString(leftover.resolve(Checkpoints.STATE_FILE), "{\"round\": 99}");
     assertEquals(1, checkpoints.latest().orElseThrow().state().round());

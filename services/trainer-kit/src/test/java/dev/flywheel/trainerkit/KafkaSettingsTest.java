@@ -11,18 +11,26 @@ class KafkaSettingsTest {
 
   @Test
   void refusesAWeakeningOverrideNamingTheProperty() {
-    assertEquals("Kafka client property acks=1 would weaken the delivery guarantee (acks=all is required)",
+    assertEquals(
+        "Kafka client property acks=1 would weaken the delivery guarantee (acks=all is required)",
         refusal(Map.of("acks", "1")));
-    assertEquals("Kafka client property enable.idempotence=false would weaken the delivery guarantee"
-        + " (enable.idempotence=true is required)", refusal(Map.of("enable.idempotence", "false")));
-    assertEquals("Kafka client property isolation.level=read_uncommitted would weaken the delivery guarantee"
-        + " (isolation.level=read_committed is required)", refusal(Map.of("isolation.level", "read_uncommitted")));
+    assertEquals(
+        "Kafka client property enable.idempotence=false would weaken the delivery guarantee"
+            + " (enable.idempotence=true is required)",
+        refusal(Map.of("enable.idempotence", "false")));
+    assertEquals(
+        "Kafka client property isolation.level=read_uncommitted would weaken the delivery guarantee"
+            + " (isolation.level=read_committed is required)",
+        refusal(Map.of("isolation.level", "read_uncommitted")));
   }
 
   @Test
   void harmlessOverridesReachEveryClient() {
-    KafkaSettings settings = new KafkaSettings("broker:9092", "http://registry", Map.of(
-        "client.id", "ignored-by-the-kit", "security.protocol", "SSL", "acks", "all"));
+    KafkaSettings settings =
+        new KafkaSettings(
+            "broker:9092",
+            "http://registry",
+            Map.of("client.id", "ignored-by-the-kit", "security.protocol", "SSL", "acks", "all"));
     Map<String, Object> producer = settings.producerConfig("p-1");
     assertEquals("SSL", producer.get("security.protocol"));
     assertEquals("all", producer.get("acks"));
@@ -33,7 +41,9 @@ class KafkaSettingsTest {
   }
 
   private static String refusal(Map<String, String> props) {
-    return assertThrows(IllegalArgumentException.class,
-        () -> new KafkaSettings("broker:9092", "http://registry", props)).getMessage();
+    return assertThrows(
+            IllegalArgumentException.class,
+            () -> new KafkaSettings("broker:9092", "http://registry", props))
+        .getMessage();
   }
 }

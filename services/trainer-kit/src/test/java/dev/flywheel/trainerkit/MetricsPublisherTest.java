@@ -28,7 +28,8 @@ class MetricsPublisherTest {
   void publishesKeyedBySourceAndFlushesOnClose(FlywheelInfra infra) {
     String topic = infra.uniqueName("metrics");
     infra.createTopic(topic, 1);
-    MetricsPublisher metrics = MetricsPublisher.create(Fixtures.kafka(infra), topic, "reward-trainer");
+    MetricsPublisher metrics =
+        MetricsPublisher.create(Fixtures.kafka(infra), topic, "reward-trainer");
     Map<String, Double> values = new LinkedHashMap<>();
     values.put("loss", 0.5);
     values.put("accuracy", 0.75);
@@ -43,9 +44,12 @@ class MetricsPublisherTest {
     metrics.publish("reward", 3L, 2, 21, values); // after close: dropped, no exception
 
     List<ConsumerRecord<String, TrainingMetrics>> records = new ArrayList<>();
-    try (KafkaConsumer<String, TrainingMetrics> consumer = new KafkaConsumer<>(
-        infra.consumerProps(infra.uniqueName("g")), new StringDeserializer(),
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), TrainingMetrics.class))) {
+    try (KafkaConsumer<String, TrainingMetrics> consumer =
+        new KafkaConsumer<>(
+            infra.consumerProps(infra.uniqueName("g")),
+            new StringDeserializer(),
+            new AvroDeserializer<>(
+                new SchemaRegistryClient(infra.registryUrl()), TrainingMetrics.class))) {
       consumer.subscribe(List.of(topic));
       long deadline = System.currentTimeMillis() + 20_000;
       while (records.size() < 21 && System.currentTimeMillis() < deadline) {
@@ -59,7 +63,8 @@ class MetricsPublisherTest {
     assertEquals(3L, first.value().getModelVersion());
     assertEquals(2, first.value().getRound());
     assertEquals(1, first.value().getStep());
-    assertEquals(Map.of("loss", 0.5, "accuracy", 0.75), first.value().getValues(), "NaN is dropped");
+    assertEquals(
+        Map.of("loss", 0.5, "accuracy", 0.75), first.value().getValues(), "NaN is dropped");
     TrainingMetrics last = records.get(20).value();
     assertEquals("eval", last.getPhase());
     assertNull(last.getModelVersion());
@@ -67,8 +72,8 @@ class MetricsPublisherTest {
 
   @Test
   void deliveryFailuresAreCountedNotThrown() {
-    MockProducer<String, TrainingMetrics> producer = new MockProducer<>(false, null, new StringSerializer(),
-        (topic, data) -> new byte[0]);
+    MockProducer<String, TrainingMetrics> producer =
+        new MockProducer<>(false, null, new StringSerializer(), (topic, data) -> new byte[0]);
     MetricsPublisher metrics = new MetricsPublisher(producer, "m", "policy-trainer");
     metrics.publish("ppo", 1L, 1, 1, Map.of("kl", 0.01));
     metrics.publish("ppo", 1L, 1, 2, Map.of("kl", 0.02));

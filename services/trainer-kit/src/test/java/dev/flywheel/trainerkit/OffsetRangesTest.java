@@ -45,7 +45,9 @@ class OffsetRangesTest {
 
   @Test
   void roundTripsThroughTheAvroListAndUnions() {
-    OffsetRanges a = OffsetRanges.of("t", List.of(r(0, 0, 10), r(3, 5, 6), new OffsetRange("other", 0, 0L, 99L)));
+    OffsetRanges a =
+        OffsetRanges.of(
+            "t", List.of(r(0, 0, 10), r(3, 5, 6), new OffsetRange("other", 0, 0L, 99L)));
     assertEquals(List.of(r(0, 0, 10), r(3, 5, 6)), a.toList());
     a.addAll(new OffsetRanges("t").cover(0, 10, 12));
     assertEquals(List.of(r(0, 0, 12), r(3, 5, 6)), a.toList());

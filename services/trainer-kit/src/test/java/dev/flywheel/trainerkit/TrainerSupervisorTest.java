@@ -12,26 +12,37 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** The one failure policy: restart failed attempts with a doubling back-off, never a fenced one, stop on request. */
+/**
+ * The one failure policy: restart failed attempts with a doubling back-off, never a fenced one,
+ * stop on request.
+ */
 class TrainerSupervisorTest {
 
   @Test
   void failedAttemptsAreRestartedWithADoublingBackoffUntilOneEndsFenced() throws Exception {
     List<Long> startedAt = Collections.synchronizedList(new ArrayList<>());
     AtomicInteger made = new AtomicInteger();
-    TrainerSupervisor s = new TrainerSupervisor("test-trainer", () -> {
-      int n = made.incrementAndGet();
-      return new TrainerSupervisor.Attempt() {
-        @Override
-        public TrainerSupervisor.Ending run() {
-          startedAt.add(System.nanoTime());
-          return n < 4 ? TrainerSupervisor.Ending.FAILED : TrainerSupervisor.Ending.FENCED;
-        }
+    TrainerSupervisor s =
+        new TrainerSupervisor(
+                "test-trainer",
+                () -> {
+                  int n = made.incrementAndGet();
+                  return new TrainerSupervisor.Attempt() {
+                    @Override
+                    public TrainerSupervisor.Ending run() {
+                      startedAt.add(System.nanoTime());
+                      return n < 4
+                          ? TrainerSupervisor.Ending.FAILED
+                          : TrainerSupervisor.Ending.FENCED;
+                    }
 
-        @Override
-        public void stop() {}
-      };
-    }, Duration.ofMillis(100), Duration.ofMillis(250)).start();
+                    @Override
+                    public void stop() {}
+                  };
+                },
+                Duration.ofMillis(100),
+                Duration.ofMillis(250))
+            .start();
     s.thread().join(10_000);
     assertTrue(!s.thread().isAlive(), "a fenced attempt ends the supervisor");
     assertEquals(4, made.get());
@@ -49,23 +60,28 @@ class TrainerSupervisorTest {
   void stopEndsARunningAttemptAndTheBackoffWithoutARestart() throws Exception {
     CountDownLatch running = new CountDownLatch(1);
     CountDownLatch stopped = new CountDownLatch(1);
-    TrainerSupervisor s = TrainerSupervisor.withDefaults("test-trainer", () -> new TrainerSupervisor.Attempt() {
-      @Override
-      public TrainerSupervisor.Ending run() {
-        running.countDown();
-        try {
-          stopped.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        return TrainerSupervisor.Ending.STOPPED;
-      }
+    TrainerSupervisor s =
+        TrainerSupervisor.withDefaults(
+                "test-trainer",
+                () ->
+                    new TrainerSupervisor.Attempt() {
+                      @Override
+                      public TrainerSupervisor.Ending run() {
+                        running.countDown();
+                        try {
+                          stopped.await(10, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                          Thread.currentThread().interrupt();
+                        }
+                        return TrainerSupervisor.Ending.STOPPED;
+                      }
 
-      @Override
-      public void stop() {
-        stopped.countDown();
-      }
-    }).start();
+                      @Override
+                      public void stop() {
+                        stopped.countDown();
+                      }
+                    })
+            .start();
     assertTrue(running.await(5, TimeUnit.SECONDS));
     assertTrue(s.stop(Duration.ofSeconds(5)), "stopped within the timeout");
     assertEquals(TrainerSupervisor.Ending.STOPPED, s.lastEnding());

@@ -18,17 +18,24 @@ class TrainingProgressTest {
   void logsAtMostOncePerIntervalWithRateAndEta() {
     AtomicLong now = new AtomicLong(0);
     List<String> lines = new ArrayList<>();
-    TrainingProgress p = new TrainingProgress("reward", 3, 0, 100, Duration.ofSeconds(1), lines::add, now::get);
+    TrainingProgress p =
+        new TrainingProgress("reward", 3, 0, 100, Duration.ofSeconds(1), lines::add, now::get);
     Map<String, Double> extra = new LinkedHashMap<>();
     extra.put("accuracy", 0.71);
     now.set(100_000_000L); // 0.1 s
     String first = p.step(1, 0.69314, extra);
-    assertEquals("reward round 3/∞ step 1/100 (1%) loss 0.6931 accuracy 0.7100 | 10.0 steps/s, ETA 9s", first);
+    assertEquals(
+        "reward round 3/∞ step 1/100 (1%) loss 0.6931 accuracy 0.7100 | 10.0 steps/s, ETA 9s",
+        first);
     now.set(500_000_000L);
     assertNull(p.step(5, 0.6, extra), "within the interval: no line");
     now.set(2_000_000_000L); // 2 s, 20 steps
     String line = p.step(20, 0.5, Map.of());
-    assertTrue(line.contains("step 20/100 (20%)") && line.contains("10.0 steps/s") && line.endsWith("ETA 8s"), line);
+    assertTrue(
+        line.contains("step 20/100 (20%)")
+            && line.contains("10.0 steps/s")
+            && line.endsWith("ETA 8s"),
+        line);
     assertEquals(Duration.ofSeconds(8), p.eta());
     now.set(2_100_000_000L);
     assertTrue(p.step(100, 0.4, Map.of()) != null, "the last step is always logged");

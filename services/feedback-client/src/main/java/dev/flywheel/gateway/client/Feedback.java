@@ -17,8 +17,8 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Typed builders for the three feedback events. {@code build()} fills the defaults (event id: a random
- * UUID; event time: now; the derived ids) and applies {@link FeedbackRules}, throwing a
+ * Typed builders for the three feedback events. {@code build()} fills the defaults (event id: a
+ * random UUID; event time: now; the derived ids) and applies {@link FeedbackRules}, throwing a
  * {@link FeedbackValidationException} that names the field.
  *
  * <pre>{@code
@@ -56,7 +56,9 @@ public final class Feedback {
       this.appId = appId;
     }
 
-    /** Reuse the same id when retrying, so that the event is written once. Default: a random UUID. */
+    /**
+     * Reuse the same id when retrying, so that the event is written once. Default: a random UUID.
+     */
     public B eventId(String eventId) {
       this.eventId = eventId;
       return (B) this;
@@ -134,9 +136,16 @@ public final class Feedback {
       return response(new CandidateResponse(responseId, text, null, null, 0, null));
     }
 
-    public TranscriptBuilder response(String responseId, String text, Long policyVersion, SamplingParams sampling,
-        int tokenCount, String finishReason) {
-      return response(new CandidateResponse(responseId, text, policyVersion, sampling, tokenCount, finishReason));
+    public TranscriptBuilder response(
+        String responseId,
+        String text,
+        Long policyVersion,
+        SamplingParams sampling,
+        int tokenCount,
+        String finishReason) {
+      return response(
+          new CandidateResponse(
+              responseId, text, policyVersion, sampling, tokenCount, finishReason));
     }
 
     public TranscriptBuilder response(CandidateResponse response) {
@@ -157,7 +166,8 @@ public final class Feedback {
       t.setAppId(appId);
       t.setUserId(userId);
       t.setTurns(new ArrayList<>(turns));
-      t.setPrompt(prompt != null || turns.isEmpty() ? prompt : turns.get(turns.size() - 1).getText());
+      t.setPrompt(
+          prompt != null || turns.isEmpty() ? prompt : turns.get(turns.size() - 1).getText());
       t.setResponses(new ArrayList<>(responses));
       return FeedbackRules.validate(t, limits, now);
     }

@@ -19,9 +19,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * For apps that produce feedback to Kafka directly instead of through the gateway: validates each event
- * with {@link FeedbackRules}, then writes it to its catalogue topic, keyed as the catalogue says, with the
- * platform's Avro serde ({@code acks=all}, idempotent). Thread-safe; one per app.
+ * For apps that produce feedback to Kafka directly instead of through the gateway: validates each
+ * event with {@link FeedbackRules}, then writes it to its catalogue topic, keyed as the catalogue
+ * says, with the platform's Avro serde ({@code acks=all}, idempotent). Thread-safe; one per app.
  *
  * <p>The gateway's duplicate suppression does not apply here: resend with the same event id, and
  * consumers de-duplicate by it.
@@ -38,11 +38,19 @@ public final class FeedbackProducer implements AutoCloseable {
 
   /** A producer to {@code bootstrapServers}, registering schemas at {@code registryUrl}. */
   public static FeedbackProducer create(String bootstrapServers, String registryUrl) {
-    return create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl), FeedbackRules.Limits.DEFAULT);
+    return create(
+        Map.of(
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrapServers,
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            registryUrl),
+        FeedbackRules.Limits.DEFAULT);
   }
 
-  /** {@code config}: any Kafka producer settings plus {@code schema.registry.url}; durable defaults apply. */
+  /**
+   * {@code config}: any Kafka producer settings plus {@code schema.registry.url}; durable defaults
+   * apply.
+   */
   public static FeedbackProducer create(Map<String, ?> config, FeedbackRules.Limits limits) {
     Map<String, Object> all = new LinkedHashMap<>();
     all.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -72,15 +80,18 @@ public final class FeedbackProducer implements AutoCloseable {
   private CompletableFuture<RecordMetadata> publish(SpecificRecord event) {
     CompletableFuture<RecordMetadata> result = new CompletableFuture<>();
     ProducerRecord<String, SpecificRecord> record =
-        new ProducerRecord<>(FeedbackTopics.topicOf(event).name(), FeedbackTopics.keyOf(event), event);
+        new ProducerRecord<>(
+            FeedbackTopics.topicOf(event).name(), FeedbackTopics.keyOf(event), event);
     try {
-      producer.send(record, (metadata, error) -> {
-        if (error != null) {
-          result.completeExceptionally(error);
-        } else {
-          result.complete(metadata);
-        }
-      });
+      producer.send(
+          record,
+          (metadata, error) -> {
+            if (error != null) {
+              result.completeExceptionally(error);
+            } else {
+              result.complete(metadata);
+            }
+          });
     } catch (RuntimeException e) {
       result.completeExceptionally(e);
     }

@@ -25,7 +25,10 @@ public final class FeedbackTopics {
     throw new IllegalArgumentException("not a feedback event: " + event.getClass().getName());
   }
 
-  /** transcriptId for transcripts and rankings (co-partitioned for the join), demonstrationId otherwise. */
+  /**
+   * transcriptId for transcripts and rankings (co-partitioned for the join), demonstrationId
+   * otherwise.
+   */
   public static String keyOf(SpecificRecord event) {
     if (event instanceof ChatTranscript t) {
       return t.getTranscriptId();

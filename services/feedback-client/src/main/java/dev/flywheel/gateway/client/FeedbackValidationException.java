@@ -2,8 +2,9 @@ package dev.flywheel.gateway.client;
 
 /**
  * A feedback event broke one of the rules in {@link FeedbackRules}. {@link #code()} is stable and
- * machine-readable ({@code k_out_of_range}, {@code empty_text}, ...); {@link #field()} is the path of the
- * offending field as the JSON API spells it ({@code tiers}, {@code turns[2].role}, {@code responses[0].text}).
+ * machine-readable ({@code k_out_of_range}, {@code empty_text}, ...); {@link #field()} is the path
+ * of the offending field as the JSON API spells it ({@code tiers}, {@code turns[2].role}, {@code
+ * responses[0].text}).
  */
 public class FeedbackValidationException extends IllegalArgumentException {
 
@@ -26,8 +27,8 @@ public class FeedbackValidationException extends IllegalArgumentException {
 
   /** The same problem, with the field path prefixed (e.g. {@code items[3].}) for batch requests. */
   public FeedbackValidationException prefixed(String prefix) {
-    return new FeedbackValidationException(code, field == null || field.isEmpty() ? stripDot(prefix) : prefix + field,
-        getMessage());
+    return new FeedbackValidationException(
+        code, field == null || field.isEmpty() ? stripDot(prefix) : prefix + field, getMessage());
   }
 
   private static String stripDot(String prefix) {

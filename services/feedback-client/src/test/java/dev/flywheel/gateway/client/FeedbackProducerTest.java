@@ -27,19 +27,37 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The producer wrapper writes each event to its catalogue topic, keyed as the catalogue says, in our serde. */
+/**
+ * The producer wrapper writes each event to its catalogue topic, keyed as the catalogue says, in
+ * our serde.
+ */
 @ExtendWith(FlywheelInfraExtension.class)
 class FeedbackProducerTest {
 
   @Test
   void writesEachKindToItsTopic(FlywheelInfra infra) throws Exception {
-    try (FeedbackProducer producer = FeedbackProducer.create(infra.bootstrapServers(), infra.registryUrl())) {
-      ChatTranscript t = Feedback.transcript("app-x").transcriptId("fp-t").turn(Role.USER, "q")
-          .response("r1", "a").response("r2", "b").build();
-      HumanRanking r = Feedback.ranking("app-x").transcriptId("fp-t").pairwise("r1", "r2", Choice.B)
-          .annotatorId("ann").build();
-      Demonstration d = Feedback.demonstration("app-x").demonstrationId("fp-d").turn(Role.USER, "q").response("a")
-          .annotatorId("w").build();
+    try (FeedbackProducer producer =
+        FeedbackProducer.create(infra.bootstrapServers(), infra.registryUrl())) {
+      ChatTranscript t =
+          Feedback.transcript("app-x")
+              .transcriptId("fp-t")
+              .turn(Role.USER, "q")
+              .response("r1", "a")
+              .response("r2", "b")
+              .build();
+      HumanRanking r =
+          Feedback.ranking("app-x")
+              .transcriptId("fp-t")
+              .pairwise("r1", "r2", Choice.B)
+              .annotatorId("ann")
+              .build();
+      Demonstration d =
+          Feedback.demonstration("app-x")
+              .demonstrationId("fp-d")
+              .turn(Role.USER, "q")
+              .response("a")
+              .annotatorId("w")
+              .build();
       RecordMetadata mt = producer.send(t).get(30, TimeUnit.SECONDS);
       RecordMetadata mr = producer.send(r).get(30, TimeUnit.SECONDS);
       RecordMetadata md = producer.send(d).get(30, TimeUnit.SECONDS);
@@ -50,16 +68,21 @@ class FeedbackProducerTest {
 
       // a hand-made event that breaks a rule is refused before it reaches Kafka
       HumanRanking bad = HumanRanking.newBuilder(r).setTiers(List.of(r.getTiers().get(0))).build();
-      FeedbackValidationException e = assertThrows(FeedbackValidationException.class, () -> producer.send(bad));
+      FeedbackValidationException e =
+          assertThrows(FeedbackValidationException.class, () -> producer.send(bad));
       assertEquals(FeedbackRules.K_OUT_OF_RANGE, e.code());
     }
   }
 
-  static <V extends SpecificRecord> V readAt(FlywheelInfra infra, TopicSpec<V> topic, RecordMetadata at,
-      String expectedKey) {
+  static <V extends SpecificRecord> V readAt(
+      FlywheelInfra infra, TopicSpec<V> topic, RecordMetadata at, String expectedKey) {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("client-test"));
-    try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), topic.valueType()))) {
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(
+            props,
+            new StringDeserializer(),
+            new AvroDeserializer<>(
+                new SchemaRegistryClient(infra.registryUrl()), topic.valueType()))) {
       TopicPartition tp = new TopicPartition(at.topic(), at.partition());
       consumer.assign(List.of(tp));
       consumer.seek(tp, at.offset());

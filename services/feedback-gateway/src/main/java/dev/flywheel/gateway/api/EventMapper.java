@@ -21,9 +21,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * JSON request → Avro event: fills the defaults (event time now, derived ids), stamps the app id of the
- * API key, converts the pairwise form to tiers, and applies {@link FeedbackRules}. Every problem is a
- * {@link FeedbackValidationException} naming the JSON field.
+ * JSON request → Avro event: fills the defaults (event time now, derived ids), stamps the app id of
+ * the API key, converts the pairwise form to tiers, and applies {@link FeedbackRules}. Every
+ * problem is a {@link FeedbackValidationException} naming the JSON field.
  */
 public final class EventMapper {
 
@@ -33,7 +33,8 @@ public final class EventMapper {
     this.limits = limits;
   }
 
-  public ChatTranscript transcript(Requests.Transcript in, String appId, String eventId, Instant now) {
+  public ChatTranscript transcript(
+      Requests.Transcript in, String appId, String eventId, Instant now) {
     ChatTranscript t = new ChatTranscript();
     t.setEventId(eventId);
     t.setEventTime(time(in.eventTime(), now));
@@ -42,25 +43,35 @@ public final class EventMapper {
     t.setAppId(appId);
     t.setUserId(in.userId());
     t.setTurns(turns(in.turns()));
-    t.setPrompt(in.prompt() != null || t.getTurns().isEmpty()
-        ? in.prompt() : t.getTurns().get(t.getTurns().size() - 1).getText());
+    t.setPrompt(
+        in.prompt() != null || t.getTurns().isEmpty()
+            ? in.prompt()
+            : t.getTurns().get(t.getTurns().size() - 1).getText());
     List<CandidateResponse> responses = new ArrayList<>();
     if (in.responses() != null) {
       for (int i = 0; i < in.responses().size(); i++) {
         Requests.Response r = in.responses().get(i);
         if (r == null) {
-          throw new FeedbackValidationException(MISSING_FIELD, "responses[" + i + "]", "responses[" + i + "] is null");
+          throw new FeedbackValidationException(
+              MISSING_FIELD, "responses[" + i + "]", "responses[" + i + "] is null");
         }
         String path = "responses[" + i + "]";
         Integer tokenCount = integer(r.tokenCount(), path + ".tokenCount");
-        responses.add(new CandidateResponse(r.responseId(), r.text(), longValue(r.policyVersion(),
-            path + ".policyVersion"), sampling(r.sampling(), path + ".sampling"),
-            tokenCount == null ? 0 : tokenCount, r.finishReason()));
+        responses.add(
+            new CandidateResponse(
+                r.responseId(),
+                r.text(),
+                longValue(r.policyVersion(), path + ".policyVersion"),
+                sampling(r.sampling(), path + ".sampling"),
+                tokenCount == null ? 0 : tokenCount,
+                r.finishReason()));
       }
     }
     t.setResponses(responses);
     if (in.transcriptId() == null) {
-      throw new FeedbackValidationException(MISSING_FIELD, "transcriptId",
+      throw new FeedbackValidationException(
+          MISSING_FIELD,
+          "transcriptId",
           "transcriptId is required: rankings refer to the transcript by it");
     }
     return FeedbackRules.validate(t, limits, now);
@@ -75,12 +86,15 @@ public final class EventMapper {
     r.setAppId(appId);
     boolean pairwise = in.choice() != null || in.responseA() != null || in.responseB() != null;
     if (pairwise && in.tiers() != null) {
-      throw new FeedbackValidationException(INVALID_VALUE, "tiers",
+      throw new FeedbackValidationException(
+          INVALID_VALUE,
+          "tiers",
           "give either tiers or the pairwise responseA/responseB/choice, not both");
     }
     if (pairwise) {
-      r.setTiers(FeedbackRules.pairwiseTiers(in.responseA(), in.responseB(), Choice.parse(in.choice(), "choice"),
-          limits));
+      r.setTiers(
+          FeedbackRules.pairwiseTiers(
+              in.responseA(), in.responseB(), Choice.parse(in.choice(), "choice"), limits));
     } else {
       r.setTiers(tiers(in.tiers()));
     }
@@ -90,7 +104,8 @@ public final class EventMapper {
     return FeedbackRules.validate(r, limits, now);
   }
 
-  public Demonstration demonstration(Requests.Demonstration in, String appId, String eventId, Instant now) {
+  public Demonstration demonstration(
+      Requests.Demonstration in, String appId, String eventId, Instant now) {
     Demonstration d = new Demonstration();
     d.setEventId(eventId);
     d.setEventTime(time(in.eventTime(), now));
@@ -121,7 +136,8 @@ public final class EventMapper {
     for (int i = 0; i < in.size(); i++) {
       Requests.Turn t = in.get(i);
       if (t == null) {
-        throw new FeedbackValidationException(MISSING_FIELD, "turns[" + i + "]", "turns[" + i + "] is null");
+        throw new FeedbackValidationException(
+            MISSING_FIELD, "turns[" + i + "]", "turns[" + i + "] is null");
       }
       turns.add(new Turn(FeedbackRules.parseRole(t.role(), "turns[" + i + "].role"), t.text()));
     }
@@ -133,23 +149,35 @@ public final class EventMapper {
       return null;
     }
     if (s.temperature() == null) {
-      throw new FeedbackValidationException(MISSING_FIELD, path + ".temperature", path + ".temperature is required");
+      throw new FeedbackValidationException(
+          MISSING_FIELD, path + ".temperature", path + ".temperature is required");
     }
     if (s.maxTokens() == null) {
-      throw new FeedbackValidationException(MISSING_FIELD, path + ".maxTokens", path + ".maxTokens is required");
+      throw new FeedbackValidationException(
+          MISSING_FIELD, path + ".maxTokens", path + ".maxTokens is required");
     }
     Double topP = number(s.topP(), path + ".topP");
     Integer topK = integer(s.topK(), path + ".topK");
-    return new SamplingParams(number(s.temperature(), path + ".temperature"), topP == null ? 1.0 : topP,
-        topK == null ? 0 : topK, integer(s.maxTokens(), path + ".maxTokens"), longValue(s.seed(), path + ".seed"));
+    return new SamplingParams(
+        number(s.temperature(), path + ".temperature"),
+        topP == null ? 1.0 : topP,
+        topK == null ? 0 : topK,
+        integer(s.maxTokens(), path + ".maxTokens"),
+        longValue(s.seed(), path + ".seed"));
   }
 
   /** An int-valued field: integral and within int range, else a 400 naming it. */
   static Integer integer(BigDecimal value, String field) {
     Long l = longValue(value, field);
     if (l != null && (l < Integer.MIN_VALUE || l > Integer.MAX_VALUE)) {
-      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
-          + " is out of range: an integer within ±" + Integer.MAX_VALUE);
+      throw new FeedbackValidationException(
+          INVALID_VALUE,
+          field,
+          field
+              + " "
+              + abbreviate(value)
+              + " is out of range: an integer within ±"
+              + Integer.MAX_VALUE);
     }
     return l == null ? null : l.intValue();
   }
@@ -163,8 +191,10 @@ public final class EventMapper {
       // longValueExact refuses huge exponents (1e999999999) and fractions without expanding them
       return value.longValueExact();
     } catch (ArithmeticException e) {
-      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
-          + " is not an integer within the 64-bit range");
+      throw new FeedbackValidationException(
+          INVALID_VALUE,
+          field,
+          field + " " + abbreviate(value) + " is not an integer within the 64-bit range");
     }
   }
 
@@ -175,8 +205,8 @@ public final class EventMapper {
     }
     double d = value.doubleValue();
     if (Double.isInfinite(d)) {
-      throw new FeedbackValidationException(INVALID_VALUE, field, field + " " + abbreviate(value)
-          + " is out of range for a double");
+      throw new FeedbackValidationException(
+          INVALID_VALUE, field, field + " " + abbreviate(value) + " is out of range for a double");
     }
     return d;
   }
@@ -187,8 +217,8 @@ public final class EventMapper {
   }
 
   /**
-   * eventTime: absent means now; a string is parsed (ISO-8601 or epoch millis); a number is epoch millis
-   * and must be an integer within the 64-bit range (2^64 + t is refused, not read as t).
+   * eventTime: absent means now; a string is parsed (ISO-8601 or epoch millis); a number is epoch
+   * millis and must be an integer within the 64-bit range (2^64 + t is refused, not read as t).
    */
   static Instant time(Object value, Instant now) {
     if (value == null) {
@@ -203,7 +233,9 @@ public final class EventMapper {
         return Instant.ofEpochMilli(millis);
       }
     }
-    throw new FeedbackValidationException(BAD_TIMESTAMP, "eventTime",
+    throw new FeedbackValidationException(
+        BAD_TIMESTAMP,
+        "eventTime",
         "eventTime must be an ISO-8601 timestamp string (e.g. 2025-05-01T12:00:00Z) or epoch milliseconds "
             + "(an integer)");
   }

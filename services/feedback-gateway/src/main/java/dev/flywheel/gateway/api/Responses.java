@@ -11,8 +11,12 @@ public final class Responses {
 
   private Responses() {}
 
-  /** Header on every 200 answer: {@code true} when the event id had been seen and nothing new was written. */
+  /**
+   * Header on every 200 answer: {@code true} when the event id had been seen and nothing new was
+   * written.
+   */
   public static final String REPLAYED_HEADER = "Idempotent-Replayed";
+
   /** Request header: a client-chosen event id (batch: item i gets {@code <key>:<i>}). */
   public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
 
@@ -23,14 +27,29 @@ public final class Responses {
    */
   @Serdeable
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record Published(String eventId, String kind, String topic, int partition, long offset, String key,
-      String eventTime, @Nullable String transcriptId, @Nullable String rankingId,
+  public record Published(
+      String eventId,
+      String kind,
+      String topic,
+      int partition,
+      long offset,
+      String key,
+      String eventTime,
+      @Nullable String transcriptId,
+      @Nullable String rankingId,
       @Nullable String demonstrationId) {}
 
-  /** One item of a batch answer: {@code status} 200 with {@code result}, or an error status with {@code error}. */
+  /**
+   * One item of a batch answer: {@code status} 200 with {@code result}, or an error status with
+   * {@code error}.
+   */
   @Serdeable
   @JsonInclude(JsonInclude.Include.NON_NULL)
-  public record BatchItem(int index, int status, @Nullable Boolean duplicate, @Nullable Published result,
+  public record BatchItem(
+      int index,
+      int status,
+      @Nullable Boolean duplicate,
+      @Nullable Published result,
       @Nullable ApiError error) {}
 
   @Serdeable

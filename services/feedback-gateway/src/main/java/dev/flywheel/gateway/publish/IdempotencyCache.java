@@ -8,17 +8,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
- * Remembers, per (app, event kind, event id), the outcome of the first request that carried it, for a
- * time window and up to a number of entries (oldest forgotten first). The entry is claimed BEFORE the
- * event is sent, so a concurrent duplicate finds it and waits for the same outcome instead of writing
- * again. A failed send forgets its entry, so the client's retry writes the event.
+ * Remembers, per (app, event kind, event id), the outcome of the first request that carried it, for
+ * a time window and up to a number of entries (oldest forgotten first). The entry is claimed BEFORE
+ * the event is sent, so a concurrent duplicate finds it and waits for the same outcome instead of
+ * writing again. A failed send forgets its entry, so the client's retry writes the event.
  *
- * <p>In memory: it covers one gateway replica and is lost on restart. Consumers still de-duplicate by
- * event id; this only keeps retries from multiplying records on the topics.
+ * <p>In memory: it covers one gateway replica and is lost on restart. Consumers still de-duplicate
+ * by event id; this only keeps retries from multiplying records on the topics.
  */
 public final class IdempotencyCache<R> {
 
-  /** What {@link #claim} found. {@code owner}: this caller must send and then {@link #complete} or {@link #fail}. */
+  /**
+   * What {@link #claim} found. {@code owner}: this caller must send and then {@link #complete} or
+   * {@link #fail}.
+   */
   public record Claim<R>(boolean owner, boolean samePayload, CompletableFuture<R> outcome) {}
 
   private static final class Entry<R> {
@@ -70,7 +73,10 @@ public final class IdempotencyCache<R> {
     claim.outcome().complete(result);
   }
 
-  /** The owner's send failed: forget the id (so that a retry writes it) and fail the waiting duplicates. */
+  /**
+   * The owner's send failed: forget the id (so that a retry writes it) and fail the waiting
+   * duplicates.
+   */
   public void fail(String key, Claim<R> claim, Throwable error) {
     synchronized (this) {
       Entry<R> entry = entries.get(key);

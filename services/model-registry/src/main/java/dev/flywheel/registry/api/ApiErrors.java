@@ -6,7 +6,10 @@ import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MutableHttpResponse;
 import java.util.Locale;
 
-/** Error answers in the platform's shape ({@link ApiError}): {@code {"error": "not_found", "message": ...}}. */
+/**
+ * Error answers in the platform's shape ({@link ApiError}): {@code {"error": "not_found",
+ * "message": ...}}.
+ */
 public final class ApiErrors {
 
   private ApiErrors() {}
@@ -27,11 +30,15 @@ public final class ApiErrors {
     return error(HttpStatus.BAD_REQUEST, message);
   }
 
-  /** 400 with a specific code ({@code too_long}, {@code invalid_value}, ...) naming the offending field. */
+  /**
+   * 400 with a specific code ({@code too_long}, {@code invalid_value}, ...) naming the offending
+   * field.
+   */
   public static <T> MutableHttpResponse<T> invalid(String code, String field, String message) {
     @SuppressWarnings("unchecked")
     MutableHttpResponse<T> response =
-        (MutableHttpResponse<T>) HttpResponse.status(HttpStatus.BAD_REQUEST).body(new ApiError(code, message, field));
+        (MutableHttpResponse<T>)
+            HttpResponse.status(HttpStatus.BAD_REQUEST).body(new ApiError(code, message, field));
     return response;
   }
 }

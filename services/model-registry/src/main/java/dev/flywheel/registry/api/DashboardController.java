@@ -21,21 +21,22 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The dashboard: a static page ({@code /}, {@code /dashboard.js}, {@code /dashboard.css}) that polls
- * {@code /api/dashboard} every few seconds and draws inline SVG.
+ * The dashboard: a static page ({@code /}, {@code /dashboard.js}, {@code /dashboard.css}) that
+ * polls {@code /api/dashboard} every few seconds and draws inline SVG.
  *
  * <p>The figures it plots, by name, so that the trainers can match them:
+ *
  * <ul>
- *   <li>reward-model held-out accuracy: {@code RewardModelVersion.metrics["eval_accuracy"]} per version,
- *       and TrainingMetrics {@code source=reward-trainer, phase=eval}, value {@code eval_accuracy}
- *       (or {@code accuracy});</li>
+ *   <li>reward-model held-out accuracy: {@code RewardModelVersion.metrics["eval_accuracy"]} per
+ *       version, and TrainingMetrics {@code source=reward-trainer, phase=eval}, value {@code
+ *       eval_accuracy} (or {@code accuracy});
  *   <li>the annotator-agreement ceiling: TrainingMetrics {@code phase=agreement} (from the pair
- *       assembler), value {@code agreement_rate};</li>
- *   <li>PPO per round: TrainingMetrics {@code source=policy-trainer, phase=ppo}, values
- *       {@code mean_reward} and {@code kl}, averaged over the points of each (version, round);</li>
- *   <li>pair throughput: TrainingMetrics {@code source=pair-assembler, phase=pairs}, value
- *       {@code pairs_per_s} (or {@code pairs_per_second}), else the rate derived from two consecutive
- *       cumulative counts {@code pairs_emitted} (or {@code pairs_total}).</li>
+ *       assembler), value {@code agreement_rate};
+ *   <li>PPO per round: TrainingMetrics {@code source=policy-trainer, phase=ppo}, values {@code
+ *       mean_reward} and {@code kl}, averaged over the points of each (version, round);
+ *   <li>pair throughput: TrainingMetrics {@code source=pair-assembler, phase=pairs}, value {@code
+ *       pairs_per_s} (or {@code pairs_per_second}), else the rate derived from two consecutive
+ *       cumulative counts {@code pairs_emitted} (or {@code pairs_total}).
  * </ul>
  */
 @Controller
@@ -52,8 +53,10 @@ public class DashboardController {
   public static final String KL = "kl";
   public static final String PAIR_ASSEMBLER = "pair-assembler";
   public static final String PHASE_PAIRS = "pairs";
+
   /** Pair rate figures, first present wins (the pair assembler publishes {@code pairs_per_s}). */
   public static final List<String> PAIRS_RATE_NAMES = List.of("pairs_per_s", "pairs_per_second");
+
   /** Cumulative pair counts a rate is derived from when no rate is published. */
   public static final List<String> PAIRS_TOTAL_NAMES = List.of("pairs_emitted", "pairs_total");
 
@@ -64,7 +67,10 @@ public class DashboardController {
   private final Materializer materializer;
   private final VersionsController versions;
 
-  public DashboardController(ModelState state, MetricsStore metrics, Materializer materializer,
+  public DashboardController(
+      ModelState state,
+      MetricsStore metrics,
+      Materializer materializer,
       VersionsController versions) {
     this.state = state;
     this.metrics = metrics;
@@ -104,11 +110,16 @@ public class DashboardController {
     live.put("reward", versions.liveOf(ModelKind.REWARD));
     body.put("live", live);
     Map<String, Object> all = Views.obj();
-    all.put("policy", state.versions(ModelKind.POLICY).stream().map(e -> Views.version(e, state)).toList());
-    all.put("reward", state.versions(ModelKind.REWARD).stream().map(e -> Views.version(e, state)).toList());
+    all.put(
+        "policy",
+        state.versions(ModelKind.POLICY).stream().map(e -> Views.version(e, state)).toList());
+    all.put(
+        "reward",
+        state.versions(ModelKind.REWARD).stream().map(e -> Views.version(e, state)).toList());
     body.put("versions", all);
     body.put("charts", charts());
-    List<Views.ControlView> control = state.control(null, null).stream().map(Views::control).toList();
+    List<Views.ControlView> control =
+        state.control(null, null).stream().map(Views::control).toList();
     body.put("control", control.subList(Math.max(0, control.size() - 20), control.size()));
     return body;
   }
@@ -128,9 +139,11 @@ public class DashboardController {
 
     List<Map<String, Object>> rmEval = new ArrayList<>();
     for (MetricsStore.Point p : metrics.query(REWARD_TRAINER, PHASE_EVAL, null, null, MAX_POINTS)) {
-      Double v = Views.finite(p.values().getOrDefault(RM_EVAL_ACCURACY, p.values().get("accuracy")));
+      Double v =
+          Views.finite(p.values().getOrDefault(RM_EVAL_ACCURACY, p.values().get("accuracy")));
       if (v != null) {
-        rmEval.add(point(p.t(), v, p.modelVersion(), p.round(), label(p.modelVersion(), p.round())));
+        rmEval.add(
+            point(p.t(), v, p.modelVersion(), p.round(), label(p.modelVersion(), p.round())));
       }
     }
     charts.put("rm_eval", rmEval);
@@ -163,7 +176,8 @@ public class DashboardController {
 
     List<Map<String, Object>> throughput = new ArrayList<>();
     MetricsStore.Point previous = null;
-    for (MetricsStore.Point p : metrics.query(PAIR_ASSEMBLER, PHASE_PAIRS, null, null, MAX_POINTS + 1)) {
+    for (MetricsStore.Point p :
+        metrics.query(PAIR_ASSEMBLER, PHASE_PAIRS, null, null, MAX_POINTS + 1)) {
       Double y = firstFinite(p.values(), PAIRS_RATE_NAMES);
       if (y == null && previous != null && p.t() > previous.t()) {
         for (String cumulative : PAIRS_TOTAL_NAMES) {
@@ -194,7 +208,8 @@ public class DashboardController {
     return null;
   }
 
-  private static Map<String, Object> point(long t, double y, Long version, Long round, String label) {
+  private static Map<String, Object> point(
+      long t, double y, Long version, Long round, String label) {
     Map<String, Object> m = Views.obj();
     m.put("x", t);
     m.put("y", y);
@@ -209,7 +224,9 @@ public class DashboardController {
   }
 
   private static List<Map<String, Object>> tail(List<Map<String, Object>> points) {
-    return points.size() <= MAX_POINTS ? points : points.subList(points.size() - MAX_POINTS, points.size());
+    return points.size() <= MAX_POINTS
+        ? points
+        : points.subList(points.size() - MAX_POINTS, points.size());
   }
 
   private static HttpResponse<byte[]> resource(String path, String contentType) {

@@ -24,19 +24,26 @@ public final class Lineage {
    *
    * @param policy the version asked about
    * @param rewardModel the reward model it optimised (PPO), null for SFT or when unknown
-   * @param rewardModelChain that reward model, its parent, its parent's parent... (first = rewardModel),
-   *     each with its comparison-data offset ranges
+   * @param rewardModelChain that reward model, its parent, its parent's parent... (first =
+   *     rewardModel), each with its comparison-data offset ranges
    * @param policyAncestors every policy it descends from, breadth first, down to the SFT root(s)
    * @param sftRoots versions of the SFT roots reached (stage SFT, no parents)
-   * @param missing versions referenced but not (or no longer) in the registry, e.g. {@code reward 4}
+   * @param missing versions referenced but not (or no longer) in the registry, e.g. {@code reward
+   *     4}
    */
   @Serdeable
-  public record PolicyLineage(VersionView policy, VersionView rewardModel, List<VersionView> rewardModelChain,
-      List<VersionView> policyAncestors, List<Long> sftRoots, List<String> missing) {}
+  public record PolicyLineage(
+      VersionView policy,
+      VersionView rewardModel,
+      List<VersionView> rewardModelChain,
+      List<VersionView> policyAncestors,
+      List<Long> sftRoots,
+      List<String> missing) {}
 
   /** Lineage of a reward model: itself then its warm-start parents, oldest last. */
   @Serdeable
-  public record RewardLineage(VersionView rewardModel, List<VersionView> chain, List<String> missing) {}
+  public record RewardLineage(
+      VersionView rewardModel, List<VersionView> chain, List<String> missing) {}
 
   public static Optional<PolicyLineage> policy(ModelState state, long version) {
     Optional<VersionEntry> start = state.version(ModelKind.POLICY, version);
@@ -78,8 +85,9 @@ public final class Lineage {
       rewardModel = rl.rewardModel();
       rmChain = rl.chain();
     }
-    return Optional.of(new PolicyLineage(Views.version(policy, state), rewardModel, rmChain,
-        ancestors, roots, missing));
+    return Optional.of(
+        new PolicyLineage(
+            Views.version(policy, state), rewardModel, rmChain, ancestors, roots, missing));
   }
 
   public static Optional<RewardLineage> reward(ModelState state, long version) {

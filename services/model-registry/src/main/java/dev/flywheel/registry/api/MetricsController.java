@@ -23,12 +23,17 @@ public class MetricsController {
    * @param defaultLimit points answered when the request gives no {@code limit}
    * @param maxLimit largest {@code limit} a request may give (400 beyond)
    */
-  public MetricsController(MetricsStore metrics,
+  public MetricsController(
+      MetricsStore metrics,
       @Value("${flywheel.model-registry.metrics.default-limit:5000}") int defaultLimit,
       @Value("${flywheel.model-registry.metrics.max-limit:20000}") int maxLimit) {
     if (maxLimit < 1 || defaultLimit < 1 || defaultLimit > maxLimit) {
-      throw new IllegalArgumentException("flywheel.model-registry.metrics: need 1 <= default-limit (" + defaultLimit
-          + ") <= max-limit (" + maxLimit + ")");
+      throw new IllegalArgumentException(
+          "flywheel.model-registry.metrics: need 1 <= default-limit ("
+              + defaultLimit
+              + ") <= max-limit ("
+              + maxLimit
+              + ")");
     }
     this.metrics = metrics;
     this.defaultLimit = defaultLimit;
@@ -37,12 +42,16 @@ public class MetricsController {
 
   /**
    * Time-ordered points. Filters: {@code source} (e.g. policy-trainer), {@code phase} (e.g. ppo),
-   * {@code version} (model version), {@code since} (epoch millis), {@code limit} (most recent N, 1 to
-   * {@code max-limit}, default {@code default-limit}; anything else is a 400 naming {@code limit}).
+   * {@code version} (model version), {@code since} (epoch millis), {@code limit} (most recent N, 1
+   * to {@code max-limit}, default {@code default-limit}; anything else is a 400 naming {@code
+   * limit}).
    */
   @Get
-  public HttpResponse<?> points(@Nullable @QueryValue String source, @Nullable @QueryValue String phase,
-      @Nullable @QueryValue Long version, @Nullable @QueryValue Long since,
+  public HttpResponse<?> points(
+      @Nullable @QueryValue String source,
+      @Nullable @QueryValue String phase,
+      @Nullable @QueryValue Long version,
+      @Nullable @QueryValue Long since,
       @Nullable @QueryValue String limit) {
     int n;
     if (limit == null || limit.isBlank()) {
@@ -55,9 +64,13 @@ public class MetricsController {
         parsed = Long.MIN_VALUE;
       }
       if (parsed < 1 || parsed > maxLimit) {
-        return ApiErrors.invalid("invalid_value", "limit", "limit must be an integer from 1 to " + maxLimit
-            + " (flywheel.model-registry.metrics.max-limit); got "
-            + (limit.length() > 32 ? limit.substring(0, 32) + "..." : limit));
+        return ApiErrors.invalid(
+            "invalid_value",
+            "limit",
+            "limit must be an integer from 1 to "
+                + maxLimit
+                + " (flywheel.model-registry.metrics.max-limit); got "
+                + (limit.length() > 32 ? limit.substring(0, 32) + "..." : limit));
       }
       n = (int) parsed;
     }
@@ -68,9 +81,13 @@ public class MetricsController {
     return HttpResponse.ok(body);
   }
 
-  /** One aggregate per (model version, training round): count, mean and last value of each figure. */
+  /**
+   * One aggregate per (model version, training round): count, mean and last value of each figure.
+   */
   @Get("/rounds")
-  public Map<String, Object> rounds(@Nullable @QueryValue String source, @Nullable @QueryValue String phase,
+  public Map<String, Object> rounds(
+      @Nullable @QueryValue String source,
+      @Nullable @QueryValue String phase,
       @Nullable @QueryValue Long version) {
     List<MetricsStore.RoundAggregate> rounds = metrics.rounds(blank(source), blank(phase), version);
     Map<String, Object> body = Views.obj();
@@ -83,14 +100,19 @@ public class MetricsController {
   @Get("/series")
   public Map<String, Object> series() {
     Map<String, Object> body = Views.obj();
-    body.put("series", metrics.catalogue().entrySet().stream().map(e -> {
-      Map<String, Object> m = Views.obj();
-      m.put("source", e.getKey().source());
-      m.put("phase", e.getKey().phase());
-      m.put("points", e.getValue().getKey());
-      m.put("values", e.getValue().getValue());
-      return m;
-    }).toList());
+    body.put(
+        "series",
+        metrics.catalogue().entrySet().stream()
+            .map(
+                e -> {
+                  Map<String, Object> m = Views.obj();
+                  m.put("source", e.getKey().source());
+                  m.put("phase", e.getKey().phase());
+                  m.put("points", e.getValue().getKey());
+                  m.put("values", e.getValue().getValue());
+                  return m;
+                })
+            .toList());
     return body;
   }
 

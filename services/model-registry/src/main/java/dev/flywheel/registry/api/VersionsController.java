@@ -36,10 +36,11 @@ public class VersionsController {
     if (k.isEmpty()) {
       return ApiErrors.notFound("unknown kind '" + kind + "' (policy or reward)");
     }
-    List<Views.VersionView> versions = state.versions(k.get()).stream()
-        .filter(e -> status == null || e.status().name().equalsIgnoreCase(status))
-        .map(e -> Views.version(e, state))
-        .toList();
+    List<Views.VersionView> versions =
+        state.versions(k.get()).stream()
+            .filter(e -> status == null || e.status().name().equalsIgnoreCase(status))
+            .map(e -> Views.version(e, state))
+            .toList();
     Map<String, Object> body = Views.obj();
     body.put("kind", Kinds.urlName(k.get()));
     body.put("caughtUp", materializer.caughtUp());
@@ -54,15 +55,18 @@ public class VersionsController {
     if (k.isEmpty()) {
       return ApiErrors.notFound("unknown kind '" + kind + "' (policy or reward)");
     }
-    return state.version(k.get(), version)
+    return state
+        .version(k.get(), version)
         .<HttpResponse<?>>map(e -> HttpResponse.ok(Views.version(e, state)))
-        .orElseGet(() -> ApiErrors.notFound(Kinds.urlName(k.get()) + " version " + version + " is unknown"));
+        .orElseGet(
+            () ->
+                ApiErrors.notFound(Kinds.urlName(k.get()) + " version " + version + " is unknown"));
   }
 
   /**
    * Lineage. For a policy: the reward model it optimised, that reward model's parent chain with the
-   * comparison-data offset ranges each one was trained on, and the policy parents down to the SFT root.
-   * For a reward model: its warm-start parent chain.
+   * comparison-data offset ranges each one was trained on, and the policy parents down to the SFT
+   * root. For a reward model: its warm-start parent chain.
    */
   @Get("/versions/{kind}/{version}/lineage")
   public HttpResponse<?> lineage(@PathVariable String kind, @PathVariable long version) {
@@ -70,10 +74,15 @@ public class VersionsController {
     if (k.isEmpty()) {
       return ApiErrors.notFound("unknown kind '" + kind + "' (policy or reward)");
     }
-    Optional<?> lineage = k.get() == ModelKind.POLICY
-        ? Lineage.policy(state, version) : Lineage.reward(state, version);
-    return lineage.<HttpResponse<?>>map(HttpResponse::ok)
-        .orElseGet(() -> ApiErrors.notFound(Kinds.urlName(k.get()) + " version " + version + " is unknown"));
+    Optional<?> lineage =
+        k.get() == ModelKind.POLICY
+            ? Lineage.policy(state, version)
+            : Lineage.reward(state, version);
+    return lineage
+        .<HttpResponse<?>>map(HttpResponse::ok)
+        .orElseGet(
+            () ->
+                ApiErrors.notFound(Kinds.urlName(k.get()) + " version " + version + " is unknown"));
   }
 
   /** LIVE and CANDIDATE versions of both kinds, newest first. */
@@ -87,20 +96,30 @@ public class VersionsController {
   }
 
   Map<String, Object> liveOf(ModelKind kind) {
-    List<VersionEntry> all = state.versions(kind).stream()
-        .sorted(Comparator.comparingLong(VersionEntry::version).reversed())
-        .toList();
+    List<VersionEntry> all =
+        state.versions(kind).stream()
+            .sorted(Comparator.comparingLong(VersionEntry::version).reversed())
+            .toList();
     Map<String, Object> out = Views.obj();
-    out.put("live", all.stream().filter(e -> e.status() == ModelStatus.LIVE)
-        .map(e -> Views.version(e, state)).toList());
-    out.put("candidates", all.stream().filter(e -> e.status() == ModelStatus.CANDIDATE)
-        .map(e -> Views.version(e, state)).toList());
+    out.put(
+        "live",
+        all.stream()
+            .filter(e -> e.status() == ModelStatus.LIVE)
+            .map(e -> Views.version(e, state))
+            .toList());
+    out.put(
+        "candidates",
+        all.stream()
+            .filter(e -> e.status() == ModelStatus.CANDIDATE)
+            .map(e -> Views.version(e, state))
+            .toList());
     return out;
   }
 
   /** The promote/rollback audit trail from {@code models.control}, oldest first. */
   @Get("/control")
-  public HttpResponse<?> control(@Nullable @QueryValue String kind, @Nullable @QueryValue Long version) {
+  public HttpResponse<?> control(
+      @Nullable @QueryValue String kind, @Nullable @QueryValue Long version) {
     ModelKind k = null;
     if (kind != null) {
       Optional<ModelKind> parsed = Kinds.parse(kind);
@@ -129,15 +148,20 @@ public class VersionsController {
     body.put("policyVersions", state.count(ModelKind.POLICY));
     body.put("rewardVersions", state.count(ModelKind.REWARD));
     body.put("lastError", materializer.lastError());
-    body.put("skipped", materializer.skipped().stream().map(s -> {
-      Map<String, Object> m = Views.obj();
-      m.put("topic", s.topic());
-      m.put("partition", s.partition());
-      m.put("offset", s.offset());
-      m.put("reason", s.reason());
-      m.put("at", Views.time(s.at()));
-      return m;
-    }).toList());
+    body.put(
+        "skipped",
+        materializer.skipped().stream()
+            .map(
+                s -> {
+                  Map<String, Object> m = Views.obj();
+                  m.put("topic", s.topic());
+                  m.put("partition", s.partition());
+                  m.put("offset", s.offset());
+                  m.put("reason", s.reason());
+                  m.put("at", Views.time(s.at()));
+                  return m;
+                })
+            .toList());
     return body;
   }
 }

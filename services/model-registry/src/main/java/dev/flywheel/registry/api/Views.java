@@ -42,27 +42,44 @@ public final class Views {
       ControlView lastControl) {}
 
   @Serdeable
-  public record OffsetRangeView(String topic, int partition, long fromOffset, long untilOffset, long records) {}
+  public record OffsetRangeView(
+      String topic, int partition, long fromOffset, long untilOffset, long records) {}
 
   @Serdeable
   public record StatusChangeView(String status, String eventTime, long offset) {}
 
   @Serdeable
-  public record ControlView(String eventId, String eventTime, String kind, String action, long version,
-      String requestedBy, String reason, int partition, long offset) {}
+  public record ControlView(
+      String eventId,
+      String eventTime,
+      String kind,
+      String action,
+      long version,
+      String requestedBy,
+      String reason,
+      int partition,
+      long offset) {}
 
   public static VersionView version(VersionEntry e, ModelState state) {
     String kind = Kinds.urlName(e.kind());
     List<OffsetRangeView> ranges = new ArrayList<>();
     for (OffsetRange r : e.trainingData()) {
-      ranges.add(new OffsetRangeView(r.getTopic(), r.getPartition(), r.getFromOffset(), r.getUntilOffset(),
-          Math.max(0, r.getUntilOffset() - r.getFromOffset())));
+      ranges.add(
+          new OffsetRangeView(
+              r.getTopic(),
+              r.getPartition(),
+              r.getFromOffset(),
+              r.getUntilOffset(),
+              Math.max(0, r.getUntilOffset() - r.getFromOffset())));
     }
-    List<StatusChangeView> history = e.history().stream()
-        .map(h -> new StatusChangeView(h.status().name(), time(h.eventTime()), h.offset()))
-        .toList();
-    ControlView last = state == null ? null
-        : state.lastControl(e.kind(), e.version()).map(Views::control).orElse(null);
+    List<StatusChangeView> history =
+        e.history().stream()
+            .map(h -> new StatusChangeView(h.status().name(), time(h.eventTime()), h.offset()))
+            .toList();
+    ControlView last =
+        state == null
+            ? null
+            : state.lastControl(e.kind(), e.version()).map(Views::control).orElse(null);
     return new VersionView(
         kind,
         e.version(),
@@ -87,8 +104,16 @@ public final class Views {
 
   public static ControlView control(ModelState.ControlEntry c) {
     ModelControl m = c.event();
-    return new ControlView(m.getEventId(), time(m.getEventTime()), Kinds.urlName(m.getModelKind()),
-        m.getAction().name(), m.getVersion(), m.getRequestedBy(), m.getReason(), c.partition(), c.offset());
+    return new ControlView(
+        m.getEventId(),
+        time(m.getEventTime()),
+        Kinds.urlName(m.getModelKind()),
+        m.getAction().name(),
+        m.getVersion(),
+        m.getRequestedBy(),
+        m.getReason(),
+        c.partition(),
+        c.offset());
   }
 
   public static String time(Instant t) {

@@ -22,9 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
- * Read-only access to the model artifact directories under one configured root
- * ({@code flywheel.model-registry.artifact-root}). Every path handed out is checked to lie inside the
- * root, both as written (after {@code ..} is resolved) and after symbolic links are followed, so a
+ * Read-only access to the model artifact directories under one configured root ({@code
+ * flywheel.model-registry.artifact-root}). Every path handed out is checked to lie inside the root,
+ * both as written (after {@code ..} is resolved) and after symbolic links are followed, so a
  * request can never read a file elsewhere on the host.
  */
 @Singleton
@@ -61,14 +61,17 @@ public class ArtifactStore {
       throw new ArtifactException(HttpStatus.BAD_REQUEST, "not a URI: " + e.getMessage());
     }
     if (uri.getScheme() == null || !uri.getScheme().toLowerCase(Locale.ROOT).equals("file")) {
-      throw new ArtifactException(HttpStatus.BAD_REQUEST, "only file: URIs are served, not " + uriText);
+      throw new ArtifactException(
+          HttpStatus.BAD_REQUEST, "only file: URIs are served, not " + uriText);
     }
     if (uri.isOpaque() || uri.getPath() == null || uri.getPath().isEmpty()) {
-      throw new ArtifactException(HttpStatus.BAD_REQUEST, "a file: URI needs an absolute path: " + uriText);
+      throw new ArtifactException(
+          HttpStatus.BAD_REQUEST, "a file: URI needs an absolute path: " + uriText);
     }
     String host = uri.getHost();
     if (host != null && !host.isEmpty() && !host.equalsIgnoreCase("localhost")) {
-      throw new ArtifactException(HttpStatus.BAD_REQUEST, "file: URIs on other hosts are not served: " + uriText);
+      throw new ArtifactException(
+          HttpStatus.BAD_REQUEST, "file: URIs on other hosts are not served: " + uriText);
     }
     if (uri.getPath().indexOf('\0') >= 0) {
       throw new ArtifactException(HttpStatus.BAD_REQUEST, "NUL in path");
@@ -86,7 +89,8 @@ public class ArtifactStore {
     }
     Path rel = Path.of(relative);
     if (rel.isAbsolute()) {
-      throw new ArtifactException(HttpStatus.FORBIDDEN, relative + " is outside the artifact directory");
+      throw new ArtifactException(
+          HttpStatus.FORBIDDEN, relative + " is outside the artifact directory");
     }
     return contained(dir.resolve(rel), dir, relative);
   }
@@ -122,7 +126,10 @@ public class ArtifactStore {
     }
   }
 
-  /** The regular files below a directory, relative paths with '/', sorted, each with size and SHA-256. */
+  /**
+   * The regular files below a directory, relative paths with '/', sorted, each with size and
+   * SHA-256.
+   */
   public List<FileEntry> list(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new ArtifactException(HttpStatus.NOT_FOUND, dir + " is not a directory");
@@ -149,7 +156,9 @@ public class ArtifactStore {
     return out;
   }
 
-  /** SHA-256 of a file as lowercase hex, cached while its size and modification time stay the same. */
+  /**
+   * SHA-256 of a file as lowercase hex, cached while its size and modification time stay the same.
+   */
   public String sha256(Path file) {
     try {
       BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);

@@ -29,7 +29,8 @@ import java.util.Optional;
  * version event points to. Files come with {@code X-Content-SHA256} (hex SHA-256 of the bytes);
  * directories answer with a manifest listing (every file with size, SHA-256 and download URL).
  * Every route needs an API key whose app holds {@link #READ_SCOPE}: the artifacts are the trained
- * models themselves (401 without a known key, 403 without the scope; service-kit {@code ApiKeyFilter}).
+ * models themselves (401 without a known key, 403 without the scope; service-kit {@code
+ * ApiKeyFilter}).
  */
 @Controller("/api/artifacts")
 @ExecuteOn(TaskExecutors.BLOCKING)
@@ -38,6 +39,7 @@ public class ArtifactsController {
 
   /** The scope an app needs to list or download model artifacts. */
   public static final String READ_SCOPE = "artifacts:read";
+
   public static final String SHA256_HEADER = "X-Content-SHA256";
   public static final String ARTIFACT_SHA256_HEADER = "X-Artifact-SHA256";
   static final String MANIFEST = "manifest.json";
@@ -87,15 +89,19 @@ public class ArtifactsController {
     }
   }
 
-  /** One file of a version's artifact directory, e.g. {@code manifest.json} or {@code params/model.params}. */
+  /**
+   * One file of a version's artifact directory, e.g. {@code manifest.json} or {@code
+   * params/model.params}.
+   */
   @Get("/{kind}/{version}/{+file}")
-  public HttpResponse<?> versionFile(@PathVariable String kind, @PathVariable long version,
-      @PathVariable String file) {
+  public HttpResponse<?> versionFile(
+      @PathVariable String kind, @PathVariable long version, @PathVariable String file) {
     try {
       VersionEntry entry = entry(kind, version);
       Path dir = store.resolveUri(entry.artifactUri());
       if (!Files.isDirectory(dir)) {
-        throw new ArtifactException(io.micronaut.http.HttpStatus.NOT_FOUND,
+        throw new ArtifactException(
+            io.micronaut.http.HttpStatus.NOT_FOUND,
             "the artifact of " + kind + " " + version + " is not a directory");
       }
       Path path = store.resolveBelow(dir, file);
@@ -111,11 +117,16 @@ public class ArtifactsController {
   private VersionEntry entry(String kind, long version) {
     Optional<ModelKind> k = Kinds.parse(kind);
     if (k.isEmpty()) {
-      throw new ArtifactException(io.micronaut.http.HttpStatus.NOT_FOUND,
-          "unknown kind '" + kind + "' (policy or reward)");
+      throw new ArtifactException(
+          io.micronaut.http.HttpStatus.NOT_FOUND, "unknown kind '" + kind + "' (policy or reward)");
     }
-    return state.version(k.get(), version).orElseThrow(() -> new ArtifactException(
-        io.micronaut.http.HttpStatus.NOT_FOUND, Kinds.urlName(k.get()) + " version " + version + " is unknown"));
+    return state
+        .version(k.get(), version)
+        .orElseThrow(
+            () ->
+                new ArtifactException(
+                    io.micronaut.http.HttpStatus.NOT_FOUND,
+                    Kinds.urlName(k.get()) + " version " + version + " is unknown"));
   }
 
   private Map<String, Object> listing(Path dir, String uri, String downloadBase) {
@@ -123,34 +134,52 @@ public class ArtifactsController {
     try {
       files = store.list(dir);
     } catch (UncheckedIOException e) {
-      throw new ArtifactException(io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR,
+      throw new ArtifactException(
+          io.micronaut.http.HttpStatus.INTERNAL_SERVER_ERROR,
           "cannot list " + uri + ": " + e.getMessage());
     }
     Map<String, Object> body = Views.obj();
     body.put("uri", uri);
-    String manifestSha = files.stream().filter(f -> f.path().equals(MANIFEST))
-        .map(ArtifactStore.FileEntry::sha256).findFirst().orElse(null);
+    String manifestSha =
+        files.stream()
+            .filter(f -> f.path().equals(MANIFEST))
+            .map(ArtifactStore.FileEntry::sha256)
+            .findFirst()
+            .orElse(null);
     body.put("manifestSha256", manifestSha);
-    body.put("files", files.stream().map(f -> {
-      Map<String, Object> m = Views.obj();
-      m.put("path", f.path());
-      m.put("size", f.size());
-      m.put("sha256", f.sha256());
-      m.put("url", downloadBase != null ? downloadBase + f.path()
-          : "/api/artifacts?uri=" + java.net.URLEncoder.encode(
-              dir.resolve(f.path()).toUri().toString(), java.nio.charset.StandardCharsets.UTF_8));
-      return m;
-    }).toList());
+    body.put(
+        "files",
+        files.stream()
+            .map(
+                f -> {
+                  Map<String, Object> m = Views.obj();
+                  m.put("path", f.path());
+                  m.put("size", f.size());
+                  m.put("sha256", f.sha256());
+                  m.put(
+                      "url",
+                      downloadBase != null
+                          ? downloadBase + f.path()
+                          : "/api/artifacts?uri="
+                              + java.net.URLEncoder.encode(
+                                  dir.resolve(f.path()).toUri().toString(),
+                                  java.nio.charset.StandardCharsets.UTF_8));
+                  return m;
+                })
+            .toList());
     return body;
   }
 
   private io.micronaut.http.MutableHttpResponse<?> file(Path path) {
     if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-      throw new ArtifactException(io.micronaut.http.HttpStatus.NOT_FOUND, path.getFileName() + " is not a readable file");
+      throw new ArtifactException(
+          io.micronaut.http.HttpStatus.NOT_FOUND, path.getFileName() + " is not a readable file");
     }
     String sha = store.sha256(path);
-    MediaType type = path.getFileName().toString().endsWith(".json")
-        ? MediaType.APPLICATION_JSON_TYPE : MediaType.APPLICATION_OCTET_STREAM_TYPE;
+    MediaType type =
+        path.getFileName().toString().endsWith(".json")
+            ? MediaType.APPLICATION_JSON_TYPE
+            : MediaType.APPLICATION_OCTET_STREAM_TYPE;
     return HttpResponse.ok(new SystemFile(path.toFile(), type))
         .header(SHA256_HEADER, sha)
         .header("ETag", "\"" + sha + "\"");

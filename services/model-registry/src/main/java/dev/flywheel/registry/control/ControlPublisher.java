@@ -32,7 +32,9 @@ public class ControlPublisher implements AutoCloseable {
   private final Duration timeout;
   private volatile KafkaProducer<String, ModelControl> producer;
 
-  public ControlPublisher(AvroProducerFactory factory, RegistryTopics topics,
+  public ControlPublisher(
+      AvroProducerFactory factory,
+      RegistryTopics topics,
       @Value("${flywheel.model-registry.control.timeout:15s}") Duration timeout) {
     this.factory = factory;
     this.topics = topics;
@@ -41,8 +43,8 @@ public class ControlPublisher implements AutoCloseable {
 
   /** Sends the event keyed by model kind; returns once the broker acknowledged it. */
   public RecordMetadata publish(ModelControl event) throws PublishException {
-    ProducerRecord<String, ModelControl> record = new ProducerRecord<>(
-        topics.getControl(), event.getModelKind().name(), event);
+    ProducerRecord<String, ModelControl> record =
+        new ProducerRecord<>(topics.getControl(), event.getModelKind().name(), event);
     try {
       return producer().send(record).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
@@ -63,12 +65,17 @@ public class ControlPublisher implements AutoCloseable {
       synchronized (this) {
         if (producer == null) {
           long ms = timeout.toMillis();
-          producer = factory.create("model-registry-control", Map.of(
-              ProducerConfig.ACKS_CONFIG, "all",
-              ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, ms),
-              ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, ms),
-              ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, ms / 2),
-              ProducerConfig.LINGER_MS_CONFIG, 0));
+          producer =
+              factory.create(
+                  "model-registry-control",
+                  Map.of(
+                      ProducerConfig.ACKS_CONFIG, "all",
+                      ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) Math.min(Integer.MAX_VALUE, ms),
+                      ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                          (int) Math.min(Integer.MAX_VALUE, ms),
+                      ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                          (int) Math.min(Integer.MAX_VALUE, ms / 2),
+                      ProducerConfig.LINGER_MS_CONFIG, 0));
         }
         p = producer;
       }

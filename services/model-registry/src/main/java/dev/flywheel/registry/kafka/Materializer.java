@@ -38,21 +38,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Reads {@code models.policy.versions}, {@code models.reward.versions}, {@code models.control} and
- * {@code training.metrics} from the beginning into {@link ModelState} and {@link MetricsStore}, then
- * follows them.
+ * {@code training.metrics} from the beginning into {@link ModelState} and {@link MetricsStore},
+ * then follows them.
  *
  * <p>Why a plain consumer re-reading from the beginning, and not Kafka Streams global stores: the
- * version topics are compacted and small (one record per version and status change), the control and
- * metrics topics have 30-day retention and are bounded in memory here; re-reading all of them takes
- * seconds, needs no local state directory, no RocksDB, no changelog topics and no consumer group, and
- * the registry needs in-memory indexes (lineage walks, per-round aggregates) that a key-value store
- * would not give anyway. Restarting the service therefore rebuilds the exact same view with nothing
- * to replay by hand. The consumer uses manual assignment, so any number of registry replicas can run
- * side by side.
+ * version topics are compacted and small (one record per version and status change), the control
+ * and metrics topics have 30-day retention and are bounded in memory here; re-reading all of them
+ * takes seconds, needs no local state directory, no RocksDB, no changelog topics and no consumer
+ * group, and the registry needs in-memory indexes (lineage walks, per-round aggregates) that a
+ * key-value store would not give anyway. Restarting the service therefore rebuilds the exact same
+ * view with nothing to replay by hand. The consumer uses manual assignment, so any number of
+ * registry replicas can run side by side.
  *
  * <p>A record that cannot be decoded is logged, counted and skipped (see {@link #skipped()}): this
- * reader re-reads everything on every start, so dead-lettering here would write the same dead letter
- * again on each restart; the producers that wrote it are the ones that dead-letter.
+ * reader re-reads everything on every start, so dead-lettering here would write the same dead
+ * letter again on each restart; the producers that wrote it are the ones that dead-letter.
  */
 @Context
 public class Materializer implements AutoCloseable {
@@ -60,12 +60,20 @@ public class Materializer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Materializer.class);
   private static final int MAX_SKIPPED_KEPT = 50;
 
-
   /** A record that could not be applied. */
   public record Skipped(String topic, int partition, long offset, String reason, Instant at) {}
 
-  /** Where the materializer is: waiting for topics, replaying up to the start-time end offsets, live. */
-  public enum Phase { STARTING, WAITING_FOR_TOPICS, REPLAYING, CAUGHT_UP, STOPPED }
+  /**
+   * Where the materializer is: waiting for topics, replaying up to the start-time end offsets,
+   * live.
+   */
+  public enum Phase {
+    STARTING,
+    WAITING_FOR_TOPICS,
+    REPLAYING,
+    CAUGHT_UP,
+    STOPPED
+  }
 
   private final KafkaProperties kafka;
   private final RegistryTopics topics;
@@ -87,8 +95,12 @@ public class Materializer implements AutoCloseable {
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private Thread thread;
 
-  public Materializer(KafkaProperties kafka, RegistryProperties registryProperties, RegistryTopics topics,
-      ModelState state, MetricsStore metrics) {
+  public Materializer(
+      KafkaProperties kafka,
+      RegistryProperties registryProperties,
+      RegistryTopics topics,
+      ModelState state,
+      MetricsStore metrics) {
     this.kafka = kafka;
     this.topics = topics;
     this.state = state;
@@ -145,7 +157,8 @@ public class Materializer implements AutoCloseable {
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.getBootstrapServers());
     props.putAll(kafka.getProperties());
     props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    props.put(
+        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -159,7 +172,8 @@ public class Materializer implements AutoCloseable {
       List<TopicPartition> partitions = awaitTopics(c);
       c.assign(partitions);
       c.seekToBeginning(partitions);
-      Map<TopicPartition, Long> target = new HashMap<>(c.endOffsets(partitions, Duration.ofSeconds(30)));
+      Map<TopicPartition, Long> target =
+          new HashMap<>(c.endOffsets(partitions, Duration.ofSeconds(30)));
       replayTarget = Map.copyOf(target);
       if (phase != Phase.CAUGHT_UP) {
         phase = Phase.REPLAYING;
@@ -223,7 +237,9 @@ public class Materializer implements AutoCloseable {
     }
   }
 
-  private void checkCaughtUp(KafkaConsumer<byte[], byte[]> c, List<TopicPartition> partitions,
+  private void checkCaughtUp(
+      KafkaConsumer<byte[], byte[]> c,
+      List<TopicPartition> partitions,
       Map<TopicPartition, Long> target) {
     Map<TopicPartition, Long> now = new HashMap<>();
     boolean done = true;
@@ -237,8 +253,11 @@ public class Materializer implements AutoCloseable {
     positions = Map.copyOf(now);
     if (done && phase != Phase.CAUGHT_UP) {
       phase = Phase.CAUGHT_UP;
-      LOG.info("caught up: {} policy and {} reward versions, {} metric points",
-          state.count(ModelKind.POLICY), state.count(ModelKind.REWARD), metrics.total());
+      LOG.info(
+          "caught up: {} policy and {} reward versions, {} metric points",
+          state.count(ModelKind.POLICY),
+          state.count(ModelKind.REWARD),
+          metrics.total());
     }
   }
 
@@ -247,16 +266,20 @@ public class Materializer implements AutoCloseable {
     String key = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
     try {
       if (topic.equals(topics.getPolicyVersions())) {
-        state.applyVersion(ModelKind.POLICY, key, policyDeserializer.deserialize(topic, r.value()), r.offset());
+        state.applyVersion(
+            ModelKind.POLICY, key, policyDeserializer.deserialize(topic, r.value()), r.offset());
       } else if (topic.equals(topics.getRewardVersions())) {
-        state.applyVersion(ModelKind.REWARD, key, rewardDeserializer.deserialize(topic, r.value()), r.offset());
+        state.applyVersion(
+            ModelKind.REWARD, key, rewardDeserializer.deserialize(topic, r.value()), r.offset());
       } else if (topic.equals(topics.getControl())) {
         if (r.value() != null) {
-          state.applyControl(controlDeserializer.deserialize(topic, r.value()), r.partition(), r.offset());
+          state.applyControl(
+              controlDeserializer.deserialize(topic, r.value()), r.partition(), r.offset());
         }
       } else if (topic.equals(topics.getMetrics())) {
         if (r.value() != null) {
-          metrics.apply(metricsDeserializer.deserialize(topic, r.value()), r.partition(), r.offset());
+          metrics.apply(
+              metricsDeserializer.deserialize(topic, r.value()), r.partition(), r.offset());
         }
       }
       applied.incrementAndGet();
@@ -264,8 +287,9 @@ public class Materializer implements AutoCloseable {
       skippedCount.incrementAndGet();
       LOG.warn("skipping {}-{}@{}: {}", topic, r.partition(), r.offset(), e.getMessage());
       synchronized (skipped) {
-        skipped.addLast(new Skipped(topic, r.partition(), r.offset(), String.valueOf(e.getMessage()),
-            Instant.now()));
+        skipped.addLast(
+            new Skipped(
+                topic, r.partition(), r.offset(), String.valueOf(e.getMessage()), Instant.now()));
         while (skipped.size() > MAX_SKIPPED_KEPT) {
           skipped.removeFirst();
         }

@@ -1,5 +1,6 @@
 package dev.flywheel.registry.kafka;
 
+import io.micronaut.core.async.publisher.Publishers;
 import io.micronaut.health.HealthStatus;
 import io.micronaut.management.health.indicator.HealthIndicator;
 import io.micronaut.management.health.indicator.HealthResult;
@@ -8,11 +9,10 @@ import jakarta.inject.Singleton;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.reactivestreams.Publisher;
-import io.micronaut.core.async.publisher.Publishers;
 
 /**
- * Ready once the materializer has read the version, control and metrics topics up to the end offsets
- * they had when it started; until then the API would answer with a partial view.
+ * Ready once the materializer has read the version, control and metrics topics up to the end
+ * offsets they had when it started; until then the API would answer with a partial view.
  */
 @Singleton
 @Readiness

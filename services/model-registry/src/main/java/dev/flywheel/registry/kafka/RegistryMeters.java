@@ -14,10 +14,12 @@ import io.micronaut.context.annotation.Requires;
 @Requires(beans = MeterRegistry.class)
 public class RegistryMeters {
 
-  public RegistryMeters(MeterRegistry registry, ModelState state, MetricsStore metrics, Materializer materializer) {
+  public RegistryMeters(
+      MeterRegistry registry, ModelState state, MetricsStore metrics, Materializer materializer) {
     for (ModelKind kind : ModelKind.values()) {
       for (ModelStatus status : ModelStatus.values()) {
-        Gauge.builder("flywheel_registry_versions",
+        Gauge.builder(
+                "flywheel_registry_versions",
                 () -> state.versions(kind).stream().filter(e -> e.status() == status).count())
             .description("Model versions known to the registry")
             .tag("kind", kind.name().toLowerCase())
@@ -26,7 +28,8 @@ public class RegistryMeters {
       }
     }
     Gauge.builder("flywheel_registry_caught_up", () -> materializer.caughtUp() ? 1 : 0)
-        .description("1 once the materializer has replayed its topics up to their start-time end offsets")
+        .description(
+            "1 once the materializer has replayed its topics up to their start-time end offsets")
         .register(registry);
     Gauge.builder("flywheel_registry_replay_remaining", materializer::replayRemaining)
         .description("Records left to replay before the registry is caught up")

@@ -5,8 +5,9 @@ import io.micronaut.context.annotation.ConfigurationProperties;
 import java.util.List;
 
 /**
- * {@code flywheel.model-registry.topics.*}: the topics the registry reads and writes. The defaults are
- * the catalogue's names; override them only to run several isolated registries on one cluster (tests).
+ * {@code flywheel.model-registry.topics.*}: the topics the registry reads and writes. The defaults
+ * are the catalogue's names; override them only to run several isolated registries on one cluster
+ * (tests).
  */
 @ConfigurationProperties("flywheel.model-registry.topics")
 public class RegistryTopics {

@@ -4,7 +4,9 @@ import dev.flywheel.events.ModelKind;
 import java.util.Locale;
 import java.util.Optional;
 
-/** The two families of versions, as they appear in URLs ({@code policy}, {@code reward}) and topics. */
+/**
+ * The two families of versions, as they appear in URLs ({@code policy}, {@code reward}) and topics.
+ */
 public final class Kinds {
 
   private Kinds() {}

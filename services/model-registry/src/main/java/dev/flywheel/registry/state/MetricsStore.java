@@ -20,16 +20,25 @@ import java.util.TreeSet;
 
 /**
  * Training figures from {@code training.metrics}, indexed by (source, phase). Keeps the most recent
- * {@code maxPointsPerSeries} raw points of each series and, separately, a per (model version, round)
- * aggregate (count, mean and last value of every figure) for the most recent {@code maxRoundsPerSeries}
- * rounds, so that per-round plots survive even when per-step points have been evicted.
+ * {@code maxPointsPerSeries} raw points of each series and, separately, a per (model version,
+ * round) aggregate (count, mean and last value of every figure) for the most recent {@code
+ * maxRoundsPerSeries} rounds, so that per-round plots survive even when per-step points have been
+ * evicted.
  */
 @Singleton
 public class MetricsStore {
 
   /** One TrainingMetrics event. {@code t} is the event time in epoch milliseconds. */
-  public record Point(long t, String source, String phase, Long modelVersion, long round, long step,
-      Map<String, Double> values, int partition, long offset) {}
+  public record Point(
+      long t,
+      String source,
+      String phase,
+      Long modelVersion,
+      long round,
+      long step,
+      Map<String, Double> values,
+      int partition,
+      long offset) {}
 
   /** Identity of a series. */
   public record SeriesKey(String source, String phase) {}
@@ -105,9 +114,10 @@ public class MetricsStore {
 
   private record RoundKey(Long modelVersion, long round) {}
 
-  private static final Comparator<RoundKey> ROUND_ORDER = Comparator
-      .comparing((RoundKey k) -> k.modelVersion() == null ? Long.MIN_VALUE : k.modelVersion())
-      .thenComparingLong(RoundKey::round);
+  private static final Comparator<RoundKey> ROUND_ORDER =
+      Comparator.comparing(
+              (RoundKey k) -> k.modelVersion() == null ? Long.MIN_VALUE : k.modelVersion())
+          .thenComparingLong(RoundKey::round);
 
   private final int maxPointsPerSeries;
   private final int maxRoundsPerSeries;
@@ -118,8 +128,10 @@ public class MetricsStore {
 
   @Inject
   public MetricsStore(
-      @Value("${flywheel.model-registry.metrics.max-points-per-series:5000}") int maxPointsPerSeries,
-      @Value("${flywheel.model-registry.metrics.max-rounds-per-series:5000}") int maxRoundsPerSeries) {
+      @Value("${flywheel.model-registry.metrics.max-points-per-series:5000}")
+          int maxPointsPerSeries,
+      @Value("${flywheel.model-registry.metrics.max-rounds-per-series:5000}")
+          int maxRoundsPerSeries) {
     this.maxPointsPerSeries = maxPointsPerSeries;
     this.maxRoundsPerSeries = maxRoundsPerSeries;
   }
@@ -135,17 +147,29 @@ public class MetricsStore {
       m.getValues().forEach((k, v) -> values.put(k, v));
     }
     Instant time = m.getEventTime();
-    Point p = new Point(time == null ? 0 : time.toEpochMilli(), m.getSource(), m.getPhase(),
-        m.getModelVersion(), m.getRound(), m.getStep(), Map.copyOf(values), partition, offset);
+    Point p =
+        new Point(
+            time == null ? 0 : time.toEpochMilli(),
+            m.getSource(),
+            m.getPhase(),
+            m.getModelVersion(),
+            m.getRound(),
+            m.getStep(),
+            Map.copyOf(values),
+            partition,
+            offset);
     SeriesKey key = new SeriesKey(p.source(), p.phase());
     Deque<Point> series = points.computeIfAbsent(key, k -> new ArrayDeque<>());
     series.addLast(p);
     while (series.size() > maxPointsPerSeries) {
       series.removeFirst();
     }
-    TreeMap<RoundKey, RoundAggregate> agg = rounds.computeIfAbsent(key, k -> new TreeMap<>(ROUND_ORDER));
-    agg.computeIfAbsent(new RoundKey(p.modelVersion(), p.round()),
-        k -> new RoundAggregate(k.modelVersion(), k.round())).add(p);
+    TreeMap<RoundKey, RoundAggregate> agg =
+        rounds.computeIfAbsent(key, k -> new TreeMap<>(ROUND_ORDER));
+    agg.computeIfAbsent(
+            new RoundKey(p.modelVersion(), p.round()),
+            k -> new RoundAggregate(k.modelVersion(), k.round()))
+        .add(p);
     while (agg.size() > maxRoundsPerSeries) {
       agg.pollFirstEntry();
     }
@@ -156,8 +180,8 @@ public class MetricsStore {
    * Points matching the filters (null = any), ordered by event time (then by offset), at most
    * {@code limit} of the most recent ones.
    */
-  public synchronized List<Point> query(String source, String phase, Long version, Long sinceMillis,
-      int limit) {
+  public synchronized List<Point> query(
+      String source, String phase, Long version, Long sinceMillis, int limit) {
     List<Point> out = new ArrayList<>();
     for (Map.Entry<SeriesKey, Deque<Point>> e : points.entrySet()) {
       if (!matches(e.getKey(), source, phase)) {
@@ -170,8 +194,10 @@ public class MetricsStore {
         }
       }
     }
-    out.sort(Comparator.comparingLong(Point::t).thenComparingInt(Point::partition)
-        .thenComparingLong(Point::offset));
+    out.sort(
+        Comparator.comparingLong(Point::t)
+            .thenComparingInt(Point::partition)
+            .thenComparingLong(Point::offset));
     if (limit > 0 && out.size() > limit) {
       return new ArrayList<>(out.subList(out.size() - limit, out.size()));
     }
@@ -191,9 +217,10 @@ public class MetricsStore {
         }
       }
     }
-    out.sort(Comparator.comparingLong(RoundAggregate::lastT)
-        .thenComparing(a -> a.modelVersion() == null ? Long.MIN_VALUE : a.modelVersion())
-        .thenComparingLong(RoundAggregate::round));
+    out.sort(
+        Comparator.comparingLong(RoundAggregate::lastT)
+            .thenComparing(a -> a.modelVersion() == null ? Long.MIN_VALUE : a.modelVersion())
+            .thenComparingLong(RoundAggregate::round));
     return out;
   }
 
@@ -201,15 +228,17 @@ public class MetricsStore {
   public synchronized Map<SeriesKey, Map.Entry<Integer, List<String>>> catalogue() {
     Map<SeriesKey, Map.Entry<Integer, List<String>>> out = new LinkedHashMap<>();
     points.entrySet().stream()
-        .sorted(Comparator.comparing((Map.Entry<SeriesKey, Deque<Point>> e) -> e.getKey().source())
-            .thenComparing(e -> e.getKey().phase()))
-        .forEach(e -> {
-          TreeSet<String> names = new TreeSet<>();
-          for (Iterator<Point> it = e.getValue().iterator(); it.hasNext(); ) {
-            names.addAll(it.next().values().keySet());
-          }
-          out.put(e.getKey(), Map.entry(e.getValue().size(), List.copyOf(names)));
-        });
+        .sorted(
+            Comparator.comparing((Map.Entry<SeriesKey, Deque<Point>> e) -> e.getKey().source())
+                .thenComparing(e -> e.getKey().phase()))
+        .forEach(
+            e -> {
+              TreeSet<String> names = new TreeSet<>();
+              for (Iterator<Point> it = e.getValue().iterator(); it.hasNext(); ) {
+                names.addAll(it.next().values().keySet());
+              }
+              out.put(e.getKey(), Map.entry(e.getValue().size(), List.copyOf(names)));
+            });
     return out;
   }
 
@@ -218,6 +247,7 @@ public class MetricsStore {
   }
 
   private static boolean matches(SeriesKey key, String source, String phase) {
-    return (source == null || source.equals(key.source())) && (phase == null || phase.equals(key.phase()));
+    return (source == null || source.equals(key.source()))
+        && (phase == null || phase.equals(key.phase()));
   }
 }

@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The materialised view of {@code models.policy.versions}, {@code models.reward.versions} and
- * {@code models.control}: the latest event per version (a later record with the same version replaces
- * the earlier one, so CANDIDATE → LIVE → ROLLED_BACK arrive as updates), and the control audit trail.
+ * {@code models.control}: the latest event per version (a later record with the same version
+ * replaces the earlier one, so CANDIDATE → LIVE → ROLLED_BACK arrive as updates), and the control
+ * audit trail.
  *
  * <p>Written by the single materializer thread, read by HTTP threads; every method is synchronized
  * (the data are small and reads are cheap copies).
@@ -31,7 +32,8 @@ public class ModelState {
   /** How many control events the audit trail keeps in memory. */
   static final int MAX_CONTROL_EVENTS = 2_000;
 
-  private final Map<ModelKind, TreeMap<Long, VersionEntry>> versions = new EnumMap<>(ModelKind.class);
+  private final Map<ModelKind, TreeMap<Long, VersionEntry>> versions =
+      new EnumMap<>(ModelKind.class);
   private final Deque<ControlEntry> control = new ArrayDeque<>();
   private final AtomicLong revision = new AtomicLong();
 
@@ -43,7 +45,9 @@ public class ModelState {
     versions.put(ModelKind.REWARD, new TreeMap<>());
   }
 
-  /** Applies one record of a versions topic; {@code value == null} is a tombstone for {@code key}. */
+  /**
+   * Applies one record of a versions topic; {@code value == null} is a tombstone for {@code key}.
+   */
   public synchronized void applyVersion(ModelKind kind, String key, Object value, long offset) {
     TreeMap<Long, VersionEntry> byVersion = versions.get(kind);
     if (value == null) {
@@ -53,7 +57,8 @@ public class ModelState {
     }
     if (kind == ModelKind.POLICY && !(value instanceof PolicyVersion)
         || kind == ModelKind.REWARD && !(value instanceof RewardModelVersion)) {
-      throw new IllegalArgumentException("a " + value.getClass().getSimpleName() + " on the " + kind + " topic");
+      throw new IllegalArgumentException(
+          "a " + value.getClass().getSimpleName() + " on the " + kind + " topic");
     }
     VersionEntry incoming = new VersionEntry(kind, value, offset, null, List.of());
     long version = incoming.version();
@@ -61,8 +66,8 @@ public class ModelState {
     if (previous != null && previous.offset() >= offset) {
       return; // already applied (re-read)
     }
-    List<VersionEntry.StatusChange> history = new ArrayList<>(
-        previous == null ? List.of() : previous.history());
+    List<VersionEntry.StatusChange> history =
+        new ArrayList<>(previous == null ? List.of() : previous.history());
     if (history.isEmpty() || history.get(history.size() - 1).status() != incoming.status()) {
       history.add(new VersionEntry.StatusChange(incoming.status(), incoming.eventTime(), offset));
     }

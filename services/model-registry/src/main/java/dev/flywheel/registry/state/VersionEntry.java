@@ -15,58 +15,70 @@ import java.util.Map;
  * about it: when it was first seen and the status transitions it went through.
  *
  * @param kind policy or reward
- * @param latest the latest {@link PolicyVersion} or {@link RewardModelVersion} event for the version
+ * @param latest the latest {@link PolicyVersion} or {@link RewardModelVersion} event for the
+ *     version
  * @param offset offset of {@code latest} in its topic
  * @param firstSeen event time of the first record seen for this version
  * @param history status transitions, oldest first (only those still present in the compacted topic)
  */
 public record VersionEntry(
-    ModelKind kind,
-    Object latest,
-    long offset,
-    Instant firstSeen,
-    List<StatusChange> history) {
+    ModelKind kind, Object latest, long offset, Instant firstSeen, List<StatusChange> history) {
 
   /** One status the version was published with, and when. */
   public record StatusChange(ModelStatus status, Instant eventTime, long offset) {}
 
   public long version() {
-    return latest instanceof PolicyVersion p ? p.getVersion() : ((RewardModelVersion) latest).getVersion();
+    return latest instanceof PolicyVersion p
+        ? p.getVersion()
+        : ((RewardModelVersion) latest).getVersion();
   }
 
   public ModelStatus status() {
-    return latest instanceof PolicyVersion p ? p.getStatus() : ((RewardModelVersion) latest).getStatus();
+    return latest instanceof PolicyVersion p
+        ? p.getStatus()
+        : ((RewardModelVersion) latest).getStatus();
   }
 
   public Instant eventTime() {
-    return latest instanceof PolicyVersion p ? p.getEventTime() : ((RewardModelVersion) latest).getEventTime();
+    return latest instanceof PolicyVersion p
+        ? p.getEventTime()
+        : ((RewardModelVersion) latest).getEventTime();
   }
 
   public Instant createdAt() {
-    return latest instanceof PolicyVersion p ? p.getCreatedAt() : ((RewardModelVersion) latest).getCreatedAt();
+    return latest instanceof PolicyVersion p
+        ? p.getCreatedAt()
+        : ((RewardModelVersion) latest).getCreatedAt();
   }
 
   public String artifactUri() {
-    return latest instanceof PolicyVersion p ? p.getArtifactUri() : ((RewardModelVersion) latest).getArtifactUri();
+    return latest instanceof PolicyVersion p
+        ? p.getArtifactUri()
+        : ((RewardModelVersion) latest).getArtifactUri();
   }
 
   public String artifactSha256() {
     return latest instanceof PolicyVersion p
-        ? p.getArtifactSha256() : ((RewardModelVersion) latest).getArtifactSha256();
+        ? p.getArtifactSha256()
+        : ((RewardModelVersion) latest).getArtifactSha256();
   }
 
   public Map<String, Double> metrics() {
-    return latest instanceof PolicyVersion p ? p.getMetrics() : ((RewardModelVersion) latest).getMetrics();
+    return latest instanceof PolicyVersion p
+        ? p.getMetrics()
+        : ((RewardModelVersion) latest).getMetrics();
   }
 
   public Map<String, String> hyperparameters() {
     return latest instanceof PolicyVersion p
-        ? p.getHyperparameters() : ((RewardModelVersion) latest).getHyperparameters();
+        ? p.getHyperparameters()
+        : ((RewardModelVersion) latest).getHyperparameters();
   }
 
   public List<OffsetRange> trainingData() {
     return latest instanceof PolicyVersion p
-        ? p.getTrainingData() : ((RewardModelVersion) latest).getTrainingData();
+        ? p.getTrainingData()
+        : ((RewardModelVersion) latest).getTrainingData();
   }
 
   /** Policy only: SFT or PPO; null for reward models. */

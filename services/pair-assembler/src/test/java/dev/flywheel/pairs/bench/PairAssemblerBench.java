@@ -47,15 +47,17 @@ import org.apache.kafka.streams.kstream.Produced;
 
 /**
  * End-to-end throughput of the pair assembler on a real (in-process, loopback) broker and registry,
- * side by side with a pass-through topology (read both inputs as bytes, write them to one topic) with
- * the same exactly-once settings over the same records.
+ * side by side with a pass-through topology (read both inputs as bytes, write them to one topic)
+ * with the same exactly-once settings over the same records.
  *
- * <p>Per K (4 and 9): N transcripts and N rankings are produced first; then each topology starts with a
- * fresh application id at the offsets where this K's records begin, and the clock runs from start()
- * until its committed input offsets (which, under exactly-once, commit together with its outputs) reach
- * the end of both inputs. rankings/s = N / that time. Also reported from RUNNING (without start-up).
+ * <p>Per K (4 and 9): N transcripts and N rankings are produced first; then each topology starts
+ * with a fresh application id at the offsets where this K's records begin, and the clock runs from
+ * start() until its committed input offsets (which, under exactly-once, commit together with its
+ * outputs) reach the end of both inputs. rankings/s = N / that time. Also reported from RUNNING
+ * (without start-up).
  *
- * <pre>mvn -q -pl services/pair-assembler test-compile exec:exec -Dbench.args="--rankings=20000"</pre>
+ * <pre>mvn -q -pl services/pair-assembler test-compile exec:exec -Dbench.args="--rankings=20000"
+ * </pre>
  */
 public final class PairAssemblerBench {
 
@@ -91,7 +93,9 @@ public final class PairAssemblerBench {
         n = Integer.parseInt(arg.substring("--rankings=".length()));
       } else if (arg.startsWith("--streams.") && arg.contains("=")) {
         // extra Kafka Streams settings for both topologies, e.g. --streams.commit.interval.ms=1000
-        EXTRA.put(arg.substring("--streams.".length(), arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+        EXTRA.put(
+            arg.substring("--streams.".length(), arg.indexOf('=')),
+            arg.substring(arg.indexOf('=') + 1));
       }
     }
     List<Result> results = new ArrayList<>();
@@ -109,7 +113,8 @@ public final class PairAssemblerBench {
         Map<TopicPartition, Long> start = endOffsets(infra.admin(), inputPartitions(infra.admin()));
         long t0 = System.nanoTime();
         produce(infra, k, n);
-        System.out.printf("K=%d: produced %d transcripts + %d rankings in %.1f s%n", k, n, n, secs(t0));
+        System.out.printf(
+            "K=%d: produced %d transcripts + %d rankings in %.1f s%n", k, n, n, secs(t0));
         Result pass = run(infra, "passthrough", k, n, start, passThrough());
         results.add(pass);
         print(pass);
@@ -121,20 +126,34 @@ public final class PairAssemblerBench {
       FlywheelInfra.shutdown();
     }
     System.out.println();
-    System.out.println("| K | rankings | pass-through rankings/s | pair-assembler rankings/s | ratio | ratio (from RUNNING) |");
+    System.out.println(
+        "| K | rankings | pass-through rankings/s | pair-assembler rankings/s | ratio | ratio (from RUNNING) |");
     System.out.println("|---|---|---|---|---|---|");
     for (int i = 0; i < results.size(); i += 2) {
       Result pass = results.get(i);
       Result pa = results.get(i + 1);
-      System.out.printf("| %d | %d | %.0f | %.0f | %.2f | %.2f |%n", pa.k(), pa.n(), pass.perSecond(), pa.perSecond(),
-          pa.perSecond() / pass.perSecond(), pa.perSecondRunning() / pass.perSecondRunning());
+      System.out.printf(
+          "| %d | %d | %.0f | %.0f | %.2f | %.2f |%n",
+          pa.k(),
+          pa.n(),
+          pass.perSecond(),
+          pa.perSecond(),
+          pa.perSecond() / pass.perSecond(),
+          pa.perSecondRunning() / pass.perSecondRunning());
     }
     System.exit(0);
   }
 
   private static void print(Result r) {
-    System.out.printf("K=%d %-15s %6d rankings in %6.2f s (%6.2f s from RUNNING): %8.0f rankings/s (%8.0f from RUNNING)%n",
-        r.k(), r.topology(), r.n(), r.totalSeconds(), r.runningSeconds(), r.perSecond(), r.perSecondRunning());
+    System.out.printf(
+        "K=%d %-15s %6d rankings in %6.2f s (%6.2f s from RUNNING): %8.0f rankings/s (%8.0f from RUNNING)%n",
+        r.k(),
+        r.topology(),
+        r.n(),
+        r.totalSeconds(),
+        r.runningSeconds(),
+        r.perSecond(),
+        r.perSecondRunning());
   }
 
   private static double secs(long t0) {
@@ -143,14 +162,21 @@ public final class PairAssemblerBench {
 
   private static Topology passThrough() {
     StreamsBuilder builder = new StreamsBuilder();
-    builder.stream(List.of(Topics.CHAT_TRANSCRIPTS.name(), Topics.FEEDBACK_RANKINGS.name()),
+    builder.stream(
+            List.of(Topics.CHAT_TRANSCRIPTS.name(), Topics.FEEDBACK_RANKINGS.name()),
             Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
         .to(PASSTHROUGH_TOPIC, Produced.with(Serdes.ByteArray(), Serdes.ByteArray()));
     return builder.build();
   }
 
-  private static Result run(FlywheelInfra infra, String name, int k, int n, Map<TopicPartition, Long> start,
-      Topology topologyOrNull) throws Exception {
+  private static Result run(
+      FlywheelInfra infra,
+      String name,
+      int k,
+      int n,
+      Map<TopicPartition, Long> start,
+      Topology topologyOrNull)
+      throws Exception {
     String appId = "bench-" + name + "-k" + k + "-" + System.nanoTime();
     PairAssemblerConfig config = new PairAssemblerConfig();
     config.setApplicationId(appId);
@@ -162,24 +188,36 @@ public final class PairAssemblerBench {
     registry.setUrl(infra.registryUrl());
     Properties props = StreamsSettings.properties(kafka, registry, config);
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    Topology topology = topologyOrNull != null ? topologyOrNull
-        : new PairAssemblerTopology(config, props, 6,
-            PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(infra.registryUrl())),
-            new PairAssemblerMetrics(meters)).build();
+    Topology topology =
+        topologyOrNull != null
+            ? topologyOrNull
+            : new PairAssemblerTopology(
+                    config,
+                    props,
+                    6,
+                    PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(infra.registryUrl())),
+                    new PairAssemblerMetrics(meters))
+                .build();
     Admin admin = infra.admin();
     // begin where this K's records begin (the inputs also hold earlier runs' records)
-    admin.alterConsumerGroupOffsets(appId, start.entrySet().stream()
-            .collect(Collectors.toMap(Map.Entry::getKey, e -> new OffsetAndMetadata(e.getValue()))))
-        .all().get(30, TimeUnit.SECONDS);
+    admin
+        .alterConsumerGroupOffsets(
+            appId,
+            start.entrySet().stream()
+                .collect(
+                    Collectors.toMap(Map.Entry::getKey, e -> new OffsetAndMetadata(e.getValue()))))
+        .all()
+        .get(30, TimeUnit.SECONDS);
     Map<TopicPartition, Long> end = endOffsets(admin, start.keySet());
 
     long[] runningAt = {0};
     try (KafkaStreams streams = new KafkaStreams(topology, props)) {
-      streams.setStateListener((now, before) -> {
-        if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
-          runningAt[0] = System.nanoTime();
-        }
-      });
+      streams.setStateListener(
+          (now, before) -> {
+            if (now == KafkaStreams.State.RUNNING && runningAt[0] == 0) {
+              runningAt[0] = System.nanoTime();
+            }
+          });
       long t0 = System.nanoTime();
       streams.start();
       long deadline = t0 + RUN_TIMEOUT.toNanos();
@@ -194,18 +232,26 @@ public final class PairAssemblerBench {
       long running = runningAt[0] == 0 ? t0 : runningAt[0];
       if (topologyOrNull == null) {
         double groups = meters.counter("pair_assembler_groups_emitted").count();
-        double dead = meters.find("pair_assembler_dead_letters").counters().stream().mapToDouble(c -> c.count()).sum();
+        double dead =
+            meters.find("pair_assembler_dead_letters").counters().stream()
+                .mapToDouble(c -> c.count())
+                .sum();
         if (groups != n || dead != 0) {
-          throw new IllegalStateException("expected " + n + " groups and no dead letter, got " + groups + " and " + dead);
+          throw new IllegalStateException(
+              "expected " + n + " groups and no dead letter, got " + groups + " and " + dead);
         }
       }
       return new Result(name, k, n, (t1 - t0) / 1e9, (t1 - running) / 1e9);
     }
   }
 
-  private static boolean caughtUp(Admin admin, String appId, Map<TopicPartition, Long> end) throws Exception {
-    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(appId)
-        .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+  private static boolean caughtUp(Admin admin, String appId, Map<TopicPartition, Long> end)
+      throws Exception {
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin
+            .listConsumerGroupOffsets(appId)
+            .partitionsToOffsetAndMetadata()
+            .get(10, TimeUnit.SECONDS);
     for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
       OffsetAndMetadata c = committed.get(e.getKey());
       if (c == null || c.offset() < e.getValue()) {
@@ -225,8 +271,8 @@ public final class PairAssemblerBench {
     return partitions;
   }
 
-  private static Map<TopicPartition, Long> endOffsets(Admin admin, java.util.Collection<TopicPartition> partitions)
-      throws Exception {
+  private static Map<TopicPartition, Long> endOffsets(
+      Admin admin, java.util.Collection<TopicPartition> partitions) throws Exception {
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
     Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> info =
@@ -236,7 +282,9 @@ public final class PairAssemblerBench {
     return out;
   }
 
-  /** N transcripts with K responses each (~300-char texts) and one strict or tied ranking of each. */
+  /**
+   * N transcripts with K responses each (~300-char texts) and one strict or tied ranking of each.
+   */
   private static void produce(FlywheelInfra infra, int k, int n) throws Exception {
     SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
     AvroSerializer<ChatTranscript> transcripts = new AvroSerializer<>(registry, true);
@@ -256,13 +304,24 @@ public final class PairAssemblerBench {
         List<String> ids = new ArrayList<>();
         for (int j = 0; j < k; j++) {
           ids.add("r" + j);
-          responses.add(CandidateResponse.newBuilder().setResponseId("r" + j)
-              .setText("response " + j + " " + filler).setPolicyVersion((long) (j % 3)).build());
+          responses.add(
+              CandidateResponse.newBuilder()
+                  .setResponseId("r" + j)
+                  .setText("response " + j + " " + filler)
+                  .setPolicyVersion((long) (j % 3))
+                  .build());
         }
-        ChatTranscript t = ChatTranscript.newBuilder().setEventId("e-" + transcriptId)
-            .setEventTime(Instant.now()).setTranscriptId(transcriptId).setConversationId("c-" + i)
-            .setAppId("bench").setTurns(List.of(new Turn(Role.USER, prompt))).setPrompt(prompt)
-            .setResponses(responses).build();
+        ChatTranscript t =
+            ChatTranscript.newBuilder()
+                .setEventId("e-" + transcriptId)
+                .setEventTime(Instant.now())
+                .setTranscriptId(transcriptId)
+                .setConversationId("c-" + i)
+                .setAppId("bench")
+                .setTurns(List.of(new Turn(Role.USER, prompt)))
+                .setPrompt(prompt)
+                .setResponses(responses)
+                .build();
         java.util.Collections.shuffle(ids, random);
         List<RankTier> tiers = new ArrayList<>();
         for (int j = 0; j < k; j++) {
@@ -273,16 +332,33 @@ public final class PairAssemblerBench {
           }
         }
         if (tiers.size() < 2) {
-          tiers = List.of(new RankTier(new ArrayList<>(ids.subList(0, 1))),
-              new RankTier(new ArrayList<>(ids.subList(1, k))));
+          tiers =
+              List.of(
+                  new RankTier(new ArrayList<>(ids.subList(0, 1))),
+                  new RankTier(new ArrayList<>(ids.subList(1, k))));
         }
-        HumanRanking r = HumanRanking.newBuilder().setEventId("e-r-" + transcriptId).setEventTime(Instant.now())
-            .setRankingId("bench-k" + k + "-rank-" + i).setTranscriptId(transcriptId).setAppId("bench")
-            .setTiers(tiers).setAnnotatorId("ann-" + (i % 7)).build();
-        producer.send(new ProducerRecord<>(Topics.CHAT_TRANSCRIPTS.name(), transcriptId,
-            transcripts.serialize(Topics.CHAT_TRANSCRIPTS.name(), t)), BenchCallbacks.FAIL_FAST);
-        producer.send(new ProducerRecord<>(Topics.FEEDBACK_RANKINGS.name(), transcriptId,
-            rankings.serialize(Topics.FEEDBACK_RANKINGS.name(), r)), BenchCallbacks.FAIL_FAST);
+        HumanRanking r =
+            HumanRanking.newBuilder()
+                .setEventId("e-r-" + transcriptId)
+                .setEventTime(Instant.now())
+                .setRankingId("bench-k" + k + "-rank-" + i)
+                .setTranscriptId(transcriptId)
+                .setAppId("bench")
+                .setTiers(tiers)
+                .setAnnotatorId("ann-" + (i % 7))
+                .build();
+        producer.send(
+            new ProducerRecord<>(
+                Topics.CHAT_TRANSCRIPTS.name(),
+                transcriptId,
+                transcripts.serialize(Topics.CHAT_TRANSCRIPTS.name(), t)),
+            BenchCallbacks.FAIL_FAST);
+        producer.send(
+            new ProducerRecord<>(
+                Topics.FEEDBACK_RANKINGS.name(),
+                transcriptId,
+                rankings.serialize(Topics.FEEDBACK_RANKINGS.name(), r)),
+            BenchCallbacks.FAIL_FAST);
       }
       producer.flush();
       BenchCallbacks.check();
@@ -292,11 +368,12 @@ public final class PairAssemblerBench {
   /** Send callbacks that remember the first failure. */
   static final class BenchCallbacks {
     private static volatile Exception failure;
-    static final org.apache.kafka.clients.producer.Callback FAIL_FAST = (metadata, e) -> {
-      if (e != null && failure == null) {
-        failure = e;
-      }
-    };
+    static final org.apache.kafka.clients.producer.Callback FAIL_FAST =
+        (metadata, e) -> {
+          if (e != null && failure == null) {
+            failure = e;
+          }
+        };
 
     static void check() throws Exception {
       if (failure != null) {

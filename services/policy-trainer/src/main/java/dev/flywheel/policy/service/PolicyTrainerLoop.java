@@ -1,7 +1,6 @@
 package dev.flywheel.policy.service;
 
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.model.ChatTurn;
@@ -17,7 +16,6 @@ import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
-
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -40,313 +37,385 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The policy trainer's service loop: the Kafka plumbing around {@link SftTrainer} and the RL algorithms.
- * One thread runs {@link #run()}: it starts the clients and catches up on its input, then on every tick
- * polls the input, resumes a checkpointed round or asks the {@link RoundScheduler} what to do, and runs it:
- * an {@link SftRound} or an {@link RlRound}, which train (checkpointing as they go), evaluate, and publish a
- * {@link PolicyVersion} plus {@code TrainingMetrics} through the {@link PolicyPublisher}.
+ * The policy trainer's service loop: the Kafka plumbing around {@link SftTrainer} and the RL
+ * algorithms. One thread runs {@link #run()}: it starts the clients and catches up on its input,
+ * then on every tick polls the input, resumes a checkpointed round or asks the {@link
+ * RoundScheduler} what to do, and runs it: an {@link SftRound} or an {@link RlRound}, which train
+ * (checkpointing as they go), evaluate, and publish a {@link PolicyVersion} plus {@code
+ * TrainingMetrics} through the {@link PolicyPublisher}.
  *
  * <h2>What starts a round</h2>
+ *
  * <ol>
- *   <li><b>First SFT</b>: no SFT version exists and at least {@code min-demonstrations} demonstrations are in.</li>
- *   <li><b>Further SFT</b> ({@code sft-retrain}): {@code sft-retrain-min-new} demonstrations arrived beyond
- *       the data of the latest SFT version; warm-started from it, trained on all demonstrations.</li>
- *   <li><b>PPO</b>: a reward model is accepted (latest {@code LIVE} on the reward versions topic), a base
- *       policy exists (the highest policy version whose status is LIVE or CANDIDATE), there are
- *       {@code min-train-prompts} training prompts, and either no PPO version has optimised this reward
- *       model yet, or the base is an SFT version no PPO round has continued from yet, or
- *       {@code ppo-schedule} has passed since the latest PPO version.</li>
+ *   <li><b>First SFT</b>: no SFT version exists and at least {@code min-demonstrations}
+ *       demonstrations are in.
+ *   <li><b>Further SFT</b> ({@code sft-retrain}): {@code sft-retrain-min-new} demonstrations
+ *       arrived beyond the data of the latest SFT version; warm-started from it, trained on all
+ *       demonstrations.
+ *   <li><b>PPO</b>: a reward model is accepted (latest {@code LIVE} on the reward versions topic),
+ *       a base policy exists (the highest policy version whose status is LIVE or CANDIDATE), there
+ *       are {@code min-train-prompts} training prompts, and either no PPO version has optimised
+ *       this reward model yet, or the base is an SFT version no PPO round has continued from yet,
+ *       or {@code ppo-schedule} has passed since the latest PPO version.
  * </ol>
  *
  * <h2>Statuses</h2>
- * SFT: {@code LIVE} when no policy version is LIVE (the first policy: serving needs one to start), or (with
- * {@code auto-promote}) when the LIVE version is an SFT version with a higher held-out demonstration loss on
- * the round's eval split; else {@code CANDIDATE}. PPO: {@code REJECTED} when the held-out KL exceeds {@code ppo.max-eval-kl} or the held-out
- * reward fell below the base policy's by more than {@code ppo.reward-drop-tolerance}; otherwise
- * {@code LIVE} with {@code auto-promote} (published as CANDIDATE then LIVE in one transaction), else
- * {@code CANDIDATE}.
+ *
+ * SFT: {@code LIVE} when no policy version is LIVE (the first policy: serving needs one to start),
+ * or (with {@code auto-promote}) when the LIVE version is an SFT version with a higher held-out
+ * demonstration loss on the round's eval split; else {@code CANDIDATE}. PPO: {@code REJECTED} when
+ * the held-out KL exceeds {@code ppo.max-eval-kl} or the held-out reward fell below the base
+ * policy's by more than {@code ppo.reward-drop-tolerance}; otherwise {@code LIVE} with {@code
+ * auto-promote} (published as CANDIDATE then LIVE in one transaction), else {@code CANDIDATE}.
  *
  * <h2>Crash safety</h2>
+ *
  * Version numbers come from the {@link VersionLedger} (highest ever seen + 1, never reused) and are
  * published through a transactional {@link VersionPublisher} (a second instance fences the first).
- * Rounds checkpoint every {@code sft-checkpoint-every} steps / {@code ppo-checkpoint-every} iterations
- * and on a graceful stop; a restart resumes the checkpointed round (policy and value weights, step, β,
- * score statistics, the round's data) unless the ledger already holds a version carrying the round's
- * {@code round_id} (published, then crashed before the checkpoint was cleared). Optimizer moments are
- * not checkpointed: they restart at a resume.
+ * Rounds checkpoint every {@code sft-checkpoint-every} steps / {@code ppo-checkpoint-every}
+ * iterations and on a graceful stop; a restart resumes the checkpointed round (policy and value
+ * weights, step, β, score statistics, the round's data) unless the ledger already holds a version
+ * carrying the round's {@code round_id} (published, then crashed before the checkpoint was
+ * cleared). Optimizer moments are not checkpointed: they restart at a resume.
  */
 public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PolicyTrainerLoop.class);
-    public static final String SOURCE = "policy-trainer";
+  private static final Logger LOG = LoggerFactory.getLogger(PolicyTrainerLoop.class);
+  public static final String SOURCE = "policy-trainer";
 
-    /** Hooks for tests and embedding: called on the loop thread; an exception thrown here ends the loop. */
-    public interface Events {
-        default void checkpointed(String kind, long round, long step) {}
+  /**
+   * Hooks for tests and embedding: called on the loop thread; an exception thrown here ends the
+   * loop.
+   */
+  public interface Events {
+    default void checkpointed(String kind, long round, long step) {}
 
-        default void resumed(String kind, long round, long step) {}
+    default void resumed(String kind, long round, long step) {}
 
-        default void published(PolicyVersion version) {}
+    default void published(PolicyVersion version) {}
 
-        /** The scheduler found no round to run on this pass (it waits for input). */
-        default void idle() {}
+    /** The scheduler found no round to run on this pass (it waits for input). */
+    default void idle() {}
+  }
+
+  private final PolicyTrainerConfig config;
+  private final SftConfig sftConfig;
+  private final PpoConfig ppoConfig;
+  private final KafkaSettings kafka;
+  private final TrainerStatus status;
+  private final Events events;
+  private volatile boolean stopRequested;
+  private volatile Thread thread;
+
+  private NDManager manager;
+  private LocalArtifactStore store;
+  private Checkpoints checkpoints;
+  private VersionPublisher<PolicyVersion> publisher;
+  private VersionLedger<PolicyVersion> policies;
+  private VersionLedger<RewardModelVersion> rewards;
+  private MetricsPublisher metrics;
+  private PromptPool prompts;
+  private InputFeed feed;
+  private Checkpoints.Checkpoint pendingResume;
+  private RoundScheduler scheduler;
+  private PolicyPublisher output;
+  private SftRound sftRound;
+  private RlRound rlRound;
+
+  public PolicyTrainerLoop(
+      PolicyTrainerConfig config,
+      SftConfig sftConfig,
+      PpoConfig ppoConfig,
+      KafkaSettings kafka,
+      TrainerStatus status,
+      Events events) {
+    this.config = config;
+    this.sftConfig = sftConfig.copy().validate();
+    this.ppoConfig = ppoConfig.copy().validate();
+    this.kafka = kafka;
+    this.status = status;
+    this.events = events == null ? new Events() {} : events;
+  }
+
+  /** Starts {@link #run()} on a new thread named {@code policy-trainer-loop}. */
+  public synchronized Thread start() {
+    if (thread != null) {
+      throw new IllegalStateException("already started");
     }
+    thread = new Thread(this, "policy-trainer-loop");
+    thread.start();
+    return thread;
+  }
 
-    private final PolicyTrainerConfig config;
-    private final SftConfig sftConfig;
-    private final PpoConfig ppoConfig;
-    private final KafkaSettings kafka;
-    private final TrainerStatus status;
-    private final Events events;
-    private volatile boolean stopRequested;
-    private volatile Thread thread;
+  public TrainerStatus status() {
+    return status;
+  }
 
-    private NDManager manager;
-    private LocalArtifactStore store;
-    private Checkpoints checkpoints;
-    private VersionPublisher<PolicyVersion> publisher;
-    private VersionLedger<PolicyVersion> policies;
-    private VersionLedger<RewardModelVersion> rewards;
-    private MetricsPublisher metrics;
-    private PromptPool prompts;
-    private InputFeed feed;
-    private Checkpoints.Checkpoint pendingResume;
-    private RoundScheduler scheduler;
-    private PolicyPublisher output;
-    private SftRound sftRound;
-    private RlRound rlRound;
+  /** The loop thread, once started. */
+  public Thread thread() {
+    return thread;
+  }
 
-    public PolicyTrainerLoop(PolicyTrainerConfig config, SftConfig sftConfig, PpoConfig ppoConfig, KafkaSettings kafka,
-            TrainerStatus status, Events events) {
-        this.config = config;
-        this.sftConfig = sftConfig.copy().validate();
-        this.ppoConfig = ppoConfig.copy().validate();
-        this.kafka = kafka;
-        this.status = status;
-        this.events = events == null ? new Events() {} : events;
+  /**
+   * Asks the loop to stop at the next step boundary (it checkpoints the round in progress first).
+   */
+  public void requestStop() {
+    stopRequested = true;
+  }
+
+  /** Requests a stop and waits up to {@code timeout} for the loop thread to end. */
+  public boolean stop(Duration timeout) throws InterruptedException {
+    requestStop();
+    Thread t = thread;
+    if (t != null) {
+      t.join(timeout.toMillis());
+      return !t.isAlive();
     }
+    return true;
+  }
 
-    /** Starts {@link #run()} on a new thread named {@code policy-trainer-loop}. */
-    public synchronized Thread start() {
-        if (thread != null) {
-            throw new IllegalStateException("already started");
+  @Override
+  public void close() {
+    try {
+      stop(Duration.ofSeconds(60));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---- the loop -----------------------------------------------------------------------------
+
+  @Override
+  public void run() {
+    try {
+      init();
+      while (!stopRequested) {
+        tick();
+      }
+      status.phase(TrainerStatus.Phase.STOPPED);
+    } catch (StopSignal s) {
+      status.phase(TrainerStatus.Phase.STOPPED);
+    } catch (Throwable t) {
+      LOG.error("policy trainer loop failed", t);
+      status.failed(t);
+    } finally {
+      closeResources();
+      LOG.info("policy trainer loop ended ({})", status.phase());
+    }
+  }
+
+  /** A version's artifact cannot be resolved, verified or loaded. */
+  static final class ArtifactUnavailable extends RuntimeException {
+    ArtifactUnavailable(String what, IOException cause) {
+      super("cannot load " + what + ": " + cause.getMessage(), cause);
+    }
+  }
+
+  private void init() throws IOException, TimeoutException {
+    status.phase(TrainerStatus.Phase.STARTING);
+    manager = Devices.newManager(config.getDevice());
+    store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
+    checkpoints = new Checkpoints(Path.of(config.getStateDir()).resolve("checkpoints"), 2);
+    Duration timeout = config.getKafkaTimeout();
+    // the transactional publisher first: initTransactions() aborts a crashed predecessor's
+    // transaction
+    publisher =
+        VersionPublisher.create(
+            kafka,
+            config.getPolicyVersionsTopic(),
+            PolicyVersion::getVersion,
+            config.getTransactionalId(),
+            timeout);
+    Map<TopicPartition, Long> versionStart =
+        endOffsets(List.of(config.getPolicyVersionsTopic(), config.getRewardVersionsTopic()));
+    policies = VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), timeout);
+    rewards = VersionLedger.loadRewardVersions(kafka, config.getRewardVersionsTopic(), timeout);
+    metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
+    prompts = new PromptPool(config.getPromptEvalFraction(), config.getTranscriptWindow());
+    loadConfiguredPrompts();
+    feed = new InputFeed(kafka, config, policies, rewards, versionStart, prompts, status);
+    scheduler = new RoundScheduler(config, policies, rewards, prompts, feed);
+    output =
+        new PolicyPublisher(
+            config, manager, store, checkpoints, publisher, policies, status, events);
+    sftRound =
+        new SftRound(
+            config,
+            sftConfig,
+            manager,
+            policies,
+            metrics,
+            feed,
+            status,
+            scheduler,
+            output,
+            () -> stopRequested);
+    rlRound =
+        new RlRound(
+            config,
+            sftConfig,
+            ppoConfig,
+            manager,
+            policies,
+            rewards,
+            metrics,
+            prompts,
+            feed,
+            status,
+            scheduler,
+            output,
+            () -> stopRequested);
+
+    status.phase(TrainerStatus.Phase.CATCHING_UP);
+    while (!feed.caughtUp()) {
+      checkStop();
+      feed.poll(Duration.ofMillis(200));
+    }
+    LOG.info(
+        "caught up: {} demonstrations, {} transcript prompts ({} train), {} configured prompts; policy versions "
+            + "up to {}, latest accepted reward model {}",
+        feed.demos().size(),
+        prompts.transcriptPrompts().size(),
+        prompts.trainCount(),
+        prompts.configured().size(),
+        policies.highestVersion(),
+        rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(null));
+
+    Optional<Checkpoints.Checkpoint> latest = checkpoints.latest();
+    if (latest.isPresent()) {
+      Checkpoints.Checkpoint c = latest.get();
+      String roundId = c.state().extra().get("round_id");
+      Optional<PolicyVersion> done =
+          policies.versions().values().stream()
+              .filter(
+                  v -> roundId != null && roundId.equals(v.getHyperparameters().get("round_id")))
+              .findFirst();
+      if (done.isPresent()) {
+        LOG.info(
+            "checkpoint {} belongs to round {}, already published as version {}: discarding it",
+            c.directory(),
+            roundId,
+            done.get().getVersion());
+        checkpoints.clear();
+      } else {
+        pendingResume = c;
+      }
+    }
+    status.phase(TrainerStatus.Phase.IDLE);
+  }
+
+  private Map<TopicPartition, Long> endOffsets(List<String> topics) {
+    Map<String, Object> cfg = kafka.consumerConfig(SOURCE + "-offsets", null);
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (String topic : topics) {
+        var infos = c.partitionsFor(topic, config.getKafkaTimeout());
+        if (infos == null || infos.isEmpty()) {
+          throw new IllegalStateException("topic " + topic + " does not exist");
         }
-        thread = new Thread(this, "policy-trainer-loop");
-        thread.start();
-        return thread;
+        infos.forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+      }
+      c.assign(
+          partitions); // read_committed end offsets (LSO) of assigned partitions, without a warning
+      return new HashMap<>(c.endOffsets(partitions, config.getKafkaTimeout()));
     }
+  }
 
-    public TrainerStatus status() {
-        return status;
-    }
-
-    /** The loop thread, once started. */
-    public Thread thread() {
-        return thread;
-    }
-
-    /** Asks the loop to stop at the next step boundary (it checkpoints the round in progress first). */
-    public void requestStop() {
-        stopRequested = true;
-    }
-
-    /** Requests a stop and waits up to {@code timeout} for the loop thread to end. */
-    public boolean stop(Duration timeout) throws InterruptedException {
-        requestStop();
-        Thread t = thread;
-        if (t != null) {
-            t.join(timeout.toMillis());
-            return !t.isAlive();
+  private void loadConfiguredPrompts() throws IOException {
+    int before = prompts.configured().size();
+    if (config.isBuiltinPrompts()) {
+      try (InputStream in = PolicyTrainerLoop.class.getResourceAsStream("/prompts/builtin.txt")) {
+        if (in == null) {
+          throw new IOException("built-in prompt set missing from the class path");
         }
-        return true;
+        readPrompts(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
+      }
     }
-
-    @Override
-    public void close() {
-        try {
-            stop(Duration.ofSeconds(60));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+    if (config.getPromptsFile() != null && !config.getPromptsFile().isBlank()) {
+      try (BufferedReader reader =
+          Files.newBufferedReader(Path.of(config.getPromptsFile()), StandardCharsets.UTF_8)) {
+        readPrompts(reader);
+      }
     }
+    LOG.info("{} configured prompts", prompts.configured().size() - before);
+  }
 
-    // ---- the loop -----------------------------------------------------------------------------
-
-    @Override
-    public void run() {
-        try {
-            init();
-            while (!stopRequested) {
-                tick();
-            }
-            status.phase(TrainerStatus.Phase.STOPPED);
-        } catch (StopSignal s) {
-            status.phase(TrainerStatus.Phase.STOPPED);
-        } catch (Throwable t) {
-            LOG.error("policy trainer loop failed", t);
-            status.failed(t);
-        } finally {
-            closeResources();
-            LOG.info("policy trainer loop ended ({})", status.phase());
-        }
+  private void readPrompts(BufferedReader reader) throws IOException {
+    for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+      String text = line.strip();
+      if (!text.isEmpty() && !text.startsWith("#")) {
+        prompts.addConfigured(List.of(ChatTurn.user(text)));
+      }
     }
+  }
 
-    /** A version's artifact cannot be resolved, verified or loaded. */
-    static final class ArtifactUnavailable extends RuntimeException {
-        ArtifactUnavailable(String what, IOException cause) {
-            super("cannot load " + what + ": " + cause.getMessage(), cause);
-        }
+  private void tick() throws IOException, VersionPublisher.PublishException {
+    feed.poll(pendingResume != null ? Duration.ZERO : config.getPollInterval());
+    if (pendingResume != null) {
+      Checkpoints.Checkpoint c = pendingResume;
+      pendingResume = null;
+      String kind = c.state().extra().getOrDefault("kind", "");
+      status.resumed();
+      events.resumed(kind, c.state().round(), c.state().step());
+      LOG.info(
+          "resuming {} round {} at step {} from {}",
+          kind,
+          c.state().round(),
+          c.state().step(),
+          c.directory());
+      if (kind.equals("sft")) {
+        sftRound.run(c);
+      } else if (kind.equals("ppo") && rlRound.resumable(c)) {
+        rlRound.run(c);
+      } else {
+        LOG.warn("cannot resume checkpoint {} (kind '{}'); discarding it", c.directory(), kind);
+        checkpoints.clear();
+      }
+      return;
     }
-
-    private void init() throws IOException, TimeoutException {
-        status.phase(TrainerStatus.Phase.STARTING);
-        manager = Devices.newManager(config.getDevice());
-        store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
-        checkpoints = new Checkpoints(Path.of(config.getStateDir()).resolve("checkpoints"), 2);
-        Duration timeout = config.getKafkaTimeout();
-        // the transactional publisher first: initTransactions() aborts a crashed predecessor's transaction
-        publisher = VersionPublisher.create(kafka, config.getPolicyVersionsTopic(), PolicyVersion::getVersion,
-                config.getTransactionalId(), timeout);
-        Map<TopicPartition, Long> versionStart = endOffsets(List.of(config.getPolicyVersionsTopic(), config.getRewardVersionsTopic()));
-        policies = VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), timeout);
-        rewards = VersionLedger.loadRewardVersions(kafka, config.getRewardVersionsTopic(), timeout);
-        metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
-        prompts = new PromptPool(config.getPromptEvalFraction(), config.getTranscriptWindow());
-        loadConfiguredPrompts();
-        feed = new InputFeed(kafka, config, policies, rewards, versionStart, prompts, status);
-        scheduler = new RoundScheduler(config, policies, rewards, prompts, feed);
-        output = new PolicyPublisher(config, manager, store, checkpoints, publisher, policies, status, events);
-        sftRound = new SftRound(config, sftConfig, manager, policies, metrics, feed, status, scheduler, output, () -> stopRequested);
-        rlRound = new RlRound(config, sftConfig, ppoConfig, manager, policies, rewards, metrics, prompts, feed, status, scheduler,
-                output, () -> stopRequested);
-
-        status.phase(TrainerStatus.Phase.CATCHING_UP);
-        while (!feed.caughtUp()) {
-            checkStop();
-            feed.poll(Duration.ofMillis(200));
-        }
-        LOG.info("caught up: {} demonstrations, {} transcript prompts ({} train), {} configured prompts; policy versions "
-                + "up to {}, latest accepted reward model {}", feed.demos().size(), prompts.transcriptPrompts().size(),
-                prompts.trainCount(), prompts.configured().size(), policies.highestVersion(),
-                rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(null));
-
-        Optional<Checkpoints.Checkpoint> latest = checkpoints.latest();
-        if (latest.isPresent()) {
-            Checkpoints.Checkpoint c = latest.get();
-            String roundId = c.state().extra().get("round_id");
-            Optional<PolicyVersion> done = policies.versions().values().stream()
-                    .filter(v -> roundId != null && roundId.equals(v.getHyperparameters().get("round_id"))).findFirst();
-            if (done.isPresent()) {
-                LOG.info("checkpoint {} belongs to round {}, already published as version {}: discarding it",
-                        c.directory(), roundId, done.get().getVersion());
-                checkpoints.clear();
-            } else {
-                pendingResume = c;
-            }
-        }
+    RoundScheduler.Decision decision = scheduler.decide();
+    if (decision == RoundScheduler.Decision.WAIT) {
+      events.idle();
+    } else if (decision == RoundScheduler.Decision.SFT) {
+      sftRound.run(null);
+    } else if (decision == RoundScheduler.Decision.RL) {
+      String pair = scheduler.currentPair();
+      try {
+        rlRound.run(null);
+      } catch (ArtifactUnavailable e) {
+        // an unreadable or corrupt artifact (checksum mismatch, missing file) would fail every
+        // retry:
+        // skip this (reward model, base policy) pair until either changes
+        LOG.error(
+            "PPO round on reward model / base policy {} failed to load an artifact; skipping the pair: {}",
+            pair,
+            e.toString());
+        scheduler.markUnusable(pair);
+        status.error(e);
         status.phase(TrainerStatus.Phase.IDLE);
+      }
     }
+  }
 
-    private Map<TopicPartition, Long> endOffsets(List<String> topics) {
-        Map<String, Object> cfg = kafka.consumerConfig(SOURCE + "-offsets", null);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            for (String topic : topics) {
-                var infos = c.partitionsFor(topic, config.getKafkaTimeout());
-                if (infos == null || infos.isEmpty()) {
-                    throw new IllegalStateException("topic " + topic + " does not exist");
-                }
-                infos.forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
-            }
-            c.assign(partitions); // read_committed end offsets (LSO) of assigned partitions, without a warning
-            return new HashMap<>(c.endOffsets(partitions, config.getKafkaTimeout()));
-        }
+  private void checkStop() {
+    if (stopRequested) {
+      throw new StopSignal();
     }
+  }
 
-    private void loadConfiguredPrompts() throws IOException {
-        int before = prompts.configured().size();
-        if (config.isBuiltinPrompts()) {
-            try (InputStream in = PolicyTrainerLoop.class.getResourceAsStream("/prompts/builtin.txt")) {
-                if (in == null) {
-                    throw new IOException("built-in prompt set missing from the class path");
-                }
-                readPrompts(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
-            }
+  private void closeResources() {
+    for (AutoCloseable c : new AutoCloseable[] {feed, metrics, publisher}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception e) {
+          LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
         }
-        if (config.getPromptsFile() != null && !config.getPromptsFile().isBlank()) {
-            try (BufferedReader reader = Files.newBufferedReader(Path.of(config.getPromptsFile()), StandardCharsets.UTF_8)) {
-                readPrompts(reader);
-            }
-        }
-        LOG.info("{} configured prompts", prompts.configured().size() - before);
+      }
     }
-
-    private void readPrompts(BufferedReader reader) throws IOException {
-        for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-            String text = line.strip();
-            if (!text.isEmpty() && !text.startsWith("#")) {
-                prompts.addConfigured(List.of(ChatTurn.user(text)));
-            }
-        }
+    if (manager != null) {
+      manager.close();
     }
-
-    private void tick() throws IOException, VersionPublisher.PublishException {
-        feed.poll(pendingResume != null ? Duration.ZERO : config.getPollInterval());
-        if (pendingResume != null) {
-            Checkpoints.Checkpoint c = pendingResume;
-            pendingResume = null;
-            String kind = c.state().extra().getOrDefault("kind", "");
-            status.resumed();
-            events.resumed(kind, c.state().round(), c.state().step());
-            LOG.info("resuming {} round {} at step {} from {}", kind, c.state().round(), c.state().step(), c.directory());
-            if (kind.equals("sft")) {
-                sftRound.run(c);
-            } else if (kind.equals("ppo") && rlRound.resumable(c)) {
-                rlRound.run(c);
-            } else {
-                LOG.warn("cannot resume checkpoint {} (kind '{}'); discarding it", c.directory(), kind);
-                checkpoints.clear();
-            }
-            return;
-        }
-        RoundScheduler.Decision decision = scheduler.decide();
-        if (decision == RoundScheduler.Decision.WAIT) {
-            events.idle();
-        } else if (decision == RoundScheduler.Decision.SFT) {
-            sftRound.run(null);
-        } else if (decision == RoundScheduler.Decision.RL) {
-            String pair = scheduler.currentPair();
-            try {
-                rlRound.run(null);
-            } catch (ArtifactUnavailable e) {
-                // an unreadable or corrupt artifact (checksum mismatch, missing file) would fail every retry:
-                // skip this (reward model, base policy) pair until either changes
-                LOG.error("PPO round on reward model / base policy {} failed to load an artifact; skipping the pair: {}", pair, e.toString());
-                scheduler.markUnusable(pair);
-                status.error(e);
-                status.phase(TrainerStatus.Phase.IDLE);
-            }
-        }
-    }
-
-    private void checkStop() {
-        if (stopRequested) {
-            throw new StopSignal();
-        }
-    }
-
-    private void closeResources() {
-        for (AutoCloseable c : new AutoCloseable[] {feed, metrics, publisher}) {
-            if (c != null) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
-                }
-            }
-        }
-        if (manager != null) {
-            manager.close();
-        }
-    }
+  }
 }

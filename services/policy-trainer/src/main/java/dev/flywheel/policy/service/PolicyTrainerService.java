@@ -16,55 +16,69 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs the {@link PolicyTrainerLoop} for the lifetime of the application (eagerly created with the
- * context), unless {@code flywheel.policy-trainer.enabled} is false, under trainer-kit's
- * {@link TrainerSupervisor}, the trainers' one failure policy: a failed loop is replaced by a fresh one
- * (catch-up, then the checkpointed round resumes) after a back-off of 1 s doubling to 60 s; a fenced one
- * stays FAILED (health DOWN). On shutdown the loop checkpoints the round in progress and stops.
+ * context), unless {@code flywheel.policy-trainer.enabled} is false, under trainer-kit's {@link
+ * TrainerSupervisor}, the trainers' one failure policy: a failed loop is replaced by a fresh one
+ * (catch-up, then the checkpointed round resumes) after a back-off of 1 s doubling to 60 s; a
+ * fenced one stays FAILED (health DOWN). On shutdown the loop checkpoints the round in progress and
+ * stops.
  */
 @Context
 public class PolicyTrainerService {
 
-    private static final Logger LOG = LoggerFactory.getLogger(PolicyTrainerService.class);
+  private static final Logger LOG = LoggerFactory.getLogger(PolicyTrainerService.class);
 
-    private final TrainerSupervisor supervisor;
+  private final TrainerSupervisor supervisor;
 
-    public PolicyTrainerService(PolicyTrainerConfig config, SftConfig sft, PpoConfig ppo, KafkaProperties kafka,
-            RegistryProperties registry, TrainerStatus status) {
-        if (!config.isEnabled()) {
-            LOG.info("flywheel.policy-trainer.enabled=false: not training");
-            status.phase(TrainerStatus.Phase.DISABLED);
-            supervisor = null;
-            return;
-        }
-        KafkaSettings settings = new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
-        AtomicInteger attempts = new AtomicInteger();
-        supervisor = TrainerSupervisor.withDefaults("policy-trainer-loop", () -> {
-            if (attempts.getAndIncrement() > 0) {
-                status.restarted();
-            }
-            PolicyTrainerLoop loop = new PolicyTrainerLoop(config, sft, ppo, settings, status, null);
-            return new TrainerSupervisor.Attempt() {
-                @Override
-                public TrainerSupervisor.Ending run() {
-                    loop.run();
-                    if (status.phase() != TrainerStatus.Phase.FAILED) {
+  public PolicyTrainerService(
+      PolicyTrainerConfig config,
+      SftConfig sft,
+      PpoConfig ppo,
+      KafkaProperties kafka,
+      RegistryProperties registry,
+      TrainerStatus status) {
+    if (!config.isEnabled()) {
+      LOG.info("flywheel.policy-trainer.enabled=false: not training");
+      status.phase(TrainerStatus.Phase.DISABLED);
+      supervisor = null;
+      return;
+    }
+    KafkaSettings settings =
+        new KafkaSettings(kafka.getBootstrapServers(), registry.getUrl(), kafka.getProperties());
+    AtomicInteger attempts = new AtomicInteger();
+    supervisor =
+        TrainerSupervisor.withDefaults(
+                "policy-trainer-loop",
+                () -> {
+                  if (attempts.getAndIncrement() > 0) {
+                    status.restarted();
+                  }
+                  PolicyTrainerLoop loop =
+                      new PolicyTrainerLoop(config, sft, ppo, settings, status, null);
+                  return new TrainerSupervisor.Attempt() {
+                    @Override
+                    public TrainerSupervisor.Ending run() {
+                      loop.run();
+                      if (status.phase() != TrainerStatus.Phase.FAILED) {
                         return TrainerSupervisor.Ending.STOPPED;
+                      }
+                      return status.fenced()
+                          ? TrainerSupervisor.Ending.FENCED
+                          : TrainerSupervisor.Ending.FAILED;
                     }
-                    return status.fenced() ? TrainerSupervisor.Ending.FENCED : TrainerSupervisor.Ending.FAILED;
-                }
 
-                @Override
-                public void stop() {
-                    loop.requestStop();
-                }
-            };
-        }).start();
-    }
+                    @Override
+                    public void stop() {
+                      loop.requestStop();
+                    }
+                  };
+                })
+            .start();
+  }
 
-    @PreDestroy
-    void stop() throws InterruptedException {
-        if (supervisor != null && !supervisor.stop(Duration.ofSeconds(120))) {
-            LOG.warn("training loop did not stop within 120 s");
-        }
+  @PreDestroy
+  void stop() throws InterruptedException {
+    if (supervisor != null && !supervisor.stop(Duration.ofSeconds(120))) {
+      LOG.warn("training loop did not stop within 120 s");
     }
+  }
 }

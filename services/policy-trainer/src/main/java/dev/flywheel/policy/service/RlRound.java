@@ -1,7 +1,6 @@
 package dev.flywheel.policy.service;
 
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.PolicyStage;
@@ -27,7 +26,6 @@ import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,258 +37,397 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One RL round of the policy trainer ({@code ppo.algorithm}: PPO, RLOO, GRPO or online DPO through
- * {@link PolicyOptimizer}): the accepted reward model against the base policy, {@code iterations-per-round}
- * iterations with checkpoints, the held-out evaluation, the {@link PromotionGate} and the publication.
+ * {@link PolicyOptimizer}): the accepted reward model against the base policy, {@code
+ * iterations-per-round} iterations with checkpoints, the held-out evaluation, the {@link
+ * PromotionGate} and the publication.
  */
 final class RlRound {
 
-    private static final Logger LOG = LoggerFactory.getLogger(RlRound.class);
+  private static final Logger LOG = LoggerFactory.getLogger(RlRound.class);
 
-    private final PolicyTrainerConfig config;
-    private final SftConfig sftConfig;
-    private final PpoConfig ppoConfig;
-    private final NDManager manager;
-    private final VersionLedger<PolicyVersion> policies;
-    private final VersionLedger<RewardModelVersion> rewards;
-    private final MetricsPublisher metrics;
-    private final PromptPool prompts;
-    private final InputFeed feed;
-    private final TrainerStatus status;
-    private final RoundScheduler scheduler;
-    private final PolicyPublisher output;
-    private final BooleanSupplier stop;
+  private final PolicyTrainerConfig config;
+  private final SftConfig sftConfig;
+  private final PpoConfig ppoConfig;
+  private final NDManager manager;
+  private final VersionLedger<PolicyVersion> policies;
+  private final VersionLedger<RewardModelVersion> rewards;
+  private final MetricsPublisher metrics;
+  private final PromptPool prompts;
+  private final InputFeed feed;
+  private final TrainerStatus status;
+  private final RoundScheduler scheduler;
+  private final PolicyPublisher output;
+  private final BooleanSupplier stop;
 
-    RlRound(PolicyTrainerConfig config, SftConfig sftConfig, PpoConfig ppoConfig, NDManager manager,
-            VersionLedger<PolicyVersion> policies, VersionLedger<RewardModelVersion> rewards, MetricsPublisher metrics,
-            PromptPool prompts, InputFeed feed, TrainerStatus status, RoundScheduler scheduler, PolicyPublisher output,
-            BooleanSupplier stop) {
-        this.config = config;
-        this.sftConfig = sftConfig;
-        this.ppoConfig = ppoConfig;
-        this.manager = manager;
-        this.policies = policies;
-        this.rewards = rewards;
-        this.metrics = metrics;
-        this.prompts = prompts;
-        this.feed = feed;
-        this.status = status;
-        this.scheduler = scheduler;
-        this.output = output;
-        this.stop = stop;
+  RlRound(
+      PolicyTrainerConfig config,
+      SftConfig sftConfig,
+      PpoConfig ppoConfig,
+      NDManager manager,
+      VersionLedger<PolicyVersion> policies,
+      VersionLedger<RewardModelVersion> rewards,
+      MetricsPublisher metrics,
+      PromptPool prompts,
+      InputFeed feed,
+      TrainerStatus status,
+      RoundScheduler scheduler,
+      PolicyPublisher output,
+      BooleanSupplier stop) {
+    this.config = config;
+    this.sftConfig = sftConfig;
+    this.ppoConfig = ppoConfig;
+    this.manager = manager;
+    this.policies = policies;
+    this.rewards = rewards;
+    this.metrics = metrics;
+    this.prompts = prompts;
+    this.feed = feed;
+    this.status = status;
+    this.scheduler = scheduler;
+    this.output = output;
+    this.stop = stop;
+  }
+
+  /**
+   * Whether a checkpointed RL round can go on: its reward model still LIVE, its base and reference
+   * still known.
+   */
+  boolean resumable(Checkpoints.Checkpoint c) {
+    Map<String, String> extra = c.state().extra();
+    long rm = Long.parseLong(extra.getOrDefault("reward_version", "-1"));
+    long base = Long.parseLong(extra.getOrDefault("base_version", "-1"));
+    long ref = Long.parseLong(extra.getOrDefault("reference_version", "-1"));
+    boolean rmOk = rewards.get(rm).map(v -> v.getStatus() == ModelStatus.LIVE).orElse(false);
+    boolean policiesOk = policies.get(base).isPresent() && policies.get(ref).isPresent();
+    if (!rmOk || !policiesOk) {
+      LOG.warn(
+          "PPO checkpoint {}: reward model v{} no longer LIVE or policy v{}/v{} gone",
+          c.directory(),
+          rm,
+          base,
+          ref);
     }
+    return rmOk && policiesOk;
+  }
 
-    /** Whether a checkpointed RL round can go on: its reward model still LIVE, its base and reference still known. */
-    boolean resumable(Checkpoints.Checkpoint c) {
-        Map<String, String> extra = c.state().extra();
-        long rm = Long.parseLong(extra.getOrDefault("reward_version", "-1"));
-        long base = Long.parseLong(extra.getOrDefault("base_version", "-1"));
-        long ref = Long.parseLong(extra.getOrDefault("reference_version", "-1"));
-        boolean rmOk = rewards.get(rm).map(v -> v.getStatus() == ModelStatus.LIVE).orElse(false);
-        boolean policiesOk = policies.get(base).isPresent() && policies.get(ref).isPresent();
-        if (!rmOk || !policiesOk) {
-            LOG.warn("PPO checkpoint {}: reward model v{} no longer LIVE or policy v{}/v{} gone", c.directory(), rm, base, ref);
-        }
-        return rmOk && policiesOk;
+  /**
+   * Trains, evaluates, gates and publishes one RL version; {@code resume} continues a checkpointed
+   * round.
+   */
+  void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
+    status.phase(TrainerStatus.Phase.PPO);
+    Map<String, String> extra = new LinkedHashMap<>();
+    RewardModelVersion rm;
+    PolicyVersion base;
+    long target;
+    int fromIteration = 0;
+    Map<Integer, long[]> transcriptRange;
+    if (resume == null) {
+      rm = rewards.latestAccepted().orElseThrow();
+      base = scheduler.basePolicy().orElseThrow();
+      target = policies.nextVersion();
+      transcriptRange = prompts.transcriptRanges();
+      extra.put("kind", "ppo");
+      extra.put("round_id", UUID.randomUUID().toString());
+      extra.put("reward_version", String.valueOf(rm.getVersion()));
+      extra.put("base_version", String.valueOf(base.getVersion()));
+      extra.put("reference_version", String.valueOf(scheduler.referenceOf(base)));
+      extra.put("transcript_ranges", RoundRanges.encode(transcriptRange));
+    } else {
+      extra.putAll(resume.state().extra());
+      rm = rewards.get(Long.parseLong(extra.get("reward_version"))).orElseThrow();
+      base = policies.get(Long.parseLong(extra.get("base_version"))).orElseThrow();
+      target = Math.max(resume.state().round(), policies.nextVersion());
+      fromIteration = (int) resume.state().step();
+      transcriptRange = RoundRanges.decode(extra.get("transcript_ranges"));
     }
-
-    /** Trains, evaluates, gates and publishes one RL version; {@code resume} continues a checkpointed round. */
-    void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
-        status.phase(TrainerStatus.Phase.PPO);
-        Map<String, String> extra = new LinkedHashMap<>();
-        RewardModelVersion rm;
-        PolicyVersion base;
-        long target;
-        int fromIteration = 0;
-        Map<Integer, long[]> transcriptRange;
-        if (resume == null) {
-            rm = rewards.latestAccepted().orElseThrow();
-            base = scheduler.basePolicy().orElseThrow();
-            target = policies.nextVersion();
-            transcriptRange = prompts.transcriptRanges();
-            extra.put("kind", "ppo");
-            extra.put("round_id", UUID.randomUUID().toString());
-            extra.put("reward_version", String.valueOf(rm.getVersion()));
-            extra.put("base_version", String.valueOf(base.getVersion()));
-            extra.put("reference_version", String.valueOf(scheduler.referenceOf(base)));
-            extra.put("transcript_ranges", RoundRanges.encode(transcriptRange));
-        } else {
-            extra.putAll(resume.state().extra());
-            rm = rewards.get(Long.parseLong(extra.get("reward_version"))).orElseThrow();
-            base = policies.get(Long.parseLong(extra.get("base_version"))).orElseThrow();
-            target = Math.max(resume.state().round(), policies.nextVersion());
-            fromIteration = (int) resume.state().step();
-            transcriptRange = RoundRanges.decode(extra.get("transcript_ranges"));
+    long refVersion = Long.parseLong(extra.get("reference_version"));
+    PolicyVersion ref =
+        policies
+            .get(refVersion)
+            .orElseThrow(() -> new IllegalStateException("reference v" + refVersion + " unknown"));
+    List<AutoCloseable> owned = new ArrayList<>();
+    try {
+      LoadedModel rmLoaded =
+          RoundRanges.own(
+              owned,
+              output.loadOrFail(
+                  "reward model v" + rm.getVersion(), rm.getArtifactUri(), rm.getArtifactSha256()));
+      rmLoaded.reward().setTrainable(false);
+      LoadedModel refLoaded =
+          RoundRanges.own(
+              owned,
+              output.loadOrFail(
+                  "policy v" + refVersion, ref.getArtifactUri(), ref.getArtifactSha256()));
+      LoadedModel previous =
+          base.getVersion() == refVersion
+              ? refLoaded
+              : RoundRanges.own(
+                  owned,
+                  output.loadOrFail(
+                      "policy v" + base.getVersion(),
+                      base.getArtifactUri(),
+                      base.getArtifactSha256()));
+      refLoaded.policy().setTrainable(false);
+      previous.policy().setTrainable(false);
+      PolicyModel policy;
+      ValueModel value;
+      double beta;
+      ScoreNormalizer normalizer;
+      if (resume != null) {
+        policy =
+            RoundRanges.own(owned, ModelArtifacts.load(resume.file("policy"), null, manager))
+                .policy();
+        value =
+            PolicyOptimizer.needsValueModel(ppoConfig)
+                ? RoundRanges.own(owned, ModelArtifacts.load(resume.file("value"), null, manager))
+                    .value()
+                : null;
+        beta = Double.parseDouble(extra.get("beta"));
+        normalizer =
+            new ScoreNormalizer(
+                Long.parseLong(extra.get("norm_count")),
+                Double.parseDouble(extra.get("norm_mean")),
+                Double.parseDouble(extra.get("norm_m2")));
+      } else {
+        policy =
+            RoundRanges.own(
+                    owned,
+                    output.loadOrFail(
+                        "policy v" + base.getVersion(),
+                        base.getArtifactUri(),
+                        base.getArtifactSha256()))
+                .policy();
+        value =
+            PolicyOptimizer.initValue(
+                ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), manager);
+        if (value != null) {
+          RoundRanges.own(owned, value);
         }
-        long refVersion = Long.parseLong(extra.get("reference_version"));
-        PolicyVersion ref = policies.get(refVersion).orElseThrow(() -> new IllegalStateException("reference v" + refVersion + " unknown"));
-        List<AutoCloseable> owned = new ArrayList<>();
+        extra.put(
+            "value_init",
+            value == null
+                ? "none"
+                : PpoTrainer.valueFromRewardModel(
+                        ppoConfig.getValueInit(), policy, rmLoaded.reward())
+                    ? "reward_model_v" + rm.getVersion()
+                    : "policy_v" + base.getVersion());
+        beta = initialBeta(base, refVersion);
+        normalizer = new ScoreNormalizer();
+        extra.put("first_mean_reward", "");
+      }
+      RewardModelScorer scorer = new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset());
+      List<SftExample> ptx =
+          ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
+      PolicyOptimizer trainer =
+          PolicyOptimizer.create(
+              ppoConfig, policy, refLoaded.policy(), value, scorer, beta, normalizer, ptx);
+      int iterations = ppoConfig.getIterationsPerRound();
+      LOG.info(
+          "{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
+              + "β {}, value from {}",
+          ppoConfig.toMap().get("ppo.algorithm"),
+          target,
+          base.getVersion(),
+          refVersion,
+          rm.getVersion(),
+          rm.getRewardOffset(),
+          fromIteration + 1,
+          iterations,
+          trainer.kl().value(),
+          extra.get("value_init"));
+      PpoTrainer.IterationStats last = null;
+      for (int it = fromIteration; it < iterations; it++) {
+        if (stop.getAsBoolean()) {
+          if (it > fromIteration) {
+            checkpointPpo(target, it, extra, trainer, policy, value);
+          }
+          throw new StopSignal();
+        }
+        feed.poll(Duration.ZERO);
+        long seed = RoundRanges.mix(ppoConfig.getSeed(), target, it);
+        List<int[]> batch =
+            prompts.sampleTrain(
+                ppoConfig.getRolloutBatchSize(),
+                ppoConfig.getTranscriptPromptShare(),
+                new Random(seed));
+        status.round(target, it);
+        last = trainer.iterate(batch, seed);
+        if (extra.getOrDefault("first_mean_reward", "").isEmpty()) {
+          extra.put("first_mean_reward", String.valueOf(last.meanReward()));
+        }
+        Map<String, Double> values = last.metrics();
+        metrics.publish("ppo", target, target, it + 1, values);
+        status.figures(values);
+        status.ppoIteration();
+        status.round(target, it + 1);
+        LOG.info(
+            String.format(
+                Locale.ROOT,
+                "ppo v%d iteration %d/%d: reward %.4f kl %.3f β %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f | "
+                    + "%d steps%s, %.0f rollout tok/s, generation %.0f%% of %.1fs",
+                target,
+                it + 1,
+                iterations,
+                last.meanReward(),
+                last.kl(),
+                last.beta(),
+                last.entropy(),
+                last.clipFraction(),
+                last.valueLoss(),
+                last.explainedVariance(),
+                last.updateSteps(),
+                last.earlyStopped() ? " (KL early stop)" : "",
+                last.rolloutTokensPerSecond(),
+                100 * last.generationShare(),
+                last.totalSeconds()));
+        if ((it + 1) % config.getPpoCheckpointEvery() == 0 && it + 1 < iterations) {
+          checkpointPpo(target, it + 1, extra, trainer, policy, value);
+        }
+      }
+
+      status.phase(TrainerStatus.Phase.EVALUATING);
+      List<int[]> heldOut =
+          prompts.heldOut(ppoConfig.getEvalPrompts()).stream().map(trainer::fitPrompt).toList();
+      boolean onTrain = heldOut.isEmpty();
+      if (onTrain) {
+        LOG.warn("no held-out prompts: evaluating on training prompts");
+        heldOut =
+            prompts
+                .sampleTrain(
+                    ppoConfig.getEvalPrompts(),
+                    ppoConfig.getTranscriptPromptShare(),
+                    new Random(ppoConfig.getSeed()))
+                .stream()
+                .map(trainer::fitPrompt)
+                .toList();
+      }
+      PolicyEvaluator evaluator =
+          new PolicyEvaluator(
+              scorer, ppoConfig.getMaxNewTokens(), ppoConfig.getEvalSamplesPerPrompt());
+      PolicyEvaluator.Result eval =
+          evaluator.evaluate(
+              policy,
+              previous.policy(),
+              refLoaded.policy(),
+              heldOut,
+              RoundRanges.mix(ppoConfig.getSeed(), 0, -1));
+      PromotionGate.Verdict verdict =
+          PromotionGate.judge(
+              eval,
+              ppoConfig.getMaxEvalKl(),
+              ppoConfig.getRewardDropTolerance(),
+              config.isAutoPromote());
+      LOG.info(
+          "PPO version {} evaluation on {} held-out prompts: {} -> {} ({})",
+          target,
+          eval.prompts(),
+          eval.metrics(),
+          verdict.status(),
+          verdict.reason());
+      Map<String, Double> m = new LinkedHashMap<>(eval.metrics());
+      m.put("eval_on_train_prompts", onTrain ? 1.0 : 0.0);
+      if (last != null) {
+        m.put("mean_reward", last.meanReward());
+        m.put("kl", last.kl());
+        m.put("entropy", last.entropy());
+        m.put("explained_variance", last.explainedVariance());
+      }
+      String first = extra.get("first_mean_reward");
+      if (first != null && !first.isEmpty()) {
+        m.put("first_mean_reward", Double.parseDouble(first));
+      }
+      m.put("beta", trainer.kl().value());
+      m.put("iterations", (double) iterations);
+      m.put("gate_kl_exceeded", verdict.klExceeded() ? 1.0 : 0.0);
+      m.put("gate_reward_fell", verdict.rewardFell() ? 1.0 : 0.0);
+      m.values().removeIf(v -> v == null || !Double.isFinite(v));
+      metrics.publish("eval", target, target, iterations, m);
+
+      status.phase(TrainerStatus.Phase.PUBLISHING);
+      ModelStatus st = verdict.status();
+      Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
+      hp.putAll(config.toMap());
+      hp.put("round_id", extra.get("round_id"));
+      hp.put("reference_version", String.valueOf(refVersion));
+      hp.put("base_version", String.valueOf(base.getVersion()));
+      hp.put("reward_model_sha256", rm.getArtifactSha256());
+      hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
+      hp.put("value_init", extra.getOrDefault("value_init", ""));
+      hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
+      OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());
+      transcriptRange.forEach((p, r) -> transcripts.cover(p, r[0], r[1]));
+      List<OffsetRange> data = new ArrayList<>(transcripts.toList());
+      if (!ptx.isEmpty()) {
+        OffsetRanges demos = new OffsetRanges(config.getDemonstrationsTopic());
+        Map<Integer, Long> firstDemo = feed.firstDemoOffsets();
+        feed.demoPositions()
+            .forEach(
+                (p, until) ->
+                    demos.cover(p, Math.min(firstDemo.getOrDefault(p, until), until), until));
+        data.addAll(demos.toList());
+      }
+      List<Long> parents =
+          new ArrayList<>(new LinkedHashSet<>(List.of(base.getVersion(), refVersion)));
+      output.publish(
+          PolicyStage.PPO,
+          st,
+          parents,
+          rm.getVersion(),
+          policy,
+          m,
+          hp,
+          data,
+          extra.get("round_id"));
+      status.ppoRoundDone();
+    } finally {
+      for (int i = owned.size() - 1; i >= 0; i--) {
         try {
-            LoadedModel rmLoaded = RoundRanges.own(owned, output.loadOrFail("reward model v" + rm.getVersion(), rm.getArtifactUri(), rm.getArtifactSha256()));
-            rmLoaded.reward().setTrainable(false);
-            LoadedModel refLoaded = RoundRanges.own(owned, output.loadOrFail("policy v" + refVersion, ref.getArtifactUri(), ref.getArtifactSha256()));
-            LoadedModel previous = base.getVersion() == refVersion ? refLoaded
-                    : RoundRanges.own(owned, output.loadOrFail("policy v" + base.getVersion(), base.getArtifactUri(), base.getArtifactSha256()));
-            refLoaded.policy().setTrainable(false);
-            previous.policy().setTrainable(false);
-            PolicyModel policy;
-            ValueModel value;
-            double beta;
-            ScoreNormalizer normalizer;
-            if (resume != null) {
-                policy = RoundRanges.own(owned, ModelArtifacts.load(resume.file("policy"), null, manager)).policy();
-                value = PolicyOptimizer.needsValueModel(ppoConfig)
-                        ? RoundRanges.own(owned, ModelArtifacts.load(resume.file("value"), null, manager)).value() : null;
-                beta = Double.parseDouble(extra.get("beta"));
-                normalizer = new ScoreNormalizer(Long.parseLong(extra.get("norm_count")),
-                        Double.parseDouble(extra.get("norm_mean")), Double.parseDouble(extra.get("norm_m2")));
-            } else {
-                policy = RoundRanges.own(owned, output.loadOrFail("policy v" + base.getVersion(), base.getArtifactUri(), base.getArtifactSha256())).policy();
-                value = PolicyOptimizer.initValue(ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), manager);
-                if (value != null) {
-                    RoundRanges.own(owned, value);
-                }
-                extra.put("value_init", value == null ? "none"
-                        : PpoTrainer.valueFromRewardModel(ppoConfig.getValueInit(), policy, rmLoaded.reward())
-                        ? "reward_model_v" + rm.getVersion() : "policy_v" + base.getVersion());
-                beta = initialBeta(base, refVersion);
-                normalizer = new ScoreNormalizer();
-                extra.put("first_mean_reward", "");
-            }
-            RewardModelScorer scorer = new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset());
-            List<SftExample> ptx = ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
-            PolicyOptimizer trainer = PolicyOptimizer.create(ppoConfig, policy, refLoaded.policy(), value, scorer, beta, normalizer, ptx);
-            int iterations = ppoConfig.getIterationsPerRound();
-            LOG.info("{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
-                    + "β {}, value from {}", ppoConfig.toMap().get("ppo.algorithm"), target, base.getVersion(), refVersion, rm.getVersion(),
-                    rm.getRewardOffset(), fromIteration + 1, iterations, trainer.kl().value(), extra.get("value_init"));
-            PpoTrainer.IterationStats last = null;
-            for (int it = fromIteration; it < iterations; it++) {
-                if (stop.getAsBoolean()) {
-                    if (it > fromIteration) {
-                        checkpointPpo(target, it, extra, trainer, policy, value);
-                    }
-                    throw new StopSignal();
-                }
-                feed.poll(Duration.ZERO);
-                long seed = RoundRanges.mix(ppoConfig.getSeed(), target, it);
-                List<int[]> batch = prompts.sampleTrain(ppoConfig.getRolloutBatchSize(), ppoConfig.getTranscriptPromptShare(), new Random(seed));
-                status.round(target, it);
-                last = trainer.iterate(batch, seed);
-                if (extra.getOrDefault("first_mean_reward", "").isEmpty()) {
-                    extra.put("first_mean_reward", String.valueOf(last.meanReward()));
-                }
-                Map<String, Double> values = last.metrics();
-                metrics.publish("ppo", target, target, it + 1, values);
-                status.figures(values);
-                status.ppoIteration();
-                status.round(target, it + 1);
-                LOG.info(String.format(Locale.ROOT,
-                        "ppo v%d iteration %d/%d: reward %.4f kl %.3f β %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f | "
-                                + "%d steps%s, %.0f rollout tok/s, generation %.0f%% of %.1fs",
-                        target, it + 1, iterations, last.meanReward(), last.kl(), last.beta(), last.entropy(), last.clipFraction(),
-                        last.valueLoss(), last.explainedVariance(), last.updateSteps(), last.earlyStopped() ? " (KL early stop)" : "",
-                        last.rolloutTokensPerSecond(), 100 * last.generationShare(), last.totalSeconds()));
-                if ((it + 1) % config.getPpoCheckpointEvery() == 0 && it + 1 < iterations) {
-                    checkpointPpo(target, it + 1, extra, trainer, policy, value);
-                }
-            }
-
-            status.phase(TrainerStatus.Phase.EVALUATING);
-            List<int[]> heldOut = prompts.heldOut(ppoConfig.getEvalPrompts()).stream().map(trainer::fitPrompt).toList();
-            boolean onTrain = heldOut.isEmpty();
-            if (onTrain) {
-                LOG.warn("no held-out prompts: evaluating on training prompts");
-                heldOut = prompts.sampleTrain(ppoConfig.getEvalPrompts(), ppoConfig.getTranscriptPromptShare(), new Random(ppoConfig.getSeed()))
-                        .stream().map(trainer::fitPrompt).toList();
-            }
-            PolicyEvaluator evaluator = new PolicyEvaluator(scorer, ppoConfig.getMaxNewTokens(), ppoConfig.getEvalSamplesPerPrompt());
-            PolicyEvaluator.Result eval = evaluator.evaluate(policy, previous.policy(), refLoaded.policy(), heldOut, RoundRanges.mix(ppoConfig.getSeed(), 0, -1));
-            PromotionGate.Verdict verdict = PromotionGate.judge(eval, ppoConfig.getMaxEvalKl(), ppoConfig.getRewardDropTolerance(),
-                    config.isAutoPromote());
-            LOG.info("PPO version {} evaluation on {} held-out prompts: {} -> {} ({})", target, eval.prompts(), eval.metrics(),
-                    verdict.status(), verdict.reason());
-            Map<String, Double> m = new LinkedHashMap<>(eval.metrics());
-            m.put("eval_on_train_prompts", onTrain ? 1.0 : 0.0);
-            if (last != null) {
-                m.put("mean_reward", last.meanReward());
-                m.put("kl", last.kl());
-                m.put("entropy", last.entropy());
-                m.put("explained_variance", last.explainedVariance());
-            }
-            String first = extra.get("first_mean_reward");
-            if (first != null && !first.isEmpty()) {
-                m.put("first_mean_reward", Double.parseDouble(first));
-            }
-            m.put("beta", trainer.kl().value());
-            m.put("iterations", (double) iterations);
-            m.put("gate_kl_exceeded", verdict.klExceeded() ? 1.0 : 0.0);
-            m.put("gate_reward_fell", verdict.rewardFell() ? 1.0 : 0.0);
-            m.values().removeIf(v -> v == null || !Double.isFinite(v));
-            metrics.publish("eval", target, target, iterations, m);
-
-            status.phase(TrainerStatus.Phase.PUBLISHING);
-            ModelStatus st = verdict.status();
-            Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
-            hp.putAll(config.toMap());
-            hp.put("round_id", extra.get("round_id"));
-            hp.put("reference_version", String.valueOf(refVersion));
-            hp.put("base_version", String.valueOf(base.getVersion()));
-            hp.put("reward_model_sha256", rm.getArtifactSha256());
-            hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
-            hp.put("value_init", extra.getOrDefault("value_init", ""));
-            hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
-            OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());
-            transcriptRange.forEach((p, r) -> transcripts.cover(p, r[0], r[1]));
-            List<OffsetRange> data = new ArrayList<>(transcripts.toList());
-            if (!ptx.isEmpty()) {
-                OffsetRanges demos = new OffsetRanges(config.getDemonstrationsTopic());
-                Map<Integer, Long> firstDemo = feed.firstDemoOffsets();
-                feed.demoPositions().forEach((p, until) -> demos.cover(p, Math.min(firstDemo.getOrDefault(p, until), until), until));
-                data.addAll(demos.toList());
-            }
-            List<Long> parents = new ArrayList<>(new LinkedHashSet<>(List.of(base.getVersion(), refVersion)));
-            output.publish(PolicyStage.PPO, st, parents, rm.getVersion(), policy, m, hp, data, extra.get("round_id"));
-            status.ppoRoundDone();
-        } finally {
-            for (int i = owned.size() - 1; i >= 0; i--) {
-                try {
-                    owned.get(i).close();
-                } catch (Exception e) {
-                    LOG.warn("closing {}: {}", owned.get(i), e.toString());
-                }
-            }
+          owned.get(i).close();
+        } catch (Exception e) {
+          LOG.warn("closing {}: {}", owned.get(i), e.toString());
         }
+      }
     }
+  }
 
-    /** β at the start of a round: the base's final β when it is a PPO policy with the same reference, else the initial β. */
-    private double initialBeta(PolicyVersion base, long refVersion) {
-        if (ppoConfig.getKlControl() == PpoConfig.KlControl.ADAPTIVE && base.getStage() == PolicyStage.PPO
-                && String.valueOf(refVersion).equals(base.getHyperparameters().get("reference_version"))) {
-            Double b = base.getMetrics().get("beta");
-            if (b != null && Double.isFinite(b) && b > 0) {
-                return b;
-            }
-        }
-        return ppoConfig.getInitKlCoef();
+  /**
+   * β at the start of a round: the base's final β when it is a PPO policy with the same reference,
+   * else the initial β.
+   */
+  private double initialBeta(PolicyVersion base, long refVersion) {
+    if (ppoConfig.getKlControl() == PpoConfig.KlControl.ADAPTIVE
+        && base.getStage() == PolicyStage.PPO
+        && String.valueOf(refVersion).equals(base.getHyperparameters().get("reference_version"))) {
+      Double b = base.getMetrics().get("beta");
+      if (b != null && Double.isFinite(b) && b > 0) {
+        return b;
+      }
     }
+    return ppoConfig.getInitKlCoef();
+  }
 
-    private List<SftExample> ptxExamples(int contextLength) {
-        SftTrainer sft = new SftTrainer(sftConfig);
-        return feed.demos().stream().map(d -> sft.example(d.demo(), contextLength)).toList();
-    }
+  private List<SftExample> ptxExamples(int contextLength) {
+    SftTrainer sft = new SftTrainer(sftConfig);
+    return feed.demos().stream().map(d -> sft.example(d.demo(), contextLength)).toList();
+  }
 
-    private void checkpointPpo(long target, int iteration, Map<String, String> extra, PolicyOptimizer trainer, PolicyModel policy,
-            ValueModel value) {
-        extra.put("beta", String.valueOf(trainer.kl().value()));
-        extra.put("norm_count", String.valueOf(trainer.normalizer().count()));
-        extra.put("norm_mean", String.valueOf(trainer.normalizer().mean()));
-        extra.put("norm_m2", String.valueOf(trainer.normalizer().m2()));
-        output.checkpoint("ppo", target, iteration, extra, policy, value);
-    }
+  private void checkpointPpo(
+      long target,
+      int iteration,
+      Map<String, String> extra,
+      PolicyOptimizer trainer,
+      PolicyModel policy,
+      ValueModel value) {
+    extra.put("beta", String.valueOf(trainer.kl().value()));
+    extra.put("norm_count", String.valueOf(trainer.normalizer().count()));
+    extra.put("norm_mean", String.valueOf(trainer.normalizer().mean()));
+    extra.put("norm_m2", String.valueOf(trainer.normalizer().m2()));
+    output.checkpoint("ppo", target, iteration, extra, policy, value);
+  }
 }

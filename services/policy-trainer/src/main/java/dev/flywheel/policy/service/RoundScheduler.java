@@ -8,7 +8,6 @@ import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -16,135 +15,160 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * When the policy trainer trains what (see the README, "What a round is, and when one starts"): a typed
- * {@link Decision} from the ledgers, the input feed and the prompt pool; and the lineage questions the
- * rounds ask (latest SFT, base policy, reference of a version).
+ * When the policy trainer trains what (see the README, "What a round is, and when one starts"): a
+ * typed {@link Decision} from the ledgers, the input feed and the prompt pool; and the lineage
+ * questions the rounds ask (latest SFT, base policy, reference of a version).
  */
 final class RoundScheduler {
 
-    private static final Logger LOG = LoggerFactory.getLogger(RoundScheduler.class);
+  private static final Logger LOG = LoggerFactory.getLogger(RoundScheduler.class);
 
-    private final PolicyTrainerConfig config;
-    private final VersionLedger<PolicyVersion> policies;
-    private final VersionLedger<RewardModelVersion> rewards;
-    private final PromptPool prompts;
-    private final InputFeed feed;
-    private final Set<String> unusable = new HashSet<>();
-    private long lastWaitingLog;
+  private final PolicyTrainerConfig config;
+  private final VersionLedger<PolicyVersion> policies;
+  private final VersionLedger<RewardModelVersion> rewards;
+  private final PromptPool prompts;
+  private final InputFeed feed;
+  private final Set<String> unusable = new HashSet<>();
+  private long lastWaitingLog;
 
-    RoundScheduler(PolicyTrainerConfig config, VersionLedger<PolicyVersion> policies, VersionLedger<RewardModelVersion> rewards,
-            PromptPool prompts, InputFeed feed) {
-        this.config = config;
-        this.policies = policies;
-        this.rewards = rewards;
-        this.prompts = prompts;
-        this.feed = feed;
+  RoundScheduler(
+      PolicyTrainerConfig config,
+      VersionLedger<PolicyVersion> policies,
+      VersionLedger<RewardModelVersion> rewards,
+      PromptPool prompts,
+      InputFeed feed) {
+    this.config = config;
+    this.policies = policies;
+    this.rewards = rewards;
+    this.prompts = prompts;
+    this.feed = feed;
+  }
+
+  /** What the loop should do next. */
+  enum Decision {
+    /** a first or further SFT round */
+    SFT,
+    /** an RL round against the accepted reward model */
+    RL,
+    /** nothing yet (waiting for input); the reason is logged at most once a minute */
+    WAIT
+  }
+
+  /**
+   * Marks a (reward model, base policy) pair whose artifacts cannot be loaded: no RL round for it
+   * until either changes.
+   */
+  void markUnusable(String pair) {
+    unusable.add(pair);
+  }
+
+  /** "reward model version/base policy version" of the pair an RL round would use now. */
+  String currentPair() {
+    return rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L)
+        + "/"
+        + basePolicy().map(PolicyVersion::getVersion).orElse(-1L);
+  }
+
+  Decision decide() {
+    Optional<PolicyVersion> latestSft = latestSft();
+    int demos = feed.demoCount();
+    if (latestSft.isEmpty()) {
+      if (demos >= config.getMinDemonstrations()) {
+        return Decision.SFT;
+      }
+      waiting("waiting for demonstrations: {} of {}", demos, config.getMinDemonstrations());
+      return Decision.WAIT;
     }
-
-    /** What the loop should do next. */
-    enum Decision {
-        /** a first or further SFT round */
-        SFT,
-        /** an RL round against the accepted reward model */
-        RL,
-        /** nothing yet (waiting for input); the reason is logged at most once a minute */
-        WAIT
+    if (config.isSftRetrain()
+        && newDemonstrations(latestSft.get()) >= config.getSftRetrainMinNew()) {
+      return Decision.SFT;
     }
-
-    /** Marks a (reward model, base policy) pair whose artifacts cannot be loaded: no RL round for it until either changes. */
-    void markUnusable(String pair) {
-        unusable.add(pair);
+    Optional<RewardModelVersion> rm = rewards.latestAccepted();
+    Optional<PolicyVersion> base = basePolicy();
+    if (rm.isEmpty() || base.isEmpty()) {
+      waiting(
+          "waiting for an accepted reward model (policy base {})",
+          base.map(PolicyVersion::getVersion).orElse(null),
+          null);
+      return Decision.WAIT;
     }
-
-    /** "reward model version/base policy version" of the pair an RL round would use now. */
-    String currentPair() {
-        return rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L) + "/"
-                + basePolicy().map(PolicyVersion::getVersion).orElse(-1L);
+    if (prompts.trainCount() < config.getMinTrainPrompts()) {
+      waiting("waiting for prompts: {} of {}", prompts.trainCount(), config.getMinTrainPrompts());
+      return Decision.WAIT;
     }
-
-    Decision decide() {
-        Optional<PolicyVersion> latestSft = latestSft();
-        int demos = feed.demoCount();
-        if (latestSft.isEmpty()) {
-            if (demos >= config.getMinDemonstrations()) {
-                return Decision.SFT;
-            }
-            waiting("waiting for demonstrations: {} of {}", demos, config.getMinDemonstrations());
-            return Decision.WAIT;
-        }
-        if (config.isSftRetrain() && newDemonstrations(latestSft.get()) >= config.getSftRetrainMinNew()) {
-            return Decision.SFT;
-        }
-        Optional<RewardModelVersion> rm = rewards.latestAccepted();
-        Optional<PolicyVersion> base = basePolicy();
-        if (rm.isEmpty() || base.isEmpty()) {
-            waiting("waiting for an accepted reward model (policy base {})", base.map(PolicyVersion::getVersion).orElse(null), null);
-            return Decision.WAIT;
-        }
-        if (prompts.trainCount() < config.getMinTrainPrompts()) {
-            waiting("waiting for prompts: {} of {}", prompts.trainCount(), config.getMinTrainPrompts());
-            return Decision.WAIT;
-        }
-        long rmVersion = rm.get().getVersion();
-        if (unusable.contains(rmVersion + "/" + base.get().getVersion())) {
-            return Decision.WAIT;
-        }
-        List<PolicyVersion> ppo = policies.versions().values().stream().filter(v -> v.getStage() == PolicyStage.PPO).toList();
-        boolean rmNew = ppo.stream().noneMatch(v -> v.getRewardModelVersion() != null && v.getRewardModelVersion() == rmVersion);
-        long baseVersion = base.get().getVersion();
-        boolean baseFresh = base.get().getStage() == PolicyStage.SFT
-                && ppo.stream().noneMatch(v -> v.getParentVersions().contains(baseVersion));
-        boolean scheduled = false;
-        if (!config.getPpoSchedule().isZero() && !ppo.isEmpty()) {
-            Instant last = ppo.get(ppo.size() - 1).getCreatedAt();
-            scheduled = Duration.between(last, Instant.now()).compareTo(config.getPpoSchedule()) >= 0;
-        }
-        return rmNew || baseFresh || scheduled ? Decision.RL : Decision.WAIT;
+    long rmVersion = rm.get().getVersion();
+    if (unusable.contains(rmVersion + "/" + base.get().getVersion())) {
+      return Decision.WAIT;
     }
-
-    private void waiting(String message, Object a, Object b) {
-        long now = System.currentTimeMillis();
-        if (now - lastWaitingLog > 60_000) {
-            lastWaitingLog = now;
-            LOG.info(message, a, b);
-        }
+    List<PolicyVersion> ppo =
+        policies.versions().values().stream().filter(v -> v.getStage() == PolicyStage.PPO).toList();
+    boolean rmNew =
+        ppo.stream()
+            .noneMatch(
+                v -> v.getRewardModelVersion() != null && v.getRewardModelVersion() == rmVersion);
+    long baseVersion = base.get().getVersion();
+    boolean baseFresh =
+        base.get().getStage() == PolicyStage.SFT
+            && ppo.stream().noneMatch(v -> v.getParentVersions().contains(baseVersion));
+    boolean scheduled = false;
+    if (!config.getPpoSchedule().isZero() && !ppo.isEmpty()) {
+      Instant last = ppo.get(ppo.size() - 1).getCreatedAt();
+      scheduled = Duration.between(last, Instant.now()).compareTo(config.getPpoSchedule()) >= 0;
     }
+    return rmNew || baseFresh || scheduled ? Decision.RL : Decision.WAIT;
+  }
 
-    /** The highest SFT version that is not REJECTED or ROLLED_BACK. */
-    Optional<PolicyVersion> latestSft() {
-        return policies.versions().descendingMap().values().stream()
-                .filter(v -> v.getStage() == PolicyStage.SFT && accepted(v.getStatus())).findFirst();
+  private void waiting(String message, Object a, Object b) {
+    long now = System.currentTimeMillis();
+    if (now - lastWaitingLog > 60_000) {
+      lastWaitingLog = now;
+      LOG.info(message, a, b);
     }
+  }
 
-    /** The policy PPO continues from: the highest version whose status is LIVE or CANDIDATE. */
-    Optional<PolicyVersion> basePolicy() {
-        return policies.versions().descendingMap().values().stream().filter(v -> accepted(v.getStatus())).findFirst();
-    }
+  /** The highest SFT version that is not REJECTED or ROLLED_BACK. */
+  Optional<PolicyVersion> latestSft() {
+    return policies.versions().descendingMap().values().stream()
+        .filter(v -> v.getStage() == PolicyStage.SFT && accepted(v.getStatus()))
+        .findFirst();
+  }
 
-    private static boolean accepted(ModelStatus s) {
-        return s == ModelStatus.LIVE || s == ModelStatus.CANDIDATE;
-    }
+  /** The policy PPO continues from: the highest version whose status is LIVE or CANDIDATE. */
+  Optional<PolicyVersion> basePolicy() {
+    return policies.versions().descendingMap().values().stream()
+        .filter(v -> accepted(v.getStatus()))
+        .findFirst();
+  }
 
-    /** The SFT reference of a policy version: itself for SFT, {@code reference_version} (or its last parent) for PPO. */
-    long referenceOf(PolicyVersion v) {
-        if (v.getStage() == PolicyStage.SFT) {
-            return v.getVersion();
-        }
-        String ref = v.getHyperparameters().get("reference_version");
-        if (ref != null) {
-            return Long.parseLong(ref);
-        }
-        List<Long> parents = v.getParentVersions();
-        return parents.get(parents.size() - 1);
-    }
+  private static boolean accepted(ModelStatus s) {
+    return s == ModelStatus.LIVE || s == ModelStatus.CANDIDATE;
+  }
 
-    private long newDemonstrations(PolicyVersion sft) {
-        Map<Integer, Long> until = OffsetRanges.of(config.getDemonstrationsTopic(), sft.getTrainingData()).untilOffsets();
-        return feed.demos().stream().filter(d -> d.offset() >= until.getOrDefault(d.partition(), 0L)).count();
+  /**
+   * The SFT reference of a policy version: itself for SFT, {@code reference_version} (or its last
+   * parent) for PPO.
+   */
+  long referenceOf(PolicyVersion v) {
+    if (v.getStage() == PolicyStage.SFT) {
+      return v.getVersion();
     }
+    String ref = v.getHyperparameters().get("reference_version");
+    if (ref != null) {
+      return Long.parseLong(ref);
+    }
+    List<Long> parents = v.getParentVersions();
+    return parents.get(parents.size() - 1);
+  }
+
+  private long newDemonstrations(PolicyVersion sft) {
+    Map<Integer, Long> until =
+        OffsetRanges.of(config.getDemonstrationsTopic(), sft.getTrainingData()).untilOffsets();
+    return feed.demos().stream()
+        .filter(d -> d.offset() >= until.getOrDefault(d.partition(), 0L))
+        .count();
+  }
 }

@@ -2,7 +2,6 @@ package dev.flywheel.policy.service;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
@@ -19,7 +18,6 @@ import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.TrainingProgress;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -30,187 +28,241 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One SFT round of the policy trainer: all demonstrations in, {@link SftTrainer} from a new root or warm
- * from the latest SFT version, checkpoints every {@code sft-checkpoint-every} steps, then the status
- * decision ({@link #sftStatus}) and the publication through {@link PolicyPublisher}.
+ * One SFT round of the policy trainer: all demonstrations in, {@link SftTrainer} from a new root or
+ * warm from the latest SFT version, checkpoints every {@code sft-checkpoint-every} steps, then the
+ * status decision ({@link #sftStatus}) and the publication through {@link PolicyPublisher}.
  */
 final class SftRound {
 
-    private static final Logger LOG = LoggerFactory.getLogger(SftRound.class);
+  private static final Logger LOG = LoggerFactory.getLogger(SftRound.class);
 
-    private final PolicyTrainerConfig config;
-    private final SftConfig sftConfig;
-    private final NDManager manager;
-    private final VersionLedger<PolicyVersion> policies;
-    private final MetricsPublisher metrics;
-    private final InputFeed feed;
-    private final TrainerStatus status;
-    private final RoundScheduler scheduler;
-    private final PolicyPublisher output;
-    private final BooleanSupplier stop;
+  private final PolicyTrainerConfig config;
+  private final SftConfig sftConfig;
+  private final NDManager manager;
+  private final VersionLedger<PolicyVersion> policies;
+  private final MetricsPublisher metrics;
+  private final InputFeed feed;
+  private final TrainerStatus status;
+  private final RoundScheduler scheduler;
+  private final PolicyPublisher output;
+  private final BooleanSupplier stop;
 
-    SftRound(PolicyTrainerConfig config, SftConfig sftConfig, NDManager manager, VersionLedger<PolicyVersion> policies,
-            MetricsPublisher metrics, InputFeed feed, TrainerStatus status, RoundScheduler scheduler, PolicyPublisher output,
-            BooleanSupplier stop) {
-        this.config = config;
-        this.sftConfig = sftConfig;
-        this.manager = manager;
-        this.policies = policies;
-        this.metrics = metrics;
-        this.feed = feed;
-        this.status = status;
-        this.scheduler = scheduler;
-        this.output = output;
-        this.stop = stop;
+  SftRound(
+      PolicyTrainerConfig config,
+      SftConfig sftConfig,
+      NDManager manager,
+      VersionLedger<PolicyVersion> policies,
+      MetricsPublisher metrics,
+      InputFeed feed,
+      TrainerStatus status,
+      RoundScheduler scheduler,
+      PolicyPublisher output,
+      BooleanSupplier stop) {
+    this.config = config;
+    this.sftConfig = sftConfig;
+    this.manager = manager;
+    this.policies = policies;
+    this.metrics = metrics;
+    this.feed = feed;
+    this.status = status;
+    this.scheduler = scheduler;
+    this.output = output;
+    this.stop = stop;
+  }
+
+  /**
+   * Trains, evaluates and publishes one SFT version; {@code resume} continues a checkpointed round.
+   */
+  void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
+    status.phase(TrainerStatus.Phase.SFT);
+    Map<String, String> extra = new LinkedHashMap<>();
+    long target;
+    PolicyVersion base;
+    Map<Integer, long[]> demoRange;
+    if (resume == null) {
+      extra.put("kind", "sft");
+      extra.put("round_id", UUID.randomUUID().toString());
+      target = policies.nextVersion();
+      base = scheduler.latestSft().orElse(null);
+      demoRange = new TreeMap<>();
+      Map<Integer, Long> first = feed.firstDemoOffsets();
+      feed.demoPositions()
+          .forEach(
+              (p, until) -> demoRange.put(p, new long[] {first.getOrDefault(p, until), until}));
+      extra.put("base_version", base == null ? "" : String.valueOf(base.getVersion()));
+      extra.put("demo_ranges", RoundRanges.encode(demoRange));
+    } else {
+      extra.putAll(resume.state().extra());
+      target = Math.max(resume.state().round(), policies.nextVersion());
+      String b = extra.getOrDefault("base_version", "");
+      base = b.isEmpty() ? null : policies.get(Long.parseLong(b)).orElse(null);
+      if (!b.isEmpty() && base == null) {
+        LOG.warn("SFT checkpoint's base version {} is gone; discarding the checkpoint", b);
+        output.clearCheckpoint();
+        return;
+      }
+      demoRange = RoundRanges.decode(extra.get("demo_ranges"));
     }
+    List<SftTrainer.Demo> demos =
+        feed.demos().stream()
+            .filter(d -> RoundRanges.contains(demoRange, d.partition(), d.offset()))
+            .map(InputFeed.StoredDemo::demo)
+            .toList();
+    int fromStep = resume == null ? 0 : (int) resume.state().step();
+    SftTrainer trainer = new SftTrainer(sftConfig);
 
-    /** Trains, evaluates and publishes one SFT version; {@code resume} continues a checkpointed round. */
-    void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
-        status.phase(TrainerStatus.Phase.SFT);
-        Map<String, String> extra = new LinkedHashMap<>();
-        long target;
-        PolicyVersion base;
-        Map<Integer, long[]> demoRange;
-        if (resume == null) {
-            extra.put("kind", "sft");
-            extra.put("round_id", UUID.randomUUID().toString());
-            target = policies.nextVersion();
-            base = scheduler.latestSft().orElse(null);
-            demoRange = new TreeMap<>();
-            Map<Integer, Long> first = feed.firstDemoOffsets();
-            feed.demoPositions().forEach((p, until) -> demoRange.put(p, new long[] {first.getOrDefault(p, until), until}));
-            extra.put("base_version", base == null ? "" : String.valueOf(base.getVersion()));
-            extra.put("demo_ranges", RoundRanges.encode(demoRange));
-        } else {
-            extra.putAll(resume.state().extra());
-            target = Math.max(resume.state().round(), policies.nextVersion());
-            String b = extra.getOrDefault("base_version", "");
-            base = b.isEmpty() ? null : policies.get(Long.parseLong(b)).orElse(null);
-            if (!b.isEmpty() && base == null) {
-                LOG.warn("SFT checkpoint's base version {} is gone; discarding the checkpoint", b);
-                output.clearCheckpoint();
-                return;
-            }
-            demoRange = RoundRanges.decode(extra.get("demo_ranges"));
-        }
-        List<SftTrainer.Demo> demos = feed.demos().stream()
-                .filter(d -> RoundRanges.contains(demoRange, d.partition(), d.offset())).map(InputFeed.StoredDemo::demo).toList();
-        int fromStep = resume == null ? 0 : (int) resume.state().step();
-        SftTrainer trainer = new SftTrainer(sftConfig);
-
-        PolicyModel policy;
-        LoadedModel loaded = null;
-        if (resume != null) {
-            loaded = ModelArtifacts.load(resume.file("policy"), null, manager);
-            policy = loaded.policy();
-        } else if (base != null) {
-            loaded = output.loadVersion(base.getArtifactUri(), base.getArtifactSha256());
-            policy = loaded.policy();
-        } else {
-            Engine.getInstance().setRandomSeed((int) config.getInitSeed());
-            policy = PolicyModel.create(config.modelConfig(), manager);
-        }
-        try {
-            int total = trainer.totalSteps(trainer.split(demos, policy.config().contextLength()).get(0).size());
-            LOG.info("SFT round for version {}: {} demonstrations, {} steps from step {}, {} ({})", target, demos.size(),
-                    total, fromStep, base == null ? "new root " + config.getModelPreset() : "warm start from v" + base.getVersion(),
-                    policy);
-            status.round(target, fromStep);
-            TrainingProgress progress = TrainingProgress.start(LOG, "sft", target, 0, total, Duration.ofSeconds(10));
-            long roundTarget = target;
-            SftTrainer.Result result;
-            try {
-                result = trainer.train(policy, demos, fromStep, new SftTrainer.Listener() {
-                    @Override
-                    public void onStep(int step, int totalSteps, float loss, float learningRate) {
-                        progress.step(step, loss, Map.of("lr", learningRate));
-                        status.round(roundTarget, step);
-                        if (step % sftConfig.getLogEvery() == 0 || step == totalSteps) {
-                            metrics.publish("sft", roundTarget, roundTarget, step, Map.of("loss", loss, "learning_rate", learningRate));
-                            status.figures(Map.of("sft_loss", loss));
-                        }
-                        if (step % config.getSftCheckpointEvery() == 0 && step < totalSteps) {
-                            output.checkpoint("sft", roundTarget, step, extra, policy, null);
-                        }
+    PolicyModel policy;
+    LoadedModel loaded = null;
+    if (resume != null) {
+      loaded = ModelArtifacts.load(resume.file("policy"), null, manager);
+      policy = loaded.policy();
+    } else if (base != null) {
+      loaded = output.loadVersion(base.getArtifactUri(), base.getArtifactSha256());
+      policy = loaded.policy();
+    } else {
+      Engine.getInstance().setRandomSeed((int) config.getInitSeed());
+      policy = PolicyModel.create(config.modelConfig(), manager);
+    }
+    try {
+      int total =
+          trainer.totalSteps(trainer.split(demos, policy.config().contextLength()).get(0).size());
+      LOG.info(
+          "SFT round for version {}: {} demonstrations, {} steps from step {}, {} ({})",
+          target,
+          demos.size(),
+          total,
+          fromStep,
+          base == null
+              ? "new root " + config.getModelPreset()
+              : "warm start from v" + base.getVersion(),
+          policy);
+      status.round(target, fromStep);
+      TrainingProgress progress =
+          TrainingProgress.start(LOG, "sft", target, 0, total, Duration.ofSeconds(10));
+      long roundTarget = target;
+      SftTrainer.Result result;
+      try {
+        result =
+            trainer.train(
+                policy,
+                demos,
+                fromStep,
+                new SftTrainer.Listener() {
+                  @Override
+                  public void onStep(int step, int totalSteps, float loss, float learningRate) {
+                    progress.step(step, loss, Map.of("lr", learningRate));
+                    status.round(roundTarget, step);
+                    if (step % sftConfig.getLogEvery() == 0 || step == totalSteps) {
+                      metrics.publish(
+                          "sft",
+                          roundTarget,
+                          roundTarget,
+                          step,
+                          Map.of("loss", loss, "learning_rate", learningRate));
+                      status.figures(Map.of("sft_loss", loss));
                     }
-
-                    @Override
-                    public void onEval(int step, double evalLoss, boolean best) {
-                        LOG.info("SFT version {} step {}: eval loss {}{}", roundTarget, step,
-                                String.format(Locale.ROOT, "%.4f", evalLoss), best ? " (best so far)" : "");
-                        metrics.publish("sft", roundTarget, roundTarget, step, Map.of("step_eval_loss", evalLoss));
+                    if (step % config.getSftCheckpointEvery() == 0 && step < totalSteps) {
+                      output.checkpoint("sft", roundTarget, step, extra, policy, null);
                     }
+                  }
 
-                    @Override
-                    public boolean stopRequested() {
-                        return stop.getAsBoolean();
-                    }
+                  @Override
+                  public void onEval(int step, double evalLoss, boolean best) {
+                    LOG.info(
+                        "SFT version {} step {}: eval loss {}{}",
+                        roundTarget,
+                        step,
+                        String.format(Locale.ROOT, "%.4f", evalLoss),
+                        best ? " (best so far)" : "");
+                    metrics.publish(
+                        "sft", roundTarget, roundTarget, step, Map.of("step_eval_loss", evalLoss));
+                  }
+
+                  @Override
+                  public boolean stopRequested() {
+                    return stop.getAsBoolean();
+                  }
                 });
-            } catch (SftTrainer.Stopped s) {
-                int step = (int) status.step();
-                if (step > fromStep) {
-                    output.checkpoint("sft", target, step, extra, policy, null);
-                }
-                throw new StopSignal();
-            }
-            LOG.info("SFT version {} trained: {}", target, result.metrics());
-            metrics.publish("sft", target, target, result.steps(), result.metrics());
+      } catch (SftTrainer.Stopped s) {
+        int step = (int) status.step();
+        if (step > fromStep) {
+          output.checkpoint("sft", target, step, extra, policy, null);
+        }
+        throw new StopSignal();
+      }
+      LOG.info("SFT version {} trained: {}", target, result.metrics());
+      metrics.publish("sft", target, target, result.steps(), result.metrics());
 
-            status.phase(TrainerStatus.Phase.PUBLISHING);
-            Map<String, Double> m = new LinkedHashMap<>(result.metrics());
-            ModelStatus st = sftStatus(trainer, demos, result, m);
-            Map<String, String> hp = new LinkedHashMap<>(sftConfig.toMap());
-            hp.putAll(config.toMap());
-            hp.put("round_id", extra.get("round_id"));
-            hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
-            hp.put("init", base == null ? "random(seed=" + config.getInitSeed() + ")" : "v" + base.getVersion());
-            m.put("demonstrations", (double) demos.size());
-            OffsetRanges data = new OffsetRanges(config.getDemonstrationsTopic());
-            demoRange.forEach((p, r) -> data.cover(p, r[0], r[1]));
-            List<Long> parents = base == null ? List.of() : List.of(base.getVersion());
-            output.publish(PolicyStage.SFT, st, parents, null, policy, m, hp, data.toList(), extra.get("round_id"));
-            status.sftRoundDone();
-        } finally {
-            if (loaded != null) {
-                loaded.close();
-            } else {
-                policy.close();
-            }
-        }
+      status.phase(TrainerStatus.Phase.PUBLISHING);
+      Map<String, Double> m = new LinkedHashMap<>(result.metrics());
+      ModelStatus st = sftStatus(trainer, demos, result, m);
+      Map<String, String> hp = new LinkedHashMap<>(sftConfig.toMap());
+      hp.putAll(config.toMap());
+      hp.put("round_id", extra.get("round_id"));
+      hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
+      hp.put(
+          "init",
+          base == null ? "random(seed=" + config.getInitSeed() + ")" : "v" + base.getVersion());
+      m.put("demonstrations", (double) demos.size());
+      OffsetRanges data = new OffsetRanges(config.getDemonstrationsTopic());
+      demoRange.forEach((p, r) -> data.cover(p, r[0], r[1]));
+      List<Long> parents = base == null ? List.of() : List.of(base.getVersion());
+      output.publish(
+          PolicyStage.SFT, st, parents, null, policy, m, hp, data.toList(), extra.get("round_id"));
+      status.sftRoundDone();
+    } finally {
+      if (loaded != null) {
+        loaded.close();
+      } else {
+        policy.close();
+      }
     }
+  }
 
-    /**
-     * The status of a new SFT version: LIVE for the first policy (serving needs one). Later, LIVE (with
-     * {@code auto-promote}) when the LIVE policy is an SFT version whose held-out demonstration loss, measured
-     * now on this round's eval split, is higher than the new version's — a retrained SFT must not wait as
-     * CANDIDATE while users are served a worse one. A LIVE PPO version is not judged by imitation loss (RL
-     * trades it for reward): the new SFT is then a CANDIDATE, and the next PPO round continues from it.
-     * Records {@code live_eval_loss} (and {@code live_version}) in {@code metrics} when it compared.
-     */
-    private ModelStatus sftStatus(SftTrainer trainer, List<SftTrainer.Demo> demos, SftTrainer.Result result,
-            Map<String, Double> metrics) throws IOException {
-        Optional<PolicyVersion> live = policies.latestAccepted();
-        if (live.isEmpty()) {
-            return ModelStatus.LIVE;
-        }
-        if (!config.isAutoPromote() || live.get().getStage() != PolicyStage.SFT || Double.isNaN(result.evalLoss())) {
-            return ModelStatus.CANDIDATE;
-        }
-        try (LoadedModel current = output.loadVersion(live.get().getArtifactUri(), live.get().getArtifactSha256())) {
-            List<SftExample> eval = trainer.split(demos, current.policy().config().contextLength()).get(1);
-            double liveLoss = SftTrainer.evalLoss(current.policy(), eval, sftConfig.getBatchSize());
-            metrics.put("live_eval_loss", liveLoss);
-            metrics.put("live_version", (double) live.get().getVersion());
-            boolean better = result.evalLoss() < liveLoss;
-            LOG.info("SFT held-out loss {} against LIVE v{}'s {} on the same {} demonstrations: {}",
-                    String.format(Locale.ROOT, "%.4f", result.evalLoss()), live.get().getVersion(),
-                    String.format(Locale.ROOT, "%.4f", liveLoss), eval.size(), better ? "promoted LIVE" : "CANDIDATE");
-            return better ? ModelStatus.LIVE : ModelStatus.CANDIDATE;
-        }
+  /**
+   * The status of a new SFT version: LIVE for the first policy (serving needs one). Later, LIVE
+   * (with {@code auto-promote}) when the LIVE policy is an SFT version whose held-out demonstration
+   * loss, measured now on this round's eval split, is higher than the new version's — a retrained
+   * SFT must not wait as CANDIDATE while users are served a worse one. A LIVE PPO version is not
+   * judged by imitation loss (RL trades it for reward): the new SFT is then a CANDIDATE, and the
+   * next PPO round continues from it. Records {@code live_eval_loss} (and {@code live_version}) in
+   * {@code metrics} when it compared.
+   */
+  private ModelStatus sftStatus(
+      SftTrainer trainer,
+      List<SftTrainer.Demo> demos,
+      SftTrainer.Result result,
+      Map<String, Double> metrics)
+      throws IOException {
+    Optional<PolicyVersion> live = policies.latestAccepted();
+    if (live.isEmpty()) {
+      return ModelStatus.LIVE;
     }
+    if (!config.isAutoPromote()
+        || live.get().getStage() != PolicyStage.SFT
+        || Double.isNaN(result.evalLoss())) {
+      return ModelStatus.CANDIDATE;
+    }
+    try (LoadedModel current =
+        output.loadVersion(live.get().getArtifactUri(), live.get().getArtifactSha256())) {
+      List<SftExample> eval =
+          trainer.split(demos, current.policy().config().contextLength()).get(1);
+      double liveLoss = SftTrainer.evalLoss(current.policy(), eval, sftConfig.getBatchSize());
+      metrics.put("live_eval_loss", liveLoss);
+      metrics.put("live_version", (double) live.get().getVersion());
+      boolean better = result.evalLoss() < liveLoss;
+      LOG.info(
+          "SFT held-out loss {} against LIVE v{}'s {} on the same {} demonstrations: {}",
+          String.format(Locale.ROOT, "%.4f", result.evalLoss()),
+          live.get().getVersion(),
+          String.format(Locale.ROOT, "%.4f", liveLoss),
+          eval.size(),
+          better ? "promoted LIVE" : "CANDIDATE");
+      return better ? ModelStatus.LIVE : ModelStatus.CANDIDATE;
+    }
+  }
 }

@@ -7,8 +7,8 @@ import jakarta.inject.Singleton;
 @Factory
 class StatusFactory {
 
-    @Singleton
-    TrainerStatus trainerStatus() {
-        return new TrainerStatus();
-    }
+  @Singleton
+  TrainerStatus trainerStatus() {
+    return new TrainerStatus();
+  }
 }

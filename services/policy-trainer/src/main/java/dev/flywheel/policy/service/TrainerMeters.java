@@ -9,46 +9,108 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Prometheus meters ({@code /prometheus}) of the training loop, named {@code flywheel_policy_trainer_*}:
- * gauges of the phase (ordinal of {@link TrainerStatus.Phase}), round, step, last published version and the
- * latest PPO/SFT figures; counters of rounds, iterations, versions, rejections, resumes and dead letters.
+ * Prometheus meters ({@code /prometheus}) of the training loop, named {@code
+ * flywheel_policy_trainer_*}: gauges of the phase (ordinal of {@link TrainerStatus.Phase}), round,
+ * step, last published version and the latest PPO/SFT figures; counters of rounds, iterations,
+ * versions, rejections, resumes and dead letters.
  */
 @Context
 @Requires(beans = MeterRegistry.class)
 public class TrainerMeters {
 
-    /** Figures of the last PPO iteration exported as gauges {@code flywheel_policy_trainer_<name>}. */
-    static final List<String> FIGURES = List.of("mean_reward", "kl", "beta", "entropy", "clip_fraction", "value_loss",
-            "explained_variance", "rollout_tokens_per_s", "update_steps_per_s", "generation_share", "sft_loss");
+  /**
+   * Figures of the last PPO iteration exported as gauges {@code flywheel_policy_trainer_<name>}.
+   */
+  static final List<String> FIGURES =
+      List.of(
+          "mean_reward",
+          "kl",
+          "beta",
+          "entropy",
+          "clip_fraction",
+          "value_loss",
+          "explained_variance",
+          "rollout_tokens_per_s",
+          "update_steps_per_s",
+          "generation_share",
+          "sft_loss");
 
-    public TrainerMeters(MeterRegistry registry, TrainerStatus status) {
-        gauge(registry, "flywheel.policy.trainer.phase", "phase ordinal: " + List.of(TrainerStatus.Phase.values()), status,
-                s -> s.phase().ordinal());
-        gauge(registry, "flywheel.policy.trainer.round", "version number the current round will publish", status, TrainerStatus::round);
-        gauge(registry, "flywheel.policy.trainer.step", "step (SFT) or iteration (PPO) within the round", status, TrainerStatus::step);
-        gauge(registry, "flywheel.policy.trainer.last.version", "last published policy version", status,
-                TrainerStatus::lastPublishedVersion);
-        for (String figure : FIGURES) {
-            gauge(registry, "flywheel.policy.trainer." + figure.replace('_', '.'), "latest " + figure, status, s -> s.figure(figure));
-        }
-        counter(registry, "flywheel.policy.trainer.sft.rounds", status, TrainerStatus::sftRounds);
-        counter(registry, "flywheel.policy.trainer.ppo.rounds", status, TrainerStatus::ppoRounds);
-        counter(registry, "flywheel.policy.trainer.ppo.iterations", status, TrainerStatus::ppoIterations);
-        counter(registry, "flywheel.policy.trainer.versions.published", status, TrainerStatus::versionsPublished);
-        counter(registry, "flywheel.policy.trainer.versions.rejected", status, TrainerStatus::versionsRejected);
-        counter(registry, "flywheel.policy.trainer.resumes", status, TrainerStatus::resumes);
-        counter(registry, "flywheel.policy.trainer.dead.letters", status, TrainerStatus::deadLetters);
-        counter(registry, "flywheel.policy.trainer.duplicate.demonstrations", status, TrainerStatus::duplicateDemonstrations);
-        counter(registry, "flywheel.policy.trainer.registry.outages", status, TrainerStatus::registryOutages);
-        counter(registry, "flywheel.policy.trainer.restarts", status, TrainerStatus::restarts);
+  public TrainerMeters(MeterRegistry registry, TrainerStatus status) {
+    gauge(
+        registry,
+        "flywheel.policy.trainer.phase",
+        "phase ordinal: " + List.of(TrainerStatus.Phase.values()),
+        status,
+        s -> s.phase().ordinal());
+    gauge(
+        registry,
+        "flywheel.policy.trainer.round",
+        "version number the current round will publish",
+        status,
+        TrainerStatus::round);
+    gauge(
+        registry,
+        "flywheel.policy.trainer.step",
+        "step (SFT) or iteration (PPO) within the round",
+        status,
+        TrainerStatus::step);
+    gauge(
+        registry,
+        "flywheel.policy.trainer.last.version",
+        "last published policy version",
+        status,
+        TrainerStatus::lastPublishedVersion);
+    for (String figure : FIGURES) {
+      gauge(
+          registry,
+          "flywheel.policy.trainer." + figure.replace('_', '.'),
+          "latest " + figure,
+          status,
+          s -> s.figure(figure));
     }
+    counter(registry, "flywheel.policy.trainer.sft.rounds", status, TrainerStatus::sftRounds);
+    counter(registry, "flywheel.policy.trainer.ppo.rounds", status, TrainerStatus::ppoRounds);
+    counter(
+        registry, "flywheel.policy.trainer.ppo.iterations", status, TrainerStatus::ppoIterations);
+    counter(
+        registry,
+        "flywheel.policy.trainer.versions.published",
+        status,
+        TrainerStatus::versionsPublished);
+    counter(
+        registry,
+        "flywheel.policy.trainer.versions.rejected",
+        status,
+        TrainerStatus::versionsRejected);
+    counter(registry, "flywheel.policy.trainer.resumes", status, TrainerStatus::resumes);
+    counter(registry, "flywheel.policy.trainer.dead.letters", status, TrainerStatus::deadLetters);
+    counter(
+        registry,
+        "flywheel.policy.trainer.duplicate.demonstrations",
+        status,
+        TrainerStatus::duplicateDemonstrations);
+    counter(
+        registry,
+        "flywheel.policy.trainer.registry.outages",
+        status,
+        TrainerStatus::registryOutages);
+    counter(registry, "flywheel.policy.trainer.restarts", status, TrainerStatus::restarts);
+  }
 
-    private static void gauge(MeterRegistry registry, String name, String description, TrainerStatus status,
-            ToDoubleFunction<TrainerStatus> f) {
-        Gauge.builder(name, status, f).description(description).register(registry);
-    }
+  private static void gauge(
+      MeterRegistry registry,
+      String name,
+      String description,
+      TrainerStatus status,
+      ToDoubleFunction<TrainerStatus> f) {
+    Gauge.builder(name, status, f).description(description).register(registry);
+  }
 
-    private static void counter(MeterRegistry registry, String name, TrainerStatus status, ToDoubleFunction<TrainerStatus> f) {
-        FunctionCounter.builder(name, status, f).register(registry);
-    }
+  private static void counter(
+      MeterRegistry registry,
+      String name,
+      TrainerStatus status,
+      ToDoubleFunction<TrainerStatus> f) {
+    FunctionCounter.builder(name, status, f).register(registry);
+  }
 }

@@ -4,7 +4,6 @@ import dev.flywheel.model.Generation;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
-
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -14,103 +13,122 @@ import java.util.Map;
 /**
  * End-of-round evaluation of a PPO policy on held-out prompts, judged by the reward function.
  *
- * <p>Each prompt is repeated {@code samplesPerPrompt} times; every policy samples row i with the same
- * seed (common random numbers: the comparison is less noisy). Sampling is at temperature 1 without
- * truncation, so the responses are draws from π and the KL figure is an unbiased Monte-Carlo estimate:
+ * <p>Each prompt is repeated {@code samplesPerPrompt} times; every policy samples row i with the
+ * same seed (common random numbers: the comparison is less noisy). Sampling is at temperature 1
+ * without truncation, so the responses are draws from π and the KL figure is an unbiased
+ * Monte-Carlo estimate:
+ *
  * <ul>
- *   <li>{@code eval_mean_reward}: mean score of the new policy's responses;</li>
- *   <li>{@code eval_kl}: mean over responses of Σ_t (log π − log π_ref), nats per sequence;</li>
- *   <li>{@code win_rate_vs_previous} / {@code win_rate_vs_sft}: share of rows where the new policy's
- *       response scores higher than the other policy's on the same prompt (ties count ½), the reward
- *       model acting as judge;</li>
- *   <li>{@code eval_mean_reward_previous} / {@code eval_mean_reward_sft}: the others' mean scores.</li>
+ *   <li>{@code eval_mean_reward}: mean score of the new policy's responses;
+ *   <li>{@code eval_kl}: mean over responses of Σ_t (log π − log π_ref), nats per sequence;
+ *   <li>{@code win_rate_vs_previous} / {@code win_rate_vs_sft}: share of rows where the new
+ *       policy's response scores higher than the other policy's on the same prompt (ties count ½),
+ *       the reward model acting as judge;
+ *   <li>{@code eval_mean_reward_previous} / {@code eval_mean_reward_sft}: the others' mean scores.
  * </ul>
  */
 public final class PolicyEvaluator {
 
-    private final RewardFunction reward;
-    private final int maxNewTokens;
-    private final int samplesPerPrompt;
+  private final RewardFunction reward;
+  private final int maxNewTokens;
+  private final int samplesPerPrompt;
 
-    public PolicyEvaluator(RewardFunction reward, int maxNewTokens, int samplesPerPrompt) {
-        this.reward = reward;
-        this.maxNewTokens = maxNewTokens;
-        this.samplesPerPrompt = samplesPerPrompt;
+  public PolicyEvaluator(RewardFunction reward, int maxNewTokens, int samplesPerPrompt) {
+    this.reward = reward;
+    this.maxNewTokens = maxNewTokens;
+    this.samplesPerPrompt = samplesPerPrompt;
+  }
+
+  public record Result(
+      double meanReward,
+      double meanRewardPrevious,
+      double meanRewardSft,
+      double winRateVsPrevious,
+      double winRateVsSft,
+      double kl,
+      int prompts,
+      int samples) {
+
+    /** For {@code PolicyVersion.metrics}. */
+    public Map<String, Double> metrics() {
+      Map<String, Double> m = new LinkedHashMap<>();
+      m.put("eval_mean_reward", meanReward);
+      m.put("eval_mean_reward_previous", meanRewardPrevious);
+      m.put("eval_mean_reward_sft", meanRewardSft);
+      m.put("win_rate_vs_previous", winRateVsPrevious);
+      m.put("win_rate_vs_sft", winRateVsSft);
+      m.put("eval_kl", kl);
+      m.put("eval_prompts", (double) prompts);
+      m.put("eval_samples", (double) samples);
+      m.values().removeIf(v -> Double.isNaN(v) || Double.isInfinite(v));
+      return m;
     }
+  }
 
-    public record Result(double meanReward, double meanRewardPrevious, double meanRewardSft, double winRateVsPrevious,
-            double winRateVsSft, double kl, int prompts, int samples) {
-
-        /** For {@code PolicyVersion.metrics}. */
-        public Map<String, Double> metrics() {
-            Map<String, Double> m = new LinkedHashMap<>();
-            m.put("eval_mean_reward", meanReward);
-            m.put("eval_mean_reward_previous", meanRewardPrevious);
-            m.put("eval_mean_reward_sft", meanRewardSft);
-            m.put("win_rate_vs_previous", winRateVsPrevious);
-            m.put("win_rate_vs_sft", winRateVsSft);
-            m.put("eval_kl", kl);
-            m.put("eval_prompts", (double) prompts);
-            m.put("eval_samples", (double) samples);
-            m.values().removeIf(v -> Double.isNaN(v) || Double.isInfinite(v));
-            return m;
-        }
+  /**
+   * @param policy the policy being judged
+   * @param previous the policy it continued from (may be the same object as {@code sft})
+   * @param sft the SFT reference: the KL is measured against it
+   * @param prompts held-out prompts (already fitted to the context)
+   */
+  public Result evaluate(
+      PolicyModel policy, PolicyModel previous, PolicyModel sft, List<int[]> prompts, long seed) {
+    List<int[]> rows = new ArrayList<>(prompts.size() * samplesPerPrompt);
+    for (int[] p : prompts) {
+      for (int s = 0; s < samplesPerPrompt; s++) {
+        rows.add(p);
+      }
     }
-
-    /**
-     * @param policy the policy being judged
-     * @param previous the policy it continued from (may be the same object as {@code sft})
-     * @param sft the SFT reference: the KL is measured against it
-     * @param prompts held-out prompts (already fitted to the context)
-     */
-    public Result evaluate(PolicyModel policy, PolicyModel previous, PolicyModel sft, List<int[]> prompts, long seed) {
-        List<int[]> rows = new ArrayList<>(prompts.size() * samplesPerPrompt);
-        for (int[] p : prompts) {
-            for (int s = 0; s < samplesPerPrompt; s++) {
-                rows.add(p);
-            }
-        }
-        if (rows.isEmpty()) {
-            return new Result(Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0);
-        }
-        Map<PolicyModel, Sampled> cache = new IdentityHashMap<>();
-        Sampled mine = sample(policy, rows, seed, cache);
-        Sampled prev = sample(previous, rows, seed, cache);
-        Sampled base = sample(sft, rows, seed, cache);
-
-        float[] refLogProbs = PpoTrainer.actionLogProbs(sft, mine.rollout);
-        float[] ownLogProbs = mine.rollout.behaviourLogProbArray();
-        float[] mask = mine.rollout.actionMaskArray();
-        double klSum = 0;
-        for (int i = 0; i < mask.length; i++) {
-            if (mask[i] > 0) {
-                klSum += ownLogProbs[i] - refLogProbs[i];
-            }
-        }
-        return new Result(PpoTrainer.mean(mine.scores), PpoTrainer.mean(prev.scores), PpoTrainer.mean(base.scores),
-                winRate(mine.scores, prev.scores), winRate(mine.scores, base.scores), klSum / rows.size(),
-                prompts.size(), rows.size());
+    if (rows.isEmpty()) {
+      return new Result(
+          Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0);
     }
+    Map<PolicyModel, Sampled> cache = new IdentityHashMap<>();
+    Sampled mine = sample(policy, rows, seed, cache);
+    Sampled prev = sample(previous, rows, seed, cache);
+    Sampled base = sample(sft, rows, seed, cache);
 
-    private record Sampled(Rollout rollout, float[] scores) {}
-
-    private Sampled sample(PolicyModel model, List<int[]> rows, long seed, Map<PolicyModel, Sampled> cache) {
-        Sampled known = cache.get(model);
-        if (known != null) {
-            return known;
-        }
-        List<Generation> generations = new Sampler(model).generate(rows, SamplingConfig.ppoRollout(maxNewTokens, seed));
-        Rollout rollout = Rollout.of(rows, generations);
-        Sampled s = new Sampled(rollout, reward.score(rollout.prompts(), rollout.responses()));
-        cache.put(model, s);
-        return s;
+    float[] refLogProbs = PpoTrainer.actionLogProbs(sft, mine.rollout);
+    float[] ownLogProbs = mine.rollout.behaviourLogProbArray();
+    float[] mask = mine.rollout.actionMaskArray();
+    double klSum = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i] > 0) {
+        klSum += ownLogProbs[i] - refLogProbs[i];
+      }
     }
+    return new Result(
+        PpoTrainer.mean(mine.scores),
+        PpoTrainer.mean(prev.scores),
+        PpoTrainer.mean(base.scores),
+        winRate(mine.scores, prev.scores),
+        winRate(mine.scores, base.scores),
+        klSum / rows.size(),
+        prompts.size(),
+        rows.size());
+  }
 
-    static double winRate(float[] mine, float[] theirs) {
-        double wins = 0;
-        for (int i = 0; i < mine.length; i++) {
-            wins += mine[i] > theirs[i] ? 1 : mine[i] == theirs[i] ? 0.5 : 0;
-        }
-        return mine.length == 0 ? Double.NaN : wins / mine.length;
+  private record Sampled(Rollout rollout, float[] scores) {}
+
+  private Sampled sample(
+      PolicyModel model, List<int[]> rows, long seed, Map<PolicyModel, Sampled> cache) {
+    Sampled known = cache.get(model);
+    if (known != null) {
+      return known;
     }
+    List<Generation> generations =
+        new Sampler(model).generate(rows, SamplingConfig.ppoRollout(maxNewTokens, seed));
+    Rollout rollout = Rollout.of(rows, generations);
+    Sampled s = new Sampled(rollout, reward.score(rollout.prompts(), rollout.responses()));
+    cache.put(model, s);
+    return s;
+  }
+
+  static double winRate(float[] mine, float[] theirs) {
+    double wins = 0;
+    for (int i = 0; i < mine.length; i++) {
+      wins += mine[i] > theirs[i] ? 1 : mine[i] == theirs[i] ? 0.5 : 0;
+    }
+    return mine.length == 0 ? Double.NaN : wins / mine.length;
+  }
 }

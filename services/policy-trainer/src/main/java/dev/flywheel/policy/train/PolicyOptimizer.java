@@ -1,57 +1,80 @@
 package dev.flywheel.policy.train;
 
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.model.KlController;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.model.ValueModel;
-
 import java.util.List;
 
 /**
- * One RL algorithm of the policy trainer ({@link PpoConfig.Algorithm}): iterations of sample → score →
- * update on in-memory prompts and models. {@link PpoTrainer} does PPO, RLOO and GRPO (one clipped-surrogate
- * update; they differ in the advantage and where the KL goes), {@link OnlineDpoTrainer} online DPO.
+ * One RL algorithm of the policy trainer ({@link PpoConfig.Algorithm}): iterations of sample →
+ * score → update on in-memory prompts and models. {@link PpoTrainer} does PPO, RLOO and GRPO (one
+ * clipped-surrogate update; they differ in the advantage and where the KL goes), {@link
+ * OnlineDpoTrainer} online DPO.
  */
 public interface PolicyOptimizer {
 
-    /** One rollout batch from {@code prompts} and its update; {@code seed} fixes sampling and shuffling. */
-    PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed);
+  /**
+   * One rollout batch from {@code prompts} and its update; {@code seed} fixes sampling and
+   * shuffling.
+   */
+  PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed);
 
-    /** Fits a prompt into the room the context leaves for a response (keeps its last tokens). */
-    int[] fitPrompt(int[] prompt);
+  /** Fits a prompt into the room the context leaves for a response (keeps its last tokens). */
+  int[] fitPrompt(int[] prompt);
 
-    /** β: PPO's and RLOO's KL penalty, GRPO's KL loss weight; online DPO's fixed {@code dpo-beta}. */
-    KlController kl();
+  /** β: PPO's and RLOO's KL penalty, GRPO's KL loss weight; online DPO's fixed {@code dpo-beta}. */
+  KlController kl();
 
-    /** Running score statistics (PPO's score normalisation; untouched by the others). */
-    ScoreNormalizer normalizer();
+  /** Running score statistics (PPO's score normalisation; untouched by the others). */
+  ScoreNormalizer normalizer();
 
-    /** Whether the algorithm trains a value model (only PPO). */
-    static boolean needsValueModel(PpoConfig config) {
-        return config.getAlgorithm() == PpoConfig.Algorithm.PPO;
+  /** Whether the algorithm trains a value model (only PPO). */
+  static boolean needsValueModel(PpoConfig config) {
+    return config.getAlgorithm() == PpoConfig.Algorithm.PPO;
+  }
+
+  /**
+   * The optimizer the config names.
+   *
+   * @param value the critic for PPO; ignored (may be null) for the others
+   * @param beta the starting β (a checkpoint's or the base's, else {@code init-kl-coef}); ignored
+   *     by online DPO
+   */
+  static PolicyOptimizer create(
+      PpoConfig config,
+      PolicyModel policy,
+      PolicyModel reference,
+      ValueModel value,
+      RewardFunction reward,
+      double beta,
+      ScoreNormalizer normalizer,
+      List<SftExample> ptxData) {
+    if (config.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
+      return new OnlineDpoTrainer(config, policy, reference, reward, ptxData);
     }
+    return new PpoTrainer(
+        config,
+        policy,
+        reference,
+        needsValueModel(config) ? value : null,
+        reward,
+        PpoTrainer.klController(config, beta),
+        normalizer,
+        ptxData);
+  }
 
-    /**
-     * The optimizer the config names.
-     *
-     * @param value the critic for PPO; ignored (may be null) for the others
-     * @param beta the starting β (a checkpoint's or the base's, else {@code init-kl-coef}); ignored by online DPO
-     */
-    static PolicyOptimizer create(PpoConfig config, PolicyModel policy, PolicyModel reference, ValueModel value,
-            RewardFunction reward, double beta, ScoreNormalizer normalizer, List<SftExample> ptxData) {
-        if (config.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
-            return new OnlineDpoTrainer(config, policy, reference, reward, ptxData);
-        }
-        return new PpoTrainer(config, policy, reference, needsValueModel(config) ? value : null, reward,
-                PpoTrainer.klController(config, beta), normalizer, ptxData);
-    }
-
-    /** A value model when the algorithm needs one ({@link PpoTrainer#initValue}), else null. */
-    static ValueModel initValue(PpoConfig config, PolicyModel policy, RewardModel rewardModel, double rewardOffset,
-            NDManager manager) {
-        return needsValueModel(config) ? PpoTrainer.initValue(config.getValueInit(), policy, rewardModel, rewardOffset, manager) : null;
-    }
+  /** A value model when the algorithm needs one ({@link PpoTrainer#initValue}), else null. */
+  static ValueModel initValue(
+      PpoConfig config,
+      PolicyModel policy,
+      RewardModel rewardModel,
+      double rewardOffset,
+      NDManager manager) {
+    return needsValueModel(config)
+        ? PpoTrainer.initValue(config.getValueInit(), policy, rewardModel, rewardOffset, manager)
+        : null;
+  }
 }

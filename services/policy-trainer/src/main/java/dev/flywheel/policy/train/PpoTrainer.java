@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
-
 import dev.flywheel.model.AdaptiveKlController;
 import dev.flywheel.model.FixedKlController;
 import dev.flywheel.model.InferenceMode;
@@ -18,7 +17,6 @@ import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.model.ValueModel;
-
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,550 +24,673 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * RLHF step 3 on in-memory prompts and models: PPO of a policy against a {@link RewardFunction} with a
- * per-token KL penalty to a frozen reference (the SFT policy), and its critic-free variants RLOO and GRPO
- * ({@link PpoConfig.Algorithm}), which share the rollout and the clipped-surrogate update and differ in
- * the advantage (see {@link GroupAdvantages}). No Kafka here.
+ * RLHF step 3 on in-memory prompts and models: PPO of a policy against a {@link RewardFunction}
+ * with a per-token KL penalty to a frozen reference (the SFT policy), and its critic-free variants
+ * RLOO and GRPO ({@link PpoConfig.Algorithm}), which share the rollout and the clipped-surrogate
+ * update and differ in the advantage (see {@link GroupAdvantages}). No Kafka here.
  *
  * <p>One {@link #iterate iteration} (TRL's {@code PPOTrainer.step}):
+ *
  * <ol>
- *   <li><b>rollout</b> — sample a response to every prompt from π at temperature 1 with the KV cache
- *       ({@link SamplingConfig#ppoRollout}); the sampler's log π are the behaviour ("old") log-probs;</li>
+ *   <li><b>rollout</b> — sample a response to every prompt from π at temperature 1 with the KV
+ *       cache ({@link SamplingConfig#ppoRollout}); the sampler's log π are the behaviour ("old")
+ *       log-probs;
  *   <li><b>score</b> — the reward function scores each full response; optional missing-EOS penalty,
  *       score scaling/normalisation and clipping; log π_ref from the reference and V from the value
- *       model, in inference mode;</li>
- *   <li><b>rewards and advantages</b> — r_t = −β (log π − log π_ref) on every response token plus the
- *       score on the last one; optional reward whitening; GAE(γ, λ); advantage whitening;</li>
- *   <li><b>update</b> — {@code ppoEpochs} passes over shuffled minibatches: clipped surrogate + vf_coef ×
- *       clipped value loss (− entropy bonus, + γ_ptx × SFT loss on demonstrations for PPO-ptx), one
- *       AdamW step each; early stop when a minibatch's approximate KL(π_old‖π) exceeds 1.5 × target;
- *       a minibatch whose mean ratio exceeds {@code ratioThreshold} contributes no policy gradient;</li>
- *   <li><b>β</b> — the KL controller sees the batch's mean summed KL.</li>
+ *       model, in inference mode;
+ *   <li><b>rewards and advantages</b> — r_t = −β (log π − log π_ref) on every response token plus
+ *       the score on the last one; optional reward whitening; GAE(γ, λ); advantage whitening;
+ *   <li><b>update</b> — {@code ppoEpochs} passes over shuffled minibatches: clipped surrogate +
+ *       vf_coef × clipped value loss (− entropy bonus, + γ_ptx × SFT loss on demonstrations for
+ *       PPO-ptx), one AdamW step each; early stop when a minibatch's approximate KL(π_old‖π)
+ *       exceeds 1.5 × target; a minibatch whose mean ratio exceeds {@code ratioThreshold}
+ *       contributes no policy gradient;
+ *   <li><b>β</b> — the KL controller sees the batch's mean summed KL.
  * </ol>
  *
- * <p>Forward passes during the update run without dropout (the ratio of a policy to itself must be 1).
- * The policy and the value model are separate networks trained by one optimizer on the joint loss.
+ * <p>Forward passes during the update run without dropout (the ratio of a policy to itself must be
+ * 1). The policy and the value model are separate networks trained by one optimizer on the joint
+ * loss.
  */
 public final class PpoTrainer implements PolicyOptimizer {
 
-    /** Rows per inference forward pass when scoring a rollout. */
-    private static final int INFERENCE_CHUNK = 64;
+  /** Rows per inference forward pass when scoring a rollout. */
+  private static final int INFERENCE_CHUNK = 64;
 
-    private final PpoConfig config;
-    private final PolicyModel policy;
-    private final PolicyModel reference;
-    private final ValueModel value;
-    private final RewardFunction reward;
-    private final KlController kl;
-    private final ScoreNormalizer normalizer;
-    private final PtxTerm ptx;
-    private final Learner learner;
-    private final Sampler sampler;
-    private long updateSteps;
+  private final PpoConfig config;
+  private final PolicyModel policy;
+  private final PolicyModel reference;
+  private final ValueModel value;
+  private final RewardFunction reward;
+  private final KlController kl;
+  private final ScoreNormalizer normalizer;
+  private final PtxTerm ptx;
+  private final Learner learner;
+  private final Sampler sampler;
+  private long updateSteps;
 
-    /**
-     * @param policy the policy to optimise (updated in place)
-     * @param reference the frozen reference policy for the KL penalty (the SFT model)
-     * @param value the critic (updated in place); null for RLOO and GRPO, which have none
-     * @param kl supplies and adapts β; see {@link #klController}
-     * @param normalizer running score statistics (used unless score normalisation is NONE)
-     * @param ptxData demonstrations for PPO-ptx (ignored when {@code ptxCoef} is 0)
-     */
-    public PpoTrainer(PpoConfig config, PolicyModel policy, PolicyModel reference, ValueModel value,
-            RewardFunction reward, KlController kl, ScoreNormalizer normalizer, List<SftExample> ptxData) {
-        this.config = config.copy().validate();
-        if (config.getMaxNewTokens() >= policy.config().contextLength()) {
-            throw new IllegalArgumentException("max-new-tokens " + config.getMaxNewTokens()
-                    + " leaves no room for a prompt in a context of " + policy.config().contextLength());
+  /**
+   * @param policy the policy to optimise (updated in place)
+   * @param reference the frozen reference policy for the KL penalty (the SFT model)
+   * @param value the critic (updated in place); null for RLOO and GRPO, which have none
+   * @param kl supplies and adapts β; see {@link #klController}
+   * @param normalizer running score statistics (used unless score normalisation is NONE)
+   * @param ptxData demonstrations for PPO-ptx (ignored when {@code ptxCoef} is 0)
+   */
+  public PpoTrainer(
+      PpoConfig config,
+      PolicyModel policy,
+      PolicyModel reference,
+      ValueModel value,
+      RewardFunction reward,
+      KlController kl,
+      ScoreNormalizer normalizer,
+      List<SftExample> ptxData) {
+    this.config = config.copy().validate();
+    if (config.getMaxNewTokens() >= policy.config().contextLength()) {
+      throw new IllegalArgumentException(
+          "max-new-tokens "
+              + config.getMaxNewTokens()
+              + " leaves no room for a prompt in a context of "
+              + policy.config().contextLength());
+    }
+    boolean critic = PolicyOptimizer.needsValueModel(config);
+    if (critic != (value != null)) {
+      throw new IllegalArgumentException(
+          config.getAlgorithm() + (critic ? " needs a value model" : " has no value model"));
+    }
+    if (critic && value.config().contextLength() < policy.config().contextLength()) {
+      throw new IllegalArgumentException("the value model's context is shorter than the policy's");
+    }
+    this.policy = policy;
+    this.reference = reference;
+    this.value = value;
+    this.reward = reward;
+    this.kl = kl;
+    this.normalizer = normalizer;
+    this.ptx = new PtxTerm(policy, ptxData, config.getPtxCoef(), config.getPtxBatchSize());
+    reference.setTrainable(false);
+    OptimizerConfig optimizer = this.config.optimizer();
+    this.learner = critic ? new Learner(optimizer, policy, value) : new Learner(optimizer, policy);
+    this.sampler = new Sampler(policy);
+  }
+
+  /**
+   * The β controller the config asks for, starting at {@code beta} (the initial β, or a
+   * checkpoint's).
+   */
+  public static KlController klController(PpoConfig config, double beta) {
+    return config.getKlControl() == PpoConfig.KlControl.ADAPTIVE
+        ? new AdaptiveKlController(beta, config.getKlTarget(), config.getKlHorizon())
+        : new FixedKlController(beta);
+  }
+
+  public PpoConfig config() {
+    return config;
+  }
+
+  @Override
+  public KlController kl() {
+    return kl;
+  }
+
+  @Override
+  public ScoreNormalizer normalizer() {
+    return normalizer;
+  }
+
+  /** Optimizer steps applied by this trainer. */
+  public long updateSteps() {
+    return updateSteps;
+  }
+
+  @Override
+  public int[] fitPrompt(int[] prompt) {
+    return ScoredRollout.fitPrompt(
+        prompt, policy.config().contextLength(), config.getMaxNewTokens());
+  }
+
+  // ---- one iteration --------------------------------------------------------------------------
+
+  /**
+   * One rollout batch of {@code prompts} and its update epochs; {@code seed} fixes sampling and
+   * shuffling.
+   */
+  @Override
+  public IterationStats iterate(List<int[]> prompts, long seed) {
+    long t0 = System.nanoTime();
+    int k = config.effectiveSamplesPerPrompt();
+    ScoredRollout scored =
+        ScoredRollout.sample(
+            sampler, reward, prompts.stream().map(this::fitPrompt).toList(), k, config, seed);
+    Rollout rollout = scored.rollout();
+    long t1 = System.nanoTime();
+
+    float[] rawScores = scored.scores();
+    float[] refLogProbs = actionLogProbs(reference, rollout);
+    float beta = (float) kl.value();
+    float[] values;
+    Advantages adv;
+    if (value != null) {
+      float[] scores = rawScores.clone();
+      if (k > 1) {
+        GroupAdvantages.leaveOneOut(scores, k);
+      }
+      normalizer.apply(scores, config.getScoreNormalization(), config.getScoreClip());
+      values = actionValues(value, rollout);
+      adv = advantages(rollout, refLogProbs, values, scores, beta, config);
+    } else {
+      values = null;
+      adv = GroupAdvantages.of(rollout, refLogProbs, rawScores, beta, k, config);
+    }
+    long t2 = System.nanoTime();
+
+    UpdateStats update = update(rollout, values, refLogProbs, adv, seed);
+    long t3 = System.nanoTime();
+    kl.update(adv.meanSequenceKl(), rollout.batchSize());
+
+    int eos = 0;
+    for (int r = 0; r < rollout.batchSize(); r++) {
+      eos += rollout.stopped(r) ? 1 : 0;
+    }
+    return new IterationStats(
+        mean(rawScores),
+        std(rawScores),
+        adv.meanSequenceKl(),
+        beta,
+        update.entropy,
+        update.clipFraction,
+        values == null ? Double.NaN : update.valueLoss,
+        update.policyLoss,
+        update.approxKl,
+        values == null ? Double.NaN : update.valueClipFraction,
+        values == null
+            ? Double.NaN
+            : explainedVariance(values, adv.returns(), rollout.actionMaskArray()),
+        update.ptxLoss,
+        (double) rollout.responseTokens() / rollout.batchSize(),
+        (double) eos / rollout.batchSize(),
+        rollout.batchSize(),
+        rollout.responseTokens(),
+        update.steps,
+        update.earlyStopped,
+        update.ratioSkipped,
+        update.nonFinite,
+        (t1 - t0) / 1e9,
+        (t2 - t1) / 1e9,
+        (t3 - t2) / 1e9,
+        kl.value(),
+        Map.of());
+  }
+
+  /**
+   * Per-token rewards, KL and advantages of a rollout.
+   *
+   * @param rewards (B·(T-1)) −β·KL on each action plus the score on the last action of each row
+   * @param kl (B·(T-1)) log π_old − log π_ref on the mask
+   * @param advantages (B·(T-1)) GAE advantages, whitened if configured
+   * @param returns (B·(T-1)) value targets: raw advantages + values
+   * @param meanSequenceKl mean over rows of the summed KL (what the KL controller tracks)
+   */
+  public record Advantages(
+      float[] rewards, float[] kl, float[] advantages, float[] returns, double meanSequenceKl) {}
+
+  /** Rewards and advantages of {@code rollout} (pure: no model involved). */
+  public static Advantages advantages(
+      Rollout rollout,
+      float[] refLogProbs,
+      float[] values,
+      float[] scores,
+      float beta,
+      PpoConfig config) {
+    int b = rollout.batchSize();
+    Shape shape = new Shape(b, rollout.length() - 1);
+    try (InferenceMode ignored = InferenceMode.enter();
+        NDManager m = NDManager.newBaseManager()) {
+      NDArray mask = m.create(rollout.actionMaskArray(), shape);
+      NDArray old = m.create(rollout.behaviourLogProbArray(), shape);
+      NDArray ref = m.create(refLogProbs, shape);
+      NDArray v = m.create(values, shape);
+      PpoLosses.Rewards rw = PpoLosses.klPenalizedRewards(old, ref, mask, m.create(scores), beta);
+      NDArray rewards =
+          config.isWhitenRewards() ? PpoLosses.whiten(rw.rewards(), mask, false) : rw.rewards();
+      PpoLosses.Advantages a = PpoLosses.gae(rewards, v, mask, config.getGamma(), config.getLam());
+      NDArray advantages =
+          config.isWhitenAdvantages()
+              ? PpoLosses.whiten(a.advantages(), mask, true)
+              : a.advantages();
+      return new Advantages(
+          rewards.toFloatArray(),
+          rw.kl().toFloatArray(),
+          advantages.toFloatArray(),
+          a.returns().toFloatArray(),
+          rw.meanSequenceKl());
+    }
+  }
+
+  /**
+   * (B·(T-1)) log π(action) under {@code model} on the response actions of {@code rollout}, 0
+   * elsewhere.
+   */
+  public static float[] actionLogProbs(PolicyModel model, Rollout rollout) {
+    float[] out = new float[rollout.batchSize() * (rollout.length() - 1)];
+    forEachChunk(
+        rollout,
+        (m, rows, len) -> {
+          NDArray tokens = rollout.tokens(m, rows, len);
+          NDArray mask = rollout.actions(m, rollout.actionMaskArray(), rows, len);
+          NDArray logits = model.logits(tokens, rollout.paddingMask(m, rows, len), false);
+          rollout.scatterActions(
+              out, rows, len, PpoLosses.actionLogProbs(logits, tokens, mask).toFloatArray());
+        },
+        model.manager());
+    return out;
+  }
+
+  /** (B·(T-1)) V of the state before each action, 0 off the response actions. */
+  public static float[] actionValues(ValueModel model, Rollout rollout) {
+    float[] out = new float[rollout.batchSize() * (rollout.length() - 1)];
+    forEachChunk(
+        rollout,
+        (m, rows, len) -> {
+          NDArray tokens = rollout.tokens(m, rows, len);
+          NDArray mask = rollout.actions(m, rollout.actionMaskArray(), rows, len);
+          NDArray values =
+              PpoLosses.actionValues(
+                  model.values(tokens, rollout.paddingMask(m, rows, len), false));
+          rollout.scatterActions(out, rows, len, values.mul(mask).toFloatArray());
+        },
+        model.manager());
+    return out;
+  }
+
+  private interface ChunkFunction {
+    void apply(NDManager manager, int[] rows, int len);
+  }
+
+  private static void forEachChunk(Rollout rollout, ChunkFunction f, NDManager parent) {
+    int b = rollout.batchSize();
+    try (InferenceMode ignored = InferenceMode.enter()) {
+      for (int from = 0; from < b; from += INFERENCE_CHUNK) {
+        int[] rows = range(from, Math.min(b, from + INFERENCE_CHUNK));
+        try (NDManager m = parent.newSubManager()) {
+          f.apply(m, rows, rollout.lengthOf(rows));
         }
-        boolean critic = PolicyOptimizer.needsValueModel(config);
-        if (critic != (value != null)) {
-            throw new IllegalArgumentException(config.getAlgorithm() + (critic ? " needs a value model" : " has no value model"));
+      }
+    }
+  }
+
+  // ---- update -------------------------------------------------------------------------------
+
+  private static final class UpdateStats {
+    int steps;
+    boolean earlyStopped;
+    int ratioSkipped;
+    int nonFinite;
+    double entropy;
+    double clipFraction;
+    double valueLoss;
+    double policyLoss;
+    double approxKl;
+    double valueClipFraction;
+    double ptxLoss;
+
+    void divide() {
+      int n = Math.max(1, steps);
+      entropy /= n;
+      clipFraction /= n;
+      valueLoss /= n;
+      policyLoss /= n;
+      approxKl /= n;
+      valueClipFraction /= n;
+      ptxLoss /= n;
+    }
+  }
+
+  /**
+   * {@code ppo-epochs} passes of clipped-surrogate steps. {@code values} is null without a critic;
+   * {@code refLogProbs} feed GRPO's per-token KL loss.
+   */
+  private UpdateStats update(
+      Rollout rollout, float[] values, float[] refLogProbs, Advantages adv, long seed) {
+    UpdateStats stats = new UpdateStats();
+    int b = rollout.batchSize();
+    int mb = config.getMiniBatchSize();
+    Random random = new Random(seed ^ 0x5DEECE66DL);
+    outer:
+    for (int epoch = 0; epoch < config.getPpoEpochs(); epoch++) {
+      int[] order = shuffled(b, random);
+      for (int from = 0; from < b; from += mb) {
+        int[] rows = Arrays.copyOfRange(order, from, Math.min(b, from + mb));
+        double approxKl = step(rollout, rows, values, refLogProbs, adv, random, stats);
+        if (config.isEarlyStopping() && approxKl > 1.5 * config.getTargetKl()) {
+          stats.earlyStopped = true;
+          break outer;
         }
-        if (critic && value.config().contextLength() < policy.config().contextLength()) {
-            throw new IllegalArgumentException("the value model's context is shorter than the policy's");
-        }
-        this.policy = policy;
-        this.reference = reference;
-        this.value = value;
-        this.reward = reward;
-        this.kl = kl;
-        this.normalizer = normalizer;
-        this.ptx = new PtxTerm(policy, ptxData, config.getPtxCoef(), config.getPtxBatchSize());
-        reference.setTrainable(false);
-        OptimizerConfig optimizer = this.config.optimizer();
-        this.learner = critic ? new Learner(optimizer, policy, value) : new Learner(optimizer, policy);
-        this.sampler = new Sampler(policy);
+      }
     }
+    stats.divide();
+    return stats;
+  }
 
-    /** The β controller the config asks for, starting at {@code beta} (the initial β, or a checkpoint's). */
-    public static KlController klController(PpoConfig config, double beta) {
-        return config.getKlControl() == PpoConfig.KlControl.ADAPTIVE
-                ? new AdaptiveKlController(beta, config.getKlTarget(), config.getKlHorizon())
-                : new FixedKlController(beta);
-    }
+  /**
+   * One optimizer step on {@code rows}; returns the minibatch's approximate KL(π_old‖π). The loss:
+   * the clipped surrogate, + vf-coef × the clipped value loss (PPO), + β × the mean per-token k3
+   * estimate of KL(π‖π_ref) = exp(ref − log π) − (ref − log π) − 1 (GRPO, Shao et al. 2024 eq. 4),
+   * − the entropy bonus, + γ_ptx × the SFT loss.
+   */
+  private double step(
+      Rollout rollout,
+      int[] rows,
+      float[] values,
+      float[] refLogProbs,
+      Advantages adv,
+      Random random,
+      UpdateStats stats) {
+    int micro = config.getGradientAccumulationSteps();
+    double[] sums = new double[8];
+    List<SftExample> ptxBatch = ptx.batch(random);
+    boolean grpo = config.getAlgorithm() == PpoConfig.Algorithm.GRPO;
+    float beta = (float) kl.value();
+    Learner.StepResult result =
+        learner.step(
+            (sm, i) -> {
+              int[] sub = chunk(rows, i, micro);
+              int len = rollout.lengthOf(sub);
+              NDArray tokens = rollout.tokens(sm, sub, len);
+              NDArray padding = rollout.paddingMask(sm, sub, len);
+              NDArray mask = rollout.actions(sm, rollout.actionMaskArray(), sub, len);
+              NDArray oldLogProbs = rollout.actions(sm, rollout.behaviourLogProbArray(), sub, len);
+              NDArray advantages = rollout.actions(sm, adv.advantages(), sub, len);
 
-    public PpoConfig config() {
-        return config;
-    }
+              NDArray logits = policy.logits(tokens, padding, false);
+              NDArray logProbs = PpoLosses.actionLogProbs(logits, tokens, mask);
+              PpoLosses.PolicyLoss pl =
+                  PpoLosses.policyLoss(
+                      logProbs, oldLogProbs, advantages, mask, config.getCliprange());
+              NDArray entropy =
+                  PpoLosses.entropy(
+                      PpoLosses.actionLogits(
+                          config.getEntropyCoef() > 0 ? logits : logits.stopGradient()),
+                      mask);
+              float meanRatio =
+                  PpoLosses.maskedMean(logProbs.stopGradient().sub(oldLogProbs).exp(), mask)
+                      .getFloat();
 
-    @Override
-    public KlController kl() {
-        return kl;
-    }
-
-    @Override
-    public ScoreNormalizer normalizer() {
-        return normalizer;
-    }
-
-    /** Optimizer steps applied by this trainer. */
-    public long updateSteps() {
-        return updateSteps;
-    }
-
-    @Override
-    public int[] fitPrompt(int[] prompt) {
-        return ScoredRollout.fitPrompt(prompt, policy.config().contextLength(), config.getMaxNewTokens());
-    }
-
-    // ---- one iteration --------------------------------------------------------------------------
-
-    /** One rollout batch of {@code prompts} and its update epochs; {@code seed} fixes sampling and shuffling. */
-    @Override
-    public IterationStats iterate(List<int[]> prompts, long seed) {
-        long t0 = System.nanoTime();
-        int k = config.effectiveSamplesPerPrompt();
-        ScoredRollout scored = ScoredRollout.sample(sampler, reward, prompts.stream().map(this::fitPrompt).toList(), k, config, seed);
-        Rollout rollout = scored.rollout();
-        long t1 = System.nanoTime();
-
-        float[] rawScores = scored.scores();
-        float[] refLogProbs = actionLogProbs(reference, rollout);
-        float beta = (float) kl.value();
-        float[] values;
-        Advantages adv;
-        if (value != null) {
-            float[] scores = rawScores.clone();
-            if (k > 1) {
-                GroupAdvantages.leaveOneOut(scores, k);
-            }
-            normalizer.apply(scores, config.getScoreNormalization(), config.getScoreClip());
-            values = actionValues(value, rollout);
-            adv = advantages(rollout, refLogProbs, values, scores, beta, config);
-        } else {
-            values = null;
-            adv = GroupAdvantages.of(rollout, refLogProbs, rawScores, beta, k, config);
-        }
-        long t2 = System.nanoTime();
-
-        UpdateStats update = update(rollout, values, refLogProbs, adv, seed);
-        long t3 = System.nanoTime();
-        kl.update(adv.meanSequenceKl(), rollout.batchSize());
-
-        int eos = 0;
-        for (int r = 0; r < rollout.batchSize(); r++) {
-            eos += rollout.stopped(r) ? 1 : 0;
-        }
-        return new IterationStats(
-                mean(rawScores), std(rawScores), adv.meanSequenceKl(), beta, update.entropy, update.clipFraction,
-                values == null ? Double.NaN : update.valueLoss, update.policyLoss, update.approxKl,
-                values == null ? Double.NaN : update.valueClipFraction,
-                values == null ? Double.NaN : explainedVariance(values, adv.returns(), rollout.actionMaskArray()), update.ptxLoss,
-                (double) rollout.responseTokens() / rollout.batchSize(), (double) eos / rollout.batchSize(),
-                rollout.batchSize(), rollout.responseTokens(), update.steps, update.earlyStopped, update.ratioSkipped, update.nonFinite,
-                (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, kl.value(), Map.of());
-    }
-
-    /**
-     * Per-token rewards, KL and advantages of a rollout.
-     *
-     * @param rewards (B·(T-1)) −β·KL on each action plus the score on the last action of each row
-     * @param kl (B·(T-1)) log π_old − log π_ref on the mask
-     * @param advantages (B·(T-1)) GAE advantages, whitened if configured
-     * @param returns (B·(T-1)) value targets: raw advantages + values
-     * @param meanSequenceKl mean over rows of the summed KL (what the KL controller tracks)
-     */
-    public record Advantages(float[] rewards, float[] kl, float[] advantages, float[] returns, double meanSequenceKl) {}
-
-    /** Rewards and advantages of {@code rollout} (pure: no model involved). */
-    public static Advantages advantages(Rollout rollout, float[] refLogProbs, float[] values, float[] scores,
-            float beta, PpoConfig config) {
-        int b = rollout.batchSize();
-        Shape shape = new Shape(b, rollout.length() - 1);
-        try (InferenceMode ignored = InferenceMode.enter(); NDManager m = NDManager.newBaseManager()) {
-            NDArray mask = m.create(rollout.actionMaskArray(), shape);
-            NDArray old = m.create(rollout.behaviourLogProbArray(), shape);
-            NDArray ref = m.create(refLogProbs, shape);
-            NDArray v = m.create(values, shape);
-            PpoLosses.Rewards rw = PpoLosses.klPenalizedRewards(old, ref, mask, m.create(scores), beta);
-            NDArray rewards = config.isWhitenRewards() ? PpoLosses.whiten(rw.rewards(), mask, false) : rw.rewards();
-            PpoLosses.Advantages a = PpoLosses.gae(rewards, v, mask, config.getGamma(), config.getLam());
-            NDArray advantages = config.isWhitenAdvantages() ? PpoLosses.whiten(a.advantages(), mask, true) : a.advantages();
-            return new Advantages(rewards.toFloatArray(), rw.kl().toFloatArray(), advantages.toFloatArray(),
-                    a.returns().toFloatArray(), rw.meanSequenceKl());
-        }
-    }
-
-    /** (B·(T-1)) log π(action) under {@code model} on the response actions of {@code rollout}, 0 elsewhere. */
-    public static float[] actionLogProbs(PolicyModel model, Rollout rollout) {
-        float[] out = new float[rollout.batchSize() * (rollout.length() - 1)];
-        forEachChunk(rollout, (m, rows, len) -> {
-            NDArray tokens = rollout.tokens(m, rows, len);
-            NDArray mask = rollout.actions(m, rollout.actionMaskArray(), rows, len);
-            NDArray logits = model.logits(tokens, rollout.paddingMask(m, rows, len), false);
-            rollout.scatterActions(out, rows, len, PpoLosses.actionLogProbs(logits, tokens, mask).toFloatArray());
-        }, model.manager());
-        return out;
-    }
-
-    /** (B·(T-1)) V of the state before each action, 0 off the response actions. */
-    public static float[] actionValues(ValueModel model, Rollout rollout) {
-        float[] out = new float[rollout.batchSize() * (rollout.length() - 1)];
-        forEachChunk(rollout, (m, rows, len) -> {
-            NDArray tokens = rollout.tokens(m, rows, len);
-            NDArray mask = rollout.actions(m, rollout.actionMaskArray(), rows, len);
-            NDArray values = PpoLosses.actionValues(model.values(tokens, rollout.paddingMask(m, rows, len), false));
-            rollout.scatterActions(out, rows, len, values.mul(mask).toFloatArray());
-        }, model.manager());
-        return out;
-    }
-
-    private interface ChunkFunction {
-        void apply(NDManager manager, int[] rows, int len);
-    }
-
-    private static void forEachChunk(Rollout rollout, ChunkFunction f, NDManager parent) {
-        int b = rollout.batchSize();
-        try (InferenceMode ignored = InferenceMode.enter()) {
-            for (int from = 0; from < b; from += INFERENCE_CHUNK) {
-                int[] rows = range(from, Math.min(b, from + INFERENCE_CHUNK));
-                try (NDManager m = parent.newSubManager()) {
-                    f.apply(m, rows, rollout.lengthOf(rows));
-                }
-            }
-        }
-    }
-
-    // ---- update -------------------------------------------------------------------------------
-
-    private static final class UpdateStats {
-        int steps;
-        boolean earlyStopped;
-        int ratioSkipped;
-        int nonFinite;
-        double entropy;
-        double clipFraction;
-        double valueLoss;
-        double policyLoss;
-        double approxKl;
-        double valueClipFraction;
-        double ptxLoss;
-
-        void divide() {
-            int n = Math.max(1, steps);
-            entropy /= n;
-            clipFraction /= n;
-            valueLoss /= n;
-            policyLoss /= n;
-            approxKl /= n;
-            valueClipFraction /= n;
-            ptxLoss /= n;
-        }
-    }
-
-    /**
-     * {@code ppo-epochs} passes of clipped-surrogate steps. {@code values} is null without a critic;
-     * {@code refLogProbs} feed GRPO's per-token KL loss.
-     */
-    private UpdateStats update(Rollout rollout, float[] values, float[] refLogProbs, Advantages adv, long seed) {
-        UpdateStats stats = new UpdateStats();
-        int b = rollout.batchSize();
-        int mb = config.getMiniBatchSize();
-        Random random = new Random(seed ^ 0x5DEECE66DL);
-        outer:
-        for (int epoch = 0; epoch < config.getPpoEpochs(); epoch++) {
-            int[] order = shuffled(b, random);
-            for (int from = 0; from < b; from += mb) {
-                int[] rows = Arrays.copyOfRange(order, from, Math.min(b, from + mb));
-                double approxKl = step(rollout, rows, values, refLogProbs, adv, random, stats);
-                if (config.isEarlyStopping() && approxKl > 1.5 * config.getTargetKl()) {
-                    stats.earlyStopped = true;
-                    break outer;
-                }
-            }
-        }
-        stats.divide();
-        return stats;
-    }
-
-    /**
-     * One optimizer step on {@code rows}; returns the minibatch's approximate KL(π_old‖π). The loss: the
-     * clipped surrogate, + vf-coef × the clipped value loss (PPO), + β × the mean per-token k3 estimate of
-     * KL(π‖π_ref) = exp(ref − log π) − (ref − log π) − 1 (GRPO, Shao et al. 2024 eq. 4), − the entropy
-     * bonus, + γ_ptx × the SFT loss.
-     */
-    private double step(Rollout rollout, int[] rows, float[] values, float[] refLogProbs, Advantages adv, Random random,
-            UpdateStats stats) {
-        int micro = config.getGradientAccumulationSteps();
-        double[] sums = new double[8];
-        List<SftExample> ptxBatch = ptx.batch(random);
-        boolean grpo = config.getAlgorithm() == PpoConfig.Algorithm.GRPO;
-        float beta = (float) kl.value();
-        Learner.StepResult result = learner.step((sm, i) -> {
-            int[] sub = chunk(rows, i, micro);
-            int len = rollout.lengthOf(sub);
-            NDArray tokens = rollout.tokens(sm, sub, len);
-            NDArray padding = rollout.paddingMask(sm, sub, len);
-            NDArray mask = rollout.actions(sm, rollout.actionMaskArray(), sub, len);
-            NDArray oldLogProbs = rollout.actions(sm, rollout.behaviourLogProbArray(), sub, len);
-            NDArray advantages = rollout.actions(sm, adv.advantages(), sub, len);
-
-            NDArray logits = policy.logits(tokens, padding, false);
-            NDArray logProbs = PpoLosses.actionLogProbs(logits, tokens, mask);
-            PpoLosses.PolicyLoss pl = PpoLosses.policyLoss(logProbs, oldLogProbs, advantages, mask, config.getCliprange());
-            NDArray entropy = PpoLosses.entropy(PpoLosses.actionLogits(config.getEntropyCoef() > 0 ? logits : logits.stopGradient()), mask);
-            float meanRatio = PpoLosses.maskedMean(logProbs.stopGradient().sub(oldLogProbs).exp(), mask).getFloat();
-
-            NDArray loss = sm.create(0f);
-            if (values != null) {
+              NDArray loss = sm.create(0f);
+              if (values != null) {
                 NDArray oldValues = rollout.actions(sm, values, sub, len);
                 NDArray returns = rollout.actions(sm, adv.returns(), sub, len);
                 NDArray newValues = PpoLosses.actionValues(value.values(tokens, padding, false));
-                PpoLosses.ValueLoss vl = PpoLosses.valueLoss(newValues, oldValues, returns, mask, config.getCliprangeValue());
+                PpoLosses.ValueLoss vl =
+                    PpoLosses.valueLoss(
+                        newValues, oldValues, returns, mask, config.getCliprangeValue());
                 loss = loss.add(vl.loss().mul(config.getVfCoef()));
                 sums[2] += vl.loss().getFloat() / micro;
                 sums[5] += vl.clipFraction().getFloat() / micro;
-            }
-            if (grpo && beta > 0) {
-                NDArray refMinusPolicy = rollout.actions(sm, refLogProbs, sub, len).sub(logProbs).mul(mask);
+              }
+              if (grpo && beta > 0) {
+                NDArray refMinusPolicy =
+                    rollout.actions(sm, refLogProbs, sub, len).sub(logProbs).mul(mask);
                 NDArray k3 = refMinusPolicy.exp().sub(refMinusPolicy).sub(1f);
                 loss = loss.add(PpoLosses.maskedMean(k3, mask).mul(beta));
-            }
-            if (meanRatio <= config.getRatioThreshold()) {
+              }
+              if (meanRatio <= config.getRatioThreshold()) {
                 loss = loss.add(pl.loss());
-            } else {
+              } else {
                 sums[7] += 1;
-            }
-            if (config.getEntropyCoef() > 0) {
+              }
+              if (config.getEntropyCoef() > 0) {
                 loss = loss.sub(entropy.mul(config.getEntropyCoef()));
-            }
-            List<SftExample> part = PtxTerm.part(ptxBatch, i, micro);
-            if (!part.isEmpty()) {
+              }
+              List<SftExample> part = PtxTerm.part(ptxBatch, i, micro);
+              if (!part.isEmpty()) {
                 NDArray ptxLoss = ptx.loss(sm, part);
                 sums[6] += ptxLoss.getFloat() / micro;
                 loss = loss.add(ptxLoss.mul(ptx.coef()));
-            }
-            sums[0] += entropy.getFloat() / micro;
-            sums[1] += pl.clipFraction().getFloat() / micro;
-            sums[3] += pl.loss().getFloat() / micro;
-            sums[4] += pl.approxKl().getFloat() / micro;
-            return loss;
-        });
-        updateSteps++;
-        stats.steps++;
-        stats.entropy += sums[0];
-        stats.clipFraction += sums[1];
-        stats.valueLoss += sums[2];
-        stats.policyLoss += sums[3];
-        stats.approxKl += sums[4];
-        stats.valueClipFraction += sums[5];
-        stats.ptxLoss += sums[6];
-        stats.ratioSkipped += sums[7] > 0 ? 1 : 0;
-        stats.nonFinite += result.skipped() ? 1 : 0;
-        return sums[4];
+              }
+              sums[0] += entropy.getFloat() / micro;
+              sums[1] += pl.clipFraction().getFloat() / micro;
+              sums[3] += pl.loss().getFloat() / micro;
+              sums[4] += pl.approxKl().getFloat() / micro;
+              return loss;
+            });
+    updateSteps++;
+    stats.steps++;
+    stats.entropy += sums[0];
+    stats.clipFraction += sums[1];
+    stats.valueLoss += sums[2];
+    stats.policyLoss += sums[3];
+    stats.approxKl += sums[4];
+    stats.valueClipFraction += sums[5];
+    stats.ptxLoss += sums[6];
+    stats.ratioSkipped += sums[7] > 0 ? 1 : 0;
+    stats.nonFinite += result.skipped() ? 1 : 0;
+    return sums[4];
+  }
+
+  // ---- value model initialisation ------------------------------------------------------------
+
+  /**
+   * A value model for a PPO run. {@link PpoConfig.ValueInit#REWARD_MODEL} (InstructGPT): the reward
+   * model's shape, trunk and head, with the head bias lowered by the reward offset so that V starts
+   * as the offset-corrected score of the prefix; it needs a reward model whose context is at least
+   * the policy's, else the policy initialisation is used. {@link PpoConfig.ValueInit#POLICY}: the
+   * policy's trunk and a fresh head.
+   */
+  public static ValueModel initValue(
+      PpoConfig.ValueInit init,
+      PolicyModel policy,
+      RewardModel rewardModel,
+      double rewardOffset,
+      NDManager manager) {
+    if (init == PpoConfig.ValueInit.REWARD_MODEL
+        && rewardModel != null
+        && rewardModel.config().contextLength() >= policy.config().contextLength()) {
+      ValueModel v = ValueModel.create(rewardModel.config(), manager);
+      v.copyTrunkFrom(rewardModel);
+      copyHead(rewardModel, v, (float) rewardOffset);
+      return v;
+    }
+    ValueModel v = ValueModel.create(policy.config(), manager);
+    v.copyTrunkFrom(policy);
+    return v;
+  }
+
+  /** Whether {@link #initValue} would really initialise from the reward model. */
+  public static boolean valueFromRewardModel(
+      PpoConfig.ValueInit init, PolicyModel policy, RewardModel rewardModel) {
+    return init == PpoConfig.ValueInit.REWARD_MODEL
+        && rewardModel != null
+        && rewardModel.config().contextLength() >= policy.config().contextLength();
+  }
+
+  private static void copyHead(RewardModel from, ValueModel to, float offset) {
+    try (InferenceMode ignored = InferenceMode.enter()) {
+      for (String name : List.of("head_weight", "head_bias")) {
+        Parameter source = from.getParameters().get(name);
+        Parameter target = to.getParameters().get(name);
+        if (source == null || target == null) {
+          throw new IllegalStateException("no parameter " + name);
+        }
+        NDArray t = target.getArray();
+        NDArray copy =
+            name.equals("head_bias")
+                ? source.getArray().sub(offset)
+                : source.getArray().duplicate();
+        NDArray moved = copy.toDevice(t.getDevice(), false);
+        t.intern(moved);
+        if (moved != copy) {
+          copy.close();
+        }
+        t.setRequiresGradient(target.requiresGradient());
+      }
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  /** 1 − Var(returns − values) / Var(returns) over the masked entries (1 is a perfect critic). */
+  static double explainedVariance(float[] values, float[] returns, float[] mask) {
+    double n = 0;
+    double sr = 0;
+    double sd = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i] > 0) {
+        n++;
+        sr += returns[i];
+        sd += returns[i] - values[i];
+      }
+    }
+    if (n < 2) {
+      return Double.NaN;
+    }
+    double mr = sr / n;
+    double md = sd / n;
+    double vr = 0;
+    double vd = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i] > 0) {
+        vr += (returns[i] - mr) * (returns[i] - mr);
+        double d = returns[i] - values[i] - md;
+        vd += d * d;
+      }
+    }
+    return vr == 0 ? Double.NaN : 1 - vd / vr;
+  }
+
+  static double mean(float[] x) {
+    double s = 0;
+    for (float v : x) {
+      s += v;
+    }
+    return x.length == 0 ? Double.NaN : s / x.length;
+  }
+
+  static double std(float[] x) {
+    if (x.length < 2) {
+      return 0;
+    }
+    double m = mean(x);
+    double s = 0;
+    for (float v : x) {
+      s += (v - m) * (v - m);
+    }
+    return Math.sqrt(s / (x.length - 1));
+  }
+
+  private static int[] shuffled(int n, Random random) {
+    int[] order = range(0, n);
+    for (int i = n - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = order[i];
+      order[i] = order[j];
+      order[j] = t;
+    }
+    return order;
+  }
+
+  private static int[] range(int from, int to) {
+    int[] out = new int[to - from];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = from + i;
+    }
+    return out;
+  }
+
+  private static int[] chunk(int[] rows, int index, int count) {
+    int from = index * rows.length / count;
+    int to = (index + 1) * rows.length / count;
+    return Arrays.copyOfRange(rows, from, Math.max(to, from + 1));
+  }
+
+  /**
+   * Figures of one PPO iteration.
+   *
+   * @param meanReward mean score of the rollout (reward function minus offset, before
+   *     normalisation)
+   * @param kl mean over episodes of Σ_t (log π_old − log π_ref): nats per sequence
+   * @param beta the β that penalised this batch; {@code nextBeta} the controller's value after it
+   * @param explainedVariance of the returns by the rollout-time values
+   * @param ratioSkippedSteps minibatches whose mean ratio exceeded {@code ratioThreshold} (no
+   *     policy gradient)
+   * @param nonFiniteSteps steps the Learner skipped because the gradient was not finite
+   * @param generationSeconds sampling; {@code scoringSeconds} reward, reference and value passes;
+   *     {@code updateSeconds} the PPO epochs
+   * @param algorithmMetrics figures only one algorithm has (online DPO: {@code dpo_pairs}, {@code
+   *     dpo_margin}, {@code dpo_accuracy}); NaN where a figure does not apply to the algorithm
+   */
+  public record IterationStats(
+      double meanReward,
+      double rewardStd,
+      double kl,
+      double beta,
+      double entropy,
+      double clipFraction,
+      double valueLoss,
+      double policyLoss,
+      double approxKl,
+      double valueClipFraction,
+      double explainedVariance,
+      double ptxLoss,
+      double meanResponseLength,
+      double eosRate,
+      int episodes,
+      long generatedTokens,
+      int updateSteps,
+      boolean earlyStopped,
+      int ratioSkippedSteps,
+      int nonFiniteSteps,
+      double generationSeconds,
+      double scoringSeconds,
+      double updateSeconds,
+      double nextBeta,
+      Map<String, Double> algorithmMetrics) {
+
+    public double totalSeconds() {
+      return generationSeconds + scoringSeconds + updateSeconds;
     }
 
-    // ---- value model initialisation ------------------------------------------------------------
-
-    /**
-     * A value model for a PPO run. {@link PpoConfig.ValueInit#REWARD_MODEL} (InstructGPT): the reward
-     * model's shape, trunk and head, with the head bias lowered by the reward offset so that V starts
-     * as the offset-corrected score of the prefix; it needs a reward model whose context is at least
-     * the policy's, else the policy initialisation is used. {@link PpoConfig.ValueInit#POLICY}: the
-     * policy's trunk and a fresh head.
-     */
-    public static ValueModel initValue(PpoConfig.ValueInit init, PolicyModel policy, RewardModel rewardModel,
-            double rewardOffset, NDManager manager) {
-        if (init == PpoConfig.ValueInit.REWARD_MODEL && rewardModel != null
-                && rewardModel.config().contextLength() >= policy.config().contextLength()) {
-            ValueModel v = ValueModel.create(rewardModel.config(), manager);
-            v.copyTrunkFrom(rewardModel);
-            copyHead(rewardModel, v, (float) rewardOffset);
-            return v;
-        }
-        ValueModel v = ValueModel.create(policy.config(), manager);
-        v.copyTrunkFrom(policy);
-        return v;
+    public double rolloutTokensPerSecond() {
+      return generatedTokens / Math.max(1e-9, generationSeconds);
     }
 
-    /** Whether {@link #initValue} would really initialise from the reward model. */
-    public static boolean valueFromRewardModel(PpoConfig.ValueInit init, PolicyModel policy, RewardModel rewardModel) {
-        return init == PpoConfig.ValueInit.REWARD_MODEL && rewardModel != null
-                && rewardModel.config().contextLength() >= policy.config().contextLength();
+    public double updateStepsPerSecond() {
+      return updateSteps / Math.max(1e-9, updateSeconds);
     }
 
-    private static void copyHead(RewardModel from, ValueModel to, float offset) {
-        try (InferenceMode ignored = InferenceMode.enter()) {
-            for (String name : List.of("head_weight", "head_bias")) {
-                Parameter source = from.getParameters().get(name);
-                Parameter target = to.getParameters().get(name);
-                if (source == null || target == null) {
-                    throw new IllegalStateException("no parameter " + name);
-                }
-                NDArray t = target.getArray();
-                NDArray copy = name.equals("head_bias") ? source.getArray().sub(offset) : source.getArray().duplicate();
-                NDArray moved = copy.toDevice(t.getDevice(), false);
-                t.intern(moved);
-                if (moved != copy) {
-                    copy.close();
-                }
-                t.setRequiresGradient(target.requiresGradient());
-            }
-        }
+    public double generationShare() {
+      return generationSeconds / Math.max(1e-9, totalSeconds());
     }
 
-    // ---- helpers -------------------------------------------------------------------------------
-
-    /** 1 − Var(returns − values) / Var(returns) over the masked entries (1 is a perfect critic). */
-    static double explainedVariance(float[] values, float[] returns, float[] mask) {
-        double n = 0;
-        double sr = 0;
-        double sd = 0;
-        for (int i = 0; i < mask.length; i++) {
-            if (mask[i] > 0) {
-                n++;
-                sr += returns[i];
-                sd += returns[i] - values[i];
-            }
-        }
-        if (n < 2) {
-            return Double.NaN;
-        }
-        double mr = sr / n;
-        double md = sd / n;
-        double vr = 0;
-        double vd = 0;
-        for (int i = 0; i < mask.length; i++) {
-            if (mask[i] > 0) {
-                vr += (returns[i] - mr) * (returns[i] - mr);
-                double d = returns[i] - values[i] - md;
-                vd += d * d;
-            }
-        }
-        return vr == 0 ? Double.NaN : 1 - vd / vr;
+    /** TrainingMetrics values (phase {@code ppo}); NaN figures are left out. */
+    public Map<String, Double> metrics() {
+      Map<String, Double> m = new LinkedHashMap<>();
+      m.put("mean_reward", meanReward);
+      m.put("reward_std", rewardStd);
+      m.put("kl", kl);
+      m.put("entropy", entropy);
+      m.put("clip_fraction", clipFraction);
+      m.put("value_loss", valueLoss);
+      m.put("policy_loss", policyLoss);
+      m.put("approx_kl", approxKl);
+      m.put("value_clip_fraction", valueClipFraction);
+      m.put("explained_variance", explainedVariance);
+      m.put("beta", beta);
+      m.put("rollout_tokens_per_s", rolloutTokensPerSecond());
+      m.put("update_steps_per_s", updateStepsPerSecond());
+      m.put("generation_share", generationShare());
+      m.put("response_length", meanResponseLength);
+      m.put("eos_rate", eosRate);
+      m.put("update_steps", (double) updateSteps);
+      m.put("early_stopped", earlyStopped ? 1.0 : 0.0);
+      m.put("ratio_skipped_steps", (double) ratioSkippedSteps);
+      m.put("non_finite_steps", (double) nonFiniteSteps);
+      m.put("iteration_seconds", totalSeconds());
+      m.put("ptx_loss", ptxLoss);
+      m.putAll(algorithmMetrics);
+      m.values().removeIf(v -> v == null || Double.isNaN(v) || Double.isInfinite(v));
+      return m;
     }
-
-    static double mean(float[] x) {
-        double s = 0;
-        for (float v : x) {
-            s += v;
-        }
-        return x.length == 0 ? Double.NaN : s / x.length;
-    }
-
-    static double std(float[] x) {
-        if (x.length < 2) {
-            return 0;
-        }
-        double m = mean(x);
-        double s = 0;
-        for (float v : x) {
-            s += (v - m) * (v - m);
-        }
-        return Math.sqrt(s / (x.length - 1));
-    }
-
-    private static int[] shuffled(int n, Random random) {
-        int[] order = range(0, n);
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        return order;
-    }
-
-    private static int[] range(int from, int to) {
-        int[] out = new int[to - from];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = from + i;
-        }
-        return out;
-    }
-
-    private static int[] chunk(int[] rows, int index, int count) {
-        int from = index * rows.length / count;
-        int to = (index + 1) * rows.length / count;
-        return Arrays.copyOfRange(rows, from, Math.max(to, from + 1));
-    }
-
-    /**
-     * Figures of one PPO iteration.
-     *
-     * @param meanReward mean score of the rollout (reward function minus offset, before normalisation)
-     * @param kl mean over episodes of Σ_t (log π_old − log π_ref): nats per sequence
-     * @param beta the β that penalised this batch; {@code nextBeta} the controller's value after it
-     * @param explainedVariance of the returns by the rollout-time values
-     * @param ratioSkippedSteps minibatches whose mean ratio exceeded {@code ratioThreshold} (no policy gradient)
-     * @param nonFiniteSteps steps the Learner skipped because the gradient was not finite
-     * @param generationSeconds sampling; {@code scoringSeconds} reward, reference and value passes;
-     *     {@code updateSeconds} the PPO epochs
-     * @param algorithmMetrics figures only one algorithm has (online DPO: {@code dpo_pairs}, {@code dpo_margin},
-     *     {@code dpo_accuracy}); NaN where a figure does not apply to the algorithm
-     */
-    public record IterationStats(double meanReward, double rewardStd, double kl, double beta, double entropy,
-            double clipFraction, double valueLoss, double policyLoss, double approxKl, double valueClipFraction,
-            double explainedVariance, double ptxLoss, double meanResponseLength, double eosRate, int episodes,
-            long generatedTokens, int updateSteps, boolean earlyStopped, int ratioSkippedSteps, int nonFiniteSteps,
-            double generationSeconds, double scoringSeconds, double updateSeconds, double nextBeta,
-            Map<String, Double> algorithmMetrics) {
-
-        public double totalSeconds() {
-            return generationSeconds + scoringSeconds + updateSeconds;
-        }
-
-        public double rolloutTokensPerSecond() {
-            return generatedTokens / Math.max(1e-9, generationSeconds);
-        }
-
-        public double updateStepsPerSecond() {
-            return updateSteps / Math.max(1e-9, updateSeconds);
-        }
-
-        public double generationShare() {
-            return generationSeconds / Math.max(1e-9, totalSeconds());
-        }
-
-        /** TrainingMetrics values (phase {@code ppo}); NaN figures are left out. */
-        public Map<String, Double> metrics() {
-            Map<String, Double> m = new LinkedHashMap<>();
-            m.put("mean_reward", meanReward);
-            m.put("reward_std", rewardStd);
-            m.put("kl", kl);
-            m.put("entropy", entropy);
-            m.put("clip_fraction", clipFraction);
-            m.put("value_loss", valueLoss);
-            m.put("policy_loss", policyLoss);
-            m.put("approx_kl", approxKl);
-            m.put("value_clip_fraction", valueClipFraction);
-            m.put("explained_variance", explainedVariance);
-            m.put("beta", beta);
-            m.put("rollout_tokens_per_s", rolloutTokensPerSecond());
-            m.put("update_steps_per_s", updateStepsPerSecond());
-            m.put("generation_share", generationShare());
-            m.put("response_length", meanResponseLength);
-            m.put("eos_rate", eosRate);
-            m.put("update_steps", (double) updateSteps);
-            m.put("early_stopped", earlyStopped ? 1.0 : 0.0);
-            m.put("ratio_skipped_steps", (double) ratioSkippedSteps);
-            m.put("non_finite_steps", (double) nonFiniteSteps);
-            m.put("iteration_seconds", totalSeconds());
-            m.put("ptx_loss", ptxLoss);
-            m.putAll(algorithmMetrics);
-            m.values().removeIf(v -> v == null || Double.isNaN(v) || Double.isInfinite(v));
-            return m;
-        }
-    }
+  }
 }

@@ -2,64 +2,63 @@ package dev.flywheel.policy.train;
 
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.RewardModel;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * A reward model as a {@link RewardFunction}: the score of prompt + response + EOS (the EOS is added
- * when the response was cut before it, so the score is always read at an end-of-turn token, as the
- * reward model was trained), minus the version's {@code rewardOffset} (InstructGPT §3.5: the offset
- * makes reference responses score 0 on average). Rows longer than the reward model's context keep
- * their last tokens. Scored in inference mode, in chunks.
+ * A reward model as a {@link RewardFunction}: the score of prompt + response + EOS (the EOS is
+ * added when the response was cut before it, so the score is always read at an end-of-turn token,
+ * as the reward model was trained), minus the version's {@code rewardOffset} (InstructGPT §3.5: the
+ * offset makes reference responses score 0 on average). Rows longer than the reward model's context
+ * keep their last tokens. Scored in inference mode, in chunks.
  */
 public final class RewardModelScorer implements RewardFunction {
 
-    private static final int CHUNK = 32;
+  private static final int CHUNK = 32;
 
-    private final RewardModel model;
-    private final double rewardOffset;
+  private final RewardModel model;
+  private final double rewardOffset;
 
-    public RewardModelScorer(RewardModel model, double rewardOffset) {
-        this.model = model;
-        this.rewardOffset = rewardOffset;
+  public RewardModelScorer(RewardModel model, double rewardOffset) {
+    this.model = model;
+    this.rewardOffset = rewardOffset;
+  }
+
+  public RewardModel model() {
+    return model;
+  }
+
+  public double rewardOffset() {
+    return rewardOffset;
+  }
+
+  @Override
+  public float[] score(List<int[]> prompts, List<int[]> responses) {
+    int context = model.config().contextLength();
+    float[] out = new float[prompts.size()];
+    for (int from = 0; from < prompts.size(); from += CHUNK) {
+      int to = Math.min(prompts.size(), from + CHUNK);
+      List<int[]> sequences = new ArrayList<>(to - from);
+      for (int i = from; i < to; i++) {
+        sequences.add(sequence(prompts.get(i), responses.get(i), context));
+      }
+      float[] scores = model.score(sequences);
+      for (int i = 0; i < scores.length; i++) {
+        out[from + i] = (float) (scores[i] - rewardOffset);
+      }
     }
+    return out;
+  }
 
-    public RewardModel model() {
-        return model;
+  static int[] sequence(int[] prompt, int[] response, int context) {
+    boolean hasEos = response.length > 0 && response[response.length - 1] == ByteTokenizer.EOS;
+    int length = prompt.length + response.length + (hasEos ? 0 : 1);
+    int[] all = Arrays.copyOf(prompt, length);
+    System.arraycopy(response, 0, all, prompt.length, response.length);
+    if (!hasEos) {
+      all[length - 1] = ByteTokenizer.EOS;
     }
-
-    public double rewardOffset() {
-        return rewardOffset;
-    }
-
-    @Override
-    public float[] score(List<int[]> prompts, List<int[]> responses) {
-        int context = model.config().contextLength();
-        float[] out = new float[prompts.size()];
-        for (int from = 0; from < prompts.size(); from += CHUNK) {
-            int to = Math.min(prompts.size(), from + CHUNK);
-            List<int[]> sequences = new ArrayList<>(to - from);
-            for (int i = from; i < to; i++) {
-                sequences.add(sequence(prompts.get(i), responses.get(i), context));
-            }
-            float[] scores = model.score(sequences);
-            for (int i = 0; i < scores.length; i++) {
-                out[from + i] = (float) (scores[i] - rewardOffset);
-            }
-        }
-        return out;
-    }
-
-    static int[] sequence(int[] prompt, int[] response, int context) {
-        boolean hasEos = response.length > 0 && response[response.length - 1] == ByteTokenizer.EOS;
-        int length = prompt.length + response.length + (hasEos ? 0 : 1);
-        int[] all = Arrays.copyOf(prompt, length);
-        System.arraycopy(response, 0, all, prompt.length, response.length);
-        if (!hasEos) {
-            all[length - 1] = ByteTokenizer.EOS;
-        }
-        return all.length <= context ? all : Arrays.copyOfRange(all, all.length - context, all.length);
-    }
+    return all.length <= context ? all : Arrays.copyOfRange(all, all.length - context, all.length);
+  }
 }

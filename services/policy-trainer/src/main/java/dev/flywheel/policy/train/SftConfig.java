@@ -1,133 +1,214 @@
 package dev.flywheel.policy.train;
 
 import io.micronaut.context.annotation.ConfigurationProperties;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
  * SFT hyper-parameters, bound from {@code flywheel.policy-trainer.sft.*}. InstructGPT (App. C.1)
- * trained its SFT models for 16 epochs with cosine learning-rate decay and residual dropout 0.2; the
- * CPU defaults here keep the epochs and the cosine decay and cap the steps so a round takes minutes.
+ * trained its SFT models for 16 epochs with cosine learning-rate decay and residual dropout 0.2;
+ * the CPU defaults here keep the epochs and the cosine decay and cap the steps so a round takes
+ * minutes.
  */
 @ConfigurationProperties("flywheel.policy-trainer.sft")
 public class SftConfig {
 
-    private int epochs = 16;
-    private int maxSteps = 600;
-    private int batchSize = 16;
-    private float learningRate = 1e-3f;
-    private int warmupSteps = 20;
-    private float weightDecay = 0.1f;
-    private float maxGradNorm = 1.0f;
-    private double evalFraction = 0.1;
-    private int logEvery = 50;
-    private int evalEvery = 100;
-    private int earlyStoppingPatience = 3;
-    private double earlyStoppingMinDelta = 0.0;
-    private long seed = 42L;
+  private int epochs = 16;
+  private int maxSteps = 600;
+  private int batchSize = 16;
+  private float learningRate = 1e-3f;
+  private int warmupSteps = 20;
+  private float weightDecay = 0.1f;
+  private float maxGradNorm = 1.0f;
+  private double evalFraction = 0.1;
+  private int logEvery = 50;
+  private int evalEvery = 100;
+  private int earlyStoppingPatience = 3;
+  private double earlyStoppingMinDelta = 0.0;
+  private long seed = 42L;
 
-    public SftConfig copy() {
-        SftConfig c = new SftConfig();
-        c.epochs = epochs;
-        c.maxSteps = maxSteps;
-        c.batchSize = batchSize;
-        c.learningRate = learningRate;
-        c.warmupSteps = warmupSteps;
-        c.weightDecay = weightDecay;
-        c.maxGradNorm = maxGradNorm;
-        c.evalFraction = evalFraction;
-        c.logEvery = logEvery;
-        c.evalEvery = evalEvery;
-        c.earlyStoppingPatience = earlyStoppingPatience;
-        c.earlyStoppingMinDelta = earlyStoppingMinDelta;
-        c.seed = seed;
-        return c;
+  public SftConfig copy() {
+    SftConfig c = new SftConfig();
+    c.epochs = epochs;
+    c.maxSteps = maxSteps;
+    c.batchSize = batchSize;
+    c.learningRate = learningRate;
+    c.warmupSteps = warmupSteps;
+    c.weightDecay = weightDecay;
+    c.maxGradNorm = maxGradNorm;
+    c.evalFraction = evalFraction;
+    c.logEvery = logEvery;
+    c.evalEvery = evalEvery;
+    c.earlyStoppingPatience = earlyStoppingPatience;
+    c.earlyStoppingMinDelta = earlyStoppingMinDelta;
+    c.seed = seed;
+    return c;
+  }
+
+  public SftConfig validate() {
+    if (epochs < 1
+        || maxSteps < 1
+        || batchSize < 1
+        || !(learningRate > 0)
+        || warmupSteps < 0
+        || weightDecay < 0
+        || maxGradNorm < 0
+        || evalFraction < 0
+        || evalFraction >= 1
+        || logEvery < 1
+        || evalEvery < 0
+        || earlyStoppingPatience < 1
+        || !(earlyStoppingMinDelta >= 0)) {
+      throw new IllegalArgumentException("flywheel.policy-trainer.sft: invalid settings");
     }
+    return this;
+  }
 
-    public SftConfig validate() {
-        if (epochs < 1 || maxSteps < 1 || batchSize < 1 || !(learningRate > 0) || warmupSteps < 0
-                || weightDecay < 0 || maxGradNorm < 0 || evalFraction < 0 || evalFraction >= 1 || logEvery < 1
-                || evalEvery < 0 || earlyStoppingPatience < 1 || !(earlyStoppingMinDelta >= 0)) {
-            throw new IllegalArgumentException("flywheel.policy-trainer.sft: invalid settings");
-        }
-        return this;
-    }
+  public Map<String, String> toMap() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("sft.epochs", String.valueOf(epochs));
+    m.put("sft.max-steps", String.valueOf(maxSteps));
+    m.put("sft.batch-size", String.valueOf(batchSize));
+    m.put("sft.learning-rate", String.valueOf(learningRate));
+    m.put("sft.warmup-steps", String.valueOf(warmupSteps));
+    m.put("sft.weight-decay", String.valueOf(weightDecay));
+    m.put("sft.max-grad-norm", String.valueOf(maxGradNorm));
+    m.put("sft.eval-fraction", String.valueOf(evalFraction));
+    m.put("sft.eval-every", String.valueOf(evalEvery));
+    m.put("sft.early-stopping-patience", String.valueOf(earlyStoppingPatience));
+    m.put("sft.early-stopping-min-delta", String.valueOf(earlyStoppingMinDelta));
+    m.put("sft.seed", String.valueOf(seed));
+    return m;
+  }
 
-    public Map<String, String> toMap() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("sft.epochs", String.valueOf(epochs));
-        m.put("sft.max-steps", String.valueOf(maxSteps));
-        m.put("sft.batch-size", String.valueOf(batchSize));
-        m.put("sft.learning-rate", String.valueOf(learningRate));
-        m.put("sft.warmup-steps", String.valueOf(warmupSteps));
-        m.put("sft.weight-decay", String.valueOf(weightDecay));
-        m.put("sft.max-grad-norm", String.valueOf(maxGradNorm));
-        m.put("sft.eval-fraction", String.valueOf(evalFraction));
-        m.put("sft.eval-every", String.valueOf(evalEvery));
-        m.put("sft.early-stopping-patience", String.valueOf(earlyStoppingPatience));
-        m.put("sft.early-stopping-min-delta", String.valueOf(earlyStoppingMinDelta));
-        m.put("sft.seed", String.valueOf(seed));
-        return m;
-    }
+  /** Passes over the training demonstrations (InstructGPT: 16). */
+  public int getEpochs() {
+    return epochs;
+  }
 
-    /** Passes over the training demonstrations (InstructGPT: 16). */
-    public int getEpochs() { return epochs; }
-    public void setEpochs(int v) { epochs = v; }
+  public void setEpochs(int v) {
+    epochs = v;
+  }
 
-    /** Upper bound on optimizer steps per SFT round, whatever the epochs would need. */
-    public int getMaxSteps() { return maxSteps; }
-    public void setMaxSteps(int v) { maxSteps = v; }
+  /** Upper bound on optimizer steps per SFT round, whatever the epochs would need. */
+  public int getMaxSteps() {
+    return maxSteps;
+  }
 
-    /** Demonstrations per step. */
-    public int getBatchSize() { return batchSize; }
-    public void setBatchSize(int v) { batchSize = v; }
+  public void setMaxSteps(int v) {
+    maxSteps = v;
+  }
 
-    /** Peak AdamW learning rate, cosine-decayed to 10% (nanoGPT's 1e-3 for character-level models of this size). */
-    public float getLearningRate() { return learningRate; }
-    public void setLearningRate(float v) { learningRate = v; }
+  /** Demonstrations per step. */
+  public int getBatchSize() {
+    return batchSize;
+  }
 
-    /** Linear warmup steps. */
-    public int getWarmupSteps() { return warmupSteps; }
-    public void setWarmupSteps(int v) { warmupSteps = v; }
+  public void setBatchSize(int v) {
+    batchSize = v;
+  }
 
-    /** Decoupled weight decay on matrices (GPT-3 / nanoGPT 0.1). */
-    public float getWeightDecay() { return weightDecay; }
-    public void setWeightDecay(float v) { weightDecay = v; }
+  /**
+   * Peak AdamW learning rate, cosine-decayed to 10% (nanoGPT's 1e-3 for character-level models of
+   * this size).
+   */
+  public float getLearningRate() {
+    return learningRate;
+  }
 
-    /** Global gradient-norm clip (GPT-3 / nanoGPT 1.0); 0 disables. */
-    public float getMaxGradNorm() { return maxGradNorm; }
-    public void setMaxGradNorm(float v) { maxGradNorm = v; }
+  public void setLearningRate(float v) {
+    learningRate = v;
+  }
 
-    /** Share of demonstrations held out for the eval loss, by hash of the demonstration id. */
-    public double getEvalFraction() { return evalFraction; }
-    public void setEvalFraction(double v) { evalFraction = v; }
+  /** Linear warmup steps. */
+  public int getWarmupSteps() {
+    return warmupSteps;
+  }
 
-    /** Log (and publish TrainingMetrics) every this many steps. */
-    public int getLogEvery() { return logEvery; }
-    public void setLogEvery(int v) { logEvery = v; }
+  public void setWarmupSteps(int v) {
+    warmupSteps = v;
+  }
 
-    /**
-     * Steps between eval-loss measurements for early stopping (and at the round's last step); 0 turns early
-     * stopping off. Each measurement is one no-gradient pass over the held-out demonstrations (~10% of a
-     * round's data, about 2% of the round's compute at 100).
-     */
-    public int getEvalEvery() { return evalEvery; }
-    public void setEvalEvery(int v) { evalEvery = v; }
+  /** Decoupled weight decay on matrices (GPT-3 / nanoGPT 0.1). */
+  public float getWeightDecay() {
+    return weightDecay;
+  }
 
-    /**
-     * Measurements without an improvement before the round stops and the best weights are restored
-     * (transformers' {@code EarlyStoppingCallback} {@code early_stopping_patience}, which has no default; 3
-     * tolerates the eval loss's step-to-step noise on ~200 held-out demonstrations).
-     */
-    public int getEarlyStoppingPatience() { return earlyStoppingPatience; }
-    public void setEarlyStoppingPatience(int v) { earlyStoppingPatience = v; }
+  public void setWeightDecay(float v) {
+    weightDecay = v;
+  }
 
-    /** Smallest eval-loss decrease that counts as an improvement (transformers {@code early_stopping_threshold} 0). */
-    public double getEarlyStoppingMinDelta() { return earlyStoppingMinDelta; }
-    public void setEarlyStoppingMinDelta(double v) { earlyStoppingMinDelta = v; }
+  /** Global gradient-norm clip (GPT-3 / nanoGPT 1.0); 0 disables. */
+  public float getMaxGradNorm() {
+    return maxGradNorm;
+  }
 
-    /** Seed of the initialisation (first round) and of the batch order. */
-    public long getSeed() { return seed; }
-    public void setSeed(long v) { seed = v; }
+  public void setMaxGradNorm(float v) {
+    maxGradNorm = v;
+  }
+
+  /** Share of demonstrations held out for the eval loss, by hash of the demonstration id. */
+  public double getEvalFraction() {
+    return evalFraction;
+  }
+
+  public void setEvalFraction(double v) {
+    evalFraction = v;
+  }
+
+  /** Log (and publish TrainingMetrics) every this many steps. */
+  public int getLogEvery() {
+    return logEvery;
+  }
+
+  public void setLogEvery(int v) {
+    logEvery = v;
+  }
+
+  /**
+   * Steps between eval-loss measurements for early stopping (and at the round's last step); 0 turns
+   * early stopping off. Each measurement is one no-gradient pass over the held-out demonstrations
+   * (~10% of a round's data, about 2% of the round's compute at 100).
+   */
+  public int getEvalEvery() {
+    return evalEvery;
+  }
+
+  public void setEvalEvery(int v) {
+    evalEvery = v;
+  }
+
+  /**
+   * Measurements without an improvement before the round stops and the best weights are restored
+   * (transformers' {@code EarlyStoppingCallback} {@code early_stopping_patience}, which has no
+   * default; 3 tolerates the eval loss's step-to-step noise on ~200 held-out demonstrations).
+   */
+  public int getEarlyStoppingPatience() {
+    return earlyStoppingPatience;
+  }
+
+  public void setEarlyStoppingPatience(int v) {
+    earlyStoppingPatience = v;
+  }
+
+  /**
+   * Smallest eval-loss decrease that counts as an improvement (transformers {@code
+   * early_stopping_threshold} 0).
+   */
+  public double getEarlyStoppingMinDelta() {
+    return earlyStoppingMinDelta;
+  }
+
+  public void setEarlyStoppingMinDelta(double v) {
+    earlyStoppingMinDelta = v;
+  }
+
+  /** Seed of the initialisation (first round) and of the batch order. */
+  public long getSeed() {
+    return seed;
+  }
+
+  public void setSeed(long v) {
+    seed = v;
+  }
 }

@@ -2,9 +2,8 @@ package dev.flywheel.policy.service;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-
-import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.CandidateResponse;
+import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.OffsetRange;
@@ -18,8 +17,8 @@ import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.model.LearningRateSchedule;
 import dev.flywheel.model.Learner;
+import dev.flywheel.model.LearningRateSchedule;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PairwiseRewardLoss;
@@ -33,7 +32,6 @@ import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
 import dev.flywheel.trainerkit.KafkaSettings;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,7 +42,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.UUID;
 import java.util.function.Predicate;
-
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -54,247 +51,293 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** Private topics, tiny settings and event helpers for the tests that run the loop on the real broker. */
+/**
+ * Private topics, tiny settings and event helpers for the tests that run the loop on the real
+ * broker.
+ */
 final class Harness {
 
-    final FlywheelInfra infra;
-    final PolicyTrainerConfig config = new PolicyTrainerConfig();
-    final SftConfig sft = new SftConfig();
-    final PpoConfig ppo = new PpoConfig();
-    final Path root;
+  final FlywheelInfra infra;
+  final PolicyTrainerConfig config = new PolicyTrainerConfig();
+  final SftConfig sft = new SftConfig();
+  final PpoConfig ppo = new PpoConfig();
+  final Path root;
 
-    Harness(FlywheelInfra infra) {
-        this.infra = infra;
-        root = infra.newTempDirectory("policy-trainer-test");
-        config.setDemonstrationsTopic(topic("demos", Topics.FEEDBACK_DEMONSTRATIONS.partitions(), Map.of()));
-        config.setTranscriptsTopic(topic("transcripts", 2, Map.of()));
-        config.setRewardVersionsTopic(topic("rm-versions", 1, Topics.REWARD_VERSIONS.topicConfigs()));
-        config.setPolicyVersionsTopic(topic("policy-versions", 1, Topics.POLICY_VERSIONS.topicConfigs()));
-        config.setMetricsTopic(topic("metrics", 1, Map.of()));
-        config.setDeadLettersTopic(topic("dlq", 1, Map.of()));
-        config.setTransactionalId(infra.uniqueName("policy-trainer"));
-        config.setArtifactRoot(root.resolve("artifacts").toString());
-        config.setStateDir(root.resolve("state").toString());
-        config.setDevice("cpu");
-        config.setModelPreset("tiny"); // 64-token context
-        config.setMinDemonstrations(16);
-        config.setSftRetrain(false);
-        config.setPpoSchedule(Duration.ZERO);
-        config.setMinTrainPrompts(4);
-        config.setPollInterval(Duration.ofMillis(200));
-        config.setKafkaTimeout(Duration.ofSeconds(30));
+  Harness(FlywheelInfra infra) {
+    this.infra = infra;
+    root = infra.newTempDirectory("policy-trainer-test");
+    config.setDemonstrationsTopic(
+        topic("demos", Topics.FEEDBACK_DEMONSTRATIONS.partitions(), Map.of()));
+    config.setTranscriptsTopic(topic("transcripts", 2, Map.of()));
+    config.setRewardVersionsTopic(topic("rm-versions", 1, Topics.REWARD_VERSIONS.topicConfigs()));
+    config.setPolicyVersionsTopic(
+        topic("policy-versions", 1, Topics.POLICY_VERSIONS.topicConfigs()));
+    config.setMetricsTopic(topic("metrics", 1, Map.of()));
+    config.setDeadLettersTopic(topic("dlq", 1, Map.of()));
+    config.setTransactionalId(infra.uniqueName("policy-trainer"));
+    config.setArtifactRoot(root.resolve("artifacts").toString());
+    config.setStateDir(root.resolve("state").toString());
+    config.setDevice("cpu");
+    config.setModelPreset("tiny"); // 64-token context
+    config.setMinDemonstrations(16);
+    config.setSftRetrain(false);
+    config.setPpoSchedule(Duration.ZERO);
+    config.setMinTrainPrompts(4);
+    config.setPollInterval(Duration.ofMillis(200));
+    config.setKafkaTimeout(Duration.ofSeconds(30));
 
-        sft.setMaxSteps(40);
-        sft.setBatchSize(8);
-        sft.setLearningRate(3e-3f);
-        sft.setWarmupSteps(5);
-        sft.setLogEvery(10);
-        sft.setEvalFraction(0.25);
+    sft.setMaxSteps(40);
+    sft.setBatchSize(8);
+    sft.setLearningRate(3e-3f);
+    sft.setWarmupSteps(5);
+    sft.setLogEvery(10);
+    sft.setEvalFraction(0.25);
 
-        ppo.setRolloutBatchSize(8);
-        ppo.setMiniBatchSize(4);
-        ppo.setPpoEpochs(2);
-        ppo.setMaxNewTokens(12);
-        ppo.setIterationsPerRound(2);
-        ppo.setEvalPrompts(4);
-        ppo.setEvalSamplesPerPrompt(2);
-        ppo.setRewardDropTolerance(10.0); // the gate is tested on its own; here any outcome is fine
+    ppo.setRolloutBatchSize(8);
+    ppo.setMiniBatchSize(4);
+    ppo.setPpoEpochs(2);
+    ppo.setMaxNewTokens(12);
+    ppo.setIterationsPerRound(2);
+    ppo.setEvalPrompts(4);
+    ppo.setEvalSamplesPerPrompt(2);
+    ppo.setRewardDropTolerance(10.0); // the gate is tested on its own; here any outcome is fine
+  }
+
+  private String topic(String prefix, int partitions, Map<String, String> configs) {
+    String name = infra.uniqueName(prefix);
+    infra.createTopic(name, partitions, configs);
+    return name;
+  }
+
+  /** The registry the trainer under test uses (a {@code RegistryProxy} in outage tests). */
+  String registryUrl;
+
+  KafkaSettings kafka() {
+    return new KafkaSettings(
+        infra.bootstrapServers(), registryUrl != null ? registryUrl : infra.registryUrl());
+  }
+
+  PolicyTrainerLoop loop(TrainerStatus status, PolicyTrainerLoop.Events events) {
+    return new PolicyTrainerLoop(config, sft, ppo, kafka(), status, events);
+  }
+
+  // ---- producing ----
+
+  <V extends SpecificRecord> void produce(String topic, List<Map.Entry<String, V>> records)
+      throws Exception {
+    Map<String, Object> props = infra.producerProps();
+    props.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl());
+    AvroSerializer<V> values = new AvroSerializer<>();
+    values.configure(props, false);
+    try (KafkaProducer<String, V> producer =
+        new KafkaProducer<>(props, new StringSerializer(), values)) {
+      for (Map.Entry<String, V> r : records) {
+        producer.send(new ProducerRecord<>(topic, r.getKey(), r.getValue())).get();
+      }
     }
+  }
 
-    private String topic(String prefix, int partitions, Map<String, String> configs) {
-        String name = infra.uniqueName(prefix);
-        infra.createTopic(name, partitions, configs);
-        return name;
+  void produceDemonstrations(int count, long seed) throws Exception {
+    produceDemonstrations(count, seed, 1);
+  }
+
+  /**
+   * {@code count} demonstrations, each sent {@code copies} times with the same event id (a retried
+   * event).
+   */
+  void produceDemonstrations(int count, long seed, int copies) throws Exception {
+    Random random = new Random(seed);
+    List<Map.Entry<String, Demonstration>> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int a = random.nextInt(10);
+      int b = random.nextInt(10);
+      String id = "demo-" + seed + "-" + i;
+      out.add(
+          Map.entry(
+              id,
+              Demonstration.newBuilder()
+                  .setEventId(UUID.randomUUID().toString())
+                  .setEventTime(Instant.now())
+                  .setDemonstrationId(id)
+                  .setAppId("test")
+                  .setTurns(List.of(new Turn(Role.USER, "What is " + a + " plus " + b + "?")))
+                  .setResponse("ANSWER: " + (a + b))
+                  .setAnnotatorId("writer-1")
+                  .build()));
     }
-
-    /** The registry the trainer under test uses (a {@code RegistryProxy} in outage tests). */
-    String registryUrl;
-
-    KafkaSettings kafka() {
-        return new KafkaSettings(infra.bootstrapServers(), registryUrl != null ? registryUrl : infra.registryUrl());
+    List<Map.Entry<String, Demonstration>> sent = new ArrayList<>();
+    for (int c = 0; c < copies; c++) {
+      sent.addAll(out);
     }
+    produce(config.getDemonstrationsTopic(), sent);
+  }
 
-    PolicyTrainerLoop loop(TrainerStatus status, PolicyTrainerLoop.Events events) {
-        return new PolicyTrainerLoop(config, sft, ppo, kafka(), status, events);
+  void produceTranscripts(int count, long seed) throws Exception {
+    Random random = new Random(seed);
+    List<Map.Entry<String, ChatTranscript>> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int a = random.nextInt(10);
+      int b = random.nextInt(10);
+      String prompt = "What is " + a + " plus " + b + "?";
+      String id = "t-" + seed + "-" + i;
+      out.add(
+          Map.entry(
+              id,
+              ChatTranscript.newBuilder()
+                  .setEventId(UUID.randomUUID().toString())
+                  .setEventTime(Instant.now())
+                  .setTranscriptId(id)
+                  .setConversationId("c-" + i)
+                  .setAppId("test")
+                  .setTurns(List.of(new Turn(Role.USER, prompt)))
+                  .setPrompt(prompt)
+                  .setResponses(
+                      List.of(
+                          CandidateResponse.newBuilder()
+                              .setResponseId("r1")
+                              .setText("ANSWER: 1")
+                              .setPolicyVersion(1L)
+                              .build()))
+                  .build()));
     }
+    produce(config.getTranscriptsTopic(), out);
+  }
 
-    // ---- producing ----
+  void publishRewardModel(long version, ModelStatus status, String uri, String sha, double offset)
+      throws Exception {
+    RewardModelVersion v =
+        RewardModelVersion.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setEventTime(Instant.now())
+            .setVersion(version)
+            .setStatus(status)
+            .setCreatedAt(Instant.now())
+            .setArtifactUri(uri)
+            .setArtifactSha256(sha)
+            .setRewardOffset(offset)
+            .setMetrics(Map.of("eval_accuracy", 0.9))
+            .setTrainingData(List.<OffsetRange>of())
+            .build();
+    produce(config.getRewardVersionsTopic(), List.of(Map.entry(Long.toString(version), v)));
+  }
 
-    <V extends SpecificRecord> void produce(String topic, List<Map.Entry<String, V>> records) throws Exception {
-        Map<String, Object> props = infra.producerProps();
-        props.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl());
-        AvroSerializer<V> values = new AvroSerializer<>();
-        values.configure(props, false);
-        try (KafkaProducer<String, V> producer = new KafkaProducer<>(props, new StringSerializer(), values)) {
-            for (Map.Entry<String, V> r : records) {
-                producer.send(new ProducerRecord<>(topic, r.getKey(), r.getValue())).get();
-            }
+  /**
+   * A tiny reward model trained (40 steps) to prefer answers in the "ANSWER: n" format over the
+   * same digits without it; saved with ModelArtifacts under the artifact root.
+   *
+   * @return {uri, sha256}
+   */
+  String[] trainRewardModel(String name) throws Exception {
+    ChatTemplate chat = new ChatTemplate();
+    Random random = new Random(5);
+    Engine.getInstance().setRandomSeed(5);
+    try (NDManager manager = NDManager.newBaseManager();
+        RewardModel rm = RewardModel.create(GptConfig.tiny(), manager)) {
+      Learner learner =
+          new Learner(OptimizerConfig.adamW(LearningRateSchedule.constant(2e-3f, 5)), rm);
+      for (int step = 0; step < 40; step++) {
+        learner.step(
+            (sm, micro) -> {
+              List<int[]> sequences = new ArrayList<>();
+              List<List<PairwiseRewardLoss.Comparison>> groups = new ArrayList<>();
+              for (int g = 0; g < 8; g++) {
+                int a = random.nextInt(10);
+                int b = random.nextInt(10);
+                List<ChatTurn> q = List.of(ChatTurn.user("What is " + a + " plus " + b + "?"));
+                int offset = sequences.size();
+                sequences.add(chat.encode(append(q, "ANSWER: " + (a + b))));
+                sequences.add(chat.encode(append(q, String.valueOf(random.nextInt(100)) + "?!")));
+                groups.add(PairwiseRewardLoss.fromRanking(offset, offset + 1));
+              }
+              TokenBatch batch = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
+              return PairwiseRewardLoss.compute(
+                      rm.scores(batch.tokens(), batch.mask(), true), groups)
+                  .loss();
+            });
+      }
+      Path dir = root.resolve("artifacts").resolve("reward").resolve(name);
+      String sha = ModelArtifacts.save(dir, rm, ByteTokenizer.INSTANCE, Map.of("version", name));
+      return new String[] {dir.toUri().toString(), sha};
+    }
+  }
+
+  private static List<ChatTurn> append(List<ChatTurn> q, String answer) {
+    List<ChatTurn> all = new ArrayList<>(q);
+    all.add(ChatTurn.assistant(answer));
+    return all;
+  }
+
+  // ---- reading ----
+
+  <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(String topic, Class<V> type) {
+    Map<String, Object> props = new HashMap<>(infra.consumerProps(infra.uniqueName("reader")));
+    props.put("isolation.level", "read_committed");
+    AvroDeserializer<V> values = new AvroDeserializer<>();
+    values.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            infra.registryUrl(),
+            AvroSerdeConfig.SPECIFIC_TYPE,
+            type),
+        false);
+    List<ConsumerRecord<String, V>> out = new ArrayList<>();
+    try (KafkaConsumer<String, V> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), values)) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor(topic).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      long deadline = System.currentTimeMillis() + 20_000;
+      while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))
+          && System.currentTimeMillis() < deadline) {
+        consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+      }
+    }
+    return out;
+  }
+
+  List<PolicyVersion> policyVersions() {
+    return readAll(config.getPolicyVersionsTopic(), PolicyVersion.class).stream()
+        .map(ConsumerRecord::value)
+        .filter(v -> v != null)
+        .toList();
+  }
+
+  List<TrainingMetrics> metrics() {
+    return readAll(config.getMetricsTopic(), TrainingMetrics.class).stream()
+        .map(ConsumerRecord::value)
+        .toList();
+  }
+
+  /** The latest record of every version, ascending. */
+  List<PolicyVersion> latestPolicyVersions() {
+    java.util.TreeMap<Long, PolicyVersion> latest = new java.util.TreeMap<>();
+    for (PolicyVersion v : policyVersions()) {
+      latest.put(v.getVersion(), v);
+    }
+    return List.copyOf(latest.values());
+  }
+
+  /** Waits until the latest record of some version matches {@code condition}. */
+  PolicyVersion awaitVersion(
+      Predicate<PolicyVersion> condition, Duration timeout, TrainerStatus status)
+      throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeout.toMillis();
+    while (System.currentTimeMillis() < deadline) {
+      for (PolicyVersion v : latestPolicyVersions()) {
+        if (condition.test(v)) {
+          return v;
         }
+      }
+      if (status != null && status.phase() == TrainerStatus.Phase.FAILED) {
+        throw new AssertionError("the loop failed: " + status.lastError());
+      }
+      Thread.sleep(300);
     }
-
-    void produceDemonstrations(int count, long seed) throws Exception {
-        produceDemonstrations(count, seed, 1);
-    }
-
-    /** {@code count} demonstrations, each sent {@code copies} times with the same event id (a retried event). */
-    void produceDemonstrations(int count, long seed, int copies) throws Exception {
-        Random random = new Random(seed);
-        List<Map.Entry<String, Demonstration>> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int a = random.nextInt(10);
-            int b = random.nextInt(10);
-            String id = "demo-" + seed + "-" + i;
-            out.add(Map.entry(id, Demonstration.newBuilder()
-                    .setEventId(UUID.randomUUID().toString())
-                    .setEventTime(Instant.now())
-                    .setDemonstrationId(id)
-                    .setAppId("test")
-                    .setTurns(List.of(new Turn(Role.USER, "What is " + a + " plus " + b + "?")))
-                    .setResponse("ANSWER: " + (a + b))
-                    .setAnnotatorId("writer-1")
-                    .build()));
-        }
-        List<Map.Entry<String, Demonstration>> sent = new ArrayList<>();
-        for (int c = 0; c < copies; c++) {
-            sent.addAll(out);
-        }
-        produce(config.getDemonstrationsTopic(), sent);
-    }
-
-    void produceTranscripts(int count, long seed) throws Exception {
-        Random random = new Random(seed);
-        List<Map.Entry<String, ChatTranscript>> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int a = random.nextInt(10);
-            int b = random.nextInt(10);
-            String prompt = "What is " + a + " plus " + b + "?";
-            String id = "t-" + seed + "-" + i;
-            out.add(Map.entry(id, ChatTranscript.newBuilder()
-                    .setEventId(UUID.randomUUID().toString())
-                    .setEventTime(Instant.now())
-                    .setTranscriptId(id)
-                    .setConversationId("c-" + i)
-                    .setAppId("test")
-                    .setTurns(List.of(new Turn(Role.USER, prompt)))
-                    .setPrompt(prompt)
-                    .setResponses(List.of(CandidateResponse.newBuilder().setResponseId("r1").setText("ANSWER: 1").setPolicyVersion(1L).build()))
-                    .build()));
-        }
-        produce(config.getTranscriptsTopic(), out);
-    }
-
-    void publishRewardModel(long version, ModelStatus status, String uri, String sha, double offset) throws Exception {
-        RewardModelVersion v = RewardModelVersion.newBuilder()
-                .setEventId(UUID.randomUUID().toString())
-                .setEventTime(Instant.now())
-                .setVersion(version)
-                .setStatus(status)
-                .setCreatedAt(Instant.now())
-                .setArtifactUri(uri)
-                .setArtifactSha256(sha)
-                .setRewardOffset(offset)
-                .setMetrics(Map.of("eval_accuracy", 0.9))
-                .setTrainingData(List.<OffsetRange>of())
-                .build();
-        produce(config.getRewardVersionsTopic(), List.of(Map.entry(Long.toString(version), v)));
-    }
-
-    /**
-     * A tiny reward model trained (40 steps) to prefer answers in the "ANSWER: n" format over the same
-     * digits without it; saved with ModelArtifacts under the artifact root.
-     *
-     * @return {uri, sha256}
-     */
-    String[] trainRewardModel(String name) throws Exception {
-        ChatTemplate chat = new ChatTemplate();
-        Random random = new Random(5);
-        Engine.getInstance().setRandomSeed(5);
-        try (NDManager manager = NDManager.newBaseManager();
-                RewardModel rm = RewardModel.create(GptConfig.tiny(), manager)) {
-            Learner learner = new Learner(OptimizerConfig.adamW(LearningRateSchedule.constant(2e-3f, 5)), rm);
-            for (int step = 0; step < 40; step++) {
-                learner.step((sm, micro) -> {
-                    List<int[]> sequences = new ArrayList<>();
-                    List<List<PairwiseRewardLoss.Comparison>> groups = new ArrayList<>();
-                    for (int g = 0; g < 8; g++) {
-                        int a = random.nextInt(10);
-                        int b = random.nextInt(10);
-                        List<ChatTurn> q = List.of(ChatTurn.user("What is " + a + " plus " + b + "?"));
-                        int offset = sequences.size();
-                        sequences.add(chat.encode(append(q, "ANSWER: " + (a + b))));
-                        sequences.add(chat.encode(append(q, String.valueOf(random.nextInt(100)) + "?!")));
-                        groups.add(PairwiseRewardLoss.fromRanking(offset, offset + 1));
-                    }
-                    TokenBatch batch = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
-                    return PairwiseRewardLoss.compute(rm.scores(batch.tokens(), batch.mask(), true), groups).loss();
-                });
-            }
-            Path dir = root.resolve("artifacts").resolve("reward").resolve(name);
-            String sha = ModelArtifacts.save(dir, rm, ByteTokenizer.INSTANCE, Map.of("version", name));
-            return new String[] {dir.toUri().toString(), sha};
-        }
-    }
-
-    private static List<ChatTurn> append(List<ChatTurn> q, String answer) {
-        List<ChatTurn> all = new ArrayList<>(q);
-        all.add(ChatTurn.assistant(answer));
-        return all;
-    }
-
-    // ---- reading ----
-
-    <V extends SpecificRecord> List<ConsumerRecord<String, V>> readAll(String topic, Class<V> type) {
-        Map<String, Object> props = new HashMap<>(infra.consumerProps(infra.uniqueName("reader")));
-        props.put("isolation.level", "read_committed");
-        AvroDeserializer<V> values = new AvroDeserializer<>();
-        values.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl(), AvroSerdeConfig.SPECIFIC_TYPE, type), false);
-        List<ConsumerRecord<String, V>> out = new ArrayList<>();
-        try (KafkaConsumer<String, V> consumer = new KafkaConsumer<>(props, new StringDeserializer(), values)) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp)) && System.currentTimeMillis() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
-    }
-
-    List<PolicyVersion> policyVersions() {
-        return readAll(config.getPolicyVersionsTopic(), PolicyVersion.class).stream()
-                .map(ConsumerRecord::value).filter(v -> v != null).toList();
-    }
-
-    List<TrainingMetrics> metrics() {
-        return readAll(config.getMetricsTopic(), TrainingMetrics.class).stream().map(ConsumerRecord::value).toList();
-    }
-
-    /** The latest record of every version, ascending. */
-    List<PolicyVersion> latestPolicyVersions() {
-        java.util.TreeMap<Long, PolicyVersion> latest = new java.util.TreeMap<>();
-        for (PolicyVersion v : policyVersions()) {
-            latest.put(v.getVersion(), v);
-        }
-        return List.copyOf(latest.values());
-    }
-
-    /** Waits until the latest record of some version matches {@code condition}. */
-    PolicyVersion awaitVersion(Predicate<PolicyVersion> condition, Duration timeout, TrainerStatus status) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeout.toMillis();
-        while (System.currentTimeMillis() < deadline) {
-            for (PolicyVersion v : latestPolicyVersions()) {
-                if (condition.test(v)) {
-                    return v;
-                }
-            }
-            if (status != null && status.phase() == TrainerStatus.Phase.FAILED) {
-                throw new AssertionError("the loop failed: " + status.lastError());
-            }
-            Thread.sleep(300);
-        }
-        throw new AssertionError("no matching policy version within " + timeout + "; versions: " + policyVersions());
-    }
+    throw new AssertionError(
+        "no matching policy version within " + timeout + "; versions: " + policyVersions());
+  }
 }

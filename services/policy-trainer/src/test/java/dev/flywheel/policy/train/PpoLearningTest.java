@@ -4,135 +4,172 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.ValueModel;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every RL algorithm learns a task whose reward is known: an SFT policy writes 8 letters from {a, b, c, d}
- * uniformly, the reward is 2 × the share of 'a'. PPO, RLOO, GRPO and online DPO must each raise the mean
- * reward by a clear margin within a bounded number of iterations while the KL to the SFT reference stays
- * under the controller's target.
+ * Every RL algorithm learns a task whose reward is known: an SFT policy writes 8 letters from {a,
+ * b, c, d} uniformly, the reward is 2 × the share of 'a'. PPO, RLOO, GRPO and online DPO must each
+ * raise the mean reward by a clear margin within a bounded number of iterations while the KL to the
+ * SFT reference stays under the controller's target.
  */
 class PpoLearningTest {
 
-    static NDManager manager;
+  static NDManager manager;
 
-    @BeforeAll
-    static void setUp() {
-        manager = NDManager.newBaseManager();
-    }
+  @BeforeAll
+  static void setUp() {
+    manager = NDManager.newBaseManager();
+  }
 
-    @AfterAll
-    static void tearDown() {
-        manager.close();
-    }
+  @AfterAll
+  static void tearDown() {
+    manager.close();
+  }
 
-    /** The SFT starting point: 150 steps on letter demonstrations (also offline DPO's, in OfflineDpoTrainerTest). */
-    static PolicyModel sftLetterPolicy(GptConfig config, NDManager manager) {
-        Engine.getInstance().setRandomSeed(7);
-        PolicyModel policy = PolicyModel.create(config, manager);
-        SftConfig sft = new SftConfig();
-        sft.setMaxSteps(150);
-        sft.setBatchSize(16);
-        sft.setLearningRate(3e-3f);
-        sft.setEvalFraction(0.0);
-        new SftTrainer(sft).train(policy, TinyTasks.letterDemos(160, 3), new SftTrainer.Listener() {});
-        return policy;
-    }
+  /**
+   * The SFT starting point: 150 steps on letter demonstrations (also offline DPO's, in
+   * OfflineDpoTrainerTest).
+   */
+  static PolicyModel sftLetterPolicy(GptConfig config, NDManager manager) {
+    Engine.getInstance().setRandomSeed(7);
+    PolicyModel policy = PolicyModel.create(config, manager);
+    SftConfig sft = new SftConfig();
+    sft.setMaxSteps(150);
+    sft.setBatchSize(16);
+    sft.setLearningRate(3e-3f);
+    sft.setEvalFraction(0.0);
+    new SftTrainer(sft).train(policy, TinyTasks.letterDemos(160, 3), new SftTrainer.Listener() {});
+    return policy;
+  }
 
-    static PpoConfig letterPpoConfig() {
-        PpoConfig c = new PpoConfig();
-        c.setRolloutBatchSize(32);
-        c.setMiniBatchSize(8);
-        c.setPpoEpochs(4);
-        c.setMaxNewTokens(10);
-        c.setLearningRate(1e-4f);
-        c.setValueInit(PpoConfig.ValueInit.POLICY);
-        return c;
-    }
+  static PpoConfig letterPpoConfig() {
+    PpoConfig c = new PpoConfig();
+    c.setRolloutBatchSize(32);
+    c.setMiniBatchSize(8);
+    c.setPpoEpochs(4);
+    c.setMaxNewTokens(10);
+    c.setLearningRate(1e-4f);
+    c.setValueInit(PpoConfig.ValueInit.POLICY);
+    return c;
+  }
 
-    @Test
-    void ppoRaisesTheRewardOfATaskWithAKnownOptimumWhileKlStaysUnderTarget() {
-        raisesTheReward(letterPpoConfig());
-    }
+  @Test
+  void ppoRaisesTheRewardOfATaskWithAKnownOptimumWhileKlStaysUnderTarget() {
+    raisesTheReward(letterPpoConfig());
+  }
 
-    /** The same with 4 samples per prompt and the leave-one-out baseline (8 prompts × 4 per batch). */
-    @Test
-    void withTheLeaveOneOutBaselineOverFourSamplesPerPromptToo() {
-        PpoConfig c = letterPpoConfig();
-        c.setSamplesPerPrompt(4);
-        raisesTheReward(c);
-    }
+  /**
+   * The same with 4 samples per prompt and the leave-one-out baseline (8 prompts × 4 per batch).
+   */
+  @Test
+  void withTheLeaveOneOutBaselineOverFourSamplesPerPromptToo() {
+    PpoConfig c = letterPpoConfig();
+    c.setSamplesPerPrompt(4);
+    raisesTheReward(c);
+  }
 
-    @Test
-    void rlooRaisesTheRewardWithoutAValueModel() {
-        PpoConfig c = letterPpoConfig();
-        c.setAlgorithm(PpoConfig.Algorithm.RLOO);
-        raisesTheReward(c);
-    }
+  @Test
+  void rlooRaisesTheRewardWithoutAValueModel() {
+    PpoConfig c = letterPpoConfig();
+    c.setAlgorithm(PpoConfig.Algorithm.RLOO);
+    raisesTheReward(c);
+  }
 
-    @Test
-    void grpoRaisesTheRewardWithTheKlInTheLoss() {
-        PpoConfig c = letterPpoConfig();
-        c.setAlgorithm(PpoConfig.Algorithm.GRPO);
-        c.setSamplesPerPrompt(4); // 8 prompts × 4: a group of 8 would leave 4 prompts per batch
-        raisesTheReward(c);
-    }
+  @Test
+  void grpoRaisesTheRewardWithTheKlInTheLoss() {
+    PpoConfig c = letterPpoConfig();
+    c.setAlgorithm(PpoConfig.Algorithm.GRPO);
+    c.setSamplesPerPrompt(4); // 8 prompts × 4: a group of 8 would leave 4 prompts per batch
+    raisesTheReward(c);
+  }
 
-    @Test
-    void onlineDpoRaisesTheRewardFromBestVersusWorstPairs() {
-        PpoConfig c = letterPpoConfig();
-        c.setAlgorithm(PpoConfig.Algorithm.ONLINE_DPO);
-        raisesTheReward(c);
-    }
+  @Test
+  void onlineDpoRaisesTheRewardFromBestVersusWorstPairs() {
+    PpoConfig c = letterPpoConfig();
+    c.setAlgorithm(PpoConfig.Algorithm.ONLINE_DPO);
+    raisesTheReward(c);
+  }
 
-    private static void raisesTheReward(PpoConfig c) {
-        GptConfig config = TinyTasks.tinyConfig(32);
-        try (PolicyModel policy = sftLetterPolicy(config, manager);
-                PolicyModel reference = PolicyModel.create(config, manager)) {
-            reference.copyTrunkFrom(policy);
-            try (ValueModel value = PolicyOptimizer.initValue(c, policy, null, 0, manager)) {
-                PolicyOptimizer trainer = PolicyOptimizer.create(c, policy, reference, value, TinyTasks.shareOfA(),
-                        c.getInitKlCoef(), new ScoreNormalizer(), List.of());
-                List<PpoTrainer.IterationStats> history = new ArrayList<>();
-                int iterations = 12;
-                for (int i = 0; i < iterations; i++) {
-                    PpoTrainer.IterationStats s = trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
-                    history.add(s);
-                    System.out.printf(Locale.ROOT, "iter %2d reward %.3f kl %.3f beta %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f approxKl %.4f steps %d len %.1f eos %.2f gen %.2fs upd %.2fs%n",
-                            i, s.meanReward(), s.kl(), s.beta(), s.entropy(), s.clipFraction(), s.valueLoss(),
-                            s.explainedVariance(), s.approxKl(), s.updateSteps(), s.meanResponseLength(), s.eosRate(),
-                            s.generationSeconds(), s.updateSeconds());
-                }
-                // 64 episodes before, 128 after: the standard error of each mean is ~0.05
-                double before = (history.get(0).meanReward() + history.get(1).meanReward()) / 2;
-                double after = history.subList(iterations - 4, iterations).stream()
-                        .mapToDouble(PpoTrainer.IterationStats::meanReward).average().orElseThrow();
-                assertTrue(before < 0.7, "the SFT policy should start near the uniform mix (0.5): " + before);
-                // with β = 0.2 the KL-regularised optimum is p(a) ≈ 0.54 per letter: reward ≈ 1.08 (PPO, RLOO)
-                assertTrue(after > before + 0.25, "mean reward " + before + " -> " + after);
-                if (c.getAlgorithm() == PpoConfig.Algorithm.GRPO) {
-                    // GRPO's KL is a per-token mean in the loss, not a sequence sum in the reward: it holds the
-                    // policy more loosely, and one batch's estimate spikes (7.4 once, then 3.4); its window must not
-                    double last4 = history.subList(iterations - 4, iterations).stream()
-                            .mapToDouble(PpoTrainer.IterationStats::kl).average().orElseThrow();
-                    assertTrue(last4 < c.getKlTarget(), "mean KL of the last 4 iterations " + last4 + " over the target");
-                } else {
-                    for (PpoTrainer.IterationStats s : history) {
-                        assertTrue(s.kl() < c.getKlTarget(), "KL " + s.kl() + " over the target " + c.getKlTarget());
-                    }
-                }
-            }
+  private static void raisesTheReward(PpoConfig c) {
+    GptConfig config = TinyTasks.tinyConfig(32);
+    try (PolicyModel policy = sftLetterPolicy(config, manager);
+        PolicyModel reference = PolicyModel.create(config, manager)) {
+      reference.copyTrunkFrom(policy);
+      try (ValueModel value = PolicyOptimizer.initValue(c, policy, null, 0, manager)) {
+        PolicyOptimizer trainer =
+            PolicyOptimizer.create(
+                c,
+                policy,
+                reference,
+                value,
+                TinyTasks.shareOfA(),
+                c.getInitKlCoef(),
+                new ScoreNormalizer(),
+                List.of());
+        List<PpoTrainer.IterationStats> history = new ArrayList<>();
+        int iterations = 12;
+        for (int i = 0; i < iterations; i++) {
+          PpoTrainer.IterationStats s =
+              trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
+          history.add(s);
+          System.out.printf(
+              Locale.ROOT,
+              "iter %2d reward %.3f kl %.3f beta %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f approxKl %.4f steps %d len %.1f eos %.2f gen %.2fs upd %.2fs%n",
+              i,
+              s.meanReward(),
+              s.kl(),
+              s.beta(),
+              s.entropy(),
+              s.clipFraction(),
+              s.valueLoss(),
+              s.explainedVariance(),
+              s.approxKl(),
+              s.updateSteps(),
+              s.meanResponseLength(),
+              s.eosRate(),
+              s.generationSeconds(),
+              s.updateSeconds());
         }
+        // 64 episodes before, 128 after: the standard error of each mean is ~0.05
+        double before = (history.get(0).meanReward() + history.get(1).meanReward()) / 2;
+        double after =
+            history.subList(iterations - 4, iterations).stream()
+                .mapToDouble(PpoTrainer.IterationStats::meanReward)
+                .average()
+                .orElseThrow();
+        assertTrue(
+            before < 0.7, "the SFT policy should start near the uniform mix (0.5): " + before);
+        // with β = 0.2 the KL-regularised optimum is p(a) ≈ 0.54 per letter: reward ≈ 1.08 (PPO,
+        // RLOO)
+        assertTrue(after > before + 0.25, "mean reward " + before + " -> " + after);
+        if (c.getAlgorithm() == PpoConfig.Algorithm.GRPO) {
+          // GRPO's KL is a per-token mean in the loss, not a sequence sum in the reward: it holds
+          // the
+          // policy more loosely, and one batch's estimate spikes (7.4 once, then 3.4); its window
+          // must not
+          double last4 =
+              history.subList(iterations - 4, iterations).stream()
+                  .mapToDouble(PpoTrainer.IterationStats::kl)
+                  .average()
+                  .orElseThrow();
+          assertTrue(
+              last4 < c.getKlTarget(),
+              "mean KL of the last 4 iterations " + last4 + " over the target");
+        } else {
+          for (PpoTrainer.IterationStats s : history) {
+            assertTrue(
+                s.kl() < c.getKlTarget(), "KL " + s.kl() + " over the target " + c.getKlTarget());
+          }
+        }
+      }
     }
+  }
 }

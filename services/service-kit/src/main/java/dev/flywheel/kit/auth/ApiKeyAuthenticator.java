@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Resolves an API key to its app. Built once from {@code flywheel.auth.apps.*}; a malformed hash, or the
- * same hash configured for two apps, fails start-up rather than letting a key resolve ambiguously.
+ * Resolves an API key to its app. Built once from {@code flywheel.auth.apps.*}; a malformed hash,
+ * or the same hash configured for two apps, fails start-up rather than letting a key resolve
+ * ambiguously.
  */
 @Context // eager: a bad key configuration fails start-up, not the first request
 public class ApiKeyAuthenticator {
@@ -23,15 +24,16 @@ public class ApiKeyAuthenticator {
   public ApiKeyAuthenticator(List<AppKeyConfig> apps) {
     Map<String, ApiPrincipal> map = new HashMap<>();
     for (AppKeyConfig app : apps) {
-      ApiPrincipal principal = new ApiPrincipal(app.getAppId(), new LinkedHashSet<>(app.getScopes()));
+      ApiPrincipal principal =
+          new ApiPrincipal(app.getAppId(), new LinkedHashSet<>(app.getScopes()));
       int i = 0;
       for (String configured : app.getKeyHashes()) {
         String where = "flywheel.auth.apps." + app.getAppId() + ".key-hashes[" + i++ + "]";
         String hash = ApiKeys.normaliseHash(configured, where);
         ApiPrincipal previous = map.putIfAbsent(hash, principal);
         if (previous != null && !previous.appId().equals(app.getAppId())) {
-          throw new IllegalArgumentException(where + ": the same key hash is configured for app '"
-              + previous.appId() + "'");
+          throw new IllegalArgumentException(
+              where + ": the same key hash is configured for app '" + previous.appId() + "'");
         }
       }
       if (app.getKeyHashes().isEmpty()) {

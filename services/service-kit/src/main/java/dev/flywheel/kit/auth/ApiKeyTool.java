@@ -24,7 +24,8 @@ public final class ApiKeyTool {
     System.exit(run(args, System.in, System.out, System.err));
   }
 
-  static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err) throws IOException {
+  static int run(String[] args, java.io.InputStream in, PrintStream out, PrintStream err)
+      throws IOException {
     String command = args.length == 0 ? "help" : args[0];
     switch (command) {
       case "new" -> {
@@ -35,7 +36,8 @@ public final class ApiKeyTool {
         String app = args[1];
         String key = ApiKeys.generate();
         String hash = ApiKeys.sha256Hex(key);
-        out.println("API key for app '" + app + "' (shown once, store it in the app's secret store):");
+        out.println(
+            "API key for app '" + app + "' (shown once, store it in the app's secret store):");
         out.println("  " + key);
         out.println();
         out.println("Add to the service configuration (only the hash, never the key):");
@@ -53,7 +55,8 @@ public final class ApiKeyTool {
         return 0;
       }
       case "hash" -> {
-        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        BufferedReader reader =
+            new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         String line = reader.readLine();
         if (line == null || line.isBlank()) {
           err.println("hash: give the key on standard input, e.g.  printf %s \"$KEY\" | ... hash");
@@ -63,10 +66,13 @@ public final class ApiKeyTool {
         return 0;
       }
       default -> {
-        (command.equals("help") || command.equals("--help") ? out : err).println(String.join("\n",
-            "usage:",
-            "  new <app-id> [scope...]   mint a key; prints it once plus the config snippet with its hash",
-            "  hash                      read a key from stdin and print its SHA-256 (64 hex digits)"));
+        (command.equals("help") || command.equals("--help") ? out : err)
+            .println(
+                String.join(
+                    "\n",
+                    "usage:",
+                    "  new <app-id> [scope...]   mint a key; prints it once plus the config snippet with its hash",
+                    "  hash                      read a key from stdin and print its SHA-256 (64 hex digits)"));
         return command.equals("help") || command.equals("--help") ? 0 : 2;
       }
     }

@@ -8,8 +8,9 @@ import java.util.regex.Pattern;
 
 /**
  * API keys and their stored form. A key is 32 random bytes (base64url, prefixed {@code fwk_}); the
- * configuration only ever holds its SHA-256 as 64 lowercase hex digits. A plain (unsalted, fast) hash is
- * right for keys this random: there is nothing to brute-force, and a lookup costs one digest.
+ * configuration only ever holds its SHA-256 as 64 lowercase hex digits. A plain (unsalted, fast)
+ * hash is right for keys this random: there is nothing to brute-force, and a lookup costs one
+ * digest.
  */
 public final class ApiKeys {
 
@@ -26,14 +27,17 @@ public final class ApiKeys {
     return KEY_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
   }
 
-  /** SHA-256 of the key's UTF-8 bytes as 64 lowercase hex digits: what goes into the configuration. */
+  /**
+   * SHA-256 of the key's UTF-8 bytes as 64 lowercase hex digits: what goes into the configuration.
+   */
   public static String sha256Hex(String key) {
     return Digests.sha256Hex(key);
   }
 
   /**
-   * Normalises a configured hash (optional {@code sha256:} prefix, any case) to 64 lowercase hex digits,
-   * or throws naming what is wrong, in particular when a plaintext key was pasted instead of its hash.
+   * Normalises a configured hash (optional {@code sha256:} prefix, any case) to 64 lowercase hex
+   * digits, or throws naming what is wrong, in particular when a plaintext key was pasted instead
+   * of its hash.
    */
   public static String normaliseHash(String configured, String where) {
     if (configured == null || configured.isBlank()) {
@@ -45,10 +49,12 @@ public final class ApiKeys {
     }
     value = value.toLowerCase(Locale.ROOT);
     if (!HEX_SHA256.matcher(value).matches()) {
-      String hint = configured.startsWith(KEY_PREFIX)
-          ? " (this looks like a plaintext API key: configure its SHA-256 instead, see ApiKeyTool)"
-          : "";
-      throw new IllegalArgumentException(where + ": key hash must be 64 hex digits (SHA-256)" + hint);
+      String hint =
+          configured.startsWith(KEY_PREFIX)
+              ? " (this looks like a plaintext API key: configure its SHA-256 instead, see ApiKeyTool)"
+              : "";
+      throw new IllegalArgumentException(
+          where + ": key hash must be 64 hex digits (SHA-256)" + hint);
     }
     return value;
   }

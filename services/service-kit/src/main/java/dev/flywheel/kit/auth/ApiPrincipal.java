@@ -8,6 +8,7 @@ public record ApiPrincipal(String appId, Set<String> scopes) {
 
   /** Request attribute under which {@link ApiKeyFilter} stores the principal. */
   public static final String ATTRIBUTE = "flywheel.api.principal";
+
   public static final String ALL_SCOPES = "*";
 
   public ApiPrincipal {
@@ -15,12 +16,24 @@ public record ApiPrincipal(String appId, Set<String> scopes) {
   }
 
   public boolean allows(String scope) {
-    return scope == null || scope.isEmpty() || scopes.contains(ALL_SCOPES) || scopes.contains(scope);
+    return scope == null
+        || scope.isEmpty()
+        || scopes.contains(ALL_SCOPES)
+        || scopes.contains(scope);
   }
 
-  /** The principal of a request that passed {@link ApiKeyFilter}; throws if the route is unprotected. */
+  /**
+   * The principal of a request that passed {@link ApiKeyFilter}; throws if the route is
+   * unprotected.
+   */
   public static ApiPrincipal of(HttpRequest<?> request) {
-    return request.getAttribute(ATTRIBUTE, ApiPrincipal.class).orElseThrow(() -> new IllegalStateException(
-        "no API principal on " + request.getPath() + ": is the route annotated with @RequiresApiKey?"));
+    return request
+        .getAttribute(ATTRIBUTE, ApiPrincipal.class)
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "no API principal on "
+                        + request.getPath()
+                        + ": is the route annotated with @RequiresApiKey?"));
   }
 }

@@ -5,9 +5,9 @@ import io.micronaut.context.annotation.Parameter;
 import java.util.List;
 
 /**
- * One app allowed to call the service: {@code flywheel.auth.apps.<app-id>.key-hashes} (SHA-256 hex of
- * each valid key; more than one during a rotation) and {@code scopes} (e.g. {@code rankings:write};
- * {@code *} for all).
+ * One app allowed to call the service: {@code flywheel.auth.apps.<app-id>.key-hashes} (SHA-256 hex
+ * of each valid key; more than one during a rotation) and {@code scopes} (e.g. {@code
+ * rankings:write}; {@code *} for all).
  */
 @EachProperty("flywheel.auth.apps")
 public class AppKeyConfig {

@@ -5,10 +5,10 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 
 /**
- * The JSON error body of every Flywheel HTTP service: {@code error} is a stable machine-readable code
- * ({@code k_out_of_range}, {@code unauthorized}, ...), {@code message} says what is wrong for a human,
- * {@code field} names the offending request field as a path ({@code tiers}, {@code items[2].turns[0].role})
- * when there is one.
+ * The JSON error body of every Flywheel HTTP service: {@code error} is a stable machine-readable
+ * code ({@code k_out_of_range}, {@code unauthorized}, ...), {@code message} says what is wrong for
+ * a human, {@code field} names the offending request field as a path ({@code tiers}, {@code
+ * items[2].turns[0].role}) when there is one.
  */
 @Serdeable
 @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -20,17 +20,28 @@ public class ApiErrorResponseProcessor implements ErrorResponseProcessor<ApiErro
 
   @Override
   @SuppressWarnings("unchecked")
-  public MutableHttpResponse<ApiError> processResponse(ErrorContext context, MutableHttpResponse<?> response) {
+  public MutableHttpResponse<ApiError> processResponse(
+      ErrorContext context, MutableHttpResponse<?> response) {
     if (context.getRequest().getMethod() == HttpMethod.HEAD) {
       return (MutableHttpResponse<ApiError>) response;
     }
     int status = response.getStatus().getCode();
-    String message = context.getErrors().stream().map(Error::getMessage).findFirst()
-        .orElse(response.getStatus().getReason());
-    String field = context.getErrors().stream().map(Error::getPath).flatMap(Optional::stream).findFirst()
-        .map(path -> path.startsWith("/") ? path.substring(1) : path).orElse(null);
+    String message =
+        context.getErrors().stream()
+            .map(Error::getMessage)
+            .findFirst()
+            .orElse(response.getStatus().getReason());
+    String field =
+        context.getErrors().stream()
+            .map(Error::getPath)
+            .flatMap(Optional::stream)
+            .findFirst()
+            .map(path -> path.startsWith("/") ? path.substring(1) : path)
+            .orElse(null);
     ApiError body = new ApiError(codeFor(status), message, field);
-    return ((MutableHttpResponse<ApiError>) response).body(body).contentType(MediaType.APPLICATION_JSON_TYPE);
+    return ((MutableHttpResponse<ApiError>) response)
+        .body(body)
+        .contentType(MediaType.APPLICATION_JSON_TYPE);
   }
 
   static String codeFor(int status) {

@@ -11,9 +11,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Creates producers of string keys and Avro values (Confluent wire format, our serializer). Settings, each
- * overriding the one before: durable defaults ({@code acks=all}, idempotence) &lt; {@code flywheel.kafka.properties}
- * &lt; the caller's {@code overrides}.
+ * Creates producers of string keys and Avro values (Confluent wire format, our serializer).
+ * Settings, each overriding the one before: durable defaults ({@code acks=all}, idempotence) &lt;
+ * {@code flywheel.kafka.properties} &lt; the caller's {@code overrides}.
  */
 @Singleton
 public class AvroProducerFactory {
@@ -40,7 +40,8 @@ public class AvroProducerFactory {
     return config;
   }
 
-  public <V extends SpecificRecord> KafkaProducer<String, V> create(String clientId, Map<String, ?> overrides) {
+  public <V extends SpecificRecord> KafkaProducer<String, V> create(
+      String clientId, Map<String, ?> overrides) {
     Map<String, Object> config = producerConfig(clientId, overrides);
     AvroSerializer<V> values = new AvroSerializer<>();
     values.configure(config, false);

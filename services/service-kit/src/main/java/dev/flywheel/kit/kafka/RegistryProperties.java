@@ -3,8 +3,8 @@ package dev.flywheel.kit.kafka;
 import io.micronaut.context.annotation.ConfigurationProperties;
 
 /**
- * {@code flywheel.registry.*}: the Confluent-compatible schema registry (for Apicurio, its
- * {@code /apis/ccompat/v7} URL) and whether writer schemas are registered on first use.
+ * {@code flywheel.registry.*}: the Confluent-compatible schema registry (for Apicurio, its {@code
+ * /apis/ccompat/v7} URL) and whether writer schemas are registered on first use.
  */
 @ConfigurationProperties("flywheel.registry")
 public class RegistryProperties {
@@ -20,7 +20,9 @@ public class RegistryProperties {
     this.url = url;
   }
 
-  /** When false the schemas must have been registered beforehand (e.g. by CI), else producing fails. */
+  /**
+   * When false the schemas must have been registered beforehand (e.g. by CI), else producing fails.
+   */
   public boolean isAutoRegister() {
     return autoRegister;
   }

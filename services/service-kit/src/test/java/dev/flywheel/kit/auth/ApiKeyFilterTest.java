@@ -73,14 +73,16 @@ class ApiKeyFilterTest {
 
   @BeforeAll
   static void start() {
-    context = ApplicationContext.run(Map.of(
-        "kit-filter-test", true,
-        "micronaut.server.port", -1,
-        "flywheel.auth.apps.writer.key-hashes", List.of(ApiKeys.sha256Hex(WRITER_KEY)),
-        "flywheel.auth.apps.writer.scopes", List.of("things:write"),
-        "flywheel.auth.apps.admin.key-hashes", List.of(ApiKeys.sha256Hex(ALL_KEY)),
-        "flywheel.auth.apps.admin.scopes", List.of("*"),
-        "flywheel.auth.apps.nobody.key-hashes", List.of(ApiKeys.sha256Hex(NONE_KEY))));
+    context =
+        ApplicationContext.run(
+            Map.of(
+                "kit-filter-test", true,
+                "micronaut.server.port", -1,
+                "flywheel.auth.apps.writer.key-hashes", List.of(ApiKeys.sha256Hex(WRITER_KEY)),
+                "flywheel.auth.apps.writer.scopes", List.of("things:write"),
+                "flywheel.auth.apps.admin.key-hashes", List.of(ApiKeys.sha256Hex(ALL_KEY)),
+                "flywheel.auth.apps.admin.scopes", List.of("*"),
+                "flywheel.auth.apps.nobody.key-hashes", List.of(ApiKeys.sha256Hex(NONE_KEY))));
     EmbeddedServer server = context.getBean(EmbeddedServer.class).start();
     base = URI.create("http://127.0.0.1:" + server.getPort());
   }
@@ -118,7 +120,9 @@ class ApiKeyFilterTest {
     Reply r = get("/kit/write", null);
     assertEquals(401, r.status());
     assertEquals("unauthorized", r.json().get("error").asText());
-    assertEquals("Bearer realm=\"flywheel\"", r.raw().headers().firstValue("WWW-Authenticate").orElseThrow());
+    assertEquals(
+        "Bearer realm=\"flywheel\"",
+        r.raw().headers().firstValue("WWW-Authenticate").orElseThrow());
     assertEquals(401, get("/kit/write", "Basic " + WRITER_KEY).status());
     assertEquals(401, get("/kit/write", "Bearer ").status());
   }
@@ -128,7 +132,8 @@ class ApiKeyFilterTest {
     Reply r = get("/kit/write", "Bearer " + ApiKeys.generate());
     assertEquals(401, r.status());
     assertEquals("unknown API key", r.json().get("message").asText());
-    assertTrue(r.raw().headers().firstValue("WWW-Authenticate").orElseThrow().contains("invalid_token"));
+    assertTrue(
+        r.raw().headers().firstValue("WWW-Authenticate").orElseThrow().contains("invalid_token"));
   }
 
   @Test
@@ -136,9 +141,12 @@ class ApiKeyFilterTest {
     Reply r = get("/kit/write", "Bearer " + NONE_KEY);
     assertEquals(403, r.status());
     assertEquals("forbidden", r.json().get("error").asText());
-    assertTrue(r.json().get("message").asText().contains("'nobody' lacks scope 'things:write'"), r.body());
+    assertTrue(
+        r.json().get("message").asText().contains("'nobody' lacks scope 'things:write'"), r.body());
     Rejections rejections = context.getBean(Rejections.class);
-    assertTrue(rejections.seen.stream().anyMatch(e -> e.reason().equals("forbidden") && "nobody".equals(e.appId())));
+    assertTrue(
+        rejections.seen.stream()
+            .anyMatch(e -> e.reason().equals("forbidden") && "nobody".equals(e.appId())));
   }
 
   @Test
@@ -157,8 +165,13 @@ class ApiKeyFilterTest {
 
   @Test
   void aPlaintextKeyInTheConfigurationFailsStartUp() {
-    Exception e = assertThrows(Exception.class, () -> ApplicationContext.run(Map.of(
-        "flywheel.auth.apps.oops.key-hashes", List.of(ApiKeys.generate()))).close());
+    Exception e =
+        assertThrows(
+            Exception.class,
+            () ->
+                ApplicationContext.run(
+                        Map.of("flywheel.auth.apps.oops.key-hashes", List.of(ApiKeys.generate())))
+                    .close());
     Throwable root = e;
     while (root.getCause() != null) {
       root = root.getCause();

@@ -10,8 +10,8 @@ import java.util.List;
  * @param prompt text of the last user message
  * @param temperature OpenAI's default is 1
  * @param topP OpenAI's default is 1
- * @param maxTokens max_completion_tokens, else max_tokens, else null (the room left in the context, at
- *     most the configured default)
+ * @param maxTokens max_completion_tokens, else max_tokens, else null (the room left in the context,
+ *     at most the configured default)
  * @param maxTokensParam which of the two the value came from (for error messages)
  * @param seed null when the caller fixed none
  * @param conversationId metadata.conversation_id, or null

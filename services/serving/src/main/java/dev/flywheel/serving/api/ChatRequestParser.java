@@ -1,8 +1,8 @@
 package dev.flywheel.serving.api;
 
-import dev.flywheel.schemas.Texts;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Role;
+import dev.flywheel.schemas.Texts;
 import io.micronaut.json.tree.JsonNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -12,10 +12,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Validates a chat completion body the way OpenAI does: every problem is a 400
- * {@code invalid_request_error} whose {@code param} names the offending parameter
- * ({@code temperature}, {@code messages[1].role}, ...). Parameters this service cannot honour (tools,
- * logprobs, penalties, other response formats) are refused rather than silently ignored; parameters that
+ * Validates a chat completion body the way OpenAI does: every problem is a 400 {@code
+ * invalid_request_error} whose {@code param} names the offending parameter ({@code temperature},
+ * {@code messages[1].role}, ...). Parameters this service cannot honour (tools, logprobs,
+ * penalties, other response formats) are refused rather than silently ignored; parameters that
  * change nothing here ({@code store}, {@code service_tier}, ...) are accepted.
  */
 final class ChatRequestParser {
@@ -23,17 +23,45 @@ final class ChatRequestParser {
   static final int MAX_STOP = 4;
   static final int MAX_USER_LENGTH = 256;
   static final int MAX_MODEL_LENGTH = 256;
+
   /** OpenAI's metadata limits: 16 pairs, keys up to 64 characters, values up to 512. */
   static final int MAX_METADATA_PAIRS = 16;
+
   static final int MAX_METADATA_KEY_LENGTH = 64;
   static final int MAX_METADATA_VALUE_LENGTH = 512;
+
   /** 2^53 − 1: the largest integer every JSON client (JavaScript's Number) reads exactly. */
   static final long MAX_SAFE_SEED = (1L << 53) - 1;
 
-  private static final Set<String> KNOWN = Set.of("model", "messages", "n", "temperature", "top_p", "max_tokens",
-      "max_completion_tokens", "stop", "seed", "user", "stream", "stream_options", "metadata", "frequency_penalty",
-      "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "tools", "tool_choice", "functions",
-      "function_call", "parallel_tool_calls", "response_format", "store", "service_tier", "modalities");
+  private static final Set<String> KNOWN =
+      Set.of(
+          "model",
+          "messages",
+          "n",
+          "temperature",
+          "top_p",
+          "max_tokens",
+          "max_completion_tokens",
+          "stop",
+          "seed",
+          "user",
+          "stream",
+          "stream_options",
+          "metadata",
+          "frequency_penalty",
+          "presence_penalty",
+          "logit_bias",
+          "logprobs",
+          "top_logprobs",
+          "tools",
+          "tool_choice",
+          "functions",
+          "function_call",
+          "parallel_tool_calls",
+          "response_format",
+          "store",
+          "service_tier",
+          "modalities");
 
   private final int maxN;
   private final int maxTokensLimit;
@@ -62,7 +90,8 @@ final class ChatRequestParser {
     }
     String model = requiredString(body, "model");
     if (model.length() > MAX_MODEL_LENGTH) {
-      throw OpenAiException.invalid("model", "'model' is longer than " + MAX_MODEL_LENGTH + " characters.");
+      throw OpenAiException.invalid(
+          "model", "'model' is longer than " + MAX_MODEL_LENGTH + " characters.");
     }
     checkText(model, "model");
     List<ChatTurn> turns = messages(body.get("messages"));
@@ -73,21 +102,27 @@ final class ChatRequestParser {
       }
     }
     if (prompt == null) {
-      throw OpenAiException.invalid("messages", "messages must contain at least one message with role 'user'.");
+      throw OpenAiException.invalid(
+          "messages", "messages must contain at least one message with role 'user'.");
     }
 
     int n = optionalInt(body, "n", 1);
     if (n < 1 || n > maxN) {
-      throw OpenAiException.invalid("n", n + " is not a valid value for 'n': it must be between 1 and " + maxN + ".");
+      throw OpenAiException.invalid(
+          "n", n + " is not a valid value for 'n': it must be between 1 and " + maxN + ".");
     }
     float temperature = (float) optionalNumber(body, "temperature", 1.0);
     if (temperature < 0 || temperature > 2) {
-      throw OpenAiException.invalid("temperature", temperature + " is less than the minimum of 0 or greater than "
-          + "the maximum of 2 - 'temperature'");
+      throw OpenAiException.invalid(
+          "temperature",
+          temperature
+              + " is less than the minimum of 0 or greater than "
+              + "the maximum of 2 - 'temperature'");
     }
     float topP = (float) optionalNumber(body, "top_p", 1.0);
     if (topP < 0 || topP > 1) {
-      throw OpenAiException.invalid("top_p", topP + " is not a valid value for 'top_p': it must be between 0 and 1.");
+      throw OpenAiException.invalid(
+          "top_p", topP + " is not a valid value for 'top_p': it must be between 0 and 1.");
     }
     Integer maxTokens = null;
     String maxTokensParam = null;
@@ -95,11 +130,20 @@ final class ChatRequestParser {
       if (present(body, param)) {
         int value = optionalInt(body, param, 0);
         if (value < 1) {
-          throw OpenAiException.invalid(param, value + " is less than the minimum of 1 - '" + param + "'");
+          throw OpenAiException.invalid(
+              param, value + " is less than the minimum of 1 - '" + param + "'");
         }
         if (value > maxTokensLimit) {
-          throw OpenAiException.invalid(param, param + " is too large: " + value + ". This server supports at most "
-              + maxTokensLimit + " completion tokens, whereas you provided " + value + ".");
+          throw OpenAiException.invalid(
+              param,
+              param
+                  + " is too large: "
+                  + value
+                  + ". This server supports at most "
+                  + maxTokensLimit
+                  + " completion tokens, whereas you provided "
+                  + value
+                  + ".");
         }
         maxTokens = value; // max_completion_tokens, checked last, wins
         maxTokensParam = param;
@@ -108,12 +152,15 @@ final class ChatRequestParser {
     List<String> stop = stop(body.get("stop"), maxStopLength);
     Long seed = present(body, "seed") ? integral(body.get("seed"), "seed").longValueExact() : null;
     if (seed != null && Math.abs(seed) > MAX_SAFE_SEED) {
-      // transcripts carry the seed as a JSON/Avro long: beyond 2^53 JavaScript and JSON clients lose digits
-      throw OpenAiException.invalid("seed", seed + " is outside the safe integer range ±" + MAX_SAFE_SEED + " - 'seed'");
+      // transcripts carry the seed as a JSON/Avro long: beyond 2^53 JavaScript and JSON clients
+      // lose digits
+      throw OpenAiException.invalid(
+          "seed", seed + " is outside the safe integer range ±" + MAX_SAFE_SEED + " - 'seed'");
     }
     String user = optionalString(body, "user");
     if (user != null && user.length() > MAX_USER_LENGTH) {
-      throw OpenAiException.invalid("user", "'user' is longer than " + MAX_USER_LENGTH + " characters.");
+      throw OpenAiException.invalid(
+          "user", "'user' is longer than " + MAX_USER_LENGTH + " characters.");
     }
     if (user != null) {
       checkText(user, "user");
@@ -123,7 +170,8 @@ final class ChatRequestParser {
     if (present(body, "stream_options")) {
       JsonNode options = body.get("stream_options");
       if (!stream) {
-        throw OpenAiException.invalid("stream_options",
+        throw OpenAiException.invalid(
+            "stream_options",
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.");
       }
       if (!options.isObject()) {
@@ -131,11 +179,12 @@ final class ChatRequestParser {
       }
       for (Map.Entry<String, JsonNode> e : options.entries()) {
         if (!e.getKey().equals("include_usage")) {
-          throw OpenAiException.invalid("stream_options." + e.getKey(),
-              "Unrecognized stream option: " + e.getKey());
+          throw OpenAiException.invalid(
+              "stream_options." + e.getKey(), "Unrecognized stream option: " + e.getKey());
         }
       }
-      includeUsage = optionalBoolean(options, "include_usage", false, "stream_options.include_usage");
+      includeUsage =
+          optionalBoolean(options, "include_usage", false, "stream_options.include_usage");
     }
     String conversationId = null;
     if (present(body, "metadata")) {
@@ -144,20 +193,22 @@ final class ChatRequestParser {
         throw OpenAiException.invalid("metadata", "'metadata' must be an object of string values.");
       }
       if (metadata.size() > MAX_METADATA_PAIRS) {
-        throw OpenAiException.invalid("metadata", "'metadata' may hold at most " + MAX_METADATA_PAIRS + " pairs.");
+        throw OpenAiException.invalid(
+            "metadata", "'metadata' may hold at most " + MAX_METADATA_PAIRS + " pairs.");
       }
       for (Map.Entry<String, JsonNode> e : metadata.entries()) {
         if (e.getKey().length() > MAX_METADATA_KEY_LENGTH) {
-          throw OpenAiException.invalid("metadata", "metadata keys may have at most " + MAX_METADATA_KEY_LENGTH
-              + " characters.");
+          throw OpenAiException.invalid(
+              "metadata",
+              "metadata keys may have at most " + MAX_METADATA_KEY_LENGTH + " characters.");
         }
         String at = "metadata." + checkText(e.getKey(), "metadata");
         if (!e.getValue().isString()) {
           throw OpenAiException.invalid(at, "metadata values must be strings.");
         }
         if (e.getValue().getStringValue().length() > MAX_METADATA_VALUE_LENGTH) {
-          throw OpenAiException.invalid(at, "metadata values may have at most " + MAX_METADATA_VALUE_LENGTH
-              + " characters.");
+          throw OpenAiException.invalid(
+              at, "metadata values may have at most " + MAX_METADATA_VALUE_LENGTH + " characters.");
         }
         checkText(e.getValue().getStringValue(), at);
       }
@@ -165,22 +216,39 @@ final class ChatRequestParser {
       conversationId = conversation == null ? null : conversation.getStringValue();
     }
     unsupported(body);
-    return new ChatRequest(model, List.copyOf(turns), prompt, n, temperature, topP, maxTokens, maxTokensParam, stop,
-        seed, user, stream, includeUsage, conversationId);
+    return new ChatRequest(
+        model,
+        List.copyOf(turns),
+        prompt,
+        n,
+        temperature,
+        topP,
+        maxTokens,
+        maxTokensParam,
+        stop,
+        seed,
+        user,
+        stream,
+        includeUsage,
+        conversationId);
   }
 
-  /** Parameters this service cannot honour: refused unless absent, null or at their neutral value. */
+  /**
+   * Parameters this service cannot honour: refused unless absent, null or at their neutral value.
+   */
   private static void unsupported(JsonNode body) {
     for (String param : List.of("frequency_penalty", "presence_penalty")) {
       if (present(body, param) && optionalNumber(body, param, 0) != 0) {
-        throw OpenAiException.invalid(param, "'" + param + "' is not supported by this server; omit it or use 0.");
+        throw OpenAiException.invalid(
+            param, "'" + param + "' is not supported by this server; omit it or use 0.");
       }
     }
     if (present(body, "logprobs") && optionalBoolean(body, "logprobs", false)) {
       throw OpenAiException.invalid("logprobs", "'logprobs' is not supported by this server.");
     }
     if (present(body, "top_logprobs")) {
-      throw OpenAiException.invalid("top_logprobs", "'top_logprobs' is not supported by this server.");
+      throw OpenAiException.invalid(
+          "top_logprobs", "'top_logprobs' is not supported by this server.");
     }
     for (String param : List.of("tools", "functions", "logit_bias")) {
       JsonNode value = body.get(param);
@@ -190,7 +258,9 @@ final class ChatRequestParser {
     }
     for (String param : List.of("tool_choice", "function_call")) {
       JsonNode value = body.get(param);
-      if (value != null && !value.isNull() && !(value.isString() && value.getStringValue().equals("none"))) {
+      if (value != null
+          && !value.isNull()
+          && !(value.isString() && value.getStringValue().equals("none"))) {
         throw OpenAiException.invalid(param, "'" + param + "' is not supported by this server.");
       }
     }
@@ -198,13 +268,15 @@ final class ChatRequestParser {
     if (format != null && !format.isNull()) {
       JsonNode type = format.isObject() ? format.get("type") : null;
       if (type == null || !type.isString() || !type.getStringValue().equals("text")) {
-        throw OpenAiException.invalid("response_format", "only response_format {\"type\": \"text\"} is supported.");
+        throw OpenAiException.invalid(
+            "response_format", "only response_format {\"type\": \"text\"} is supported.");
       }
     }
     JsonNode modalities = body.get("modalities");
     if (modalities != null && !modalities.isNull()) {
       if (!modalities.isArray()) { // values() of a scalar throws: that was a 500
-        throw OpenAiException.invalid("modalities", "'modalities' must be an array, e.g. [\"text\"].");
+        throw OpenAiException.invalid(
+            "modalities", "'modalities' must be an array, e.g. [\"text\"].");
       }
       for (JsonNode m : modalities.values()) {
         if (!m.isString() || !m.getStringValue().equals("text")) {
@@ -230,22 +302,33 @@ final class ChatRequestParser {
       }
       JsonNode roleNode = message.get("role");
       if (roleNode == null || !roleNode.isString()) {
-        throw OpenAiException.invalid(at + ".role", "Missing required parameter: '" + at + ".role'.");
+        throw OpenAiException.invalid(
+            at + ".role", "Missing required parameter: '" + at + ".role'.");
       }
       String roleName = roleNode.getStringValue();
-      Role role = switch (roleName) {
-        case "system", "developer" -> Role.SYSTEM;
-        case "user" -> Role.USER;
-        case "assistant" -> Role.ASSISTANT;
-        case "tool", "function" -> throw OpenAiException.invalid(at + ".role",
-            "messages with role '" + roleName + "' are not supported by this server (no tool calling).");
-        default -> throw OpenAiException.invalid(at + ".role", "Invalid value: '" + roleName
-            + "'. Supported values are: 'system', 'developer', 'user' and 'assistant'.");
-      };
+      Role role =
+          switch (roleName) {
+            case "system", "developer" -> Role.SYSTEM;
+            case "user" -> Role.USER;
+            case "assistant" -> Role.ASSISTANT;
+            case "tool", "function" ->
+                throw OpenAiException.invalid(
+                    at + ".role",
+                    "messages with role '"
+                        + roleName
+                        + "' are not supported by this server (no tool calling).");
+            default ->
+                throw OpenAiException.invalid(
+                    at + ".role",
+                    "Invalid value: '"
+                        + roleName
+                        + "'. Supported values are: 'system', 'developer', 'user' and 'assistant'.");
+          };
       for (String field : List.of("tool_calls", "function_call", "audio")) {
         JsonNode value = message.get(field);
         if (value != null && !value.isNull()) {
-          throw OpenAiException.invalid(at + "." + field, "'" + field + "' is not supported by this server.");
+          throw OpenAiException.invalid(
+              at + "." + field, "'" + field + "' is not supported by this server.");
         }
       }
       turns.add(new ChatTurn(role, content(message.get("content"), at + ".content")));
@@ -270,15 +353,20 @@ final class ChatRequestParser {
       JsonNode part = content.get(j);
       JsonNode type = part.isObject() ? part.get("type") : null;
       if (type == null || !type.isString()) {
-        throw OpenAiException.invalid(partAt + ".type", "Missing required parameter: '" + partAt + ".type'.");
+        throw OpenAiException.invalid(
+            partAt + ".type", "Missing required parameter: '" + partAt + ".type'.");
       }
       if (!type.getStringValue().equals("text")) {
-        throw OpenAiException.invalid(partAt + ".type", "content parts of type '" + type.getStringValue()
-            + "' are not supported by this server (text only).");
+        throw OpenAiException.invalid(
+            partAt + ".type",
+            "content parts of type '"
+                + type.getStringValue()
+                + "' are not supported by this server (text only).");
       }
       JsonNode partText = part.get("text");
       if (partText == null || !partText.isString()) {
-        throw OpenAiException.invalid(partAt + ".text", "Missing required parameter: '" + partAt + ".text'.");
+        throw OpenAiException.invalid(
+            partAt + ".text", "Missing required parameter: '" + partAt + ".text'.");
       }
       if (j > 0) {
         text.append('\n');
@@ -297,7 +385,8 @@ final class ChatRequestParser {
       out.add(stopSequence(stop.getStringValue(), "stop", maxLength));
     } else if (stop.isArray()) {
       if (stop.size() > MAX_STOP) {
-        throw OpenAiException.invalid("stop", "'stop' may hold at most " + MAX_STOP + " sequences.");
+        throw OpenAiException.invalid(
+            "stop", "'stop' may hold at most " + MAX_STOP + " sequences.");
       }
       for (int i = 0; i < stop.size(); i++) {
         JsonNode s = stop.get(i);
@@ -317,22 +406,38 @@ final class ChatRequestParser {
 
   private static String stopSequence(String value, String param, int maxLength) {
     if (value.length() > maxLength) {
-      throw OpenAiException.invalid(param, "'" + param + "' is " + value.length()
-          + " characters long; a stop sequence may have at most " + maxLength + ".");
+      throw OpenAiException.invalid(
+          param,
+          "'"
+              + param
+              + "' is "
+              + value.length()
+              + " characters long; a stop sequence may have at most "
+              + maxLength
+              + ".");
     }
     return checkText(value, param);
   }
 
   /**
-   * Text without NUL (U+0000) and without lone UTF-16 surrogates. JSON can spell a lone surrogate as an
-   * escape ({@code "\\ud800"}); it has no UTF-8 encoding, so the transcript would carry {@code ?} instead.
+   * Text without NUL (U+0000) and without lone UTF-16 surrogates. JSON can spell a lone surrogate
+   * as an escape ({@code "\\ud800"}); it has no UTF-8 encoding, so the transcript would carry
+   * {@code ?} instead.
    */
   static String checkText(String value, String param) {
     int bad = Texts.invalidCharAt(value);
     if (bad >= 0) {
-      throw OpenAiException.invalid(param, "'" + param + "' holds "
-          + (value.charAt(bad) == 0 ? "NUL (U+0000)" : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
-          + " at index " + bad + ", which is not valid text.");
+      throw OpenAiException.invalid(
+          param,
+          "'"
+              + param
+              + "' holds "
+              + (value.charAt(bad) == 0
+                  ? "NUL (U+0000)"
+                  : String.format("a lone surrogate (U+%04X)", (int) value.charAt(bad)))
+              + " at index "
+              + bad
+              + ", which is not valid text.");
     }
     return value;
   }
@@ -346,7 +451,9 @@ final class ChatRequestParser {
     StringBuilder out = new StringBuilder(end + 3);
     for (int i = 0; i < end; i++) {
       char c = value.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < end && Character.isLowSurrogate(value.charAt(i + 1))) {
+      if (Character.isHighSurrogate(c)
+          && i + 1 < end
+          && Character.isLowSurrogate(value.charAt(i + 1))) {
         out.append(c).append(value.charAt(++i));
       } else {
         out.append(c == 0 || Character.isSurrogate(c) ? '\uFFFD' : c);
@@ -354,7 +461,6 @@ final class ChatRequestParser {
     }
     return end < value.length() ? out.append("...").toString() : out.toString();
   }
-
 
   private static boolean present(JsonNode body, String param) {
     JsonNode value = body.get(param);
@@ -412,8 +518,9 @@ final class ChatRequestParser {
   }
 
   /**
-   * An integral number within the 64-bit range. 1e400 (a double overflowing to infinity), 1e999999999 and
-   * 99999999999999999999 are a 400 naming the parameter; nothing here expands a huge exponent.
+   * An integral number within the 64-bit range. 1e400 (a double overflowing to infinity),
+   * 1e999999999 and 99999999999999999999 are a 400 naming the parameter; nothing here expands a
+   * huge exponent.
    */
   private static BigDecimal integral(JsonNode value, String param) {
     if (!value.isNumber()) {
@@ -454,7 +561,8 @@ final class ChatRequestParser {
     return optionalBoolean(body, param, fallback, param);
   }
 
-  private static boolean optionalBoolean(JsonNode body, String param, boolean fallback, String name) {
+  private static boolean optionalBoolean(
+      JsonNode body, String param, boolean fallback, String name) {
     JsonNode value = body.get(param);
     if (value == null || value.isNull()) {
       return fallback;

@@ -13,13 +13,16 @@ import java.util.regex.Pattern;
 
 /**
  * Resolves the request's {@code model} to a loaded version:
+ *
  * <ul>
- *   <li>{@code flywheel} (the alias, configurable): the live version, except for the canary share, which
- *       goes to the canary when there is one. With a {@code user} the choice is sticky per user (a hash of
- *       user and canary version), otherwise random per request.</li>
- *   <li>{@code flywheel-live}: always the live version. {@code flywheel-canary}: the canary (404 without one).</li>
- *   <li>{@code policy-v7}: version 7, if it is loaded (live, canary or standby); 404 otherwise.</li>
+ *   <li>{@code flywheel} (the alias, configurable): the live version, except for the canary share,
+ *       which goes to the canary when there is one. With a {@code user} the choice is sticky per
+ *       user (a hash of user and canary version), otherwise random per request.
+ *   <li>{@code flywheel-live}: always the live version. {@code flywheel-canary}: the canary (404
+ *       without one).
+ *   <li>{@code policy-v7}: version 7, if it is loaded (live, canary or standby); 404 otherwise.
  * </ul>
+ *
  * No live version yet: 503 with Retry-After.
  */
 @Singleton
@@ -59,8 +62,11 @@ public class ModelRouter {
     }
     if (model.equals(canaryAlias())) {
       if (routing.canary() == null) {
-        throw OpenAiException.modelNotFound(model, "The model '" + model
-            + "' does not exist right now: no CANDIDATE version newer than the live one is loaded.");
+        throw OpenAiException.modelNotFound(
+            model,
+            "The model '"
+                + model
+                + "' does not exist right now: no CANDIDATE version newer than the live one is loaded.");
       }
       return routing.canary();
     }
@@ -71,22 +77,51 @@ public class ModelRouter {
       if (served != null) {
         return served;
       }
-      String known = manager.book().get(version).map(VersionBook.Entry::status).map(s -> " (status " + s + ")")
-          .orElse("");
-      throw OpenAiException.modelNotFound(model, "The model '" + model + "' does not exist or is not being served"
-          + known + ". Served: " + routing.served().values() + "; aliases: " + alias() + ", " + liveAlias() + ", "
-          + canaryAlias() + ".");
+      String known =
+          manager
+              .book()
+              .get(version)
+              .map(VersionBook.Entry::status)
+              .map(s -> " (status " + s + ")")
+              .orElse("");
+      throw OpenAiException.modelNotFound(
+          model,
+          "The model '"
+              + model
+              + "' does not exist or is not being served"
+              + known
+              + ". Served: "
+              + routing.served().values()
+              + "; aliases: "
+              + alias()
+              + ", "
+              + liveAlias()
+              + ", "
+              + canaryAlias()
+              + ".");
     }
-    throw OpenAiException.modelNotFound(model, "The model '" + model + "' does not exist. Use " + alias() + ", "
-        + liveAlias() + ", " + canaryAlias() + " or a served version such as policy-v7 (GET /v1/models).");
+    throw OpenAiException.modelNotFound(
+        model,
+        "The model '"
+            + model
+            + "' does not exist. Use "
+            + alias()
+            + ", "
+            + liveAlias()
+            + ", "
+            + canaryAlias()
+            + " or a served version such as policy-v7 (GET /v1/models).");
   }
 
   private ServedModel requireLive(Routing routing) {
     ServedModel live = routing.live();
     if (live == null) {
-      throw OpenAiException.unavailable("no_live_version", routing.caughtUp()
-          ? "No policy version is being served yet: waiting for a LIVE version on models.policy.versions to load."
-          : "The server is starting: policy versions are still being read.", config.getUnavailableRetryAfter());
+      throw OpenAiException.unavailable(
+          "no_live_version",
+          routing.caughtUp()
+              ? "No policy version is being served yet: waiting for a LIVE version on models.policy.versions to load."
+              : "The server is starting: policy versions are still being read.",
+          config.getUnavailableRetryAfter());
     }
     return live;
   }

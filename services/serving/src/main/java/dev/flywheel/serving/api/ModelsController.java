@@ -15,10 +15,10 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * {@code GET /v1/models}: OpenAI's list shape, holding every version that can be addressed now — the live
- * version, the canary (the newest CANDIDATE) and the standbys — followed by the aliases that point to them.
- * Each entry carries the Flywheel extras {@code version}, {@code status} and {@code role}.
- * {@code GET /v1/models/{id}} answers one of them or 404.
+ * {@code GET /v1/models}: OpenAI's list shape, holding every version that can be addressed now —
+ * the live version, the canary (the newest CANDIDATE) and the standbys — followed by the aliases
+ * that point to them. Each entry carries the Flywheel extras {@code version}, {@code status} and
+ * {@code role}. {@code GET /v1/models/{id}} answers one of them or 404.
  */
 @Controller("/v1")
 public class ModelsController {
@@ -51,7 +51,8 @@ public class ModelsController {
 
   private List<OpenAiTypes.ModelInfo> models(Routing routing) {
     List<OpenAiTypes.ModelInfo> out = new ArrayList<>();
-    routing.served().values().stream().sorted(Comparator.comparingLong(ServedModel::version).reversed())
+    routing.served().values().stream()
+        .sorted(Comparator.comparingLong(ServedModel::version).reversed())
         .forEach(m -> out.add(info(m.name(), m, routing.roleOf(m), routing)));
     if (routing.live() != null) {
       out.add(info(router.alias(), routing.live(), "alias", routing));
@@ -64,10 +65,17 @@ public class ModelsController {
   }
 
   private OpenAiTypes.ModelInfo info(String id, ServedModel model, String role, Routing routing) {
-    String status = routing.versions().stream().filter(e -> e.version() == model.version()).findFirst()
-        .map(e -> e.status().name()).orElse(model.record().getStatus().name());
-    long created = model.record().getCreatedAt() == null ? model.loadedAtMillis() / 1000
-        : model.record().getCreatedAt().getEpochSecond();
-    return new OpenAiTypes.ModelInfo(id, "model", created, "flywheel", model.version(), status, role);
+    String status =
+        routing.versions().stream()
+            .filter(e -> e.version() == model.version())
+            .findFirst()
+            .map(e -> e.status().name())
+            .orElse(model.record().getStatus().name());
+    long created =
+        model.record().getCreatedAt() == null
+            ? model.loadedAtMillis() / 1000
+            : model.record().getCreatedAt().getEpochSecond();
+    return new OpenAiTypes.ModelInfo(
+        id, "model", created, "flywheel", model.version(), status, role);
   }
 }

@@ -11,11 +11,11 @@ import io.micronaut.http.filter.ServerFilterPhase;
 import java.util.Optional;
 
 /**
- * Under {@code /v1/**} every error has OpenAI's shape. The service kit renders its own errors — the API-key
- * filter's 401/403 and the framework's 404/405/413/415/500 — as {@link ApiError}
- * ({@code {"error":"unauthorized","message":...}}), which OpenAI clients cannot read; this filter runs
- * around the kit's (before it on the way in, after it on the way out) and rewrites those bodies. Errors of
- * the chat API itself are built as {@link OpenAiError} directly.
+ * Under {@code /v1/**} every error has OpenAI's shape. The service kit renders its own errors — the
+ * API-key filter's 401/403 and the framework's 404/405/413/415/500 — as {@link ApiError} ({@code
+ * {"error":"unauthorized","message":...}}), which OpenAI clients cannot read; this filter runs
+ * around the kit's (before it on the way in, after it on the way out) and rewrites those bodies.
+ * Errors of the chat API itself are built as {@link OpenAiError} directly.
  */
 @ServerFilter("/v1/**")
 public class OpenAiErrorFilter implements Ordered {

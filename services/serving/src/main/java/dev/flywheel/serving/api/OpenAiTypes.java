@@ -6,7 +6,9 @@ import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 import java.util.List;
 
-/** The JSON shapes of OpenAI's Chat Completions and Models APIs, plus Flywheel's documented extras. */
+/**
+ * The JSON shapes of OpenAI's Chat Completions and Models APIs, plus Flywheel's documented extras.
+ */
 public final class OpenAiTypes {
 
   private OpenAiTypes() {}
@@ -24,8 +26,8 @@ public final class OpenAiTypes {
       Usage usage) {}
 
   /**
-   * One candidate. {@code response_id} (a Flywheel extra, always {@code <id>-<index>}) is the id of the
-   * candidate in the published transcript: what a ranking references.
+   * One candidate. {@code response_id} (a Flywheel extra, always {@code <id>-<index>}) is the id of
+   * the candidate in the published transcript: what a ranking references.
    */
   @Serdeable
   @JsonInclude(JsonInclude.Include.ALWAYS)
@@ -58,7 +60,9 @@ public final class OpenAiTypes {
       List<ChunkChoice> choices,
       @JsonInclude(JsonInclude.Include.NON_ABSENT) @Nullable Usage usage) {}
 
-  /** A delta of one candidate; {@code response_id} is sent with the candidate's first (role) chunk. */
+  /**
+   * A delta of one candidate; {@code response_id} is sent with the candidate's first (role) chunk.
+   */
   @Serdeable
   @JsonInclude(JsonInclude.Include.ALWAYS)
   public record ChunkChoice(
@@ -66,7 +70,8 @@ public final class OpenAiTypes {
       Delta delta,
       @Nullable String logprobs,
       @JsonProperty("finish_reason") @Nullable String finishReason,
-      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("response_id") @Nullable String responseId) {}
+      @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("response_id") @Nullable
+          String responseId) {}
 
   @Serdeable
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -77,8 +82,8 @@ public final class OpenAiTypes {
   public record ModelList(String object, List<ModelInfo> data) {}
 
   /**
-   * One model. Flywheel extras: {@code version} (the policy version it is or points to), {@code status}
-   * (LIVE, CANDIDATE, ROLLED_BACK...), {@code role} (live, canary, standby, or alias).
+   * One model. Flywheel extras: {@code version} (the policy version it is or points to), {@code
+   * status} (LIVE, CANDIDATE, ROLLED_BACK...), {@code role} (live, canary, standby, or alias).
    */
   @Serdeable
   @JsonInclude(JsonInclude.Include.NON_NULL)

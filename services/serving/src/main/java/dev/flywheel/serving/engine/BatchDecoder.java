@@ -13,16 +13,18 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Decodes the rows of several {@link DecodeJob}s as one batch with a KV cache: the serving counterpart of
- * {@link Sampler}, with what a chat API needs on top of it — sampling settings, stop sequences and a
- * length limit per row, text streamed out as it is produced, and rows of cancelled jobs dropped.
+ * Decodes the rows of several {@link DecodeJob}s as one batch with a KV cache: the serving
+ * counterpart of {@link Sampler}, with what a chat API needs on top of it — sampling settings, stop
+ * sequences and a length limit per row, text streamed out as it is produced, and rows of cancelled
+ * jobs dropped.
  *
- * <p>The decoding itself is {@link Sampler}'s: prompts left-padded to the same slot, one prefill, then
- * one token per row and step through the cache, finished rows feeding masked padding, tokens drawn on the
- * host from each row's own {@link SplittableRandom}. A batch that decodes longer than its deadline ends
- * every running row with finish reason {@code length} (the decode thread is never held without bound). {@link #choose} mirrors {@code Sampler.choose}, so a
- * row's tokens depend only on its prompt, settings, seed and the model, not on the rows it is batched
- * with (a test checks this against {@link Sampler}).
+ * <p>The decoding itself is {@link Sampler}'s: prompts left-padded to the same slot, one prefill,
+ * then one token per row and step through the cache, finished rows feeding masked padding, tokens
+ * drawn on the host from each row's own {@link SplittableRandom}. A batch that decodes longer than
+ * its deadline ends every running row with finish reason {@code length} (the decode thread is never
+ * held without bound). {@link #choose} mirrors {@code Sampler.choose}, so a row's tokens depend
+ * only on its prompt, settings, seed and the model, not on the rows it is batched with (a test
+ * checks this against {@link Sampler}).
  *
  * <p>Run it on a thread with grad mode off ({@link InferenceMode}); not thread-safe.
  */
@@ -37,13 +39,14 @@ public final class BatchDecoder {
   }
 
   /**
-   * @param decodeTimeout longest one batch may decode (from its start, prefill included); rows still
-   *     running then end after their current token with finish reason {@code length}, as at max_tokens.
-   *     Null: no deadline.
+   * @param decodeTimeout longest one batch may decode (from its start, prefill included); rows
+   *     still running then end after their current token with finish reason {@code length}, as at
+   *     max_tokens. Null: no deadline.
    */
   public BatchDecoder(PolicyModel policy, Duration decodeTimeout) {
     this.policy = policy;
-    this.deadlineNanos = decodeTimeout == null ? Long.MAX_VALUE : Math.max(0, decodeTimeout.toNanos());
+    this.deadlineNanos =
+        decodeTimeout == null ? Long.MAX_VALUE : Math.max(0, decodeTimeout.toNanos());
   }
 
   public int contextLength() {
@@ -51,8 +54,8 @@ public final class BatchDecoder {
   }
 
   /**
-   * Decodes every row of {@code jobs} to the end (or the deadline); completes each job (or fails them all
-   * on an error). Returns how many rows the deadline cut short (0 normally).
+   * Decodes every row of {@code jobs} to the end (or the deadline); completes each job (or fails
+   * them all on an error). Returns how many rows the deadline cut short (0 normally).
    */
   public int decode(List<DecodeJob> jobs) {
     List<Row> rows = new ArrayList<>();
@@ -83,7 +86,10 @@ public final class BatchDecoder {
     }
     if (promptLength >= contextLength) {
       throw new IllegalArgumentException(
-          "prompt of " + promptLength + " tokens leaves no room in the context length " + contextLength);
+          "prompt of "
+              + promptLength
+              + " tokens leaves no room in the context length "
+              + contextLength);
     }
     int steps = Math.min(maxNew, contextLength - promptLength);
 
@@ -162,14 +168,18 @@ public final class BatchDecoder {
     return cut;
   }
 
-  private float[] lastLogits(NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from,
-      int filled) {
+  private float[] lastLogits(
+      NDManager manager, Gpt.KvCache cache, long[][] slots, long[][] real, int from, int filled) {
     return Sampler.lastLogits(policy, manager, cache, slots, real, from, filled);
   }
 
-  /** The model library's token choice with this row's settings (same arithmetic and draws as Sampler). */
+  /**
+   * The model library's token choice with this row's settings (same arithmetic and draws as
+   * Sampler).
+   */
   static int choose(float[] logits, int offset, int vocab, RowSpec spec, SplittableRandom random) {
-    return Sampler.choose(logits, offset, vocab, spec.temperature(), spec.topK(), spec.topP(), random);
+    return Sampler.choose(
+        logits, offset, vocab, spec.temperature(), spec.topK(), spec.topP(), random);
   }
 
   /** One row of the batch: a candidate of a job. */

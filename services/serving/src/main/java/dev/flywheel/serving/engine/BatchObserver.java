@@ -15,7 +15,9 @@ public interface BatchObserver {
    */
   default void batchDecoded(String model, int requests, int rows, long tokens, long nanos) {}
 
-  /** The decode deadline ended {@code rows} running rows of a batch early (finish reason length). */
+  /**
+   * The decode deadline ended {@code rows} running rows of a batch early (finish reason length).
+   */
   default void deadlineExceeded(String model, int rows) {}
 
   /** A batch failed with {@code error} (its jobs fail with it). */

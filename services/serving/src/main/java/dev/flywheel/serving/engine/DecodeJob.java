@@ -7,8 +7,8 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One request's rows (its n candidates), decoded together in one batch. {@link #result()} completes
- * with every row's {@link RowResult} once the last row ends, exceptionally if decoding failed or the
- * job was {@link #cancel() cancelled}.
+ * with every row's {@link RowResult} once the last row ends, exceptionally if decoding failed or
+ * the job was {@link #cancel() cancelled}.
  */
 public final class DecodeJob {
 

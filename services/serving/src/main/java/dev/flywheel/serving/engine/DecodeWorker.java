@@ -16,47 +16,59 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that runs a model: a bounded queue of {@link DecodeJob}s and a loop that takes a batch,
- * decodes it to the end with {@link BatchDecoder}, and takes the next.
+ * The one thread that runs a model: a bounded queue of {@link DecodeJob}s and a loop that takes a
+ * batch, decodes it to the end with {@link BatchDecoder}, and takes the next.
  *
- * <p><b>Dynamic batching.</b> A batch opens with the oldest waiting job and closes {@code window} after
- * that job arrived or after the previous batch ended, whichever is later, or when it holds
- * {@code maxBatchRows} rows. (Counting from the previous batch's end matters under steady load: clients
- * answered by that batch come back within milliseconds, and without it the batch would close at once
- * around the few requests that had queued up meanwhile, splitting the clients into cohorts that never
- * merge again.) Every job waiting meanwhile joins if its rows fit: the batch's
- * longest prompt plus its largest max_tokens must fit the context (prompts are left-padded to one slot,
- * so a long prompt shortens every row's room). A job that does not fit keeps its place in the queue;
- * the oldest waiting job always opens the next batch, so none is starved by later, smaller ones.
+ * <p><b>Dynamic batching.</b> A batch opens with the oldest waiting job and closes {@code window}
+ * after that job arrived or after the previous batch ended, whichever is later, or when it holds
+ * {@code maxBatchRows} rows. (Counting from the previous batch's end matters under steady load:
+ * clients answered by that batch come back within milliseconds, and without it the batch would
+ * close at once around the few requests that had queued up meanwhile, splitting the clients into
+ * cohorts that never merge again.) Every job waiting meanwhile joins if its rows fit: the batch's
+ * longest prompt plus its largest max_tokens must fit the context (prompts are left-padded to one
+ * slot, so a long prompt shortens every row's room). A job that does not fit keeps its place in the
+ * queue; the oldest waiting job always opens the next batch, so none is starved by later, smaller
+ * ones.
  *
  * <p><b>Admission.</b> {@link #submit} never blocks: it refuses when the queued rows would exceed
- * {@code maxQueuedRows} (the API answers 429) or when the worker is shutting down (the API routes the
- * request again, to the model that replaced this one).
+ * {@code maxQueuedRows} (the API answers 429) or when the worker is shutting down (the API routes
+ * the request again, to the model that replaced this one).
  *
- * <p><b>Shutdown.</b> {@link #shutdown} stops admission; jobs already queued are still decoded, then the
- * thread ends and {@link #terminated()} completes. Only then may the model be closed: every request
- * finishes on the model it was admitted to.
+ * <p><b>Shutdown.</b> {@link #shutdown} stops admission; jobs already queued are still decoded,
+ * then the thread ends and {@link #terminated()} completes. Only then may the model be closed:
+ * every request finishes on the model it was admitted to.
  */
 public final class DecodeWorker {
 
   private static final Logger LOG = LoggerFactory.getLogger(DecodeWorker.class);
 
   /** Outcome of {@link #submit}. */
-  public enum Admission { ACCEPTED, QUEUE_FULL, CLOSED }
+  public enum Admission {
+    ACCEPTED,
+    QUEUE_FULL,
+    CLOSED
+  }
 
   /**
    * Batching settings.
    *
-   * @param decodeTimeout longest a batch may decode; its rows still running then end with finish reason
-   *     {@code length} (see {@link BatchDecoder})
+   * @param decodeTimeout longest a batch may decode; its rows still running then end with finish
+   *     reason {@code length} (see {@link BatchDecoder})
    */
-  public record Settings(Duration window, int maxBatchRows, int maxQueuedRows, boolean warmUp,
+  public record Settings(
+      Duration window,
+      int maxBatchRows,
+      int maxQueuedRows,
+      boolean warmUp,
       Duration decodeTimeout) {
     /** Default decode deadline: see {@code flywheel.serving.decode-timeout}. */
     public static final Duration DEFAULT_DECODE_TIMEOUT = Duration.ofSeconds(30);
 
     public Settings {
-      if (window.isNegative() || maxBatchRows < 1 || maxQueuedRows < 1 || decodeTimeout.isNegative()) {
+      if (window.isNegative()
+          || maxBatchRows < 1
+          || maxQueuedRows < 1
+          || decodeTimeout.isNegative()) {
         throw new IllegalArgumentException("invalid batching settings");
       }
     }
@@ -181,8 +193,13 @@ public final class DecodeWorker {
         try {
           int cut = decoder.decode(batch);
           if (cut > 0) {
-            LOG.warn("{}: batch of {} rows passed the decode deadline ({}); {} rows ended early with finish "
-                + "reason length", name, rows, settings.decodeTimeout(), cut);
+            LOG.warn(
+                "{}: batch of {} rows passed the decode deadline ({}); {} rows ended early with finish "
+                    + "reason length",
+                name,
+                rows,
+                settings.decodeTimeout(),
+                cut);
             observer.deadlineExceeded(name, cut);
           }
           long tokens = 0;
@@ -194,8 +211,14 @@ public final class DecodeWorker {
           long nanos = System.nanoTime() - start;
           observer.batchDecoded(name, batch.size(), rows, tokens, nanos);
           if (LOG.isDebugEnabled()) {
-            LOG.debug("{}: batch of {} requests / {} rows, {} tokens in {} ms; queued {} ms", name, batch.size(),
-                rows, tokens, nanos / 1_000_000, batch.stream().map(j -> j.queueNanos() / 1_000_000).toList());
+            LOG.debug(
+                "{}: batch of {} requests / {} rows, {} tokens in {} ms; queued {} ms",
+                name,
+                batch.size(),
+                rows,
+                tokens,
+                nanos / 1_000_000,
+                batch.stream().map(j -> j.queueNanos() / 1_000_000).toList());
           }
         } catch (RuntimeException | Error e) {
           LOG.error("decode batch of {} jobs on {} failed", batch.size(), name, e);
@@ -221,8 +244,18 @@ public final class DecodeWorker {
 
   /** One short decode so that PyTorch's lazy initialisation does not land on the first request. */
   private void warmUp() {
-    DecodeJob job = new DecodeJob(List.of(new RowSpec(
-        new int[] {ByteTokenizer.BOS, ByteTokenizer.ASSISTANT}, 0f, 1f, 0, 2, 0L, List.of())), JobListener.NONE);
+    DecodeJob job =
+        new DecodeJob(
+            List.of(
+                new RowSpec(
+                    new int[] {ByteTokenizer.BOS, ByteTokenizer.ASSISTANT},
+                    0f,
+                    1f,
+                    0,
+                    2,
+                    0L,
+                    List.of())),
+            JobListener.NONE);
     decoder.decode(List.of(job));
     job.result().join();
   }
@@ -238,10 +271,13 @@ public final class DecodeWorker {
           }
           changed.await(1, TimeUnit.SECONDS);
         }
-        // the window opens when the oldest request arrived or when this thread became free, whichever
-        // is later: requests that waited behind the previous batch still give the clients answered by
+        // the window opens when the oldest request arrived or when this thread became free,
+        // whichever
+        // is later: requests that waited behind the previous batch still give the clients answered
+        // by
         // that batch the window to come back and join
-        long deadline = Math.max(queue.peekFirst().enqueuedNanos, freeSinceNanos) + settings.window().toNanos();
+        long deadline =
+            Math.max(queue.peekFirst().enqueuedNanos, freeSinceNanos) + settings.window().toNanos();
         List<DecodeJob> batch = new ArrayList<>();
         int rows = 0;
         int promptLength = 0;
@@ -256,8 +292,10 @@ public final class DecodeWorker {
             }
             int p = Math.max(promptLength, job.promptLength());
             int m = Math.max(maxNew, job.maxNewTokens());
-            boolean fits = batch.isEmpty()
-                || (rows + job.rowCount() <= settings.maxBatchRows() && p + m <= decoder.contextLength());
+            boolean fits =
+                batch.isEmpty()
+                    || (rows + job.rowCount() <= settings.maxBatchRows()
+                        && p + m <= decoder.contextLength());
             if (fits) {
               it.remove(); // still counted in queuedRows until the batch closes
               batch.add(job);

@@ -13,7 +13,13 @@ import java.util.List;
  * @param seed seed of the row's random stream
  * @param stop stop sequences: generation ends before the first occurrence of any of them
  */
-public record RowSpec(int[] prompt, float temperature, float topP, int topK, int maxNewTokens, long seed,
+public record RowSpec(
+    int[] prompt,
+    float temperature,
+    float topP,
+    int topK,
+    int maxNewTokens,
+    long seed,
     List<String> stop) {
 
   public RowSpec {
@@ -23,7 +29,10 @@ public record RowSpec(int[] prompt, float temperature, float topP, int topK, int
     if (maxNewTokens < 1) {
       throw new IllegalArgumentException("maxNewTokens must be >= 1");
     }
-    if (!(temperature >= 0) || Float.isInfinite(temperature) || !(topP >= 0 && topP <= 1) || topK < 0) {
+    if (!(temperature >= 0)
+        || Float.isInfinite(temperature)
+        || !(topP >= 0 && topP <= 1)
+        || topK < 0) {
       throw new IllegalArgumentException("invalid sampling settings");
     }
     stop = List.copyOf(stop);

@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A loaded policy version with its decode worker. Requests hold on to the instance they were admitted to:
- * {@link #retire()} stops admission, lets the worker finish every queued job, and only then frees the
- * model's parameters — a swap never cuts a request off.
+ * A loaded policy version with its decode worker. Requests hold on to the instance they were
+ * admitted to: {@link #retire()} stops admission, lets the worker finish every queued job, and only
+ * then frees the model's parameters — a swap never cuts a request off.
  */
 public final class ServedModel {
 
@@ -26,7 +26,10 @@ public final class ServedModel {
   private final AtomicBoolean retired = new AtomicBoolean();
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-  public ServedModel(PolicyVersion record, LoadedModel loaded, DecodeWorker.Settings settings,
+  public ServedModel(
+      PolicyVersion record,
+      LoadedModel loaded,
+      DecodeWorker.Settings settings,
       BatchObserver observer) {
     this.version = record.getVersion();
     this.record = record;
@@ -103,14 +106,17 @@ public final class ServedModel {
   public CompletableFuture<Void> retire() {
     if (retired.compareAndSet(false, true)) {
       LOG.info("retiring {}: {} rows still pending", name(), worker.pendingRows());
-      worker.shutdown().whenComplete((v, e) -> {
-        try {
-          loaded.close();
-          LOG.info("{} closed", name());
-        } finally {
-          closed.complete(null);
-        }
-      });
+      worker
+          .shutdown()
+          .whenComplete(
+              (v, e) -> {
+                try {
+                  loaded.close();
+                  LOG.info("{} closed", name());
+                } finally {
+                  closed.complete(null);
+                }
+              });
     }
     return closed;
   }

@@ -6,10 +6,11 @@ import java.util.List;
 /**
  * Turns one row's sampled byte tokens into text deltas, applying stop sequences.
  *
- * <p>Bytes go through {@link ByteTokenizer.StreamDecoder}, so a character split across tokens is emitted
- * whole and the streamed deltas concatenate to exactly the non-streamed text. Text that could be the
- * beginning of a stop sequence is held back until it is clear that it is not one; when a stop sequence
- * appears, the text ends right before it (OpenAI semantics: the stop sequence is not returned).
+ * <p>Bytes go through {@link ByteTokenizer.StreamDecoder}, so a character split across tokens is
+ * emitted whole and the streamed deltas concatenate to exactly the non-streamed text. Text that
+ * could be the beginning of a stop sequence is held back until it is clear that it is not one; when
+ * a stop sequence appears, the text ends right before it (OpenAI semantics: the stop sequence is
+ * not returned).
  */
 final class TextAssembler {
 
@@ -25,7 +26,9 @@ final class TextAssembler {
     this.longestStop = stops.stream().mapToInt(String::length).max().orElse(0);
   }
 
-  /** Adds a sampled byte token (not EOS); returns the text that may be emitted now (possibly ""). */
+  /**
+   * Adds a sampled byte token (not EOS); returns the text that may be emitted now (possibly "").
+   */
   String push(int token) {
     String piece = decoder.push(token);
     return piece.isEmpty() ? "" : append(piece);

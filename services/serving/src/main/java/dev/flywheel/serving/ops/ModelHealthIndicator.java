@@ -16,10 +16,10 @@ import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 
 /**
- * {@code /health} (and {@code /health/readiness}) component {@code models}: UP once a live version is
- * loaded and answering; DOWN before that (the service answers 503 then, so a load balancer should not
- * send it traffic). Details: live and canary version, loaded versions, whether the versions topic has been
- * read to its end. {@code /health/liveness} does not include it.
+ * {@code /health} (and {@code /health/readiness}) component {@code models}: UP once a live version
+ * is loaded and answering; DOWN before that (the service answers 503 then, so a load balancer
+ * should not send it traffic). Details: live and canary version, loaded versions, whether the
+ * versions topic has been read to its end. {@code /health/liveness} does not include it.
  */
 @Singleton
 @Readiness
@@ -40,7 +40,8 @@ public class ModelHealthIndicator implements HealthIndicator {
     details.put("modelLoaded", routing.live() != null);
     details.put("liveVersion", routing.live() == null ? "none" : routing.live().name());
     details.put("canaryVersion", routing.canary() == null ? "none" : routing.canary().name());
-    List<String> loaded = routing.served().values().stream().map(ServedModel::name).sorted().toList();
+    List<String> loaded =
+        routing.served().values().stream().map(ServedModel::name).sorted().toList();
     details.put("loadedVersions", loaded);
     details.put("versionsCaughtUp", watcher.caughtUp());
     HealthStatus status = routing.live() != null ? HealthStatus.UP : HealthStatus.DOWN;

@@ -5,11 +5,11 @@ import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * Makes the artifact a version event points to available as a local directory: {@link FileArtifactFetcher}
- * reads {@code file:} URIs from a shared file system; {@link RegistryArtifactFetcher} downloads them from the
- * model registry's {@code /api/artifacts} (with an API key) into a local cache directory.
- * The caller always verifies the directory with {@code ModelArtifacts.load(dir, expectedSha256, ...)},
- * so a fetcher need not be trusted with integrity.
+ * Makes the artifact a version event points to available as a local directory: {@link
+ * FileArtifactFetcher} reads {@code file:} URIs from a shared file system; {@link
+ * RegistryArtifactFetcher} downloads them from the model registry's {@code /api/artifacts} (with an
+ * API key) into a local cache directory. The caller always verifies the directory with {@code
+ * ModelArtifacts.load(dir, expectedSha256, ...)}, so a fetcher need not be trusted with integrity.
  */
 public interface ArtifactFetcher {
 
@@ -20,7 +20,8 @@ public interface ArtifactFetcher {
    * A local directory holding the artifact.
    *
    * @param expectedSha256 the artifact SHA-256 from the version event (a cache may key on it)
-   * @throws UnsupportedArtifactException if the URI can never be fetched (bad scheme, outside the root)
+   * @throws UnsupportedArtifactException if the URI can never be fetched (bad scheme, outside the
+   *     root)
    * @throws IOException if it cannot be fetched now (missing, unreachable): worth retrying later
    */
   Path fetch(URI uri, String expectedSha256) throws IOException;

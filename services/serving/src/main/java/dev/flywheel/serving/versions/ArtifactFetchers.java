@@ -20,14 +20,15 @@ public final class ArtifactFetchers {
     try {
       parsed = new URI(uri);
     } catch (URISyntaxException e) {
-      throw new ArtifactFetcher.UnsupportedArtifactException("malformed artifact URI '" + uri + "': " + e.getMessage());
+      throw new ArtifactFetcher.UnsupportedArtifactException(
+          "malformed artifact URI '" + uri + "': " + e.getMessage());
     }
     for (ArtifactFetcher fetcher : fetchers) {
       if (fetcher.supports(parsed)) {
         return fetcher.fetch(parsed, expectedSha256);
       }
     }
-    throw new ArtifactFetcher.UnsupportedArtifactException("no fetcher for the scheme of " + uri
-        + " (supported: file:)");
+    throw new ArtifactFetcher.UnsupportedArtifactException(
+        "no fetcher for the scheme of " + uri + " (supported: file:)");
   }
 }

@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * {@code flywheel.serving.artifact-registry.*}: fetch model artifacts over HTTP from the model registry
- * ({@code /api/artifacts}) instead of reading them from a shared file system. Off unless {@code url} is
- * set; see "Fetching artifacts from the model registry" in README.md.
+ * {@code flywheel.serving.artifact-registry.*}: fetch model artifacts over HTTP from the model
+ * registry ({@code /api/artifacts}) instead of reading them from a shared file system. Off unless
+ * {@code url} is set; see "Fetching artifacts from the model registry" in README.md.
  */
 @ConfigurationProperties("flywheel.serving.artifact-registry")
 public class ArtifactRegistryConfig {
@@ -18,16 +18,23 @@ public class ArtifactRegistryConfig {
 
   /** Base URL of the model registry's public port, e.g. http://flywheel-model-registry:8080. */
   private String url;
+
   /** API key (the key, not its hash) of an app the registry gives the scope artifacts:read. */
   private String apiKey;
+
   /** Directory for downloaded artifacts; emptied of earlier downloads at start-up. */
-  private String cacheDir = Path.of(System.getProperty("java.io.tmpdir"), "flywheel-serving-artifacts").toString();
+  private String cacheDir =
+      Path.of(System.getProperty("java.io.tmpdir"), "flywheel-serving-artifacts").toString();
+
   /** Longest wait for a TCP connection to the registry. */
   private Duration connectTimeout = Duration.ofSeconds(5);
+
   /** Longest one HTTP request (the listing, or one file) may take. */
   private Duration requestTimeout = Duration.ofMinutes(2);
+
   /** Largest artifact (all its files together) that is downloaded; a larger one is refused. */
   private long maxArtifactBytes = 1L << 30;
+
   /** Downloaded artifacts kept in cache-dir (live, canary, standbys); older ones are deleted. */
   private int keepCached = 4;
 
@@ -42,10 +49,15 @@ public class ArtifactRegistryConfig {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(PREFIX + ".url is not a URL: " + url, e);
     }
-    if (uri.getScheme() == null || !(uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"))
-        || uri.getHost() == null || uri.getRawQuery() != null) {
-      throw new IllegalArgumentException(PREFIX + ".url must be an http(s) base URL such as "
-          + "http://model-registry:8080, not " + url);
+    if (uri.getScheme() == null
+        || !(uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"))
+        || uri.getHost() == null
+        || uri.getRawQuery() != null) {
+      throw new IllegalArgumentException(
+          PREFIX
+              + ".url must be an http(s) base URL such as "
+              + "http://model-registry:8080, not "
+              + url);
     }
     return uri;
   }
@@ -53,8 +65,10 @@ public class ArtifactRegistryConfig {
   /** The API key, checked: without one every download would answer 401. */
   public String requireApiKey() {
     if (apiKey == null || apiKey.isBlank()) {
-      throw new IllegalArgumentException(PREFIX + ".api-key is empty: artifact downloads need a key whose app "
-          + "holds the scope artifacts:read on the model registry");
+      throw new IllegalArgumentException(
+          PREFIX
+              + ".api-key is empty: artifact downloads need a key whose app "
+              + "holds the scope artifacts:read on the model registry");
     }
     return apiKey.strip();
   }
@@ -107,7 +121,8 @@ public class ArtifactRegistryConfig {
 
   public void setMaxArtifactBytes(@ReadableBytes long maxArtifactBytes) {
     if (maxArtifactBytes < 1) {
-      throw new IllegalArgumentException(PREFIX + ".max-artifact-bytes must be positive: " + maxArtifactBytes);
+      throw new IllegalArgumentException(
+          PREFIX + ".max-artifact-bytes must be positive: " + maxArtifactBytes);
     }
     this.maxArtifactBytes = maxArtifactBytes;
   }
@@ -132,7 +147,16 @@ public class ArtifactRegistryConfig {
   @Override
   public String toString() {
     // never the key
-    return "ArtifactRegistryConfig{url=" + url + ", apiKey=" + (apiKey == null || apiKey.isBlank() ? "unset" : "[redacted]")
-        + ", cacheDir=" + cacheDir + ", maxArtifactBytes=" + maxArtifactBytes + ", keepCached=" + keepCached + "}";
+    return "ArtifactRegistryConfig{url="
+        + url
+        + ", apiKey="
+        + (apiKey == null || apiKey.isBlank() ? "unset" : "[redacted]")
+        + ", cacheDir="
+        + cacheDir
+        + ", maxArtifactBytes="
+        + maxArtifactBytes
+        + ", keepCached="
+        + keepCached
+        + "}";
   }
 }

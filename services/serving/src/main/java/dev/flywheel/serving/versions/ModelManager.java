@@ -32,17 +32,18 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the right policy versions loaded and publishes the {@link Routing} requests use.
  *
- * <p>After every change of the {@link VersionBook} (applied by the {@link VersionWatcher}) and after every
- * load, {@link #reconcile} selects the live version, the canary and the standbys, starts loading what is
- * missing (one background thread: fetch, verify the SHA-256, load, warm up), and swaps in a new routing
- * snapshot. A version becomes routable only once it is loaded and warm; until then the previous live
- * model keeps answering. Models no longer selected are retired: admission stops at once, their queued
- * requests still finish on them, and their memory is freed after that.
+ * <p>After every change of the {@link VersionBook} (applied by the {@link VersionWatcher}) and
+ * after every load, {@link #reconcile} selects the live version, the canary and the standbys,
+ * starts loading what is missing (one background thread: fetch, verify the SHA-256, load, warm up),
+ * and swaps in a new routing snapshot. A version becomes routable only once it is loaded and warm;
+ * until then the previous live model keeps answering. Models no longer selected are retired:
+ * admission stops at once, their queued requests still finish on them, and their memory is freed
+ * after that.
  *
- * <p>A version whose artifact fails verification or loading is refused ({@link ArtifactRejected} event,
- * metric, log) and skipped by the selection, so the previous version keeps serving; a new record for the
- * version with another artifact clears the refusal. Fetch failures that may be transient are retried
- * after {@code load-retry-backoff}.
+ * <p>A version whose artifact fails verification or loading is refused ({@link ArtifactRejected}
+ * event, metric, log) and skipped by the selection, so the previous version keeps serving; a new
+ * record for the version with another artifact clears the refusal. Fetch failures that may be
+ * transient are retried after {@code load-retry-backoff}.
  */
 @Singleton
 public class ModelManager implements AutoCloseable {
@@ -63,7 +64,8 @@ public class ModelManager implements AutoCloseable {
   private final ApplicationEventPublisher<ArtifactRejected> rejections;
   private final VersionBook book = new VersionBook();
   private final ExecutorService loader = Executors.newSingleThreadExecutor(daemon("model-loader"));
-  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("model-retry"));
+  private final ScheduledExecutorService timer =
+      Executors.newSingleThreadScheduledExecutor(daemon("model-retry"));
   private final Map<Long, ServedModel> ready = new HashMap<>();
   private final Map<Long, String> loading = new HashMap<>();
   private final Map<Long, Failure> failures = new HashMap<>();
@@ -84,7 +86,11 @@ public class ModelManager implements AutoCloseable {
     default void routingChanged(Routing routing) {}
   }
 
-  public ModelManager(ServingConfig config, ArtifactFetchers fetchers, BatchObserver observer, LoadListener listener,
+  public ModelManager(
+      ServingConfig config,
+      ArtifactFetchers fetchers,
+      BatchObserver observer,
+      LoadListener listener,
       ApplicationEventPublisher<ArtifactRejected> rejections) {
     this.config = config;
     this.fetchers = fetchers;
@@ -134,10 +140,15 @@ public class ModelManager implements AutoCloseable {
     if (selection.live() != null) {
       live = readyFor(selection.live());
       if (live == null && routing.live() != null && ready.containsValue(routing.live())) {
-        live = routing.live(); // keep answering with the previous live model until the new one is warm
+        live =
+            routing.live(); // keep answering with the previous live model until the new one is warm
       }
       for (int i = 0; live == null && i < selection.standby().size(); i++) {
-        live = readyFor(selection.standby().get(i)); // e.g. at start-up: an earlier LIVE version loaded first
+        live =
+            readyFor(
+                selection
+                    .standby()
+                    .get(i)); // e.g. at start-up: an earlier LIVE version loaded first
       }
     }
     ServedModel canary = selection.canary() == null ? null : readyFor(selection.canary());
@@ -164,10 +175,13 @@ public class ModelManager implements AutoCloseable {
     }
     Routing previous = routing;
     routing = new Routing(live, canary, Map.copyOf(served), book.all(), true);
-    // retire only after the new routing is visible: a request refused by a retired model (CLOSED) then
+    // retire only after the new routing is visible: a request refused by a retired model (CLOSED)
+    // then
     // finds its replacement when it routes again
     unused.forEach(this::retire);
-    if (previous.live() != live || previous.canary() != canary || !previous.served().equals(routing.served())) {
+    if (previous.live() != live
+        || previous.canary() != canary
+        || !previous.served().equals(routing.served())) {
       LOG.info("serving: live={} canary={} loaded={}", live, canary, served.keySet());
     }
     listener.routingChanged(routing);
@@ -213,7 +227,11 @@ public class ModelManager implements AutoCloseable {
       LoadedModel loaded = ModelArtifacts.load(dir, entry.artifactSha256(), root());
       if (loaded.kind() != ModelKind.POLICY) {
         loaded.close();
-        failed(entry, "ARTIFACT_UNSUPPORTED", "artifact holds a " + loaded.kind() + " model, not a policy", true);
+        failed(
+            entry,
+            "ARTIFACT_UNSUPPORTED",
+            "artifact holds a " + loaded.kind() + " model, not a policy",
+            true);
         return;
       }
       model = new ServedModel(entry.record(), loaded, config.workerSettings(), observer).start();
@@ -244,7 +262,10 @@ public class ModelManager implements AutoCloseable {
       return;
     }
     ServedModel old = ready.put(entry.version(), model);
-    LOG.info("policy version {} loaded and warm in {} ms (sha256 {})", entry.version(), nanos / 1_000_000,
+    LOG.info(
+        "policy version {} loaded and warm in {} ms (sha256 {})",
+        entry.version(),
+        nanos / 1_000_000,
         model.sha256());
     listener.loaded(entry.version(), nanos);
     reconcile();
@@ -253,12 +274,19 @@ public class ModelManager implements AutoCloseable {
     }
   }
 
-  private synchronized void failed(VersionBook.Entry entry, String errorType, String reason, boolean permanent) {
+  private synchronized void failed(
+      VersionBook.Entry entry, String errorType, String reason, boolean permanent) {
     loading.remove(entry.version());
     long retryAt = System.currentTimeMillis() + config.getLoadRetryBackoff().toMillis();
-    failures.put(entry.version(), new Failure(entry.artifactUri(), entry.artifactSha256(), permanent, retryAt));
-    LOG.error("REFUSED policy version {} ({}{}): {}", entry.version(), errorType,
-        permanent ? "" : ", retrying in " + config.getLoadRetryBackoff(), reason);
+    failures.put(
+        entry.version(),
+        new Failure(entry.artifactUri(), entry.artifactSha256(), permanent, retryAt));
+    LOG.error(
+        "REFUSED policy version {} ({}{}): {}",
+        entry.version(),
+        errorType,
+        permanent ? "" : ", retrying in " + config.getLoadRetryBackoff(),
+        reason);
     listener.refused(entry.version(), errorType);
     try {
       rejections.publishEvent(new ArtifactRejected(entry, errorType, reason, permanent));
@@ -266,18 +294,22 @@ public class ModelManager implements AutoCloseable {
       LOG.warn("could not report the refused artifact of version {}", entry.version(), e);
     }
     if (!permanent && !closed) {
-      timer.schedule(this::reconcile, config.getLoadRetryBackoff().toMillis() + 10, TimeUnit.MILLISECONDS);
+      timer.schedule(
+          this::reconcile, config.getLoadRetryBackoff().toMillis() + 10, TimeUnit.MILLISECONDS);
     }
     reconcile();
   }
 
   private void retire(ServedModel model) {
     retiring.add(model);
-    model.retire().whenComplete((v, e) -> {
-      synchronized (this) {
-        retiring.remove(model);
-      }
-    });
+    model
+        .retire()
+        .whenComplete(
+            (v, e) -> {
+              synchronized (this) {
+                retiring.remove(model);
+              }
+            });
   }
 
   /** Every model loaded now, serving or draining (for tests and health). */

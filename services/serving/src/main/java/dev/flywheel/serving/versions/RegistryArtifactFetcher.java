@@ -33,19 +33,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches the artifact a version event points to ({@code file:} URIs on the trainers' artifact root) over
- * HTTP from the model registry, sending {@code Authorization: Bearer <api-key>} (the registry wants the
- * scope {@code artifacts:read}). It asks {@code GET /api/artifacts?uri=<artifact URI>} for the listing
- * (every file with size, SHA-256 and download URL), downloads each file into
- * {@code <cache-dir>/<artifact sha256>.partial-*}, checks its size and SHA-256 against the listing, and
- * renames the complete directory to {@code <cache-dir>/<artifact sha256>}. The caller still verifies it
- * with {@code ModelArtifacts.load(dir, sha256, ...)} (manifest against the event's SHA-256).
+ * Fetches the artifact a version event points to ({@code file:} URIs on the trainers' artifact
+ * root) over HTTP from the model registry, sending {@code Authorization: Bearer <api-key>} (the
+ * registry wants the scope {@code artifacts:read}). It asks {@code GET /api/artifacts?uri=<artifact
+ * URI>} for the listing (every file with size, SHA-256 and download URL), downloads each file into
+ * {@code <cache-dir>/<artifact sha256>.partial-*}, checks its size and SHA-256 against the listing,
+ * and renames the complete directory to {@code <cache-dir>/<artifact sha256>}. The caller still
+ * verifies it with {@code ModelArtifacts.load(dir, sha256, ...)} (manifest against the event's
+ * SHA-256).
  *
  * <p>Refusals by the registry (401, 403), a missing artifact (404), an unreachable registry and a
- * download that does not match its listing are {@link IOException}s: serving retries after
- * {@code load-retry-backoff}. A URI the registry calls invalid (400), a listing that is not a directory or
- * names a path outside it, and an artifact over {@code max-artifact-bytes} are permanent
- * ({@link UnsupportedArtifactException}). Downloads of earlier processes are deleted at start-up, so a
+ * download that does not match its listing are {@link IOException}s: serving retries after {@code
+ * load-retry-backoff}. A URI the registry calls invalid (400), a listing that is not a directory or
+ * names a path outside it, and an artifact over {@code max-artifact-bytes} are permanent ({@link
+ * UnsupportedArtifactException}). Downloads of earlier processes are deleted at start-up, so a
  * half-written cache never outlives a crash.
  */
 public final class RegistryArtifactFetcher implements ArtifactFetcher {
@@ -63,19 +64,28 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
   private final JsonMapper json;
   private final HttpClient http;
 
-  public RegistryArtifactFetcher(ArtifactRegistryConfig config, JsonMapper json) throws IOException {
+  public RegistryArtifactFetcher(ArtifactRegistryConfig config, JsonMapper json)
+      throws IOException {
     this.base = config.baseUri();
     this.apiKey = config.requireApiKey();
-    this.cacheDir = Files.createDirectories(Path.of(config.getCacheDir()).toAbsolutePath().normalize());
+    this.cacheDir =
+        Files.createDirectories(Path.of(config.getCacheDir()).toAbsolutePath().normalize());
     this.requestTimeout = config.getRequestTimeout();
     this.maxArtifactBytes = config.getMaxArtifactBytes();
     this.keepCached = config.getKeepCached();
     this.json = json;
-    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(config.getConnectTimeout()).followRedirects(HttpClient.Redirect.NEVER).build();
+    this.http =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(config.getConnectTimeout())
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .build();
     int removed = clearEarlierDownloads();
-    LOG.info("artifacts are fetched from the model registry at {} into {} ({} earlier download(s) removed)",
-        base, cacheDir, removed);
+    LOG.info(
+        "artifacts are fetched from the model registry at {} into {} ({} earlier download(s) removed)",
+        base,
+        cacheDir,
+        removed);
   }
 
   @Override
@@ -87,8 +97,8 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
   public synchronized Path fetch(URI uri, String expectedSha256) throws IOException {
     String sha = expectedSha256 == null ? "" : expectedSha256.toLowerCase(Locale.ROOT);
     if (!SHA256.matcher(sha).matches()) {
-      throw new UnsupportedArtifactException("the version's artifact SHA-256 '" + expectedSha256
-          + "' is not 64 hex digits");
+      throw new UnsupportedArtifactException(
+          "the version's artifact SHA-256 '" + expectedSha256 + "' is not 64 hex digits");
     }
     Path cached = cacheDir.resolve(sha);
     if (Files.isDirectory(cached)) {
@@ -109,61 +119,96 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
     } finally {
       FileTrees.deleteRecursively(partial);
     }
-    LOG.info("downloaded {} ({} file(s)) from the model registry into {}", uri, files.size(), cached);
+    LOG.info(
+        "downloaded {} ({} file(s)) from the model registry into {}", uri, files.size(), cached);
     evictBeyond(keepCached, cached);
     return cached;
   }
 
-  /** One file of the listing: relative path, size, SHA-256 and the registry path to download it from. */
+  /**
+   * One file of the listing: relative path, size, SHA-256 and the registry path to download it
+   * from.
+   */
   private record Listed(String path, long size, String sha256, String url) {}
 
   private List<Listed> listing(URI artifact) throws IOException {
-    String path = "/api/artifacts?uri=" + URLEncoder.encode(artifact.toString(), StandardCharsets.UTF_8);
+    String path =
+        "/api/artifacts?uri=" + URLEncoder.encode(artifact.toString(), StandardCharsets.UTF_8);
     HttpResponse<byte[]> response = send(path, HttpResponse.BodyHandlers.ofByteArray());
-    check(response.statusCode(), new String(response.body(), StandardCharsets.UTF_8), artifact.toString());
+    check(
+        response.statusCode(),
+        new String(response.body(), StandardCharsets.UTF_8),
+        artifact.toString());
     JsonNode body;
     try {
       body = json.readValue(response.body(), JsonNode.class);
     } catch (IOException | RuntimeException e) {
-      throw new UnsupportedArtifactException("the model registry's answer for " + artifact + " is not JSON: it is a "
-          + "file, not an artifact directory");
+      throw new UnsupportedArtifactException(
+          "the model registry's answer for "
+              + artifact
+              + " is not JSON: it is a "
+              + "file, not an artifact directory");
     }
     JsonNode files = body == null ? null : body.get("files");
     if (files == null || !files.isArray() || files.size() == 0) {
-      throw new UnsupportedArtifactException("the model registry lists no files for " + artifact
-          + ": not an artifact directory");
+      throw new UnsupportedArtifactException(
+          "the model registry lists no files for " + artifact + ": not an artifact directory");
     }
     List<Listed> listed = new ArrayList<>();
     long total = 0;
     for (JsonNode f : files.values()) {
-      Listed file = new Listed(text(f, "path"), number(f, "size"), text(f, "sha256").toLowerCase(Locale.ROOT),
-          text(f, "url"));
-      if (file.size() < 0 || !SHA256.matcher(file.sha256()).matches() || !file.url().startsWith("/")) {
-        throw new UnsupportedArtifactException("the model registry's listing of " + artifact
-            + " has an invalid entry for '" + file.path() + "'");
+      Listed file =
+          new Listed(
+              text(f, "path"),
+              number(f, "size"),
+              text(f, "sha256").toLowerCase(Locale.ROOT),
+              text(f, "url"));
+      if (file.size() < 0
+          || !SHA256.matcher(file.sha256()).matches()
+          || !file.url().startsWith("/")) {
+        throw new UnsupportedArtifactException(
+            "the model registry's listing of "
+                + artifact
+                + " has an invalid entry for '"
+                + file.path()
+                + "'");
       }
       total += file.size();
       listed.add(file);
     }
     if (total > maxArtifactBytes) {
-      throw new UnsupportedArtifactException(artifact + " holds " + total + " bytes, more than "
-          + ArtifactRegistryConfig.PREFIX + ".max-artifact-bytes (" + maxArtifactBytes + ")");
+      throw new UnsupportedArtifactException(
+          artifact
+              + " holds "
+              + total
+              + " bytes, more than "
+              + ArtifactRegistryConfig.PREFIX
+              + ".max-artifact-bytes ("
+              + maxArtifactBytes
+              + ")");
     }
     return listed;
   }
 
   private void download(Listed file, Path dir) throws IOException {
     Path target = dir.resolve(file.path()).normalize();
-    if (file.path().isEmpty() || file.path().startsWith("/") || file.path().contains("\\")
-        || !target.startsWith(dir) || target.equals(dir)) {
-      throw new UnsupportedArtifactException("the model registry listed a path outside the artifact: '"
-          + file.path() + "'");
+    if (file.path().isEmpty()
+        || file.path().startsWith("/")
+        || file.path().contains("\\")
+        || !target.startsWith(dir)
+        || target.equals(dir)) {
+      throw new UnsupportedArtifactException(
+          "the model registry listed a path outside the artifact: '" + file.path() + "'");
     }
     Files.createDirectories(target.getParent());
-    HttpResponse<InputStream> response = send(file.url(), HttpResponse.BodyHandlers.ofInputStream());
+    HttpResponse<InputStream> response =
+        send(file.url(), HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream in = response.body()) {
       if (response.statusCode() != 200) {
-        check(response.statusCode(), new String(in.readNBytes(4096), StandardCharsets.UTF_8), file.path());
+        check(
+            response.statusCode(),
+            new String(in.readNBytes(4096), StandardCharsets.UTF_8),
+            file.path());
       }
       MessageDigest digest = sha256();
       long copied = 0;
@@ -172,24 +217,40 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
         for (int n; (n = in.read(buffer)) >= 0; ) {
           copied += n;
           if (copied > file.size()) {
-            throw new IOException(file.path() + ": the model registry sent more than the " + file.size()
-                + " bytes it listed (the artifact changed while it was fetched?)");
+            throw new IOException(
+                file.path()
+                    + ": the model registry sent more than the "
+                    + file.size()
+                    + " bytes it listed (the artifact changed while it was fetched?)");
           }
           out.write(buffer, 0, n);
         }
       }
       String actual = HexFormat.of().formatHex(digest.digest());
       if (copied != file.size() || !actual.equals(file.sha256())) {
-        throw new IOException(file.path() + ": downloaded " + copied + " bytes with SHA-256 " + actual
-            + ", the listing said " + file.size() + " bytes with " + file.sha256());
+        throw new IOException(
+            file.path()
+                + ": downloaded "
+                + copied
+                + " bytes with SHA-256 "
+                + actual
+                + ", the listing said "
+                + file.size()
+                + " bytes with "
+                + file.sha256());
       }
     }
   }
 
-  private <T> HttpResponse<T> send(String path, HttpResponse.BodyHandler<T> handler) throws IOException {
+  private <T> HttpResponse<T> send(String path, HttpResponse.BodyHandler<T> handler)
+      throws IOException {
     String root = base.toString().replaceAll("/+$", "");
-    HttpRequest request = HttpRequest.newBuilder(URI.create(root + path)).timeout(requestTimeout)
-        .header("Authorization", "Bearer " + apiKey).GET().build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(root + path))
+            .timeout(requestTimeout)
+            .header("Authorization", "Bearer " + apiKey)
+            .GET()
+            .build();
     try {
       return http.send(request, handler);
     } catch (InterruptedException e) {
@@ -205,12 +266,28 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
     }
     String answer = status + " " + body.strip();
     switch (status) {
-      case 401 -> throw new IOException("the model registry does not accept the configured key for " + what + " ("
-          + answer + "): set " + ArtifactRegistryConfig.PREFIX + ".api-key to a key it knows");
-      case 403 -> throw new IOException("the model registry refused " + what + " (" + answer + "): the key's app "
-          + "needs the scope artifacts:read, and the artifact must lie inside the registry's artifact root");
-      case 404 -> throw new NoSuchFileException(what, null, "not on the model registry (" + answer + ")");
-      case 400 -> throw new UnsupportedArtifactException("the model registry cannot serve " + what + " (" + answer + ")");
+      case 401 ->
+          throw new IOException(
+              "the model registry does not accept the configured key for "
+                  + what
+                  + " ("
+                  + answer
+                  + "): set "
+                  + ArtifactRegistryConfig.PREFIX
+                  + ".api-key to a key it knows");
+      case 403 ->
+          throw new IOException(
+              "the model registry refused "
+                  + what
+                  + " ("
+                  + answer
+                  + "): the key's app "
+                  + "needs the scope artifacts:read, and the artifact must lie inside the registry's artifact root");
+      case 404 ->
+          throw new NoSuchFileException(what, null, "not on the model registry (" + answer + ")");
+      case 400 ->
+          throw new UnsupportedArtifactException(
+              "the model registry cannot serve " + what + " (" + answer + ")");
       default -> throw new IOException("the model registry answered " + answer + " for " + what);
     }
   }
@@ -218,7 +295,8 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
   private static String text(JsonNode node, String field) throws UnsupportedArtifactException {
     JsonNode value = node.get(field);
     if (value == null || !value.isString()) {
-      throw new UnsupportedArtifactException("the model registry's listing has no string '" + field + "'");
+      throw new UnsupportedArtifactException(
+          "the model registry's listing has no string '" + field + "'");
     }
     return value.getStringValue();
   }
@@ -226,12 +304,15 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
   private static long number(JsonNode node, String field) throws UnsupportedArtifactException {
     JsonNode value = node.get(field);
     if (value == null || !value.isNumber()) {
-      throw new UnsupportedArtifactException("the model registry's listing has no number '" + field + "'");
+      throw new UnsupportedArtifactException(
+          "the model registry's listing has no number '" + field + "'");
     }
     return value.getLongValue();
   }
 
-  /** Removes downloads (complete or partial) of earlier processes; nothing else in the directory. */
+  /**
+   * Removes downloads (complete or partial) of earlier processes; nothing else in the directory.
+   */
   private int clearEarlierDownloads() throws IOException {
     int removed = 0;
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(cacheDir)) {
@@ -245,12 +326,16 @@ public final class RegistryArtifactFetcher implements ArtifactFetcher {
     return removed;
   }
 
-  /** Keeps the {@code keep} most recently used downloads (always {@code current}); deletes the rest. */
+  /**
+   * Keeps the {@code keep} most recently used downloads (always {@code current}); deletes the rest.
+   */
   private void evictBeyond(int keep, Path current) throws IOException {
     List<Path> downloads = new ArrayList<>();
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(cacheDir)) {
       for (Path entry : entries) {
-        if (isDownload(entry) && !entry.getFileName().toString().contains(PARTIAL) && !entry.equals(current)) {
+        if (isDownload(entry)
+            && !entry.getFileName().toString().contains(PARTIAL)
+            && !entry.equals(current)) {
           downloads.add(entry);
         }
       }

@@ -14,8 +14,12 @@ import java.util.Map;
  * @param versions every known version (for listings)
  * @param caughtUp whether the versions topic has been read up to its end once
  */
-public record Routing(ServedModel live, ServedModel canary, Map<Long, ServedModel> served,
-    List<VersionBook.Entry> versions, boolean caughtUp) {
+public record Routing(
+    ServedModel live,
+    ServedModel canary,
+    Map<Long, ServedModel> served,
+    List<VersionBook.Entry> versions,
+    boolean caughtUp) {
 
   public static final Routing EMPTY = new Routing(null, null, Map.of(), List.of(), false);
 

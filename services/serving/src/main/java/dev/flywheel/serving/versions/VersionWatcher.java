@@ -37,27 +37,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Follows {@code models.policy.versions} (compacted) and {@code models.control} and applies them to the
- * {@link ModelManager}'s {@link VersionBook}.
+ * Follows {@code models.policy.versions} (compacted) and {@code models.control} and applies them to
+ * the {@link ModelManager}'s {@link VersionBook}.
  *
- * <p>One consumer, manually assigned, no group and nothing committed: on start it reads both topics from
- * the beginning up to their end offsets, applies what it read in record-timestamp order (so that a
- * control event and the version records around it are applied in the order they happened), tells the
- * manager it has caught up — only then is a version selected and loaded, so a restart goes straight to
- * the latest LIVE version without loading every version on the way — and then follows both topics
- * (poll every 200 ms: a control event takes effect within a second, plus the load time of a version not
- * loaded yet).
+ * <p>One consumer, manually assigned, no group and nothing committed: on start it reads both topics
+ * from the beginning up to their end offsets, applies what it read in record-timestamp order (so
+ * that a control event and the version records around it are applied in the order they happened),
+ * tells the manager it has caught up — only then is a version selected and loaded, so a restart
+ * goes straight to the latest LIVE version without loading every version on the way — and then
+ * follows both topics (poll every 200 ms: a control event takes effect within a second, plus the
+ * load time of a version not loaded yet).
  *
- * <p>A record that cannot be decoded is dead-lettered and skipped (the registry being unreachable is not
- * the record's fault: that is retried). A refused artifact ({@link ArtifactRejected}) is dead-lettered
- * with the version record's raw bytes. Dead letters get a deterministic event id (source topic, partition,
- * offset, error type), because every restart and every replica re-reads the same records: consumers of
- * the dead-letter topic can de-duplicate on it.
+ * <p>A record that cannot be decoded is dead-lettered and skipped (the registry being unreachable
+ * is not the record's fault: that is retried). A refused artifact ({@link ArtifactRejected}) is
+ * dead-lettered with the version record's raw bytes. Dead letters get a deterministic event id
+ * (source topic, partition, offset, error type), because every restart and every replica re-reads
+ * the same records: consumers of the dead-letter topic can de-duplicate on it.
  *
  * <p>With {@code republish-status} (default on), a PROMOTE or ROLLBACK is also written back to the
- * versions topic — the version's latest record with the new status — which is what the model registry
- * and the trainers read (the registry does not change statuses itself). The record's event id is derived
- * from the control event's, so replicas that all republish write identical records.
+ * versions topic — the version's latest record with the new status — which is what the model
+ * registry and the trainers read (the registry does not change statuses itself). The record's event
+ * id is derived from the control event's, so replicas that all republish write identical records.
  */
 @Context
 public class VersionWatcher implements AutoCloseable {
@@ -79,8 +79,12 @@ public class VersionWatcher implements AutoCloseable {
   private volatile boolean running = true;
   private volatile boolean caughtUp;
 
-  public VersionWatcher(ServingConfig config, KafkaProperties kafka, RegistryProperties registry,
-      ModelManager manager, EventPublisher publisher) {
+  public VersionWatcher(
+      ServingConfig config,
+      KafkaProperties kafka,
+      RegistryProperties registry,
+      ModelManager manager,
+      EventPublisher publisher) {
     this.config = config;
     this.kafka = kafka;
     this.manager = manager;
@@ -109,7 +113,8 @@ public class VersionWatcher implements AutoCloseable {
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "flywheel-serving-versions");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    // versions are published in trainer transactions: never load one from an open or aborted transaction
+    // versions are published in trainer transactions: never load one from an open or aborted
+    // transaction
     // (a user's flywheel.kafka.properties cannot weaken this)
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.remove(ConsumerConfig.GROUP_ID_CONFIG);
@@ -118,8 +123,9 @@ public class VersionWatcher implements AutoCloseable {
 
   private void run() {
     while (running) {
-      try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig(), new ByteArrayDeserializer(),
-          new ByteArrayDeserializer())) {
+      try (KafkaConsumer<byte[], byte[]> c =
+          new KafkaConsumer<>(
+              consumerConfig(), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
         consumer = c;
         List<TopicPartition> partitions = assign(c);
         if (partitions == null) {
@@ -153,7 +159,10 @@ public class VersionWatcher implements AutoCloseable {
     }
   }
 
-  /** Assigns every partition of both topics, at the saved positions or the beginning; null if stopped. */
+  /**
+   * Assigns every partition of both topics, at the saved positions or the beginning; null if
+   * stopped.
+   */
   private List<TopicPartition> assign(KafkaConsumer<byte[], byte[]> c) {
     List<TopicPartition> partitions = new ArrayList<>();
     for (String topic : List.of(config.getPolicyVersionsTopic(), config.getControlTopic())) {
@@ -195,14 +204,18 @@ public class VersionWatcher implements AutoCloseable {
     }
   }
 
-  /** Outcome of {@link #apply}: whether any record changed the book, whether every record was applied. */
+  /**
+   * Outcome of {@link #apply}: whether any record changed the book, whether every record was
+   * applied.
+   */
   private record Applied(boolean changed, boolean complete) {}
 
   /**
    * Applies records in timestamp order. When the registry is unreachable it stops, rewinds every
    * partition to its first record not applied, and reports the batch incomplete.
    */
-  private Applied apply(KafkaConsumer<byte[], byte[]> c, List<ConsumerRecord<byte[], byte[]>> records) {
+  private Applied apply(
+      KafkaConsumer<byte[], byte[]> c, List<ConsumerRecord<byte[], byte[]>> records) {
     records = mergeByTime(records);
     boolean changed = false;
     for (int i = 0; i < records.size(); i++) {
@@ -212,26 +225,49 @@ public class VersionWatcher implements AutoCloseable {
         changed |= applyOne(record);
       } catch (AvroSerdeException e) {
         if (e.problem() == AvroSerdeException.Problem.REGISTRY_ERROR) {
-          // not the record's fault: read it (and everything after it) again once the registry answers
-          LOG.warn("schema registry unavailable while reading {}@{}: {}; retrying", tp, record.offset(), e.getMessage());
+          // not the record's fault: read it (and everything after it) again once the registry
+          // answers
+          LOG.warn(
+              "schema registry unavailable while reading {}@{}: {}; retrying",
+              tp,
+              record.offset(),
+              e.getMessage());
           Map<TopicPartition, Long> rewind = new HashMap<>();
           for (ConsumerRecord<byte[], byte[]> r : records.subList(i, records.size())) {
             rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
           }
-          rewind.forEach((p, offset) -> {
-            c.seek(p, offset);
-            positions.put(p, offset);
-          });
+          rewind.forEach(
+              (p, offset) -> {
+                c.seek(p, offset);
+                positions.put(p, offset);
+              });
           sleep(1000);
           return new Applied(changed, false);
         }
         LOG.error("undecodable record {}@{} skipped: {}", tp, record.offset(), e.getMessage());
-        deadLetter(DeadLetters.ofUndecodable(SERVICE, e, record.topic(), record.partition(), record.offset(),
-            record.key(), record.value()), record.key());
+        deadLetter(
+            DeadLetters.ofUndecodable(
+                SERVICE,
+                e,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                record.key(),
+                record.value()),
+            record.key());
       } catch (RuntimeException e) {
         LOG.error("record {}@{} could not be applied; skipped", tp, record.offset(), e);
-        deadLetter(DeadLetters.of(SERVICE, "UNPROCESSABLE", String.valueOf(e), record.topic(), record.partition(),
-            record.offset(), record.key(), record.value()), record.key());
+        deadLetter(
+            DeadLetters.of(
+                SERVICE,
+                "UNPROCESSABLE",
+                String.valueOf(e),
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                record.key(),
+                record.value()),
+            record.key());
       }
       positions.merge(tp, record.offset() + 1, Math::max);
     }
@@ -239,21 +275,27 @@ public class VersionWatcher implements AutoCloseable {
   }
 
   /**
-   * Interleaves the partitions' records by timestamp while keeping each partition in offset order (a
-   * producer's clock may go backwards; the latest offset of a version must still win).
+   * Interleaves the partitions' records by timestamp while keeping each partition in offset order
+   * (a producer's clock may go backwards; the latest offset of a version must still win).
    */
-  static List<ConsumerRecord<byte[], byte[]>> mergeByTime(List<ConsumerRecord<byte[], byte[]>> records) {
-    Map<TopicPartition, java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>>> byPartition = new java.util.LinkedHashMap<>();
+  static List<ConsumerRecord<byte[], byte[]>> mergeByTime(
+      List<ConsumerRecord<byte[], byte[]>> records) {
+    Map<TopicPartition, java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>>> byPartition =
+        new java.util.LinkedHashMap<>();
     List<ConsumerRecord<byte[], byte[]>> sorted = new ArrayList<>(records);
     sorted.sort(Comparator.comparingLong(ConsumerRecord::offset));
     for (ConsumerRecord<byte[], byte[]> r : sorted) {
-      byPartition.computeIfAbsent(new TopicPartition(r.topic(), r.partition()), k -> new java.util.ArrayDeque<>()).add(r);
+      byPartition
+          .computeIfAbsent(
+              new TopicPartition(r.topic(), r.partition()), k -> new java.util.ArrayDeque<>())
+          .add(r);
     }
     List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>(records.size());
     while (out.size() < records.size()) {
       java.util.ArrayDeque<ConsumerRecord<byte[], byte[]>> next = null;
       for (var queue : byPartition.values()) {
-        if (!queue.isEmpty() && (next == null || queue.peekFirst().timestamp() < next.peekFirst().timestamp())) {
+        if (!queue.isEmpty()
+            && (next == null || queue.peekFirst().timestamp() < next.peekFirst().timestamp())) {
           next = queue;
         }
       }
@@ -276,9 +318,15 @@ public class VersionWatcher implements AutoCloseable {
         }
       }
       PolicyVersion version = versions.deserialize(record.topic(), record.value());
-      book.applyVersion(version, new VersionBook.Source(record.topic(), record.partition(), record.offset(),
-          record.key(), record.value()));
-      LOG.info("policy version {}: {} ({})", version.getVersion(), version.getStatus(), version.getArtifactUri());
+      book.applyVersion(
+          version,
+          new VersionBook.Source(
+              record.topic(), record.partition(), record.offset(), record.key(), record.value()));
+      LOG.info(
+          "policy version {}: {} ({})",
+          version.getVersion(),
+          version.getStatus(),
+          version.getArtifactUri());
       return true;
     }
     ModelControl control = controls.deserialize(record.topic(), record.value());
@@ -287,11 +335,19 @@ public class VersionWatcher implements AutoCloseable {
     }
     VersionBook.ControlOutcome outcome = book.applyControl(control);
     switch (outcome) {
-      case APPLIED -> LOG.info("control: {} policy version {} by {} ({})", control.getAction(), control.getVersion(),
-          control.getRequestedBy(), control.getReason());
-      case UNKNOWN_VERSION -> LOG.warn("control: {} of unknown policy version {} ignored", control.getAction(),
-          control.getVersion());
-      case OTHER_KIND -> { }
+      case APPLIED ->
+          LOG.info(
+              "control: {} policy version {} by {} ({})",
+              control.getAction(),
+              control.getVersion(),
+              control.getRequestedBy(),
+              control.getReason());
+      case UNKNOWN_VERSION ->
+          LOG.warn(
+              "control: {} of unknown policy version {} ignored",
+              control.getAction(),
+              control.getVersion());
+      case OTHER_KIND -> {}
     }
     return outcome == VersionBook.ControlOutcome.APPLIED;
   }
@@ -303,50 +359,96 @@ public class VersionWatcher implements AutoCloseable {
     }
     for (VersionBook.Entry entry : manager.book().pendingRepublish()) {
       ModelControl control = entry.lastControl();
-      String id = UUID.nameUUIDFromBytes(("serving-status|" + control.getEventId() + "|" + entry.version() + "|"
-          + entry.status()).getBytes(StandardCharsets.UTF_8)).toString();
+      String id =
+          UUID.nameUUIDFromBytes(
+                  ("serving-status|"
+                          + control.getEventId()
+                          + "|"
+                          + entry.version()
+                          + "|"
+                          + entry.status())
+                      .getBytes(StandardCharsets.UTF_8))
+              .toString();
       synchronized (republished) {
         if (!republished.add(id)) {
           continue;
         }
       }
-      PolicyVersion updated = PolicyVersion.newBuilder(entry.record())
-          .setEventId(id)
-          .setEventTime(control.getEventTime())
-          .setStatus(entry.status())
-          .build();
+      PolicyVersion updated =
+          PolicyVersion.newBuilder(entry.record())
+              .setEventId(id)
+              .setEventTime(control.getEventTime())
+              .setStatus(entry.status())
+              .build();
       String key = Long.toString(entry.version());
-      publisher.publish(config.getPolicyVersionsTopic(), key, updated).whenComplete((m, e) -> {
-        if (e != null) {
-          LOG.error("could not republish policy version {} as {}: {}", entry.version(), entry.status(), e.toString());
-          synchronized (republished) {
-            republished.remove(id);
-          }
-        } else {
-          LOG.info("republished policy version {} as {} (after {} by {})", entry.version(), entry.status(),
-              control.getAction(), control.getRequestedBy());
-        }
-      });
+      publisher
+          .publish(config.getPolicyVersionsTopic(), key, updated)
+          .whenComplete(
+              (m, e) -> {
+                if (e != null) {
+                  LOG.error(
+                      "could not republish policy version {} as {}: {}",
+                      entry.version(),
+                      entry.status(),
+                      e.toString());
+                  synchronized (republished) {
+                    republished.remove(id);
+                  }
+                } else {
+                  LOG.info(
+                      "republished policy version {} as {} (after {} by {})",
+                      entry.version(),
+                      entry.status(),
+                      control.getAction(),
+                      control.getRequestedBy());
+                }
+              });
     }
   }
 
-  /** Dead-letters a refused artifact, with the raw bytes of the version record that pointed to it. */
+  /**
+   * Dead-letters a refused artifact, with the raw bytes of the version record that pointed to it.
+   */
   @EventListener
   void onArtifactRejected(ArtifactRejected rejected) {
     VersionBook.Source source = rejected.entry().source();
-    String reason = ServedModel.name(rejected.entry().version()) + " artifact " + rejected.entry().artifactUri()
-        + " refused: " + rejected.reason();
+    String reason =
+        ServedModel.name(rejected.entry().version())
+            + " artifact "
+            + rejected.entry().artifactUri()
+            + " refused: "
+            + rejected.reason();
     if (source == null) {
       LOG.error("{} (no source record to dead-letter)", reason);
       return;
     }
-    deadLetter(DeadLetters.of(SERVICE, rejected.errorType(), reason, source.topic(), source.partition(),
-        source.offset(), source.key(), source.value()), source.key());
+    deadLetter(
+        DeadLetters.of(
+            SERVICE,
+            rejected.errorType(),
+            reason,
+            source.topic(),
+            source.partition(),
+            source.offset(),
+            source.key(),
+            source.value()),
+        source.key());
   }
 
   private void deadLetter(dev.flywheel.events.DeadLetter letter, byte[] key) {
-    String id = UUID.nameUUIDFromBytes((SERVICE + "|" + letter.getSourceTopic() + "|" + letter.getSourcePartition()
-        + "|" + letter.getSourceOffset() + "|" + letter.getErrorType()).getBytes(StandardCharsets.UTF_8)).toString();
+    String id =
+        UUID.nameUUIDFromBytes(
+                (SERVICE
+                        + "|"
+                        + letter.getSourceTopic()
+                        + "|"
+                        + letter.getSourcePartition()
+                        + "|"
+                        + letter.getSourceOffset()
+                        + "|"
+                        + letter.getErrorType())
+                    .getBytes(StandardCharsets.UTF_8))
+            .toString();
     synchronized (deadLettered) {
       if (!deadLettered.add(id)) {
         return;
@@ -358,13 +460,16 @@ public class VersionWatcher implements AutoCloseable {
   }
 
   private void publish(String topic, String key, SpecificRecord value, String what) {
-    publisher.publish(topic, key, value).whenComplete((m, e) -> {
-      if (e != null) {
-        LOG.error("could not write {} to {}: {}", what, topic, e.toString());
-      } else {
-        LOG.info("wrote {} to {}@{}", what, topic, m.offset());
-      }
-    });
+    publisher
+        .publish(topic, key, value)
+        .whenComplete(
+            (m, e) -> {
+              if (e != null) {
+                LOG.error("could not write {} to {}: {}", what, topic, e.toString());
+              } else {
+                LOG.info("wrote {} to {}@{}", what, topic, m.offset());
+              }
+            });
   }
 
   private static void sleep(long millis) {

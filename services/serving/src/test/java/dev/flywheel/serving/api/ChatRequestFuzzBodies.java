@@ -14,27 +14,58 @@ import java.util.Map;
 
 /**
  * Chat completion bodies for property-based tests, as plain JSON values: valid requests with the
- * {@link ChatRequest} each must be read as, and objects from valid to garbage whose keys are mostly the
- * API's parameters.
+ * {@link ChatRequest} each must be read as, and objects from valid to garbage whose keys are mostly
+ * the API's parameters.
  */
 public final class ChatRequestFuzzBodies {
 
   /** The limits the tests configure (the service's defaults). */
   public static final int MAX_N = 9;
+
   public static final int MAX_TOKENS = 4096;
   public static final int MAX_STOP_LENGTH = 256;
+
   /** The parameters of OpenAI's API that the parser knows (accepts or refuses by name). */
-  public static final List<String> KNOWN = List.of("model", "messages", "n", "temperature", "top_p", "max_tokens",
-      "max_completion_tokens", "stop", "seed", "user", "stream", "stream_options", "metadata", "frequency_penalty",
-      "presence_penalty", "logit_bias", "logprobs", "top_logprobs", "tools", "tool_choice", "functions",
-      "function_call", "parallel_tool_calls", "response_format", "store", "service_tier", "modalities");
+  public static final List<String> KNOWN =
+      List.of(
+          "model",
+          "messages",
+          "n",
+          "temperature",
+          "top_p",
+          "max_tokens",
+          "max_completion_tokens",
+          "stop",
+          "seed",
+          "user",
+          "stream",
+          "stream_options",
+          "metadata",
+          "frequency_penalty",
+          "presence_penalty",
+          "logit_bias",
+          "logprobs",
+          "top_logprobs",
+          "tools",
+          "tool_choice",
+          "functions",
+          "function_call",
+          "parallel_tool_calls",
+          "response_format",
+          "store",
+          "service_tier",
+          "modalities");
+
   private static final ObjectMapper RAW = new ObjectMapper();
+
   /**
-   * Writes every non-ASCII character as a {@code \\u} escape, as a client may: a lone surrogate survives
-   * only that way (raw, it is not UTF-8, and the body is refused before it is parsed).
+   * Writes every non-ASCII character as a {@code \\u} escape, as a client may: a lone surrogate
+   * survives only that way (raw, it is not UTF-8, and the body is refused before it is parsed).
    */
-  static final ObjectMapper ESCAPED = com.fasterxml.jackson.databind.json.JsonMapper.builder()
-      .enable(JsonWriteFeature.ESCAPE_NON_ASCII).build();
+  static final ObjectMapper ESCAPED =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
+          .build();
 
   private ChatRequestFuzzBodies() {}
 
@@ -43,13 +74,19 @@ public final class ChatRequestFuzzBodies {
     return validRequest(gen).body();
   }
 
-  /** The value as JSON bytes: non-ASCII characters escaped, or raw UTF-8 (a lone surrogate becomes '?'). */
+  /**
+   * The value as JSON bytes: non-ASCII characters escaped, or raw UTF-8 (a lone surrogate becomes
+   * '?').
+   */
   public static byte[] text(Object value, boolean escapeNonAscii) throws JsonProcessingException {
-    return escapeNonAscii ? ESCAPED.writeValueAsBytes(value)
+    return escapeNonAscii
+        ? ESCAPED.writeValueAsBytes(value)
         : RAW.writeValueAsString(value).getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A JSON object whose keys are mostly the API's parameters, with plausible or arbitrary values. */
+  /**
+   * A JSON object whose keys are mostly the API's parameters, with plausible or arbitrary values.
+   */
   public static Map<String, Object> any(Gen gen) {
     if (gen.chance(0.5)) { // a valid request with other parameters added or replaced
       Map<String, Object> body = validRequest(gen).body();
@@ -78,28 +115,37 @@ public final class ChatRequestFuzzBodies {
   /** A value of the kind the parameter takes, often valid, often just outside its range. */
   public static Object plausible(Gen gen, String key) {
     return switch (key) {
-      case "model", "user", "service_tier" -> gen.chance(0.7) ? gen.text(gen.oneOf(20, 300)) : gen.json(1);
+      case "model", "user", "service_tier" ->
+          gen.chance(0.7) ? gen.text(gen.oneOf(20, 300)) : gen.json(1);
       case "messages" -> gen.list(0, 5, () -> message(gen));
       case "n", "max_tokens", "max_completion_tokens", "seed", "top_logprobs" -> gen.number();
-      case "temperature", "top_p", "frequency_penalty", "presence_penalty" -> gen.chance(0.5)
-          ? gen.oneOf(0, 1, 2, 0.5, -0.1, 2.0001, 1.0000001) : gen.number();
-      case "stop" -> gen.chance(0.5) ? gen.text(gen.oneOf(5, 300)) : gen.list(0, 6, () -> gen.text(gen.oneOf(5, 300)));
-      case "stream", "logprobs", "store", "parallel_tool_calls" -> gen.chance(0.8) ? gen.chance(0.5) : gen.json(1);
-      case "stream_options" -> object(gen.chance(0.8) ? "include_usage" : gen.text(10), gen.json(1));
+      case "temperature", "top_p", "frequency_penalty", "presence_penalty" ->
+          gen.chance(0.5) ? gen.oneOf(0, 1, 2, 0.5, -0.1, 2.0001, 1.0000001) : gen.number();
+      case "stop" ->
+          gen.chance(0.5)
+              ? gen.text(gen.oneOf(5, 300))
+              : gen.list(0, 6, () -> gen.text(gen.oneOf(5, 300)));
+      case "stream", "logprobs", "store", "parallel_tool_calls" ->
+          gen.chance(0.8) ? gen.chance(0.5) : gen.json(1);
+      case "stream_options" ->
+          object(gen.chance(0.8) ? "include_usage" : gen.text(10), gen.json(1));
       case "metadata" -> {
         Map<String, Object> metadata = new LinkedHashMap<>();
         int n = gen.oneOf(0, 2, 16, 17);
         for (int i = 0; i < n; i++) {
-          metadata.put(i == 0 && gen.chance(0.5) ? "conversation_id" : gen.text(gen.oneOf(10, 70)),
+          metadata.put(
+              i == 0 && gen.chance(0.5) ? "conversation_id" : gen.text(gen.oneOf(10, 70)),
               gen.chance(0.8) ? gen.text(gen.oneOf(30, 600)) : gen.json(1));
         }
         yield metadata;
       }
-      case "tools", "functions", "logit_bias" -> gen.oneOf(List.of(), Map.of(), List.of(Map.of("type", "function")),
-          gen.json(2));
+      case "tools", "functions", "logit_bias" ->
+          gen.oneOf(List.of(), Map.of(), List.of(Map.of("type", "function")), gen.json(2));
       case "tool_choice", "function_call" -> gen.oneOf("none", "auto", gen.json(1));
-      case "response_format" -> gen.oneOf(Map.of("type", "text"), Map.of("type", "json_object"), gen.json(2));
-      case "modalities" -> gen.oneOf(List.of("text"), List.of("text", "audio"), "text", gen.json(2));
+      case "response_format" ->
+          gen.oneOf(Map.of("type", "text"), Map.of("type", "json_object"), gen.json(2));
+      case "modalities" ->
+          gen.oneOf(List.of("text"), List.of("text", "audio"), "text", gen.json(2));
       default -> gen.json(2);
     };
   }
@@ -107,16 +153,31 @@ public final class ChatRequestFuzzBodies {
   private static Object message(Gen gen) {
     Map<String, Object> m = new LinkedHashMap<>();
     if (gen.chance(0.95)) {
-      m.put("role", gen.chance(0.9) ? gen.oneOf("user", "user", "system", "developer", "assistant", "tool", "function")
-          : gen.json(1));
+      m.put(
+          "role",
+          gen.chance(0.9)
+              ? gen.oneOf("user", "user", "system", "developer", "assistant", "tool", "function")
+              : gen.json(1));
     }
     if (gen.chance(0.95)) {
-      m.put("content", switch (gen.between(0, 5)) {
-        case 0, 1, 2 -> gen.text(40);
-        case 3 -> gen.list(0, 3, () -> gen.chance(0.8) ? object("type", gen.oneOf("text", "text", "image_url"),
-            "text", gen.chance(0.9) ? gen.text(20) : gen.json(1)) : gen.json(1));
-        default -> gen.json(2);
-      });
+      m.put(
+          "content",
+          switch (gen.between(0, 5)) {
+            case 0, 1, 2 -> gen.text(40);
+            case 3 ->
+                gen.list(
+                    0,
+                    3,
+                    () ->
+                        gen.chance(0.8)
+                            ? object(
+                                "type",
+                                gen.oneOf("text", "text", "image_url"),
+                                "text",
+                                gen.chance(0.9) ? gen.text(20) : gen.json(1))
+                            : gen.json(1));
+            default -> gen.json(2);
+          });
     }
     if (gen.chance(0.05)) {
       m.put(gen.oneOf("tool_calls", "function_call", "audio", "name"), gen.json(1));
@@ -129,19 +190,24 @@ public final class ChatRequestFuzzBodies {
 
   public static Valid validRequest(Gen gen) {
     Map<String, Object> body = new LinkedHashMap<>();
-    String model = gen.chance(0.5) ? gen.oneOf("flywheel", "flywheel-live", "policy-v7") : gen.validText(1, 256);
+    String model =
+        gen.chance(0.5)
+            ? gen.oneOf("flywheel", "flywheel-live", "policy-v7")
+            : gen.validText(1, 256);
     body.put("model", model);
     List<Object> messages = new ArrayList<>();
     List<ChatTurn> turns = new ArrayList<>();
     int count = gen.between(1, 5);
     int userAt = gen.between(0, count - 1);
     for (int i = 0; i < count; i++) {
-      String roleName = i == userAt ? "user" : gen.oneOf("system", "developer", "user", "assistant");
-      Role role = switch (roleName) {
-        case "user" -> Role.USER;
-        case "assistant" -> Role.ASSISTANT;
-        default -> Role.SYSTEM;
-      };
+      String roleName =
+          i == userAt ? "user" : gen.oneOf("system", "developer", "user", "assistant");
+      Role role =
+          switch (roleName) {
+            case "user" -> Role.USER;
+            case "assistant" -> Role.ASSISTANT;
+            default -> Role.SYSTEM;
+          };
       String text;
       Object content;
       if (gen.chance(0.7)) {
@@ -156,7 +222,8 @@ public final class ChatRequestFuzzBodies {
       turns.add(new ChatTurn(role, text));
     }
     body.put("messages", messages);
-    String prompt = turns.stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow().text();
+    String prompt =
+        turns.stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow().text();
     int n = gen.chance(0.5) ? 1 : gen.between(1, MAX_N);
     if (n != 1 || gen.chance(0.5)) {
       body.put("n", n);
@@ -187,8 +254,10 @@ public final class ChatRequestFuzzBodies {
     }
     Long seed = null;
     if (gen.chance(0.5)) {
-      seed = gen.chance(0.3) ? gen.oneOf(ChatRequestParser.MAX_SAFE_SEED, -ChatRequestParser.MAX_SAFE_SEED, 0L)
-          : gen.nextLong() >> 11;
+      seed =
+          gen.chance(0.3)
+              ? gen.oneOf(ChatRequestParser.MAX_SAFE_SEED, -ChatRequestParser.MAX_SAFE_SEED, 0L)
+              : gen.nextLong() >> 11;
       body.put("seed", seed);
     }
     String user = null;
@@ -208,7 +277,8 @@ public final class ChatRequestFuzzBodies {
     String conversationId = null;
     if (gen.chance(0.3)) {
       conversationId = gen.validText(1, ChatRequestParser.MAX_METADATA_VALUE_LENGTH);
-      body.put("metadata", Map.of("conversation_id", conversationId, "source", gen.validText(1, 30)));
+      body.put(
+          "metadata", Map.of("conversation_id", conversationId, "source", gen.validText(1, 30)));
     }
     if (gen.chance(0.2)) {
       body.put(gen.oneOf("store", "parallel_tool_calls"), gen.chance(0.5));
@@ -216,8 +286,23 @@ public final class ChatRequestFuzzBodies {
     if (gen.chance(0.2)) {
       body.put(gen.oneOf("frequency_penalty", "presence_penalty"), 0);
     }
-    return new Valid(body, new ChatRequest(model, turns, prompt, n, temperature, topP, maxTokens, maxTokensParam,
-        stop, seed, user, stream, includeUsage, conversationId));
+    return new Valid(
+        body,
+        new ChatRequest(
+            model,
+            turns,
+            prompt,
+            n,
+            temperature,
+            topP,
+            maxTokens,
+            maxTokensParam,
+            stop,
+            seed,
+            user,
+            stream,
+            includeUsage,
+            conversationId));
   }
 
   /** A JSON object of the given pairs (values may be null). */

@@ -30,19 +30,20 @@ import org.junit.jupiter.api.Test;
  * {@code -Dflywheel.fuzz.scale=100} for a long run, see {@link Fuzz}):
  *
  * <ul>
- *   <li>any JSON body is either a request within every limit (n, temperature, top_p, max_tokens, stop,
- *       seed, user, texts free of NUL and lone surrogates, a user prompt) or a 400
- *       {@code invalid_request_error} whose {@code param} names a parameter of the API or the unknown key
- *       the body holds — never another exception (which the controller would answer as a 500);</li>
- *   <li>a valid request with one parameter replaced by any JSON value is either still valid or a 400
- *       naming exactly that parameter;</li>
- *   <li>valid requests are read back field for field.</li>
+ *   <li>any JSON body is either a request within every limit (n, temperature, top_p, max_tokens,
+ *       stop, seed, user, texts free of NUL and lone surrogates, a user prompt) or a 400 {@code
+ *       invalid_request_error} whose {@code param} names a parameter of the API or the unknown key
+ *       the body holds — never another exception (which the controller would answer as a 500);
+ *   <li>a valid request with one parameter replaced by any JSON value is either still valid or a
+ *       400 naming exactly that parameter;
+ *   <li>valid requests are read back field for field.
  * </ul>
  */
 class ChatRequestParserFuzzTest {
 
   private static io.micronaut.serde.ObjectMapper.CloseableObjectMapper json;
-  private final ChatRequestParser parser = new ChatRequestParser(MAX_N, MAX_TOKENS, MAX_STOP_LENGTH);
+  private final ChatRequestParser parser =
+      new ChatRequestParser(MAX_N, MAX_TOKENS, MAX_STOP_LENGTH);
 
   @BeforeAll
   static void mapper() {
@@ -57,98 +58,147 @@ class ChatRequestParserFuzzTest {
 
   @Test
   void anyBodyIsARequestWithinLimitsOrA400NamingTheParameter() {
-    Map<String, Integer> outcomes = Fuzz.check("any body", 1500,
-        gen -> gen.chance(0.85) ? ChatRequestFuzzBodies.any(gen) : gen.json(3), ChatRequestParserFuzzTest::show,
-        body -> {
-          JsonNode tree = tree(json, body);
-          try {
-            ChatRequest request = parser.parse(tree);
-            assertWithinLimits(request);
-            return "parsed";
-          } catch (OpenAiException e) {
-            String root = assert400(e, body);
-            if (body instanceof Map<?, ?> object) {
-              assertNotNull(root, "a 400 for a JSON object names the parameter: " + e.getMessage());
-              assertTrue(KNOWN.contains(root) || object.keySet().stream().anyMatch(
-                  k -> !KNOWN.contains(k) && ChatRequestParser.shown((String) k).equals(e.param())),
-                  "param '" + e.param() + "' is a parameter of the API or a key of the body");
-            }
-            return root == null || KNOWN.contains(root) ? "400 " + root : "400 unknown parameter";
-          }
-        });
+    Map<String, Integer> outcomes =
+        Fuzz.check(
+            "any body",
+            1500,
+            gen -> gen.chance(0.85) ? ChatRequestFuzzBodies.any(gen) : gen.json(3),
+            ChatRequestParserFuzzTest::show,
+            body -> {
+              JsonNode tree = tree(json, body);
+              try {
+                ChatRequest request = parser.parse(tree);
+                assertWithinLimits(request);
+                return "parsed";
+              } catch (OpenAiException e) {
+                String root = assert400(e, body);
+                if (body instanceof Map<?, ?> object) {
+                  assertNotNull(
+                      root, "a 400 for a JSON object names the parameter: " + e.getMessage());
+                  assertTrue(
+                      KNOWN.contains(root)
+                          || object.keySet().stream()
+                              .anyMatch(
+                                  k ->
+                                      !KNOWN.contains(k)
+                                          && ChatRequestParser.shown((String) k).equals(e.param())),
+                      "param '" + e.param() + "' is a parameter of the API or a key of the body");
+                }
+                return root == null || KNOWN.contains(root)
+                    ? "400 " + root
+                    : "400 unknown parameter";
+              }
+            });
     assertTrue(outcomes.getOrDefault("parsed", 0) > 0, "some bodies were valid: " + outcomes);
-    assertTrue(outcomes.keySet().stream().filter(k -> k.startsWith("400 ")).count() > 10, outcomes::toString);
+    assertTrue(
+        outcomes.keySet().stream().filter(k -> k.startsWith("400 ")).count() > 10,
+        outcomes::toString);
   }
 
   @Test
   void oneParameterChangedIsStillValidOrA400NamingThatParameter() {
     record Changed(Map<String, Object> body, String key) {}
-    Map<String, Integer> outcomes = Fuzz.check("one parameter changed", 1500, gen -> {
-      Map<String, Object> body = ChatRequestFuzzBodies.valid(gen);
-      String key = gen.chance(0.9) ? gen.pick(KNOWN) : gen.text(20);
-      if (key.equals("stream")) {
-        body.remove("stream_options"); // else stream: false would be refused as stream_options
-      }
-      body.put(key, gen.chance(0.5) ? gen.json(3) : ChatRequestFuzzBodies.plausible(gen, key));
-      return new Changed(body, key);
-    }, c -> c.key() + " in " + show(c.body()), changed -> {
-      JsonNode tree = tree(json, changed.body());
-      try {
-        assertWithinLimits(parser.parse(tree));
-        return "valid";
-      } catch (OpenAiException e) {
-        String root = assert400(e, changed.body());
-        String expected = KNOWN.contains(changed.key()) ? changed.key() : ChatRequestParser.shown(changed.key());
-        assertEquals(expected, root, () -> "the 400 names the changed parameter: " + e.getMessage());
-        return "400";
-      }
-    });
-    assertTrue(outcomes.getOrDefault("valid", 0) > 0 && outcomes.getOrDefault("400", 0) > 0, outcomes::toString);
+    Map<String, Integer> outcomes =
+        Fuzz.check(
+            "one parameter changed",
+            1500,
+            gen -> {
+              Map<String, Object> body = ChatRequestFuzzBodies.valid(gen);
+              String key = gen.chance(0.9) ? gen.pick(KNOWN) : gen.text(20);
+              if (key.equals("stream")) {
+                body.remove(
+                    "stream_options"); // else stream: false would be refused as stream_options
+              }
+              body.put(
+                  key, gen.chance(0.5) ? gen.json(3) : ChatRequestFuzzBodies.plausible(gen, key));
+              return new Changed(body, key);
+            },
+            c -> c.key() + " in " + show(c.body()),
+            changed -> {
+              JsonNode tree = tree(json, changed.body());
+              try {
+                assertWithinLimits(parser.parse(tree));
+                return "valid";
+              } catch (OpenAiException e) {
+                String root = assert400(e, changed.body());
+                String expected =
+                    KNOWN.contains(changed.key())
+                        ? changed.key()
+                        : ChatRequestParser.shown(changed.key());
+                assertEquals(
+                    expected, root, () -> "the 400 names the changed parameter: " + e.getMessage());
+                return "400";
+              }
+            });
+    assertTrue(
+        outcomes.getOrDefault("valid", 0) > 0 && outcomes.getOrDefault("400", 0) > 0,
+        outcomes::toString);
   }
 
   @Test
   void validRequestsAreReadBackFieldForField() {
-    Fuzz.check("valid requests", 1000, ChatRequestFuzzBodies::validRequest, v -> show(v.body()), valid -> {
-      ChatRequest r = parser.parse(tree(json, valid.body()));
-      ChatRequest e = valid.expected();
-      assertEquals(e.model(), r.model());
-      assertEquals(e.turns(), r.turns());
-      assertEquals(e.prompt(), r.prompt());
-      assertEquals(e.n(), r.n());
-      assertEquals(e.temperature(), r.temperature());
-      assertEquals(e.topP(), r.topP());
-      assertEquals(e.maxTokens(), r.maxTokens());
-      assertEquals(e.maxTokensParam(), r.maxTokensParam());
-      assertEquals(e.stop(), r.stop());
-      assertEquals(e.seed(), r.seed());
-      assertEquals(e.user(), r.user());
-      assertEquals(e.stream(), r.stream());
-      assertEquals(e.includeUsage(), r.includeUsage());
-      assertEquals(e.conversationId(), r.conversationId());
-      return null;
-    });
+    Fuzz.check(
+        "valid requests",
+        1000,
+        ChatRequestFuzzBodies::validRequest,
+        v -> show(v.body()),
+        valid -> {
+          ChatRequest r = parser.parse(tree(json, valid.body()));
+          ChatRequest e = valid.expected();
+          assertEquals(e.model(), r.model());
+          assertEquals(e.turns(), r.turns());
+          assertEquals(e.prompt(), r.prompt());
+          assertEquals(e.n(), r.n());
+          assertEquals(e.temperature(), r.temperature());
+          assertEquals(e.topP(), r.topP());
+          assertEquals(e.maxTokens(), r.maxTokens());
+          assertEquals(e.maxTokensParam(), r.maxTokensParam());
+          assertEquals(e.stop(), r.stop());
+          assertEquals(e.seed(), r.seed());
+          assertEquals(e.user(), r.user());
+          assertEquals(e.stream(), r.stream());
+          assertEquals(e.includeUsage(), r.includeUsage());
+          assertEquals(e.conversationId(), r.conversationId());
+          return null;
+        });
   }
 
   @Test
   void modalitiesThatAreNotAnArrayAreA400() throws IOException {
-    // found by the properties above: values() of a scalar threw IllegalStateException, which was a 500
+    // found by the properties above: values() of a scalar threw IllegalStateException, which was a
+    // 500
     for (Object modalities : new Object[] {"text", 5, true, Map.of("type", "text")}) {
-      OpenAiException e = org.junit.jupiter.api.Assertions.assertThrows(OpenAiException.class, () -> parser.parse(
-          tree(json, Map.of("model", "flywheel", "messages", List.of(Map.of("role", "user", "content", "hi")),
-              "modalities", modalities))));
+      OpenAiException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              OpenAiException.class,
+              () ->
+                  parser.parse(
+                      tree(
+                          json,
+                          Map.of(
+                              "model",
+                              "flywheel",
+                              "messages",
+                              List.of(Map.of("role", "user", "content", "hi")),
+                              "modalities",
+                              modalities))));
       assertEquals("modalities", assert400(e, Map.of()));
     }
   }
 
-  // ------------------------------------------------------------------------------------------ checks
+  // ------------------------------------------------------------------------------------------
+  // checks
 
   /** Every limit the API documents, on a request the parser accepted. */
   static void assertWithinLimits(ChatRequest r) {
-    assertTrue(!r.model().isBlank() && r.model().length() <= ChatRequestParser.MAX_MODEL_LENGTH, r.model());
+    assertTrue(
+        !r.model().isBlank() && r.model().length() <= ChatRequestParser.MAX_MODEL_LENGTH,
+        r.model());
     assertValidText(r.model());
     assertTrue(!r.turns().isEmpty());
     r.turns().forEach(t -> assertValidText(t.text()));
-    ChatTurn lastUser = r.turns().stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow();
+    ChatTurn lastUser =
+        r.turns().stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow();
     assertEquals(lastUser.text(), r.prompt());
     assertTrue(r.n() >= 1 && r.n() <= MAX_N, "n " + r.n());
     assertTrue(r.temperature() >= 0 && r.temperature() <= 2, "temperature " + r.temperature());
@@ -164,7 +214,9 @@ class ChatRequestParserFuzzTest {
       assertTrue(!s.isEmpty() && s.length() <= MAX_STOP_LENGTH, "stop sequence of " + s.length());
       assertValidText(s);
     }
-    assertTrue(r.seed() == null || Math.abs(r.seed()) <= ChatRequestParser.MAX_SAFE_SEED, "seed " + r.seed());
+    assertTrue(
+        r.seed() == null || Math.abs(r.seed()) <= ChatRequestParser.MAX_SAFE_SEED,
+        "seed " + r.seed());
     if (r.user() != null) {
       assertTrue(r.user().length() <= ChatRequestParser.MAX_USER_LENGTH);
       assertValidText(r.user());
@@ -177,12 +229,13 @@ class ChatRequestParserFuzzTest {
   }
 
   private static void assertValidText(String s) {
-    assertEquals(-1, Texts.invalidCharAt(s), () -> "NUL or a lone surrogate in accepted text: " + show(s));
+    assertEquals(
+        -1, Texts.invalidCharAt(s), () -> "NUL or a lone surrogate in accepted text: " + show(s));
   }
 
   /**
-   * A 400 invalid_request_error; returns the parameter its param names (the part before any '.' or '[' of
-   * an API parameter, or the whole of an unknown key of {@code body}), or null.
+   * A 400 invalid_request_error; returns the parameter its param names (the part before any '.' or
+   * '[' of an API parameter, or the whole of an unknown key of {@code body}), or null.
    */
   static String assert400(OpenAiException e, Object body) {
     assertEquals(HttpStatus.BAD_REQUEST, e.status(), e::getMessage);
@@ -191,8 +244,10 @@ class ChatRequestParserFuzzTest {
     if (e.param() == null) {
       return null;
     }
-    if (body instanceof Map<?, ?> object && object.keySet().stream()
-        .anyMatch(k -> !KNOWN.contains(k) && ChatRequestParser.shown((String) k).equals(e.param()))) {
+    if (body instanceof Map<?, ?> object
+        && object.keySet().stream()
+            .anyMatch(
+                k -> !KNOWN.contains(k) && ChatRequestParser.shown((String) k).equals(e.param()))) {
       return e.param();
     }
     int end = e.param().length();
@@ -207,9 +262,12 @@ class ChatRequestParserFuzzTest {
 
   // ------------------------------------------------------------------------------------------ JSON
 
-  /** The value as the service reads it: JSON text (non-ASCII escaped) read by the service's mapper. */
+  /**
+   * The value as the service reads it: JSON text (non-ASCII escaped) read by the service's mapper.
+   */
   static JsonNode tree(JsonMapper mapper, Object value) throws IOException {
-    return mapper.readValue(ChatRequestFuzzBodies.ESCAPED.writeValueAsString(value), JsonNode.class);
+    return mapper.readValue(
+        ChatRequestFuzzBodies.ESCAPED.writeValueAsString(value), JsonNode.class);
   }
 
   static String show(Object value) {

@@ -38,16 +38,17 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * A bounded soak (a benchmark, not a CI test): the feedback gateway and serving as their own JVMs with the
- * platform's heaps (the local launcher's {@link Platform}: KRaft broker and schema registry as processes),
- * an untrained {@code GptConfig.small()} policy LIVE, and steady load for {@code --minutes} (default 10):
- * gateway clients posting rankings at a fixed rate, serving clients sending completions back to back, a
- * share of them streaming and hanging up mid-stream ({@link SoakLoad}). Every sample interval it records,
- * for each service, heap used after a full GC, live threads, open file descriptors and established TCP
- * connections ({@link SoakProbe}), and the p50/p99 latency of that interval; at the end it prints the first
- * and the last sample side by side and a verdict: a metric "grows" when every sample of the last third is
- * above every sample of the first third by more than its tolerance (p50 latency included, p99 reported
- * only). Exit code 0 when nothing grew and no request failed.
+ * A bounded soak (a benchmark, not a CI test): the feedback gateway and serving as their own JVMs
+ * with the platform's heaps (the local launcher's {@link Platform}: KRaft broker and schema
+ * registry as processes), an untrained {@code GptConfig.small()} policy LIVE, and steady load for
+ * {@code --minutes} (default 10): gateway clients posting rankings at a fixed rate, serving clients
+ * sending completions back to back, a share of them streaming and hanging up mid-stream ({@link
+ * SoakLoad}). Every sample interval it records, for each service, heap used after a full GC, live
+ * threads, open file descriptors and established TCP connections ({@link SoakProbe}), and the
+ * p50/p99 latency of that interval; at the end it prints the first and the last sample side by side
+ * and a verdict: a metric "grows" when every sample of the last third is above every sample of the
+ * first third by more than its tolerance (p50 latency included, p99 reported only). Exit code 0
+ * when nothing grew and no request failed.
  *
  * <pre>
  *   mvn -q -pl services/feedback-gateway,services/serving -am package -DskipTests   # the two service jars
@@ -55,20 +56,24 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *       -Dexec.args="--minutes 10"
  * </pre>
  *
- * Options: {@code --minutes} (10), {@code --gateway-clients} (4), {@code --gateway-rate} (rankings per second
- * per client, 20), {@code --serving-clients} (3), {@code --disconnect-share} (0.3 of completions hang up
- * mid-stream), {@code --stream-share} (0.3 stream to the end; the rest do not stream), {@code --max-tokens}
- * (48), {@code --warm-up-seconds} (30: load before the first sample), {@code --idempotency-entries} (2000:
- * the gateway's idempotency cache, bounded by design at 100 000 ids by default, is full before the first
- * sample, so that what grows after it is not the cache), {@code --keep-data} (keep the data directory and the
- * service logs).
+ * Options: {@code --minutes} (10), {@code --gateway-clients} (4), {@code --gateway-rate} (rankings
+ * per second per client, 20), {@code --serving-clients} (3), {@code --disconnect-share} (0.3 of
+ * completions hang up mid-stream), {@code --stream-share} (0.3 stream to the end; the rest do not
+ * stream), {@code --max-tokens} (48), {@code --warm-up-seconds} (30: load before the first sample),
+ * {@code --idempotency-entries} (2000: the gateway's idempotency cache, bounded by design at 100
+ * 000 ids by default, is full before the first sample, so that what grows after it is not the
+ * cache), {@code --keep-data} (keep the data directory and the service logs).
  */
 public final class SoakBench {
 
-  /** Growth beyond which a metric "grows": heap MB (and 25 %), threads, descriptors, connections. */
+  /**
+   * Growth beyond which a metric "grows": heap MB (and 25 %), threads, descriptors, connections.
+   */
   private static final double HEAP_TOLERANCE_MB = 8;
+
   private static final int THREAD_TOLERANCE = 2;
   private static final int FD_TOLERANCE = 8;
+
   /** Latency: ms (and 25 %) a window's p50 may rise. */
   private static final double LATENCY_TOLERANCE_MS = 50;
 
@@ -81,34 +86,69 @@ public final class SoakBench {
     NativeRuntime.configure();
     List<String> a = Arrays.asList(args);
     double minutes = Double.parseDouble(arg(a, "--minutes", "10"));
-    SoakLoad.Settings load = new SoakLoad.Settings(Integer.parseInt(arg(a, "--gateway-clients", "4")),
-        Double.parseDouble(arg(a, "--gateway-rate", "20")), Integer.parseInt(arg(a, "--serving-clients", "3")),
-        Double.parseDouble(arg(a, "--disconnect-share", "0.3")), Double.parseDouble(arg(a, "--stream-share", "0.3")),
-        Integer.parseInt(arg(a, "--max-tokens", "48")));
+    SoakLoad.Settings load =
+        new SoakLoad.Settings(
+            Integer.parseInt(arg(a, "--gateway-clients", "4")),
+            Double.parseDouble(arg(a, "--gateway-rate", "20")),
+            Integer.parseInt(arg(a, "--serving-clients", "3")),
+            Double.parseDouble(arg(a, "--disconnect-share", "0.3")),
+            Double.parseDouble(arg(a, "--stream-share", "0.3")),
+            Integer.parseInt(arg(a, "--max-tokens", "48")));
     boolean keepData = a.contains("--keep-data");
     String idempotencyEntries = arg(a, "--idempotency-entries", "2000");
     Duration warmUp = Duration.ofSeconds(Long.parseLong(arg(a, "--warm-up-seconds", "30")));
     Duration duration = Duration.ofMillis((long) (minutes * 60_000));
-    Duration interval = Duration.ofMillis(Math.max(10_000, Math.min(60_000, duration.toMillis() / 12)));
+    Duration interval =
+        Duration.ofMillis(Math.max(10_000, Math.min(60_000, duration.toMillis() / 12)));
     Path data = Files.createTempDirectory("flywheel-soak");
-    System.out.printf(Locale.ROOT, "soak: %d s warm-up, then %.1f min with a sample every %d s; %s%n",
-        warmUp.toSeconds(), minutes, interval.toSeconds(), load);
+    System.out.printf(
+        Locale.ROOT,
+        "soak: %d s warm-up, then %.1f min with a sample every %d s; %s%n",
+        warmUp.toSeconds(),
+        minutes,
+        interval.toSeconds(),
+        load);
     int exit;
-    try (Platform platform = Platform.start(new Platform.Settings(repoRoot(), data, Ports.freePort(), Ports.freePort(),
-        freeRange(), List.of(FlywheelService.FEEDBACK_GATEWAY, FlywheelService.SERVING),
-        Map.of(FlywheelService.SERVING, Map.of("flywheel.serving.canary-share", "0"), FlywheelService.FEEDBACK_GATEWAY,
-            Map.of("flywheel.gateway.idempotency-max-entries", idempotencyEntries))), m -> System.out.println(m))) {
+    try (Platform platform =
+        Platform.start(
+            new Platform.Settings(
+                repoRoot(),
+                data,
+                Ports.freePort(),
+                Ports.freePort(),
+                freeRange(),
+                List.of(FlywheelService.FEEDBACK_GATEWAY, FlywheelService.SERVING),
+                Map.of(
+                    FlywheelService.SERVING,
+                    Map.of("flywheel.serving.canary-share", "0"),
+                    FlywheelService.FEEDBACK_GATEWAY,
+                    Map.of("flywheel.gateway.idempotency-max-entries", idempotencyEntries))),
+            m -> System.out.println(m))) {
       publishPolicy(platform);
       URI gateway = URI.create(platform.url(FlywheelService.FEEDBACK_GATEWAY));
       URI serving = URI.create(platform.url(FlywheelService.SERVING));
       awaitReady(serving.resolve("/health"), Duration.ofMinutes(3));
-      try (SoakProbe gw = SoakProbe.attach("feedback-gateway", platform.service(FlywheelService.FEEDBACK_GATEWAY).pid(),
-              platform.port(FlywheelService.FEEDBACK_GATEWAY));
-          SoakProbe sv = SoakProbe.attach("serving", platform.service(FlywheelService.SERVING).pid(),
-              platform.port(FlywheelService.SERVING))) {
-        System.out.printf("probing %s (pid %d) and %s (pid %d)%n", gw.name(), gw.pid(), sv.name(), sv.pid());
-        exit = run(new SoakLoad(gateway, serving, platform.apiKey(), load), gw, sv, warmUp, duration, interval,
-            serving);
+      try (SoakProbe gw =
+              SoakProbe.attach(
+                  "feedback-gateway",
+                  platform.service(FlywheelService.FEEDBACK_GATEWAY).pid(),
+                  platform.port(FlywheelService.FEEDBACK_GATEWAY));
+          SoakProbe sv =
+              SoakProbe.attach(
+                  "serving",
+                  platform.service(FlywheelService.SERVING).pid(),
+                  platform.port(FlywheelService.SERVING))) {
+        System.out.printf(
+            "probing %s (pid %d) and %s (pid %d)%n", gw.name(), gw.pid(), sv.name(), sv.pid());
+        exit =
+            run(
+                new SoakLoad(gateway, serving, platform.apiKey(), load),
+                gw,
+                sv,
+                warmUp,
+                duration,
+                interval,
+                serving);
       }
     } finally {
       if (keepData) {
@@ -120,17 +160,27 @@ public final class SoakBench {
     System.exit(exit);
   }
 
-  private static int run(SoakLoad load, SoakProbe gw, SoakProbe sv, Duration warmUp, Duration duration,
-      Duration interval, URI serving) throws Exception {
+  private static int run(
+      SoakLoad load,
+      SoakProbe gw,
+      SoakProbe sv,
+      Duration warmUp,
+      Duration duration,
+      Duration interval,
+      URI serving)
+      throws Exception {
     long deadline = System.nanoTime() + warmUp.toNanos() + duration.toNanos();
     List<Thread> clients = load.start(deadline);
-    Thread.sleep(warmUp.toMillis()); // JIT, connection pools, the first batches: not part of "start"
+    Thread.sleep(
+        warmUp.toMillis()); // JIT, connection pools, the first batches: not part of "start"
     load.drain();
     long start = System.nanoTime();
     List<Row> rows = new ArrayList<>();
     System.out.println();
     System.out.println(header());
-    for (long next = start + interval.toNanos(); next <= deadline + 1_000_000_000L; next += interval.toNanos()) {
+    for (long next = start + interval.toNanos();
+        next <= deadline + 1_000_000_000L;
+        next += interval.toNanos()) {
       Thread.sleep(Math.max(0, (next - System.nanoTime()) / 1_000_000));
       Row row = new Row((System.nanoTime() - start) / 60e9, gw.sample(), sv.sample(), load.drain());
       rows.add(row);
@@ -139,25 +189,37 @@ public final class SoakBench {
     for (Thread t : clients) {
       t.join(Duration.ofSeconds(90).toMillis());
     }
-    System.out.printf(Locale.ROOT, "%nrequests: gateway %d ok / %d failed; serving %d completions, %d streams to "
-            + "[DONE], %d streams cut mid-stream by the client, %d busy (429), %d failed%n", load.gatewayOk.get(),
-        load.gatewayFailed.get(), load.completions.get(), load.streamsCompleted.get(), load.streamsCut.get(),
-        load.servingBusy.get(), load.servingFailed.get());
+    System.out.printf(
+        Locale.ROOT,
+        "%nrequests: gateway %d ok / %d failed; serving %d completions, %d streams to "
+            + "[DONE], %d streams cut mid-stream by the client, %d busy (429), %d failed%n",
+        load.gatewayOk.get(),
+        load.gatewayFailed.get(),
+        load.completions.get(),
+        load.streamsCompleted.get(),
+        load.streamsCut.get(),
+        load.servingBusy.get(),
+        load.servingFailed.get());
     load.failures().forEach(f -> System.out.println("  failure: " + f));
     System.out.println("serving counted: " + servingOutcomes(serving));
-    System.out.printf("%nstart and end (first and last sample; heap after a full GC):%n%s%n%s%n%s%n", header(),
-        format(rows.get(0)), format(rows.get(rows.size() - 1)));
+    System.out.printf(
+        "%nstart and end (first and last sample; heap after a full GC):%n%s%n%s%n%s%n",
+        header(), format(rows.get(0)), format(rows.get(rows.size() - 1)));
     List<String> grew = growth(rows);
-    System.out.println(grew.isEmpty()
-        ? "VERDICT: nothing grew (heap after GC, threads, descriptors, connections: the last third of the samples "
-            + "within tolerance of the first third)"
-        : "VERDICT: GROWTH in " + String.join("; ", grew));
+    System.out.println(
+        grew.isEmpty()
+            ? "VERDICT: nothing grew (heap after GC, threads, descriptors, connections: the last third of the samples "
+                + "within tolerance of the first third)"
+            : "VERDICT: GROWTH in " + String.join("; ", grew));
     return grew.isEmpty() && load.servingFailed.get() == 0 && load.gatewayFailed.get() == 0 ? 0 : 1;
   }
 
-  // ------------------------------------------------------------------------------------------ verdict
+  // ------------------------------------------------------------------------------------------
+  // verdict
 
-  /** Metrics whose last-third samples all exceed all first-third samples by more than the tolerance. */
+  /**
+   * Metrics whose last-third samples all exceed all first-third samples by more than the tolerance.
+   */
   static List<String> growth(List<Row> rows) {
     List<String> grew = new ArrayList<>();
     if (rows.size() < 3) {
@@ -177,50 +239,104 @@ public final class SoakBench {
     return grew;
   }
 
-  private static void check(List<String> grew, List<Row> rows, String name,
-      java.util.function.ToDoubleFunction<Row> metric, boolean relative, double tolerance) {
+  private static void check(
+      List<String> grew,
+      List<Row> rows,
+      String name,
+      java.util.function.ToDoubleFunction<Row> metric,
+      boolean relative,
+      double tolerance) {
     int third = Math.max(1, rows.size() / 3);
     double firstMax = rows.subList(0, third).stream().mapToDouble(metric).max().orElseThrow();
-    double lastMin = rows.subList(rows.size() - third, rows.size()).stream().mapToDouble(metric).min().orElseThrow();
+    double lastMin =
+        rows.subList(rows.size() - third, rows.size()).stream()
+            .mapToDouble(metric)
+            .min()
+            .orElseThrow();
     double allowed = firstMax + tolerance + (relative ? 0.25 * firstMax : 0);
     if (lastMin > allowed) {
-      grew.add(String.format(Locale.ROOT, "%s: first third at most %.1f, last third at least %.1f", name, firstMax,
-          lastMin));
+      grew.add(
+          String.format(
+              Locale.ROOT,
+              "%s: first third at most %.1f, last third at least %.1f",
+              name,
+              firstMax,
+              lastMin));
     }
   }
 
-  // ------------------------------------------------------------------------------------------ output
+  // ------------------------------------------------------------------------------------------
+  // output
 
   private static String header() {
-    return String.format(Locale.ROOT, "%6s | %15s %4s %4s %10s | %15s %4s %4s %10s | %6s %6s %6s | %6s %6s %6s",
-        "min", "gw heap MB", "thr", "fds", "conn(http)", "sv heap MB", "thr", "fds", "conn(http)", "gw req", "p50ms",
-        "p99ms", "sv req", "p50ms", "p99ms");
+    return String.format(
+        Locale.ROOT,
+        "%6s | %15s %4s %4s %10s | %15s %4s %4s %10s | %6s %6s %6s | %6s %6s %6s",
+        "min",
+        "gw heap MB",
+        "thr",
+        "fds",
+        "conn(http)",
+        "sv heap MB",
+        "thr",
+        "fds",
+        "conn(http)",
+        "gw req",
+        "p50ms",
+        "p99ms",
+        "sv req",
+        "p50ms",
+        "p99ms");
   }
 
   private static String format(Row r) {
-    return String.format(Locale.ROOT, "%6.1f | %s | %s | %6d %6.1f %6.1f | %6d %6.0f %6.0f", r.minutes(),
-        sample(r.gateway()), sample(r.serving()), r.window().gatewayRequests(), r.window().gatewayP50(),
-        r.window().gatewayP99(), r.window().servingRequests(), r.window().servingP50(), r.window().servingP99());
+    return String.format(
+        Locale.ROOT,
+        "%6.1f | %s | %s | %6d %6.1f %6.1f | %6d %6.0f %6.0f",
+        r.minutes(),
+        sample(r.gateway()),
+        sample(r.serving()),
+        r.window().gatewayRequests(),
+        r.window().gatewayP50(),
+        r.window().gatewayP99(),
+        r.window().servingRequests(),
+        r.window().servingP50(),
+        r.window().servingP99());
   }
 
   private static String sample(Sample s) {
-    return String.format(Locale.ROOT, "%15.1f %4d %4d %5d(%3d)", s.heapAfterGcMb(), s.threads(), s.openFds(),
-        s.connections(), s.httpConnections());
+    return String.format(
+        Locale.ROOT,
+        "%15.1f %4d %4d %5d(%3d)",
+        s.heapAfterGcMb(),
+        s.threads(),
+        s.openFds(),
+        s.connections(),
+        s.httpConnections());
   }
 
-  private static final Pattern OUTCOME = Pattern.compile(
-      "(?m)^flywheel_serving_requests_total\\{[^}]*outcome=\"([^\"]+)\"[^}]*stream=\"([^\"]+)\"[^}]*} ([0-9.E+]+)$");
+  private static final Pattern OUTCOME =
+      Pattern.compile(
+          "(?m)^flywheel_serving_requests_total\\{[^}]*outcome=\"([^\"]+)\"[^}]*stream=\"([^\"]+)\"[^}]*} ([0-9.E+]+)$");
 
   /** Serving's own count of completions by outcome (client_cancelled: the clients that hung up). */
   private static String servingOutcomes(URI serving) {
     try {
-      String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(serving.resolve("/prometheus")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
+      String text =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(serving.resolve("/prometheus")).build(),
+                  HttpResponse.BodyHandlers.ofString())
+              .body();
       StringBuilder out = new StringBuilder();
       Matcher m = OUTCOME.matcher(text);
       while (m.find()) {
-        out.append(m.group(1)).append(" (stream=").append(m.group(2)).append(") ")
-            .append((long) Double.parseDouble(m.group(3))).append("; ");
+        out.append(m.group(1))
+            .append(" (stream=")
+            .append(m.group(2))
+            .append(") ")
+            .append((long) Double.parseDouble(m.group(3)))
+            .append("; ");
       }
       return out.length() == 0 ? "(no flywheel_serving_requests_total found)" : out.toString();
     } catch (IOException | InterruptedException e) {
@@ -228,19 +344,36 @@ public final class SoakBench {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ set-up
+  // ------------------------------------------------------------------------------------------
+  // set-up
 
   /** An untrained small policy, LIVE on the catalogue's versions topic. */
   private static void publishPolicy(Platform platform) throws Exception {
     Path dir = platform.dataDir().resolve("artifacts").resolve("soak-policy");
     String sha = TestModels.save(dir, 1, GptConfig.small());
-    PolicyVersion version = PolicyVersion.newBuilder().setEventId(UUID.randomUUID().toString())
-        .setEventTime(Instant.now()).setVersion(1).setStage(PolicyStage.PPO).setParentVersions(List.of())
-        .setStatus(ModelStatus.LIVE).setCreatedAt(Instant.now()).setArtifactUri(dir.toUri().toString())
-        .setArtifactSha256(sha).setMetrics(Map.of()).setTrainingData(List.of()).build();
-    try (KafkaProducer<String, PolicyVersion> producer = new KafkaProducer<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers(), ProducerConfig.ACKS_CONFIG, "all"),
-        new StringSerializer(), new AvroSerializer<>(new SchemaRegistryClient(platform.registryUrl()), true))) {
+    PolicyVersion version =
+        PolicyVersion.newBuilder()
+            .setEventId(UUID.randomUUID().toString())
+            .setEventTime(Instant.now())
+            .setVersion(1)
+            .setStage(PolicyStage.PPO)
+            .setParentVersions(List.of())
+            .setStatus(ModelStatus.LIVE)
+            .setCreatedAt(Instant.now())
+            .setArtifactUri(dir.toUri().toString())
+            .setArtifactSha256(sha)
+            .setMetrics(Map.of())
+            .setTrainingData(List.of())
+            .build();
+    try (KafkaProducer<String, PolicyVersion> producer =
+        new KafkaProducer<>(
+            Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                platform.bootstrapServers(),
+                ProducerConfig.ACKS_CONFIG,
+                "all"),
+            new StringSerializer(),
+            new AvroSerializer<>(new SchemaRegistryClient(platform.registryUrl()), true))) {
       producer.send(new ProducerRecord<>(Topics.POLICY_VERSIONS.name(), "1", version)).get();
     }
   }
@@ -251,7 +384,9 @@ public final class SoakBench {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       try {
-        if (http.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.discarding()).statusCode()
+        if (http.send(
+                    HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.discarding())
+                .statusCode()
             == 200) {
           return;
         }
@@ -266,11 +401,13 @@ public final class SoakBench {
   private static Path repoRoot() {
     Path dir = Path.of("").toAbsolutePath();
     for (Path p = dir; p != null; p = p.getParent()) {
-      if (Files.isDirectory(p.resolve("services/serving")) && Files.isDirectory(p.resolve("infra"))) {
+      if (Files.isDirectory(p.resolve("services/serving"))
+          && Files.isDirectory(p.resolve("infra"))) {
         return p;
       }
     }
-    throw new IllegalStateException("run from the repository (no services/serving above " + dir + ")");
+    throw new IllegalStateException(
+        "run from the repository (no services/serving above " + dir + ")");
   }
 
   /** A base port with the six service ports above it free. */

@@ -25,32 +25,46 @@ import java.util.concurrent.atomic.AtomicReference;
  * The soak's clients, all on loopback and all ending at a deadline:
  *
  * <ul>
- *   <li>gateway clients post rankings at a fixed rate each (open loop: a slow gateway does not slow them
- *       down), over one shared keep-alive HTTP client;</li>
- *   <li>serving clients send completions back to back, each on a new connection: non-streaming, streaming
- *       to {@code [DONE]}, or streaming and then hanging up after the first one to three chunks (half of
- *       those with a TCP reset, half with a normal close) — the clients that disconnect mid-stream.</li>
+ *   <li>gateway clients post rankings at a fixed rate each (open loop: a slow gateway does not slow
+ *       them down), over one shared keep-alive HTTP client;
+ *   <li>serving clients send completions back to back, each on a new connection: non-streaming,
+ *       streaming to {@code [DONE]}, or streaming and then hanging up after the first one to three
+ *       chunks (half of those with a TCP reset, half with a normal close) — the clients that
+ *       disconnect mid-stream.
  * </ul>
  *
- * Latencies (request sent to last byte; streams that were cut are not timed) are kept per window until
- * {@link #drain}.
+ * Latencies (request sent to last byte; streams that were cut are not timed) are kept per window
+ * until {@link #drain}.
  */
 final class SoakLoad {
 
   /** What the clients do. */
-  record Settings(int gatewayClients, double gatewayRatePerClient, int servingClients, double disconnectShare,
-      double streamShare, int maxTokens) {}
+  record Settings(
+      int gatewayClients,
+      double gatewayRatePerClient,
+      int servingClients,
+      double disconnectShare,
+      double streamShare,
+      int maxTokens) {}
 
   /** Latency percentiles (ms) and counts of one window. */
-  record Window(int gatewayRequests, double gatewayP50, double gatewayP99, int servingRequests, double servingP50,
+  record Window(
+      int gatewayRequests,
+      double gatewayP50,
+      double gatewayP99,
+      int servingRequests,
+      double servingP50,
       double servingP99) {}
 
   private final URI gateway;
   private final URI serving;
   private final String key;
   private final Settings settings;
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5))
+          .build();
   private final AtomicReference<ConcurrentLinkedQueue<Double>> gatewayLatencies =
       new AtomicReference<>(new ConcurrentLinkedQueue<>());
   private final AtomicReference<ConcurrentLinkedQueue<Double>> servingLatencies =
@@ -89,7 +103,12 @@ final class SoakLoad {
   Window drain() {
     double[] g = sorted(gatewayLatencies.getAndSet(new ConcurrentLinkedQueue<>()));
     double[] s = sorted(servingLatencies.getAndSet(new ConcurrentLinkedQueue<>()));
-    return new Window(g.length, percentile(g, 0.5), percentile(g, 0.99), s.length, percentile(s, 0.5),
+    return new Window(
+        g.length,
+        percentile(g, 0.5),
+        percentile(g, 0.99),
+        s.length,
+        percentile(s, 0.5),
         percentile(s, 0.99));
   }
 
@@ -98,7 +117,8 @@ final class SoakLoad {
     return List.copyOf(firstFailures);
   }
 
-  // ------------------------------------------------------------------------------------------ gateway
+  // ------------------------------------------------------------------------------------------
+  // gateway
 
   private void gatewayClient(int client, long deadline) {
     long period = (long) (1e9 / settings.gatewayRatePerClient());
@@ -113,14 +133,27 @@ final class SoakLoad {
       if (System.nanoTime() >= deadline) {
         return;
       }
-      String body = "{\"eventId\":\"" + UUID.randomUUID() + "\",\"transcriptId\":\"soak-t-" + client + "-"
-          + (i++ % 1000) + "\",\"tiers\":[[\"r1\"],[\"r2\",\"r3\"]],\"annotatorId\":\"soak-" + client + "\"}";
+      String body =
+          "{\"eventId\":\""
+              + UUID.randomUUID()
+              + "\",\"transcriptId\":\"soak-t-"
+              + client
+              + "-"
+              + (i++ % 1000)
+              + "\",\"tiers\":[[\"r1\"],[\"r2\",\"r3\"]],\"annotatorId\":\"soak-"
+              + client
+              + "\"}";
       long t0 = System.nanoTime();
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(gateway.resolve("/v1/rankings"))
-            .timeout(Duration.ofSeconds(30)).header("Authorization", "Bearer " + key)
-            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(gateway.resolve("/v1/rankings"))
+                    .timeout(Duration.ofSeconds(30))
+                    .header("Authorization", "Bearer " + key)
+                    .header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         if (r.statusCode() == 200) {
           gatewayLatencies.get().add((System.nanoTime() - t0) / 1e6);
           gatewayOk.incrementAndGet();
@@ -136,7 +169,8 @@ final class SoakLoad {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ serving
+  // ------------------------------------------------------------------------------------------
+  // serving
 
   private void servingClient(int client, long deadline) {
     SplittableRandom random = new SplittableRandom(client);
@@ -145,9 +179,16 @@ final class SoakLoad {
       double mode = random.nextDouble();
       boolean cut = mode < settings.disconnectShare();
       boolean stream = cut || mode < settings.disconnectShare() + settings.streamShare();
-      String body = "{\"model\":\"flywheel\",\"max_tokens\":" + settings.maxTokens() + ",\"temperature\":1.0"
-          + (stream ? ",\"stream\":true" : "") + ",\"messages\":[{\"role\":\"user\",\"content\":\"soak client "
-          + client + " request " + (i++) + "\"}]}";
+      String body =
+          "{\"model\":\"flywheel\",\"max_tokens\":"
+              + settings.maxTokens()
+              + ",\"temperature\":1.0"
+              + (stream ? ",\"stream\":true" : "")
+              + ",\"messages\":[{\"role\":\"user\",\"content\":\"soak client "
+              + client
+              + " request "
+              + (i++)
+              + "\"}]}";
       try {
         if (stream) {
           stream(body, cut ? 1 + random.nextInt(3) : 0, random.nextBoolean());
@@ -165,10 +206,15 @@ final class SoakLoad {
 
   private void complete(String body) throws IOException, InterruptedException {
     long t0 = System.nanoTime();
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(serving.resolve("/v1/chat/completions"))
-        .timeout(Duration.ofSeconds(60)).header("Authorization", "Bearer " + key)
-        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(serving.resolve("/v1/chat/completions"))
+                .timeout(Duration.ofSeconds(60))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() == 200) {
       servingLatencies.get().add((System.nanoTime() - t0) / 1e6);
       completions.incrementAndGet();
@@ -181,8 +227,8 @@ final class SoakLoad {
 
   /**
    * A streamed completion on its own connection (raw HTTP/1.1, so that hanging up is exactly that):
-   * reads to {@code [DONE]}, or hangs up after {@code cutAfter} chunks ({@code 0}: never), with a TCP reset
-   * if {@code reset}.
+   * reads to {@code [DONE]}, or hangs up after {@code cutAfter} chunks ({@code 0}: never), with a
+   * TCP reset if {@code reset}.
    */
   private void stream(String body, int cutAfter, boolean reset) throws IOException {
     byte[] payload = body.getBytes(StandardCharsets.UTF_8);
@@ -191,12 +237,20 @@ final class SoakLoad {
       socket.connect(new InetSocketAddress(serving.getHost(), serving.getPort()), 5_000);
       socket.setSoTimeout(60_000);
       OutputStream out = socket.getOutputStream();
-      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: " + serving.getAuthority() + "\r\nAuthorization: Bearer "
-          + key + "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: "
-          + payload.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(
+          ("POST /v1/chat/completions HTTP/1.1\r\nHost: "
+                  + serving.getAuthority()
+                  + "\r\nAuthorization: Bearer "
+                  + key
+                  + "\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\nContent-Length: "
+                  + payload.length
+                  + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
       out.write(payload);
       out.flush();
-      BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader in =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
       String status = in.readLine();
       if (status == null || !status.contains(" 200")) {
         if (status != null && status.contains(" 429")) {
@@ -232,7 +286,8 @@ final class SoakLoad {
     }
   }
 
-  // ------------------------------------------------------------------------------------------ parts
+  // ------------------------------------------------------------------------------------------
+  // parts
 
   private void fail(AtomicLong counter, String what) {
     if (counter.incrementAndGet() <= 5) {
@@ -262,7 +317,8 @@ final class SoakLoad {
   }
 
   static double percentile(double[] sorted, double p) {
-    return sorted.length == 0 ? Double.NaN
+    return sorted.length == 0
+        ? Double.NaN
         : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
   }
 }

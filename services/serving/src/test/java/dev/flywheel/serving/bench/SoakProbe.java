@@ -17,14 +17,17 @@ import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 
 /**
- * Looks into one service JVM from outside: heap used right after a full GC and the live thread count
- * (through the JVM's local management agent, attached with the Attach API), open file descriptors and
- * established TCP connections (from {@code /proc}, Linux only; -1 elsewhere).
+ * Looks into one service JVM from outside: heap used right after a full GC and the live thread
+ * count (through the JVM's local management agent, attached with the Attach API), open file
+ * descriptors and established TCP connections (from {@code /proc}, Linux only; -1 elsewhere).
  */
 final class SoakProbe implements AutoCloseable {
 
-  /** One look at the process. Connections: all established TCP sockets, and those on its HTTP port. */
-  record Sample(double heapAfterGcMb, int threads, int openFds, int connections, int httpConnections) {}
+  /**
+   * One look at the process. Connections: all established TCP sockets, and those on its HTTP port.
+   */
+  record Sample(
+      double heapAfterGcMb, int threads, int openFds, int connections, int httpConnections) {}
 
   private final String name;
   private final long pid;
@@ -33,16 +36,19 @@ final class SoakProbe implements AutoCloseable {
   private final MemoryMXBean memory;
   private final ThreadMXBean threads;
 
-  private SoakProbe(String name, long pid, int httpPort, JMXConnector connector, MBeanServerConnection server)
+  private SoakProbe(
+      String name, long pid, int httpPort, JMXConnector connector, MBeanServerConnection server)
       throws IOException {
     this.name = name;
     this.pid = pid;
     this.httpPort = httpPort;
     this.connector = connector;
-    this.memory = ManagementFactory.newPlatformMXBeanProxy(server, ManagementFactory.MEMORY_MXBEAN_NAME,
-        MemoryMXBean.class);
-    this.threads = ManagementFactory.newPlatformMXBeanProxy(server, ManagementFactory.THREAD_MXBEAN_NAME,
-        ThreadMXBean.class);
+    this.memory =
+        ManagementFactory.newPlatformMXBeanProxy(
+            server, ManagementFactory.MEMORY_MXBEAN_NAME, MemoryMXBean.class);
+    this.threads =
+        ManagementFactory.newPlatformMXBeanProxy(
+            server, ManagementFactory.THREAD_MXBEAN_NAME, ThreadMXBean.class);
   }
 
   /**
@@ -63,10 +69,17 @@ final class SoakProbe implements AutoCloseable {
   }
 
   private static long javaPid(long pid) {
-    ProcessHandle root = ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("no process " + pid));
+    ProcessHandle root =
+        ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("no process " + pid));
     return Stream.concat(Stream.of(root), root.descendants())
-        .filter(p -> p.info().command().map(c -> c.endsWith("/java") || c.endsWith("java.exe")).orElse(false))
-        .findFirst().map(ProcessHandle::pid)
+        .filter(
+            p ->
+                p.info()
+                    .command()
+                    .map(c -> c.endsWith("/java") || c.endsWith("java.exe"))
+                    .orElse(false))
+        .findFirst()
+        .map(ProcessHandle::pid)
         .orElseThrow(() -> new IllegalStateException("no java process at or below " + pid));
   }
 
@@ -78,13 +91,19 @@ final class SoakProbe implements AutoCloseable {
     return pid;
   }
 
-  /** Forces a full GC in the process (System.gc, the service runs SerialGC), then reads everything. */
+  /**
+   * Forces a full GC in the process (System.gc, the service runs SerialGC), then reads everything.
+   */
   Sample sample() throws IOException {
     memory.gc();
     double heap = memory.getHeapMemoryUsage().getUsed() / (1024.0 * 1024.0);
     int threadCount = threads.getThreadCount();
     Set<String> sockets = socketInodes();
-    return new Sample(heap, threadCount, sockets == null ? -1 : openFds(), established(sockets, -1),
+    return new Sample(
+        heap,
+        threadCount,
+        sockets == null ? -1 : openFds(),
+        established(sockets, -1),
         established(sockets, httpPort));
   }
 
@@ -116,7 +135,10 @@ final class SoakProbe implements AutoCloseable {
     return inodes;
   }
 
-  /** Established TCP connections among {@code inodes}; with {@code localPort} >= 0 only those on that port. */
+  /**
+   * Established TCP connections among {@code inodes}; with {@code localPort} >= 0 only those on
+   * that port.
+   */
   private int established(Set<String> inodes, int localPort) throws IOException {
     if (inodes == null) {
       return -1;

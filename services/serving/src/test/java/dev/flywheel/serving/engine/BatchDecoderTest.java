@@ -26,8 +26,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The serving decoder against the model module's {@link Sampler}: same tokens for the same prompt, settings
- * and seed, whatever the row is batched with; per-row settings; cancellation.
+ * The serving decoder against the model module's {@link Sampler}: same tokens for the same prompt,
+ * settings and seed, whatever the row is batched with; per-row settings; cancellation.
  */
 class BatchDecoderTest {
 
@@ -57,10 +57,15 @@ class BatchDecoderTest {
 
   /** What Sampler produces for one prompt alone, as text (EOS dropped) and token count. */
   static RowResult reference(int[] prompt, float temperature, float topP, int maxNew, long seed) {
-    SamplingConfig config = new SamplingConfig(temperature, Math.max(topP, 1e-6f), 0, maxNew, true, 0, true);
+    SamplingConfig config =
+        new SamplingConfig(temperature, Math.max(topP, 1e-6f), 0, maxNew, true, 0, true);
     Generation g = new Sampler(policy).generate(List.of(prompt), config, new long[] {seed}).get(0);
-    return new RowResult(ByteTokenizer.INSTANCE.decode(g.tokens()), g.tokens().length,
-        g.finishReason() == Generation.FinishReason.STOP ? RowResult.FinishReason.STOP : RowResult.FinishReason.LENGTH);
+    return new RowResult(
+        ByteTokenizer.INSTANCE.decode(g.tokens()),
+        g.tokens().length,
+        g.finishReason() == Generation.FinishReason.STOP
+            ? RowResult.FinishReason.STOP
+            : RowResult.FinishReason.LENGTH);
   }
 
   static List<RowResult> decodeOne(BatchDecoder decoder, RowSpec... rows) {
@@ -75,11 +80,12 @@ class BatchDecoderTest {
     int[] shortPrompt = prompt("Hi");
     int[] longPrompt = prompt("A considerably longer prompt");
     // different prompt lengths, temperatures, top-p, max tokens and seeds in one batch
-    List<RowSpec> specs = List.of(
-        new RowSpec(shortPrompt, 1.0f, 1f, 0, 12, 11L, List.of()),
-        new RowSpec(longPrompt, 0.7f, 0.9f, 0, 8, 12L, List.of()),
-        new RowSpec(shortPrompt, 0f, 1f, 0, 5, 13L, List.of()),
-        new RowSpec(longPrompt, 1.3f, 1f, 0, 16, 14L, List.of()));
+    List<RowSpec> specs =
+        List.of(
+            new RowSpec(shortPrompt, 1.0f, 1f, 0, 12, 11L, List.of()),
+            new RowSpec(longPrompt, 0.7f, 0.9f, 0, 8, 12L, List.of()),
+            new RowSpec(shortPrompt, 0f, 1f, 0, 5, 13L, List.of()),
+            new RowSpec(longPrompt, 1.3f, 1f, 0, 16, 14L, List.of()));
     List<DecodeJob> jobs = new ArrayList<>();
     jobs.add(new DecodeJob(specs.subList(0, 2), JobListener.NONE));
     jobs.add(new DecodeJob(specs.subList(2, 4), JobListener.NONE));
@@ -88,7 +94,8 @@ class BatchDecoderTest {
     batched.addAll(jobs.get(1).result().join());
     for (int i = 0; i < specs.size(); i++) {
       RowSpec s = specs.get(i);
-      RowResult expected = reference(s.prompt(), s.temperature(), s.topP(), s.maxNewTokens(), s.seed());
+      RowResult expected =
+          reference(s.prompt(), s.temperature(), s.topP(), s.maxNewTokens(), s.seed());
       assertEquals(expected, batched.get(i), "row " + i);
       assertEquals(expected, decodeOne(decoder, s).get(0), "row " + i + " alone");
     }
@@ -98,14 +105,18 @@ class BatchDecoderTest {
   @Test
   void eachRowStopsAtItsOwnMaxTokens() {
     BatchDecoder decoder = new BatchDecoder(policy);
-    List<RowResult> out = decodeOne(decoder,
-        new RowSpec(prompt("a"), 1f, 1f, 0, 1, 1L, List.of()),
-        new RowSpec(prompt("a"), 1f, 1f, 0, 20, 1L, List.of()));
+    List<RowResult> out =
+        decodeOne(
+            decoder,
+            new RowSpec(prompt("a"), 1f, 1f, 0, 1, 1L, List.of()),
+            new RowSpec(prompt("a"), 1f, 1f, 0, 20, 1L, List.of()));
     assertEquals(1, out.get(0).tokenCount());
     assertEquals(RowResult.FinishReason.LENGTH, out.get(0).finishReason());
     assertTrue(out.get(1).tokenCount() > 1);
     // same seed: the short row is a prefix of the long one
-    assertTrue(out.get(1).text().startsWith(out.get(0).text().replace("\uFFFD", "")) || out.get(0).text().contains("\uFFFD"));
+    assertTrue(
+        out.get(1).text().startsWith(out.get(0).text().replace("\uFFFD", ""))
+            || out.get(0).text().contains("\uFFFD"));
   }
 
   @Test
@@ -140,13 +151,15 @@ class BatchDecoderTest {
     assertTrue(full.length() >= 4, full);
     String stop = full.substring(3, 4);
     StringBuilder streamed = new StringBuilder();
-    DecodeJob job = new DecodeJob(List.of(new RowSpec(free.prompt(), 1f, 1f, 0, 16, 99L, List.of(stop))),
-        new JobListener() {
-          @Override
-          public void onText(int row, String delta) {
-            streamed.append(delta);
-          }
-        });
+    DecodeJob job =
+        new DecodeJob(
+            List.of(new RowSpec(free.prompt(), 1f, 1f, 0, 16, 99L, List.of(stop))),
+            new JobListener() {
+              @Override
+              public void onText(int row, String delta) {
+                streamed.append(delta);
+              }
+            });
     decoder.decode(List.of(job));
     RowResult stopped = job.result().join().get(0);
     assertEquals(full.substring(0, full.indexOf(stop)), stopped.text());
@@ -159,15 +172,19 @@ class BatchDecoderTest {
     BatchDecoder decoder = new BatchDecoder(policy);
     DecodeJob[] cancelMe = new DecodeJob[1];
     int[] texts = {0};
-    cancelMe[0] = new DecodeJob(List.of(new RowSpec(prompt("a"), 1f, 1f, 0, 30, 1L, List.of())), new JobListener() {
-      @Override
-      public void onText(int row, String delta) {
-        texts[0]++;
-        cancelMe[0].cancel();
-      }
-    });
-    DecodeJob other = new DecodeJob(List.of(new RowSpec(prompt("b"), 1f, 1f, 0, 10, 2L, List.of())),
-        JobListener.NONE);
+    cancelMe[0] =
+        new DecodeJob(
+            List.of(new RowSpec(prompt("a"), 1f, 1f, 0, 30, 1L, List.of())),
+            new JobListener() {
+              @Override
+              public void onText(int row, String delta) {
+                texts[0]++;
+                cancelMe[0].cancel();
+              }
+            });
+    DecodeJob other =
+        new DecodeJob(
+            List.of(new RowSpec(prompt("b"), 1f, 1f, 0, 10, 2L, List.of())), JobListener.NONE);
     decoder.decode(List.of(cancelMe[0], other));
     assertEquals(1, texts[0], "no text after cancellation");
     assertThrows(CancellationException.class, () -> cancelMe[0].result().join());

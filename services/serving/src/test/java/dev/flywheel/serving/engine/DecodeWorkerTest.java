@@ -44,9 +44,10 @@ class DecodeWorkerTest {
     final List<Batch> batches = new CopyOnWriteArrayList<>();
 
     /**
-     * The batches, once {@code count} have been reported (a job completes just before its batch is). The
-     * callers have awaited every job they submitted, and a batch only exists for queued rows, so when the
-     * reported batches hold all of those rows no further batch can follow: comparing the whole list is exact.
+     * The batches, once {@code count} have been reported (a job completes just before its batch
+     * is). The callers have awaited every job they submitted, and a batch only exists for queued
+     * rows, so when the reported batches hold all of those rows no further batch can follow:
+     * comparing the whole list is exact.
      */
     List<Batch> await(int count) throws InterruptedException {
       long deadline = System.nanoTime() + 10_000_000_000L;
@@ -74,8 +75,13 @@ class DecodeWorkerTest {
   @Test
   void requestsArrivingWithinTheWindowDecodeTogether() throws Exception {
     Recorder recorder = new Recorder();
-    DecodeWorker worker = new DecodeWorker("t", policy,
-        new DecodeWorker.Settings(Duration.ofMillis(1000), 32, 64, true), recorder).start();
+    DecodeWorker worker =
+        new DecodeWorker(
+                "t",
+                policy,
+                new DecodeWorker.Settings(Duration.ofMillis(1000), 32, 64, true),
+                recorder)
+            .start();
     worker.ready().get(30, TimeUnit.SECONDS);
     recorder.batches.clear();
     List<DecodeJob> jobs = List.of(job("a", 1, 4), job("bb", 3, 6), job("ccc", 2, 5));
@@ -92,15 +98,21 @@ class DecodeWorkerTest {
   @Test
   void batchesAreBoundedInRowsAndByTheContext() throws Exception {
     Recorder recorder = new Recorder();
-    DecodeWorker worker = new DecodeWorker("t", policy,
-        new DecodeWorker.Settings(Duration.ofMillis(500), 4, 64, false), recorder).start();
+    DecodeWorker worker =
+        new DecodeWorker(
+                "t",
+                policy,
+                new DecodeWorker.Settings(Duration.ofMillis(500), 4, 64, false),
+                recorder)
+            .start();
     worker.ready().get(30, TimeUnit.SECONDS);
     List<DecodeJob> jobs = List.of(job("a", 3, 4), job("b", 2, 4), job("c", 1, 4));
     jobs.forEach(worker::submit);
     for (DecodeJob j : jobs) {
       j.result().get(30, TimeUnit.SECONDS);
     }
-    // 3 + 2 > 4: the 2-row job waits; the 1-row job joins the first batch; the 2-row job opens the next
+    // 3 + 2 > 4: the 2-row job waits; the 1-row job joins the first batch; the 2-row job opens the
+    // next
     assertEquals(List.of(new Batch(2, 4), new Batch(1, 2)), recorder.await(2));
 
     recorder.batches.clear();
@@ -117,20 +129,27 @@ class DecodeWorkerTest {
 
   @Test
   void aFullQueueRefusesAndShutdownDrains() throws Exception {
-    DecodeWorker worker = new DecodeWorker("t", policy,
-        new DecodeWorker.Settings(Duration.ofSeconds(2), 8, 3, false), BatchObserver.NONE).start();
+    DecodeWorker worker =
+        new DecodeWorker(
+                "t",
+                policy,
+                new DecodeWorker.Settings(Duration.ofSeconds(2), 8, 3, false),
+                BatchObserver.NONE)
+            .start();
     worker.ready().get(30, TimeUnit.SECONDS);
     DecodeJob a = job("a", 2, 30);
     DecodeJob b = job("b", 1, 30);
     assertEquals(DecodeWorker.Admission.ACCEPTED, worker.submit(a));
     assertEquals(DecodeWorker.Admission.ACCEPTED, worker.submit(b));
     // both wait in the open batch (2 s window): 3 rows pending, the limit
-    assertEquals(DecodeWorker.Admission.QUEUE_FULL, worker.submit(job("c", 1, 30)), "3 rows queued already");
+    assertEquals(
+        DecodeWorker.Admission.QUEUE_FULL, worker.submit(job("c", 1, 30)), "3 rows queued already");
     assertEquals(3, worker.queuedRows());
     var terminated = worker.shutdown();
     assertEquals(DecodeWorker.Admission.CLOSED, worker.submit(job("d", 1, 1)));
     terminated.get(30, TimeUnit.SECONDS);
-    assertTrue(a.result().isDone() && !a.result().isCompletedExceptionally(), "queued jobs still finish");
+    assertTrue(
+        a.result().isDone() && !a.result().isCompletedExceptionally(), "queued jobs still finish");
     assertTrue(b.result().isDone() && !b.result().isCompletedExceptionally());
   }
 }

@@ -23,15 +23,30 @@ class VersionBookTest {
   static final Predicate<VersionBook.Entry> ALL = e -> true;
 
   static PolicyVersion version(long v, ModelStatus status) {
-    return PolicyVersion.newBuilder().setEventId(UUID.randomUUID().toString()).setEventTime(Instant.now())
-        .setVersion(v).setStage(PolicyStage.PPO).setParentVersions(List.of()).setStatus(status)
-        .setCreatedAt(Instant.now()).setArtifactUri("file:///a/" + v).setArtifactSha256("sha" + v)
-        .setMetrics(Map.of()).setTrainingData(List.of()).build();
+    return PolicyVersion.newBuilder()
+        .setEventId(UUID.randomUUID().toString())
+        .setEventTime(Instant.now())
+        .setVersion(v)
+        .setStage(PolicyStage.PPO)
+        .setParentVersions(List.of())
+        .setStatus(status)
+        .setCreatedAt(Instant.now())
+        .setArtifactUri("file:///a/" + v)
+        .setArtifactSha256("sha" + v)
+        .setMetrics(Map.of())
+        .setTrainingData(List.of())
+        .build();
   }
 
   static ModelControl control(ControlAction action, long v) {
-    return ModelControl.newBuilder().setEventId(UUID.randomUUID().toString()).setEventTime(Instant.now())
-        .setModelKind(ModelKind.POLICY).setAction(action).setVersion(v).setRequestedBy("ops").build();
+    return ModelControl.newBuilder()
+        .setEventId(UUID.randomUUID().toString())
+        .setEventTime(Instant.now())
+        .setModelKind(ModelKind.POLICY)
+        .setAction(action)
+        .setVersion(v)
+        .setRequestedBy("ops")
+        .build();
   }
 
   static long live(VersionBook book) {
@@ -48,7 +63,9 @@ class VersionBookTest {
     assertEquals(1, live(book));
     book.applyVersion(version(2, ModelStatus.LIVE), null);
     assertEquals(2, live(book));
-    assertEquals(List.of(1L), book.select(ALL, 1).standby().stream().map(VersionBook.Entry::version).toList());
+    assertEquals(
+        List.of(1L),
+        book.select(ALL, 1).standby().stream().map(VersionBook.Entry::version).toList());
     // a repeated LIVE record does not re-promote
     book.applyVersion(version(1, ModelStatus.LIVE), null);
     assertEquals(2, live(book));
@@ -63,14 +80,17 @@ class VersionBookTest {
     book.applyVersion(version(1, ModelStatus.LIVE), null);
     book.applyVersion(version(2, ModelStatus.LIVE), null);
     book.applyVersion(version(3, ModelStatus.LIVE), null);
-    assertEquals(VersionBook.ControlOutcome.APPLIED, book.applyControl(control(ControlAction.ROLLBACK, 3)));
+    assertEquals(
+        VersionBook.ControlOutcome.APPLIED, book.applyControl(control(ControlAction.ROLLBACK, 3)));
     assertEquals(2, live(book));
     assertEquals(ModelStatus.ROLLED_BACK, book.get(3).orElseThrow().status());
     book.applyControl(control(ControlAction.ROLLBACK, 2));
     assertEquals(1, live(book));
     book.applyControl(control(ControlAction.ROLLBACK, 1));
     assertEquals(-1, live(book), "nothing left to serve");
-    assertEquals(VersionBook.ControlOutcome.UNKNOWN_VERSION, book.applyControl(control(ControlAction.PROMOTE, 9)));
+    assertEquals(
+        VersionBook.ControlOutcome.UNKNOWN_VERSION,
+        book.applyControl(control(ControlAction.PROMOTE, 9)));
   }
 
   @Test
@@ -93,7 +113,10 @@ class VersionBookTest {
     book.applyVersion(version(4, ModelStatus.CANDIDATE), null);
     book.applyVersion(version(5, ModelStatus.REJECTED), null);
     assertEquals(4, book.select(ALL, 1).canary().version());
-    assertEquals(3, book.select(e -> e.version() != 4, 1).canary().version(), "an unusable canary is skipped");
+    assertEquals(
+        3,
+        book.select(e -> e.version() != 4, 1).canary().version(),
+        "an unusable canary is skipped");
   }
 
   @Test
@@ -113,10 +136,13 @@ class VersionBookTest {
     book.applyVersion(version(2, ModelStatus.CANDIDATE), null);
     book.applyControl(control(ControlAction.PROMOTE, 2));
     book.applyControl(control(ControlAction.ROLLBACK, 1));
-    assertEquals(Set.of(1L, 2L), Set.copyOf(book.pendingRepublish().stream().map(VersionBook.Entry::version).toList()));
+    assertEquals(
+        Set.of(1L, 2L),
+        Set.copyOf(book.pendingRepublish().stream().map(VersionBook.Entry::version).toList()));
     book.applyVersion(version(2, ModelStatus.LIVE), null); // our own republished record comes back
     assertEquals(2, live(book));
-    assertEquals(List.of(1L), book.pendingRepublish().stream().map(VersionBook.Entry::version).toList());
+    assertEquals(
+        List.of(1L), book.pendingRepublish().stream().map(VersionBook.Entry::version).toList());
   }
 
   @Test

@@ -38,6 +38,9 @@ public final class RewardEvaluator {
    * @param ece expected calibration error over the buckets
    * @param accuracyLow lower end of the 95% interval of {@code accuracy} (bootstrap over groups)
    * @param accuracyHigh upper end of that interval
+   * @param groupRight per eval group (in the order given), its pairs ranked like the labels: with
+   *     {@code groupPairs}, what a paired comparison of two models on the same groups resamples
+   * @param groupPairs per eval group, its number of pairs
    */
   public record Result(
       double accuracy,
@@ -47,7 +50,9 @@ public final class RewardEvaluator {
       List<Bucket> calibration,
       double ece,
       double accuracyLow,
-      double accuracyHigh) {
+      double accuracyHigh,
+      int[] groupRight,
+      int[] groupPairs) {
 
     /** Metric entries: {@code <prefix>accuracy}, {@code <prefix>loss}, calibration buckets, ECE. */
     public Map<String, Double> metrics(String prefix) {
@@ -103,7 +108,8 @@ public final class RewardEvaluator {
     return summarise(
         differences,
         groups.isEmpty() ? Double.NaN : lossSum / groups.size(),
-        groups.size(),
+        groupRight,
+        groupPairs,
         interval);
   }
 
@@ -169,7 +175,12 @@ public final class RewardEvaluator {
     return sequences.isEmpty() ? 0 : sum / sequences.size();
   }
 
-  Result summarise(List<Double> differences, double loss, int groups, double[] interval) {
+  Result summarise(
+      List<Double> differences,
+      double loss,
+      int[] groupRight,
+      int[] groupPairs,
+      double[] interval) {
     int n = differences.size();
     double[] d = differences.stream().mapToDouble(Double::doubleValue).toArray();
     long right = Arrays.stream(d).filter(x -> x > 0).count();
@@ -208,11 +219,13 @@ public final class RewardEvaluator {
         n == 0 ? Double.NaN : (double) right / n,
         loss,
         n,
-        groups,
+        groupRight.length,
         calibration,
         n == 0 ? Double.NaN : ece,
         interval[0],
-        interval[1]);
+        interval[1],
+        groupRight,
+        groupPairs);
   }
 
   static double softplus(double x) {

@@ -745,12 +745,8 @@ public final class RewardTrainer implements Runnable {
       double rewardOffset =
           evaluator.meanScore(
               model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
-      double threshold =
-          baseline == null
-              ? config.getGateMinAccuracy()
-              : Math.max(
-                  config.getGateMinAccuracy(), baseline.accuracy() - config.getGateTolerance());
-      boolean accepted = result.accuracy() >= threshold;
+      RewardGate.Decision gate = RewardGate.of(config).decide(result, baseline);
+      boolean accepted = gate.accepted();
 
       Map<String, Double> m = new LinkedHashMap<>(result.metrics("eval_"));
       m.put("train_loss", train.meanLoss());
@@ -775,8 +771,7 @@ public final class RewardTrainer implements Runnable {
       m.put("reward_offset", rewardOffset);
       m.put("reference_responses", (double) references.sequences().size());
       m.put("reference_from_demonstrations", references.fromDemonstrations() ? 1.0 : 0.0);
-      m.put("gate_threshold", threshold);
-      m.put("gate_passed", accepted ? 1.0 : 0.0);
+      m.putAll(gate.metrics());
       if (baseline != null) {
         m.put("parent_eval_accuracy", baseline.accuracy());
         m.put("parent_eval_loss", baseline.loss());
@@ -897,13 +892,17 @@ public final class RewardTrainer implements Runnable {
       historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
       checkpoints.save(new Checkpoints.State(round, totalSteps, version, committed, done));
       LOG.info(
-          "Version {} {}: eval accuracy {} (parent {}, threshold {}, ceiling {}), eval loss {}, reward offset {}, "
-              + "{} groups/s, lineage {}",
+          "Version {} {}: eval accuracy {} [{}, {}] (parent {}; gate {} {} >= {}, ceiling {}), eval loss {}, "
+              + "reward offset {}, {} groups/s, lineage {}",
           version,
           accepted ? "LIVE" : "REJECTED",
           fmt(result.accuracy()),
+          fmt(result.accuracyLow()),
+          fmt(result.accuracyHigh()),
           baseline == null ? "none" : fmt(baseline.accuracy()),
-          fmt(threshold),
+          baseline == null ? "accuracy bound" : "difference bound",
+          fmt(gate.statistic()),
+          fmt(gate.threshold()),
           agreementCeiling == null ? "unknown" : fmt(agreementCeiling),
           fmt(result.loss()),
           fmt(rewardOffset),

@@ -15,7 +15,8 @@ class RewardEvaluatorTest {
     // margins: small ones are coin flips, large ones are right
     List<Double> d = List.of(-0.1, 0.1, -0.2, 0.2, 3.0, 4.0, -5.0, 6.0);
     RewardEvaluator.Result r =
-        new RewardEvaluator(8, 2).summarise(d, 0.5, 2, new double[] {0.4, 0.8});
+        new RewardEvaluator(8, 2)
+            .summarise(d, 0.5, new int[] {2, 3}, new int[] {4, 4}, new double[] {0.4, 0.8});
     assertEquals(5.0 / 8, r.accuracy(), 1e-12);
     assertEquals(8, r.pairs());
     assertEquals(2, r.calibration().size());

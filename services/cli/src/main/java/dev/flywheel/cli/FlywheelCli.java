@@ -62,7 +62,7 @@ public class FlywheelCli implements Runnable {
   public static final String ENV_API_KEY = "FLYWHEEL_API_KEY";
 
   /**
-   * The local platform's model registry: base port 8090 + 0 ({@code infra} {@code
+   * The local platform's model registry: base port 8090 + 0 ({@code local-platform} {@code
    * Platform.Settings.defaults}).
    */
   static final String DEFAULT_MODEL_REGISTRY_URL = "http://127.0.0.1:8090";

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.infra.kafka.KafkaBrokerProcess;
-import dev.flywheel.infra.local.FlywheelService;
-import dev.flywheel.infra.local.Platform;
 import dev.flywheel.infra.registry.SchemaRegistryServer;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
+import dev.flywheel.local.FlywheelService;
+import dev.flywheel.local.Platform;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.context.env.PropertySource;
 import io.micronaut.context.env.PropertySourcePropertyResolver;

@@ -2,12 +2,9 @@ package dev.flywheel.reward;
 
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.ComparisonGroup;
-import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.DeadLetter;
-import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
@@ -16,11 +13,8 @@ import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
-import dev.flywheel.modelevents.ChatTurns;
-import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
-import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
@@ -31,14 +25,11 @@ import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,12 +40,9 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -114,9 +102,8 @@ public final class RewardTrainer implements Runnable {
   private KafkaProducer<String, DeadLetter> deadLetters;
   private AcknowledgedSends<String, DeadLetter> deadLetterSends;
   private KafkaConsumer<byte[], byte[]> consumer;
-  private AvroDeserializer<ComparisonGroup> groupDeserializer;
-  private TopicTail<TrainingMetrics> metricsTail;
-  private TopicTail<Demonstration> demonstrationsTail;
+  private RewardInputLog input;
+  private RewardSideInputs sideInputs;
   private LocalArtifactStore store;
   private Checkpoints checkpoints;
   private NDManager manager;
@@ -125,26 +112,7 @@ public final class RewardTrainer implements Runnable {
   private RoundTraining training;
   private RewardArtifacts artifacts;
 
-  // data
-  private final List<TopicPartition> partitions = new ArrayList<>();
-  private final Map<TopicPartition, Long> committed = new HashMap<>();
-  private BoundedGroups buffer;
-  private BoundedGroups evalSet;
-  private final List<EncodedGroup> pending = new ArrayList<>();
-  private final List<Demonstration> demonstrations = new ArrayList<>();
-  private long newestPolicyVersion = -1;
-  private Double agreementCeiling;
-  private Instant agreementCeilingTime;
   private Checkpoints.Checkpoint resume;
-
-  /** Input of REJECTED versions: recorded in their lineage, never replayed. */
-  private OffsetRanges rejectedInput;
-
-  /**
-   * When the oldest train-split group waiting for a round arrived (0: none waiting); drives
-   * round-max-wait.
-   */
-  private long firstWaitingNanos;
 
   public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka) {
     this(config, kafka, new TrainerStats());
@@ -232,7 +200,7 @@ public final class RewardTrainer implements Runnable {
     ledger = VersionLedger.loadRewardVersions(kafka, config.getVersionsTopic(), timeout);
     ledger.latestAccepted().ifPresent(v -> stats.liveVersion = v.getVersion());
     stats.lastVersion = ledger.highestVersion();
-    rejectedInput = new OffsetRanges(config.getComparisonsTopic());
+    OffsetRanges rejectedInput = new OffsetRanges(config.getComparisonsTopic());
     for (RewardModelVersion v : ledger.versions().values()) {
       if (v.getStatus() == ModelStatus.REJECTED) {
         rejectedInput.addAll(OffsetRanges.of(config.getComparisonsTopic(), v.getTrainingData()));
@@ -244,20 +212,7 @@ public final class RewardTrainer implements Runnable {
     dlValues.configure(dlConfig, false);
     deadLetters = new KafkaProducer<>(dlConfig, new StringSerializer(), dlValues);
     deadLetterSends = new AcknowledgedSends<>(deadLetters);
-    metricsTail =
-        new TopicTail<>(
-            kafka,
-            config.getMetricsTopic(),
-            TrainingMetrics.class,
-            config.getCeilingScanRecords(),
-            timeout);
-    demonstrationsTail =
-        new TopicTail<>(
-            kafka,
-            config.getDemonstrationsTopic(),
-            Demonstration.class,
-            config.getMaxReferenceResponses(),
-            timeout);
+    sideInputs = new RewardSideInputs(config, kafka, timeout);
 
     GptConfig shape = modelShape();
     encoder = new GroupEncoder(shape.contextLength());
@@ -266,10 +221,7 @@ public final class RewardTrainer implements Runnable {
             Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
     training = new RoundTraining(config, stats, metrics, evaluator, this::checkRunning);
     artifacts = new RewardArtifacts(config, kafka, store, manager);
-    buffer = new BoundedGroups(config.getBufferMaxGroups());
-    evalSet = new BoundedGroups(config.getEvalMaxGroups());
-
-    groupDeserializer = new AvroDeserializer<>();
+    AvroDeserializer<ComparisonGroup> groupDeserializer = new AvroDeserializer<>();
     groupDeserializer.configure(
         Map.of(
             AvroSerdeConfig.SCHEMA_REGISTRY_URL,
@@ -282,60 +234,35 @@ public final class RewardTrainer implements Runnable {
             kafka.consumerConfig(SOURCE + "-input", config.getGroupId()),
             new ByteArrayDeserializer(),
             new ByteArrayDeserializer());
-    List<PartitionInfo> infos = consumer.partitionsFor(config.getComparisonsTopic(), timeout);
-    if (infos == null || infos.isEmpty()) {
-      throw new IllegalStateException(
-          "input topic " + config.getComparisonsTopic() + " does not exist");
-    }
-    infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
-    partitions.sort(Comparator.comparingInt(TopicPartition::partition));
-    consumer.assign(partitions);
-    Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
-    Map<TopicPartition, OffsetAndMetadata> stored =
-        consumer.committed(new java.util.HashSet<>(partitions), timeout);
-    for (TopicPartition tp : partitions) {
-      OffsetAndMetadata o = stored.get(tp);
-      committed.put(tp, o == null ? begin.get(tp) : Math.max(o.offset(), begin.get(tp)));
-    }
-
+    input =
+        new RewardInputLog(
+            config,
+            stats,
+            consumer,
+            groupDeserializer,
+            encoder,
+            deadLetterSends,
+            rejectedInput,
+            () -> running);
     Optional<Checkpoints.Checkpoint> checkpoint = checkpoints.latest();
-    Map<TopicPartition, Long> from = new HashMap<>();
-    for (TopicPartition tp : partitions) {
-      long start = begin.get(tp);
-      if (checkpoint.isPresent()) {
-        String held = checkpoint.get().state().extra().get("history.from." + tp.partition());
-        start = held == null ? committed.get(tp) : Math.max(start, Long.parseLong(held));
-      }
-      from.put(tp, Math.min(start, committed.get(tp)));
-      consumer.seek(tp, from.get(tp));
-    }
+    Map<TopicPartition, Long> from = input.open(checkpoint, timeout);
     resume = checkpoint.filter(this::resumable).orElse(null);
     LOG.info(
         "Starting: committed input offsets {}, rebuilding buffer from {}, next version {}, live version {}{}",
-        render(committed),
+        render(input.committed()),
         render(from),
         ledger.nextVersion(),
         stats.liveVersion,
         resume == null
             ? ""
             : ", resuming round " + resume.state().round() + " at step " + resume.state().step());
-    // rebuild: read everything before the committed offsets (and whatever comes after it along the
-    // way)
-    long deadline = System.nanoTime() + timeout.toNanos() * 10;
-    while (!positionsReach(committed)) {
-      checkRunning();
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            "could not re-read the input up to the committed offsets in time");
-      }
-      poll();
-    }
+    input.rebuild(timeout, this::checkRunning);
     LOG.info(
         "Rebuilt {} buffered and {} eval groups; {} new groups waiting",
-        buffer.size(),
-        evalSet.size(),
-        pending.size());
-    readSideTopics();
+        input.bufferedCount(),
+        input.evalCount(),
+        input.pendingCount());
+    sideInputs.catchUp();
     updateGauges();
     stats.state.set(TrainerStats.State.WAITING);
   }
@@ -375,7 +302,8 @@ public final class RewardTrainer implements Runnable {
       return false;
     }
     Map<TopicPartition, Long> start = s.offsetMap();
-    for (TopicPartition tp : partitions) {
+    Map<TopicPartition, Long> committed = input.committed();
+    for (TopicPartition tp : input.partitions()) {
       if (!committed.get(tp).equals(start.getOrDefault(tp, -1L))
           || !s.extra().containsKey("until." + tp.partition())) {
         return false;
@@ -389,205 +317,18 @@ public final class RewardTrainer implements Runnable {
 
   private void loop() throws Exception {
     while (running) {
-      poll();
+      input.poll();
       updateGauges();
       if (resume != null) {
         Map<TopicPartition, Long> until = untilOf(resume.state());
-        if (positionsReach(until)) {
+        if (input.reached(until)) {
           Checkpoints.Checkpoint r = resume;
           resume = null;
           round(until, r);
         }
-      } else if (shouldStartRound()) {
-        Map<TopicPartition, Long> cut = new HashMap<>();
-        for (TopicPartition tp : partitions) {
-          cut.put(tp, consumer.position(tp));
-        }
-        round(cut, null);
+      } else if (input.roundDue()) {
+        round(input.positions(), null);
       }
-    }
-  }
-
-  private boolean shouldStartRound() {
-    int fresh = 0;
-    int pendingEval = 0;
-    for (EncodedGroup g : pending) {
-      if (g.split() == DataSplit.EVAL) {
-        pendingEval++;
-      } else if (!stale(g)) {
-        fresh++;
-      }
-    }
-    if (fresh == 0 || evalSet.size() + pendingEval < config.getMinEvalGroups()) {
-      return false;
-    }
-    boolean waitedLongEnough =
-        firstWaitingNanos != 0
-            && System.nanoTime() - firstWaitingNanos >= config.getRoundMaxWait().toNanos();
-    return fresh >= config.getRoundMinGroups() || waitedLongEnough;
-  }
-
-  /**
-   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the
-   * record that could not be decoded, every partition of the batch is rewound to its first record
-   * not ingested, and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is
-   * dead-lettered or skipped, and the offsets a round commits never pass a record that was not
-   * ingested.
-   */
-  private void poll() {
-    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
-    consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
-    for (int i = 0; i < batch.size(); i++) {
-      try {
-        ingest(batch.get(i));
-      } catch (RegistryUnavailable e) {
-        Map<TopicPartition, Long> rewind = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : batch.subList(i, batch.size())) {
-          rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
-        }
-        rewind.forEach(consumer::seek);
-        stats.registryOutages.incrementAndGet();
-        LOG.warn(
-            "schema registry unavailable ({}); re-reading from {} in {}",
-            e.getCause().getMessage(),
-            rewind,
-            REGISTRY_RETRY);
-        sleepWhileRunning(REGISTRY_RETRY);
-        return;
-      }
-    }
-  }
-
-  /** Retry interval while the schema registry is unavailable. */
-  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
-
-  /** The registry could not be asked for a record's schema: transient, the record is read again. */
-  private static final class RegistryUnavailable extends RuntimeException {
-    RegistryUnavailable(RuntimeException cause) {
-      super(cause);
-    }
-  }
-
-  private void sleepWhileRunning(Duration d) {
-    long until = System.nanoTime() + d.toNanos();
-    while (running && System.nanoTime() < until) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private void ingest(ConsumerRecord<byte[], byte[]> r) {
-    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-    boolean history = r.offset() < committed.get(tp);
-    ComparisonGroup group;
-    try {
-      group = groupDeserializer.deserialize(r.topic(), r.value());
-      if (group == null) {
-        throw new IllegalArgumentException("null value (tombstone) on " + r.topic());
-      }
-    } catch (RuntimeException e) {
-      if (AvroSerdeException.isRegistryOutage(e)) {
-        throw new RegistryUnavailable(e);
-      }
-      if (!history) {
-        deadLetter(
-            DeadLetters.ofUndecodable(
-                SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
-      }
-      return;
-    }
-    EncodedGroup encoded;
-    try {
-      encoded = encoder.encode(group, r.partition(), r.offset());
-    } catch (GroupEncoder.InvalidGroupException e) {
-      if (!history) {
-        deadLetter(
-            DeadLetters.of(
-                SOURCE,
-                "INVALID_GROUP",
-                e.getMessage(),
-                r.topic(),
-                r.partition(),
-                r.offset(),
-                r.key(),
-                r.value()));
-      }
-      return;
-    }
-    newestPolicyVersion = Math.max(newestPolicyVersion, encoded.newestPolicyVersion());
-    if (!history) {
-      pending.add(encoded);
-      if (encoded.split() != DataSplit.EVAL && firstWaitingNanos == 0) {
-        firstWaitingNanos = System.nanoTime();
-      }
-    } else if (encoded.split() == DataSplit.EVAL) {
-      evalSet.add(encoded);
-    } else if (!rejectedInput.contains(r.partition(), r.offset())) {
-      buffer.add(encoded);
-    }
-  }
-
-  private void deadLetter(DeadLetter letter) {
-    stats.deadLetters.incrementAndGet();
-    LOG.warn(
-        "dead letter {}-{}@{}: {} {}",
-        letter.getSourceTopic(),
-        letter.getSourcePartition(),
-        letter.getSourceOffset(),
-        letter.getErrorType(),
-        letter.getReason());
-    String key =
-        letter.getRawKey() == null
-            ? null
-            : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
-    deadLetterSends.send(
-        new ProducerRecord<>(config.getDeadLettersTopic(), key, letter),
-        "the dead letter of "
-            + letter.getSourceTopic()
-            + "-"
-            + letter.getSourcePartition()
-            + "@"
-            + letter.getSourceOffset());
-  }
-
-  private boolean stale(EncodedGroup g) {
-    return config.getMaxPolicyStaleness() >= 0
-        && g.newestPolicyVersion() >= 0
-        && g.newestPolicyVersion() < newestPolicyVersion - config.getMaxPolicyStaleness();
-  }
-
-  private boolean positionsReach(Map<TopicPartition, Long> target) {
-    for (TopicPartition tp : partitions) {
-      if (consumer.position(tp) < target.getOrDefault(tp, 0L)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private void readSideTopics() {
-    metricsTail.catchUp(
-        m -> {
-          if (config.getCeilingSource().equals(m.getSource())
-              && config.getCeilingPhase().equals(m.getPhase())) {
-            Double value = m.getValues().get(config.getCeilingValue());
-            if (value != null
-                && (agreementCeilingTime == null
-                    || !m.getEventTime().isBefore(agreementCeilingTime))) {
-              agreementCeiling = value;
-              agreementCeilingTime = m.getEventTime();
-            }
-          }
-        });
-    demonstrationsTail.catchUp(demonstrations::add);
-    demonstrations.sort(Comparator.comparing(Demonstration::getEventTime));
-    int excess = demonstrations.size() - config.getMaxReferenceResponses();
-    if (excess > 0) {
-      demonstrations.subList(0, excess).clear();
     }
   }
 
@@ -610,34 +351,20 @@ public final class RewardTrainer implements Runnable {
     long roundStart = System.nanoTime();
 
     // the round's input: everything read before the cut
-    List<EncodedGroup> input = new ArrayList<>();
-    for (EncodedGroup g : pending) {
-      if (g.offset() < until.get(new TopicPartition(config.getComparisonsTopic(), g.partition()))) {
-        input.add(g);
-      }
-    }
-    List<EncodedGroup> newTrain = new ArrayList<>();
-    List<EncodedGroup> staleDropped = new ArrayList<>();
-    for (EncodedGroup g : input) {
-      if (g.split() == DataSplit.EVAL) {
-        evalSet.add(g);
-      } else if (stale(g)) {
-        staleDropped.add(g);
-      } else {
-        newTrain.add(g);
-      }
-    }
-    newTrain.sort(EncodedGroup.ORDER);
-    List<EncodedGroup> eval = evalSet.list();
+    RewardInputLog.RoundInput roundInput = input.take(until);
+    List<EncodedGroup> newTrain = roundInput.newTrain();
+    List<EncodedGroup> staleDropped = roundInput.staleDropped();
+    List<EncodedGroup> eval = input.evalGroups();
     Random random = new Random(config.getSeed() * 1_000_003L + round);
-    List<EncodedGroup> replay = replaySample(newTrain.size(), random);
+    List<EncodedGroup> replay = input.replaySample(newTrain.size(), random);
     List<EncodedGroup> data = new ArrayList<>(newTrain);
     data.addAll(replay);
     RoundPlan plan = RoundPlan.of(data, round, config, random);
     int epochs = plan.epochs();
     int totalSteps = plan.totalSteps();
     String planHash = plan.hash();
-    readSideTopics();
+    sideInputs.catchUp();
+    Double agreementCeiling = sideInputs.agreementCeiling();
     Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
     // a missing or corrupt parent artifact must not crash-loop the trainer: train from the initial
     // model
@@ -723,7 +450,9 @@ public final class RewardTrainer implements Runnable {
       checkpointExtra.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
       checkpointExtra.put("plan", planHash);
       until.forEach((tp, o) -> checkpointExtra.put("until." + tp.partition(), Long.toString(o)));
-      historyFrom().forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
+      input
+          .historyFrom()
+          .forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
 
       // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
       RoundTraining.Result train =
@@ -741,7 +470,7 @@ public final class RewardTrainer implements Runnable {
 
       // evaluation, reference offset, ceiling, gate
       RewardEvaluator.Result result = evaluator.evaluate(model, eval);
-      References references = references(eval);
+      RewardSideInputs.References references = sideInputs.references(eval, encoder);
       double rewardOffset =
           evaluator.meanScore(
               model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
@@ -762,7 +491,7 @@ public final class RewardTrainer implements Runnable {
       m.put("new_groups", (double) newTrain.size());
       m.put("replay_groups", (double) replay.size());
       m.put("stale_groups_dropped", (double) staleDropped.size());
-      m.put("input_records", (double) input.size());
+      m.put("input_records", (double) roundInput.all().size());
       m.put("epochs", (double) epochs);
       m.put("steps", (double) totalSteps);
       m.put("resumed_from_step", (double) startStep);
@@ -813,10 +542,7 @@ public final class RewardTrainer implements Runnable {
 
       // artifact, then the version events and the input offsets in one transaction
       RewardArtifacts.Artifact artifact = artifacts.save(model, version, parent, rewardOffset);
-      OffsetRanges lineage = new OffsetRanges(config.getComparisonsTopic());
-      for (TopicPartition tp : partitions) {
-        lineage.cover(tp.partition(), committed.get(tp), until.get(tp));
-      }
+      OffsetRanges lineage = input.lineage(until);
       Instant now = Instant.now();
       RewardModelVersion.Builder event =
           RewardModelVersion.newBuilder()
@@ -863,19 +589,7 @@ public final class RewardTrainer implements Runnable {
       ledger.apply(last);
 
       // the round's input is now history
-      committed.putAll(until);
-      pending.removeAll(input);
-      if (accepted) {
-        buffer.addAll(newTrain);
-      } else {
-        lineage
-            .toList()
-            .forEach(
-                r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
-      }
-      // what arrived during the round waits from now on
-      firstWaitingNanos =
-          pending.stream().anyMatch(g -> g.split() != DataSplit.EVAL) ? System.nanoTime() : 0;
+      input.committedRound(until, roundInput, accepted, lineage);
       stats.rounds.incrementAndGet();
       stats.groupsTrained.addAndGet(plan.train().size() * (long) train.epochsRun());
       stats.lastVersion = version;
@@ -889,8 +603,8 @@ public final class RewardTrainer implements Runnable {
       }
       Map<String, String> done = new LinkedHashMap<>();
       done.put("phase", PHASE_PUBLISHED);
-      historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
-      checkpoints.save(new Checkpoints.State(round, totalSteps, version, committed, done));
+      input.historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
+      checkpoints.save(new Checkpoints.State(round, totalSteps, version, input.committed(), done));
       LOG.info(
           "Version {} {}: eval accuracy {} [{}, {}] (parent {}; gate {} {} >= {}, ceiling {}), eval loss {}, "
               + "reward offset {}, {} groups/s, lineage {}",
@@ -944,32 +658,6 @@ public final class RewardTrainer implements Runnable {
     }
   }
 
-  private List<EncodedGroup> replaySample(int newGroups, Random random) {
-    List<EncodedGroup> pool = new ArrayList<>();
-    for (EncodedGroup g : buffer.list()) {
-      if (!stale(g)) {
-        pool.add(g);
-      }
-    }
-    int n = (int) Math.min(pool.size(), Math.round(config.getReplayFraction() * newGroups));
-    // partial Fisher-Yates: the first n of a seeded shuffle
-    for (int i = 0; i < n; i++) {
-      Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
-    }
-    return new ArrayList<>(pool.subList(0, n));
-  }
-
-  /** Per partition, where a rebuild must start to get the buffer and the eval set back. */
-  private Map<Integer, Long> historyFrom() {
-    Map<Integer, Long> out = new TreeMap<>();
-    for (TopicPartition tp : partitions) {
-      out.put(tp.partition(), committed.get(tp));
-    }
-    buffer.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
-    evalSet.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
-    return out;
-  }
-
   private void checkpoint(
       RewardModel model,
       long round,
@@ -978,7 +666,7 @@ public final class RewardTrainer implements Runnable {
       Map<String, String> extra,
       EarlyStopping early)
       throws IOException {
-    Map<TopicPartition, Long> start = new HashMap<>(committed);
+    Map<TopicPartition, Long> start = input.committed();
     Map<String, String> state = new LinkedHashMap<>(extra);
     state.putAll(early.state());
     checkpoints.save(
@@ -993,28 +681,6 @@ public final class RewardTrainer implements Runnable {
         });
     stats.checkpoints.incrementAndGet();
     LOG.info("Round {}: checkpoint at step {}", round, step);
-  }
-
-  private record References(List<int[]> sequences, boolean fromDemonstrations) {}
-
-  /** Demonstrations if any were published, else the chosen (tier 0) responses of the eval set. */
-  private References references(List<EncodedGroup> eval) {
-    List<int[]> out = new ArrayList<>();
-    if (!demonstrations.isEmpty()) {
-      for (Demonstration d : demonstrations) {
-        out.add(encoder.encodeResponse(ChatTurns.toChatTurns(d.getTurns()), d.getResponse()));
-      }
-      return new References(out, true);
-    }
-    for (int i = eval.size() - 1; i >= 0 && out.size() < config.getMaxReferenceResponses(); i--) {
-      EncodedGroup g = eval.get(i);
-      for (int c : g.chosen()) {
-        if (out.size() < config.getMaxReferenceResponses()) {
-          out.add(g.sequences().get(c));
-        }
-      }
-    }
-    return new References(out, false);
   }
 
   /**
@@ -1032,16 +698,16 @@ public final class RewardTrainer implements Runnable {
 
   private Map<TopicPartition, Long> untilOf(Checkpoints.State s) {
     Map<TopicPartition, Long> out = new HashMap<>();
-    for (TopicPartition tp : partitions) {
+    for (TopicPartition tp : input.partitions()) {
       out.put(tp, Long.parseLong(s.extra().get("until." + tp.partition())));
     }
     return out;
   }
 
   private void updateGauges() {
-    stats.groupsBuffered = buffer == null ? 0 : buffer.size();
-    stats.evalGroups = evalSet == null ? 0 : evalSet.size();
-    stats.groupsPending = pending.size();
+    stats.groupsBuffered = input == null ? 0 : input.bufferedCount();
+    stats.evalGroups = input == null ? 0 : input.evalCount();
+    stats.groupsPending = input == null ? 0 : input.pendingCount();
   }
 
   private static String render(Map<TopicPartition, Long> offsets) {
@@ -1055,8 +721,7 @@ public final class RewardTrainer implements Runnable {
   }
 
   private void closeQuietly() {
-    for (AutoCloseable c :
-        new AutoCloseable[] {consumer, metricsTail, demonstrationsTail, publisher, metrics}) {
+    for (AutoCloseable c : new AutoCloseable[] {consumer, sideInputs, publisher, metrics}) {
       try {
         if (c != null) {
           c.close();

@@ -1,0 +1,433 @@
+package dev.flywheel.reward;
+
+import dev.flywheel.events.ComparisonGroup;
+import dev.flywheel.events.DataSplit;
+import dev.flywheel.events.DeadLetter;
+import dev.flywheel.schemas.DeadLetters;
+import dev.flywheel.schemas.serde.AvroDeserializer;
+import dev.flywheel.schemas.serde.AvroSerdeException;
+import dev.flywheel.trainerkit.AcknowledgedSends;
+import dev.flywheel.trainerkit.Checkpoints;
+import dev.flywheel.trainerkit.OffsetRanges;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The reward trainer's view of {@code training.comparisons}: what is already inside a published
+ * version (the committed offsets, and from them the rebuilt replay buffer and eval set), what is
+ * pending for the next round, and what a round takes and gives back. Undecodable and invalid groups
+ * become dead letters (acknowledged before a round's offsets commit); a schema-registry outage
+ * rewinds and waits instead.
+ */
+final class RewardInputLog {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RewardInputLog.class);
+
+  /** Retry interval while the schema registry is unavailable. */
+  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
+
+  private final RewardTrainerConfig config;
+  private final TrainerStats stats;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final AvroDeserializer<ComparisonGroup> deserializer;
+  private final GroupEncoder encoder;
+  private final AcknowledgedSends<String, DeadLetter> deadLetters;
+  private final BooleanSupplier running;
+
+  private final List<TopicPartition> partitions = new ArrayList<>();
+  private final Map<TopicPartition, Long> committed = new HashMap<>();
+  private final BoundedGroups buffer;
+  private final BoundedGroups evalSet;
+  private final List<EncodedGroup> pending = new ArrayList<>();
+
+  /** Input of REJECTED versions: recorded in their lineage, never replayed. */
+  private final OffsetRanges rejectedInput;
+
+  private long newestPolicyVersion = -1;
+
+  /**
+   * When the oldest train-split group waiting for a round arrived (0: none waiting); drives
+   * round-max-wait.
+   */
+  private long firstWaitingNanos;
+
+  /** A round's input, split. */
+  record RoundInput(
+      List<EncodedGroup> all, List<EncodedGroup> newTrain, List<EncodedGroup> staleDropped) {}
+
+  RewardInputLog(
+      RewardTrainerConfig config,
+      TrainerStats stats,
+      KafkaConsumer<byte[], byte[]> consumer,
+      AvroDeserializer<ComparisonGroup> deserializer,
+      GroupEncoder encoder,
+      AcknowledgedSends<String, DeadLetter> deadLetters,
+      OffsetRanges rejectedInput,
+      BooleanSupplier running) {
+    this.config = config;
+    this.stats = stats;
+    this.consumer = consumer;
+    this.deserializer = deserializer;
+    this.encoder = encoder;
+    this.deadLetters = deadLetters;
+    this.rejectedInput = rejectedInput;
+    this.running = running;
+    this.buffer = new BoundedGroups(config.getBufferMaxGroups());
+    this.evalSet = new BoundedGroups(config.getEvalMaxGroups());
+  }
+
+  /**
+   * Assigns every partition of the input topic, reads the committed offsets, and seeks to where the
+   * rebuild of the buffer and the eval set starts: the earliest offsets the checkpoint says they
+   * still hold, or the beginning without one.
+   *
+   * @return per partition, where the rebuild starts
+   */
+  Map<TopicPartition, Long> open(Optional<Checkpoints.Checkpoint> checkpoint, Duration timeout) {
+    List<PartitionInfo> infos = consumer.partitionsFor(config.getComparisonsTopic(), timeout);
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException(
+          "input topic " + config.getComparisonsTopic() + " does not exist");
+    }
+    infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+    partitions.sort(Comparator.comparingInt(TopicPartition::partition));
+    consumer.assign(partitions);
+    Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, timeout);
+    Map<TopicPartition, OffsetAndMetadata> stored =
+        consumer.committed(new HashSet<>(partitions), timeout);
+    for (TopicPartition tp : partitions) {
+      OffsetAndMetadata o = stored.get(tp);
+      committed.put(tp, o == null ? begin.get(tp) : Math.max(o.offset(), begin.get(tp)));
+    }
+    Map<TopicPartition, Long> from = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      long start = begin.get(tp);
+      if (checkpoint.isPresent()) {
+        String held = checkpoint.get().state().extra().get("history.from." + tp.partition());
+        start = held == null ? committed.get(tp) : Math.max(start, Long.parseLong(held));
+      }
+      from.put(tp, Math.min(start, committed.get(tp)));
+      consumer.seek(tp, from.get(tp));
+    }
+    return from;
+  }
+
+  /**
+   * Reads everything before the committed offsets (and whatever comes after it along the way).
+   *
+   * @param checkRunning throws when the trainer is asked to stop
+   */
+  void rebuild(Duration timeout, Runnable checkRunning) {
+    long deadline = System.nanoTime() + timeout.toNanos() * 10;
+    while (!reached(committed)) {
+      checkRunning.run();
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "could not re-read the input up to the committed offsets in time");
+      }
+      poll();
+    }
+  }
+
+  /**
+   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the
+   * record that could not be decoded, every partition of the batch is rewound to its first record
+   * not ingested, and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is
+   * dead-lettered or skipped, and the offsets a round commits never pass a record that was not
+   * ingested.
+   */
+  void poll() {
+    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
+    consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
+    for (int i = 0; i < batch.size(); i++) {
+      try {
+        ingest(batch.get(i));
+      } catch (RegistryUnavailable e) {
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> r : batch.subList(i, batch.size())) {
+          rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+        }
+        rewind.forEach(consumer::seek);
+        stats.registryOutages.incrementAndGet();
+        LOG.warn(
+            "schema registry unavailable ({}); re-reading from {} in {}",
+            e.getCause().getMessage(),
+            rewind,
+            REGISTRY_RETRY);
+        sleepWhileRunning(REGISTRY_RETRY);
+        return;
+      }
+    }
+  }
+
+  /** The registry could not be asked for a record's schema: transient, the record is read again. */
+  private static final class RegistryUnavailable extends RuntimeException {
+    RegistryUnavailable(RuntimeException cause) {
+      super(cause);
+    }
+  }
+
+  private void sleepWhileRunning(Duration d) {
+    long until = System.nanoTime() + d.toNanos();
+    while (running.getAsBoolean() && System.nanoTime() < until) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void ingest(ConsumerRecord<byte[], byte[]> r) {
+    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+    boolean history = r.offset() < committed.get(tp);
+    ComparisonGroup group;
+    try {
+      group = deserializer.deserialize(r.topic(), r.value());
+      if (group == null) {
+        throw new IllegalArgumentException("null value (tombstone) on " + r.topic());
+      }
+    } catch (RuntimeException e) {
+      if (AvroSerdeException.isRegistryOutage(e)) {
+        throw new RegistryUnavailable(e);
+      }
+      if (!history) {
+        deadLetter(
+            DeadLetters.ofUndecodable(
+                RewardTrainer.SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
+      }
+      return;
+    }
+    EncodedGroup encoded;
+    try {
+      encoded = encoder.encode(group, r.partition(), r.offset());
+    } catch (GroupEncoder.InvalidGroupException e) {
+      if (!history) {
+        deadLetter(
+            DeadLetters.of(
+                RewardTrainer.SOURCE,
+                "INVALID_GROUP",
+                e.getMessage(),
+                r.topic(),
+                r.partition(),
+                r.offset(),
+                r.key(),
+                r.value()));
+      }
+      return;
+    }
+    newestPolicyVersion = Math.max(newestPolicyVersion, encoded.newestPolicyVersion());
+    if (!history) {
+      pending.add(encoded);
+      if (encoded.split() != DataSplit.EVAL && firstWaitingNanos == 0) {
+        firstWaitingNanos = System.nanoTime();
+      }
+    } else if (encoded.split() == DataSplit.EVAL) {
+      evalSet.add(encoded);
+    } else if (!rejectedInput.contains(r.partition(), r.offset())) {
+      buffer.add(encoded);
+    }
+  }
+
+  private void deadLetter(DeadLetter letter) {
+    stats.deadLetters.incrementAndGet();
+    LOG.warn(
+        "dead letter {}-{}@{}: {} {}",
+        letter.getSourceTopic(),
+        letter.getSourcePartition(),
+        letter.getSourceOffset(),
+        letter.getErrorType(),
+        letter.getReason());
+    String key =
+        letter.getRawKey() == null
+            ? null
+            : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
+    deadLetters.send(
+        new ProducerRecord<>(config.getDeadLettersTopic(), key, letter),
+        "the dead letter of "
+            + letter.getSourceTopic()
+            + "-"
+            + letter.getSourcePartition()
+            + "@"
+            + letter.getSourceOffset());
+  }
+
+  /**
+   * Round trigger: fresh (non-stale) train groups are waiting, the eval set (with the pending eval
+   * groups) holds {@code min-eval-groups}, and either {@code round-min-groups} are waiting or the
+   * oldest has waited {@code round-max-wait}.
+   */
+  boolean roundDue() {
+    int fresh = 0;
+    int pendingEval = 0;
+    for (EncodedGroup g : pending) {
+      if (g.split() == DataSplit.EVAL) {
+        pendingEval++;
+      } else if (!stale(g)) {
+        fresh++;
+      }
+    }
+    if (fresh == 0 || evalSet.size() + pendingEval < config.getMinEvalGroups()) {
+      return false;
+    }
+    boolean waitedLongEnough =
+        firstWaitingNanos != 0
+            && System.nanoTime() - firstWaitingNanos >= config.getRoundMaxWait().toNanos();
+    return fresh >= config.getRoundMinGroups() || waitedLongEnough;
+  }
+
+  /** The consumer's positions now: the cut a new round's input ends at. */
+  Map<TopicPartition, Long> positions() {
+    Map<TopicPartition, Long> cut = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      cut.put(tp, consumer.position(tp));
+    }
+    return cut;
+  }
+
+  /** Whether the consumer has read up to {@code target} on every partition. */
+  boolean reached(Map<TopicPartition, Long> target) {
+    for (TopicPartition tp : partitions) {
+      if (consumer.position(tp) < target.getOrDefault(tp, 0L)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The round's input: every pending group before {@code until}, eval-split groups moved into the
+   * eval set, the train-split ones split into fresh and stale (sorted, so a resumed round sees the
+   * same order).
+   */
+  RoundInput take(Map<TopicPartition, Long> until) {
+    List<EncodedGroup> input = new ArrayList<>();
+    for (EncodedGroup g : pending) {
+      if (g.offset() < until.get(new TopicPartition(config.getComparisonsTopic(), g.partition()))) {
+        input.add(g);
+      }
+    }
+    List<EncodedGroup> newTrain = new ArrayList<>();
+    List<EncodedGroup> staleDropped = new ArrayList<>();
+    for (EncodedGroup g : input) {
+      if (g.split() == DataSplit.EVAL) {
+        evalSet.add(g);
+      } else if (stale(g)) {
+        staleDropped.add(g);
+      } else {
+        newTrain.add(g);
+      }
+    }
+    newTrain.sort(EncodedGroup.ORDER);
+    return new RoundInput(input, newTrain, staleDropped);
+  }
+
+  /** A seeded sample of {@code replay-fraction × newGroups} non-stale groups of the buffer. */
+  List<EncodedGroup> replaySample(int newGroups, Random random) {
+    List<EncodedGroup> pool = new ArrayList<>();
+    for (EncodedGroup g : buffer.list()) {
+      if (!stale(g)) {
+        pool.add(g);
+      }
+    }
+    int n = (int) Math.min(pool.size(), Math.round(config.getReplayFraction() * newGroups));
+    // partial Fisher-Yates: the first n of a seeded shuffle
+    for (int i = 0; i < n; i++) {
+      Collections.swap(pool, i, i + random.nextInt(pool.size() - i));
+    }
+    return new ArrayList<>(pool.subList(0, n));
+  }
+
+  /** The offset ranges of {@code training.comparisons} a round ending at {@code until} consumed. */
+  OffsetRanges lineage(Map<TopicPartition, Long> until) {
+    OffsetRanges lineage = new OffsetRanges(config.getComparisonsTopic());
+    for (TopicPartition tp : partitions) {
+      lineage.cover(tp.partition(), committed.get(tp), until.get(tp));
+    }
+    return lineage;
+  }
+
+  /**
+   * After the round's version and offsets committed: its input is history — replayable if the
+   * version was accepted, never if it was rejected — and what arrived during the round waits from
+   * now on.
+   */
+  void committedRound(
+      Map<TopicPartition, Long> until, RoundInput input, boolean accepted, OffsetRanges lineage) {
+    committed.putAll(until);
+    pending.removeAll(input.all());
+    if (accepted) {
+      buffer.addAll(input.newTrain());
+    } else {
+      lineage
+          .toList()
+          .forEach(
+              r -> rejectedInput.cover(r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
+    }
+    firstWaitingNanos =
+        pending.stream().anyMatch(g -> g.split() != DataSplit.EVAL) ? System.nanoTime() : 0;
+  }
+
+  /** Per partition, where a rebuild must start to get the buffer and the eval set back. */
+  Map<Integer, Long> historyFrom() {
+    Map<Integer, Long> out = new TreeMap<>();
+    for (TopicPartition tp : partitions) {
+      out.put(tp.partition(), committed.get(tp));
+    }
+    buffer.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
+    evalSet.earliestOffsets().forEach((p, o) -> out.merge(p, o, Math::min));
+    return out;
+  }
+
+  private boolean stale(EncodedGroup g) {
+    return config.getMaxPolicyStaleness() >= 0
+        && g.newestPolicyVersion() >= 0
+        && g.newestPolicyVersion() < newestPolicyVersion - config.getMaxPolicyStaleness();
+  }
+
+  List<TopicPartition> partitions() {
+    return partitions;
+  }
+
+  /** Input offsets inside a published version (a copy). */
+  Map<TopicPartition, Long> committed() {
+    return new HashMap<>(committed);
+  }
+
+  /** The eval set: every eval-split group read, newest {@code eval-max-groups}. */
+  List<EncodedGroup> evalGroups() {
+    return evalSet.list();
+  }
+
+  int bufferedCount() {
+    return buffer.size();
+  }
+
+  int evalCount() {
+    return evalSet.size();
+  }
+
+  int pendingCount() {
+    return pending.size();
+  }
+}

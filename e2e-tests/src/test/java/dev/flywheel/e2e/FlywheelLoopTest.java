@@ -13,6 +13,7 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.local.FlywheelService;
 import dev.flywheel.local.Platform;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.support.FileTrees;
@@ -245,7 +246,7 @@ class FlywheelLoopTest {
     loop.join(Duration.ofMinutes(1).toMillis());
     mark("simulator stopped: " + simulator.stats().snapshot());
 
-    SchemaRegistryClient registry = new SchemaRegistryClient(platform.registryUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(platform.registryUrl());
     assertTranscriptsCarryVersion(registry, ppoVersion);
     assertEveryRankingBecameExactlyOneGroupOrDeadLetter(registry);
     assertLineage(ppo, sftVersion);

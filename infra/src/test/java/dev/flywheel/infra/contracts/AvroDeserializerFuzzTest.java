@@ -8,6 +8,7 @@ import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.infra.testing.Fuzz;
 import dev.flywheel.infra.testing.Gen;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroLimits;
@@ -72,7 +73,7 @@ class AvroDeserializerFuzzTest {
 
   @BeforeAll
   static void register(FlywheelInfra infra) {
-    registry = new SchemaRegistryClient(infra.registryUrl());
+    registry = new HttpSchemaRegistryClient(infra.registryUrl());
     AvroSerializer<SpecificRecord> serializer = new AvroSerializer<>(registry, true);
     ContractSamples.all()
         .forEach((topic, sample) -> samples.put(topic, serializer.serialize(topic.name(), sample)));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.IncompatibleSchemaException;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
@@ -52,7 +53,7 @@ class ContractRoundTripTest {
   @BeforeAll
   static void setUp(FlywheelInfra shared) {
     infra = shared;
-    registry = new SchemaRegistryClient(infra.registryUrl());
+    registry = new HttpSchemaRegistryClient(infra.registryUrl());
   }
 
   @Test

@@ -8,7 +8,7 @@ import dev.flywheel.events.Role;
 import dev.flywheel.events.Turn;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +44,7 @@ class HugeLengthPrefixTest {
             .setAnnotatorId("a")
             .build();
     byte[] valid =
-        new AvroSerializer<Demonstration>(new SchemaRegistryClient(infra.registryUrl()), true)
+        new AvroSerializer<Demonstration>(new HttpSchemaRegistryClient(infra.registryUrl()), true)
             .serialize("feedback.demonstrations", sample);
     // keep the 5-byte header (magic byte, schema id); the body's first field, eventId, now declares
     // 200 MB

@@ -1,7 +1,7 @@
 package dev.flywheel.infra.contracts;
 
 import dev.flywheel.events.Demonstration;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import java.util.HexFormat;
@@ -16,7 +16,7 @@ public final class HugeLengthProbe {
 
   public static void main(String[] args) {
     AvroDeserializer<Demonstration> deserializer =
-        new AvroDeserializer<>(new SchemaRegistryClient(args[0]), Demonstration.class);
+        new AvroDeserializer<>(new HttpSchemaRegistryClient(args[0]), Demonstration.class);
     try {
       Demonstration d =
           deserializer.deserialize("feedback.demonstrations", HexFormat.of().parseHex(args[1]));

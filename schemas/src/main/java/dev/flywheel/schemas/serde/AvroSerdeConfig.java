@@ -1,5 +1,6 @@
 package dev.flywheel.schemas.serde;
 
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,6 +15,15 @@ public final class AvroSerdeConfig {
    * ccompat URL.
    */
   public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+
+  /**
+   * A {@link SchemaRegistryClient} instance (not a class name) for the serde to use instead of an
+   * {@link HttpSchemaRegistryClient} on {@link #SCHEMA_REGISTRY_URL}; when set, the URL is not
+   * read. For tests: e.g. one {@link dev.flywheel.schemas.registry.InMemorySchemaRegistryClient}
+   * shared by every serde of a {@code TopologyTestDriver} (Kafka and Kafka Streams hand
+   * configuration values that are objects to {@code configure} as they are).
+   */
+  public static final String SCHEMA_REGISTRY_CLIENT = "flywheel.avro.registry-client";
 
   /**
    * Register the writer schema on first use (default true). When false, it must already be
@@ -38,15 +48,32 @@ public final class AvroSerdeConfig {
   private AvroSerdeConfig() {}
 
   /**
-   * One client (and so one cache) per registry URL per JVM, shared by every serde configured with
-   * it.
+   * The client instance of {@link #SCHEMA_REGISTRY_CLIENT} if there is one; else one {@link
+   * HttpSchemaRegistryClient} (and so one cache) per registry URL per JVM, shared by every serde
+   * configured with it.
    */
   static SchemaRegistryClient clientFor(Map<String, ?> configs) {
+    Object client = configs.get(SCHEMA_REGISTRY_CLIENT);
+    if (client != null) {
+      if (client instanceof SchemaRegistryClient instance) {
+        return instance;
+      }
+      throw new IllegalArgumentException(
+          "serde config '"
+              + SCHEMA_REGISTRY_CLIENT
+              + "' must be a SchemaRegistryClient instance, not "
+              + client.getClass().getName());
+    }
     Object url = configs.get(SCHEMA_REGISTRY_URL);
     if (url == null || url.toString().isBlank()) {
-      throw new IllegalArgumentException("missing serde config '" + SCHEMA_REGISTRY_URL + "'");
+      throw new IllegalArgumentException(
+          "missing serde config '"
+              + SCHEMA_REGISTRY_URL
+              + "' (or '"
+              + SCHEMA_REGISTRY_CLIENT
+              + "')");
     }
-    return CLIENTS.computeIfAbsent(url.toString(), SchemaRegistryClient::new);
+    return CLIENTS.computeIfAbsent(url.toString(), HttpSchemaRegistryClient::new);
   }
 
   static boolean autoRegister(Map<String, ?> configs) {

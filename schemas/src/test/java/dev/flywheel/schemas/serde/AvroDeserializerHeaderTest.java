@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.HumanRanking;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 
@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 class AvroDeserializerHeaderTest {
 
   private final AvroDeserializer<HumanRanking> deserializer =
-      new AvroDeserializer<>(new SchemaRegistryClient("http://127.0.0.1:9"), HumanRanking.class);
+      new AvroDeserializer<>(
+          new HttpSchemaRegistryClient("http://127.0.0.1:9"), HumanRanking.class);
 
   @Test
   void nullStaysNull() {

@@ -3,7 +3,7 @@ package dev.flywheel.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DataSplit;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.BufferedWriter;
@@ -96,7 +96,7 @@ class ExportPairsCommand implements Callable<Integer> {
     PairFormat formatter = new PairFormat(format, chat, includeMetadata);
     AvroDeserializer<ComparisonGroup> groups =
         new AvroDeserializer<>(
-            new SchemaRegistryClient(cli.schemaRegistryUrl()), ComparisonGroup.class);
+            new HttpSchemaRegistryClient(cli.schemaRegistryUrl()), ComparisonGroup.class);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cli.bootstrapServers());
     props.put(

@@ -2,7 +2,7 @@ package dev.flywheel.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -76,7 +76,7 @@ class TailCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     AvroDeserializer<GenericContainer> values =
-        new AvroDeserializer<>(new SchemaRegistryClient(cli.schemaRegistryUrl()), null);
+        new AvroDeserializer<>(new HttpSchemaRegistryClient(cli.schemaRegistryUrl()), null);
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cli.bootstrapServers());
     props.put(

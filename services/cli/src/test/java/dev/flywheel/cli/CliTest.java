@@ -23,7 +23,7 @@ import dev.flywheel.events.Turn;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.kit.auth.ApiKeys;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -98,7 +98,7 @@ class CliTest {
         new KafkaProducer<>(
             infra.producerProps(),
             new StringSerializer(),
-            new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true));
+            new AvroSerializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), true));
 
     publish(rewardTopic, "1", reward(1, null, List.of(range(0, 0, 120))));
     publish(rewardTopic, "2", reward(2, 1L, List.of(range(0, 120, 300), range(1, 0, 80))));
@@ -296,7 +296,7 @@ class CliTest {
             props,
             new StringDeserializer(),
             new AvroDeserializer<>(
-                new SchemaRegistryClient(infra.registryUrl()), ModelControl.class))) {
+                new HttpSchemaRegistryClient(infra.registryUrl()), ModelControl.class))) {
       TopicPartition tp = new TopicPartition(controlTopic, 0);
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));

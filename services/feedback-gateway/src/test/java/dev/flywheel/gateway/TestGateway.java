@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.kit.auth.ApiKeys;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.TopicSpec;
 import io.micronaut.context.ApplicationContext;
@@ -158,7 +158,8 @@ public final class TestGateway implements AutoCloseable {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("gateway-test-reader"));
     props.put("bootstrap.servers", bootstrapServers);
     AvroDeserializer<V> values =
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), topic.valueType());
+        new AvroDeserializer<>(
+            new HttpSchemaRegistryClient(infra.registryUrl()), topic.valueType());
     try (KafkaConsumer<String, V> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), values)) {
       List<TopicPartition> partitions =

@@ -12,7 +12,7 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -61,7 +61,7 @@ class ControlApiTest {
             props,
             new StringDeserializer(),
             new AvroDeserializer<>(
-                new SchemaRegistryClient(registry.infra.registryUrl()), ModelControl.class))) {
+                new HttpSchemaRegistryClient(registry.infra.registryUrl()), ModelControl.class))) {
       TopicPartition tp = new TopicPartition(registry.controlTopic, 0);
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));

@@ -14,6 +14,7 @@ import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.kit.auth.ApiKeys;
 import dev.flywheel.registry.artifacts.ArtifactsController;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -74,7 +75,7 @@ public final class RegistryHarness implements AutoCloseable {
     infra.createTopic(rewardTopic, 1, Topics.REWARD_VERSIONS.topicConfigs());
     infra.createTopic(controlTopic, 1, Topics.MODEL_CONTROL.topicConfigs());
     infra.createTopic(metricsTopic, 1, Topics.TRAINING_METRICS.topicConfigs());
-    SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(infra.registryUrl());
     producer =
         new KafkaProducer<>(
             infra.producerProps(), new StringSerializer(), new AvroSerializer<>(registry, true));

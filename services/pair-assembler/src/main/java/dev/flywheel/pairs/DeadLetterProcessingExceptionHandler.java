@@ -2,7 +2,6 @@ package dev.flywheel.pairs;
 
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.schemas.DeadLetters;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -33,15 +32,19 @@ public final class DeadLetterProcessingExceptionHandler implements ProcessingExc
 
   private AvroSerializer<DeadLetter> serializer;
 
+  /**
+   * Reads the registry from the Streams configuration as the serdes do: the client instance of
+   * {@link AvroSerdeConfig#SCHEMA_REGISTRY_CLIENT} (tests) or else {@link
+   * AvroSerdeConfig#SCHEMA_REGISTRY_URL}, and {@link AvroSerdeConfig#AUTO_REGISTER_SCHEMAS}. With
+   * neither, every error fails the task.
+   */
   @Override
   public void configure(Map<String, ?> configs) {
-    Object url = configs.get(AvroSerdeConfig.SCHEMA_REGISTRY_URL);
-    if (url != null) {
-      Object autoRegister = configs.get(AvroSerdeConfig.AUTO_REGISTER_SCHEMAS);
-      serializer =
-          new AvroSerializer<>(
-              new SchemaRegistryClient(url.toString()),
-              autoRegister == null || Boolean.parseBoolean(autoRegister.toString()));
+    if (configs.get(AvroSerdeConfig.SCHEMA_REGISTRY_CLIENT) != null
+        || configs.get(AvroSerdeConfig.SCHEMA_REGISTRY_URL) != null) {
+      AvroSerializer<DeadLetter> configured = new AvroSerializer<>();
+      configured.configure(configs, false);
+      serializer = configured;
     }
   }
 

@@ -2,7 +2,7 @@ package dev.flywheel.pairs;
 
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
@@ -63,7 +63,7 @@ public class PairAssemblerStreams {
 
     PairAssemblerSerdes serdes =
         PairAssemblerSerdes.forRegistry(
-            new SchemaRegistryClient(registry.getUrl()), registry.isAutoRegister());
+            new HttpSchemaRegistryClient(registry.getUrl()), registry.isAutoRegister());
     Topology topology =
         new PairAssemblerTopology(
                 config, props, partitions, serdes, new PairAssemblerMetrics(meters))

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
@@ -25,7 +27,11 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-@ExtendWith(FlywheelInfraExtension.class)
+/**
+ * The handler as Kafka Streams configures it: on an in-memory registry (the client handed over in
+ * the configuration, as the topology tests do), and once by URL on the real registry, as in
+ * production.
+ */
 class DeadLetterProcessingExceptionHandlerTest {
 
   private static final byte[] KEY = "t-1".getBytes(StandardCharsets.UTF_8);
@@ -72,9 +78,29 @@ class DeadLetterProcessingExceptionHandlerTest {
   }
 
   @Test
-  void anUnexpectedExceptionDeadLettersTheSourceRecordAndResumes(FlywheelInfra infra) {
+  void anUnexpectedExceptionDeadLettersTheSourceRecordAndResumes() {
+    InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+    DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
+    handler.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_CLIENT,
+            registry,
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
+            Harness.UNUSED_REGISTRY_URL));
+    assertProcessingErrorDeadLetter(handler, registry);
+  }
+
+  /** The production configuration: by URL, on the real registry. */
+  @Test
+  @ExtendWith(FlywheelInfraExtension.class)
+  void configuredByUrlItDeadLettersThroughTheRealRegistry(FlywheelInfra infra) {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
     handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
+    assertProcessingErrorDeadLetter(handler, new HttpSchemaRegistryClient(infra.registryUrl()));
+  }
+
+  private static void assertProcessingErrorDeadLetter(
+      DeadLetterProcessingExceptionHandler handler, SchemaRegistryClient registry) {
     ProcessingExceptionHandler.Response response =
         handler.handleError(
             context(), new Record<>("k", "v", 0L), new NullPointerException("a bug"));
@@ -84,7 +110,7 @@ class DeadLetterProcessingExceptionHandlerTest {
     assertEquals(Topics.DEAD_LETTERS.name(), record.topic());
     assertArrayEquals(KEY, record.key());
     DeadLetter d =
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), DeadLetter.class)
+        new AvroDeserializer<>(registry, DeadLetter.class)
             .deserialize(Topics.DEAD_LETTERS.name(), record.value());
     assertEquals(ErrorTypes.PROCESSING_ERROR, d.getErrorType());
     assertTrue(d.getReason().contains("a bug"), d.getReason());
@@ -95,9 +121,10 @@ class DeadLetterProcessingExceptionHandlerTest {
   }
 
   @Test
-  void aRegistryOutageFailsTheTaskInsteadOfDeadLettering(FlywheelInfra infra) {
+  void aRegistryOutageFailsTheTaskInsteadOfDeadLettering() {
     DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
-    handler.configure(Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl()));
+    handler.configure(
+        Map.of(AvroSerdeConfig.SCHEMA_REGISTRY_CLIENT, new InMemorySchemaRegistryClient()));
     AvroSerdeException outage =
         new AvroSerdeException(
             AvroSerdeException.Problem.REGISTRY_ERROR,
@@ -108,6 +135,17 @@ class DeadLetterProcessingExceptionHandlerTest {
     ProcessingExceptionHandler.Response response =
         handler.handleError(
             context(), new Record<>("k", "v", 0L), new RuntimeException("wrapped", outage));
+    assertEquals(ProcessingExceptionHandler.Result.FAIL, response.result());
+    assertTrue(response.deadLetterQueueRecords().isEmpty());
+  }
+
+  @Test
+  void withoutARegistryEveryErrorFailsTheTask() {
+    DeadLetterProcessingExceptionHandler handler = new DeadLetterProcessingExceptionHandler();
+    handler.configure(Map.of());
+    ProcessingExceptionHandler.Response response =
+        handler.handleError(
+            context(), new Record<>("k", "v", 0L), new NullPointerException("a bug"));
     assertEquals(ProcessingExceptionHandler.Result.FAIL, response.result());
     assertTrue(response.deadLetterQueueRecords().isEmpty());
   }

@@ -8,6 +8,7 @@ import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -29,8 +30,10 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 
 /**
- * A TopologyTestDriver around the pair assembler, with serdes on the real test registry. Inputs are
- * piped as raw bytes (so tests can pipe garbage too); offsets are counted per input topic.
+ * A TopologyTestDriver around the pair assembler, with every serde (and the dead-letter processing
+ * exception handler) on one registry client, normally an {@code InMemorySchemaRegistryClient}: no
+ * broker and no registry process. Inputs are piped as raw bytes (so tests can pipe garbage too);
+ * offsets are counted per input topic.
  */
 final class Harness implements AutoCloseable {
 
@@ -49,11 +52,13 @@ final class Harness implements AutoCloseable {
   private long transcriptOffset;
   private long rankingOffset;
 
-  Harness(
-      SchemaRegistryClient registry,
-      String registryUrl,
-      Path stateDir,
-      Consumer<PairAssemblerConfig> overrides) {
+  /**
+   * The registry's URL in the Streams settings: a closed port, so that anything reading the URL
+   * instead of the client handed over fails loudly (REGISTRY_ERROR fails the task).
+   */
+  static final String UNUSED_REGISTRY_URL = "http://127.0.0.1:9";
+
+  Harness(SchemaRegistryClient registry, Path stateDir, Consumer<PairAssemblerConfig> overrides) {
     config = new PairAssemblerConfig();
     config.setApplicationId("pa-ttd-" + UUID.randomUUID().toString().substring(0, 8));
     config.setStateDir(stateDir.toString());
@@ -65,9 +70,11 @@ final class Harness implements AutoCloseable {
     KafkaProperties kafka = new KafkaProperties();
     kafka.setBootstrapServers("ttd:9092");
     RegistryProperties registryProperties = new RegistryProperties();
-    registryProperties.setUrl(registryUrl);
+    registryProperties.setUrl(UNUSED_REGISTRY_URL);
     PairAssemblerSerdes serdes = PairAssemblerSerdes.forRegistry(registry);
+    // the production settings, plus the client for the dead-letter processing exception handler
     Properties props = StreamsSettings.properties(kafka, registryProperties, config);
+    props.put(AvroSerdeConfig.SCHEMA_REGISTRY_CLIENT, registry);
     driver =
         new TopologyTestDriver(
             new PairAssemblerTopology(

@@ -10,6 +10,7 @@ import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -179,7 +180,7 @@ class PairAssemblerCrashRecoveryTest {
   // ------------------------------------------------------------------ producing
 
   private static void produce(FlywheelInfra infra, String run) throws Exception {
-    SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(infra.registryUrl());
     AvroSerializer<ChatTranscript> transcripts = new AvroSerializer<>(registry, true);
     AvroSerializer<HumanRanking> rankings = new AvroSerializer<>(registry, true);
     Map<String, Object> props = infra.producerProps();
@@ -238,7 +239,7 @@ class PairAssemblerCrashRecoveryTest {
 
     Outputs(FlywheelInfra infra, String run) {
       this.run = run;
-      SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
+      SchemaRegistryClient registry = new HttpSchemaRegistryClient(infra.registryUrl());
       groupConsumer =
           new KafkaConsumer<>(
               committed(infra, run + "-groups"),

@@ -22,10 +22,8 @@ import dev.flywheel.events.Role;
 import dev.flywheel.events.SourceOffset;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.events.Turn;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.PromptKeys;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.schemas.topics.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -42,34 +40,28 @@ import java.util.stream.Collectors;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KeyValue;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The topology on a TopologyTestDriver, with Avro serdes on the real test registry. */
-@ExtendWith(FlywheelInfraExtension.class)
+/**
+ * The topology on a TopologyTestDriver, with Avro serdes on an in-memory registry (one per test):
+ * no broker, no registry process. {@code HttpSchemaRegistryClientContractTest} holds the in-memory
+ * registry to the real one; {@code PairAssemblerCrashRecoveryTest} runs the app on the real broker
+ * and registry.
+ */
 class PairAssemblerTopologyTest {
 
-  private static SchemaRegistryClient registry;
-  private static String registryUrl;
+  private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
 
   @TempDir Path stateDir;
   private final List<Harness> harnesses = new ArrayList<>();
-
-  @BeforeAll
-  static void registry(FlywheelInfra infra) {
-    registryUrl = infra.registryUrl();
-    registry = new SchemaRegistryClient(registryUrl);
-  }
 
   private Harness harness() {
     return harness(c -> {});
   }
 
   private Harness harness(Consumer<PairAssemblerConfig> overrides) {
-    Harness h =
-        new Harness(registry, registryUrl, stateDir.resolve("s" + harnesses.size()), overrides);
+    Harness h = new Harness(registry, stateDir.resolve("s" + harnesses.size()), overrides);
     harnesses.add(h);
     return h;
   }

@@ -4,7 +4,7 @@ import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -111,7 +111,7 @@ public final class TrainerHarness {
   public void produce(String topic, List<ComparisonGroup> groups) throws Exception {
     Map<String, Object> props = infra.producerProps();
     AvroSerializer<ComparisonGroup> values =
-        new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
+        new AvroSerializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), true);
     try (KafkaProducer<String, ComparisonGroup> producer =
         new KafkaProducer<>(props, new StringSerializer(), values)) {
       List<Future<RecordMetadata>> acks = new ArrayList<>();
@@ -127,7 +127,7 @@ public final class TrainerHarness {
   <V extends SpecificRecord> void produceRecord(String topic, String key, V value)
       throws Exception {
     AvroSerializer<V> values =
-        new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true);
+        new AvroSerializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), true);
     try (KafkaProducer<String, V> producer =
         new KafkaProducer<>(infra.producerProps(), new StringSerializer(), values)) {
       producer.send(new ProducerRecord<>(topic, key, value)).get();
@@ -150,7 +150,7 @@ public final class TrainerHarness {
         new KafkaConsumer<>(
             props,
             new StringDeserializer(),
-            new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type))) {
+            new AvroDeserializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), type))) {
       List<TopicPartition> tps =
           consumer.partitionsFor(topic).stream()
               .map(p -> new TopicPartition(topic, p.partition()))

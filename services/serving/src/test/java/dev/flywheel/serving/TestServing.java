@@ -10,6 +10,7 @@ import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.kit.auth.ApiKeys;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -82,7 +83,7 @@ public final class TestServing implements AutoCloseable {
     infra.createTopic(transcriptsTopic, 3);
     infra.createTopic(deadLettersTopic, 1);
     this.artifacts = infra.newTempDirectory("serving-artifacts");
-    SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(infra.registryUrl());
     this.producer =
         new KafkaProducer<>(
             infra.producerProps(), new StringSerializer(), new AvroSerializer<>(registry, true));
@@ -402,7 +403,7 @@ public final class TestServing implements AutoCloseable {
   public <V> List<ConsumerRecord<String, V>> readAll(String topic, Class<V> type) {
     Map<String, Object> props = infra.consumerProps(infra.uniqueName("serving-test-reader"));
     AvroDeserializer<V> values =
-        new AvroDeserializer<>(new SchemaRegistryClient(infra.registryUrl()), type);
+        new AvroDeserializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), type);
     try (KafkaConsumer<String, V> consumer =
         new KafkaConsumer<>(props, new StringDeserializer(), values)) {
       List<TopicPartition> partitions =

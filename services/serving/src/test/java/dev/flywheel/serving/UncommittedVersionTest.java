@@ -7,7 +7,7 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import java.time.Duration;
 import java.util.Map;
@@ -45,7 +45,7 @@ class UncommittedVersionTest {
           new KafkaProducer<>(
               props,
               new StringSerializer(),
-              new AvroSerializer<>(new SchemaRegistryClient(infra.registryUrl()), true))) {
+              new AvroSerializer<>(new HttpSchemaRegistryClient(infra.registryUrl()), true))) {
         trainer.initTransactions();
         trainer.beginTransaction();
         trainer

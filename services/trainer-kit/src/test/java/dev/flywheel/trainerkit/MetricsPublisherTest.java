@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +49,7 @@ class MetricsPublisherTest {
             infra.consumerProps(infra.uniqueName("g")),
             new StringDeserializer(),
             new AvroDeserializer<>(
-                new SchemaRegistryClient(infra.registryUrl()), TrainingMetrics.class))) {
+                new HttpSchemaRegistryClient(infra.registryUrl()), TrainingMetrics.class))) {
       consumer.subscribe(List.of(topic));
       long deadline = System.currentTimeMillis() + 20_000;
       while (records.size() < 21 && System.currentTimeMillis() < deadline) {

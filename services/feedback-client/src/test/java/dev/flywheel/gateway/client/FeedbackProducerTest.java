@@ -9,7 +9,7 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.Role;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.TopicSpec;
 import dev.flywheel.schemas.topics.Topics;
@@ -82,7 +82,7 @@ class FeedbackProducerTest {
             props,
             new StringDeserializer(),
             new AvroDeserializer<>(
-                new SchemaRegistryClient(infra.registryUrl()), topic.valueType()))) {
+                new HttpSchemaRegistryClient(infra.registryUrl()), topic.valueType()))) {
       TopicPartition tp = new TopicPartition(at.topic(), at.partition());
       consumer.assign(List.of(tp));
       consumer.seek(tp, at.offset());

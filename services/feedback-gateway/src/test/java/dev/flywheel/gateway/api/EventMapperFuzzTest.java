@@ -20,6 +20,7 @@ import dev.flywheel.gateway.client.FeedbackValidationException;
 import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.infra.testing.Fuzz;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -80,7 +81,7 @@ class EventMapperFuzzTest {
         io.micronaut.serde.ObjectMapper.create(
             Map.of("micronaut.serde.deserialization.ignore-unknown", false),
             "dev.flywheel.gateway.api");
-    registry = new SchemaRegistryClient(infra.registryUrl());
+    registry = new HttpSchemaRegistryClient(infra.registryUrl());
   }
 
   @AfterAll

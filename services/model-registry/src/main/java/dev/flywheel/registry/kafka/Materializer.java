@@ -9,6 +9,7 @@ import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.registry.state.MetricsStore;
 import dev.flywheel.registry.state.ModelState;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import io.micronaut.context.annotation.Context;
@@ -105,7 +106,7 @@ public class Materializer implements AutoCloseable {
     this.topics = topics;
     this.state = state;
     this.metrics = metrics;
-    SchemaRegistryClient registry = new SchemaRegistryClient(registryProperties.getUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(registryProperties.getUrl());
     this.policyDeserializer = new AvroDeserializer<>(registry, PolicyVersion.class);
     this.rewardDeserializer = new AvroDeserializer<>(registry, RewardModelVersion.class);
     this.controlDeserializer = new AvroDeserializer<>(registry, ModelControl.class);

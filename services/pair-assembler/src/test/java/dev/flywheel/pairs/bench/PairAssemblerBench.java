@@ -14,6 +14,7 @@ import dev.flywheel.pairs.PairAssemblerMetrics;
 import dev.flywheel.pairs.PairAssemblerSerdes;
 import dev.flywheel.pairs.PairAssemblerTopology;
 import dev.flywheel.pairs.StreamsSettings;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;
@@ -195,7 +196,8 @@ public final class PairAssemblerBench {
                     config,
                     props,
                     6,
-                    PairAssemblerSerdes.forRegistry(new SchemaRegistryClient(infra.registryUrl())),
+                    PairAssemblerSerdes.forRegistry(
+                        new HttpSchemaRegistryClient(infra.registryUrl())),
                     new PairAssemblerMetrics(meters))
                 .build();
     Admin admin = infra.admin();
@@ -286,7 +288,7 @@ public final class PairAssemblerBench {
    * N transcripts with K responses each (~300-char texts) and one strict or tied ranking of each.
    */
   private static void produce(FlywheelInfra infra, int k, int n) throws Exception {
-    SchemaRegistryClient registry = new SchemaRegistryClient(infra.registryUrl());
+    SchemaRegistryClient registry = new HttpSchemaRegistryClient(infra.registryUrl());
     AvroSerializer<ChatTranscript> transcripts = new AvroSerializer<>(registry, true);
     AvroSerializer<HumanRanking> rankings = new AvroSerializer<>(registry, true);
     Map<String, Object> props = infra.producerProps();

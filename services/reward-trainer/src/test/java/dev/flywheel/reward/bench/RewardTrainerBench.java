@@ -16,7 +16,7 @@ import dev.flywheel.reward.RewardTrainerConfig;
 import dev.flywheel.reward.RunningTrainer;
 import dev.flywheel.reward.SyntheticPreferences;
 import dev.flywheel.reward.TrainerHarness;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.time.Duration;
 import java.time.Instant;
@@ -202,7 +202,7 @@ public final class RewardTrainerBench {
                 props,
                 new StringDeserializer(),
                 new AvroDeserializer<>(
-                    new SchemaRegistryClient(infra.registryUrl()), RewardModelVersion.class))) {
+                    new HttpSchemaRegistryClient(infra.registryUrl()), RewardModelVersion.class))) {
       versions.assign(List.of(new TopicPartition(h.versions, 0)));
       versions.seekToBeginning(List.of(new TopicPartition(h.versions, 0)));
       while (trainer.trainer.stats().evalGroups() + trainer.trainer.stats().groupsPending() < 200) {

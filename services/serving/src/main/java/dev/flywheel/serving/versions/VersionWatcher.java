@@ -5,6 +5,7 @@ import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.schemas.DeadLetters;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeException;
@@ -89,7 +90,7 @@ public class VersionWatcher implements AutoCloseable {
     this.kafka = kafka;
     this.manager = manager;
     this.publisher = publisher;
-    SchemaRegistryClient client = new SchemaRegistryClient(registry.getUrl());
+    SchemaRegistryClient client = new HttpSchemaRegistryClient(registry.getUrl());
     this.versions = new AvroDeserializer<>(client, PolicyVersion.class);
     this.controls = new AvroDeserializer<>(client, ModelControl.class);
     this.thread = new Thread(this::run, "policy-version-watcher");

@@ -7,7 +7,7 @@ import dev.flywheel.infra.support.Ports;
 import dev.flywheel.local.FlywheelService;
 import dev.flywheel.local.Platform;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.schemas.topics.Topics;
@@ -373,7 +373,7 @@ public final class SoakBench {
                 ProducerConfig.ACKS_CONFIG,
                 "all"),
             new StringSerializer(),
-            new AvroSerializer<>(new SchemaRegistryClient(platform.registryUrl()), true))) {
+            new AvroSerializer<>(new HttpSchemaRegistryClient(platform.registryUrl()), true))) {
       producer.send(new ProducerRecord<>(Topics.POLICY_VERSIONS.name(), "1", version)).get();
     }
   }

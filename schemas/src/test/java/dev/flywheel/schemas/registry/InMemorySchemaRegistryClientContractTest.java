@@ -1,0 +1,12 @@
+package dev.flywheel.schemas.registry;
+
+/** The registry contract against {@link InMemorySchemaRegistryClient}, a fresh one per test. */
+class InMemorySchemaRegistryClientContractTest extends SchemaRegistryClientContract {
+
+  private final InMemorySchemaRegistryClient registry = new InMemorySchemaRegistryClient();
+
+  @Override
+  protected SchemaRegistryClient client() {
+    return registry;
+  }
+}

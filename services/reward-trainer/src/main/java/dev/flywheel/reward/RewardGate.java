@@ -23,6 +23,14 @@ import java.util.SplittableRandom;
  * </ul>
  *
  * With {@code gate-confidence} 0 both rules compare point estimates (the seed's rule).
+ *
+ * <p>A rejection says one of two things. A version shown WORSE than its parent (the whole paired
+ * interval below zero; with the point rule, a difference below {@code −gate-tolerance}) suggests
+ * its input taught something wrong (flipped or adversarial labels): that input is quarantined,
+ * never replayed. A version merely not shown good enough (a first version inside chance's interval,
+ * or one whose interval straddles the tolerance) says nothing against its input, which stays
+ * replayable, so the next round learns from more data instead of less. The decision is published as
+ * metric {@code gate_input_quarantined} so that a restarted trainer rebuilds the same buffer.
  */
 final class RewardGate {
 
@@ -30,6 +38,18 @@ final class RewardGate {
   static final int RESAMPLES = 2000;
 
   static final long SEED = 20240229L;
+
+  /** Version metric: 1 when the version's input was quarantined (see the class comment). */
+  static final String QUARANTINE_METRIC = "gate_input_quarantined";
+
+  /**
+   * Whether a published REJECTED version's input is quarantined. Versions from before the metric
+   * existed were all quarantined, and stay so.
+   */
+  static boolean quarantined(Map<String, Double> versionMetrics) {
+    Double flag = versionMetrics == null ? null : versionMetrics.get(QUARANTINE_METRIC);
+    return flag == null || flag != 0.0;
+  }
 
   private final double confidence;
   private final double tolerance;
@@ -54,6 +74,7 @@ final class RewardGate {
    * @param difference candidate − parent accuracy on the same groups (NaN without a parent)
    * @param differenceLow lower end of its interval (NaN without a parent)
    * @param differenceHigh upper end of its interval (NaN without a parent)
+   * @param quarantine the version was shown worse than its parent: its input is never replayed
    */
   record Decision(
       boolean accepted,
@@ -61,13 +82,15 @@ final class RewardGate {
       double threshold,
       double difference,
       double differenceLow,
-      double differenceHigh) {
+      double differenceHigh,
+      boolean quarantine) {
 
     Map<String, Double> metrics() {
       Map<String, Double> m = new LinkedHashMap<>();
       m.put("gate_statistic", statistic);
       m.put("gate_threshold", threshold);
       m.put("gate_passed", accepted ? 1.0 : 0.0);
+      m.put(QUARANTINE_METRIC, quarantine ? 1.0 : 0.0);
       m.put("parent_accuracy_difference", difference);
       m.put("parent_accuracy_difference_low", differenceLow);
       m.put("parent_accuracy_difference_high", differenceHigh);
@@ -97,7 +120,8 @@ final class RewardGate {
           minAccuracy,
           Double.NaN,
           Double.NaN,
-          Double.NaN);
+          Double.NaN,
+          false);
     }
     if (!Arrays.equals(candidate.groupPairs(), parent.groupPairs())) {
       throw new IllegalArgumentException("candidate and parent were not scored on the same groups");
@@ -116,7 +140,9 @@ final class RewardGate {
     double statistic = bounds[0];
     boolean accepted =
         candidate.pairs() > 0 && candidate.accuracy() >= minAccuracy && statistic >= -tolerance;
-    return new Decision(accepted, statistic, -tolerance, difference, bounds[0], bounds[1]);
+    boolean worse = confidence > 0 ? bounds[1] < 0 : difference < -tolerance;
+    return new Decision(
+        accepted, statistic, -tolerance, difference, bounds[0], bounds[1], !accepted && worse);
   }
 
   /**

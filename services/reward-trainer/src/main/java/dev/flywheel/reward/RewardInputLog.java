@@ -59,7 +59,10 @@ final class RewardInputLog {
   private final BoundedGroups evalSet;
   private final List<EncodedGroup> pending = new ArrayList<>();
 
-  /** Input of REJECTED versions: recorded in their lineage, never replayed. */
+  /**
+   * Quarantined input (of REJECTED versions shown worse than their parent): recorded in their
+   * lineage, never replayed.
+   */
   private final OffsetRanges rejectedInput;
 
   private long newestPolicyVersion = -1;
@@ -368,15 +371,15 @@ final class RewardInputLog {
   }
 
   /**
-   * After the round's version and offsets committed: its input is history — replayable if the
-   * version was accepted, never if it was rejected — and what arrived during the round waits from
-   * now on.
+   * After the round's version and offsets committed: its input is history — replayable, or
+   * quarantined when the gate found the version worse than its parent ({@link RewardGate}) — and
+   * what arrived during the round waits from now on.
    */
   void committedRound(
-      Map<TopicPartition, Long> until, RoundInput input, boolean accepted, OffsetRanges lineage) {
+      Map<TopicPartition, Long> until, RoundInput input, boolean replayable, OffsetRanges lineage) {
     committed.putAll(until);
     pending.removeAll(input.all());
-    if (accepted) {
+    if (replayable) {
       buffer.addAll(input.newTrain());
     } else {
       lineage

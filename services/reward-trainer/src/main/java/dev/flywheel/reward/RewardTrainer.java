@@ -202,7 +202,7 @@ public final class RewardTrainer implements Runnable {
     stats.lastVersion = ledger.highestVersion();
     OffsetRanges rejectedInput = new OffsetRanges(config.getComparisonsTopic());
     for (RewardModelVersion v : ledger.versions().values()) {
-      if (v.getStatus() == ModelStatus.REJECTED) {
+      if (v.getStatus() == ModelStatus.REJECTED && RewardGate.quarantined(v.getMetrics())) {
         rejectedInput.addAll(OffsetRanges.of(config.getComparisonsTopic(), v.getTrainingData()));
       }
     }
@@ -589,7 +589,7 @@ public final class RewardTrainer implements Runnable {
       ledger.apply(last);
 
       // the round's input is now history
-      input.committedRound(until, roundInput, accepted, lineage);
+      input.committedRound(until, roundInput, !gate.quarantine(), lineage);
       stats.rounds.incrementAndGet();
       stats.groupsTrained.addAndGet(plan.train().size() * (long) train.epochsRun());
       stats.lastVersion = version;

@@ -49,6 +49,7 @@ class RewardGateTest {
     assertFalse(d.accepted(), "lower bound " + d.statistic());
     assertTrue(d.statistic() < 0.5);
     assertTrue(POINT.decide(weak, null).accepted(), "the point rule would have taken it");
+    assertFalse(d.quarantine(), "not shown good enough is not shown harmful");
 
     RewardEvaluator.Result good = result(draw(100, 0.62, 2));
     RewardGate.Decision ok = GATE.decide(good, null);
@@ -80,6 +81,8 @@ class RewardGateTest {
     assertFalse(down.accepted(), "consistently worse: " + down);
     assertTrue(down.differenceHigh() < 0, down.toString());
     assertEquals(-0.02, down.threshold());
+    assertTrue(down.quarantine(), "shown worse than the parent: its input is suspect");
+    assertEquals(1.0, down.metrics().get("gate_input_quarantined"));
 
     // clearly better: accepted, interval above zero
     int[] better = parent.clone();
@@ -103,6 +106,15 @@ class RewardGateTest {
     RewardGate.Decision d = GATE.decide(c, p);
     assertTrue(d.differenceLow() < -0.02, d.toString());
     assertFalse(d.accepted());
+    assertTrue(d.differenceHigh() > 0, d.toString());
+    assertFalse(d.quarantine(), "not shown worse: its input stays replayable");
+  }
+
+  @Test
+  void versionsFromBeforeTheQuarantineMetricStayQuarantined() {
+    assertTrue(RewardGate.quarantined(java.util.Map.of("eval_accuracy", 0.4)));
+    assertTrue(RewardGate.quarantined(java.util.Map.of("gate_input_quarantined", 1.0)));
+    assertFalse(RewardGate.quarantined(java.util.Map.of("gate_input_quarantined", 0.0)));
   }
 
   @Test

@@ -289,6 +289,48 @@ class RewardTrainerLearningTest {
     }
   }
 
+  /**
+   * A first version rejected for want of evidence (here: a floor no model reaches) says nothing
+   * against its input: the version records {@code gate_input_quarantined} 0 and its groups stay in
+   * the replay buffer — also in the buffer a restarted trainer rebuilds — so the next round learns
+   * from more data, not less. (The flipped-labels test above shows the other case: a version shown
+   * worse than its parent quarantines its input.)
+   */
+  @Test
+  void aFirstVersionRejectedForWantOfEvidenceKeepsItsInputForReplay(FlywheelInfra infra)
+      throws Exception {
+    TrainerHarness h = new TrainerHarness(infra);
+    SyntheticPreferences prefs = new SyntheticPreferences(13, 0.1);
+    h.produce(h.comparisons, prefs.groups(100, DataSplit.EVAL, T0));
+    h.produce(h.comparisons, prefs.groups(400, DataSplit.TRAIN, T0.plusSeconds(1)));
+    RewardTrainerConfig config =
+        h.config(
+            Map.of(
+                "flywheel.reward-trainer.gate-min-accuracy", "0.9999",
+                "flywheel.reward-trainer.replay-fraction", "0"));
+    try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
+      RewardModelVersion v1 =
+          h.awaitVersions(v -> !v.isEmpty(), Duration.ofMinutes(3), trainer::describe).get(0);
+      assertEquals(ModelStatus.REJECTED, v1.getStatus(), "" + v1.getMetrics());
+      assertEquals(0.0, v1.getMetrics().get("gate_input_quarantined"));
+      assertTrue(
+          v1.getMetrics().get("gate_statistic") < 0.9999
+              && v1.getMetrics().get("gate_statistic") > 0.5,
+          "lower bound of a model that learned something: " + v1.getMetrics());
+      assertEquals(400, trainer.trainer.stats().groupsBuffered(), "kept for replay");
+    }
+    try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
+      long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+      while (trainer.trainer.stats().state() != TrainerStats.State.WAITING
+          && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertEquals(TrainerStats.State.WAITING, trainer.trainer.stats().state(), trainer.describe());
+      assertEquals(
+          400, trainer.trainer.stats().groupsBuffered(), "the rebuilt buffer holds them too");
+    }
+  }
+
   private static long lineageEnd(RewardModelVersion v, int partition) {
     return v.getTrainingData().stream()
         .filter(r -> r.getPartition() == partition)

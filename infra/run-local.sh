@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Flywheel platform locally: builds once, then starts the broker, the schema registry, the
 # topics, every service and the traffic simulator (data under ./.flywheel, so a restart continues).
-# Ctrl-C stops everything it started. The launcher lives in the local-platform module.
+# Ctrl-C stops everything it started. The launcher lives in the local-platform module; --help lists
+# its options and their defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE

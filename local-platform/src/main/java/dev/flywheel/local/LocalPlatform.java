@@ -5,34 +5,122 @@ import dev.flywheel.simulator.SimulatorConfig;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * The local platform, the README's run command: broker, schema registry, topics, every service as
- * its own JVM, then the traffic simulator playing the product apps. Data under one directory, so a
- * restart continues; Ctrl-C stops everything it started.
- *
- * <p>Usage: {@code LocalPlatform [--data-dir .flywheel] [--kafka-port 9092] [--registry-port 8081]
- * [--base-port 8090] [--simulator true|false] [--simulator-count 100000]}
+ * The local platform, the README's run command ({@code bash infra/run-local.sh}): broker, schema
+ * registry, topics, every service as its own JVM, then the traffic simulator playing the product
+ * apps. Data under one directory, so a restart continues; Ctrl-C stops everything it started.
+ * {@code --help} lists the options and their defaults.
  */
-public final class LocalPlatform {
+@Command(
+    name = "run-local.sh",
+    sortOptions = false,
+    sortSynopsis = false,
+    description = {
+      "Runs the Flywheel platform on this machine: Kafka broker, schema registry, topics, every"
+          + " service as its own JVM, and the traffic simulator. Data and logs stay in the data"
+          + " directory, so a restart continues; Ctrl-C stops everything it started."
+    })
+public final class LocalPlatform implements Callable<Integer> {
+
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Print this help and exit.")
+  boolean help;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      defaultValue = Platform.Settings.DEFAULT_DATA_DIR,
+      description = "Data and logs (broker, registry, models, state). Default: ${DEFAULT-VALUE}.")
+  Path dataDir;
+
+  @Option(
+      names = "--kafka-port",
+      paramLabel = "PORT",
+      defaultValue = "" + Platform.Settings.DEFAULT_KAFKA_PORT,
+      description = "The Kafka broker's port. Default: ${DEFAULT-VALUE}.")
+  int kafkaPort;
+
+  @Option(
+      names = "--registry-port",
+      paramLabel = "PORT",
+      defaultValue = "" + Platform.Settings.DEFAULT_REGISTRY_PORT,
+      description = "The schema registry's port. Default: ${DEFAULT-VALUE}.")
+  int registryPort;
+
+  @Option(
+      names = "--base-port",
+      paramLabel = "PORT",
+      defaultValue = "" + Platform.Settings.DEFAULT_BASE_PORT,
+      description =
+          "The services' first port: model-registry and dashboard on it, then feedback-gateway,"
+              + " serving, pair-assembler, reward-trainer, policy-trainer. Default:"
+              + " ${DEFAULT-VALUE}.")
+  int basePort;
+
+  @Option(
+      names = "--simulator",
+      arity = "1",
+      paramLabel = "true|false",
+      defaultValue = "true",
+      description =
+          "Start the traffic simulator (demonstrations, served candidates, synthetic rankings)"
+              + " once everything is up. Default: ${DEFAULT-VALUE}.")
+  boolean withSimulator;
+
+  @Option(
+      names = "--simulator-count",
+      paramLabel = "N",
+      defaultValue = "100000",
+      description = "The simulator's loop stops after N requests. Default: ${DEFAULT-VALUE}.")
+  long simulatorCount;
+
+  @Option(
+      names = "--repo-root",
+      paramLabel = "DIR",
+      defaultValue = ".",
+      description =
+          "The repository, where services/<module>/target/*-all.jar are. Default:"
+              + " ${DEFAULT-VALUE} (the current directory).")
+  Path repoRoot;
 
   private LocalPlatform() {}
 
-  public static void main(String[] args) throws Exception {
-    Map<String, String> options = parse(args);
-    Path repoRoot = Path.of(options.getOrDefault("repo-root", ".")).toAbsolutePath().normalize();
-    Platform.Settings settings =
-        Platform.Settings.defaults(repoRoot)
-            .withDataDir(Path.of(options.getOrDefault("data-dir", ".flywheel")))
-            .withPorts(
-                Integer.parseInt(options.getOrDefault("kafka-port", "9092")),
-                Integer.parseInt(options.getOrDefault("registry-port", "8081")),
-                Integer.parseInt(options.getOrDefault("base-port", "8090")));
-    boolean withSimulator = Boolean.parseBoolean(options.getOrDefault("simulator", "true"));
+  public static void main(String[] args) {
+    int exitCode = commandLine().execute(args);
+    if (exitCode != 0) { // on success call() returned because the shutdown hook ran: just return
+      System.exit(exitCode);
+    }
+  }
 
+  static CommandLine commandLine() {
+    return new CommandLine(new LocalPlatform());
+  }
+
+  /** Parses {@code args}; a bad option throws a {@link CommandLine.ParameterException}. */
+  static LocalPlatform parse(String... args) {
+    CommandLine cmd = commandLine();
+    cmd.parseArgs(args);
+    return cmd.getCommand();
+  }
+
+  /** What these options start. */
+  Platform.Settings settings() {
+    return Platform.Settings.defaults(repoRoot.toAbsolutePath().normalize())
+        .withDataDir(dataDir)
+        .withPorts(kafkaPort, registryPort, basePort);
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    Platform.Settings settings = settings();
     CountDownLatch stopped = new CountDownLatch(1);
     Platform[] platform = new Platform[1];
     Simulator[] simulator = new Simulator[1];
@@ -76,7 +164,7 @@ public final class LocalPlatform {
               .servingKey(p.apiKey())
               .gatewayKey(p.apiKey())
               .registryKey(p.apiKey())
-              .count(Long.parseLong(options.getOrDefault("simulator-count", "100000")))
+              .count(simulatorCount)
               .progressEvery(Duration.ofSeconds(15))
               .build();
       simulator[0] = new Simulator(config, LocalPlatform::progress);
@@ -96,23 +184,11 @@ public final class LocalPlatform {
       loop.start();
     }
     stopped.await();
+    return 0;
   }
 
   private static void progress(String line) {
     System.out.println(line);
     System.out.flush();
-  }
-
-  private static Map<String, String> parse(String[] args) {
-    Map<String, String> options = new HashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      if (!args[i].startsWith("--") || i + 1 >= args.length) {
-        throw new IllegalArgumentException(
-            "usage: LocalPlatform [--data-dir DIR] [--kafka-port P] "
-                + "[--registry-port P] [--base-port P] [--simulator true|false] [--simulator-count N]");
-      }
-      options.put(args[i].substring(2), args[++i]);
-    }
-    return options;
   }
 }

@@ -41,13 +41,25 @@ public final class Platform implements AutoCloseable {
       List<FlywheelService> services,
       Map<FlywheelService, Map<String, String>> serviceProperties) {
 
+    /** The broker's port, the one every service's and the CLI's defaults point at. */
+    public static final int DEFAULT_KAFKA_PORT = 9092;
+
+    /** The schema registry's port. */
+    public static final int DEFAULT_REGISTRY_PORT = 8081;
+
+    /** The first service's port; each service adds its {@link FlywheelService#portOffset()}. */
+    public static final int DEFAULT_BASE_PORT = 8090;
+
+    /** Data and logs, under the repository root. */
+    public static final String DEFAULT_DATA_DIR = ".flywheel";
+
     public static Settings defaults(Path repoRoot) {
       return new Settings(
           repoRoot,
-          repoRoot.resolve(".flywheel"),
-          9092,
-          8081,
-          8090,
+          repoRoot.resolve(DEFAULT_DATA_DIR),
+          DEFAULT_KAFKA_PORT,
+          DEFAULT_REGISTRY_PORT,
+          DEFAULT_BASE_PORT,
           List.of(FlywheelService.values()),
           Map.of());
     }

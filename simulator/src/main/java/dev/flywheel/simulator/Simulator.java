@@ -40,7 +40,7 @@ import java.util.function.Consumer;
  * </ol>
  *
  * <p>Command line: {@code Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option
- * value...]}; see {@link SimulatorConfig} for the options (also {@code FLYWHEEL_SIM_*} environment
+ * value...]}; see {@link SimulatorCommand} for the options (also {@code FLYWHEEL_SIM_*} environment
  * variables).
  */
 public final class Simulator implements AutoCloseable {
@@ -496,7 +496,7 @@ public final class Simulator implements AutoCloseable {
     return line.toString();
   }
 
-  private void log(String message) {
+  void log(String message) {
     log.accept("[simulator " + LocalTime.now().format(CLOCK) + "] " + message);
   }
 
@@ -651,71 +651,14 @@ public final class Simulator implements AutoCloseable {
 
   // ------------------------------------------------------------------------------------------ main
 
-  public static void main(String[] args) throws Exception {
-    if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
-      System.out.println(usage());
-      return;
+  /**
+   * {@code Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option value]...}; {@code
+   * --help} lists the options ({@link SimulatorCommand}).
+   */
+  public static void main(String[] args) {
+    int exitCode = SimulatorCommand.execute(System.getenv(), args);
+    if (exitCode != 0) { // on success, return: the shutdown hook waits for this thread to end
+      System.exit(exitCode);
     }
-    List<String> positional = new ArrayList<>();
-    SimulatorConfig config;
-    try {
-      config = SimulatorConfig.parse(Arrays.asList(args), System.getenv(), positional);
-    } catch (IllegalArgumentException e) {
-      System.err.println("simulator: " + e.getMessage());
-      System.err.println(usage());
-      System.exit(2);
-      return;
-    }
-    String mode = positional.isEmpty() ? "run" : positional.get(0);
-    try (Simulator simulator = new Simulator(config)) {
-      switch (mode) {
-        case "calibrate" -> System.out.println(simulator.calibration());
-        case "demos" -> simulator.postDemonstrations();
-        case "loop", "run" -> {
-          Thread main = Thread.currentThread();
-          Thread hook =
-              new Thread(
-                  () -> {
-                    simulator.stop();
-                    try {
-                      main.join(10_000);
-                    } catch (InterruptedException e) {
-                      Thread.currentThread().interrupt();
-                    }
-                  },
-                  "sim-shutdown");
-          Runtime.getRuntime().addShutdownHook(hook);
-          if (mode.equals("run")) {
-            simulator.run();
-          } else {
-            simulator.log("calibration: " + simulator.calibration());
-            simulator.runLoop();
-          }
-        }
-        case "eval" -> {
-          List<Long> versions =
-              positional.subList(1, positional.size()).stream().map(Long::parseLong).toList();
-          EvaluationReport report =
-              versions.isEmpty()
-                  ? simulator.evaluation().evaluate()
-                  : simulator.evaluation().evaluateVersions(versions, config.baselineVersion());
-          System.out.print(report.table());
-        }
-        default -> {
-          System.err.println("simulator: unknown mode " + mode);
-          System.err.println(usage());
-          System.exit(2);
-        }
-      }
-    }
-  }
-
-  static String usage() {
-    StringBuilder u =
-        new StringBuilder(
-            "usage: Simulator [run|demos|loop|eval [VERSION...]|calibrate] [--option value]...\n"
-                + "options (env FLYWHEEL_SIM_<NAME>):\n");
-    SimulatorConfig.OPTIONS.forEach((k, v) -> u.append(String.format("  --%-24s %s%n", k, v)));
-    return u.toString();
   }
 }

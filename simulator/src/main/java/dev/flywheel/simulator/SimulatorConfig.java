@@ -2,19 +2,14 @@ package dev.flywheel.simulator;
 
 import java.net.URI;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The simulator's settings. From code: {@link #builder()}. From the command line / environment:
- * {@link #parse}: option {@code --name value} (or {@code --name=value}), else environment variable
- * {@code FLYWHEEL_SIM_NAME} (upper case, dashes as underscores), else the default. API keys are
- * best given through the environment (a command line is visible to every user of the machine).
+ * {@link SimulatorCommand} (option {@code --name value}, else environment variable {@code
+ * FLYWHEEL_SIM_NAME}, else the default). API keys are best given through the environment (a command
+ * line is visible to every user of the machine).
  *
  * @param servingUrl serving's base URL
  * @param gatewayUrl the feedback gateway's base URL
@@ -205,173 +200,7 @@ public record SimulatorConfig(
         + "]";
   }
 
-  /** The options {@link #parse} understands, with their defaults (for usage messages). */
-  public static final Map<String, String> OPTIONS = options();
-
-  private static Map<String, String> options() {
-    Map<String, String> o = new LinkedHashMap<>();
-    o.put("serving-url", "http://127.0.0.1:8082");
-    o.put("gateway-url", "http://127.0.0.1:8080");
-    o.put("registry-url", "(none)");
-    o.put("serving-key", "(none)");
-    o.put("gateway-key", "(none)");
-    o.put("registry-key", "(none)");
-    o.put("model", "flywheel");
-    o.put("k", "4");
-    o.put("rate", "2");
-    o.put("count", "2000");
-    o.put("duration", "(none; e.g. 90s, 10m, 1h)");
-    o.put("concurrency", "1");
-    o.put("seed", "42");
-    o.put("demonstrations", "2000");
-    o.put("imperfect-share", String.valueOf(Demonstrations.DEFAULT_IMPERFECT_SHARE));
-    o.put("temperature", "1.0");
-    o.put("max-tokens", "48");
-    o.put("sigma", "(calibrate)");
-    o.put("target-agreement", String.valueOf(NoiseCalibration.TARGET_AGREEMENT));
-    o.put("calibration-sets", "2000");
-    o.put("labelers-per-pool", String.valueOf(LabelerPool.DEFAULT_SIZE));
-    o.put("eval-fraction", String.valueOf(PromptSplit.DEFAULT_EVAL_FRACTION));
-    o.put("held-out-ranking-share", "0.1");
-    o.put("eval-on-new-version", "true");
-    o.put("eval-samples", "16");
-    o.put("eval-temperature", "1.0");
-    o.put("eval-concurrency", "4");
-    o.put("baseline-version", "(SFT lineage root)");
-    o.put("progress-every", "10s");
-    o.put("request-timeout", "60s");
-    o.put("max-attempts", "6");
-    o.put("allow-remote", "false");
-    return java.util.Collections.unmodifiableMap(o);
-  }
-
-  /**
-   * Parses {@code --name value} / {@code --name=value} options; what is not given comes from {@code
-   * env} ({@code FLYWHEEL_SIM_NAME}), else the default. Unknown options are an error; arguments
-   * that are not options are returned through {@code positional}.
-   */
-  public static SimulatorConfig parse(
-      List<String> args, Map<String, String> env, List<String> positional) {
-    Map<String, String> given = new LinkedHashMap<>();
-    for (int i = 0; i < args.size(); i++) {
-      String a = args.get(i);
-      if (!a.startsWith("--")) {
-        positional.add(a);
-        continue;
-      }
-      String name = a.substring(2);
-      String value;
-      int eq = name.indexOf('=');
-      if (eq >= 0) {
-        value = name.substring(eq + 1);
-        name = name.substring(0, eq);
-      } else if (i + 1 < args.size()) {
-        value = args.get(++i);
-      } else {
-        throw new IllegalArgumentException("option --" + name + " needs a value");
-      }
-      if (!OPTIONS.containsKey(name)) {
-        throw new IllegalArgumentException(
-            "unknown option --" + name + "; known: " + OPTIONS.keySet());
-      }
-      given.put(name, value);
-    }
-    Function<String, String> get =
-        name -> {
-          String v = given.get(name);
-          if (v == null) {
-            v = env.get("FLYWHEEL_SIM_" + name.toUpperCase(Locale.ROOT).replace('-', '_'));
-          }
-          return v == null || v.isBlank() ? null : v.strip();
-        };
-    Builder b = builder();
-    try {
-      set(get, "serving-url", v -> b.servingUrl(URI.create(v)));
-      set(get, "gateway-url", v -> b.gatewayUrl(URI.create(v)));
-      set(get, "registry-url", v -> b.registryUrl(URI.create(v)));
-      set(get, "serving-key", b::servingKey);
-      set(get, "gateway-key", b::gatewayKey);
-      set(get, "registry-key", b::registryKey);
-      set(get, "model", b::model);
-      set(get, "k", v -> b.k(Integer.parseInt(v)));
-      set(get, "rate", v -> b.rate(Double.parseDouble(v)));
-      set(get, "count", v -> b.count(Long.parseLong(v)));
-      set(get, "duration", v -> b.duration(duration(v)));
-      set(get, "concurrency", v -> b.concurrency(Integer.parseInt(v)));
-      set(get, "seed", v -> b.seed(Long.parseLong(v)));
-      set(get, "demonstrations", v -> b.demonstrations(Integer.parseInt(v)));
-      set(get, "imperfect-share", v -> b.imperfectShare(Double.parseDouble(v)));
-      set(get, "temperature", v -> b.temperature(Double.parseDouble(v)));
-      set(get, "max-tokens", v -> b.maxTokens(Integer.parseInt(v)));
-      set(
-          get,
-          "sigma",
-          v -> b.sigma(v.equalsIgnoreCase("calibrate") ? null : Double.parseDouble(v)));
-      set(get, "target-agreement", v -> b.targetAgreement(Double.parseDouble(v)));
-      set(get, "calibration-sets", v -> b.calibrationSets(Integer.parseInt(v)));
-      set(get, "labelers-per-pool", v -> b.labelersPerPool(Integer.parseInt(v)));
-      set(get, "eval-fraction", v -> b.evalFraction(Double.parseDouble(v)));
-      set(get, "held-out-ranking-share", v -> b.heldOutRankingShare(Double.parseDouble(v)));
-      set(get, "eval-on-new-version", v -> b.evalOnNewVersion(bool(v)));
-      set(get, "eval-samples", v -> b.evalSamples(Integer.parseInt(v)));
-      set(get, "eval-temperature", v -> b.evalTemperature(Double.parseDouble(v)));
-      set(get, "eval-concurrency", v -> b.evalConcurrency(Integer.parseInt(v)));
-      set(get, "baseline-version", v -> b.baselineVersion(Long.parseLong(v)));
-      set(get, "progress-every", v -> b.progressEvery(duration(v)));
-      set(get, "request-timeout", v -> b.requestTimeout(duration(v)));
-      set(get, "max-attempts", v -> b.maxAttempts(Integer.parseInt(v)));
-      set(get, "allow-remote", v -> b.allowRemote(bool(v)));
-    } catch (NumberFormatException | DateTimeParseException e) {
-      throw new IllegalArgumentException("bad option value: " + e.getMessage(), e);
-    }
-    return b.build();
-  }
-
-  private static void set(
-      Function<String, String> get, String name, java.util.function.Consumer<String> apply) {
-    String v = get.apply(name);
-    if (v != null) {
-      try {
-        apply.accept(v);
-      } catch (RuntimeException e) {
-        throw new IllegalArgumentException("--" + name + " " + v + ": " + e.getMessage(), e);
-      }
-    }
-  }
-
-  private static boolean bool(String v) {
-    return switch (v.toLowerCase(Locale.ROOT)) {
-      case "true", "yes", "1", "on" -> true;
-      case "false", "no", "0", "off" -> false;
-      default -> throw new IllegalArgumentException("not a boolean: " + v);
-    };
-  }
-
-  /**
-   * {@code 500ms}, {@code 90s}, {@code 10m}, {@code 2h}, plain seconds, or ISO-8601 ({@code PT1M}).
-   */
-  static Duration duration(String v) {
-    String s = v.strip().toLowerCase(Locale.ROOT);
-    if (s.startsWith("p")) {
-      return Duration.parse(s.toUpperCase(Locale.ROOT));
-    }
-    if (s.endsWith("ms")) {
-      return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-    }
-    char unit = s.charAt(s.length() - 1);
-    if (Character.isDigit(unit)) {
-      return Duration.ofMillis(Math.round(Double.parseDouble(s) * 1000));
-    }
-    double n = Double.parseDouble(s.substring(0, s.length() - 1));
-    return switch (unit) {
-      case 's' -> Duration.ofMillis(Math.round(n * 1000));
-      case 'm' -> Duration.ofMillis(Math.round(n * 60_000));
-      case 'h' -> Duration.ofMillis(Math.round(n * 3_600_000));
-      default -> throw new IllegalArgumentException("not a duration: " + v);
-    };
-  }
-
-  /** Builder with the defaults of {@link #OPTIONS}. */
+  /** Builder with the defaults; the command line's are the same ({@link SimulatorCommand}). */
   public static final class Builder {
     private URI servingUrl = URI.create("http://127.0.0.1:8082");
     private URI gatewayUrl = URI.create("http://127.0.0.1:8080");

@@ -41,6 +41,10 @@ public final class RewardEvaluator {
    * @param groupRight per eval group (in the order given), its pairs ranked like the labels: with
    *     {@code groupPairs}, what a paired comparison of two models on the same groups resamples
    * @param groupPairs per eval group, its number of pairs
+   * @param scoreScale pooled within-group standard deviation of the raw scores (each group's
+   *     responses centred on their own mean): the spread of scores between answers to ONE prompt,
+   *     which is what an RL advantage sees, without the per-prompt offsets that dominate the raw
+   *     spread. Dividing centred scores by it puts every version on one unit scale.
    */
   public record Result(
       double accuracy,
@@ -52,7 +56,8 @@ public final class RewardEvaluator {
       double accuracyLow,
       double accuracyHigh,
       int[] groupRight,
-      int[] groupPairs) {
+      int[] groupPairs,
+      double scoreScale) {
 
     /** Metric entries: {@code <prefix>accuracy}, {@code <prefix>loss}, calibration buckets, ECE. */
     public Map<String, Double> metrics(String prefix) {
@@ -64,6 +69,7 @@ public final class RewardEvaluator {
       out.put(prefix + "ece", ece);
       out.put(prefix + "accuracy_low95", accuracyLow);
       out.put(prefix + "accuracy_high95", accuracyHigh);
+      out.put(prefix + "score_scale", scoreScale);
       for (int i = 0; i < calibration.size(); i++) {
         Bucket b = calibration.get(i);
         out.put("calibration_bucket_" + i + "_accuracy", b.accuracy());
@@ -84,12 +90,17 @@ public final class RewardEvaluator {
     int[] groupRight = new int[groups.size()];
     int groupIndex = 0;
     double lossSum = 0;
+    double squares = 0;
+    long freedom = 0;
     for (int start = 0; start < groups.size(); start += groupsPerBatch) {
       List<EncodedGroup> batch =
           groups.subList(start, Math.min(groups.size(), start + groupsPerBatch));
       float[] scores = scores(model, batch);
       int base = 0;
       for (EncodedGroup g : batch) {
+        int n = g.sequences().size();
+        squares += centredSquares(scores, base, n);
+        freedom += n - 1;
         double groupLoss = 0;
         for (PairwiseRewardLoss.Comparison c : g.comparisons()) {
           double d = scores[base + c.winner()] - scores[base + c.loser()];
@@ -110,7 +121,22 @@ public final class RewardEvaluator {
         groups.isEmpty() ? Double.NaN : lossSum / groups.size(),
         groupRight,
         groupPairs,
-        interval);
+        interval,
+        freedom == 0 ? Double.NaN : Math.sqrt(squares / freedom));
+  }
+
+  /** Σ (s_i − mean)² over {@code scores[from, from + n)}: one group's centred sum of squares. */
+  static double centredSquares(float[] scores, int from, int n) {
+    double mean = 0;
+    for (int i = from; i < from + n; i++) {
+      mean += scores[i];
+    }
+    mean /= n;
+    double squares = 0;
+    for (int i = from; i < from + n; i++) {
+      squares += (scores[i] - mean) * (scores[i] - mean);
+    }
+    return squares;
   }
 
   static final int BOOTSTRAP_RESAMPLES = 2000;
@@ -180,7 +206,8 @@ public final class RewardEvaluator {
       double loss,
       int[] groupRight,
       int[] groupPairs,
-      double[] interval) {
+      double[] interval,
+      double scoreScale) {
     int n = differences.size();
     double[] d = differences.stream().mapToDouble(Double::doubleValue).toArray();
     long right = Arrays.stream(d).filter(x -> x > 0).count();
@@ -225,7 +252,8 @@ public final class RewardEvaluator {
         interval[0],
         interval[1],
         groupRight,
-        groupPairs);
+        groupPairs,
+        scoreScale);
   }
 
   static double softplus(double x) {

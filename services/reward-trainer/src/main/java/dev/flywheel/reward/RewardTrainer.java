@@ -498,6 +498,9 @@ public final class RewardTrainer implements Runnable {
       m.put("train_seconds", train.seconds());
       m.put("groups_per_s", train.groupsPerSecond());
       m.put("reward_offset", rewardOffset);
+      // consumers that want one unit scale across versions: (raw − reward_offset) / reward_scale,
+      // or per-group centred scores / reward_scale
+      m.put("reward_scale", result.scoreScale());
       m.put("reference_responses", (double) references.sequences().size());
       m.put("reference_from_demonstrations", references.fromDemonstrations() ? 1.0 : 0.0);
       m.putAll(gate.metrics());

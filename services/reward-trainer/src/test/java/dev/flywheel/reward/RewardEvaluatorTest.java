@@ -16,7 +16,7 @@ class RewardEvaluatorTest {
     List<Double> d = List.of(-0.1, 0.1, -0.2, 0.2, 3.0, 4.0, -5.0, 6.0);
     RewardEvaluator.Result r =
         new RewardEvaluator(8, 2)
-            .summarise(d, 0.5, new int[] {2, 3}, new int[] {4, 4}, new double[] {0.4, 0.8});
+            .summarise(d, 0.5, new int[] {2, 3}, new int[] {4, 4}, new double[] {0.4, 0.8}, 0.7);
     assertEquals(5.0 / 8, r.accuracy(), 1e-12);
     assertEquals(8, r.pairs());
     assertEquals(2, r.calibration().size());
@@ -79,5 +79,16 @@ class RewardEvaluatorTest {
     assertEquals(Math.log(2), RewardEvaluator.softplus(0), 1e-12);
     assertEquals(1000, RewardEvaluator.softplus(1000), 1e-9);
     assertEquals(Math.exp(-50), RewardEvaluator.softplus(-50), 1e-25);
+  }
+
+  @Test
+  void scoreScaleIsTheSpreadWithinGroupsNotBetweenThem() {
+    // two groups of 3: offsets 100 and -50 between prompts, ±1 around each group's mean within
+    float[] scores = {99, 100, 101, -51, -50, -49};
+    double squares =
+        RewardEvaluator.centredSquares(scores, 0, 3) + RewardEvaluator.centredSquares(scores, 3, 3);
+    assertEquals(4.0, squares, 1e-9);
+    // pooled over (3 - 1) + (3 - 1) degrees of freedom: std 1, whatever the offsets
+    assertEquals(1.0, Math.sqrt(squares / 4), 1e-9);
   }
 }

@@ -24,7 +24,7 @@ class RewardGateTest {
     long r = java.util.Arrays.stream(right).sum();
     double accuracy = (double) r / (6L * right.length);
     return new RewardEvaluator.Result(
-        accuracy, 0, 6 * right.length, right.length, List.of(), 0, 0, 0, right, pairs);
+        accuracy, 0, 6 * right.length, right.length, List.of(), 0, 0, 0, right, pairs, 1);
   }
 
   private static int[] draw(int groups, double p, long seed) {

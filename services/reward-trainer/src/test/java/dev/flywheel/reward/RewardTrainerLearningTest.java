@@ -252,6 +252,9 @@ class RewardTrainerLearningTest {
           "gate: v1 accuracy %.4f, v2 (flipped labels) %.4f, parent on the same eval set %.4f%n",
           before, after, v2.getMetrics().get("parent_eval_accuracy"));
       assertTrue(before >= 0.8, "v1 " + before);
+      double scale = v1.getMetrics().get("reward_scale");
+      assertTrue(scale > 0 && Double.isFinite(scale), "reward_scale published: " + scale);
+      assertEquals(scale, v1.getMetrics().get("eval_score_scale"));
       assertTrue(after < before - 0.2, "v2 " + after);
       assertEquals(0.0, v2.getMetrics().get("gate_passed"));
       assertEquals(

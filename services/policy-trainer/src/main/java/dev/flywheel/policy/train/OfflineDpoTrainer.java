@@ -57,7 +57,39 @@ public final class OfflineDpoTrainer {
   /** After every optimizer step: means over the step's pairs (group-weighted). */
   public interface Listener {
     default void onStep(int step, int totalSteps, double loss, double margin, double accuracy) {}
+
+    /** Polled before every step; true ends the round early with {@link Stopped}. */
+    default boolean stopRequested() {
+      return false;
+    }
   }
+
+  /** Thrown when {@link Listener#stopRequested()} turned true; {@code step} steps are done. */
+  public static final class Stopped extends RuntimeException {
+    private final int step;
+
+    public Stopped(int step) {
+      super("stopped after step " + step, null, false, false);
+      this.step = step;
+    }
+
+    public int step() {
+      return step;
+    }
+  }
+
+  /**
+   * Held-out figures of a policy against its reference on ranked groups, each group's pairs
+   * weighted 1 / their count as in training.
+   *
+   * @param loss the training loss (DPO, cDPO or IPO as configured; no RPO term)
+   * @param margin mean implicit-reward margin h (nats)
+   * @param accuracy share of pairs with h &gt; 0, a tie (h = 0) counting ½: the reference scores
+   *     exactly 0.5 against itself
+   * @param groups groups with at least one pair
+   * @param pairs pairs in those groups
+   */
+  public record Evaluation(double loss, double margin, double accuracy, int groups, int pairs) {}
 
   /**
    * @param loss mean DPO loss over the last epoch's steps
@@ -99,6 +131,22 @@ public final class OfflineDpoTrainer {
    */
   public Result train(
       PolicyModel policy, PolicyModel reference, List<RankedGroup> groups, Listener listener) {
+    return train(policy, reference, groups, 0, listener);
+  }
+
+  /**
+   * {@link #train(PolicyModel, PolicyModel, List, Listener)} from after step {@code fromStep}
+   * (non-zero when resuming a checkpointed round over the same groups): the group order is replayed
+   * from the seed, so the remaining steps see the batches they would have seen; the optimizer
+   * moments start afresh, and what was left of the warmup runs again. The result's means cover the
+   * steps of the last epoch run here.
+   */
+  public Result train(
+      PolicyModel policy,
+      PolicyModel reference,
+      List<RankedGroup> groups,
+      int fromStep,
+      Listener listener) {
     List<RankedGroup> usable = groups.stream().filter(g -> !g.pairs().isEmpty()).toList();
     if (usable.isEmpty()) {
       throw new IllegalArgumentException("no ranked group holds a pair");
@@ -117,11 +165,10 @@ public final class OfflineDpoTrainer {
     int perEpoch =
         Math.max(1, (usable.size() + config.getGroupsPerStep() - 1) / config.getGroupsPerStep());
     int total = totalSteps(usable.size());
+    int warmup = Math.max(0, Math.min(config.getWarmupSteps(), total - 1) - fromStep);
     Learner learner =
         new Learner(
-            OptimizerConfig.adamW(
-                    LearningRateSchedule.constant(
-                        config.getLearningRate(), Math.min(config.getWarmupSteps(), total - 1)))
+            OptimizerConfig.adamW(LearningRateSchedule.constant(config.getLearningRate(), warmup))
                 .withWeightDecay(config.getWeightDecay())
                 .withMaxGradNorm(config.getMaxGradNorm()),
             policy);
@@ -139,6 +186,13 @@ public final class OfflineDpoTrainer {
       epochSums = new double[3];
       epochSteps = 0;
       for (int b = 0; b < perEpoch; b++) {
+        if (step < fromStep) {
+          step++; // done before the checkpoint: its shuffle is replayed, its update is not
+          continue;
+        }
+        if (listener.stopRequested()) {
+          throw new Stopped(step);
+        }
         List<Integer> batch =
             order.subList(
                 b * config.getGroupsPerStep(),
@@ -164,14 +218,65 @@ public final class OfflineDpoTrainer {
       }
     }
     int pairs = usable.stream().mapToInt(g -> g.pairs().size()).sum();
+    double n = epochSteps == 0 ? Double.NaN : epochSteps;
     return new Result(
-        epochSums[0] / epochSteps,
-        epochSums[1] / epochSteps,
-        epochSums[2] / epochSteps,
-        step,
-        usable.size(),
-        pairs,
-        skipped);
+        epochSums[0] / n, epochSums[1] / n, epochSums[2] / n, step, usable.size(), pairs, skipped);
+  }
+
+  /**
+   * The held-out figures of {@code policy} against {@code reference} on {@code groups} (no
+   * gradient, no dropout); NaN figures when no group holds a pair.
+   */
+  public Evaluation evaluate(PolicyModel policy, PolicyModel reference, List<RankedGroup> groups) {
+    int contextLength = policy.config().contextLength();
+    double loss = 0;
+    double margin = 0;
+    double accuracy = 0;
+    int used = 0;
+    int pairs = 0;
+    for (RankedGroup g : groups) {
+      if (g.pairs().isEmpty()) {
+        continue;
+      }
+      List<SftExample> candidates =
+          g.candidates().stream().map(c -> c.fitTo(contextLength)).toList();
+      float[] mine = sequenceLogProbs(policy, candidates);
+      float[] ref = sequenceLogProbs(reference, candidates);
+      double groupLoss = 0;
+      double groupMargin = 0;
+      double wins = 0; // a tie counts ½, so the reference against itself scores exactly 0.5
+      for (int[] p : g.pairs()) {
+        double h = ((double) mine[p[0]] - ref[p[0]]) - ((double) mine[p[1]] - ref[p[1]]);
+        groupLoss += pairLoss(h);
+        groupMargin += h;
+        wins += h > 0 ? 1 : h == 0 ? 0.5 : 0;
+      }
+      loss += groupLoss / g.pairs().size();
+      margin += groupMargin / g.pairs().size();
+      accuracy += wins / g.pairs().size();
+      used++;
+      pairs += g.pairs().size();
+    }
+    if (used == 0) {
+      return new Evaluation(Double.NaN, Double.NaN, Double.NaN, 0, 0);
+    }
+    return new Evaluation(loss / used, margin / used, accuracy / used, used, pairs);
+  }
+
+  /** The loss of one pair with margin h, as {@link DpoLoss} computes it. */
+  private double pairLoss(double h) {
+    double beta = config.getBeta();
+    if (config.getLoss() == PpoConfig.DpoLoss.IPO) {
+      double d = h - 1 / (2 * beta);
+      return d * d;
+    }
+    double z = beta * h;
+    double eps = config.getLabelSmoothing();
+    return (1 - eps) * softplus(-z) + eps * softplus(z);
+  }
+
+  private static double softplus(double x) {
+    return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
   }
 
   /** The group-weighted DPO loss of the groups {@code batch} (indices into {@code groups}). */

@@ -88,24 +88,58 @@ public final class PolicyEvaluator {
     Sampled prev = sample(previous, rows, seed, cache);
     Sampled base = sample(sft, rows, seed, cache);
 
-    float[] refLogProbs = PpoTrainer.actionLogProbs(sft, mine.rollout);
-    float[] ownLogProbs = mine.rollout.behaviourLogProbArray();
-    float[] mask = mine.rollout.actionMaskArray();
-    double klSum = 0;
-    for (int i = 0; i < mask.length; i++) {
-      if (mask[i] > 0) {
-        klSum += ownLogProbs[i] - refLogProbs[i];
-      }
-    }
     return new Result(
         PpoTrainer.mean(mine.scores),
         PpoTrainer.mean(prev.scores),
         PpoTrainer.mean(base.scores),
         winRate(mine.scores, prev.scores),
         winRate(mine.scores, base.scores),
-        klSum / rows.size(),
+        meanKl(mine.rollout, sft),
         prompts.size(),
         rows.size());
+  }
+
+  /**
+   * {@code eval_kl} alone, for a policy trained without a reward model (a DPO round): {@code
+   * samplesPerPrompt} samples of {@code policy} per prompt at temperature 1, seeded as {@link
+   * #evaluate} seeds them, and the mean over responses of Σ_t (log π − log π_ref); NaN without
+   * prompts.
+   *
+   * @param prompts held-out prompts, already fitted to the context
+   */
+  public static double heldOutKl(
+      PolicyModel policy,
+      PolicyModel reference,
+      List<int[]> prompts,
+      int samplesPerPrompt,
+      int maxNewTokens,
+      long seed) {
+    List<int[]> rows = new ArrayList<>(prompts.size() * samplesPerPrompt);
+    for (int[] p : prompts) {
+      for (int s = 0; s < samplesPerPrompt; s++) {
+        rows.add(p);
+      }
+    }
+    if (rows.isEmpty()) {
+      return Double.NaN;
+    }
+    List<Generation> generations =
+        new Sampler(policy).generate(rows, SamplingConfig.ppoRollout(maxNewTokens, seed));
+    return meanKl(Rollout.of(rows, generations), reference);
+  }
+
+  /** Mean over the rollout's rows of Σ_t (log π − log π_ref) over its response tokens. */
+  private static double meanKl(Rollout rollout, PolicyModel reference) {
+    float[] refLogProbs = PpoTrainer.actionLogProbs(reference, rollout);
+    float[] ownLogProbs = rollout.behaviourLogProbArray();
+    float[] mask = rollout.actionMaskArray();
+    double klSum = 0;
+    for (int i = 0; i < mask.length; i++) {
+      if (mask[i] > 0) {
+        klSum += ownLogProbs[i] - refLogProbs[i];
+      }
+    }
+    return klSum / rollout.batchSize();
   }
 
   private record Sampled(Rollout rollout, float[] scores) {}

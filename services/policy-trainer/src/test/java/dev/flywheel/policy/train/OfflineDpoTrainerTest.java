@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.GptConfig;
@@ -126,6 +127,84 @@ class OfflineDpoTrainerTest {
       assertTrue(expectedNll > 0.5, "random letters cost about log 4 per token: " + expectedNll);
       assertEquals(Math.log(2) + 0.5 * expectedNll, losses.get(0), 1e-3);
     }
+  }
+
+  /**
+   * What the service's DPO round needs besides training: a stop between steps (it checkpoints
+   * then), a resume from that step that continues with the batch the uninterrupted run would have
+   * taken next, and the held-out evaluation, exactly at chance for the reference against itself and
+   * above it once trained.
+   */
+  @Test
+  void stopsBetweenStepsResumesWithTheSameBatchesAndEvaluatesAgainstTheReference() {
+    GptConfig config = TinyTasks.tinyConfig(32);
+    List<OfflineDpoTrainer.RankedGroup> groups = letterGroups(96, new Random(13));
+    List<OfflineDpoTrainer.RankedGroup> heldOut = letterGroups(48, new Random(14));
+    DpoConfig dpo = new DpoConfig();
+    dpo.setLearningRate(1e-3f);
+    dpo.setEpochs(3);
+    dpo.setGroupsPerStep(16);
+    OfflineDpoTrainer trainer = new OfflineDpoTrainer(dpo);
+    int total = trainer.totalSteps(groups.size());
+    assertEquals(18, total);
+    Engine.getInstance().setRandomSeed(17);
+    try (PolicyModel reference = PolicyModel.create(config, manager); // untrained: the test is fast
+        PolicyModel whole = PolicyModel.create(config, manager);
+        PolicyModel resumed = PolicyModel.create(config, manager)) {
+      reference.setTrainable(false);
+      whole.copyTrunkFrom(reference);
+      resumed.copyTrunkFrom(reference);
+
+      OfflineDpoTrainer.Evaluation chance = trainer.evaluate(reference, reference, heldOut);
+      assertEquals(0.5, chance.accuracy(), 0, "every margin is 0: ties count ½");
+      assertEquals(0.0, chance.margin(), 0);
+      assertEquals(Math.log(2), chance.loss(), 1e-9);
+      assertEquals(heldOut.stream().filter(g -> !g.pairs().isEmpty()).count(), chance.groups());
+
+      List<Double> wholeLosses = new ArrayList<>();
+      trainer.train(whole, reference, groups, recorder(wholeLosses, new ArrayList<>(), -1));
+
+      int stopAt = 7;
+      List<Integer> steps = new ArrayList<>();
+      OfflineDpoTrainer.Stopped stopped =
+          assertThrows(
+              OfflineDpoTrainer.Stopped.class,
+              () ->
+                  trainer.train(
+                      resumed, reference, groups, recorder(new ArrayList<>(), steps, stopAt)));
+      assertEquals(stopAt, stopped.step());
+      assertEquals(stopAt, steps.size());
+      List<Double> resumedLosses = new ArrayList<>();
+      steps.clear();
+      OfflineDpoTrainer.Result r =
+          trainer.train(resumed, reference, groups, stopAt, recorder(resumedLosses, steps, -1));
+      assertEquals(total, r.steps());
+      assertEquals(stopAt + 1, (int) steps.get(0), "the resumed run goes on with the next step");
+      assertEquals(total - stopAt, steps.size());
+      // the same weights after step 7 and the same batch at step 8 give the same loss
+      assertEquals(wholeLosses.get(stopAt), resumedLosses.get(0), 1e-4);
+
+      OfflineDpoTrainer.Evaluation trained = trainer.evaluate(whole, reference, heldOut);
+      assertTrue(
+          trained.accuracy() > 0.6 && trained.margin() > 0 && trained.loss() < Math.log(2),
+          "held-out groups ranked by the same rule: " + trained);
+    }
+  }
+
+  private static OfflineDpoTrainer.Listener recorder(
+      List<Double> losses, List<Integer> steps, int stopAfter) {
+    return new OfflineDpoTrainer.Listener() {
+      @Override
+      public void onStep(int step, int totalSteps, double loss, double margin, double accuracy) {
+        losses.add(loss);
+        steps.add(step);
+      }
+
+      @Override
+      public boolean stopRequested() {
+        return stopAfter >= 0 && steps.size() >= stopAfter;
+      }
+    };
   }
 
   @Test

@@ -1,15 +1,22 @@
 package dev.flywheel.policy.train;
 
+import io.micronaut.context.annotation.ConfigurationProperties;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Hyper-parameters of offline DPO on ranked comparison groups ({@link OfflineDpoTrainer}). Defaults
- * follow TRL's {@code DPOConfig} where the scale allows and say why where they differ. Plain
- * mutable bean; the learning benchmark sets it from its {@code dpo=} settings.
+ * Offline DPO on ranked comparison groups ({@link OfflineDpoTrainer}), bound from {@code
+ * flywheel.policy-trainer.dpo.*} (kebab-case of the field names): the trainer's hyper-parameters,
+ * and when the service's DPO round ({@code ppo.algorithm=dpo}) starts and how much input it keeps.
+ * Defaults follow TRL's {@code DPOConfig} where the scale allows and say why where they differ.
+ * Plain mutable bean: tests and the learning benchmark build one with {@code new DpoConfig()} and
+ * setters.
  */
+@ConfigurationProperties("flywheel.policy-trainer.dpo")
 public class DpoConfig {
+
+  private static final String PREFIX = "flywheel.policy-trainer.dpo.";
 
   private float beta = 0.1f;
   private PpoConfig.DpoLoss loss = PpoConfig.DpoLoss.SIGMOID;
@@ -22,6 +29,12 @@ public class DpoConfig {
   private float weightDecay = 0f;
   private float maxGradNorm = 1.0f;
   private long seed = 42L;
+  // ---- the service's DPO round ----
+  private int roundMinGroups = 256;
+  private int bufferMaxGroups = 20_000;
+  private int evalMaxGroups = 2_000;
+  private int checkpointEvery = 20;
+  private int logEvery = 10;
 
   public DpoConfig copy() {
     DpoConfig c = new DpoConfig();
@@ -36,25 +49,49 @@ public class DpoConfig {
     c.weightDecay = weightDecay;
     c.maxGradNorm = maxGradNorm;
     c.seed = seed;
+    c.roundMinGroups = roundMinGroups;
+    c.bufferMaxGroups = bufferMaxGroups;
+    c.evalMaxGroups = evalMaxGroups;
+    c.checkpointEvery = checkpointEvery;
+    c.logEvery = logEvery;
     return c;
   }
 
+  /** Throws {@link IllegalArgumentException} naming the first invalid key and its value. */
   public DpoConfig validate() {
-    if (!(beta > 0)
-        || labelSmoothing < 0
-        || labelSmoothing >= 0.5f
-        || rpoAlpha < 0
-        || !(learningRate > 0)
-        || epochs < 1
-        || groupsPerStep < 1
-        || warmupSteps < 0
-        || weightDecay < 0
-        || maxGradNorm < 0) {
-      throw new IllegalArgumentException("dpo: invalid settings " + toMap());
-    }
+    require(beta > 0, "beta", "must be > 0", beta);
+    require(loss != null, "loss", "must be sigmoid or ipo", loss);
+    require(
+        labelSmoothing >= 0 && labelSmoothing < 0.5f,
+        "label-smoothing",
+        "must be in [0, 0.5)",
+        labelSmoothing);
+    require(rpoAlpha >= 0, "rpo-alpha", "must be >= 0", rpoAlpha);
+    require(learningRate > 0, "learning-rate", "must be > 0", learningRate);
+    require(epochs >= 1, "epochs", "must be >= 1", epochs);
+    require(groupsPerStep >= 1, "groups-per-step", "must be >= 1", groupsPerStep);
+    require(warmupSteps >= 0, "warmup-steps", "must be >= 0", warmupSteps);
+    require(weightDecay >= 0, "weight-decay", "must be >= 0", weightDecay);
+    require(maxGradNorm >= 0, "max-grad-norm", "must be >= 0", maxGradNorm);
+    require(roundMinGroups >= 1, "round-min-groups", "must be >= 1", roundMinGroups);
+    require(
+        bufferMaxGroups >= roundMinGroups,
+        "buffer-max-groups",
+        "must be >= round-min-groups (" + roundMinGroups + ")",
+        bufferMaxGroups);
+    require(evalMaxGroups >= 1, "eval-max-groups", "must be >= 1", evalMaxGroups);
+    require(checkpointEvery >= 1, "checkpoint-every", "must be >= 1", checkpointEvery);
+    require(logEvery >= 1, "log-every", "must be >= 1", logEvery);
     return this;
   }
 
+  private static void require(boolean ok, String key, String rule, Object value) {
+    if (!ok) {
+      throw new IllegalArgumentException(PREFIX + key + " " + rule + " (was " + value + ")");
+    }
+  }
+
+  /** Every setting as strings, for {@code PolicyVersion.hyperparameters}. */
   public Map<String, String> toMap() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("dpo.beta", String.valueOf(beta));
@@ -68,6 +105,11 @@ public class DpoConfig {
     m.put("dpo.weight-decay", String.valueOf(weightDecay));
     m.put("dpo.max-grad-norm", String.valueOf(maxGradNorm));
     m.put("dpo.seed", String.valueOf(seed));
+    m.put("dpo.round-min-groups", String.valueOf(roundMinGroups));
+    m.put("dpo.buffer-max-groups", String.valueOf(bufferMaxGroups));
+    m.put("dpo.eval-max-groups", String.valueOf(evalMaxGroups));
+    m.put("dpo.checkpoint-every", String.valueOf(checkpointEvery));
+    m.put("dpo.log-every", String.valueOf(logEvery));
     return m;
   }
 
@@ -180,5 +222,67 @@ public class DpoConfig {
 
   public void setSeed(long v) {
     seed = v;
+  }
+
+  /**
+   * New train groups (beyond the training data of the latest DPO version) that start a DPO round:
+   * the reward trainer's {@code round-min-groups}, 256, so that a DPO round and a reward-model
+   * round see the same amount of new human data (16 steps of 16 groups per epoch).
+   */
+  public int getRoundMinGroups() {
+    return roundMinGroups;
+  }
+
+  public void setRoundMinGroups(int v) {
+    roundMinGroups = v;
+  }
+
+  /**
+   * Most recent train groups kept in memory and trained on (older ones fall out): the reward
+   * trainer's {@code buffer-max-groups}, 20,000 (a few MB of text).
+   */
+  public int getBufferMaxGroups() {
+    return bufferMaxGroups;
+  }
+
+  public void setBufferMaxGroups(int v) {
+    bufferMaxGroups = v;
+  }
+
+  /**
+   * Most recent held-out (EVAL split) groups kept for the round's evaluation: the reward trainer's
+   * {@code eval-max-groups}, 2,000.
+   */
+  public int getEvalMaxGroups() {
+    return evalMaxGroups;
+  }
+
+  public void setEvalMaxGroups(int v) {
+    evalMaxGroups = v;
+  }
+
+  /**
+   * Optimizer steps between checkpoints of a DPO round: 20, a few checkpoints per round of 32 steps
+   * at the defaults (the policy alone is saved, ~3.5 MB for the {@code small} preset).
+   */
+  public int getCheckpointEvery() {
+    return checkpointEvery;
+  }
+
+  public void setCheckpointEvery(int v) {
+    checkpointEvery = v;
+  }
+
+  /**
+   * Optimizer steps between {@code TrainingMetrics} events of a DPO round (phase {@code dpo}; the
+   * last step always reports): 10, so that a round at the defaults (2 epochs × 16 steps) reports 4
+   * times, and one over a full buffer (2,500 steps) 250 times rather than 2,500.
+   */
+  public int getLogEvery() {
+    return logEvery;
+  }
+
+  public void setLogEvery(int v) {
+    logEvery = v;
   }
 }

@@ -52,6 +52,12 @@ public interface PolicyOptimizer {
       double beta,
       ScoreNormalizer normalizer,
       List<SftExample> ptxData) {
+    if (!config.getAlgorithm().isRl()) {
+      throw new IllegalArgumentException(
+          "ppo.algorithm "
+              + config.toMap().get("ppo.algorithm")
+              + " is not an RL algorithm: the loop runs it as a round of its own");
+    }
     if (config.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
       return new OnlineDpoTrainer(config, policy, reference, reward, ptxData);
     }

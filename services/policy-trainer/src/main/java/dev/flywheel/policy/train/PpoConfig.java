@@ -44,9 +44,12 @@ public class PpoConfig {
   }
 
   /**
-   * How the RL stage turns scored samples into a policy update. All four sample from π, score with
-   * the reward model, keep π near the reference (the SFT policy) and may add the PPO-ptx
-   * demonstration term.
+   * How the preference-optimisation stage (InstructGPT's step 3) updates the policy. The four RL
+   * algorithms sample from π, score with the reward model, keep π near the reference (the SFT
+   * policy) and may add the PPO-ptx demonstration term; {@link #DPO} instead trains on the human
+   * rankings themselves, in a round of its own (the service's {@code DpoRound}, settings {@code
+   * flywheel.policy-trainer.dpo.*}), and none of the RL settings applies to it except the
+   * evaluation's.
    */
   public enum Algorithm {
     /**
@@ -74,7 +77,15 @@ public class PpoConfig {
      * anchor (Guo et al. 2024, "Direct Language Model Alignment from Online AI Feedback"; Xiong et
      * al. 2024, iterative DPO with best-vs-worst of K; TRL {@code OnlineDPOTrainer}).
      */
-    ONLINE_DPO;
+    ONLINE_DPO,
+    /**
+     * Offline DPO straight from the ranked comparison groups on {@code training.comparisons}: no
+     * reward model, no sampling, every (winner, loser) pair of a group into the DPO loss against
+     * the base policy (Rafailov et al. 2023; TRL {@code DPOTrainer}). Not an RL algorithm: the loop
+     * runs it as a DPO round ({@code DpoConfig}, {@code OfflineDpoTrainer}); {@link
+     * PolicyOptimizer#create} refuses it.
+     */
+    DPO;
 
     /** Samples per prompt when {@code samples-per-prompt} is 0. */
     public int defaultSamplesPerPrompt() {
@@ -83,7 +94,13 @@ public class PpoConfig {
         case RLOO -> 4; // Ahmadian et al. 2024 report k = 2 and 4; 4 was better
         case GRPO -> 8; // TRL GRPOConfig num_generations 8 (DeepSeekMath: 64)
         case ONLINE_DPO -> 4; // best vs worst of 4; TRL samples 2, Xiong et al. best/worst of 8
+        case DPO -> 1; // samples nothing in training (only the evaluation samples)
       };
+    }
+
+    /** True for the algorithms an RL round runs ({@link PolicyOptimizer}); false for DPO. */
+    public boolean isRl() {
+      return this != DPO;
     }
   }
 
@@ -231,7 +248,7 @@ public class PpoConfig {
         samplesPerPrompt >= 0 && rolloutBatchSize % k == 0,
         "samples-per-prompt (" + k + ") must divide rollout-batch-size (" + rolloutBatchSize + ")");
     require(
-        algorithm == Algorithm.PPO || k >= 2,
+        algorithm == Algorithm.PPO || algorithm == Algorithm.DPO || k >= 2,
         "algorithm "
             + algorithm.name().toLowerCase(Locale.ROOT)
             + " compares samples of one prompt: samples-per-prompt must be >= 2 (or 0 for its default)");
@@ -342,8 +359,12 @@ public class PpoConfig {
   }
 
   /**
-   * The RL algorithm (see {@link Algorithm}); every other {@code ppo.*} setting applies to all of
-   * them unless its description says otherwise. Default {@code ppo}, the seed's algorithm.
+   * The algorithm of InstructGPT's step 3 (see {@link Algorithm}): {@code ppo} (default, the seed's
+   * algorithm), {@code rloo}, {@code grpo}, {@code online-dpo} (RL rounds against the accepted
+   * reward model), or {@code dpo} (DPO rounds on the human rankings, settings {@code dpo.*}). Every
+   * other {@code ppo.*} setting applies to the four RL algorithms unless its description says
+   * otherwise; DPO uses only the evaluation's ({@code eval-prompts}, {@code
+   * eval-samples-per-prompt}, {@code max-new-tokens}, {@code max-eval-kl}, {@code seed}).
    */
   public Algorithm getAlgorithm() {
     return algorithm;

@@ -87,6 +87,10 @@ public final class PpoTrainer implements PolicyOptimizer {
       ScoreNormalizer normalizer,
       List<SftExample> ptxData) {
     this.config = config.copy().validate();
+    if (!config.getAlgorithm().isRl()) {
+      throw new IllegalArgumentException(
+          "PpoTrainer runs RL algorithms; " + config.getAlgorithm() + " is a round of its own");
+    }
     if (config.getMaxNewTokens() >= policy.config().contextLength()) {
       throw new IllegalArgumentException(
           "max-new-tokens "

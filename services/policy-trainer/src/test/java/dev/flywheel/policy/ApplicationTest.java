@@ -1,10 +1,12 @@
 package dev.flywheel.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.service.TrainerStatus;
+import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
 import io.micronaut.context.ApplicationContext;
@@ -14,6 +16,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -25,17 +28,21 @@ class ApplicationTest {
   @Test
   void configurationBindsAndHealthAndPrometheusAnswer() throws Exception {
     Map<String, Object> properties =
-        Map.of(
-            "micronaut.server.port", -1,
-            "flywheel.policy-trainer.enabled", false,
-            "flywheel.policy-trainer.ppo.kl-control", "fixed",
-            "flywheel.policy-trainer.ppo.init-kl-coef", "0.02",
-            "flywheel.policy-trainer.ppo.value-init", "policy",
-            "flywheel.policy-trainer.ppo.ptx-coef", "27.8",
-            "flywheel.policy-trainer.ppo.algorithm", "online-dpo",
-            "flywheel.policy-trainer.sft.epochs", "3",
-            "flywheel.policy-trainer.ppo-schedule", "30m",
-            "flywheel.policy-trainer.auto-promote", "false");
+        new HashMap<>(
+            Map.of(
+                "micronaut.server.port", -1,
+                "flywheel.policy-trainer.enabled", false,
+                "flywheel.policy-trainer.ppo.kl-control", "fixed",
+                "flywheel.policy-trainer.ppo.init-kl-coef", "0.02",
+                "flywheel.policy-trainer.ppo.value-init", "policy",
+                "flywheel.policy-trainer.ppo.ptx-coef", "27.8",
+                "flywheel.policy-trainer.ppo.algorithm", "online-dpo",
+                "flywheel.policy-trainer.sft.epochs", "3",
+                "flywheel.policy-trainer.ppo-schedule", "30m",
+                "flywheel.policy-trainer.auto-promote", "false"));
+    properties.put("flywheel.policy-trainer.dpo.round-min-groups", "64");
+    properties.put("flywheel.policy-trainer.dpo.loss", "ipo");
+    properties.put("flywheel.policy-trainer.dpo.rpo-alpha", "1");
     try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, properties)) {
       ApplicationContext ctx = server.getApplicationContext();
       PpoConfig ppo = ctx.getBean(PpoConfig.class);
@@ -48,6 +55,11 @@ class ApplicationTest {
       assertEquals(4, ppo.effectiveSamplesPerPrompt(), "the algorithm's own K");
       assertEquals(0.95f, ppo.getLam(), 0f, "untouched defaults stay");
       assertEquals(3, ctx.getBean(SftConfig.class).getEpochs());
+      DpoConfig dpo = ctx.getBean(DpoConfig.class);
+      assertEquals(64, dpo.getRoundMinGroups());
+      assertEquals(PpoConfig.DpoLoss.IPO, dpo.getLoss());
+      assertEquals(1f, dpo.getRpoAlpha(), 0f);
+      assertEquals(0.1f, dpo.getBeta(), 0f, "untouched defaults stay");
       PolicyTrainerConfig config = ctx.getBean(PolicyTrainerConfig.class);
       assertEquals(Duration.ofMinutes(30), config.getPpoSchedule());
       assertTrue(!config.isAutoPromote());
@@ -71,6 +83,37 @@ class ApplicationTest {
       assertTrue(
           prometheus.body().contains("flywheel_policy_trainer_versions_published_total"),
           prometheus.body());
+      assertTrue(prometheus.body().contains("flywheel_policy_trainer_dpo_rounds_total"));
     }
+  }
+
+  @Test
+  void dpoIsChosenWithTheAlgorithmKeyAndABadDpoValueFailsStartUpNamingTheKey() {
+    try (ApplicationContext ctx =
+        ApplicationContext.run(
+            Map.of(
+                "flywheel.policy-trainer.enabled",
+                false,
+                "flywheel.policy-trainer.ppo.algorithm",
+                "dpo"))) {
+      assertEquals(PpoConfig.Algorithm.DPO, ctx.getBean(PpoConfig.class).getAlgorithm());
+    }
+    Throwable failure =
+        assertThrows(
+            Throwable.class,
+            () ->
+                ApplicationContext.run(
+                        Map.of(
+                            "flywheel.policy-trainer.enabled", false,
+                            "flywheel.policy-trainer.ppo.algorithm", "dpo",
+                            "flywheel.policy-trainer.dpo.round-min-groups", "0"))
+                    .close());
+    StringBuilder messages = new StringBuilder();
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      messages.append(t.getMessage()).append('\n');
+    }
+    assertTrue(
+        messages.toString().contains("flywheel.policy-trainer.dpo.round-min-groups must be >= 1"),
+        messages.toString());
   }
 }

@@ -11,9 +11,9 @@ import java.util.Map;
 /**
  * The service's own settings, {@code flywheel.policy-trainer.*}: where things are, what triggers a
  * round, and the promotion rule. The training hyper-parameters are in {@code
- * dev.flywheel.policy.train.SftConfig} ({@code .sft.*}) and {@code PpoConfig} ({@code .ppo.*});
- * Kafka and the schema registry come from the service kit ({@code flywheel.kafka.*}, {@code
- * flywheel.registry.*}).
+ * dev.flywheel.policy.train.SftConfig} ({@code .sft.*}), {@code PpoConfig} ({@code .ppo.*}) and
+ * {@code DpoConfig} ({@code .dpo.*}); Kafka and the schema registry come from the service kit
+ * ({@code flywheel.kafka.*}, {@code flywheel.registry.*}).
  */
 @ConfigurationProperties("flywheel.policy-trainer")
 public class PolicyTrainerConfig {
@@ -30,6 +30,7 @@ public class PolicyTrainerConfig {
 
   private String demonstrationsTopic = Topics.FEEDBACK_DEMONSTRATIONS.name();
   private String transcriptsTopic = Topics.CHAT_TRANSCRIPTS.name();
+  private String comparisonsTopic = Topics.TRAINING_COMPARISONS.name();
   private String rewardVersionsTopic = Topics.REWARD_VERSIONS.name();
   private String policyVersionsTopic = Topics.POLICY_VERSIONS.name();
   private String metricsTopic = Topics.TRAINING_METRICS.name();
@@ -184,6 +185,18 @@ public class PolicyTrainerConfig {
 
   public void setTranscriptsTopic(String v) {
     transcriptsTopic = v;
+  }
+
+  /**
+   * The ranked comparison groups a DPO round trains on ({@code ppo.algorithm=dpo} only; no other
+   * algorithm reads it).
+   */
+  public String getComparisonsTopic() {
+    return comparisonsTopic;
+  }
+
+  public void setComparisonsTopic(String v) {
+    comparisonsTopic = v;
   }
 
   public String getRewardVersionsTopic() {

@@ -1,7 +1,7 @@
 package dev.flywheel.policy.service;
 
 import dev.flywheel.events.ChatTranscript;
-import dev.flywheel.events.DeadLetter;
+import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
@@ -12,12 +12,9 @@ import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.SftTrainer;
-import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
-import dev.flywheel.schemas.serde.AvroSerializer;
-import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.VersionLedger;
 import java.time.Duration;
@@ -34,14 +31,10 @@ import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,14 +48,16 @@ import org.slf4j.LoggerFactory;
  *       max-demonstrations});
  *   <li>{@code chat.transcripts} from {@code end − transcript-window} per partition: the recent
  *       prompts, into the {@link PromptPool};
+ *   <li>only when {@code ppo.algorithm=dpo}: {@code training.comparisons} from the beginning on
+ *       every start (kept forever, like the demonstrations), into the {@link ComparisonBuffer};
  *   <li>the reward and policy versions topics from where the ledgers' initial load ended, into the
  *       {@link VersionLedger}s (new reward models, statuses changed by promote/rollback).
  * </ul>
  *
- * A demonstration or transcript that cannot be decoded or used goes to the dead-letter topic with
- * the reason, once: the consumer commits its positions (group {@code <transactional-id>-input},
- * used for nothing else) and records below the committed position are not dead-lettered again after
- * a restart.
+ * A demonstration, transcript or comparison group that cannot be decoded or used goes to the
+ * dead-letter topic with the reason, once: the consumer commits its positions (group {@code
+ * <transactional-id>-input}, used for nothing else) and records below the committed position are
+ * not dead-lettered again after a restart.
  */
 final class InputFeed implements AutoCloseable {
 
@@ -74,15 +69,16 @@ final class InputFeed implements AutoCloseable {
 
   private final PolicyTrainerConfig config;
   private final KafkaConsumer<String, byte[]> consumer;
-  private final KafkaProducer<String, DeadLetter> deadLetters;
-  private final AcknowledgedSends<String, DeadLetter> deadLetterSends;
+  private final DeadLetterWriter deadLetters;
   private final AvroDeserializer<Demonstration> demoValues;
   private final AvroDeserializer<ChatTranscript> transcriptValues;
+  private final AvroDeserializer<ComparisonGroup> comparisonValues;
   private final AvroDeserializer<PolicyVersion> policyValues;
   private final AvroDeserializer<RewardModelVersion> rewardValues;
   private final VersionLedger<PolicyVersion> policies;
   private final VersionLedger<RewardModelVersion> rewards;
   private final PromptPool prompts;
+  private final ComparisonBuffer comparisons;
   private final TrainerStatus status;
   private final Deque<StoredDemo> demos = new ArrayDeque<>();
 
@@ -95,16 +91,18 @@ final class InputFeed implements AutoCloseable {
    */
   private final java.util.Set<String> demoEventIds = new java.util.HashSet<>();
 
-  private final Map<TopicPartition, Long> deadLetterWatermark = new HashMap<>();
   private final Map<TopicPartition, Long> catchUpTo = new HashMap<>();
   private final Map<Integer, Long> firstDemoOffset = new TreeMap<>();
   private final List<TopicPartition> demoPartitions;
   private final List<TopicPartition> transcriptPartitions;
+  private final List<TopicPartition> comparisonPartitions;
   private long polled;
 
   /**
    * @param versionStart where to continue each versions-topic partition (the end offsets taken just
    *     before the ledgers were loaded, so no record published since is missed)
+   * @param comparisons where the comparison groups go; null: {@code training.comparisons} is not
+   *     read (every algorithm but DPO)
    */
   InputFeed(
       KafkaSettings kafka,
@@ -113,44 +111,47 @@ final class InputFeed implements AutoCloseable {
       VersionLedger<RewardModelVersion> rewards,
       Map<TopicPartition, Long> versionStart,
       PromptPool prompts,
+      ComparisonBuffer comparisons,
       TrainerStatus status) {
     this.config = config;
     this.policies = policies;
     this.rewards = rewards;
     this.prompts = prompts;
+    this.comparisons = comparisons;
     this.status = status;
     Map<String, Object> consumerConfig =
         kafka.consumerConfig(SERVICE + "-input", config.getTransactionalId() + "-input");
     consumerConfig.put("max.poll.records", 2000);
     consumer =
         new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
-    Map<String, Object> producerConfig = kafka.producerConfig(SERVICE + "-dead-letters");
-    producerConfig.put(ProducerConfig.LINGER_MS_CONFIG, 20);
-    AvroSerializer<DeadLetter> dlqValues = new AvroSerializer<>();
-    dlqValues.configure(producerConfig, false);
-    deadLetters = new KafkaProducer<>(producerConfig, new StringSerializer(), dlqValues);
-    deadLetterSends = new AcknowledgedSends<>(deadLetters);
+    deadLetters = new DeadLetterWriter(kafka, config.getDeadLettersTopic(), status);
     demoValues = deserializer(kafka, Demonstration.class);
     transcriptValues = deserializer(kafka, ChatTranscript.class);
+    comparisonValues = deserializer(kafka, ComparisonGroup.class);
     policyValues = deserializer(kafka, PolicyVersion.class);
     rewardValues = deserializer(kafka, RewardModelVersion.class);
 
     Duration timeout = config.getKafkaTimeout();
     demoPartitions = partitions(config.getDemonstrationsTopic(), timeout);
     transcriptPartitions = partitions(config.getTranscriptsTopic(), timeout);
-    List<TopicPartition> all = new ArrayList<>(demoPartitions);
-    all.addAll(transcriptPartitions);
+    comparisonPartitions =
+        comparisons == null ? List.of() : partitions(config.getComparisonsTopic(), timeout);
+    List<TopicPartition> feedback = new ArrayList<>(demoPartitions);
+    feedback.addAll(transcriptPartitions);
+    feedback.addAll(comparisonPartitions);
+    List<TopicPartition> all = new ArrayList<>(feedback);
     all.addAll(versionStart.keySet());
     consumer.assign(all);
 
-    List<TopicPartition> feedback = new ArrayList<>(demoPartitions);
-    feedback.addAll(transcriptPartitions);
     Map<TopicPartition, OffsetAndMetadata> committed =
         consumer.committed(Set.copyOf(feedback), timeout);
-    committed.forEach((tp, om) -> deadLetterWatermark.put(tp, om == null ? 0L : om.offset()));
+    committed.forEach((tp, om) -> deadLetters.startAt(tp, om == null ? 0L : om.offset()));
     Map<TopicPartition, Long> begin = consumer.beginningOffsets(feedback, timeout);
     Map<TopicPartition, Long> end = consumer.endOffsets(feedback, timeout);
     for (TopicPartition tp : demoPartitions) {
+      consumer.seek(tp, begin.get(tp));
+    }
+    for (TopicPartition tp : comparisonPartitions) {
       consumer.seek(tp, begin.get(tp));
     }
     for (TopicPartition tp : transcriptPartitions) {
@@ -160,10 +161,11 @@ final class InputFeed implements AutoCloseable {
     catchUpTo.putAll(end);
     LOG.info(
         "input: {} demonstration partitions from the beginning, {} transcript partitions from end - {}, "
-            + "catching up to {}",
+            + "{} comparison partitions from the beginning, catching up to {}",
         demoPartitions.size(),
         transcriptPartitions.size(),
         config.getTranscriptWindow(),
+        comparisonPartitions.size(),
         end);
   }
 
@@ -211,6 +213,8 @@ final class InputFeed implements AutoCloseable {
           onDemonstration(record);
         } else if (topic.equals(config.getTranscriptsTopic())) {
           onTranscript(record);
+        } else if (comparisons != null && topic.equals(config.getComparisonsTopic())) {
+          onComparison(record);
         } else if (topic.equals(config.getPolicyVersionsTopic())) {
           onVersion(record, policyValues, policies);
         } else if (topic.equals(config.getRewardVersionsTopic())) {
@@ -236,6 +240,9 @@ final class InputFeed implements AutoCloseable {
     if (n > 0) {
       polled += n;
       commitFeedbackPositions();
+      if (comparisons != null) {
+        status.comparisonGroups(comparisons.trainSize(), comparisons.evalSize());
+      }
     }
     return n;
   }
@@ -263,6 +270,15 @@ final class InputFeed implements AutoCloseable {
   Map<Integer, Long> demoPositions() {
     Map<Integer, Long> out = new TreeMap<>();
     for (TopicPartition tp : demoPartitions) {
+      out.put(tp.partition(), consumer.position(tp));
+    }
+    return out;
+  }
+
+  /** Next offset to read per {@code training.comparisons} partition (empty unless DPO). */
+  Map<Integer, Long> comparisonPositions() {
+    Map<Integer, Long> out = new TreeMap<>();
+    for (TopicPartition tp : comparisonPartitions) {
       out.put(tp.partition(), consumer.position(tp));
     }
     return out;
@@ -352,6 +368,29 @@ final class InputFeed implements AutoCloseable {
     prompts.addTranscript(turns, record.partition(), record.offset());
   }
 
+  private void onComparison(ConsumerRecord<String, byte[]> record) {
+    ComparisonGroup g;
+    try {
+      g = comparisonValues.deserialize(record.topic(), record.value());
+    } catch (RuntimeException e) {
+      RegistryUnavailable.rethrowIfOutage(e);
+      deadLetter(record, null, e);
+      return;
+    }
+    if (g == null) {
+      deadLetter(
+          record,
+          "INVALID_GROUP",
+          new IllegalArgumentException("tombstone on the comparisons topic"));
+      return;
+    }
+    try {
+      comparisons.add(ComparisonBuffer.of(g, record.partition(), record.offset()));
+    } catch (IllegalArgumentException e) {
+      deadLetter(record, "INVALID_GROUP", e);
+    }
+  }
+
   private <V extends SpecificRecord> void onVersion(
       ConsumerRecord<String, byte[]> record, AvroDeserializer<V> values, VersionLedger<V> ledger) {
     if (record.value() == null) {
@@ -412,43 +451,7 @@ final class InputFeed implements AutoCloseable {
 
   private void deadLetter(
       ConsumerRecord<String, byte[]> record, String errorType, Exception error) {
-    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-    if (record.offset() < deadLetterWatermark.getOrDefault(tp, 0L)) {
-      return; // dead-lettered by an earlier run
-    }
-    DeadLetter letter =
-        errorType == null
-            ? DeadLetters.ofUndecodable(
-                SERVICE,
-                error,
-                record.topic(),
-                record.partition(),
-                record.offset(),
-                record.key() == null
-                    ? null
-                    : record.key().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                record.value())
-            : DeadLetters.of(
-                SERVICE,
-                errorType,
-                String.valueOf(error.getMessage()),
-                record.topic(),
-                record.partition(),
-                record.offset(),
-                record.key() == null
-                    ? null
-                    : record.key().getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                record.value());
-    LOG.warn(
-        "dead-lettering {}-{}@{}: {}",
-        record.topic(),
-        record.partition(),
-        record.offset(),
-        letter.getReason());
-    status.deadLettered();
-    deadLetterSends.send(
-        new ProducerRecord<>(config.getDeadLettersTopic(), record.key(), letter),
-        "the dead letter of " + record.topic() + "-" + record.partition() + "@" + record.offset());
+    deadLetters.write(record, errorType, error);
   }
 
   /** Commits the positions of the feedback partitions (the dead-letter watermark) once past it. */
@@ -460,11 +463,13 @@ final class InputFeed implements AutoCloseable {
     for (TopicPartition tp : transcriptPartitions) {
       advance(tp, offsets);
     }
+    for (TopicPartition tp : comparisonPartitions) {
+      advance(tp, offsets);
+    }
     if (!offsets.isEmpty()) {
       // dead letters acknowledged first, then the watermark; a lost one fails the loop before the
-      // commit,
-      // so the record is read and dead-lettered again after the restart
-      deadLetterSends.awaitAcknowledged();
+      // commit, so the record is read and dead-lettered again after the restart
+      deadLetters.awaitAcknowledged();
       consumer.commitAsync(
           offsets,
           (o, e) -> {
@@ -477,8 +482,7 @@ final class InputFeed implements AutoCloseable {
 
   private void advance(TopicPartition tp, Map<TopicPartition, OffsetAndMetadata> offsets) {
     long position = consumer.position(tp);
-    if (position > deadLetterWatermark.getOrDefault(tp, 0L)) {
-      deadLetterWatermark.put(tp, position);
+    if (deadLetters.advance(tp, position)) {
       offsets.put(tp, new OffsetAndMetadata(position));
     }
   }
@@ -488,7 +492,7 @@ final class InputFeed implements AutoCloseable {
     try {
       consumer.close(Duration.ofSeconds(5));
     } finally {
-      deadLetters.close(Duration.ofSeconds(5));
+      deadLetters.close();
     }
   }
 }

@@ -7,6 +7,7 @@ import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.SftConfig;
@@ -37,12 +38,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The policy trainer's service loop: the Kafka plumbing around {@link SftTrainer} and the RL
- * algorithms. One thread runs {@link #run()}: it starts the clients and catches up on its input,
- * then on every tick polls the input, resumes a checkpointed round or asks the {@link
- * RoundScheduler} what to do, and runs it: an {@link SftRound} or an {@link RlRound}, which train
- * (checkpointing as they go), evaluate, and publish a {@link PolicyVersion} plus {@code
- * TrainingMetrics} through the {@link PolicyPublisher}.
+ * The policy trainer's service loop: the Kafka plumbing around {@link SftTrainer}, the RL
+ * algorithms and offline DPO. One thread runs {@link #run()}: it starts the clients and catches up
+ * on its input, then on every tick polls the input, resumes a checkpointed round or asks the {@link
+ * RoundScheduler} what to do, and runs it: an {@link SftRound}, an {@link RlRound} or (with {@code
+ * ppo.algorithm=dpo}, instead of RL) a {@link DpoRound}, which train (checkpointing as they go),
+ * evaluate, and publish a {@link PolicyVersion} plus {@code TrainingMetrics} through the {@link
+ * PolicyPublisher}.
  *
  * <h2>What starts a round</h2>
  *
@@ -52,11 +54,16 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Further SFT</b> ({@code sft-retrain}): {@code sft-retrain-min-new} demonstrations
  *       arrived beyond the data of the latest SFT version; warm-started from it, trained on all
  *       demonstrations.
- *   <li><b>PPO</b>: a reward model is accepted (latest {@code LIVE} on the reward versions topic),
- *       a base policy exists (the highest policy version whose status is LIVE or CANDIDATE), there
- *       are {@code min-train-prompts} training prompts, and either no PPO version has optimised
- *       this reward model yet, or the base is an SFT version no PPO round has continued from yet,
- *       or {@code ppo-schedule} has passed since the latest PPO version.
+ *   <li><b>PPO</b> (RL: {@code ppo.algorithm} ppo, rloo, grpo or online-dpo): a reward model is
+ *       accepted (latest {@code LIVE} on the reward versions topic), a base policy exists (the
+ *       highest policy version whose status is LIVE or CANDIDATE), there are {@code
+ *       min-train-prompts} training prompts, and either no PPO version has optimised this reward
+ *       model yet, or the base is an SFT version no PPO round has continued from yet, or {@code
+ *       ppo-schedule} has passed since the latest PPO version.
+ *   <li><b>DPO</b> ({@code ppo.algorithm=dpo}, in place of PPO; only then is {@code
+ *       training.comparisons} read): a base policy exists and {@code dpo.round-min-groups} TRAIN
+ *       comparison groups arrived beyond the {@code training.comparisons} data of the latest DPO
+ *       version (all of them before the first). No reward model is needed.
  * </ol>
  *
  * <h2>Statuses</h2>
@@ -66,17 +73,20 @@ import org.slf4j.LoggerFactory;
  * demonstration loss on the round's eval split; else {@code CANDIDATE}. PPO: {@code REJECTED} when
  * the held-out KL exceeds {@code ppo.max-eval-kl} or the held-out reward fell below the base
  * policy's by more than {@code ppo.reward-drop-tolerance}; otherwise {@code LIVE} with {@code
- * auto-promote} (published as CANDIDATE then LIVE in one transaction), else {@code CANDIDATE}.
+ * auto-promote} (published as CANDIDATE then LIVE in one transaction), else {@code CANDIDATE}. DPO:
+ * the same, with the held-out preference accuracy on the EVAL comparison groups (which must be
+ * above the base's 0.5) in place of the reward ({@link PromotionGate#judgeDpo}).
  *
  * <h2>Crash safety</h2>
  *
  * Version numbers come from the {@link VersionLedger} (highest ever seen + 1, never reused) and are
  * published through a transactional {@link VersionPublisher} (a second instance fences the first).
  * Rounds checkpoint every {@code sft-checkpoint-every} steps / {@code ppo-checkpoint-every}
- * iterations and on a graceful stop; a restart resumes the checkpointed round (policy and value
- * weights, step, β, score statistics, the round's data) unless the ledger already holds a version
- * carrying the round's {@code round_id} (published, then crashed before the checkpoint was
- * cleared). Optimizer moments are not checkpointed: they restart at a resume.
+ * iterations / {@code dpo.checkpoint-every} steps and on a graceful stop; a restart resumes the
+ * checkpointed round (policy and value weights, step, β, score statistics, the round's data) unless
+ * the ledger already holds a version carrying the round's {@code round_id} (published, then crashed
+ * before the checkpoint was cleared). Optimizer moments are not checkpointed: they restart at a
+ * resume.
  */
 public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
 
@@ -101,6 +111,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   private final PolicyTrainerConfig config;
   private final SftConfig sftConfig;
   private final PpoConfig ppoConfig;
+  private final DpoConfig dpoConfig;
   private final KafkaSettings kafka;
   private final TrainerStatus status;
   private final Events events;
@@ -121,17 +132,20 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   private PolicyPublisher output;
   private SftRound sftRound;
   private RlRound rlRound;
+  private DpoRound dpoRound;
 
   public PolicyTrainerLoop(
       PolicyTrainerConfig config,
       SftConfig sftConfig,
       PpoConfig ppoConfig,
+      DpoConfig dpoConfig,
       KafkaSettings kafka,
       TrainerStatus status,
       Events events) {
     this.config = config;
     this.sftConfig = sftConfig.copy().validate();
     this.ppoConfig = ppoConfig.copy().validate();
+    this.dpoConfig = dpoConfig.copy().validate();
     this.kafka = kafka;
     this.status = status;
     this.events = events == null ? new Events() {} : events;
@@ -233,8 +247,16 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
     prompts = new PromptPool(config.getPromptEvalFraction(), config.getTranscriptWindow());
     loadConfiguredPrompts();
-    feed = new InputFeed(kafka, config, policies, rewards, versionStart, prompts, status);
-    scheduler = new RoundScheduler(config, policies, rewards, prompts, feed);
+    boolean dpo = ppoConfig.getAlgorithm() == PpoConfig.Algorithm.DPO;
+    ComparisonBuffer comparisons =
+        dpo
+            ? new ComparisonBuffer(dpoConfig.getBufferMaxGroups(), dpoConfig.getEvalMaxGroups())
+            : null;
+    feed =
+        new InputFeed(kafka, config, policies, rewards, versionStart, prompts, comparisons, status);
+    scheduler =
+        new RoundScheduler(
+            config, policies, rewards, prompts, feed, dpo ? dpoConfig : null, comparisons);
     output =
         new PolicyPublisher(
             config, manager, store, checkpoints, publisher, policies, status, events);
@@ -265,6 +287,22 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             scheduler,
             output,
             () -> stopRequested);
+    dpoRound =
+        dpo
+            ? new DpoRound(
+                config,
+                dpoConfig,
+                ppoConfig,
+                manager,
+                policies,
+                metrics,
+                comparisons,
+                feed,
+                status,
+                scheduler,
+                output,
+                () -> stopRequested)
+            : null;
 
     status.phase(TrainerStatus.Phase.CATCHING_UP);
     while (!feed.caughtUp()) {
@@ -366,8 +404,10 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
           c.directory());
       if (kind.equals("sft")) {
         sftRound.run(c);
-      } else if (kind.equals("ppo") && rlRound.resumable(c)) {
+      } else if (kind.equals("ppo") && ppoConfig.getAlgorithm().isRl() && rlRound.resumable(c)) {
         rlRound.run(c);
+      } else if (kind.equals(DpoRound.KIND) && dpoRound != null && dpoRound.resumable(c)) {
+        dpoRound.run(c);
       } else {
         LOG.warn("cannot resume checkpoint {} (kind '{}'); discarding it", c.directory(), kind);
         checkpoints.clear();
@@ -379,16 +419,21 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       events.idle();
     } else if (decision == RoundScheduler.Decision.SFT) {
       sftRound.run(null);
-    } else if (decision == RoundScheduler.Decision.RL) {
+    } else if (decision == RoundScheduler.Decision.RL || decision == RoundScheduler.Decision.DPO) {
       String pair = scheduler.currentPair();
       try {
-        rlRound.run(null);
+        if (decision == RoundScheduler.Decision.RL) {
+          rlRound.run(null);
+        } else {
+          dpoRound.run(null);
+        }
       } catch (ArtifactUnavailable e) {
         // an unreadable or corrupt artifact (checksum mismatch, missing file) would fail every
-        // retry:
-        // skip this (reward model, base policy) pair until either changes
+        // retry: skip this (reward model, base policy) pair — for DPO ("dpo", base policy) —
+        // until either changes
         LOG.error(
-            "PPO round on reward model / base policy {} failed to load an artifact; skipping the pair: {}",
+            "{} round on reward model / base policy {} failed to load an artifact; skipping the pair: {}",
+            decision,
             pair,
             e.toString());
         scheduler.markUnusable(pair);

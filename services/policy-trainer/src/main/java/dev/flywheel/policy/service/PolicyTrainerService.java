@@ -3,6 +3,7 @@ package dev.flywheel.policy.service;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.trainerkit.KafkaSettings;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * TrainerSupervisor}, the trainers' one failure policy: a failed loop is replaced by a fresh one
  * (catch-up, then the checkpointed round resumes) after a back-off of 1 s doubling to 60 s; a
  * fenced one stays FAILED (health DOWN). On shutdown the loop checkpoints the round in progress and
- * stops.
+ * stops. Invalid settings ({@code sft.*}, {@code ppo.*}, {@code dpo.*}) fail start-up with the key
+ * named, before anything is started.
  */
 @Context
 public class PolicyTrainerService {
@@ -33,9 +35,13 @@ public class PolicyTrainerService {
       PolicyTrainerConfig config,
       SftConfig sft,
       PpoConfig ppo,
+      DpoConfig dpo,
       KafkaProperties kafka,
       RegistryProperties registry,
       TrainerStatus status) {
+    sft.copy().validate();
+    ppo.copy().validate();
+    dpo.copy().validate();
     if (!config.isEnabled()) {
       LOG.info("flywheel.policy-trainer.enabled=false: not training");
       status.phase(TrainerStatus.Phase.DISABLED);
@@ -53,7 +59,7 @@ public class PolicyTrainerService {
                     status.restarted();
                   }
                   PolicyTrainerLoop loop =
-                      new PolicyTrainerLoop(config, sft, ppo, settings, status, null);
+                      new PolicyTrainerLoop(config, sft, ppo, dpo, settings, status, null);
                   return new TrainerSupervisor.Attempt() {
                     @Override
                     public TrainerSupervisor.Ending run() {

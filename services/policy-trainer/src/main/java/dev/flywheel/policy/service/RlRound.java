@@ -345,7 +345,7 @@ final class RlRound {
       m.put("beta", trainer.kl().value());
       m.put("iterations", (double) iterations);
       m.put("gate_kl_exceeded", verdict.klExceeded() ? 1.0 : 0.0);
-      m.put("gate_reward_fell", verdict.rewardFell() ? 1.0 : 0.0);
+      m.put("gate_reward_fell", verdict.qualityFell() ? 1.0 : 0.0);
       m.values().removeIf(v -> v == null || !Double.isFinite(v));
       metrics.publish("eval", target, target, iterations, m);
 

@@ -5,6 +5,7 @@ import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
@@ -20,8 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * When the policy trainer trains what (see the README, "What a round is, and when one starts"): a
- * typed {@link Decision} from the ledgers, the input feed and the prompt pool; and the lineage
- * questions the rounds ask (latest SFT, base policy, reference of a version).
+ * typed {@link Decision} from the ledgers, the input feed, the prompt pool and (DPO only) the
+ * comparison groups; and the lineage questions the rounds ask (latest SFT, base policy, reference
+ * of a version, latest DPO version).
  */
 final class RoundScheduler {
 
@@ -32,6 +34,8 @@ final class RoundScheduler {
   private final VersionLedger<RewardModelVersion> rewards;
   private final PromptPool prompts;
   private final InputFeed feed;
+  private final DpoConfig dpo;
+  private final ComparisonBuffer comparisons;
   private final Set<String> unusable = new HashSet<>();
   private long lastWaitingLog;
 
@@ -41,11 +45,32 @@ final class RoundScheduler {
       VersionLedger<RewardModelVersion> rewards,
       PromptPool prompts,
       InputFeed feed) {
+    this(config, policies, rewards, prompts, feed, null, null);
+  }
+
+  /**
+   * @param dpo the DPO settings when {@code ppo.algorithm=dpo} (then DPO rounds replace RL rounds),
+   *     else null
+   * @param comparisons the comparison groups read (non-null exactly when {@code dpo} is)
+   */
+  RoundScheduler(
+      PolicyTrainerConfig config,
+      VersionLedger<PolicyVersion> policies,
+      VersionLedger<RewardModelVersion> rewards,
+      PromptPool prompts,
+      InputFeed feed,
+      DpoConfig dpo,
+      ComparisonBuffer comparisons) {
+    if ((dpo == null) != (comparisons == null)) {
+      throw new IllegalArgumentException("DPO needs both its settings and its comparison groups");
+    }
     this.config = config;
     this.policies = policies;
     this.rewards = rewards;
     this.prompts = prompts;
     this.feed = feed;
+    this.dpo = dpo;
+    this.comparisons = comparisons;
   }
 
   /** What the loop should do next. */
@@ -54,6 +79,8 @@ final class RoundScheduler {
     SFT,
     /** an RL round against the accepted reward model */
     RL,
+    /** a DPO round on the comparison groups ({@code ppo.algorithm=dpo}, instead of RL) */
+    DPO,
     /** nothing yet (waiting for input); the reason is logged at most once a minute */
     WAIT
   }
@@ -66,17 +93,22 @@ final class RoundScheduler {
     unusable.add(pair);
   }
 
-  /** "reward model version/base policy version" of the pair an RL round would use now. */
+  /**
+   * "reward model version/base policy version" of the pair an RL round would use now; "dpo/base
+   * policy version" for a DPO round.
+   */
   String currentPair() {
-    return rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L)
-        + "/"
-        + basePolicy().map(PolicyVersion::getVersion).orElse(-1L);
+    String base = String.valueOf(basePolicy().map(PolicyVersion::getVersion).orElse(-1L));
+    if (dpo != null) {
+      return "dpo/" + base;
+    }
+    return rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(-1L) + "/" + base;
   }
 
   Decision decide() {
     Optional<PolicyVersion> latestSft = latestSft();
-    int demos = feed.demoCount();
     if (latestSft.isEmpty()) {
+      int demos = feed.demoCount();
       if (demos >= config.getMinDemonstrations()) {
         return Decision.SFT;
       }
@@ -86,6 +118,9 @@ final class RoundScheduler {
     if (config.isSftRetrain()
         && newDemonstrations(latestSft.get()) >= config.getSftRetrainMinNew()) {
       return Decision.SFT;
+    }
+    if (dpo != null) {
+      return decideDpo();
     }
     Optional<RewardModelVersion> rm = rewards.latestAccepted();
     Optional<PolicyVersion> base = basePolicy();
@@ -122,6 +157,54 @@ final class RoundScheduler {
     return rmNew || baseFresh || scheduled ? Decision.RL : Decision.WAIT;
   }
 
+  /**
+   * With {@code ppo.algorithm=dpo}, once SFT has nothing to do: a DPO round when a base policy
+   * exists and {@code dpo.round-min-groups} TRAIN groups arrived beyond the {@code
+   * training.comparisons} data of the latest DPO version (any status: a REJECTED round's groups are
+   * not offered again by themselves); the first DPO round waits for that many in all.
+   */
+  Decision decideDpo() {
+    Optional<PolicyVersion> base = basePolicy();
+    if (base.isEmpty()) {
+      waiting("waiting for a base policy for DPO", null, null);
+      return Decision.WAIT;
+    }
+    if (unusable.contains("dpo/" + base.get().getVersion())) {
+      return Decision.WAIT;
+    }
+    long fresh = newComparisonGroups();
+    if (fresh < dpo.getRoundMinGroups()) {
+      waiting("waiting for comparison groups: {} new of {}", fresh, dpo.getRoundMinGroups());
+      return Decision.WAIT;
+    }
+    return Decision.DPO;
+  }
+
+  /** TRAIN groups held beyond the comparison data of the latest DPO version (all without one). */
+  long newComparisonGroups() {
+    Map<Integer, Long> until =
+        latestDpo()
+            .map(
+                v ->
+                    OffsetRanges.of(config.getComparisonsTopic(), v.getTrainingData())
+                        .untilOffsets())
+            .orElse(Map.of());
+    return comparisons.trainSince(until);
+  }
+
+  /** The highest version a DPO round published, whatever its status. */
+  Optional<PolicyVersion> latestDpo() {
+    return policies.versions().descendingMap().values().stream()
+        .filter(RoundScheduler::isDpo)
+        .findFirst();
+  }
+
+  /** True for a version a DPO round published (stage PPO, {@code ppo.algorithm} dpo). */
+  static boolean isDpo(PolicyVersion v) {
+    return v.getStage() == PolicyStage.PPO
+        && DpoRound.ALGORITHM.equals(v.getHyperparameters().get("ppo.algorithm"));
+  }
+
   private void waiting(String message, Object a, Object b) {
     long now = System.currentTimeMillis();
     if (now - lastWaitingLog > 60_000) {
@@ -150,18 +233,24 @@ final class RoundScheduler {
 
   /**
    * The SFT reference of a policy version: itself for SFT, {@code reference_version} (or its last
-   * parent) for PPO.
+   * parent) for PPO. A DPO version's {@code reference_version} is its base, which need not be SFT:
+   * its reference is looked up in turn, so an RL round after DPO rounds anchors at the SFT
+   * ancestor.
    */
   long referenceOf(PolicyVersion v) {
-    if (v.getStage() == PolicyStage.SFT) {
-      return v.getVersion();
+    for (int hops = 0; ; hops++) {
+      if (v.getStage() == PolicyStage.SFT) {
+        return v.getVersion();
+      }
+      String ref = v.getHyperparameters().get("reference_version");
+      List<Long> parents = v.getParentVersions();
+      long next = ref != null ? Long.parseLong(ref) : parents.get(parents.size() - 1);
+      Optional<PolicyVersion> known = policies.get(next);
+      if (!isDpo(v) || known.isEmpty() || hops > policies.versions().size()) {
+        return next;
+      }
+      v = known.get();
     }
-    String ref = v.getHyperparameters().get("reference_version");
-    if (ref != null) {
-      return Long.parseLong(ref);
-    }
-    List<Long> parents = v.getParentVersions();
-    return parents.get(parents.size() - 1);
   }
 
   private long newDemonstrations(PolicyVersion sft) {

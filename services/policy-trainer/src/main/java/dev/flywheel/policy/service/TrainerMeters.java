@@ -11,15 +11,18 @@ import java.util.function.ToDoubleFunction;
 /**
  * Prometheus meters ({@code /prometheus}) of the training loop, named {@code
  * flywheel_policy_trainer_*}: gauges of the phase (ordinal of {@link TrainerStatus.Phase}), round,
- * step, last published version and the latest PPO/SFT figures; counters of rounds, iterations,
- * versions, rejections, resumes and dead letters.
+ * step, last published version, the comparison groups held for DPO and the latest PPO/SFT/DPO
+ * figures; counters of rounds, PPO iterations, DPO steps, versions, rejections, resumes and dead
+ * letters.
  */
 @Context
 @Requires(beans = MeterRegistry.class)
 public class TrainerMeters {
 
   /**
-   * Figures of the last PPO iteration exported as gauges {@code flywheel_policy_trainer_<name>}.
+   * Figures of the last PPO iteration, SFT step or DPO step exported as gauges {@code
+   * flywheel_policy_trainer_<name>} ({@code dpo_margin} and {@code dpo_accuracy} also come from
+   * online DPO's iterations).
    */
   static final List<String> FIGURES =
       List.of(
@@ -33,7 +36,10 @@ public class TrainerMeters {
           "rollout_tokens_per_s",
           "update_steps_per_s",
           "generation_share",
-          "sft_loss");
+          "sft_loss",
+          "dpo_loss",
+          "dpo_margin",
+          "dpo_accuracy");
 
   public TrainerMeters(MeterRegistry registry, TrainerStatus status) {
     gauge(
@@ -51,7 +57,7 @@ public class TrainerMeters {
     gauge(
         registry,
         "flywheel.policy.trainer.step",
-        "step (SFT) or iteration (PPO) within the round",
+        "step (SFT, DPO) or iteration (PPO) within the round",
         status,
         TrainerStatus::step);
     gauge(
@@ -60,6 +66,18 @@ public class TrainerMeters {
         "last published policy version",
         status,
         TrainerStatus::lastPublishedVersion);
+    gauge(
+        registry,
+        "flywheel.policy.trainer.dpo.train.groups",
+        "comparison groups (TRAIN split) held for DPO rounds",
+        status,
+        TrainerStatus::comparisonTrainGroups);
+    gauge(
+        registry,
+        "flywheel.policy.trainer.dpo.eval.groups",
+        "comparison groups (EVAL split) held for the DPO rounds' evaluation",
+        status,
+        TrainerStatus::comparisonEvalGroups);
     for (String figure : FIGURES) {
       gauge(
           registry,
@@ -72,6 +90,8 @@ public class TrainerMeters {
     counter(registry, "flywheel.policy.trainer.ppo.rounds", status, TrainerStatus::ppoRounds);
     counter(
         registry, "flywheel.policy.trainer.ppo.iterations", status, TrainerStatus::ppoIterations);
+    counter(registry, "flywheel.policy.trainer.dpo.rounds", status, TrainerStatus::dpoRounds);
+    counter(registry, "flywheel.policy.trainer.dpo.steps", status, TrainerStatus::dpoSteps);
     counter(
         registry,
         "flywheel.policy.trainer.versions.published",

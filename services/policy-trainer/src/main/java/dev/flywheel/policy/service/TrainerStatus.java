@@ -11,7 +11,10 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class TrainerStatus {
 
-  /** The loop's phase. */
+  /**
+   * The loop's phase (its ordinal is the {@code flywheel_policy_trainer_phase} gauge: new phases go
+   * last).
+   */
   public enum Phase {
     STARTING,
     CATCHING_UP,
@@ -22,7 +25,9 @@ public final class TrainerStatus {
     PUBLISHING,
     STOPPED,
     FAILED,
-    DISABLED
+    DISABLED,
+    /** training a DPO round ({@code ppo.algorithm=dpo}) */
+    DPO
   }
 
   private volatile Phase phase = Phase.STARTING;
@@ -37,12 +42,16 @@ public final class TrainerStatus {
   private final AtomicLong versionsPublished = new AtomicLong();
   private final AtomicLong versionsRejected = new AtomicLong();
   private final AtomicLong ppoIterations = new AtomicLong();
+  private final AtomicLong dpoRounds = new AtomicLong();
+  private final AtomicLong dpoSteps = new AtomicLong();
   private final AtomicLong resumes = new AtomicLong();
   private final AtomicLong deadLetters = new AtomicLong();
   private final AtomicLong duplicateDemonstrations = new AtomicLong();
   private final AtomicLong registryOutages = new AtomicLong();
   private final AtomicLong restarts = new AtomicLong();
   private volatile boolean fenced;
+  private volatile long comparisonTrainGroups;
+  private volatile long comparisonEvalGroups;
 
   public Phase phase() {
     return phase;
@@ -116,7 +125,10 @@ public final class TrainerStatus {
     lastProgressMillis = System.currentTimeMillis();
   }
 
-  /** Latest figures of the last PPO iteration / SFT step (mean_reward, kl, beta, ...). */
+  /**
+   * Latest figures of the last PPO iteration / SFT step / DPO step (mean_reward, kl, beta,
+   * dpo_loss, ...).
+   */
   public void figures(Map<String, ? extends Number> values) {
     values.forEach(
         (k, v) -> {
@@ -153,6 +165,36 @@ public final class TrainerStatus {
 
   public void ppoIteration() {
     ppoIterations.incrementAndGet();
+  }
+
+  public void dpoRoundDone() {
+    dpoRounds.incrementAndGet();
+  }
+
+  public void dpoStep() {
+    dpoSteps.incrementAndGet();
+  }
+
+  /** The comparison groups held for DPO rounds (TRAIN and EVAL split), after each poll. */
+  public void comparisonGroups(long train, long eval) {
+    comparisonTrainGroups = train;
+    comparisonEvalGroups = eval;
+  }
+
+  public long comparisonTrainGroups() {
+    return comparisonTrainGroups;
+  }
+
+  public long comparisonEvalGroups() {
+    return comparisonEvalGroups;
+  }
+
+  public long dpoRounds() {
+    return dpoRounds.get();
+  }
+
+  public long dpoSteps() {
+    return dpoSteps.get();
   }
 
   public void resumed() {

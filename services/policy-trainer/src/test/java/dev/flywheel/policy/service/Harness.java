@@ -4,10 +4,14 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.CandidateResponse;
 import dev.flywheel.events.ChatTranscript;
+import dev.flywheel.events.ComparisonGroup;
+import dev.flywheel.events.ComparisonPair;
+import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.PolicyVersion;
+import dev.flywheel.events.RankedResponse;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.Role;
 import dev.flywheel.events.TrainingMetrics;
@@ -25,8 +29,10 @@ import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
+import dev.flywheel.policy.train.Splits;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -61,6 +67,7 @@ final class Harness {
   final PolicyTrainerConfig config = new PolicyTrainerConfig();
   final SftConfig sft = new SftConfig();
   final PpoConfig ppo = new PpoConfig();
+  final DpoConfig dpo = new DpoConfig();
   final Path root;
 
   Harness(FlywheelInfra infra) {
@@ -117,8 +124,23 @@ final class Harness {
         infra.bootstrapServers(), registryUrl != null ? registryUrl : infra.registryUrl());
   }
 
+  /**
+   * {@code ppo.algorithm=dpo} on a private comparisons topic (2 partitions), with a tiny round: 4
+   * groups per step, 2 epochs, a metrics event every step.
+   */
+  void enableDpo(int roundMinGroups) {
+    config.setComparisonsTopic(topic("comparisons", 2, Map.of()));
+    ppo.setAlgorithm(PpoConfig.Algorithm.DPO);
+    dpo.setRoundMinGroups(roundMinGroups);
+    dpo.setGroupsPerStep(4);
+    dpo.setEpochs(2);
+    dpo.setWarmupSteps(1);
+    dpo.setLearningRate(1e-3f);
+    dpo.setLogEvery(1);
+  }
+
   PolicyTrainerLoop loop(TrainerStatus status, PolicyTrainerLoop.Events events) {
-    return new PolicyTrainerLoop(config, sft, ppo, kafka(), status, events);
+    return new PolicyTrainerLoop(config, sft, ppo, dpo, kafka(), status, events);
   }
 
   // ---- producing ----
@@ -201,6 +223,75 @@ final class Harness {
                   .build()));
     }
     produce(config.getTranscriptsTopic(), out);
+  }
+
+  /**
+   * {@code n} arithmetic prompts ("What is a plus b?", as {a, b}) whose prompt key puts them in the
+   * held-out (EVAL) split at the pair assembler's eval fraction 0.1, or in the TRAIN split.
+   */
+  static List<int[]> promptsOfSplit(boolean heldOut, int n) {
+    List<int[]> out = new ArrayList<>();
+    for (int i = 0; i < 100 && out.size() < n; i++) {
+      int a = i / 10;
+      int b = i % 10;
+      String key = Splits.promptKey(List.of(ChatTurn.user(arithmetic(a, b))));
+      if (Splits.isHeldOutPrompt(key, 0.1) == heldOut) {
+        out.add(new int[] {a, b});
+      }
+    }
+    if (out.size() < n) {
+      throw new IllegalStateException("not enough prompts in the split");
+    }
+    return out;
+  }
+
+  private static String arithmetic(int a, int b) {
+    return "What is " + a + " plus " + b + "?";
+  }
+
+  /**
+   * A ranked group as the pair assembler writes it, for "What is a plus b?": {@code k} (2 or 3)
+   * candidates best first — the right answer, a wrong one, a refusal — one tier each, so all C(k,
+   * 2) pairs; the split from the prompt key.
+   */
+  static ComparisonGroup comparisonGroup(String id, int[] ab, int k) {
+    String prompt = arithmetic(ab[0], ab[1]);
+    String key = Splits.promptKey(List.of(ChatTurn.user(prompt)));
+    List<String> texts =
+        List.of("ANSWER: " + (ab[0] + ab[1]), "ANSWER: " + (ab[0] + ab[1] + 1), "I cannot say.");
+    List<RankedResponse> responses = new ArrayList<>();
+    List<ComparisonPair> pairs = new ArrayList<>();
+    for (int i = 0; i < k; i++) {
+      responses.add(new RankedResponse("r" + i, texts.get(i), i, 1L));
+      for (int j = i + 1; j < k; j++) {
+        pairs.add(new ComparisonPair("r" + i, "r" + j));
+      }
+    }
+    return ComparisonGroup.newBuilder()
+        .setEventId(UUID.randomUUID().toString())
+        .setEventTime(Instant.now())
+        .setGroupId(id)
+        .setRankingId(id)
+        .setTranscriptId("t-" + id)
+        .setPromptKey(key)
+        .setTurns(List.of(new Turn(Role.USER, prompt)))
+        .setPrompt(prompt)
+        .setResponses(responses)
+        .setPairs(pairs)
+        .setPairWeight(1.0 / pairs.size())
+        .setAnnotatorIds(List.of("labeler-1"))
+        .setSplit(Splits.isHeldOutPrompt(key, 0.1) ? DataSplit.EVAL : DataSplit.TRAIN)
+        .setPolicyVersions(List.of(1L))
+        .setSourceOffsets(List.of())
+        .build();
+  }
+
+  void produceComparisons(List<ComparisonGroup> groups) throws Exception {
+    List<Map.Entry<String, ComparisonGroup>> out = new ArrayList<>();
+    for (ComparisonGroup g : groups) {
+      out.add(Map.entry(g.getPromptKey(), g));
+    }
+    produce(config.getComparisonsTopic(), out);
   }
 
   void publishRewardModel(long version, ModelStatus status, String uri, String sha, double offset)

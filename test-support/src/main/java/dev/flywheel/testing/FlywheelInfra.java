@@ -1,4 +1,4 @@
-package dev.flywheel.infra.testing;
+package dev.flywheel.testing;
 
 import dev.flywheel.infra.kafka.EmbeddedKafkaBroker;
 import dev.flywheel.infra.registry.SchemaRegistryServer;

@@ -1,4 +1,4 @@
-package dev.flywheel.infra.testing;
+package dev.flywheel.testing;
 
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;

@@ -1,4 +1,4 @@
-package dev.flywheel.infra.testing;
+package dev.flywheel.testing;
 
 import java.util.Map;
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package dev.flywheel.infra.testing;
+package dev.flywheel.testing;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

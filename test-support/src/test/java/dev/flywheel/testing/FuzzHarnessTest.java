@@ -1,4 +1,4 @@
-package dev.flywheel.infra.testing;
+package dev.flywheel.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.HumanRanking;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.IncompatibleSchemaException;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
@@ -18,6 +16,8 @@ import dev.flywheel.schemas.serde.AvroSerdeException.Problem;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.TopicSpec;
 import dev.flywheel.schemas.topics.Topics;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.infra.TestClients;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

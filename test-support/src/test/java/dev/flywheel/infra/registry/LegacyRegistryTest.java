@@ -13,8 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java 17 fallback (Apicurio Registry 2.x). Off by default: the first run fetches the archive
- * with mvn. Run with {@code mvn -pl infra test -Dtest=LegacyRegistryTest
- * -Dflywheel.test.legacy-registry=true}.
+ * with mvn. Run with {@code mvn -pl test-support -am verify -Dtest=LegacyRegistryTest
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dflywheel.test.legacy-registry=true}.
  */
 @EnabledIfSystemProperty(named = "flywheel.test.legacy-registry", matches = "true")
 class LegacyRegistryTest {

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.infra.topics.TopicCreator.TopicDefinition;
 import dev.flywheel.schemas.topics.TopicReplication;
 import dev.flywheel.schemas.topics.TopicSpec;
 import dev.flywheel.schemas.topics.Topics;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

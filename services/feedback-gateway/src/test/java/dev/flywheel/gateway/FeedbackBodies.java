@@ -1,7 +1,7 @@
 package dev.flywheel.gateway;
 
 import dev.flywheel.gateway.client.FeedbackRules;
-import dev.flywheel.infra.testing.Gen;
+import dev.flywheel.testing.Gen;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.time.OffsetDateTime;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.gateway.TestGateway.Reply;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.kit.auth.RequiresApiKey;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import io.micronaut.http.HttpMethod;
 import io.micronaut.web.router.Router;
 import io.micronaut.web.router.UriRouteInfo;

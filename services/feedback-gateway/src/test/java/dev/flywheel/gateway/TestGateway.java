@@ -2,11 +2,11 @@ package dev.flywheel.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.kit.auth.ApiKeys;
 import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.TopicSpec;
+import dev.flywheel.testing.FlywheelInfra;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
 import java.io.IOException;

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.DeadLetter;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
@@ -14,6 +12,8 @@ import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.schemas.topics.Topics;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.apache.kafka.clients.producer.ProducerRecord;

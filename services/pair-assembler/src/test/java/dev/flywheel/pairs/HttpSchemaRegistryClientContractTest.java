@@ -1,10 +1,10 @@
 package dev.flywheel.pairs;
 
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClient;
 import dev.flywheel.schemas.registry.SchemaRegistryClientContract;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
 

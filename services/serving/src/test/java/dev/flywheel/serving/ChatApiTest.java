@@ -9,11 +9,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.flywheel.events.ModelStatus;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.kit.auth.ApiKeys;
 import dev.flywheel.serving.TestServing.Reply;
 import dev.flywheel.serving.TestServing.Stream;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;

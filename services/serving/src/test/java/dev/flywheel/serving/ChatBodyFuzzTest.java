@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
-import dev.flywheel.infra.testing.Fuzz;
-import dev.flywheel.infra.testing.Gen;
 import dev.flywheel.serving.TestServing.Reply;
 import dev.flywheel.serving.api.ChatRequestFuzzBodies;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
+import dev.flywheel.testing.Fuzz;
+import dev.flywheel.testing.Gen;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;

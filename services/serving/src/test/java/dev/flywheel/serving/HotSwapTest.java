@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.ModelStatus;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.serving.TestServing.Reply;
 import dev.flywheel.serving.engine.ServedModel;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

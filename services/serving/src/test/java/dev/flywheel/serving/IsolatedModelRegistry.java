@@ -1,6 +1,6 @@
 package dev.flywheel.serving;
 
-import dev.flywheel.infra.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfra;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;

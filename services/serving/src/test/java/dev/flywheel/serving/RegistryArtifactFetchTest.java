@@ -10,13 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.ModelStatus;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.kit.auth.ApiKeys;
 import dev.flywheel.serving.TestServing.Reply;
 import dev.flywheel.serving.versions.ArtifactFetcher.UnsupportedArtifactException;
 import dev.flywheel.serving.versions.ArtifactRegistryConfig;
 import dev.flywheel.serving.versions.RegistryArtifactFetcher;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.json.JsonMapper;
 import java.io.IOException;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;

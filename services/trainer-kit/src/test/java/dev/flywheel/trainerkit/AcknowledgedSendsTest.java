@@ -3,8 +3,8 @@ package dev.flywheel.trainerkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;

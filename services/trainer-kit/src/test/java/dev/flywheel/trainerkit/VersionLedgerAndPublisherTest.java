@@ -9,9 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.infra.testing.FlywheelInfra;
-import dev.flywheel.infra.testing.FlywheelInfraExtension;
 import dev.flywheel.schemas.serde.AvroSerializer;
+import dev.flywheel.testing.FlywheelInfra;
+import dev.flywheel.testing.FlywheelInfraExtension;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;

@@ -9,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.flywheel.infra.testing.Fuzz;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Role;
 import dev.flywheel.schemas.Texts;
+import dev.flywheel.testing.Fuzz;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;

@@ -1,12 +1,12 @@
 package dev.flywheel.serving.bench;
 
 import dev.flywheel.events.ModelStatus;
-import dev.flywheel.infra.testing.FlywheelInfra;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.serving.NativeRuntime;
 import dev.flywheel.serving.TestModels;
 import dev.flywheel.serving.TestServing;
 import dev.flywheel.serving.TestServing.Reply;
+import dev.flywheel.testing.FlywheelInfra;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -34,7 +34,8 @@ import java.util.function.Consumer;
  *       a {@code held-out-ranking-share} are held-out prompts ranked by the HELD_OUT pool, which
  *       the pair assembler files as EVAL groups (reward-model accuracy), never as training data.
  *       Serving publishes the transcripts itself. 503 (no policy version yet) and 429 are waited
- *       out as serving's Retry-After says.
+ *       out as serving's Retry-After says. With {@code dedup-candidates}, a completion with
+ *       identical candidates is replaced or trimmed to its distinct ones ({@link CandidateDedup}).
  *   <li>Whenever a policy version answers for the first time, collects its held-out answers ({@link
  *       Evaluation#collect}) while it is loaded, and prints the evaluation table.
  * </ol>
@@ -62,6 +63,7 @@ public final class Simulator implements AutoCloseable {
   private final SyntheticLabeler shadowTraining;
   private final SyntheticLabeler shadowHeldOut;
   private final Evaluation evaluation;
+  private final CandidateDedup dedup;
   private final Stats stats = new Stats();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Set<Long> versionsSeen = ConcurrentHashMap.newKeySet();
@@ -129,6 +131,7 @@ public final class Simulator implements AutoCloseable {
             SyntheticLabeler.mix(config.seed(), 0x5_4AD1L));
     this.evaluation =
         new Evaluation(serving, registry, split, heldOut, config.evaluationSettings());
+    this.dedup = new CandidateDedup(config.dedupReplacements());
   }
 
   static HttpJson.RetryPolicy retryPolicy(SimulatorConfig config) {
@@ -302,7 +305,7 @@ public final class Simulator implements AutoCloseable {
         }
         TimeUnit.NANOSECONDS.sleep(wait);
       }
-      Outcome outcome = attempt(ticket);
+      Outcome outcome = attempt(ticket, pacer, deadline);
       switch (outcome.kind()) {
         case DONE -> stats.consecutiveErrors.set(0);
         case UNAVAILABLE -> {
@@ -335,8 +338,8 @@ public final class Simulator implements AutoCloseable {
     static final Outcome DONE = new Outcome(Kind.DONE, 0);
   }
 
-  /** One request: complete, rank, post. */
-  Outcome attempt(long ticket) throws InterruptedException {
+  /** One request: complete, (with dedup: replace repeated candidates), rank, post. */
+  Outcome attempt(long ticket, Pacer pacer, long deadline) throws InterruptedException {
     SplittableRandom random = new SplittableRandom(SyntheticLabeler.mix(config.seed(), ticket));
     boolean evalItem = random.nextDouble() < config.heldOutRankingShare();
     Prompt prompt = evalItem ? split.randomHeldOut(random) : split.randomTrain(random);
@@ -369,6 +372,50 @@ public final class Simulator implements AutoCloseable {
       return error(
           "serving returned " + completion.choices().size() + " candidates for n=" + config.k());
     }
+    served(completion, prompt);
+    CandidateDedup.Selection selection =
+        config.dedupCandidates()
+            ? dedup.select(
+                completion,
+                attempt -> replacement(request, random.nextLong(), prompt, pacer, deadline))
+            : CandidateDedup.all(completion);
+    if (selection.hadDuplicates()) {
+      stats.rankingsWithDuplicates.incrementAndGet();
+    }
+    stats.replacementRequests.addAndGet(selection.replacements());
+    if (selection.skipped()) {
+      stats.rankingsSkipped.incrementAndGet();
+      return Outcome.DONE;
+    }
+    ServingClient.Completion ranked = selection.completion();
+    List<Integer> rankedIndexes = selection.ranked();
+    double[] gold = new double[rankedIndexes.size()];
+    for (int i = 0; i < gold.length; i++) {
+      gold[i] = prompt.gold(ranked.choices().get(rankedIndexes.get(i)).text());
+    }
+    LabelerPool pool = evalItem ? heldOut : training;
+    SyntheticLabeler labeler = pool.forItem(ranked.transcriptId());
+    List<List<Integer>> tiers = labeler.rankScores(gold, ranked.transcriptId());
+    stats.agreement(
+        tiers,
+        (evalItem ? shadowHeldOut : shadowTraining).rankScores(gold, ranked.transcriptId()),
+        gold);
+    List<List<String>> ids = new ArrayList<>(tiers.size());
+    for (List<Integer> tier : tiers) {
+      ids.add(
+          tier.stream().map(i -> ranked.choices().get(rankedIndexes.get(i)).responseId()).toList());
+    }
+    try {
+      gateway.postRanking(ranked.transcriptId(), ids, labeler.annotatorId(), pool.pool());
+    } catch (IOException e) {
+      return error("gateway: " + e.getMessage());
+    }
+    (evalItem ? stats.heldOutRankings : stats.trainingRankings).incrementAndGet();
+    return Outcome.DONE;
+  }
+
+  /** Notes the answering version (evaluating a new one) and the served candidates' gold. */
+  private void served(ServingClient.Completion completion, Prompt prompt) {
     Long version = completion.policyVersion();
     if (version != null) {
       stats.currentVersion = version;
@@ -383,30 +430,45 @@ public final class Simulator implements AutoCloseable {
         }
       }
     }
-    List<String> texts = completion.texts();
-    double[] gold = new double[texts.size()];
-    for (int i = 0; i < gold.length; i++) {
-      gold[i] = prompt.gold(texts.get(i));
+    stats.served(version, completion.texts().stream().mapToDouble(prompt::gold).toArray());
+  }
+
+  /**
+   * One replacement completion for {@code --dedup-candidates}: the same request with a new seed,
+   * paced like every loop request; null when the loop stops or the deadline comes first, or when
+   * serving fails (counted as an error; the candidates at hand are ranked).
+   */
+  private ServingClient.Completion replacement(
+      ServingClient.Request original, long seed, Prompt prompt, Pacer pacer, long deadline)
+      throws InterruptedException {
+    long slot = pacer.reserve();
+    if (stopped.get() || slot >= deadline) {
+      return null;
     }
-    stats.served(version, gold);
-    LabelerPool pool = evalItem ? heldOut : training;
-    SyntheticLabeler labeler = pool.forItem(completion.transcriptId());
-    List<List<Integer>> tiers = labeler.rankScores(gold, completion.transcriptId());
-    stats.agreement(
-        tiers,
-        (evalItem ? shadowHeldOut : shadowTraining).rankScores(gold, completion.transcriptId()),
-        gold);
-    List<List<String>> ids = new ArrayList<>(tiers.size());
-    for (List<Integer> tier : tiers) {
-      ids.add(tier.stream().map(i -> completion.choices().get(i).responseId()).toList());
+    long wait = slot - System.nanoTime();
+    if (wait > 0) {
+      TimeUnit.NANOSECONDS.sleep(wait);
     }
+    ServingClient.Request request =
+        new ServingClient.Request(
+            original.model(),
+            original.prompt(),
+            original.n(),
+            original.temperature(),
+            original.maxTokens(),
+            seed & ServingClient.Request.MAX_SEED,
+            original.user());
     try {
-      gateway.postRanking(completion.transcriptId(), ids, labeler.annotatorId(), pool.pool());
+      ServingClient.Completion c = serving.complete(request);
+      if (c.choices().size() < 2) {
+        return null;
+      }
+      served(c, prompt);
+      return c;
     } catch (IOException e) {
-      return error("gateway: " + e.getMessage());
+      error("serving (replacement): " + e.getMessage());
+      return null;
     }
-    (evalItem ? stats.heldOutRankings : stats.trainingRankings).incrementAndGet();
-    return Outcome.DONE;
   }
 
   private Outcome error(String message) {
@@ -483,6 +545,12 @@ public final class Simulator implements AutoCloseable {
                 http.retries(),
                 s.unavailable(),
                 s.currentVersion() == null ? "-" : "v" + s.currentVersion()));
+    if (config.dedupCandidates()) {
+      line.append(
+          String.format(
+              " | dedup: with duplicates %d replacements %d skipped %d",
+              s.rankingsWithDuplicates(), s.replacementRequests(), s.rankingsSkipped()));
+    }
     if (!s.servedGold().isEmpty()) {
       line.append(" | served gold");
       s.servedGold().forEach((v, g) -> line.append(String.format(" v%d %.3f", v, g)));
@@ -546,6 +614,9 @@ public final class Simulator implements AutoCloseable {
     final AtomicLong consecutiveErrors = new AtomicLong();
     final AtomicLong agreePairs = new AtomicLong();
     final AtomicLong pairs = new AtomicLong();
+    final AtomicLong rankingsWithDuplicates = new AtomicLong();
+    final AtomicLong replacementRequests = new AtomicLong();
+    final AtomicLong rankingsSkipped = new AtomicLong();
     private final Map<Long, double[]> gold = new TreeMap<>();
     volatile Long currentVersion;
     volatile String lastError;
@@ -567,6 +638,11 @@ public final class Simulator implements AutoCloseable {
      *     one that ranked (NaN before any)
      * @param requestsPerSecond completions per second since the loop started
      * @param lastError the latest error message, or null
+     * @param rankingsWithDuplicates completions (first asked, not replacements) with identical
+     *     candidates, whether or not {@code --dedup-candidates} is on
+     * @param replacementRequests replacement completions received ({@code --dedup-candidates})
+     * @param rankingsSkipped rankings not posted: fewer than two distinct candidates even after the
+     *     replacements ({@code --dedup-candidates})
      */
     public record Snapshot(
         long requests,
@@ -579,7 +655,10 @@ public final class Simulator implements AutoCloseable {
         Map<Long, Double> servedGold,
         double liveAgreement,
         double requestsPerSecond,
-        String lastError) {
+        String lastError,
+        long rankingsWithDuplicates,
+        long replacementRequests,
+        long rankingsSkipped) {
       public long rankings() {
         return trainingRankings + heldOutRankings;
       }
@@ -645,7 +724,10 @@ public final class Simulator implements AutoCloseable {
           Map.copyOf(means),
           p == 0 ? Double.NaN : agreePairs.get() / (double) p,
           requests.get() / seconds,
-          lastError);
+          lastError,
+          rankingsWithDuplicates.get(),
+          replacementRequests.get(),
+          rankingsSkipped.get());
     }
   }
 

@@ -20,7 +20,7 @@ import java.util.List;
  * @param registryKey API key for the model registry, if its reads need one
  * @param model model asked in the loop: serving's alias ({@code flywheel}: live + canary share;
  *     {@code flywheel-live}) or a pinned {@code policy-v<N>}
- * @param k candidates per request (n), 2..9
+ * @param k candidates per request (n), {@link #MIN_K}..{@link #MAX_K}
  * @param rate most loop requests per second
  * @param count most loop requests, answered or failed (503/429 waits do not count; 0 = no limit,
  *     then {@code duration} must be set)
@@ -31,6 +31,10 @@ import java.util.List;
  * @param imperfectShare share of imperfect demonstrations
  * @param temperature loop sampling temperature
  * @param maxTokens most tokens (bytes) per candidate
+ * @param dedupCandidates when some of a request's K candidates are identical, ask serving for
+ *     replacement completions so that the labeler ranks distinct responses ({@link CandidateDedup})
+ * @param dedupReplacements most replacement completions asked for per ranking when {@code
+ *     dedupCandidates} (0..{@link #MAX_DEDUP_REPLACEMENTS})
  * @param sigma labeler noise; null = calibrate for {@code targetAgreement}
  * @param targetAgreement inter-labeler agreement the calibration aims at
  * @param calibrationSets candidate sets in the calibration sample
@@ -70,6 +74,8 @@ public record SimulatorConfig(
     double imperfectShare,
     double temperature,
     int maxTokens,
+    boolean dedupCandidates,
+    int dedupReplacements,
     Double sigma,
     double targetAgreement,
     int calibrationSets,
@@ -86,10 +92,33 @@ public record SimulatorConfig(
     int maxAttempts,
     boolean allowRemote) {
 
+  /** Fewest candidates per request: a ranking orders at least two responses. */
+  public static final int MIN_K = 2;
+
+  /**
+   * Most candidates per request: the platform's bound on a ranking (the gateway's and the pair
+   * assembler's K = 2..9) and serving's default {@code max-n} (9).
+   */
+  public static final int MAX_K = 9;
+
+  /** Most replacement completions per ranking ({@code --dedup-replacements}). */
+  public static final int MAX_DEDUP_REPLACEMENTS = 10;
+
   public SimulatorConfig {
     List<String> problems = new ArrayList<>();
-    if (k < 2 || k > 9) {
-      problems.add("k must be 2..9 (the gateway ranks 2..9 responses): " + k);
+    if (k < MIN_K || k > MAX_K) {
+      problems.add(
+          "--k must be "
+              + MIN_K
+              + ".."
+              + MAX_K
+              + " (the gateway and the pair assembler accept rankings of 2..9 responses, serving"
+              + " answers n up to its max-n, 9 by default): "
+              + k);
+    }
+    if (dedupReplacements < 0 || dedupReplacements > MAX_DEDUP_REPLACEMENTS) {
+      problems.add(
+          "--dedup-replacements must be 0.." + MAX_DEDUP_REPLACEMENTS + ": " + dedupReplacements);
     }
     if (!(rate > 0)) {
       problems.add("rate must be > 0: " + rate);
@@ -183,6 +212,9 @@ public record SimulatorConfig(
         + temperature
         + ", maxTokens="
         + maxTokens
+        + ", dedupCandidates="
+        + dedupCandidates
+        + (dedupCandidates ? ", dedupReplacements=" + dedupReplacements : "")
         + ", sigma="
         + (sigma == null ? "calibrate(" + targetAgreement + ")" : sigma)
         + ", labelersPerPool="
@@ -219,6 +251,8 @@ public record SimulatorConfig(
     private double imperfectShare = Demonstrations.DEFAULT_IMPERFECT_SHARE;
     private double temperature = 1.0;
     private int maxTokens = 48;
+    private boolean dedupCandidates;
+    private int dedupReplacements = CandidateDedup.DEFAULT_MAX_REPLACEMENTS;
     private Double sigma;
     private double targetAgreement = NoiseCalibration.TARGET_AGREEMENT;
     private int calibrationSets = 2000;
@@ -323,6 +357,16 @@ public record SimulatorConfig(
       return this;
     }
 
+    public Builder dedupCandidates(boolean v) {
+      dedupCandidates = v;
+      return this;
+    }
+
+    public Builder dedupReplacements(int v) {
+      dedupReplacements = v;
+      return this;
+    }
+
     public Builder sigma(Double v) {
       sigma = v;
       return this;
@@ -417,6 +461,8 @@ public record SimulatorConfig(
           imperfectShare,
           temperature,
           maxTokens,
+          dedupCandidates,
+          dedupReplacements,
           sigma,
           targetAgreement,
           calibrationSets,

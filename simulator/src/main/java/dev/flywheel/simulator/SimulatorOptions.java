@@ -66,7 +66,9 @@ final class SimulatorOptions {
       names = "--k",
       paramLabel = "K",
       defaultValue = "4",
-      description = "Candidates per request (n), 2..9. Default: ${DEFAULT-VALUE}.")
+      description =
+          "Candidates per request (n), 2..9 (the gateway's and the pair assembler's K, serving's"
+              + " default max-n). Default: ${DEFAULT-VALUE}.")
   int k;
 
   @Option(
@@ -134,6 +136,29 @@ final class SimulatorOptions {
       defaultValue = "48",
       description = "Most tokens (bytes) per candidate. Default: ${DEFAULT-VALUE}.")
   int maxTokens;
+
+  @Option(
+      names = "--dedup-candidates",
+      arity = "1",
+      paramLabel = "true|false",
+      defaultValue = "false",
+      converter = BooleanConverter.class,
+      description =
+          "When some of the K candidates are identical, ask serving for replacement completions"
+              + " so that the labeler ranks distinct responses; if none is distinct, rank the"
+              + " distinct ones (>= 2) or skip the ranking. Default: ${DEFAULT-VALUE}.")
+  boolean dedupCandidates;
+
+  @Option(
+      names = "--dedup-replacements",
+      paramLabel = "N",
+      defaultValue = "" + CandidateDedup.DEFAULT_MAX_REPLACEMENTS,
+      description =
+          "Most replacement completions (same request, new seed) asked for per ranking with"
+              + " --dedup-candidates, 0.."
+              + SimulatorConfig.MAX_DEDUP_REPLACEMENTS
+              + ". Default: ${DEFAULT-VALUE}.")
+  int dedupReplacements;
 
   @Option(
       names = "--sigma",
@@ -281,6 +306,8 @@ final class SimulatorOptions {
         .imperfectShare(imperfectShare)
         .temperature(temperature)
         .maxTokens(maxTokens)
+        .dedupCandidates(dedupCandidates)
+        .dedupReplacements(dedupReplacements)
         .sigma(sigma)
         .targetAgreement(targetAgreement)
         .calibrationSets(calibrationSets)

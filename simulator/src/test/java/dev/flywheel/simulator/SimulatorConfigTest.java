@@ -16,7 +16,7 @@ class SimulatorConfigTest {
     assertThat(SimulatorConfig.builder().count(0).duration(Duration.ofMinutes(1)).build().count())
         .isZero();
     assertThatThrownBy(() -> SimulatorConfig.builder().k(10).build())
-        .hasMessageContaining("k must be 2..9");
+        .hasMessageContaining("--k must be 2..9");
     assertThatThrownBy(
             () -> SimulatorConfig.builder().servingUrl(URI.create("http://192.0.2.1:8080")).build())
         .hasMessageContaining("not a loopback address");
@@ -27,6 +27,53 @@ class SimulatorConfigTest {
                 .build()
                 .allowRemote())
         .isTrue();
+  }
+
+  @Test
+  void kIsTwoToNineThePlatformsBoundOnARanking() {
+    for (int k = 2; k <= 9; k++) {
+      assertThat(SimulatorConfig.builder().k(k).build().k()).isEqualTo(k);
+    }
+    for (int k : new int[] {-1, 0, 1, 10, 16}) {
+      assertThatThrownBy(() -> SimulatorConfig.builder().k(k).build())
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("--k must be 2..9")
+          .hasMessageContaining("gateway")
+          .hasMessageEndingWith(": " + k);
+    }
+    assertThatThrownBy(() -> SimulatorCommand.parse(java.util.Map.of(), "--k", "12").config())
+        .hasMessageContaining("--k must be 2..9");
+  }
+
+  @Test
+  void dedupIsOffByDefaultAndItsReplacementsAreBounded() {
+    SimulatorConfig defaults = SimulatorConfig.builder().build();
+    assertThat(defaults.dedupCandidates()).isFalse();
+    assertThat(defaults.dedupReplacements()).isEqualTo(CandidateDedup.DEFAULT_MAX_REPLACEMENTS);
+    assertThat(SimulatorConfig.builder().dedupReplacements(0).build().dedupReplacements()).isZero();
+    assertThatThrownBy(() -> SimulatorConfig.builder().dedupReplacements(-1).build())
+        .hasMessageContaining("--dedup-replacements must be 0..10");
+    assertThatThrownBy(() -> SimulatorConfig.builder().dedupReplacements(11).build())
+        .hasMessageContaining("--dedup-replacements must be 0..10");
+    SimulatorConfig fromEnv =
+        SimulatorCommand.parse(
+                java.util.Map.of(
+                    "FLYWHEEL_SIM_DEDUP_CANDIDATES",
+                    "true",
+                    "FLYWHEEL_SIM_DEDUP_REPLACEMENTS",
+                    "4"))
+            .config();
+    assertThat(fromEnv.dedupCandidates()).isTrue();
+    assertThat(fromEnv.dedupReplacements()).isEqualTo(4);
+    assertThat(
+            SimulatorCommand.parse(
+                    java.util.Map.of("FLYWHEEL_SIM_DEDUP_CANDIDATES", "true"),
+                    "--dedup-candidates",
+                    "false")
+                .config()
+                .dedupCandidates())
+        .as("the option over the environment")
+        .isFalse();
   }
 
   @Test

@@ -288,4 +288,113 @@ class SimulatorHttpTest {
     assertThat(stats.errors()).isZero();
     assertThat(stats.requests()).isZero();
   }
+
+  /**
+   * --dedup-candidates: serving answers odd calls with four identical candidates and even calls
+   * with distinct ones (or, with {@code alwaysIdentical}, identical ones every time).
+   */
+  private Simulator.Stats.Snapshot dedupRun(boolean alwaysIdentical) throws Exception {
+    server.removeContext("/v1/chat/completions");
+    AtomicInteger calls = new AtomicInteger();
+    server.createContext(
+        "/v1/chat/completions",
+        ex -> {
+          JsonNode body = HttpJson.JSON.readTree(ex.getRequestBody());
+          chats.add(body);
+          int call = calls.incrementAndGet();
+          String id = "chatcmpl-" + call;
+          ObjectNode out = HttpJson.JSON.createObjectNode();
+          out.put("id", id).put("model", "policy-v1");
+          ArrayNode choices = out.putArray("choices");
+          List<String> ids = new ArrayList<>();
+          String[] texts =
+              alwaysIdentical || call % 2 == 1
+                  ? new String[] {"12", "12", "12", "12"}
+                  : new String[] {"12", "13", "The answer is 12.", "14"};
+          for (int i = 0; i < body.path("n").asInt(); i++) {
+            ObjectNode c = choices.addObject();
+            c.put("index", i).put("response_id", id + "-" + i);
+            c.putObject("message").put("role", "assistant").put("content", texts[i % 4]);
+            ids.add(id + "-" + i);
+          }
+          responseIds.put(id, ids);
+          reply(ex, 200, out.toString(), Map.of("X-Flywheel-Policy-Version", "1"));
+        });
+    SimulatorConfig config =
+        SimulatorConfig.builder()
+            .servingUrl(base)
+            .gatewayUrl(base)
+            .k(4)
+            .rate(1000)
+            .count(2)
+            .demonstrations(0)
+            .heldOutRankingShare(0)
+            .evalOnNewVersion(false)
+            .dedupCandidates(true)
+            .dedupReplacements(2)
+            .progressEvery(Duration.ofHours(1))
+            .build();
+    HttpJson http =
+        new HttpJson(
+            HttpClient.newHttpClient(),
+            Duration.ofSeconds(10),
+            HttpJson.RetryPolicy.DEFAULT,
+            sleeps::add);
+    try (Simulator simulator = new Simulator(config, line -> {}, http)) {
+      Simulator.Stats.Snapshot stats = simulator.runLoop();
+      assertThat(simulator.progressLine())
+          .contains(
+              "dedup: with duplicates "
+                  + stats.rankingsWithDuplicates()
+                  + " replacements "
+                  + stats.replacementRequests()
+                  + " skipped "
+                  + stats.rankingsSkipped());
+      return stats;
+    }
+  }
+
+  @Test
+  void dedupRanksTheDistinctReplacementOfARepeatedSet() throws Exception {
+    Simulator.Stats.Snapshot stats = dedupRun(false);
+    // per request: the repeated set, then one replacement: the same request with a new seed
+    assertThat(chats).hasSize(4);
+    for (int t = 0; t < 2; t++) {
+      JsonNode first = chats.get(2 * t);
+      JsonNode replacement = chats.get(2 * t + 1);
+      assertThat(replacement.path("messages")).isEqualTo(first.path("messages"));
+      assertThat(replacement.path("n").asInt()).isEqualTo(4);
+      assertThat(replacement.path("user")).isEqualTo(first.path("user"));
+      assertThat(replacement.path("seed").asLong()).isNotEqualTo(first.path("seed").asLong());
+    }
+    // the rankings name the replacements' transcripts and all their candidates (the first post
+    // was answered 503 and sent again)
+    List<String> ranked =
+        rankings.stream().map(r -> r.path("transcriptId").asText()).distinct().toList();
+    assertThat(ranked).containsExactly("chatcmpl-2", "chatcmpl-4");
+    for (JsonNode r : rankings) {
+      List<String> ids = new ArrayList<>();
+      r.path("tiers").forEach(tier -> tier.forEach(id -> ids.add(id.asText())));
+      assertThat(ids)
+          .containsExactlyInAnyOrderElementsOf(responseIds.get(r.path("transcriptId").asText()));
+    }
+    assertThat(stats.requests()).isEqualTo(2);
+    assertThat(stats.rankings()).isEqualTo(2);
+    assertThat(stats.rankingsWithDuplicates()).isEqualTo(2);
+    assertThat(stats.replacementRequests()).isEqualTo(2);
+    assertThat(stats.rankingsSkipped()).isZero();
+    assertThat(stats.errors()).isZero();
+  }
+
+  @Test
+  void dedupSkipsARankingWhoseCandidatesNeverDiffer() throws Exception {
+    Simulator.Stats.Snapshot stats = dedupRun(true);
+    assertThat(chats).as("2 requests, 2 replacements each").hasSize(6);
+    assertThat(rankings).isEmpty();
+    assertThat(stats.requests()).isEqualTo(2);
+    assertThat(stats.rankings()).isZero();
+    assertThat(stats.rankingsWithDuplicates()).isEqualTo(2);
+    assertThat(stats.replacementRequests()).isEqualTo(4);
+    assertThat(stats.rankingsSkipped()).isEqualTo(2);
+  }
 }

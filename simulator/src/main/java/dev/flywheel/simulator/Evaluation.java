@@ -8,6 +8,7 @@ import java.util.Deque;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -83,6 +84,7 @@ public final class Evaluation {
   private final LabelerPool judges;
   private final Settings settings;
   private final Map<Long, VersionAnswers> cache = new ConcurrentHashMap<>();
+  private final Map<String, Integer> groupPrompts;
 
   /**
    * @param registry where the versions, stages and lineage come from; may be null when versions are
@@ -106,6 +108,12 @@ public final class Evaluation {
     this.split = split;
     this.judges = judges;
     this.settings = settings;
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    groupNames().forEach(g -> counts.put(g, 0));
+    for (Prompt p : split.heldOut()) {
+      groupsOf(p).forEach(g -> counts.merge(g, 1, Integer::sum));
+    }
+    this.groupPrompts = Map.copyOf(counts);
   }
 
   public Settings settings() {
@@ -203,31 +211,32 @@ public final class Evaluation {
     VersionAnswers mine = collect(version);
     List<Prompt> prompts = split.heldOut();
     int samples = settings.samples();
-    Map<TaskFamily, double[]> byFamily = new EnumMap<>(TaskFamily.class); // {sum, count}
-    double sum = 0;
-    int n = 0;
+    ScoreTally overall = new ScoreTally();
+    // one tally per group: the families in declaration order, then twin / no twin
+    Map<String, ScoreTally> groups = new LinkedHashMap<>();
+    for (String g : groupNames()) {
+      groups.put(g, new ScoreTally());
+    }
     for (int i = 0; i < mine.answers().size(); i++) {
       String answer = mine.answers().get(i);
       if (answer != null) {
         Prompt p = prompts.get(i / samples);
         double g = p.gold(answer);
-        sum += g;
-        n++;
-        double[] f = byFamily.computeIfAbsent(p.family(), k -> new double[2]);
-        f[0] += g;
-        f[1]++;
+        overall.answer(g);
+        groupsOf(p).forEach(name -> groups.get(name).answer(g));
       }
     }
     Map<TaskFamily, Double> familyGold = new EnumMap<>(TaskFamily.class);
-    byFamily.forEach((k, v) -> familyGold.put(k, v[0] / v[1]));
+    for (TaskFamily family : TaskFamily.values()) {
+      ScoreTally t = groups.get(EvaluationReport.groupName(family));
+      if (t.answered() > 0) {
+        familyGold.put(family, t.meanGold());
+      }
+    }
     List<String> notes = new ArrayList<>();
     if (!mine.errors().isEmpty()) {
       notes.add(mine.errors().size() + " failed: " + mine.errors().get(0));
     }
-    double win = Double.NaN;
-    double goldWin = Double.NaN;
-    double baseGold = Double.NaN;
-    int comparisons = 0;
     if (baseline == null) {
       notes.add("no SFT baseline");
     } else {
@@ -235,9 +244,6 @@ public final class Evaluation {
       if (base.answered() == 0) {
         notes.add("baseline v" + baseline + " could not be collected");
       } else {
-        double wins = 0;
-        double goldWins = 0;
-        double baseSum = 0;
         for (int i = 0; i < mine.answers().size(); i++) {
           String a = mine.answers().get(i);
           String b = base.answers().get(i);
@@ -246,34 +252,49 @@ public final class Evaluation {
           }
           Prompt p = prompts.get(i / samples);
           String key = "eval|" + p.text() + "|" + (i % samples) + "|v" + version + "|v" + baseline;
-          wins += judges.forItem(key).judge(p, a, b, key);
+          double win = judges.forItem(key).judge(p, a, b, key);
           double ga = p.gold(a);
           double gb = p.gold(b);
-          goldWins += ga > gb ? 1 : ga == gb ? 0.5 : 0;
-          baseSum += gb;
-          comparisons++;
-        }
-        if (comparisons > 0) {
-          win = wins / comparisons;
-          goldWin = goldWins / comparisons;
-          baseGold = baseSum / comparisons;
+          overall.comparison(win, ga, gb);
+          groupsOf(p).forEach(name -> groups.get(name).comparison(win, ga, gb));
         }
       }
     }
+    List<EvaluationReport.GroupScore> groupRows = new ArrayList<>();
+    groups.forEach((name, t) -> groupRows.add(t.group(name, groupPrompts.get(name))));
     return new EvaluationReport.VersionScore(
         version,
         stage,
         status,
         baseline,
-        n,
+        overall.answered(),
         mine.errors().size(),
-        n == 0 ? Double.NaN : sum / n,
+        overall.meanGold(),
         Map.copyOf(familyGold),
-        comparisons,
-        win,
-        goldWin,
-        baseGold,
-        notes.isEmpty() ? null : String.join("; ", notes));
+        overall.comparisons(),
+        overall.winRate(),
+        overall.goldWinRate(),
+        overall.baselineGold(),
+        notes.isEmpty() ? null : String.join("; ", notes),
+        groupRows);
+  }
+
+  /** The report's group names, in the order of its rows. */
+  static List<String> groupNames() {
+    List<String> names = new ArrayList<>();
+    for (TaskFamily family : TaskFamily.values()) {
+      names.add(EvaluationReport.groupName(family));
+    }
+    names.add(EvaluationReport.TWIN);
+    names.add(EvaluationReport.NO_TWIN);
+    return names;
+  }
+
+  /** The groups a held-out prompt belongs to: its family, and twin or no twin. */
+  private List<String> groupsOf(Prompt p) {
+    return List.of(
+        EvaluationReport.groupName(p.family()),
+        split.hasTwin(p) ? EvaluationReport.TWIN : EvaluationReport.NO_TWIN);
   }
 
   /**

@@ -5,7 +5,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What {@link Evaluation} found: one row per policy version, judged on the held-out prompts.
+ * What {@link Evaluation} found: one row per policy version, judged on the held-out prompts, and
+ * under it one row per group of held-out prompts ({@link VersionScore#groups}): each task family,
+ * then the prompts with a twin in training and those without ({@link PromptSplit#hasTwin}).
  *
  * @param versions the rows, ascending by version
  * @param heldOutPrompts held-out prompts asked per version
@@ -37,6 +39,8 @@ public record EvaluationReport(
    * @param goldWinRate the same judged by the noise-free gold score
    * @param baselineGold the baseline's mean gold on the same comparisons (NaN without)
    * @param note why something is missing, or null
+   * @param groups the same scores over groups of the held-out prompts: every {@link TaskFamily}
+   *     (named in lower case, in declaration order), then {@link #TWIN} and {@link #NO_TWIN}
    */
   public record VersionScore(
       long version,
@@ -51,7 +55,22 @@ public record EvaluationReport(
       double winRate,
       double goldWinRate,
       double baselineGold,
-      String note) {
+      String note,
+      List<GroupScore> groups) {
+
+    public VersionScore {
+      groups = List.copyOf(groups);
+    }
+
+    /** The row of a group ({@code arithmetic}, ..., {@link #TWIN}, {@link #NO_TWIN}). */
+    public Optional<GroupScore> group(String name) {
+      return groups.stream().filter(g -> g.group().equals(name)).findFirst();
+    }
+
+    /** The row of one task family's held-out prompts. */
+    public Optional<GroupScore> family(TaskFamily family) {
+      return group(groupName(family));
+    }
 
     public boolean ppo() {
       return "PPO".equalsIgnoreCase(stage);
@@ -61,6 +80,40 @@ public record EvaluationReport(
       return "SFT".equalsIgnoreCase(stage);
     }
   }
+
+  /** The group of held-out prompts whose rule instance a train prompt shares. */
+  public static final String TWIN = "twin";
+
+  /** The group of held-out prompts without a twin in training: they need generalisation. */
+  public static final String NO_TWIN = "no-twin";
+
+  /** A task family's group name: the family in lower case. */
+  public static String groupName(TaskFamily family) {
+    return family.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /**
+   * One version's scores on a group of held-out prompts; the same measures as its overall row.
+   *
+   * @param group the group's name
+   * @param prompts held-out prompts in the group
+   * @param answered answers obtained on them
+   * @param meanGold mean gold of those answers (NaN if none)
+   * @param comparisons (prompt, sample) pairs judged against the baseline
+   * @param winRate share a HELD_OUT labeler preferred this version's answer, ties half (NaN if
+   *     none)
+   * @param goldWinRate the same judged by the noise-free gold score
+   * @param baselineGold the baseline's mean gold on the same comparisons
+   */
+  public record GroupScore(
+      String group,
+      int prompts,
+      int answered,
+      double meanGold,
+      int comparisons,
+      double winRate,
+      double goldWinRate,
+      double baselineGold) {}
 
   public EvaluationReport {
     versions = List.copyOf(versions);
@@ -127,6 +180,23 @@ public record EvaluationReport(
         out.append("  (").append(v.note()).append(')');
       }
       out.append(System.lineSeparator());
+      for (GroupScore g : v.groups()) {
+        out.append(
+            String.format(
+                "%-8s %-17s %6d %6s %7s %7s %7s %7s  %-7s %7s %9s %8s%n",
+                "",
+                "  " + g.group() + " (" + g.prompts() + ")",
+                g.answered(),
+                f(g.meanGold()),
+                "",
+                "",
+                "",
+                "",
+                v.baselineVersion() == null ? "-" : "v" + v.baselineVersion(),
+                f(g.baselineGold()),
+                f(g.winRate()),
+                f(g.goldWinRate())));
+      }
     }
     return out.toString();
   }

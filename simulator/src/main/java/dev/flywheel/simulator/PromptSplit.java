@@ -3,7 +3,9 @@ package dev.flywheel.simulator;
 import dev.flywheel.events.DataSplit;
 import dev.flywheel.schemas.PromptKeys;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
@@ -30,6 +32,7 @@ public final class PromptSplit {
   private final double evalFraction;
   private final List<Prompt> train;
   private final List<Prompt> heldOut;
+  private final Set<String> trainInstances;
 
   public PromptSplit(List<Prompt> prompts, double evalFraction) {
     if (!(evalFraction >= 0 && evalFraction < 1)) {
@@ -43,6 +46,9 @@ public final class PromptSplit {
     }
     this.train = List.copyOf(t);
     this.heldOut = List.copyOf(h);
+    Set<String> instances = new HashSet<>();
+    t.forEach(p -> instances.add(p.family().instance(p)));
+    this.trainInstances = Set.copyOf(instances);
   }
 
   /** Every family's prompts, split with the given eval fraction. */
@@ -70,6 +76,18 @@ public final class PromptSplit {
    */
   public List<Prompt> heldOut() {
     return heldOut;
+  }
+
+  /**
+   * Whether a train prompt is the same rule instance as this one ({@link TaskFamily#instance}: same
+   * family, same template kind, same filled slots up to phrasing and the order of operands the
+   * answer does not depend on): its <em>twin</em>. A held-out prompt with a twin is the same task
+   * as one trained on, asked in other words ({@code How can I wash a car?} / {@code Tell me how to
+   * wash a car.}, {@code 5+7} / {@code 7+5}); one without needs generalisation (a new sum, a new
+   * name, a new pair of words).
+   */
+  public boolean hasTwin(Prompt prompt) {
+    return trainInstances.contains(prompt.family().instance(prompt));
   }
 
   public Prompt randomTrain(RandomGenerator random) {

@@ -1,6 +1,7 @@
 package dev.flywheel.simulator;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.random.RandomGenerator;
@@ -43,6 +44,17 @@ public enum TaskFamily {
 
     private Prompt prompt(String kind, String text, String answer) {
       return new Prompt(this, kind, text, answer, answer, List.of());
+    }
+
+    /** The operands, sorted for a+b (= b+a), in order for a-b. */
+    @Override
+    String slots(Prompt p) {
+      List<String> operands =
+          new ArrayList<>(List.of(p.text().replaceAll("[^0-9]+", " ").strip().split(" ")));
+      if (p.kind().equals(ADD)) {
+        Collections.sort(operands);
+      }
+      return String.join(",", operands);
     }
 
     @Override
@@ -482,6 +494,31 @@ public enum TaskFamily {
       throw new IllegalArgumentException(prompt + " is not a " + this + " prompt");
     }
     return write(prompt, style, random);
+  }
+
+  /**
+   * The rule instance of a prompt of this family: its family, its template kind and its filled
+   * template slots, up to what the gold rule ignores: the phrasing (SAFETY's three phrasings of one
+   * ask) and the order of operands the answer does not depend on ({@code 7+5} and {@code 5+7};
+   * {@code larger, 7 or 3} and {@code 3 or 7}). Prompts of one instance have the same ideal answer
+   * and every response scores the same on them. A held-out prompt has a <em>twin</em> when a train
+   * prompt is the same instance ({@link PromptSplit#hasTwin}).
+   */
+  public String instance(Prompt prompt) {
+    if (prompt.family() != this) {
+      throw new IllegalArgumentException(prompt + " is not a " + this + " prompt");
+    }
+    return this + "/" + prompt.kind() + "/" + slots(prompt);
+  }
+
+  /**
+   * The filled slots of {@link #instance}: by default the answer and the keywords as a set (name,
+   * thing, verb, object, the other word or number). ARITHMETIC has no keywords: its operands.
+   */
+  String slots(Prompt prompt) {
+    List<String> keywords = new ArrayList<>(prompt.keywords());
+    Collections.sort(keywords);
+    return prompt.answer() + "|" + String.join(",", keywords);
   }
 
   abstract List<Prompt> generate();

@@ -9,5 +9,5 @@ export OMP_WAIT_POLICY=PASSIVE
 echo "building (first run downloads dependencies from Maven Central)..."
 mvn -q -B -ntp install -DskipTests
 classpath_file=local-platform/target/runtime-classpath.txt
-mvn -q -B -ntp -pl local-platform dependency:build-classpath -Dmdep.outputFile="$(pwd)/$classpath_file" -Dmdep.includeScope=runtime
+mvn -q -B -ntp -pl local-platform dependency:build-classpath -Dmdep.outputFile="$(pwd)/$classpath_file" -DincludeScope=runtime
 exec java -Xmx256m -Dlogback.configurationFile=dev/flywheel/local/launcher-logback.xml -cp "local-platform/target/classes:$(cat "$classpath_file")" dev.flywheel.local.LocalPlatform "$@"

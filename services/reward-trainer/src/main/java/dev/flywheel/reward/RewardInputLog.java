@@ -361,6 +361,17 @@ final class RewardInputLog {
     return new ArrayList<>(pool.subList(0, n));
   }
 
+  /** Every non-stale group of the buffer, oldest first (a fresh model's replay). */
+  List<EncodedGroup> replayAll() {
+    List<EncodedGroup> out = new ArrayList<>();
+    for (EncodedGroup g : buffer.list()) {
+      if (!stale(g)) {
+        out.add(g);
+      }
+    }
+    return out;
+  }
+
   /** The offset ranges of {@code training.comparisons} a round ending at {@code until} consumed. */
   OffsetRanges lineage(Map<TopicPartition, Long> until) {
     OffsetRanges lineage = new OffsetRanges(config.getComparisonsTopic());

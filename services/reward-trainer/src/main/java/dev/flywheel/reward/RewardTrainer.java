@@ -356,7 +356,14 @@ public final class RewardTrainer implements Runnable {
     List<EncodedGroup> staleDropped = roundInput.staleDropped();
     List<EncodedGroup> eval = input.evalGroups();
     Random random = new Random(config.getSeed() * 1_000_003L + round);
-    List<EncodedGroup> replay = input.replaySample(newTrain.size(), random);
+    // a fresh model (no accepted version yet) has no parent carrying what earlier rounds saw: it
+    // replays the whole buffer, so a first version rejected for want of evidence is followed by one
+    // trained on more data, not on the same amount
+    boolean fresh = ledger.latestAccepted().isEmpty();
+    List<EncodedGroup> replay =
+        fresh && config.getReplayFraction() > 0
+            ? input.replayAll()
+            : input.replaySample(newTrain.size(), random);
     List<EncodedGroup> data = new ArrayList<>(newTrain);
     data.addAll(replay);
     RoundPlan plan = RoundPlan.of(data, round, config, random);

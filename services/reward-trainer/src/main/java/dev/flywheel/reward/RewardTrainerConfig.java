@@ -103,7 +103,10 @@ public class RewardTrainerConfig {
   /**
    * Replay: groups sampled from the buffer of already-trained groups, as a fraction of the round's
    * new groups (0.5: a round of 200 new groups also replays 100 old ones). Keeps a warm-started
-   * model from drifting towards the latest data only. 0 disables.
+   * model from drifting towards the latest data only. A round with no accepted version to start
+   * from (a fresh model) replays the whole buffer instead: no parent carries what earlier rounds
+   * saw, so after a first version rejected for want of evidence the next one learns from all the
+   * data so far. 0 disables replay entirely.
    */
   private double replayFraction = 0.5;
 

@@ -295,8 +295,10 @@ class RewardTrainerLearningTest {
   /**
    * A first version rejected for want of evidence (here: a floor no model reaches) says nothing
    * against its input: the version records {@code gate_input_quarantined} 0 and its groups stay in
-   * the replay buffer — also in the buffer a restarted trainer rebuilds — so the next round learns
-   * from more data, not less. (The flipped-labels test above shows the other case: a version shown
+   * the replay buffer — also in the buffer a restarted trainer rebuilds. And while no version is
+   * accepted, a round replays the WHOLE buffer (a fresh model has no parent carrying what earlier
+   * rounds saw), not {@code replay-fraction} of its new groups: the next round learns from more
+   * data, not the same amount. (The flipped-labels test above shows the other case: a version shown
    * worse than its parent quarantines its input.)
    */
   @Test
@@ -310,7 +312,7 @@ class RewardTrainerLearningTest {
         h.config(
             Map.of(
                 "flywheel.reward-trainer.gate-min-accuracy", "0.9999",
-                "flywheel.reward-trainer.replay-fraction", "0"));
+                "flywheel.reward-trainer.replay-fraction", "0.5"));
     try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
       RewardModelVersion v1 =
           h.awaitVersions(v -> !v.isEmpty(), Duration.ofMinutes(3), trainer::describe).get(0);
@@ -321,6 +323,17 @@ class RewardTrainerLearningTest {
               && v1.getMetrics().get("gate_statistic") > 0.5,
           "lower bound of a model that learned something: " + v1.getMetrics());
       assertEquals(400, trainer.trainer.stats().groupsBuffered(), "kept for replay");
+
+      h.produce(h.comparisons, prefs.groups(400, DataSplit.TRAIN, T0.plusSeconds(2)));
+      RewardModelVersion v2 =
+          h.awaitVersions(v -> v.size() >= 2, Duration.ofMinutes(3), trainer::describe).get(1);
+      assertEquals(2, v2.getVersion());
+      assertEquals(400.0, v2.getMetrics().get("new_groups"));
+      assertEquals(
+          400.0,
+          v2.getMetrics().get("replay_groups"),
+          "no accepted parent: the whole buffer, not replay-fraction x 400 = 200");
+      assertEquals(800, trainer.trainer.stats().groupsBuffered());
     }
     try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
       long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
@@ -330,7 +343,7 @@ class RewardTrainerLearningTest {
       }
       assertEquals(TrainerStats.State.WAITING, trainer.trainer.stats().state(), trainer.describe());
       assertEquals(
-          400, trainer.trainer.stats().groupsBuffered(), "the rebuilt buffer holds them too");
+          800, trainer.trainer.stats().groupsBuffered(), "the rebuilt buffer holds them too");
     }
   }
 

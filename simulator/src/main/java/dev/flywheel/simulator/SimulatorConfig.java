@@ -234,8 +234,8 @@ public record SimulatorConfig(
 
   /** Builder with the defaults; the command line's are the same ({@link SimulatorCommand}). */
   public static final class Builder {
-    private URI servingUrl = URI.create("http://127.0.0.1:8082");
-    private URI gatewayUrl = URI.create("http://127.0.0.1:8080");
+    private URI servingUrl = URI.create("http://127.0.0.1:8092");
+    private URI gatewayUrl = URI.create("http://127.0.0.1:8091");
     private URI registryUrl;
     private String servingKey;
     private String gatewayKey;

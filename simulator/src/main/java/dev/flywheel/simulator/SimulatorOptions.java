@@ -16,14 +16,14 @@ final class SimulatorOptions {
   @Option(
       names = "--serving-url",
       paramLabel = "URL",
-      defaultValue = "http://127.0.0.1:8082",
+      defaultValue = "http://127.0.0.1:8092",
       description = "Serving's base URL. Default: ${DEFAULT-VALUE}.")
   URI servingUrl;
 
   @Option(
       names = "--gateway-url",
       paramLabel = "URL",
-      defaultValue = "http://127.0.0.1:8080",
+      defaultValue = "http://127.0.0.1:8091",
       description = "The feedback gateway's base URL. Default: ${DEFAULT-VALUE}.")
   URI gatewayUrl;
 

@@ -24,8 +24,8 @@ class SimulatorCommandTest {
     // record equality over every field: the command line's defaults cannot drift from the code's
     assertThat(command.config()).isEqualTo(SimulatorConfig.builder().build());
     SimulatorConfig c = command.config();
-    assertThat(c.servingUrl()).isEqualTo(URI.create("http://127.0.0.1:8082"));
-    assertThat(c.gatewayUrl()).isEqualTo(URI.create("http://127.0.0.1:8080"));
+    assertThat(c.servingUrl()).isEqualTo(URI.create("http://127.0.0.1:8092"));
+    assertThat(c.gatewayUrl()).isEqualTo(URI.create("http://127.0.0.1:8091"));
     assertThat(c.registryUrl()).isNull();
     assertThat(c.k()).isEqualTo(4);
     assertThat(c.count()).isEqualTo(2000);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.policy.config.PolicyTrainerConfig;
-import dev.flywheel.policy.service.TrainerStatus;
+import dev.flywheel.policy.service.PolicyTrainerStatus;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
@@ -63,7 +63,8 @@ class ApplicationTest {
       PolicyTrainerConfig config = ctx.getBean(PolicyTrainerConfig.class);
       assertEquals(Duration.ofMinutes(30), config.getPpoSchedule());
       assertTrue(!config.isAutoPromote());
-      assertEquals(TrainerStatus.Phase.DISABLED, ctx.getBean(TrainerStatus.class).phase());
+      assertEquals(
+          PolicyTrainerStatus.Phase.DISABLED, ctx.getBean(PolicyTrainerStatus.class).phase());
 
       HttpClient http = HttpClient.newHttpClient();
       HttpResponse<String> health =

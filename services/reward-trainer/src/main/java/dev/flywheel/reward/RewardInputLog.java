@@ -46,7 +46,7 @@ final class RewardInputLog {
   private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
 
   private final RewardTrainerConfig config;
-  private final TrainerStats stats;
+  private final RewardTrainerStats stats;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final AvroDeserializer<ComparisonGroup> deserializer;
   private final GroupEncoder encoder;
@@ -79,7 +79,7 @@ final class RewardInputLog {
 
   RewardInputLog(
       RewardTrainerConfig config,
-      TrainerStats stats,
+      RewardTrainerStats stats,
       KafkaConsumer<byte[], byte[]> consumer,
       AvroDeserializer<ComparisonGroup> deserializer,
       GroupEncoder encoder,

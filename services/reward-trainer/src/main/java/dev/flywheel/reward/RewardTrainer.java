@@ -92,7 +92,7 @@ public final class RewardTrainer implements Runnable {
 
   private final RewardTrainerConfig config;
   private final KafkaSettings kafka;
-  private final TrainerStats stats;
+  private final RewardTrainerStats stats;
   private volatile boolean running = true;
 
   // resources, created in startUp()
@@ -115,21 +115,21 @@ public final class RewardTrainer implements Runnable {
   private Checkpoints.Checkpoint resume;
 
   public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka) {
-    this(config, kafka, new TrainerStats());
+    this(config, kafka, new RewardTrainerStats());
   }
 
   /**
    * A trainer reporting into {@code stats} (shared across restarts by {@link
    * RewardTrainerService}).
    */
-  public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka, TrainerStats stats) {
+  public RewardTrainer(RewardTrainerConfig config, KafkaSettings kafka, RewardTrainerStats stats) {
     config.validate();
     this.config = config;
     this.kafka = kafka;
     this.stats = stats;
   }
 
-  public TrainerStats stats() {
+  public RewardTrainerStats stats() {
     return stats;
   }
 
@@ -154,12 +154,12 @@ public final class RewardTrainer implements Runnable {
     try {
       startUp();
       loop();
-      stats.state.set(TrainerStats.State.STOPPED);
+      stats.state.set(RewardTrainerStats.State.STOPPED);
     } catch (Stopped e) {
-      stats.state.set(TrainerStats.State.STOPPED);
+      stats.state.set(RewardTrainerStats.State.STOPPED);
     } catch (Throwable t) {
       if (!running) {
-        stats.state.set(TrainerStats.State.STOPPED);
+        stats.state.set(RewardTrainerStats.State.STOPPED);
         LOG.info("reward trainer stopped ({})", t.toString());
       } else {
         stats.lastError.set(t.toString());
@@ -168,7 +168,7 @@ public final class RewardTrainer implements Runnable {
             stats.fenced = true;
           }
         }
-        stats.state.set(TrainerStats.State.FAILED);
+        stats.state.set(RewardTrainerStats.State.FAILED);
         LOG.error(
             "reward trainer failed{}",
             stats.fenced ? " (fenced: another instance took over)" : "",
@@ -183,7 +183,7 @@ public final class RewardTrainer implements Runnable {
   // start-up
 
   private void startUp() throws Exception {
-    stats.state.set(TrainerStats.State.STARTING);
+    stats.state.set(RewardTrainerStats.State.STARTING);
     Duration timeout = config.getKafkaTimeout();
     store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
     checkpoints = new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept());
@@ -264,7 +264,7 @@ public final class RewardTrainer implements Runnable {
         input.pendingCount());
     sideInputs.catchUp();
     updateGauges();
-    stats.state.set(TrainerStats.State.WAITING);
+    stats.state.set(RewardTrainerStats.State.WAITING);
   }
 
   /**
@@ -347,7 +347,7 @@ public final class RewardTrainer implements Runnable {
     long version = ledger.nextVersion();
     long round = version;
     stats.currentRound = round;
-    stats.state.set(TrainerStats.State.TRAINING);
+    stats.state.set(RewardTrainerStats.State.TRAINING);
     long roundStart = System.nanoTime();
 
     // the round's input: everything read before the cut
@@ -473,7 +473,7 @@ public final class RewardTrainer implements Runnable {
               early,
               parent.isPresent(),
               (m, step, e) -> checkpoint(m, round, step, version, checkpointExtra, e));
-      stats.state.set(TrainerStats.State.PUBLISHING);
+      stats.state.set(RewardTrainerStats.State.PUBLISHING);
 
       // evaluation, reference offset, ceiling, gate
       RewardEvaluator.Result result = evaluator.evaluate(model, eval);
@@ -641,9 +641,9 @@ public final class RewardTrainer implements Runnable {
         parentModel.close();
       }
       stats.currentRound = -1;
-      if (stats.state() == TrainerStats.State.TRAINING
-          || stats.state() == TrainerStats.State.PUBLISHING) {
-        stats.state.set(TrainerStats.State.WAITING);
+      if (stats.state() == RewardTrainerStats.State.TRAINING
+          || stats.state() == RewardTrainerStats.State.PUBLISHING) {
+        stats.state.set(RewardTrainerStats.State.WAITING);
       }
       updateGauges();
     }

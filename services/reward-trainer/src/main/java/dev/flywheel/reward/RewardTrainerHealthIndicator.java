@@ -26,7 +26,7 @@ public class RewardTrainerHealthIndicator implements HealthIndicator {
 
   @Override
   public Publisher<HealthResult> getResult() {
-    TrainerStats s = service.stats();
+    RewardTrainerStats s = service.stats();
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("state", s.state().name());
     details.put("rounds", s.rounds());

@@ -25,7 +25,7 @@ public class RewardTrainerService {
 
   private static final Logger LOG = LoggerFactory.getLogger(RewardTrainerService.class);
 
-  private final TrainerStats stats = new TrainerStats();
+  private final RewardTrainerStats stats = new RewardTrainerStats();
   private final TrainerSupervisor supervisor;
 
   public RewardTrainerService(
@@ -47,7 +47,7 @@ public class RewardTrainerService {
                     @Override
                     public TrainerSupervisor.Ending run() {
                       trainer.run();
-                      if (stats.state() != TrainerStats.State.FAILED) {
+                      if (stats.state() != RewardTrainerStats.State.FAILED) {
                         return TrainerSupervisor.Ending.STOPPED;
                       }
                       return stats.fenced()
@@ -64,7 +64,7 @@ public class RewardTrainerService {
             .start();
   }
 
-  public TrainerStats stats() {
+  public RewardTrainerStats stats() {
     return stats;
   }
 

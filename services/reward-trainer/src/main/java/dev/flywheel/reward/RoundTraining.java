@@ -33,7 +33,7 @@ final class RoundTraining {
   }
 
   private final RewardTrainerConfig config;
-  private final TrainerStats stats;
+  private final RewardTrainerStats stats;
   private final MetricsPublisher metrics;
   private final RewardEvaluator evaluator;
   private final Runnable checkRunning;
@@ -43,7 +43,7 @@ final class RoundTraining {
    */
   RoundTraining(
       RewardTrainerConfig config,
-      TrainerStats stats,
+      RewardTrainerStats stats,
       MetricsPublisher metrics,
       RewardEvaluator evaluator,
       Runnable checkRunning) {

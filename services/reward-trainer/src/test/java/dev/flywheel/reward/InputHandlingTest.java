@@ -136,7 +136,7 @@ class InputHandlingTest {
       long started = System.nanoTime();
       long deadline = started + Duration.ofMinutes(1).toNanos();
       // idle (only eval groups) for longer than T
-      while (trainer.trainer.stats().state() != TrainerStats.State.WAITING
+      while (trainer.trainer.stats().state() != RewardTrainerStats.State.WAITING
           || System.nanoTime() - started < maxWait.toNanos() + 1_000_000_000L) {
         assertTrue(System.nanoTime() < deadline, "trainer never idle: " + trainer.describe());
         Thread.sleep(100);

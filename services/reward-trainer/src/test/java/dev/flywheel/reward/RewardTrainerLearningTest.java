@@ -337,11 +337,12 @@ class RewardTrainerLearningTest {
     }
     try (RunningTrainer trainer = new RunningTrainer(config, h.kafka())) {
       long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-      while (trainer.trainer.stats().state() != TrainerStats.State.WAITING
+      while (trainer.trainer.stats().state() != RewardTrainerStats.State.WAITING
           && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
-      assertEquals(TrainerStats.State.WAITING, trainer.trainer.stats().state(), trainer.describe());
+      assertEquals(
+          RewardTrainerStats.State.WAITING, trainer.trainer.stats().state(), trainer.describe());
       assertEquals(
           800, trainer.trainer.stats().groupsBuffered(), "the rebuilt buffer holds them too");
     }

@@ -37,7 +37,7 @@ class RewardTrainerServiceTest {
       assertEquals(HealthStatus.DOWN, status(health));
       assertTrue(service.stats().lastError().contains(missing), service.stats().lastError());
       infra.createTopic(missing, 2);
-      await(() -> service.stats().state() == TrainerStats.State.WAITING, 60_000);
+      await(() -> service.stats().state() == RewardTrainerStats.State.WAITING, 60_000);
       assertEquals(HealthStatus.UP, status(health));
     }
   }

@@ -15,7 +15,7 @@ public final class RunningTrainer implements AutoCloseable {
   }
 
   public String describe() {
-    TrainerStats s = trainer.stats();
+    RewardTrainerStats s = trainer.stats();
     return "trainer "
         + s.state()
         + " pending "

@@ -31,12 +31,12 @@ final class DeadLetterWriter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetterWriter.class);
 
   private final String topic;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final KafkaProducer<String, DeadLetter> producer;
   private final AcknowledgedSends<String, DeadLetter> sends;
   private final Map<TopicPartition, Long> watermark = new HashMap<>();
 
-  DeadLetterWriter(KafkaSettings kafka, String topic, TrainerStatus status) {
+  DeadLetterWriter(KafkaSettings kafka, String topic, PolicyTrainerStatus status) {
     this.topic = topic;
     this.status = status;
     Map<String, Object> producerConfig = kafka.producerConfig(InputFeed.SERVICE + "-dead-letters");

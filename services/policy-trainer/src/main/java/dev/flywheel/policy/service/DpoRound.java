@@ -91,7 +91,7 @@ final class DpoRound {
   private final MetricsPublisher metrics;
   private final ComparisonBuffer comparisons;
   private final InputFeed feed;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final RoundScheduler scheduler;
   private final PolicyPublisher output;
   private final BooleanSupplier stop;
@@ -109,7 +109,7 @@ final class DpoRound {
       MetricsPublisher metrics,
       ComparisonBuffer comparisons,
       InputFeed feed,
-      TrainerStatus status,
+      PolicyTrainerStatus status,
       RoundScheduler scheduler,
       PolicyPublisher output,
       BooleanSupplier stop) {
@@ -146,7 +146,7 @@ final class DpoRound {
    * round.
    */
   void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
-    status.phase(TrainerStatus.Phase.DPO);
+    status.phase(PolicyTrainerStatus.Phase.DPO);
     ResumeState state;
     long target;
     int fromStep;
@@ -171,7 +171,7 @@ final class DpoRound {
       // only a resumed round: its groups fell out of the bounded buffer after the restart
       LOG.warn("DPO round {}: none of its train groups is held any more; dropping it", target);
       output.clearCheckpoint();
-      status.phase(TrainerStatus.Phase.IDLE);
+      status.phase(PolicyTrainerStatus.Phase.IDLE);
       return;
     }
     List<AutoCloseable> owned = new ArrayList<>();
@@ -207,7 +207,7 @@ final class DpoRound {
       OfflineDpoTrainer.Result result =
           train(trainer, policy, reference, groups, state, target, fromStep);
 
-      status.phase(TrainerStatus.Phase.EVALUATING);
+      status.phase(PolicyTrainerStatus.Phase.EVALUATING);
       OfflineDpoTrainer.Evaluation heldOut =
           trainer.evaluate(
               policy, reference, eval.stream().map(ComparisonBuffer.StoredGroup::ranked).toList());
@@ -252,7 +252,7 @@ final class DpoRound {
           verdict.reason());
       metrics.publish("eval", target, target, result.steps(), m);
 
-      status.phase(TrainerStatus.Phase.PUBLISHING);
+      status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
       ModelStatus st = verdict.status();
       output.publish(
           PolicyStage.PPO,

@@ -79,7 +79,7 @@ final class InputFeed implements AutoCloseable {
   private final VersionLedger<RewardModelVersion> rewards;
   private final PromptPool prompts;
   private final ComparisonBuffer comparisons;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final Deque<StoredDemo> demos = new ArrayDeque<>();
 
   /** While the registry is down: no read before this (System.nanoTime()). */
@@ -112,7 +112,7 @@ final class InputFeed implements AutoCloseable {
       Map<TopicPartition, Long> versionStart,
       PromptPool prompts,
       ComparisonBuffer comparisons,
-      TrainerStatus status) {
+      PolicyTrainerStatus status) {
     this.config = config;
     this.policies = policies;
     this.rewards = rewards;

@@ -44,7 +44,7 @@ final class PolicyPublisher {
   private final Checkpoints checkpoints;
   private final VersionPublisher<PolicyVersion> publisher;
   private final VersionLedger<PolicyVersion> policies;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final PolicyTrainerLoop.Events events;
 
   PolicyPublisher(
@@ -54,7 +54,7 @@ final class PolicyPublisher {
       Checkpoints checkpoints,
       VersionPublisher<PolicyVersion> publisher,
       VersionLedger<PolicyVersion> policies,
-      TrainerStatus status,
+      PolicyTrainerStatus status,
       PolicyTrainerLoop.Events events) {
     this.config = config;
     this.manager = manager;
@@ -212,7 +212,7 @@ final class PolicyPublisher {
         sha);
     events.published(published);
     checkpoints.clear();
-    status.phase(TrainerStatus.Phase.IDLE);
+    status.phase(PolicyTrainerStatus.Phase.IDLE);
   }
 
   private static void deleteQuietly(Path path) {

@@ -113,7 +113,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   private final PpoConfig ppoConfig;
   private final DpoConfig dpoConfig;
   private final KafkaSettings kafka;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final Events events;
   private volatile boolean stopRequested;
   private volatile Thread thread;
@@ -140,7 +140,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       PpoConfig ppoConfig,
       DpoConfig dpoConfig,
       KafkaSettings kafka,
-      TrainerStatus status,
+      PolicyTrainerStatus status,
       Events events) {
     this.config = config;
     this.sftConfig = sftConfig.copy().validate();
@@ -161,7 +161,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     return thread;
   }
 
-  public TrainerStatus status() {
+  public PolicyTrainerStatus status() {
     return status;
   }
 
@@ -206,9 +206,9 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       while (!stopRequested) {
         tick();
       }
-      status.phase(TrainerStatus.Phase.STOPPED);
+      status.phase(PolicyTrainerStatus.Phase.STOPPED);
     } catch (StopSignal s) {
-      status.phase(TrainerStatus.Phase.STOPPED);
+      status.phase(PolicyTrainerStatus.Phase.STOPPED);
     } catch (Throwable t) {
       LOG.error("policy trainer loop failed", t);
       status.failed(t);
@@ -226,7 +226,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   }
 
   private void init() throws IOException, TimeoutException {
-    status.phase(TrainerStatus.Phase.STARTING);
+    status.phase(PolicyTrainerStatus.Phase.STARTING);
     manager = Devices.newManager(config.getDevice());
     store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
     checkpoints = new Checkpoints(Path.of(config.getStateDir()).resolve("checkpoints"), 2);
@@ -304,7 +304,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
                 () -> stopRequested)
             : null;
 
-    status.phase(TrainerStatus.Phase.CATCHING_UP);
+    status.phase(PolicyTrainerStatus.Phase.CATCHING_UP);
     while (!feed.caughtUp()) {
       checkStop();
       feed.poll(Duration.ofMillis(200));
@@ -339,7 +339,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
         pendingResume = c;
       }
     }
-    status.phase(TrainerStatus.Phase.IDLE);
+    status.phase(PolicyTrainerStatus.Phase.IDLE);
   }
 
   private Map<TopicPartition, Long> endOffsets(List<String> topics) {
@@ -438,7 +438,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             e.toString());
         scheduler.markUnusable(pair);
         status.error(e);
-        status.phase(TrainerStatus.Phase.IDLE);
+        status.phase(PolicyTrainerStatus.Phase.IDLE);
       }
     }
   }

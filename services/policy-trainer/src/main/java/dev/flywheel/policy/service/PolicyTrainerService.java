@@ -38,13 +38,13 @@ public class PolicyTrainerService {
       DpoConfig dpo,
       KafkaProperties kafka,
       RegistryProperties registry,
-      TrainerStatus status) {
+      PolicyTrainerStatus status) {
     sft.copy().validate();
     ppo.copy().validate();
     dpo.copy().validate();
     if (!config.isEnabled()) {
       LOG.info("flywheel.policy-trainer.enabled=false: not training");
-      status.phase(TrainerStatus.Phase.DISABLED);
+      status.phase(PolicyTrainerStatus.Phase.DISABLED);
       supervisor = null;
       return;
     }
@@ -64,7 +64,7 @@ public class PolicyTrainerService {
                     @Override
                     public TrainerSupervisor.Ending run() {
                       loop.run();
-                      if (status.phase() != TrainerStatus.Phase.FAILED) {
+                      if (status.phase() != PolicyTrainerStatus.Phase.FAILED) {
                         return TrainerSupervisor.Ending.STOPPED;
                       }
                       return status.fenced()

@@ -59,7 +59,7 @@ final class RlRound {
   private final MetricsPublisher metrics;
   private final PromptPool prompts;
   private final InputFeed feed;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final RoundScheduler scheduler;
   private final PolicyPublisher output;
   private final BooleanSupplier stop;
@@ -74,7 +74,7 @@ final class RlRound {
       MetricsPublisher metrics,
       PromptPool prompts,
       InputFeed feed,
-      TrainerStatus status,
+      PolicyTrainerStatus status,
       RoundScheduler scheduler,
       PolicyPublisher output,
       BooleanSupplier stop) {
@@ -120,7 +120,7 @@ final class RlRound {
    * round.
    */
   void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
-    status.phase(TrainerStatus.Phase.PPO);
+    status.phase(PolicyTrainerStatus.Phase.PPO);
     Map<String, String> extra = new LinkedHashMap<>();
     RewardModelVersion rm;
     PolicyVersion base;
@@ -291,7 +291,7 @@ final class RlRound {
         }
       }
 
-      status.phase(TrainerStatus.Phase.EVALUATING);
+      status.phase(PolicyTrainerStatus.Phase.EVALUATING);
       List<int[]> heldOut =
           prompts.heldOut(ppoConfig.getEvalPrompts()).stream().map(trainer::fitPrompt).toList();
       boolean onTrain = heldOut.isEmpty();
@@ -349,7 +349,7 @@ final class RlRound {
       m.values().removeIf(v -> v == null || !Double.isFinite(v));
       metrics.publish("eval", target, target, iterations, m);
 
-      status.phase(TrainerStatus.Phase.PUBLISHING);
+      status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
       ModelStatus st = verdict.status();
       Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
       hp.putAll(config.toMap());

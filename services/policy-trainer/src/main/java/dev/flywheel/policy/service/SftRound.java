@@ -46,7 +46,7 @@ final class SftRound {
   private final VersionLedger<PolicyVersion> policies;
   private final MetricsPublisher metrics;
   private final InputFeed feed;
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
   private final RoundScheduler scheduler;
   private final PolicyPublisher output;
   private final BooleanSupplier stop;
@@ -58,7 +58,7 @@ final class SftRound {
       VersionLedger<PolicyVersion> policies,
       MetricsPublisher metrics,
       InputFeed feed,
-      TrainerStatus status,
+      PolicyTrainerStatus status,
       RoundScheduler scheduler,
       PolicyPublisher output,
       BooleanSupplier stop) {
@@ -78,7 +78,7 @@ final class SftRound {
    * Trains, evaluates and publishes one SFT version; {@code resume} continues a checkpointed round.
    */
   void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
-    status.phase(TrainerStatus.Phase.SFT);
+    status.phase(PolicyTrainerStatus.Phase.SFT);
     Map<String, String> extra = new LinkedHashMap<>();
     long target;
     PolicyVersion base;
@@ -197,7 +197,7 @@ final class SftRound {
       LOG.info("SFT version {} trained: {}", target, result.metrics());
       metrics.publish("sft", target, target, result.steps(), result.metrics());
 
-      status.phase(TrainerStatus.Phase.PUBLISHING);
+      status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
       Map<String, Double> m = new LinkedHashMap<>(result.metrics());
       ModelStatus st = sftStatus(trainer, demos, result, m);
       Map<String, String> hp = new LinkedHashMap<>(sftConfig.toMap());

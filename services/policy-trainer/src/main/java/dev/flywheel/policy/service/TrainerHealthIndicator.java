@@ -17,9 +17,9 @@ import org.reactivestreams.Publisher;
 @Singleton
 public class TrainerHealthIndicator implements HealthIndicator {
 
-  private final TrainerStatus status;
+  private final PolicyTrainerStatus status;
 
-  public TrainerHealthIndicator(TrainerStatus status) {
+  public TrainerHealthIndicator(PolicyTrainerStatus status) {
     this.status = status;
   }
 
@@ -37,9 +37,9 @@ public class TrainerHealthIndicator implements HealthIndicator {
     if (status.lastError() != null) {
       details.put("lastError", status.lastError());
     }
-    TrainerStatus.Phase phase = status.phase();
+    PolicyTrainerStatus.Phase phase = status.phase();
     HealthStatus health =
-        phase == TrainerStatus.Phase.FAILED || phase == TrainerStatus.Phase.STOPPED
+        phase == PolicyTrainerStatus.Phase.FAILED || phase == PolicyTrainerStatus.Phase.STOPPED
             ? HealthStatus.DOWN
             : HealthStatus.UP;
     return Publishers.just(HealthResult.builder("trainer", health).details(details).build());

@@ -10,10 +10,10 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Prometheus meters ({@code /prometheus}) of the training loop, named {@code
- * flywheel_policy_trainer_*}: gauges of the phase (ordinal of {@link TrainerStatus.Phase}), round,
- * step, last published version, the comparison groups held for DPO and the latest PPO/SFT/DPO
- * figures; counters of rounds, PPO iterations, DPO steps, versions, rejections, resumes and dead
- * letters.
+ * flywheel_policy_trainer_*}: gauges of the phase (ordinal of {@link PolicyTrainerStatus.Phase}),
+ * round, step, last published version, the comparison groups held for DPO and the latest
+ * PPO/SFT/DPO figures; counters of rounds, PPO iterations, DPO steps, versions, rejections, resumes
+ * and dead letters.
  */
 @Context
 @Requires(beans = MeterRegistry.class)
@@ -41,11 +41,11 @@ public class TrainerMeters {
           "dpo_margin",
           "dpo_accuracy");
 
-  public TrainerMeters(MeterRegistry registry, TrainerStatus status) {
+  public TrainerMeters(MeterRegistry registry, PolicyTrainerStatus status) {
     gauge(
         registry,
         "flywheel.policy.trainer.phase",
-        "phase ordinal: " + List.of(TrainerStatus.Phase.values()),
+        "phase ordinal: " + List.of(PolicyTrainerStatus.Phase.values()),
         status,
         s -> s.phase().ordinal());
     gauge(
@@ -53,31 +53,31 @@ public class TrainerMeters {
         "flywheel.policy.trainer.round",
         "version number the current round will publish",
         status,
-        TrainerStatus::round);
+        PolicyTrainerStatus::round);
     gauge(
         registry,
         "flywheel.policy.trainer.step",
         "step (SFT, DPO) or iteration (PPO) within the round",
         status,
-        TrainerStatus::step);
+        PolicyTrainerStatus::step);
     gauge(
         registry,
         "flywheel.policy.trainer.last.version",
         "last published policy version",
         status,
-        TrainerStatus::lastPublishedVersion);
+        PolicyTrainerStatus::lastPublishedVersion);
     gauge(
         registry,
         "flywheel.policy.trainer.dpo.train.groups",
         "comparison groups (TRAIN split) held for DPO rounds",
         status,
-        TrainerStatus::comparisonTrainGroups);
+        PolicyTrainerStatus::comparisonTrainGroups);
     gauge(
         registry,
         "flywheel.policy.trainer.dpo.eval.groups",
         "comparison groups (EVAL split) held for the DPO rounds' evaluation",
         status,
-        TrainerStatus::comparisonEvalGroups);
+        PolicyTrainerStatus::comparisonEvalGroups);
     for (String figure : FIGURES) {
       gauge(
           registry,
@@ -86,51 +86,55 @@ public class TrainerMeters {
           status,
           s -> s.figure(figure));
     }
-    counter(registry, "flywheel.policy.trainer.sft.rounds", status, TrainerStatus::sftRounds);
-    counter(registry, "flywheel.policy.trainer.ppo.rounds", status, TrainerStatus::ppoRounds);
+    counter(registry, "flywheel.policy.trainer.sft.rounds", status, PolicyTrainerStatus::sftRounds);
+    counter(registry, "flywheel.policy.trainer.ppo.rounds", status, PolicyTrainerStatus::ppoRounds);
     counter(
-        registry, "flywheel.policy.trainer.ppo.iterations", status, TrainerStatus::ppoIterations);
-    counter(registry, "flywheel.policy.trainer.dpo.rounds", status, TrainerStatus::dpoRounds);
-    counter(registry, "flywheel.policy.trainer.dpo.steps", status, TrainerStatus::dpoSteps);
+        registry,
+        "flywheel.policy.trainer.ppo.iterations",
+        status,
+        PolicyTrainerStatus::ppoIterations);
+    counter(registry, "flywheel.policy.trainer.dpo.rounds", status, PolicyTrainerStatus::dpoRounds);
+    counter(registry, "flywheel.policy.trainer.dpo.steps", status, PolicyTrainerStatus::dpoSteps);
     counter(
         registry,
         "flywheel.policy.trainer.versions.published",
         status,
-        TrainerStatus::versionsPublished);
+        PolicyTrainerStatus::versionsPublished);
     counter(
         registry,
         "flywheel.policy.trainer.versions.rejected",
         status,
-        TrainerStatus::versionsRejected);
-    counter(registry, "flywheel.policy.trainer.resumes", status, TrainerStatus::resumes);
-    counter(registry, "flywheel.policy.trainer.dead.letters", status, TrainerStatus::deadLetters);
+        PolicyTrainerStatus::versionsRejected);
+    counter(registry, "flywheel.policy.trainer.resumes", status, PolicyTrainerStatus::resumes);
+    counter(
+        registry, "flywheel.policy.trainer.dead.letters", status, PolicyTrainerStatus::deadLetters);
     counter(
         registry,
         "flywheel.policy.trainer.duplicate.demonstrations",
         status,
-        TrainerStatus::duplicateDemonstrations);
+        PolicyTrainerStatus::duplicateDemonstrations);
     counter(
         registry,
         "flywheel.policy.trainer.registry.outages",
         status,
-        TrainerStatus::registryOutages);
-    counter(registry, "flywheel.policy.trainer.restarts", status, TrainerStatus::restarts);
+        PolicyTrainerStatus::registryOutages);
+    counter(registry, "flywheel.policy.trainer.restarts", status, PolicyTrainerStatus::restarts);
   }
 
   private static void gauge(
       MeterRegistry registry,
       String name,
       String description,
-      TrainerStatus status,
-      ToDoubleFunction<TrainerStatus> f) {
+      PolicyTrainerStatus status,
+      ToDoubleFunction<PolicyTrainerStatus> f) {
     Gauge.builder(name, status, f).description(description).register(registry);
   }
 
   private static void counter(
       MeterRegistry registry,
       String name,
-      TrainerStatus status,
-      ToDoubleFunction<TrainerStatus> f) {
+      PolicyTrainerStatus status,
+      ToDoubleFunction<PolicyTrainerStatus> f) {
     FunctionCounter.builder(name, status, f).register(registry);
   }
 }

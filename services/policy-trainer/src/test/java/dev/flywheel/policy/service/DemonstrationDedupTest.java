@@ -21,7 +21,7 @@ class DemonstrationDedupTest {
   void aRedeliveredDemonstrationTrainsOnce(FlywheelInfra infra) throws Exception {
     Harness h = new Harness(infra);
     h.produceDemonstrations(30, 7, 2); // 60 records, 30 events
-    TrainerStatus status = new TrainerStatus();
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
     PolicyTrainerLoop loop = h.loop(status, null);
     loop.start();
     try {

@@ -54,7 +54,7 @@ class DpoRoundTest {
     Harness h = new Harness(infra);
     h.enableDpo(MIN_GROUPS);
     h.produceDemonstrations(40, 1);
-    TrainerStatus status = new TrainerStatus();
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
     AtomicInteger idle = new AtomicInteger();
     List<PolicyVersion> published = Collections.synchronizedList(new ArrayList<>());
     PolicyTrainerLoop loop =
@@ -214,7 +214,7 @@ class DpoRoundTest {
     List<Resume> resumes = Collections.synchronizedList(new ArrayList<>());
 
     // 1. SFT, then a crash at the DPO round's first checkpoint
-    TrainerStatus s1 = new TrainerStatus();
+    PolicyTrainerStatus s1 = new PolicyTrainerStatus();
     PolicyTrainerLoop first =
         h.loop(
             s1,
@@ -227,11 +227,11 @@ class DpoRoundTest {
               }
             });
     first.start().join(120_000);
-    assertEquals(TrainerStatus.Phase.FAILED, s1.phase());
+    assertEquals(PolicyTrainerStatus.Phase.FAILED, s1.phase());
     assertEquals(List.of(1L), versions(h));
 
     // 2. restart: resumes the DPO round at step 1, publishes version 2, crashes right after
-    TrainerStatus s2 = new TrainerStatus();
+    PolicyTrainerStatus s2 = new PolicyTrainerStatus();
     PolicyTrainerLoop second =
         h.loop(
             s2,
@@ -247,7 +247,7 @@ class DpoRoundTest {
               }
             });
     second.start().join(90_000);
-    assertEquals(TrainerStatus.Phase.FAILED, s2.phase());
+    assertEquals(PolicyTrainerStatus.Phase.FAILED, s2.phase());
     assertEquals(List.of(new Resume("dpo", 2, 1)), resumes);
     assertEquals(List.of(1L, 2L), versions(h));
     PolicyVersion dpo = h.latestPolicyVersions().get(1);
@@ -256,7 +256,7 @@ class DpoRoundTest {
     assertTrue(hasCheckpoint(h), "the crash left the published round's checkpoint behind");
 
     // 3. restart: that checkpoint's round is published: discarded, nothing trained or published
-    TrainerStatus s3 = new TrainerStatus();
+    PolicyTrainerStatus s3 = new PolicyTrainerStatus();
     CountDownLatch idled = new CountDownLatch(2);
     PolicyTrainerLoop third =
         h.loop(
@@ -305,11 +305,11 @@ class DpoRoundTest {
   }
 
   /** Waits (up to 60 s) until {@code condition} holds; fails early when the loop failed. */
-  private static void await(BooleanSupplier condition, TrainerStatus status, String what)
+  private static void await(BooleanSupplier condition, PolicyTrainerStatus status, String what)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + 60_000;
     while (!condition.getAsBoolean()) {
-      if (status.phase() == TrainerStatus.Phase.FAILED) {
+      if (status.phase() == PolicyTrainerStatus.Phase.FAILED) {
         throw new AssertionError("the loop failed: " + status.lastError());
       }
       if (System.currentTimeMillis() > deadline) {

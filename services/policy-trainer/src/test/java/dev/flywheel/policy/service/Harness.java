@@ -139,7 +139,7 @@ final class Harness {
     dpo.setLogEvery(1);
   }
 
-  PolicyTrainerLoop loop(TrainerStatus status, PolicyTrainerLoop.Events events) {
+  PolicyTrainerLoop loop(PolicyTrainerStatus status, PolicyTrainerLoop.Events events) {
     return new PolicyTrainerLoop(config, sft, ppo, dpo, kafka(), status, events);
   }
 
@@ -414,7 +414,7 @@ final class Harness {
 
   /** Waits until the latest record of some version matches {@code condition}. */
   PolicyVersion awaitVersion(
-      Predicate<PolicyVersion> condition, Duration timeout, TrainerStatus status)
+      Predicate<PolicyVersion> condition, Duration timeout, PolicyTrainerStatus status)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeout.toMillis();
     while (System.currentTimeMillis() < deadline) {
@@ -423,7 +423,7 @@ final class Harness {
           return v;
         }
       }
-      if (status != null && status.phase() == TrainerStatus.Phase.FAILED) {
+      if (status != null && status.phase() == PolicyTrainerStatus.Phase.FAILED) {
         throw new AssertionError("the loop failed: " + status.lastError());
       }
       Thread.sleep(300);

@@ -38,7 +38,7 @@ class PolicyTrainerIntegrationTest {
     Harness h = new Harness(infra);
     h.produceDemonstrations(40, 1);
     h.produceTranscripts(30, 2);
-    TrainerStatus status = new TrainerStatus();
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
     java.util.concurrent.atomic.AtomicInteger idle =
         new java.util.concurrent.atomic.AtomicInteger();
     PolicyTrainerLoop loop =
@@ -187,11 +187,11 @@ class PolicyTrainerIntegrationTest {
         Thread.sleep(50);
       }
       assertTrue(idle.get() >= idleAtError + 2, "the loop went idle again after the failure");
-      assertEquals(TrainerStatus.Phase.IDLE, status.phase());
+      assertEquals(PolicyTrainerStatus.Phase.IDLE, status.phase());
       assertEquals(2, status.versionsPublished(), "no PPO round on an unverifiable reward model");
     } finally {
       assertTrue(loop.stop(Duration.ofSeconds(60)));
     }
-    assertEquals(TrainerStatus.Phase.STOPPED, status.phase());
+    assertEquals(PolicyTrainerStatus.Phase.STOPPED, status.phase());
   }
 }

@@ -29,7 +29,7 @@ class RegistryOutageTest {
     try (RegistryProxy registry = new RegistryProxy(infra.registryUrl())) {
       registry.setAvailable(false);
       h.registryUrl = registry.url();
-      TrainerStatus status = new TrainerStatus();
+      PolicyTrainerStatus status = new PolicyTrainerStatus();
       PolicyTrainerLoop loop = h.loop(status, null);
       loop.start();
       try {
@@ -41,7 +41,7 @@ class RegistryOutageTest {
         }
         assertEquals(0, status.deadLetters(), "an outage is not bad input");
         assertEquals(
-            TrainerStatus.Phase.CATCHING_UP,
+            PolicyTrainerStatus.Phase.CATCHING_UP,
             status.phase(),
             "not caught up while records are unread");
 

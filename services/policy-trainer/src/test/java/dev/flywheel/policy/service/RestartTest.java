@@ -70,7 +70,7 @@ class RestartTest {
     List<Resume> resumes = Collections.synchronizedList(new ArrayList<>());
 
     // 1. crash at the SFT checkpoint of step 20
-    TrainerStatus s1 = new TrainerStatus();
+    PolicyTrainerStatus s1 = new PolicyTrainerStatus();
     PolicyTrainerLoop first =
         h.loop(
             s1,
@@ -81,12 +81,12 @@ class RestartTest {
               }
             });
     first.start().join(60_000);
-    assertEquals(TrainerStatus.Phase.FAILED, s1.phase());
+    assertEquals(PolicyTrainerStatus.Phase.FAILED, s1.phase());
     assertTrue(h.policyVersions().isEmpty());
 
     // 2. restart: resumes SFT at step 20, publishes version 4; then crashes at the first PPO
     // checkpoint
-    TrainerStatus s2 = new TrainerStatus();
+    PolicyTrainerStatus s2 = new PolicyTrainerStatus();
     PolicyTrainerLoop second =
         h.loop(
             s2,
@@ -111,10 +111,10 @@ class RestartTest {
     String[] rm = h.trainRewardModel("rm-restart");
     h.publishRewardModel(1, ModelStatus.LIVE, rm[0], rm[1], 0.0);
     second.thread().join(90_000);
-    assertEquals(TrainerStatus.Phase.FAILED, s2.phase(), "crashed at the PPO checkpoint");
+    assertEquals(PolicyTrainerStatus.Phase.FAILED, s2.phase(), "crashed at the PPO checkpoint");
 
     // 3. restart: resumes PPO at iteration 1, publishes version 5, crashes right after publishing
-    TrainerStatus s3 = new TrainerStatus();
+    PolicyTrainerStatus s3 = new PolicyTrainerStatus();
     PolicyTrainerLoop third =
         h.loop(
             s3,
@@ -130,7 +130,7 @@ class RestartTest {
               }
             });
     third.start().join(90_000);
-    assertEquals(TrainerStatus.Phase.FAILED, s3.phase());
+    assertEquals(PolicyTrainerStatus.Phase.FAILED, s3.phase());
     assertEquals(new Resume("ppo", 5, 1), resumes.get(1));
     PolicyVersion ppo =
         h.awaitVersion(v -> v.getStage() == PolicyStage.PPO, Duration.ofSeconds(5), null);
@@ -147,7 +147,7 @@ class RestartTest {
 
     // 4. restart: the checkpoint's round is already published: discarded, nothing is published
     // again
-    TrainerStatus s4 = new TrainerStatus();
+    PolicyTrainerStatus s4 = new PolicyTrainerStatus();
     java.util.concurrent.CountDownLatch idled = new java.util.concurrent.CountDownLatch(2);
     PolicyTrainerLoop fourth =
         h.loop(
@@ -168,7 +168,7 @@ class RestartTest {
     assertTrue(
         idled.await(60, java.util.concurrent.TimeUnit.SECONDS), "the restarted loop went idle");
     assertTrue(fourth.stop(Duration.ofSeconds(30)));
-    assertEquals(TrainerStatus.Phase.STOPPED, s4.phase());
+    assertEquals(PolicyTrainerStatus.Phase.STOPPED, s4.phase());
     assertEquals(2, resumes.size(), "no resume of a published round: " + resumes);
     assertTrue(!hasCheckpoint(h));
     assertEquals(0, s4.versionsPublished());

@@ -42,7 +42,7 @@ class SftPromotionTest {
       throws Exception {
     Harness h = harness(infra);
     h.produceDemonstrations(40, 1);
-    TrainerStatus status = new TrainerStatus();
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
     PolicyTrainerLoop loop = h.loop(status, null);
     loop.start();
     try {
@@ -71,7 +71,7 @@ class SftPromotionTest {
   void aRetrainedSftThatImitatesWorseStaysCandidate(FlywheelInfra infra) throws Exception {
     Harness h = harness(infra);
     h.produceDemonstrations(40, 1);
-    TrainerStatus status = new TrainerStatus();
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
     PolicyTrainerLoop loop = h.loop(status, null);
     loop.start();
     PolicyVersion first;
@@ -83,7 +83,7 @@ class SftPromotionTest {
     // the next round wrecks the model: Adam steps of size 1 move every weight by about 1 per step
     h.sft.setLearningRate(1.0f);
     h.produceDemonstrations(40, 2);
-    TrainerStatus again = new TrainerStatus();
+    PolicyTrainerStatus again = new PolicyTrainerStatus();
     PolicyTrainerLoop second = h.loop(again, null);
     second.start();
     try {

@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Live figures of the trainer, read by the health indicator and the Prometheus gauges. Thread-safe.
  */
-public final class TrainerStats {
+public final class RewardTrainerStats {
 
   /** What the trainer loop is doing. */
   public enum State {

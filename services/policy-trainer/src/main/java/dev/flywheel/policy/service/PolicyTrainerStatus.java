@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * What the training loop is doing, for {@code /health}, {@code /prometheus} and tests. Written by
  * the loop thread, read by any; every field is individually consistent (volatile / atomic).
  */
-public final class TrainerStatus {
+public final class PolicyTrainerStatus {
 
   /**
    * The loop's phase (its ordinal is the {@code flywheel_policy_trainer_phase} gauge: new phases go

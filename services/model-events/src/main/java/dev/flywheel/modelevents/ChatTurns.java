@@ -22,7 +22,7 @@ public final class ChatTurns {
   public static ChatTurn toChatTurn(Turn turn) {
     String text = turn.getText();
     return new ChatTurn(
-        dev.flywheel.model.Role.valueOf(turn.getRole().name()), text == null ? "" : text);
+        dev.flywheel.model.ChatRole.valueOf(turn.getRole().name()), text == null ? "" : text);
   }
 
   /** {@link #toChatTurn} of each, in order, as a new modifiable list. */

@@ -12,7 +12,8 @@ class ChatTurnsTest {
 
   @Test
   void everyRoleMapsToTheSameNamedRoleBothWays() {
-    assertEquals(dev.flywheel.events.Role.values().length, dev.flywheel.model.Role.values().length);
+    assertEquals(
+        dev.flywheel.events.Role.values().length, dev.flywheel.model.ChatRole.values().length);
     for (dev.flywheel.events.Role role : dev.flywheel.events.Role.values()) {
       ChatTurn chat = ChatTurns.toChatTurn(new Turn(role, "text of " + role));
       assertEquals(role.name(), chat.role().name());

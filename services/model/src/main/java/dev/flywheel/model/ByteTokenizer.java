@@ -66,7 +66,7 @@ public final class ByteTokenizer {
     return id >= PAD && id < VOCAB_SIZE;
   }
 
-  public static int roleMarker(Role role) {
+  public static int roleMarker(ChatRole role) {
     return switch (role) {
       case SYSTEM -> SYSTEM;
       case USER -> USER;
@@ -75,11 +75,11 @@ public final class ByteTokenizer {
   }
 
   /** The role a marker token announces, or null if {@code id} is not a role marker. */
-  public static Role roleOf(int id) {
+  public static ChatRole roleOf(int id) {
     return switch (id) {
-      case SYSTEM -> Role.SYSTEM;
-      case USER -> Role.USER;
-      case ASSISTANT -> Role.ASSISTANT;
+      case SYSTEM -> ChatRole.SYSTEM;
+      case USER -> ChatRole.USER;
+      case ASSISTANT -> ChatRole.ASSISTANT;
       default -> null;
     };
   }

@@ -54,7 +54,7 @@ public final class ChatTemplate {
    */
   public SftExample sftExample(List<ChatTurn> conversation) {
     if (conversation.isEmpty()
-        || conversation.get(conversation.size() - 1).role() != Role.ASSISTANT) {
+        || conversation.get(conversation.size() - 1).role() != ChatRole.ASSISTANT) {
       throw new IllegalArgumentException(
           "the last turn of an SFT conversation must be the assistant's");
     }
@@ -82,15 +82,15 @@ public final class ChatTemplate {
    */
   public List<ChatTurn> decode(int[] tokens) {
     List<ChatTurn> turns = new ArrayList<>();
-    Role role = null;
+    ChatRole role = null;
     int textStart = 0;
     for (int i = 0; i <= tokens.length; i++) {
       int id = i < tokens.length ? tokens[i] : ByteTokenizer.EOS;
-      Role marker = ByteTokenizer.roleOf(id);
+      ChatRole marker = ByteTokenizer.roleOf(id);
       boolean endsTurn = id == ByteTokenizer.EOS || marker != null;
       if (endsTurn
           && role != null
-          && !(i == tokens.length && i == textStart && role == Role.ASSISTANT)) {
+          && !(i == tokens.length && i == textStart && role == ChatRole.ASSISTANT)) {
         turns.add(new ChatTurn(role, tokenizer.decode(tokens, textStart, i)));
         role = null;
       }

@@ -6,8 +6,8 @@ import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.Turn;
+import dev.flywheel.model.ChatRole;
 import dev.flywheel.model.ChatTurn;
-import dev.flywheel.model.Role;
 import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
@@ -357,7 +357,7 @@ final class InputFeed implements AutoCloseable {
       return;
     }
     List<ChatTurn> turns = turns(t.getTurns(), t.getPrompt());
-    if (turns.isEmpty() || turns.get(turns.size() - 1).role() != Role.USER) {
+    if (turns.isEmpty() || turns.get(turns.size() - 1).role() != ChatRole.USER) {
       deadLetter(
           record,
           "INVALID_TRANSCRIPT",

@@ -1,7 +1,7 @@
 package dev.flywheel.serving.api;
 
+import dev.flywheel.model.ChatRole;
 import dev.flywheel.model.ChatTurn;
-import dev.flywheel.model.Role;
 import dev.flywheel.schemas.Texts;
 import io.micronaut.json.tree.JsonNode;
 import java.math.BigDecimal;
@@ -97,7 +97,7 @@ final class ChatRequestParser {
     List<ChatTurn> turns = messages(body.get("messages"));
     String prompt = null;
     for (ChatTurn turn : turns) {
-      if (turn.role() == Role.USER) {
+      if (turn.role() == ChatRole.USER) {
         prompt = turn.text();
       }
     }
@@ -306,11 +306,11 @@ final class ChatRequestParser {
             at + ".role", "Missing required parameter: '" + at + ".role'.");
       }
       String roleName = roleNode.getStringValue();
-      Role role =
+      ChatRole role =
           switch (roleName) {
-            case "system", "developer" -> Role.SYSTEM;
-            case "user" -> Role.USER;
-            case "assistant" -> Role.ASSISTANT;
+            case "system", "developer" -> ChatRole.SYSTEM;
+            case "user" -> ChatRole.USER;
+            case "assistant" -> ChatRole.ASSISTANT;
             case "tool", "function" ->
                 throw OpenAiException.invalid(
                     at + ".role",

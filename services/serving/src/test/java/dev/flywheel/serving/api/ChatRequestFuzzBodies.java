@@ -3,8 +3,8 @@ package dev.flywheel.serving.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flywheel.model.ChatRole;
 import dev.flywheel.model.ChatTurn;
-import dev.flywheel.model.Role;
 import dev.flywheel.testing.Gen;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -202,11 +202,11 @@ public final class ChatRequestFuzzBodies {
     for (int i = 0; i < count; i++) {
       String roleName =
           i == userAt ? "user" : gen.oneOf("system", "developer", "user", "assistant");
-      Role role =
+      ChatRole role =
           switch (roleName) {
-            case "user" -> Role.USER;
-            case "assistant" -> Role.ASSISTANT;
-            default -> Role.SYSTEM;
+            case "user" -> ChatRole.USER;
+            case "assistant" -> ChatRole.ASSISTANT;
+            default -> ChatRole.SYSTEM;
           };
       String text;
       Object content;
@@ -223,7 +223,11 @@ public final class ChatRequestFuzzBodies {
     }
     body.put("messages", messages);
     String prompt =
-        turns.stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow().text();
+        turns.stream()
+            .filter(t -> t.role() == ChatRole.USER)
+            .reduce((a, b) -> b)
+            .orElseThrow()
+            .text();
     int n = gen.chance(0.5) ? 1 : gen.between(1, MAX_N);
     if (n != 1 || gen.chance(0.5)) {
       body.put("n", n);

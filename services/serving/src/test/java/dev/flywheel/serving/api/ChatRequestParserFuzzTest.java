@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flywheel.model.ChatRole;
 import dev.flywheel.model.ChatTurn;
-import dev.flywheel.model.Role;
 import dev.flywheel.schemas.Texts;
 import dev.flywheel.testing.Fuzz;
 import io.micronaut.http.HttpStatus;
@@ -198,7 +198,7 @@ class ChatRequestParserFuzzTest {
     assertTrue(!r.turns().isEmpty());
     r.turns().forEach(t -> assertValidText(t.text()));
     ChatTurn lastUser =
-        r.turns().stream().filter(t -> t.role() == Role.USER).reduce((a, b) -> b).orElseThrow();
+        r.turns().stream().filter(t -> t.role() == ChatRole.USER).reduce((a, b) -> b).orElseThrow();
     assertEquals(lastUser.text(), r.prompt());
     assertTrue(r.n() >= 1 && r.n() <= MAX_N, "n " + r.n());
     assertTrue(r.temperature() >= 0 && r.temperature() <= 2, "temperature " + r.temperature());

@@ -1,6 +1,6 @@
 package dev.flywheel.gateway;
 
-import dev.flywheel.gateway.client.FeedbackRules;
+import dev.flywheel.feedback.client.FeedbackRules;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.convert.format.ReadableBytes;
 import java.time.Duration;

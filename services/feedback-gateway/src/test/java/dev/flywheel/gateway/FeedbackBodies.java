@@ -1,6 +1,6 @@
 package dev.flywheel.gateway;
 
-import dev.flywheel.gateway.client.FeedbackRules;
+import dev.flywheel.feedback.client.FeedbackRules;
 import dev.flywheel.testing.Gen;
 import java.math.BigDecimal;
 import java.time.Instant;

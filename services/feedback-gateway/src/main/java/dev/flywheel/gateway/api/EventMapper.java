@@ -1,8 +1,8 @@
 package dev.flywheel.gateway.api;
 
-import static dev.flywheel.gateway.client.FeedbackRules.BAD_TIMESTAMP;
-import static dev.flywheel.gateway.client.FeedbackRules.INVALID_VALUE;
-import static dev.flywheel.gateway.client.FeedbackRules.MISSING_FIELD;
+import static dev.flywheel.feedback.client.FeedbackRules.BAD_TIMESTAMP;
+import static dev.flywheel.feedback.client.FeedbackRules.INVALID_VALUE;
+import static dev.flywheel.feedback.client.FeedbackRules.MISSING_FIELD;
 
 import dev.flywheel.events.CandidateResponse;
 import dev.flywheel.events.ChatTranscript;
@@ -11,9 +11,9 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.RankTier;
 import dev.flywheel.events.SamplingParams;
 import dev.flywheel.events.Turn;
-import dev.flywheel.gateway.client.Choice;
-import dev.flywheel.gateway.client.FeedbackRules;
-import dev.flywheel.gateway.client.FeedbackValidationException;
+import dev.flywheel.feedback.client.Choice;
+import dev.flywheel.feedback.client.FeedbackRules;
+import dev.flywheel.feedback.client.FeedbackValidationException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Instant;

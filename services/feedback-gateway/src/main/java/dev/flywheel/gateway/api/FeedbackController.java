@@ -3,12 +3,12 @@ package dev.flywheel.gateway.api;
 import static dev.flywheel.gateway.api.Responses.IDEMPOTENCY_KEY_HEADER;
 import static dev.flywheel.gateway.api.Responses.REPLAYED_HEADER;
 
+import dev.flywheel.feedback.client.FeedbackRules;
+import dev.flywheel.feedback.client.FeedbackValidationException;
 import dev.flywheel.gateway.GatewayConfig;
 import dev.flywheel.gateway.GatewayMetrics;
 import dev.flywheel.gateway.api.Responses.BatchItem;
 import dev.flywheel.gateway.api.Responses.BatchResult;
-import dev.flywheel.gateway.client.FeedbackRules;
-import dev.flywheel.gateway.client.FeedbackValidationException;
 import dev.flywheel.gateway.publish.FeedbackService;
 import dev.flywheel.gateway.publish.FeedbackService.IdempotencyConflictException;
 import dev.flywheel.gateway.publish.KafkaUnavailableException;

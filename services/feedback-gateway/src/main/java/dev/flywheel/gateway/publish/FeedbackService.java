@@ -1,8 +1,8 @@
 package dev.flywheel.gateway.publish;
 
+import dev.flywheel.feedback.client.FeedbackTopics;
 import dev.flywheel.gateway.GatewayMetrics;
 import dev.flywheel.gateway.api.Responses.Published;
-import dev.flywheel.gateway.client.FeedbackTopics;
 import jakarta.inject.Singleton;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;

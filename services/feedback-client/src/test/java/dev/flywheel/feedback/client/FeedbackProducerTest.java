@@ -1,4 +1,4 @@
-package dev.flywheel.gateway.client;
+package dev.flywheel.feedback.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package dev.flywheel.gateway.client;
+package dev.flywheel.feedback.client;
 
 import dev.flywheel.events.AnnotatorPool;
 import dev.flywheel.events.CandidateResponse;

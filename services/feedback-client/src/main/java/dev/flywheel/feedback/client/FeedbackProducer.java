@@ -1,4 +1,4 @@
-package dev.flywheel.gateway.client;
+package dev.flywheel.feedback.client;
 
 import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.Demonstration;

@@ -1,4 +1,4 @@
-package dev.flywheel.gateway.client;
+package dev.flywheel.feedback.client;
 
 /**
  * A feedback event broke one of the rules in {@link FeedbackRules}. {@link #code()} is stable and

@@ -89,7 +89,7 @@ public final class PairAssemblerTopology {
         new StreamsBuilder(new TopologyConfig(new StreamsConfig(streamsProperties)));
     builder.addStateStore(store(AssemblerState.STORE, Serdes.Bytes(), Serdes.ByteArray()));
     builder.addStateStore(
-        store(MetricsPublisher.TASK_TOTALS, Serdes.String(), StoreSerdes.counters()));
+        store(AssemblerMetricsProcessor.TASK_TOTALS, Serdes.String(), StoreSerdes.counters()));
 
     KStream<String, Inbound> transcripts =
         decoded(
@@ -156,9 +156,9 @@ public final class PairAssemblerTopology {
                                 .withName("task-totals")
                                 .withNumberOfPartitions(1))
                         .process(
-                            () -> new MetricsPublisher(config),
+                            () -> new AssemblerMetricsProcessor(config),
                             Named.as("metrics-publisher"),
-                            MetricsPublisher.TASK_TOTALS)
+                            AssemblerMetricsProcessor.TASK_TOTALS)
                         .to(
                             Topics.TRAINING_METRICS.name(),
                             Produced.with(Serdes.String(), serdes.metrics())

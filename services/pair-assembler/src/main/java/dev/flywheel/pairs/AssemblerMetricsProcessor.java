@@ -20,7 +20,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * (throughput and outcomes). Counters arrive as totals, not deltas, so a re-sent update never
  * counts twice.
  */
-final class MetricsPublisher implements Processor<byte[], Counters, String, TrainingMetrics> {
+final class AssemblerMetricsProcessor
+    implements Processor<byte[], Counters, String, TrainingMetrics> {
 
   static final String TASK_TOTALS = "pa-task-totals";
 
@@ -30,7 +31,7 @@ final class MetricsPublisher implements Processor<byte[], Counters, String, Trai
   private Counters lastPublished;
   private long lastPublishedAt;
 
-  MetricsPublisher(PairAssemblerConfig config) {
+  AssemblerMetricsProcessor(PairAssemblerConfig config) {
     this.config = config;
   }
 

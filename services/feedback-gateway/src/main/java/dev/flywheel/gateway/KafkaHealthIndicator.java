@@ -1,6 +1,6 @@
 package dev.flywheel.gateway;
 
-import dev.flywheel.gateway.publish.EventPublisher;
+import dev.flywheel.gateway.publish.FeedbackEventPublisher;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import io.micronaut.core.async.publisher.Publishers;
 import io.micronaut.health.HealthStatus;
@@ -26,10 +26,10 @@ import org.reactivestreams.Publisher;
 public class KafkaHealthIndicator implements HealthIndicator {
 
   private final KafkaProperties kafka;
-  private final EventPublisher publisher;
+  private final FeedbackEventPublisher publisher;
   private Admin admin;
 
-  public KafkaHealthIndicator(KafkaProperties kafka, EventPublisher publisher) {
+  public KafkaHealthIndicator(KafkaProperties kafka, FeedbackEventPublisher publisher) {
     this.kafka = kafka;
     this.publisher = publisher;
   }

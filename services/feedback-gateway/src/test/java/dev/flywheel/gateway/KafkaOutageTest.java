@@ -168,7 +168,10 @@ class KafkaOutageTest {
       assertTrue(!onTopic.containsKey(id), "event " + id + " got 503 but is on the topic");
     }
     assertTrue(
-        gateway.context.getBean(dev.flywheel.gateway.publish.EventPublisher.class).retirements()
+        gateway
+                .context
+                .getBean(dev.flywheel.gateway.publish.FeedbackEventPublisher.class)
+                .retirements()
             >= 1);
     assertEquals(200, gateway.get("/health").status());
   }

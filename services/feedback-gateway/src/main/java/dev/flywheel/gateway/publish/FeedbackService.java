@@ -25,12 +25,12 @@ public class FeedbackService {
     }
   }
 
-  private final EventPublisher publisher;
+  private final FeedbackEventPublisher publisher;
   private final IdempotencyCache<Published> cache;
   private final GatewayMetrics metrics;
 
   public FeedbackService(
-      EventPublisher publisher, IdempotencyCache<Published> cache, GatewayMetrics metrics) {
+      FeedbackEventPublisher publisher, IdempotencyCache<Published> cache, GatewayMetrics metrics) {
     this.publisher = publisher;
     this.cache = cache;
     this.metrics = metrics;

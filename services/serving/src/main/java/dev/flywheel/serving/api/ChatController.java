@@ -16,7 +16,7 @@ import dev.flywheel.serving.engine.RowResult;
 import dev.flywheel.serving.engine.RowSpec;
 import dev.flywheel.serving.engine.ServedModel;
 import dev.flywheel.serving.ops.ServingMetrics;
-import dev.flywheel.serving.transcripts.EventPublisher;
+import dev.flywheel.serving.transcripts.ServingEventPublisher;
 import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -80,7 +80,7 @@ public class ChatController {
 
   private final ServingConfig config;
   private final ModelRouter router;
-  private final EventPublisher publisher;
+  private final ServingEventPublisher publisher;
   private final ServingMetrics metrics;
   private final JsonMapper json;
   private final ChatRequestParser parser;
@@ -88,7 +88,7 @@ public class ChatController {
   public ChatController(
       ServingConfig config,
       ModelRouter router,
-      EventPublisher publisher,
+      ServingEventPublisher publisher,
       ServingMetrics metrics,
       JsonMapper json) {
     this.config = config;

@@ -5,13 +5,13 @@ import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.schemas.DeadLetters;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.serving.ServingConfig;
 import dev.flywheel.serving.engine.ServedModel;
-import dev.flywheel.serving.transcripts.EventPublisher;
+import dev.flywheel.serving.transcripts.ServingEventPublisher;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.runtime.event.annotation.EventListener;
 import jakarta.annotation.PostConstruct;
@@ -69,7 +69,7 @@ public class VersionWatcher implements AutoCloseable {
   private final ServingConfig config;
   private final KafkaProperties kafka;
   private final ModelManager manager;
-  private final EventPublisher publisher;
+  private final ServingEventPublisher publisher;
   private final AvroDeserializer<PolicyVersion> versions;
   private final AvroDeserializer<ModelControl> controls;
   private final Map<TopicPartition, Long> positions = new HashMap<>();
@@ -85,7 +85,7 @@ public class VersionWatcher implements AutoCloseable {
       KafkaProperties kafka,
       RegistryProperties registry,
       ModelManager manager,
-      EventPublisher publisher) {
+      ServingEventPublisher publisher) {
     this.config = config;
     this.kafka = kafka;
     this.manager = manager;

@@ -55,9 +55,9 @@ import org.slf4j.LoggerFactory;
  */
 @Singleton
 @Context
-public class EventPublisher implements AutoCloseable {
+public class FeedbackEventPublisher implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(EventPublisher.class);
+  private static final Logger LOG = LoggerFactory.getLogger(FeedbackEventPublisher.class);
 
   /** One producer instance; replaced as a whole after a failure. */
   private static final class Handle {
@@ -85,7 +85,7 @@ public class EventPublisher implements AutoCloseable {
   private final long maxQueueWaitNanos;
   private volatile boolean closed;
 
-  public EventPublisher(AvroProducerFactory factory, GatewayConfig config) {
+  public FeedbackEventPublisher(AvroProducerFactory factory, GatewayConfig config) {
     this.factory = factory;
     this.config = config;
     this.sendPool =

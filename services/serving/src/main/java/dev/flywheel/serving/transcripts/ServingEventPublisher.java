@@ -29,15 +29,15 @@ import org.slf4j.LoggerFactory;
  * once, so a Kafka outage answers every request within about twice the timeout.
  */
 @Singleton
-public class EventPublisher implements AutoCloseable {
+public class ServingEventPublisher implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(EventPublisher.class);
+  private static final Logger LOG = LoggerFactory.getLogger(ServingEventPublisher.class);
 
   private final KafkaProducer<String, SpecificRecord> producer;
   private final ThreadPoolExecutor sends;
   private final long maxQueueNanos;
 
-  public EventPublisher(AvroProducerFactory factory, ServingConfig config) {
+  public ServingEventPublisher(AvroProducerFactory factory, ServingConfig config) {
     Duration delivery = config.getTranscriptTimeout();
     long linger = 1;
     this.producer =

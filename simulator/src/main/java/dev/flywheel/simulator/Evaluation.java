@@ -79,7 +79,7 @@ public final class Evaluation {
   }
 
   private final ChatCompletions serving;
-  private final RegistryClient registry;
+  private final ModelRegistryClient registry;
   private final PromptSplit split;
   private final LabelerPool judges;
   private final Settings settings;
@@ -93,7 +93,7 @@ public final class Evaluation {
    */
   public Evaluation(
       ChatCompletions serving,
-      RegistryClient registry,
+      ModelRegistryClient registry,
       PromptSplit split,
       LabelerPool judges,
       Settings settings) {
@@ -134,12 +134,12 @@ public final class Evaluation {
   }
 
   /** These versions (stage and lineage as listed); baselines are looked up among them. */
-  public EvaluationReport evaluate(List<RegistryClient.PolicyVersionInfo> versions)
+  public EvaluationReport evaluate(List<ModelRegistryClient.PolicyVersionInfo> versions)
       throws InterruptedException {
-    Map<Long, RegistryClient.PolicyVersionInfo> byVersion = new HashMap<>();
+    Map<Long, ModelRegistryClient.PolicyVersionInfo> byVersion = new HashMap<>();
     versions.forEach(v -> byVersion.put(v.version(), v));
     List<EvaluationReport.VersionScore> rows = new ArrayList<>();
-    for (RegistryClient.PolicyVersionInfo info : versions) {
+    for (ModelRegistryClient.PolicyVersionInfo info : versions) {
       rows.add(
           score(
               info.version(), info.stage(), info.status(), baselineOf(info, byVersion, versions)));
@@ -177,9 +177,9 @@ public final class Evaluation {
    * The version's SFT lineage root: breadth first through parentVersions to the first SFT version.
    */
   Long baselineOf(
-      RegistryClient.PolicyVersionInfo info,
-      Map<Long, RegistryClient.PolicyVersionInfo> byVersion,
-      List<RegistryClient.PolicyVersionInfo> all) {
+      ModelRegistryClient.PolicyVersionInfo info,
+      Map<Long, ModelRegistryClient.PolicyVersionInfo> byVersion,
+      List<ModelRegistryClient.PolicyVersionInfo> all) {
     if (settings.baselineVersion() != null) {
       return settings.baselineVersion();
     }
@@ -190,7 +190,7 @@ public final class Evaluation {
     Set<Long> seen = new HashSet<>();
     while (!queue.isEmpty()) {
       long v = queue.removeFirst();
-      RegistryClient.PolicyVersionInfo parent = byVersion.get(v);
+      ModelRegistryClient.PolicyVersionInfo parent = byVersion.get(v);
       if (!seen.add(v) || parent == null) {
         continue;
       }
@@ -200,8 +200,8 @@ public final class Evaluation {
       queue.addAll(parent.parentVersions());
     }
     return all.stream()
-        .filter(RegistryClient.PolicyVersionInfo::sft)
-        .map(RegistryClient.PolicyVersionInfo::version)
+        .filter(ModelRegistryClient.PolicyVersionInfo::sft)
+        .map(ModelRegistryClient.PolicyVersionInfo::version)
         .min(Long::compare)
         .orElse(null);
   }

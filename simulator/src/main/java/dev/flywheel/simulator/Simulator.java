@@ -54,7 +54,7 @@ public final class Simulator implements AutoCloseable {
   private final HttpJson http;
   private final ServingClient serving;
   private final GatewayClient gateway;
-  private final RegistryClient registry;
+  private final ModelRegistryClient registry;
   private final PromptSplit split;
   private final NoiseCalibration.Result calibration;
   private final double sigma;
@@ -93,7 +93,7 @@ public final class Simulator implements AutoCloseable {
     this.registry =
         config.registryUrl() == null
             ? null
-            : new RegistryClient(config.registryUrl(), config.registryKey(), http);
+            : new ModelRegistryClient(config.registryUrl(), config.registryKey(), http);
     this.split = PromptSplit.standard(config.evalFraction());
     if (split.train().isEmpty() || split.heldOut().isEmpty()) {
       throw new IllegalArgumentException(
@@ -510,7 +510,7 @@ public final class Simulator implements AutoCloseable {
     Set<Long> collected = evaluation.collected().keySet();
     if (registry != null) {
       try {
-        List<RegistryClient.PolicyVersionInfo> listed =
+        List<ModelRegistryClient.PolicyVersionInfo> listed =
             registry.policyVersions().stream()
                 .filter(v -> collected.contains(v.version()))
                 .toList();

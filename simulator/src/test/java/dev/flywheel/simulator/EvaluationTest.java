@@ -53,8 +53,9 @@ class EvaluationTest {
         settings);
   }
 
-  private static RegistryClient.PolicyVersionInfo v(long version, String stage, Long... parents) {
-    return new RegistryClient.PolicyVersionInfo(version, stage, "LIVE", List.of(parents));
+  private static ModelRegistryClient.PolicyVersionInfo v(
+      long version, String stage, Long... parents) {
+    return new ModelRegistryClient.PolicyVersionInfo(version, stage, "LIVE", List.of(parents));
   }
 
   @Test

@@ -47,7 +47,7 @@ abstract class ControlCommand implements Callable<Integer> {
     if (key == null) {
       throw new CliException("an API key is required: --api-key or " + FlywheelCli.ENV_API_KEY, 2);
     }
-    ObjectNode body = RegistryClient.JSON.createObjectNode();
+    ObjectNode body = ModelRegistryClient.JSON.createObjectNode();
     if (reason != null) {
       body.put("reason", reason);
     }

@@ -170,8 +170,8 @@ public class FlywheelCli implements Runnable {
     return firstOf(schemaRegistryUrl, env(ENV_SCHEMA_REGISTRY_URL), DEFAULT_SCHEMA_REGISTRY_URL);
   }
 
-  RegistryClient modelRegistry() {
-    return new RegistryClient(modelRegistryUrl());
+  ModelRegistryClient modelRegistry() {
+    return new ModelRegistryClient(modelRegistryUrl());
   }
 
   static String firstOf(String... values) {

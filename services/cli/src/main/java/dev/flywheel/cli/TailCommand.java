@@ -2,7 +2,7 @@ package dev.flywheel.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -124,7 +124,7 @@ class TailCommand implements Callable<Integer> {
             GenericContainer decoded = values.deserialize(r.topic(), r.value());
             value =
                 decoded == null
-                    ? RegistryClient.JSON.nullNode()
+                    ? ModelRegistryClient.JSON.nullNode()
                     : AvroJson.toJson(decoded, decoded.getSchema());
           } catch (RuntimeException e) {
             skipped++;
@@ -141,7 +141,7 @@ class TailCommand implements Callable<Integer> {
             continue;
           }
           if (metadata) {
-            ObjectNode wrapped = RegistryClient.JSON.createObjectNode();
+            ObjectNode wrapped = ModelRegistryClient.JSON.createObjectNode();
             wrapped.put("topic", r.topic());
             wrapped.put("partition", r.partition());
             wrapped.put("offset", r.offset());

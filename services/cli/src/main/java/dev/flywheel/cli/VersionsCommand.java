@@ -32,7 +32,7 @@ class VersionsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    RegistryClient registry = cli.modelRegistry();
+    ModelRegistryClient registry = cli.modelRegistry();
     List<Kind> kinds = kind == null ? List.of(Kind.policy, Kind.reward) : List.of(kind);
     for (Kind k : kinds) {
       JsonNode answer = registry.get("/api/versions/" + k);

@@ -12,7 +12,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 
 /** JSON over HTTP to the model registry service. */
-final class RegistryClient {
+final class ModelRegistryClient {
 
   static final ObjectMapper JSON = new ObjectMapper();
 
@@ -20,7 +20,7 @@ final class RegistryClient {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
-  RegistryClient(String baseUrl) {
+  ModelRegistryClient(String baseUrl) {
     this.baseUrl = baseUrl;
   }
 

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Client of the model registry's {@code GET /api/versions/policy} (see its README). */
-public final class RegistryClient {
+public final class ModelRegistryClient {
 
   /**
    * One policy version as the registry lists it.
@@ -29,7 +29,7 @@ public final class RegistryClient {
   private final String apiKey;
   private final HttpJson http;
 
-  RegistryClient(URI baseUrl, String apiKey, HttpJson http) {
+  ModelRegistryClient(URI baseUrl, String apiKey, HttpJson http) {
     this.policyVersions = Endpoints.resolve(baseUrl, "api/versions/policy");
     this.apiKey = apiKey;
     this.http = http;

@@ -44,10 +44,10 @@ public class ArtifactsController {
   public static final String ARTIFACT_SHA256_HEADER = "X-Artifact-SHA256";
   static final String MANIFEST = "manifest.json";
 
-  private final ArtifactStore store;
+  private final ArtifactFiles store;
   private final ModelState state;
 
-  public ArtifactsController(ArtifactStore store, ModelState state) {
+  public ArtifactsController(ArtifactFiles store, ModelState state) {
     this.store = store;
     this.state = state;
   }
@@ -130,7 +130,7 @@ public class ArtifactsController {
   }
 
   private Map<String, Object> listing(Path dir, String uri, String downloadBase) {
-    List<ArtifactStore.FileEntry> files;
+    List<ArtifactFiles.FileEntry> files;
     try {
       files = store.list(dir);
     } catch (UncheckedIOException e) {
@@ -143,7 +143,7 @@ public class ArtifactsController {
     String manifestSha =
         files.stream()
             .filter(f -> f.path().equals(MANIFEST))
-            .map(ArtifactStore.FileEntry::sha256)
+            .map(ArtifactFiles.FileEntry::sha256)
             .findFirst()
             .orElse(null);
     body.put("manifestSha256", manifestSha);

@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * request can never read a file elsewhere on the host.
  */
 @Singleton
-public class ArtifactStore {
+public class ArtifactFiles {
 
   /** Listings stop here; model directories hold a handful of files. */
   static final int MAX_FILES = 10_000;
@@ -41,7 +41,7 @@ public class ArtifactStore {
   private final Path root;
   private final Map<Path, CachedHash> hashes = new ConcurrentHashMap<>();
 
-  public ArtifactStore(@Value("${flywheel.model-registry.artifact-root:artifacts}") String root) {
+  public ArtifactFiles(@Value("${flywheel.model-registry.artifact-root:artifacts}") String root) {
     this.root = Path.of(root).toAbsolutePath().normalize();
   }
 

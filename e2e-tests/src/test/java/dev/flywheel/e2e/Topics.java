@@ -1,6 +1,6 @@
 package dev.flywheel.e2e;
 
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.flywheel.local;
 
 import dev.flywheel.infra.kafka.KafkaBrokerProcess;
-import dev.flywheel.infra.registry.SchemaRegistryServer;
+import dev.flywheel.infra.schemaregistry.SchemaRegistryServer;
 import dev.flywheel.infra.topics.TopicCreator;
 import dev.flywheel.schemas.support.Digests;
 import dev.flywheel.schemas.topics.TopicReplication;

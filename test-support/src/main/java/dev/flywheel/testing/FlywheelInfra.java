@@ -1,7 +1,7 @@
 package dev.flywheel.testing;
 
 import dev.flywheel.infra.kafka.EmbeddedKafkaBroker;
-import dev.flywheel.infra.registry.SchemaRegistryServer;
+import dev.flywheel.infra.schemaregistry.SchemaRegistryServer;
 import dev.flywheel.infra.topics.TopicCreator;
 import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.schemas.topics.TopicReplication;

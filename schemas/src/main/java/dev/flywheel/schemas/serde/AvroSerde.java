@@ -1,6 +1,6 @@
 package dev.flywheel.schemas.serde;
 
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import dev.flywheel.schemas.topics.TopicSpec;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;

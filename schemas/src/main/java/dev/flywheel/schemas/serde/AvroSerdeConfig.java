@@ -1,7 +1,7 @@
 package dev.flywheel.schemas.serde;
 
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -19,9 +19,10 @@ public final class AvroSerdeConfig {
   /**
    * A {@link SchemaRegistryClient} instance (not a class name) for the serde to use instead of an
    * {@link HttpSchemaRegistryClient} on {@link #SCHEMA_REGISTRY_URL}; when set, the URL is not
-   * read. For tests: e.g. one {@link dev.flywheel.schemas.registry.InMemorySchemaRegistryClient}
-   * shared by every serde of a {@code TopologyTestDriver} (Kafka and Kafka Streams hand
-   * configuration values that are objects to {@code configure} as they are).
+   * read. For tests: e.g. one {@link
+   * dev.flywheel.schemas.schemaregistry.InMemorySchemaRegistryClient} shared by every serde of a
+   * {@code TopologyTestDriver} (Kafka and Kafka Streams hand configuration values that are objects
+   * to {@code configure} as they are).
    */
   public static final String SCHEMA_REGISTRY_CLIENT = "flywheel.avro.registry-client";
 

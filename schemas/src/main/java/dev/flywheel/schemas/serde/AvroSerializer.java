@@ -1,7 +1,7 @@
 package dev.flywheel.schemas.serde;
 
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryException;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Map;

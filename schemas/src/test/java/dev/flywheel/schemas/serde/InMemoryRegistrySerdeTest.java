@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.events.AnnotatorPool;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.RankTier;
-import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.InMemorySchemaRegistryClient;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

@@ -3,7 +3,7 @@ package dev.flywheel.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DataSplit;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.Topics;
 import java.io.BufferedWriter;

@@ -21,7 +21,7 @@ import dev.flywheel.events.Role;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.events.Turn;
 import dev.flywheel.kit.auth.ApiKeys;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;

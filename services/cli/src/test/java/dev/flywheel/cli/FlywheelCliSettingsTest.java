@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.infra.kafka.KafkaBrokerProcess;
-import dev.flywheel.infra.registry.SchemaRegistryServer;
+import dev.flywheel.infra.schemaregistry.SchemaRegistryServer;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.local.FlywheelService;

@@ -10,7 +10,7 @@ import dev.flywheel.events.ModelControl;
 import dev.flywheel.events.ModelKind;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyStage;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;

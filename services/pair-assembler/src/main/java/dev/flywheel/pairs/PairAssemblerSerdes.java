@@ -5,7 +5,7 @@ import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.TrainingMetrics;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerde;
 import dev.flywheel.schemas.topics.Topics;
 import org.apache.kafka.common.serialization.Deserializer;

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.DeadLetter;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
-import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.InMemorySchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;

@@ -1,8 +1,8 @@
 package dev.flywheel.pairs;
 
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryClient;
-import dev.flywheel.schemas.registry.SchemaRegistryClientContract;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.SchemaRegistryClientContract;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;
 import org.junit.jupiter.api.BeforeAll;

@@ -23,7 +23,7 @@ import dev.flywheel.events.SourceOffset;
 import dev.flywheel.events.TrainingMetrics;
 import dev.flywheel.events.Turn;
 import dev.flywheel.schemas.PromptKeys;
-import dev.flywheel.schemas.registry.InMemorySchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.InMemorySchemaRegistryClient;
 import dev.flywheel.schemas.topics.Topics;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

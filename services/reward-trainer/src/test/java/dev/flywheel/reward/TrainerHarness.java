@@ -3,7 +3,7 @@ package dev.flywheel.reward;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.TrainingMetrics;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.topics.Topics;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.Role;
 import dev.flywheel.events.Turn;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;

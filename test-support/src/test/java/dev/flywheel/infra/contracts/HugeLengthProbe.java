@@ -1,7 +1,7 @@
 package dev.flywheel.infra.contracts;
 
 import dev.flywheel.events.Demonstration;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import java.util.HexFormat;

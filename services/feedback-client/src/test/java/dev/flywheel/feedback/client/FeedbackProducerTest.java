@@ -7,7 +7,7 @@ import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.Role;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.topics.TopicSpec;
 import dev.flywheel.schemas.topics.Topics;

@@ -15,7 +15,7 @@ import dev.flywheel.reward.RewardTrainerConfig;
 import dev.flywheel.reward.RunningTrainer;
 import dev.flywheel.reward.SyntheticPreferences;
 import dev.flywheel.reward.TrainerHarness;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.testing.FlywheelInfra;
 import java.time.Duration;

@@ -7,7 +7,7 @@ import dev.flywheel.infra.support.Ports;
 import dev.flywheel.local.FlywheelService;
 import dev.flywheel.local.Platform;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.schemas.registry.HttpSchemaRegistryClient;
+import dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.schemas.topics.Topics;

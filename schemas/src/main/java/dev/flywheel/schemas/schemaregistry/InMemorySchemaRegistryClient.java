@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 import dev.flywheel.schemas.SchemaEvolution;
 import java.util.ArrayList;

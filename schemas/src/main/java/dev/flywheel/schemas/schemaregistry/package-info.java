@@ -1,15 +1,15 @@
 /**
- * Schema registry clients: the {@link dev.flywheel.schemas.registry.SchemaRegistryClient} interface
- * the Avro serdes ({@code dev.flywheel.schemas.serde}) and the services use, and two
+ * Schema registry clients: the {@link dev.flywheel.schemas.schemaregistry.SchemaRegistryClient}
+ * interface the Avro serdes ({@code dev.flywheel.schemas.serde}) and the services use, and two
  * implementations.
  *
  * <ul>
- *   <li>{@link dev.flywheel.schemas.registry.HttpSchemaRegistryClient}: the Confluent REST API v7
- *       (Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7}, Karapace, Redpanda), with
- *       ids and schemas cached. Every service uses it, configured by URL ({@code
+ *   <li>{@link dev.flywheel.schemas.schemaregistry.HttpSchemaRegistryClient}: the Confluent REST
+ *       API v7 (Confluent Schema Registry, Apicurio's {@code /apis/ccompat/v7}, Karapace,
+ *       Redpanda), with ids and schemas cached. Every service uses it, configured by URL ({@code
  *       flywheel.registry.url}, serde config {@code schema.registry.url}).
- *   <li>{@link dev.flywheel.schemas.registry.InMemorySchemaRegistryClient}: a registry inside the
- *       JVM for tests that need serdes but not a real registry, e.g. a Kafka Streams {@code
+ *   <li>{@link dev.flywheel.schemas.schemaregistry.InMemorySchemaRegistryClient}: a registry inside
+ *       the JVM for tests that need serdes but not a real registry, e.g. a Kafka Streams {@code
  *       TopologyTestDriver}. Ids are global and assigned 1, 2, 3, ...; one id per distinct schema,
  *       the same under every subject; versions per subject; compatibility always BACKWARD against
  *       the latest version, checked with Avro's {@code SchemaCompatibility}. Hand it to a serde's
@@ -32,4 +32,4 @@
  * of those needs the real registry ({@code FlywheelInfraExtension}, and {@code RegistryProxy} for
  * outages).
  */
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;

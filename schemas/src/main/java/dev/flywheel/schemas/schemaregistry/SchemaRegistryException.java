@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 /** A schema registry request failed; carries the HTTP status and the registry's error code. */
 public class SchemaRegistryException extends RuntimeException {

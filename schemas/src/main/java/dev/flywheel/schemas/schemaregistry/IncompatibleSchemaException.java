@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 /** The registry refused a schema (HTTP 409) because it breaks the subject's compatibility rule. */
 public class IncompatibleSchemaException extends SchemaRegistryException {

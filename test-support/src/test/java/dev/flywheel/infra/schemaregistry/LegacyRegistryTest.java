@@ -1,7 +1,7 @@
-package dev.flywheel.infra.registry;
+package dev.flywheel.infra.schemaregistry;
 
-import static dev.flywheel.infra.registry.SchemaRegistryServerTest.get;
-import static dev.flywheel.infra.registry.SchemaRegistryServerTest.register;
+import static dev.flywheel.infra.schemaregistry.SchemaRegistryServerTest.get;
+import static dev.flywheel.infra.schemaregistry.SchemaRegistryServerTest.register;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 /** The registry contract against {@link InMemorySchemaRegistryClient}, a fresh one per test. */
 class InMemorySchemaRegistryClientContractTest extends SchemaRegistryClientContract {

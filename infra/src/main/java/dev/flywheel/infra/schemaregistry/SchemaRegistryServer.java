@@ -1,4 +1,4 @@
-package dev.flywheel.infra.registry;
+package dev.flywheel.infra.schemaregistry;
 
 import dev.flywheel.infra.support.MoreFiles;
 import dev.flywheel.infra.support.Ports;

@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 import java.util.List;
 import java.util.Optional;

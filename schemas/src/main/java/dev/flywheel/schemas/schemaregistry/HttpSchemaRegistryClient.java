@@ -1,4 +1,4 @@
-package dev.flywheel.schemas.registry;
+package dev.flywheel.schemas.schemaregistry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

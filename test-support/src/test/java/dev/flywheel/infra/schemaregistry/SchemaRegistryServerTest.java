@@ -1,4 +1,4 @@
-package dev.flywheel.infra.registry;
+package dev.flywheel.infra.schemaregistry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;

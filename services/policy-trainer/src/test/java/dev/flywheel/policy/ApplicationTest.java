@@ -43,6 +43,7 @@ class ApplicationTest {
     properties.put("flywheel.policy-trainer.dpo.round-min-groups", "64");
     properties.put("flywheel.policy-trainer.dpo.loss", "ipo");
     properties.put("flywheel.policy-trainer.dpo.rpo-alpha", "1");
+    properties.put("flywheel.policy-trainer.ppo.score-normalization", "reward-model");
     try (EmbeddedServer server = ApplicationContext.run(EmbeddedServer.class, properties)) {
       ApplicationContext ctx = server.getApplicationContext();
       PpoConfig ppo = ctx.getBean(PpoConfig.class);
@@ -53,6 +54,8 @@ class ApplicationTest {
       assertEquals(
           PpoConfig.Algorithm.ONLINE_DPO, ppo.getAlgorithm(), "kebab-case names bind to the enum");
       assertEquals(4, ppo.effectiveSamplesPerPrompt(), "the algorithm's own K");
+      assertEquals(PpoConfig.ScoreNormalization.REWARD_MODEL, ppo.getScoreNormalization());
+      assertEquals("reward-model", ppo.toMap().get("ppo.score-normalization"));
       assertEquals(0.95f, ppo.getLam(), 0f, "untouched defaults stay");
       assertEquals(3, ctx.getBean(SftConfig.class).getEpochs());
       DpoConfig dpo = ctx.getBean(DpoConfig.class);

@@ -4,6 +4,7 @@ import dev.flywheel.model.InferenceSession;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.TokenBatch;
+import dev.flywheel.model.WithinGroupScale;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -90,8 +91,7 @@ public final class RewardEvaluator {
     int[] groupRight = new int[groups.size()];
     int groupIndex = 0;
     double lossSum = 0;
-    double squares = 0;
-    long freedom = 0;
+    WithinGroupScale scale = new WithinGroupScale();
     for (int start = 0; start < groups.size(); start += groupsPerBatch) {
       List<EncodedGroup> batch =
           groups.subList(start, Math.min(groups.size(), start + groupsPerBatch));
@@ -99,8 +99,7 @@ public final class RewardEvaluator {
       int base = 0;
       for (EncodedGroup g : batch) {
         int n = g.sequences().size();
-        squares += centredSquares(scores, base, n);
-        freedom += n - 1;
+        scale.add(scores, base, n);
         double groupLoss = 0;
         for (PairwiseRewardLoss.Comparison c : g.comparisons()) {
           double d = scores[base + c.winner()] - scores[base + c.loser()];
@@ -122,21 +121,7 @@ public final class RewardEvaluator {
         groupRight,
         groupPairs,
         interval,
-        freedom == 0 ? Double.NaN : Math.sqrt(squares / freedom));
-  }
-
-  /** Σ (s_i − mean)² over {@code scores[from, from + n)}: one group's centred sum of squares. */
-  static double centredSquares(float[] scores, int from, int n) {
-    double mean = 0;
-    for (int i = from; i < from + n; i++) {
-      mean += scores[i];
-    }
-    mean /= n;
-    double squares = 0;
-    for (int i = from; i < from + n; i++) {
-      squares += (scores[i] - mean) * (scores[i] - mean);
-    }
-    return squares;
+        scale.value());
   }
 
   static final int BOOTSTRAP_RESAMPLES = 2000;

@@ -97,6 +97,30 @@ final class RlRound {
    * Whether a checkpointed RL round can go on: its reward model still LIVE, its base and reference
    * still known.
    */
+  /**
+   * What the round divides offset-corrected reward-model scores by: the version's published {@code
+   * reward_scale} under {@code ppo.score-normalization: reward-model}, else 1. A version published
+   * before the scale existed (or with an unusable one) scores on the raw scale, with a warning.
+   */
+  static double rewardScale(PpoConfig ppo, RewardModelVersion rm) {
+    if (ppo.getScoreNormalization() != PpoConfig.ScoreNormalization.REWARD_MODEL) {
+      return 1.0;
+    }
+    Double scale = rm.getMetrics().get(REWARD_SCALE);
+    if (scale == null || !(scale > 0) || !Double.isFinite(scale)) {
+      LOG.warn(
+          "reward model v{} has no usable {} ({}): its scores are used unscaled",
+          rm.getVersion(),
+          REWARD_SCALE,
+          scale);
+      return 1.0;
+    }
+    return scale;
+  }
+
+  /** The reward trainer's metric: pooled within-group std of the version's eval scores. */
+  static final String REWARD_SCALE = "reward_scale";
+
   boolean resumable(Checkpoints.Checkpoint c) {
     Map<String, String> extra = c.state().extra();
     long rm = Long.parseLong(extra.getOrDefault("reward_version", "-1"));
@@ -179,6 +203,7 @@ final class RlRound {
       ValueModel value;
       double beta;
       ScoreNormalizer normalizer;
+      double rewardScale = rewardScale(ppoConfig, rm);
       if (resume != null) {
         policy =
             RoundRanges.own(owned, ModelArtifacts.load(resume.file("policy"), null, manager))
@@ -205,7 +230,7 @@ final class RlRound {
                 .policy();
         value =
             PolicyOptimizer.initValue(
-                ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), manager);
+                ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), rewardScale, manager);
         if (value != null) {
           RoundRanges.own(owned, value);
         }
@@ -221,7 +246,9 @@ final class RlRound {
         normalizer = new ScoreNormalizer();
         extra.put("first_mean_reward", "");
       }
-      RewardModelScorer scorer = new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset());
+      RewardModelScorer scorer =
+          new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset(), rewardScale);
+      extra.put("reward_scale", String.valueOf(rewardScale));
       List<SftExample> ptx =
           ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
       PolicyOptimizer trainer =
@@ -358,6 +385,7 @@ final class RlRound {
       hp.put("base_version", String.valueOf(base.getVersion()));
       hp.put("reward_model_sha256", rm.getArtifactSha256());
       hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
+      hp.put("reward_scale", extra.getOrDefault("reward_scale", "1.0"));
       hp.put("value_init", extra.getOrDefault("value_init", ""));
       hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
       OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());

@@ -78,9 +78,11 @@ public interface PolicyOptimizer {
       PolicyModel policy,
       RewardModel rewardModel,
       double rewardOffset,
+      double rewardScale,
       NDManager manager) {
     return needsValueModel(config)
-        ? PpoTrainer.initValue(config.getValueInit(), policy, rewardModel, rewardOffset, manager)
+        ? PpoTrainer.initValue(
+            config.getValueInit(), policy, rewardModel, rewardOffset, rewardScale, manager)
         : null;
   }
 }

@@ -40,7 +40,17 @@ public class PpoConfig {
      * Subtract the running mean and divide by the running std (TRL {@code use_score_scaling +
      * use_score_norm}).
      */
-    NORMALIZE
+    NORMALIZE,
+    /**
+     * Divide by the reward-model version's own {@code reward_scale}, published with it: the pooled
+     * within-group standard deviation of its scores on its eval groups ({@code
+     * dev.flywheel.model.WithinGroupScale}). One fixed scale per version, the same for every
+     * consumer and every algorithm, so that rewards are in units of the spread between answers to
+     * one prompt, which is what β, the KL target and the value clip (TRL constants) assume; a value
+     * model initialised from the reward model is rescaled with it. Versions published without a
+     * usable scale fall back to 1 (counted as {@code reward_scale_missing}).
+     */
+    REWARD_MODEL
   }
 
   /**
@@ -314,7 +324,9 @@ public class PpoConfig {
     m.put("ppo.init-kl-coef", String.valueOf(initKlCoef));
     m.put("ppo.kl-target", String.valueOf(klTarget));
     m.put("ppo.kl-horizon", String.valueOf(klHorizon));
-    m.put("ppo.score-normalization", scoreNormalization.name().toLowerCase(Locale.ROOT));
+    m.put(
+        "ppo.score-normalization",
+        scoreNormalization.name().toLowerCase(Locale.ROOT).replace('_', '-'));
     m.put("ppo.score-clip", String.valueOf(scoreClip));
     m.put("ppo.whiten-rewards", String.valueOf(whitenRewards));
     m.put("ppo.gamma", String.valueOf(gamma));

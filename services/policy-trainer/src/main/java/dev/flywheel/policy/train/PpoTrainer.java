@@ -477,9 +477,10 @@ public final class PpoTrainer implements PolicyOptimizer {
 
   /**
    * A value model for a PPO run. {@link PpoConfig.ValueInit#REWARD_MODEL} (InstructGPT): the reward
-   * model's shape, trunk and head, with the head bias lowered by the reward offset so that V starts
-   * as the offset-corrected score of the prefix; it needs a reward model whose context is at least
-   * the policy's, else the policy initialisation is used. {@link PpoConfig.ValueInit#POLICY}: the
+   * model's shape, trunk and head, with the head bias lowered by the reward offset and the head
+   * divided by the reward scale, so that V starts as the score of the prefix on the scale the
+   * scorer gives ((raw − offset) / scale); it needs a reward model whose context is at least the
+   * policy's, else the policy initialisation is used. {@link PpoConfig.ValueInit#POLICY}: the
    * policy's trunk and a fresh head.
    */
   public static ValueModel initValue(
@@ -487,13 +488,14 @@ public final class PpoTrainer implements PolicyOptimizer {
       PolicyModel policy,
       RewardModel rewardModel,
       double rewardOffset,
+      double rewardScale,
       NDManager manager) {
     if (init == PpoConfig.ValueInit.REWARD_MODEL
         && rewardModel != null
         && rewardModel.config().contextLength() >= policy.config().contextLength()) {
       ValueModel v = ValueModel.create(rewardModel.config(), manager);
       v.copyTrunkFrom(rewardModel);
-      copyHead(rewardModel, v, (float) rewardOffset);
+      copyHead(rewardModel, v, (float) rewardOffset, (float) rewardScale);
       return v;
     }
     ValueModel v = ValueModel.create(policy.config(), manager);
@@ -509,7 +511,7 @@ public final class PpoTrainer implements PolicyOptimizer {
         && rewardModel.config().contextLength() >= policy.config().contextLength();
   }
 
-  private static void copyHead(RewardModel from, ValueModel to, float offset) {
+  private static void copyHead(RewardModel from, ValueModel to, float offset, float scale) {
     try (InferenceMode ignored = InferenceMode.enter()) {
       for (String name : List.of("head_weight", "head_bias")) {
         Parameter source = from.getParameters().get(name);
@@ -520,8 +522,8 @@ public final class PpoTrainer implements PolicyOptimizer {
         NDArray t = target.getArray();
         NDArray copy =
             name.equals("head_bias")
-                ? source.getArray().sub(offset)
-                : source.getArray().duplicate();
+                ? source.getArray().sub(offset).div(scale)
+                : source.getArray().div(scale);
         NDArray moved = copy.toDevice(t.getDevice(), false);
         t.intern(moved);
         if (moved != copy) {

@@ -10,8 +10,9 @@ import java.util.List;
  * A reward model as a {@link RewardFunction}: the score of prompt + response + EOS (the EOS is
  * added when the response was cut before it, so the score is always read at an end-of-turn token,
  * as the reward model was trained), minus the version's {@code rewardOffset} (InstructGPT §3.5: the
- * offset makes reference responses score 0 on average). Rows longer than the reward model's context
- * keep their last tokens. Scored in inference mode, in chunks.
+ * offset makes reference responses score 0 on average), divided by a scale (1, or the version's
+ * {@code reward_scale} under {@link PpoConfig.ScoreNormalization#REWARD_MODEL}). Rows longer than
+ * the reward model's context keep their last tokens. Scored in inference mode, in chunks.
  */
 public final class RewardModelScorer implements RewardFunction {
 
@@ -19,10 +20,22 @@ public final class RewardModelScorer implements RewardFunction {
 
   private final RewardModel model;
   private final double rewardOffset;
+  private final double scale;
 
   public RewardModelScorer(RewardModel model, double rewardOffset) {
+    this(model, rewardOffset, 1.0);
+  }
+
+  /**
+   * @param scale what the offset-corrected score is divided by; positive and finite
+   */
+  public RewardModelScorer(RewardModel model, double rewardOffset, double scale) {
+    if (!(scale > 0) || !Double.isFinite(scale)) {
+      throw new IllegalArgumentException("reward scale must be positive and finite: " + scale);
+    }
     this.model = model;
     this.rewardOffset = rewardOffset;
+    this.scale = scale;
   }
 
   public RewardModel model() {
@@ -45,7 +58,7 @@ public final class RewardModelScorer implements RewardFunction {
       }
       float[] scores = model.score(sequences);
       for (int i = 0; i < scores.length; i++) {
-        out[from + i] = (float) (scores[i] - rewardOffset);
+        out[from + i] = (float) ((scores[i] - rewardOffset) / scale);
       }
     }
     return out;

@@ -34,9 +34,14 @@ public final class ScoreNormalizer {
     return count < 2 ? 1.0 : Math.sqrt(m2 / (count - 1));
   }
 
-  /** Adds {@code scores} to the statistics, then rescales and clips them in place as configured. */
+  /**
+   * Adds {@code scores} to the statistics, then rescales and clips them in place as configured.
+   * {@link PpoConfig.ScoreNormalization#REWARD_MODEL} is the scorer's fixed scale, already applied:
+   * only the clip is left to do here.
+   */
   public void apply(float[] scores, PpoConfig.ScoreNormalization mode, float clip) {
-    if (mode != PpoConfig.ScoreNormalization.NONE) {
+    if (mode == PpoConfig.ScoreNormalization.SCALE
+        || mode == PpoConfig.ScoreNormalization.NORMALIZE) {
       for (float s : scores) {
         count++;
         double delta = s - mean;

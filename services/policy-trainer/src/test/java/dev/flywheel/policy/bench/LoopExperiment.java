@@ -20,6 +20,7 @@ import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.ValueModel;
+import dev.flywheel.model.WithinGroupScale;
 import dev.flywheel.policy.NativeRuntime;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.OfflineDpoTrainer;
@@ -278,6 +279,13 @@ public final class LoopExperiment {
                 accuracy(judge, eval, false),
                 accuracy(judge, eval, true));
           }
+          // the reward trainer's reward_scale: pooled within-group std on the eval groups
+          WithinGroupScale within = new WithinGroupScale();
+          for (Group g : eval) {
+            within.add(judge.score(g.sequences()));
+          }
+          double rmScale = within.value();
+          System.out.printf(Locale.ROOT, "RM reward_scale (within-group std) %.3f%n", rmScale);
           if (Boolean.parseBoolean(arg(args, "--best-of", "false"))) {
             bestOfN(sftPolicy, judge, split, evalSamples, sftSampled, seed);
           }
@@ -302,18 +310,22 @@ public final class LoopExperiment {
               continue;
             }
             PpoConfig ppo = ppoConfig(setting);
+            double scale =
+                ppo.getScoreNormalization() == PpoConfig.ScoreNormalization.REWARD_MODEL
+                    ? rmScale
+                    : 1.0;
             long runStart = System.nanoTime();
             try (LoadedModel start = ModelArtifacts.load(sftDir, null, manager);
                 ValueModel value =
-                    PolicyOptimizer.initValue(ppo, start.policy(), rm, offset, manager)) {
+                    PolicyOptimizer.initValue(ppo, start.policy(), rm, offset, scale, manager)) {
               PolicyModel policy = start.policy();
               // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
               dev.flywheel.policy.train.RewardFunction reward =
                   setting.contains("zero")
                       ? (ps, rs) -> new float[ps.size()]
                       : members == 1
-                          ? new RewardModelScorer(rm, offset)
-                          : conservativeReward(ensemble, offsets, ensembleK);
+                          ? new RewardModelScorer(rm, offset, scale)
+                          : scaled(conservativeReward(ensemble, offsets, ensembleK), scale);
               PolicyOptimizer trainer =
                   PolicyOptimizer.create(
                       ppo,
@@ -440,6 +452,11 @@ public final class LoopExperiment {
         case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
         case "zero", "default" -> {}
         case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
+        case "norm" ->
+            c.setScoreNormalization(
+                PpoConfig.ScoreNormalization.valueOf(
+                    p[1].toUpperCase(Locale.ROOT).replace('-', '_')));
+        case "vclip" -> c.setCliprangeValue(Float.parseFloat(p[1]));
         default -> throw new IllegalArgumentException(kv);
       }
     }
@@ -751,6 +768,17 @@ public final class LoopExperiment {
     }
     return (prompts, responses) ->
         combine(scorers.stream().map(sc -> sc.score(prompts, responses)).toList(), offsets, k);
+  }
+
+  static dev.flywheel.policy.train.RewardFunction scaled(
+      dev.flywheel.policy.train.RewardFunction reward, double scale) {
+    return (prompts, responses) -> {
+      float[] s = reward.score(prompts, responses);
+      for (int i = 0; i < s.length; i++) {
+        s[i] = (float) (s[i] / scale);
+      }
+      return s;
+    };
   }
 
   static float[] combine(List<float[]> scores, List<Double> offsets, double k) {

@@ -98,7 +98,7 @@ public final class PpoBench {
           ppo.getPpoEpochs(),
           ppo.getPpoEpochs() * ((batch + ppo.getMiniBatchSize() - 1) / ppo.getMiniBatchSize()));
       try (ValueModel value =
-          PpoTrainer.initValue(PpoConfig.ValueInit.REWARD_MODEL, policy, rm, 0, manager)) {
+          PpoTrainer.initValue(PpoConfig.ValueInit.REWARD_MODEL, policy, rm, 0, 1, manager)) {
         PpoTrainer trainer =
             new PpoTrainer(
                 ppo,

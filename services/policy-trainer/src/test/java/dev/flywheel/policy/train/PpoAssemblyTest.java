@@ -242,7 +242,7 @@ class PpoAssemblyTest {
             java.util.Arrays.fill(s, 1f);
             return s;
           };
-      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, manager)) {
+      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, 1, manager)) {
         // a reference that differs from the policy, so the KL is not zero
         PpoTrainer trainer =
             new PpoTrainer(
@@ -265,7 +265,7 @@ class PpoAssemblyTest {
       }
       c.setKlControl(PpoConfig.KlControl.FIXED);
       c.setInitKlCoef(0.02);
-      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, manager)) {
+      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, 1, manager)) {
         PpoTrainer trainer =
             new PpoTrainer(
                 c,
@@ -311,7 +311,8 @@ class PpoAssemblyTest {
       // InstructGPT: V starts as the reward model (trunk and head), here minus the offset, so V at
       // the final EOS equals the offset-corrected score
       try (ValueModel value =
-              PpoTrainer.initValue(PpoConfig.ValueInit.REWARD_MODEL, policy, rm, offset, manager);
+              PpoTrainer.initValue(
+                  PpoConfig.ValueInit.REWARD_MODEL, policy, rm, offset, 1, manager);
           InferenceSession s = InferenceSession.open(value)) {
         int[] seq = {B, U, 'h', 'i', E, A, 'o', 'k', E};
         TokenBatch batch = TokenBatch.of(s.manager(), List.of(seq), TokenBatch.Side.RIGHT);
@@ -319,6 +320,25 @@ class PpoAssemblyTest {
         assertEquals(raw - offset, v[seq.length - 1], 1e-4);
         assertTrue(PpoTrainer.valueFromRewardModel(PpoConfig.ValueInit.REWARD_MODEL, policy, rm));
       }
+
+      // score-normalization reward-model: the scorer and the value model's starting head use the
+      // version's reward_scale, so V still starts at the score the scorer gives
+      double scale = 0.25;
+      float[] unit =
+          new RewardModelScorer(rm, offset, scale).score(List.of(prompt), List.of(response));
+      assertEquals((raw - offset) / scale, unit[0], 1e-4);
+      try (ValueModel value =
+              PpoTrainer.initValue(
+                  PpoConfig.ValueInit.REWARD_MODEL, policy, rm, offset, scale, manager);
+          InferenceSession s = InferenceSession.open(value)) {
+        int[] seq = {B, U, 'h', 'i', E, A, 'o', 'k', E};
+        TokenBatch batch = TokenBatch.of(s.manager(), List.of(seq), TokenBatch.Side.RIGHT);
+        float[] v = value.values(batch.tokens(), batch.mask(), false).toFloatArray();
+        assertEquals(unit[0], v[seq.length - 1], 1e-3);
+      }
+      assertThrows(IllegalArgumentException.class, () -> new RewardModelScorer(rm, offset, 0));
+      assertThrows(
+          IllegalArgumentException.class, () -> new RewardModelScorer(rm, offset, Double.NaN));
     }
   }
 
@@ -332,7 +352,7 @@ class PpoAssemblyTest {
     try (PolicyModel policy = PolicyModel.create(config, manager);
         PolicyModel reference = PolicyModel.create(config, manager);
         ValueModel value =
-            PpoTrainer.initValue(PpoConfig.ValueInit.POLICY, policy, null, 0, manager)) {
+            PpoTrainer.initValue(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager)) {
       PpoConfig c = new PpoConfig();
       c.setRolloutBatchSize(8);
       c.setMiniBatchSize(4);

@@ -103,7 +103,7 @@ class PpoLearningTest {
     try (PolicyModel policy = sftLetterPolicy(config, manager);
         PolicyModel reference = PolicyModel.create(config, manager)) {
       reference.copyTrunkFrom(policy);
-      try (ValueModel value = PolicyOptimizer.initValue(c, policy, null, 0, manager)) {
+      try (ValueModel value = PolicyOptimizer.initValue(c, policy, null, 0, 1, manager)) {
         PolicyOptimizer trainer =
             PolicyOptimizer.create(
                 c,

@@ -421,6 +421,20 @@ public final class LoopExperiment {
                       });
                 }
               });
+          // --compare A:B prints the paired difference A − B of two settings (e.g. a knob's effect)
+          for (String pair : arg(args, "--compare", "").split(";")) {
+            String[] ab = pair.split(":");
+            if (ab.length == 2
+                && sampledBySetting.containsKey(ab[0])
+                && sampledBySetting.containsKey(ab[1])) {
+              System.out.printf(
+                  Locale.ROOT,
+                  "[%s] − [%s] sampled gold %s%n",
+                  ab[0],
+                  ab[1],
+                  pairedDifference(sampledBySetting.get(ab[0]), sampledBySetting.get(ab[1]), seed));
+            }
+          }
         }
       }
     }

@@ -94,10 +94,6 @@ final class RlRound {
   }
 
   /**
-   * Whether a checkpointed RL round can go on: its reward model still LIVE, its base and reference
-   * still known.
-   */
-  /**
    * What the round divides offset-corrected reward-model scores by: the version's published {@code
    * reward_scale} under {@code ppo.score-normalization: reward-model}, else 1. A version published
    * before the scale existed (or with an unusable one) scores on the raw scale, with a warning.
@@ -121,6 +117,10 @@ final class RlRound {
   /** The reward trainer's metric: pooled within-group std of the version's eval scores. */
   static final String REWARD_SCALE = "reward_scale";
 
+  /**
+   * Whether a checkpointed RL round can go on: its reward model still LIVE, its base and reference
+   * still known.
+   */
   boolean resumable(Checkpoints.Checkpoint c) {
     Map<String, String> extra = c.state().extra();
     long rm = Long.parseLong(extra.getOrDefault("reward_version", "-1"));
@@ -248,7 +248,7 @@ final class RlRound {
       }
       RewardModelScorer scorer =
           new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset(), rewardScale);
-      extra.put("reward_scale", String.valueOf(rewardScale));
+      extra.put(REWARD_SCALE, String.valueOf(rewardScale));
       List<SftExample> ptx =
           ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
       PolicyOptimizer trainer =
@@ -385,7 +385,7 @@ final class RlRound {
       hp.put("base_version", String.valueOf(base.getVersion()));
       hp.put("reward_model_sha256", rm.getArtifactSha256());
       hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
-      hp.put("reward_scale", extra.getOrDefault("reward_scale", "1.0"));
+      hp.put(REWARD_SCALE, extra.getOrDefault(REWARD_SCALE, "1.0"));
       hp.put("value_init", extra.getOrDefault("value_init", ""));
       hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
       OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());

@@ -48,7 +48,8 @@ public class PpoConfig {
      * consumer and every algorithm, so that rewards are in units of the spread between answers to
      * one prompt, which is what β, the KL target and the value clip (TRL constants) assume; a value
      * model initialised from the reward model is rescaled with it. Versions published without a
-     * usable scale fall back to 1 (counted as {@code reward_scale_missing}).
+     * usable scale fall back to 1, with a warning in the log; the scale a round used is in the
+     * version's hyperparameters ({@code reward_scale}).
      */
     REWARD_MODEL
   }

@@ -248,7 +248,6 @@ final class RlRound {
       }
       RewardModelScorer scorer =
           new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset(), rewardScale);
-      extra.put(REWARD_SCALE, String.valueOf(rewardScale));
       List<SftExample> ptx =
           ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
       PolicyOptimizer trainer =
@@ -385,7 +384,7 @@ final class RlRound {
       hp.put("base_version", String.valueOf(base.getVersion()));
       hp.put("reward_model_sha256", rm.getArtifactSha256());
       hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
-      hp.put(REWARD_SCALE, extra.getOrDefault(REWARD_SCALE, "1.0"));
+      hp.put(REWARD_SCALE, String.valueOf(rewardScale));
       hp.put("value_init", extra.getOrDefault("value_init", ""));
       hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
       OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());

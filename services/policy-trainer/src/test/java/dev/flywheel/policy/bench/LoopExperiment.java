@@ -423,10 +423,19 @@ public final class LoopExperiment {
               });
           // --compare A:B prints the paired difference A − B of two settings (e.g. a knob's effect)
           for (String pair : arg(args, "--compare", "").split(";")) {
+            if (pair.isBlank()) {
+              continue;
+            }
             String[] ab = pair.split(":");
-            if (ab.length == 2
-                && sampledBySetting.containsKey(ab[0])
-                && sampledBySetting.containsKey(ab[1])) {
+            if (ab.length != 2
+                || !sampledBySetting.containsKey(ab[0])
+                || !sampledBySetting.containsKey(ab[1])) {
+              System.out.printf(
+                  Locale.ROOT,
+                  "--compare %s: not two settings A:B that ran (ran: %s)%n",
+                  pair,
+                  sampledBySetting.keySet());
+            } else {
               System.out.printf(
                   Locale.ROOT,
                   "[%s] − [%s] sampled gold %s%n",

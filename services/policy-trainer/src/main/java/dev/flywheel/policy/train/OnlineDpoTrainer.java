@@ -8,6 +8,7 @@ import dev.flywheel.model.Learner;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.PpoLosses;
+import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SftExample;
 import java.util.ArrayList;

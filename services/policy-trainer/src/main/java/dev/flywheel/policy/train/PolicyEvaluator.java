@@ -2,6 +2,7 @@ package dev.flywheel.policy.train;
 
 import dev.flywheel.model.Generation;
 import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import java.util.ArrayList;

@@ -3,6 +3,7 @@ package dev.flywheel.policy.train;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.KlController;
 import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.model.ValueModel;

@@ -12,6 +12,7 @@ import dev.flywheel.model.Learner;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.PpoLosses;
+import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;

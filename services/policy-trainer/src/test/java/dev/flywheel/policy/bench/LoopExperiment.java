@@ -16,6 +16,7 @@ import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModel;
+import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.TokenBatch;
@@ -27,7 +28,6 @@ import dev.flywheel.policy.train.OfflineDpoTrainer;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
-import dev.flywheel.policy.train.RewardModelScorer;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
@@ -320,7 +320,7 @@ public final class LoopExperiment {
                     PolicyOptimizer.initValue(ppo, start.policy(), rm, offset, scale, manager)) {
               PolicyModel policy = start.policy();
               // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
-              dev.flywheel.policy.train.RewardFunction reward =
+              dev.flywheel.model.RewardFunction reward =
                   setting.contains("zero")
                       ? (ps, rs) -> new float[ps.size()]
                       : members == 1
@@ -783,7 +783,7 @@ public final class LoopExperiment {
   }
 
   /** The same as a reward function for RL. */
-  static dev.flywheel.policy.train.RewardFunction conservativeReward(
+  static dev.flywheel.model.RewardFunction conservativeReward(
       List<RewardModel> members, List<Double> offsets, double k) {
     List<RewardModelScorer> scorers = new ArrayList<>();
     for (RewardModel m : members) {
@@ -793,8 +793,8 @@ public final class LoopExperiment {
         combine(scorers.stream().map(sc -> sc.score(prompts, responses)).toList(), offsets, k);
   }
 
-  static dev.flywheel.policy.train.RewardFunction scaled(
-      dev.flywheel.policy.train.RewardFunction reward, double scale) {
+  static dev.flywheel.model.RewardFunction scaled(
+      dev.flywheel.model.RewardFunction reward, double scale) {
     return (prompts, responses) -> {
       float[] s = reward.score(prompts, responses);
       for (int i = 0; i < s.length; i++) {

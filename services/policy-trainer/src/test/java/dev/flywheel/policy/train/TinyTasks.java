@@ -4,6 +4,7 @@ import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
 import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.GptConfig;
+import dev.flywheel.model.RewardFunction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

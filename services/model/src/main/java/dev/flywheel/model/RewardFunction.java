@@ -1,4 +1,4 @@
-package dev.flywheel.policy.train;
+package dev.flywheel.model;
 
 import java.util.List;
 

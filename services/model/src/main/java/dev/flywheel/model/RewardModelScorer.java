@@ -1,7 +1,5 @@
-package dev.flywheel.policy.train;
+package dev.flywheel.model;
 
-import dev.flywheel.model.ByteTokenizer;
-import dev.flywheel.model.RewardModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,8 +9,9 @@ import java.util.List;
  * added when the response was cut before it, so the score is always read at an end-of-turn token,
  * as the reward model was trained), minus the version's {@code rewardOffset} (InstructGPT §3.5: the
  * offset makes reference responses score 0 on average), divided by a scale (1, or the version's
- * {@code reward_scale} under {@link PpoConfig.ScoreNormalization#REWARD_MODEL}). Rows longer than
- * the reward model's context keep their last tokens. Scored in inference mode, in chunks.
+ * {@code reward_scale}, as the policy trainer's {@code score-normalization: reward-model} and the
+ * rollout workers score). Rows longer than the reward model's context keep their last tokens.
+ * Scored in inference mode, in chunks.
  */
 public final class RewardModelScorer implements RewardFunction {
 
@@ -64,7 +63,11 @@ public final class RewardModelScorer implements RewardFunction {
     return out;
   }
 
-  static int[] sequence(int[] prompt, int[] response, int context) {
+  /**
+   * The token sequence the reward model scores: prompt + response, EOS appended when the response
+   * lacks it, cut to the last {@code context} tokens.
+   */
+  public static int[] sequence(int[] prompt, int[] response, int context) {
     boolean hasEos = response.length > 0 && response[response.length - 1] == ByteTokenizer.EOS;
     int length = prompt.length + response.length + (hasEos ? 0 : 1);
     int[] all = Arrays.copyOf(prompt, length);

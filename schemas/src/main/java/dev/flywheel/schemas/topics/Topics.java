@@ -11,6 +11,8 @@ import dev.flywheel.events.HumanRanking;
 import dev.flywheel.events.ModelControl;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
+import dev.flywheel.events.RolloutBatch;
+import dev.flywheel.events.RolloutRequest;
 import dev.flywheel.events.TrainingMetrics;
 import java.time.Duration;
 import java.util.List;
@@ -76,6 +78,26 @@ public final class Topics {
           null,
           "One record per ranked prompt with all its comparison pairs.");
 
+  public static final TopicSpec<RolloutRequest> ROLLOUT_REQUESTS =
+      new TopicSpec<>(
+          "training.rollout-requests",
+          "requestId",
+          RolloutRequest.class,
+          6,
+          DELETE,
+          Duration.ofDays(7),
+          "Rollouts a learner asks of the rollout workers (one consumer group; partitions bound the workers that share the work).");
+
+  public static final TopicSpec<RolloutBatch> ROLLOUT_BATCHES =
+      new TopicSpec<>(
+          "training.rollout-batches",
+          "requestId",
+          RolloutBatch.class,
+          3,
+          DELETE,
+          Duration.ofDays(7),
+          "Scored samples with behaviour log-probs, one batch per request: what each RL update trained on.");
+
   public static final TopicSpec<RewardModelVersion> REWARD_VERSIONS =
       new TopicSpec<>(
           "models.reward.versions",
@@ -132,6 +154,8 @@ public final class Topics {
           FEEDBACK_RANKINGS,
           FEEDBACK_DEMONSTRATIONS,
           TRAINING_COMPARISONS,
+          ROLLOUT_REQUESTS,
+          ROLLOUT_BATCHES,
           REWARD_VERSIONS,
           POLICY_VERSIONS,
           MODEL_CONTROL,

@@ -19,6 +19,11 @@ import dev.flywheel.events.RankTier;
 import dev.flywheel.events.RankedResponse;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.events.Role;
+import dev.flywheel.events.RolloutBatch;
+import dev.flywheel.events.RolloutFinishReason;
+import dev.flywheel.events.RolloutPrompt;
+import dev.flywheel.events.RolloutRequest;
+import dev.flywheel.events.RolloutSample;
 import dev.flywheel.events.SamplingParams;
 import dev.flywheel.events.SourceOffset;
 import dev.flywheel.events.TrainingMetrics;
@@ -163,24 +168,62 @@ final class ContractSamples {
             "tr-x".getBytes(),
             new byte[] {0, 0, 0, 0, 1, 7});
     deadLetter.setEventTime(T);
-    return Map.of(
-        Topics.CHAT_TRANSCRIPTS,
-        transcript,
-        Topics.FEEDBACK_RANKINGS,
-        ranking,
-        Topics.FEEDBACK_DEMONSTRATIONS,
-        demonstration,
-        Topics.TRAINING_COMPARISONS,
-        group,
-        Topics.REWARD_VERSIONS,
-        reward,
-        Topics.POLICY_VERSIONS,
-        policy,
-        Topics.MODEL_CONTROL,
-        control,
-        Topics.TRAINING_METRICS,
-        metrics,
-        Topics.DEAD_LETTERS,
-        deadLetter);
+    RolloutRequest rolloutRequest =
+        RolloutRequest.newBuilder()
+            .setEventId("ev-rr")
+            .setRequestId("rr-1")
+            .setEventTime(T)
+            .setLearnerId("round-7")
+            .setPolicyVersion(3L)
+            .setLearnerStep(2)
+            .setPolicyArtifactUri("file:///artifacts/rollout-snapshots/round-7/step-2")
+            .setPolicyArtifactSha256("ab".repeat(32))
+            .setRewardModelVersion(2L)
+            .setRewardArtifactUri("file:///artifacts/reward/v2")
+            .setRewardArtifactSha256("cd".repeat(32))
+            .setRewardOffset(0.25)
+            .setPrompts(List.of(new RolloutPrompt("pk-1", List.of(1, 72, 105, 2))))
+            .setSamplesPerPrompt(2)
+            .setSampling(new SamplingParams(1.0, 1.0, 0, 32, 42L))
+            .setDeadline(T.plusSeconds(60))
+            .build();
+    RolloutBatch rolloutBatch =
+        RolloutBatch.newBuilder()
+            .setEventId("ev-rb")
+            .setRequestId("rr-1")
+            .setEventTime(T)
+            .setLearnerId("round-7")
+            .setPolicyVersion(3L)
+            .setLearnerStep(2)
+            .setPolicyArtifactSha256("ab".repeat(32))
+            .setRewardModelVersion(2L)
+            .setWorkerId("worker-a")
+            .setSamples(
+                List.of(
+                    new RolloutSample(
+                        0, List.of(53, 3), List.of(-0.5f, -0.1f), RolloutFinishReason.STOP, 1.5f),
+                    new RolloutSample(
+                        0,
+                        List.of(54, 55),
+                        List.of(-2.5f, -0.7f),
+                        RolloutFinishReason.LENGTH,
+                        -0.3f)))
+            .setLoadMillis(12L)
+            .setGenerationMillis(40L)
+            .setScoringMillis(9L)
+            .setGeneratedTokens(4L)
+            .build();
+    return Map.ofEntries(
+        Map.entry(Topics.CHAT_TRANSCRIPTS, transcript),
+        Map.entry(Topics.FEEDBACK_RANKINGS, ranking),
+        Map.entry(Topics.FEEDBACK_DEMONSTRATIONS, demonstration),
+        Map.entry(Topics.TRAINING_COMPARISONS, group),
+        Map.entry(Topics.ROLLOUT_REQUESTS, rolloutRequest),
+        Map.entry(Topics.ROLLOUT_BATCHES, rolloutBatch),
+        Map.entry(Topics.REWARD_VERSIONS, reward),
+        Map.entry(Topics.POLICY_VERSIONS, policy),
+        Map.entry(Topics.MODEL_CONTROL, control),
+        Map.entry(Topics.TRAINING_METRICS, metrics),
+        Map.entry(Topics.DEAD_LETTERS, deadLetter));
   }
 }

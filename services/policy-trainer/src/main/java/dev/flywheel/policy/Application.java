@@ -1,5 +1,6 @@
 package dev.flywheel.policy;
 
+import dev.flywheel.model.NativeRuntime;
 import io.micronaut.runtime.Micronaut;
 
 /**

@@ -1,5 +1,6 @@
 package dev.flywheel.reward;
 
+import dev.flywheel.model.NativeRuntime;
 import io.micronaut.runtime.Micronaut;
 
 /**
@@ -7,15 +8,16 @@ import io.micronaut.runtime.Micronaut;
  * rounds and publishes them to {@code models.reward.versions}; {@code /health} and {@code
  * /prometheus} over HTTP.
  *
- * <p>Run with an explicit modest heap and the DJL/OpenMP settings (see README): {@code
- * OMP_WAIT_POLICY=PASSIVE java -Xmx512m -Dai.djl.offline=true -Dai.djl.pytorch.num_threads=2
- * -Dai.djl.pytorch.num_interop_threads=1 -jar flywheel-reward-trainer-*-all.jar}
+ * <p>Run with an explicit modest heap (see README): {@code java -Xmx512m -jar
+ * flywheel-reward-trainer-*-all.jar}; the DJL/OpenMP settings ({@link NativeRuntime}) are applied
+ * first thing unless given on the command line.
  */
 public final class Application {
 
   private Application() {}
 
   public static void main(String[] args) {
+    NativeRuntime.configure(); // before anything touches PyTorch
     Micronaut.build(args).mainClass(Application.class).banner(false).start();
   }
 }

@@ -1,6 +1,7 @@
 package dev.flywheel.serving;
 
 import dev.flywheel.kit.auth.ApiKeyTool;
+import dev.flywheel.model.NativeRuntime;
 import io.micronaut.runtime.Micronaut;
 import java.util.Arrays;
 import org.slf4j.LoggerFactory;

@@ -4,13 +4,12 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.Learner;
 import dev.flywheel.model.LearningRateSchedule;
+import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
@@ -44,18 +43,11 @@ public final class ModelBench {
 
   private static final int NEW_TOKENS = 128;
 
-  /** glibc's environment, to set OMP_WAIT_POLICY before PyTorch's libgomp reads it. */
-  interface CLibrary extends Library {
-    int setenv(String name, String value, int overwrite);
-
-    String getenv(String name);
-  }
-
   public static void main(String[] args) {
     boolean quick = List.of(args).contains("--quick");
     int deviceArg = List.of(args).indexOf("--device");
     String device = deviceArg >= 0 && deviceArg + 1 < args.length ? args[deviceArg + 1] : "auto";
-    String ompPolicy = configureRuntime();
+    String ompPolicy = NativeRuntime.configure();
 
     Engine engine = Engine.getInstance();
     try (NDManager manager = Devices.newManager(device)) {
@@ -120,29 +112,6 @@ public final class ModelBench {
           generationRow(policy, batch, quick);
         }
       }
-    }
-  }
-
-  /**
-   * Sets DJL's properties unless given, and OMP_WAIT_POLICY=PASSIVE unless set; returns the latter.
-   */
-  static String configureRuntime() {
-    setDefault("ai.djl.offline", "true");
-    setDefault("ai.djl.pytorch.num_interop_threads", "1");
-    setDefault(
-        "ai.djl.pytorch.num_threads", String.valueOf(Runtime.getRuntime().availableProcessors()));
-    CLibrary libc = Native.load("c", CLibrary.class);
-    if (libc.getenv("OMP_WAIT_POLICY") == null) {
-      // libgomp reads it once, when PyTorch's native libraries load (first Engine use, below);
-      // spin-waiting OpenMP threads on 2 shared cores made steps ~20x slower
-      libc.setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    }
-    return libc.getenv("OMP_WAIT_POLICY");
-  }
-
-  private static void setDefault(String key, String value) {
-    if (System.getProperty(key) == null) {
-      System.setProperty(key, value);
     }
   }
 

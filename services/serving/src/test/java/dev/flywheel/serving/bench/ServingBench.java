@@ -2,7 +2,7 @@ package dev.flywheel.serving.bench;
 
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.serving.NativeRuntime;
+import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.serving.TestModels;
 import dev.flywheel.serving.TestServing;
 import dev.flywheel.serving.TestServing.Reply;

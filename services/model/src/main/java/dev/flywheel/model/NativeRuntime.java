@@ -1,11 +1,12 @@
-package dev.flywheel.serving;
+package dev.flywheel.model;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 
 /**
- * PyTorch/DJL process settings, applied before the engine first loads (i.e. first thing in {@code
- * main}):
+ * PyTorch/DJL process settings, applied before the engine first loads: first thing in the {@code
+ * main} of every service that runs a model (policy trainer, reward trainer, serving, rollout
+ * workers) and of the benchmarks:
  *
  * <ul>
  *   <li>{@code OMP_WAIT_POLICY=PASSIVE} unless the environment sets it: libgomp reads it once when

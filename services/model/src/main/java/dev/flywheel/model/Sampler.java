@@ -32,6 +32,11 @@ public final class Sampler {
     this.policy = policy;
   }
 
+  /** The policy it samples from. */
+  public PolicyModel policy() {
+    return policy;
+  }
+
   /**
    * Generates a continuation of every prompt; row i's random stream is seeded with {@code
    * rowSeed(config.seed(), i)}.

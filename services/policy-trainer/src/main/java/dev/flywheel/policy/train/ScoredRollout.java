@@ -1,10 +1,8 @@
 package dev.flywheel.policy.train;
 
-import dev.flywheel.model.Generation;
+import dev.flywheel.model.GroupRollout;
 import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.Sampler;
-import dev.flywheel.model.SamplingConfig;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -30,27 +28,27 @@ public record ScoredRollout(Rollout rollout, float[] scores, int samplesPerPromp
       int k,
       PpoConfig config,
       long seed) {
-    List<int[]> repeated = new ArrayList<>();
-    for (int[] prompt : prompts.subList(0, Math.max(1, prompts.size() / k))) {
-      for (int i = 0; i < k; i++) {
-        repeated.add(prompt);
-      }
-    }
-    List<Generation> generations =
-        sampler.generate(repeated, SamplingConfig.ppoRollout(config.getMaxNewTokens(), seed));
-    Rollout rollout = Rollout.of(repeated, generations);
-    float[] s = reward.score(rollout.prompts(), rollout.responses());
-    if (s.length != rollout.batchSize()) {
-      throw new IllegalStateException(
-          "reward function returned "
-              + s.length
-              + " scores for "
-              + rollout.batchSize()
-              + " responses");
-    }
+    GroupRollout sampled =
+        GroupRollout.sample(
+            sampler.policy(),
+            reward,
+            prompts.subList(0, Math.max(1, prompts.size() / k)),
+            k,
+            config.getMaxNewTokens(),
+            seed);
+    return of(sampled, k, config.getMissingEosPenalty());
+  }
+
+  /**
+   * A sampled group rollout as training episodes, minus {@code missingEosPenalty} on every sample
+   * cut off before EOS.
+   */
+  public static ScoredRollout of(GroupRollout sampled, int k, double missingEosPenalty) {
+    Rollout rollout = Rollout.of(sampled.prompts(), sampled.generations());
+    float[] s = sampled.scores().clone();
     for (int r = 0; r < s.length; r++) {
       if (!rollout.stopped(r)) {
-        s[r] -= config.getMissingEosPenalty();
+        s[r] -= (float) missingEosPenalty;
       }
     }
     return new ScoredRollout(rollout, s, k);

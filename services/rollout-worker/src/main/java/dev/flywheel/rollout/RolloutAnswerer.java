@@ -86,6 +86,7 @@ final class RolloutAnswerer implements RolloutWorker.Answerer {
         .setPolicyArtifactSha256(policy.sha256())
         .setRewardModelVersion(request.getRewardModelVersion())
         .setWorkerId(workerId)
+        .setPrompts(request.getPrompts())
         .setSamples(samples)
         .setLoadMillis(loadNanos / 1_000_000)
         .setGenerationMillis(rollout.generationNanos() / 1_000_000)

@@ -198,6 +198,7 @@ final class ContractSamples {
             .setPolicyArtifactSha256("ab".repeat(32))
             .setRewardModelVersion(2L)
             .setWorkerId("worker-a")
+            .setPrompts(List.of(new RolloutPrompt("pk-1", List.of(1, 72, 105, 2))))
             .setSamples(
                 List.of(
                     new RolloutSample(

@@ -7,6 +7,7 @@ import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PromptPool;
@@ -111,6 +112,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   private final PolicyTrainerConfig config;
   private final SftConfig sftConfig;
   private final PpoConfig ppoConfig;
+  private final RolloutConfig rolloutConfig;
   private final DpoConfig dpoConfig;
   private final KafkaSettings kafka;
   private final PolicyTrainerStatus status;
@@ -142,6 +144,23 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       KafkaSettings kafka,
       PolicyTrainerStatus status,
       Events events) {
+    this(config, sftConfig, ppoConfig, dpoConfig, new RolloutConfig(), kafka, status, events);
+  }
+
+  /**
+   * @param rolloutConfig where RL rounds get their rollouts ({@code rollout.source}: the trainer
+   *     itself, or the rollout workers)
+   */
+  public PolicyTrainerLoop(
+      PolicyTrainerConfig config,
+      SftConfig sftConfig,
+      PpoConfig ppoConfig,
+      DpoConfig dpoConfig,
+      RolloutConfig rolloutConfig,
+      KafkaSettings kafka,
+      PolicyTrainerStatus status,
+      Events events) {
+    this.rolloutConfig = validRollouts(rolloutConfig, ppoConfig);
     this.config = config;
     this.sftConfig = sftConfig.copy().validate();
     this.ppoConfig = ppoConfig.copy().validate();
@@ -149,6 +168,18 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     this.kafka = kafka;
     this.status = status;
     this.events = events == null ? new Events() {} : events;
+  }
+
+  /** The rollout settings, refused when the algorithm cannot train on the workers' batches. */
+  static RolloutConfig validRollouts(RolloutConfig rollouts, PpoConfig ppo) {
+    rollouts.validate();
+    if (rollouts.getSource() == RolloutConfig.Source.WORKERS
+        && ppo.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
+      throw new IllegalArgumentException(
+          "flywheel.policy-trainer.rollout.source: workers trains ppo, rloo or grpo; online-dpo"
+              + " samples its own pairs");
+    }
+    return rollouts;
   }
 
   /** Starts {@link #run()} on a new thread named {@code policy-trainer-loop}. */
@@ -286,7 +317,9 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
             status,
             scheduler,
             output,
-            () -> stopRequested);
+            () -> stopRequested,
+            rolloutConfig,
+            kafka);
     dpoRound =
         dpo
             ? new DpoRound(

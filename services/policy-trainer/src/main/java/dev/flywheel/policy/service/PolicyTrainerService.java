@@ -3,6 +3,7 @@ package dev.flywheel.policy.service;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
@@ -21,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * TrainerSupervisor}, the trainers' one failure policy: a failed loop is replaced by a fresh one
  * (catch-up, then the checkpointed round resumes) after a back-off of 1 s doubling to 60 s; a
  * fenced one stays FAILED (health DOWN). On shutdown the loop checkpoints the round in progress and
- * stops. Invalid settings ({@code sft.*}, {@code ppo.*}, {@code dpo.*}) fail start-up with the key
- * named, before anything is started.
+ * stops. Invalid settings ({@code sft.*}, {@code ppo.*}, {@code dpo.*}, {@code rollout.*}) fail
+ * start-up with the key named, before anything is started.
  */
 @Context
 public class PolicyTrainerService {
@@ -36,12 +37,14 @@ public class PolicyTrainerService {
       SftConfig sft,
       PpoConfig ppo,
       DpoConfig dpo,
+      RolloutConfig rollouts,
       KafkaProperties kafka,
       RegistryProperties registry,
       PolicyTrainerStatus status) {
     sft.copy().validate();
     ppo.copy().validate();
     dpo.copy().validate();
+    PolicyTrainerLoop.validRollouts(rollouts, ppo);
     if (!config.isEnabled()) {
       LOG.info("flywheel.policy-trainer.enabled=false: not training");
       status.phase(PolicyTrainerStatus.Phase.DISABLED);
@@ -59,7 +62,8 @@ public class PolicyTrainerService {
                     status.restarted();
                   }
                   PolicyTrainerLoop loop =
-                      new PolicyTrainerLoop(config, sft, ppo, dpo, settings, status, null);
+                      new PolicyTrainerLoop(
+                          config, sft, ppo, dpo, rollouts, settings, status, null);
                   return new TrainerSupervisor.Attempt() {
                     @Override
                     public TrainerSupervisor.Ending run() {

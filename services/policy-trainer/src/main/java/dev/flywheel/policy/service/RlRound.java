@@ -13,6 +13,7 @@ import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
@@ -22,12 +23,15 @@ import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.trainerkit.Checkpoints;
+import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -63,6 +67,8 @@ final class RlRound {
   private final RoundScheduler scheduler;
   private final PolicyPublisher output;
   private final BooleanSupplier stop;
+  private final RolloutConfig rolloutConfig;
+  private final KafkaSettings kafka;
 
   RlRound(
       PolicyTrainerConfig config,
@@ -77,7 +83,11 @@ final class RlRound {
       PolicyTrainerStatus status,
       RoundScheduler scheduler,
       PolicyPublisher output,
-      BooleanSupplier stop) {
+      BooleanSupplier stop,
+      RolloutConfig rolloutConfig,
+      KafkaSettings kafka) {
+    this.rolloutConfig = rolloutConfig;
+    this.kafka = kafka;
     this.config = config;
     this.sftConfig = sftConfig;
     this.ppoConfig = ppoConfig;
@@ -162,6 +172,7 @@ final class RlRound {
       extra.put("base_version", String.valueOf(base.getVersion()));
       extra.put("reference_version", String.valueOf(scheduler.referenceOf(base)));
       extra.put("transcript_ranges", RoundRanges.encode(transcriptRange));
+      extra.put("round_started_ms", String.valueOf(System.currentTimeMillis()));
     } else {
       extra.putAll(resume.state().extra());
       rm = rewards.get(Long.parseLong(extra.get("reward_version"))).orElseThrow();
@@ -254,6 +265,12 @@ final class RlRound {
           PolicyOptimizer.create(
               ppoConfig, policy, refLoaded.policy(), value, scorer, beta, normalizer, ptx);
       int iterations = ppoConfig.getIterationsPerRound();
+      WorkerRolloutSource workers =
+          rolloutConfig.getSource() == RolloutConfig.Source.WORKERS
+              ? RoundRanges.own(
+                  owned, workerSource(extra, base, rm, rewardScale, policy, fromIteration))
+              : null;
+      WorkerRolloutSource.Plan plan = plan(target, iterations, trainer);
       LOG.info(
           "{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
               + "β {}, value from {}",
@@ -276,14 +293,15 @@ final class RlRound {
           throw new StopSignal();
         }
         feed.poll(Duration.ZERO);
-        long seed = RoundRanges.mix(ppoConfig.getSeed(), target, it);
-        List<int[]> batch =
-            prompts.sampleTrain(
-                ppoConfig.getRolloutBatchSize(),
-                ppoConfig.getTranscriptPromptShare(),
-                new Random(seed));
+        long seed = plan.seed(it);
         status.round(target, it);
-        last = trainer.iterate(batch, seed);
+        last =
+            workers == null
+                ? trainer.iterate(trainPrompts(seed), seed)
+                : trainer.iterate(workers.next(it, plan), rolloutConfig.getImportanceCap(), seed);
+        if (workers != null) {
+          extra.put("rollout_batches", WorkerRolloutSource.encode(workers.lineage()));
+        }
         if (extra.getOrDefault("first_mean_reward", "").isEmpty()) {
           extra.put("first_mean_reward", String.valueOf(last.meanReward()));
         }
@@ -379,6 +397,7 @@ final class RlRound {
       ModelStatus st = verdict.status();
       Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
       hp.putAll(config.toMap());
+      hp.putAll(rolloutConfig.toMap());
       hp.put("round_id", extra.get("round_id"));
       hp.put("reference_version", String.valueOf(refVersion));
       hp.put("base_version", String.valueOf(base.getVersion()));
@@ -398,6 +417,9 @@ final class RlRound {
                 (p, until) ->
                     demos.cover(p, Math.min(firstDemo.getOrDefault(p, until), until), until));
         data.addAll(demos.toList());
+      }
+      if (workers != null) {
+        data.addAll(workers.lineage());
       }
       List<Long> parents =
           new ArrayList<>(new LinkedHashSet<>(List.of(base.getVersion(), refVersion)));
@@ -421,6 +443,71 @@ final class RlRound {
         }
       }
     }
+  }
+
+  /** A round's training prompts of one iteration, as the trainer samples them itself. */
+  private List<int[]> trainPrompts(long seed) {
+    return prompts.sampleTrain(
+        ppoConfig.getRolloutBatchSize(), ppoConfig.getTranscriptPromptShare(), new Random(seed));
+  }
+
+  /**
+   * Each iteration's seed and, for the rollout workers, its prompts: the same draw from the prompt
+   * pool the trainer makes for itself, fitted, the first {@code batch / K} (K samples each).
+   */
+  private WorkerRolloutSource.Plan plan(long target, int iterations, PolicyOptimizer trainer) {
+    int k = ppoConfig.effectiveSamplesPerPrompt();
+    return new WorkerRolloutSource.Plan() {
+      @Override
+      public List<int[]> prompts(int iteration) {
+        List<int[]> fitted =
+            trainPrompts(seed(iteration)).stream().map(trainer::fitPrompt).toList();
+        return fitted.subList(0, Math.max(1, fitted.size() / k));
+      }
+
+      @Override
+      public long seed(int iteration) {
+        return RoundRanges.mix(ppoConfig.getSeed(), target, iteration);
+      }
+
+      @Override
+      public int iterations() {
+        return iterations;
+      }
+    };
+  }
+
+  private WorkerRolloutSource workerSource(
+      Map<String, String> extra,
+      PolicyVersion base,
+      RewardModelVersion rm,
+      double rewardScale,
+      PolicyModel policy,
+      int fromIteration) {
+    long started =
+        Long.parseLong(
+            extra.computeIfAbsent(
+                "round_started_ms", k -> String.valueOf(System.currentTimeMillis())));
+    return new WorkerRolloutSource(
+        kafka,
+        rolloutConfig,
+        Path.of(config.getArtifactRoot()),
+        new WorkerRolloutSource.Round(
+            extra.get("round_id"),
+            base.getVersion(),
+            rm.getVersion(),
+            rm.getArtifactUri(),
+            rm.getArtifactSha256(),
+            rm.getRewardOffset(),
+            rewardScale,
+            ppoConfig.effectiveSamplesPerPrompt(),
+            ppoConfig.getMaxNewTokens(),
+            ppoConfig.getMissingEosPenalty(),
+            Instant.ofEpochMilli(started)),
+        policy,
+        WorkerRolloutSource.decode(rolloutConfig.getBatchesTopic(), extra.get("rollout_batches")),
+        fromIteration,
+        stop);
   }
 
   /**

@@ -23,6 +23,19 @@ public interface PolicyOptimizer {
    */
   PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed);
 
+  /**
+   * The update on a rollout sampled elsewhere (the rollout workers), {@code staleness} learner
+   * steps old; only the algorithms that train on a batch of scored samples ({@link PpoTrainer}:
+   * PPO, RLOO, GRPO) take one.
+   *
+   * @param importanceCap truncation of the per-token importance weight of a stale batch
+   */
+  default PpoTrainer.IterationStats iterate(
+      SourcedRollout sourced, double importanceCap, long seed) {
+    throw new UnsupportedOperationException(
+        getClass().getSimpleName() + " samples its own rollouts (rollout.source: trainer)");
+  }
+
   /** Fits a prompt into the room the context leaves for a response (keeps its last tokens). */
   int[] fitPrompt(int[] prompt);
 

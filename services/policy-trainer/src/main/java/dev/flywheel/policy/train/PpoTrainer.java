@@ -168,8 +168,28 @@ public final class PpoTrainer implements PolicyOptimizer {
     ScoredRollout scored =
         ScoredRollout.sample(
             sampler, reward, prompts.stream().map(this::fitPrompt).toList(), k, config, seed);
-    Rollout rollout = scored.rollout();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    return iterate(new SourcedRollout(scored, 0, seconds, seconds, Map.of()), 1.0, seed);
+  }
+
+  /**
+   * The update on a rollout sampled elsewhere (the rollout workers); a stale one ({@code staleness}
+   * > 0) is corrected with {@link OffPolicyCorrection}: the ratio is taken against the current
+   * weights and every token's advantage weighted by min(π_now / π_behaviour, {@code
+   * importanceCap}). A fresh one trains exactly as if sampled here.
+   */
+  @Override
+  public IterationStats iterate(SourcedRollout sourced, double importanceCap, long seed) {
     long t1 = System.nanoTime();
+    ScoredRollout scored = sourced.scored();
+    int k = scored.samplesPerPrompt();
+    Rollout rollout = scored.rollout();
+    OffPolicyCorrection correction = null;
+    if (sourced.staleness() > 0) {
+      float[] proximal = actionLogProbs(policy, rollout);
+      correction = OffPolicyCorrection.of(rollout, proximal, importanceCap);
+      rollout = rollout.withOldLogProbs(proximal);
+    }
 
     float[] rawScores = scored.scores();
     float[] refLogProbs = actionLogProbs(reference, rollout);
@@ -187,6 +207,13 @@ public final class PpoTrainer implements PolicyOptimizer {
     } else {
       values = null;
       adv = GroupAdvantages.of(rollout, refLogProbs, rawScores, beta, k, config);
+    }
+    Map<String, Double> sourceMetrics = new LinkedHashMap<>(sourced.metrics());
+    if (correction != null) {
+      correction.weigh(adv.advantages());
+      sourceMetrics.put("tis_weight_mean", correction.meanWeight());
+      sourceMetrics.put("tis_truncated_fraction", correction.truncatedFraction());
+      sourceMetrics.put("off_policy_log_ratio", correction.meanLogRatio());
     }
     long t2 = System.nanoTime();
 
@@ -221,11 +248,11 @@ public final class PpoTrainer implements PolicyOptimizer {
         update.earlyStopped,
         update.ratioSkipped,
         update.nonFinite,
-        (t1 - t0) / 1e9,
+        sourced.waitSeconds(),
         (t2 - t1) / 1e9,
         (t3 - t2) / 1e9,
         kl.value(),
-        Map.of());
+        sourceMetrics);
   }
 
   /**

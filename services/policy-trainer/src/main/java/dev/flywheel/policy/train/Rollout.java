@@ -108,6 +108,26 @@ public final class Rollout {
         stopped);
   }
 
+  /**
+   * The same episodes with other "old" log-probabilities ((B·(T−1)) on the action slots, as {@link
+   * #behaviourLogProbArray}): decoupled PPO's proximal policy for a stale batch.
+   */
+  public Rollout withOldLogProbs(float[] perAction) {
+    if (perAction.length != behaviourLogProbs.length) {
+      throw new IllegalArgumentException(
+          perAction.length + " log-probs for " + behaviourLogProbs.length + " action slots");
+    }
+    List<float[]> rows = new java.util.ArrayList<>(batch);
+    for (int r = 0; r < batch; r++) {
+      float[] lp = new float[responseLengths[r]];
+      for (int j = 0; j < lp.length; j++) {
+        lp[j] = perAction[r * (length - 1) + promptLengths[r] + j - 1];
+      }
+      rows.add(lp);
+    }
+    return new Rollout(prompts, responses, rows, stopped.clone());
+  }
+
   public int batchSize() {
     return batch;
   }

@@ -28,6 +28,7 @@ import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
+import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.SftConfig;
@@ -68,6 +69,7 @@ final class Harness {
   final SftConfig sft = new SftConfig();
   final PpoConfig ppo = new PpoConfig();
   final DpoConfig dpo = new DpoConfig();
+  final RolloutConfig rollouts = new RolloutConfig();
   final Path root;
 
   Harness(FlywheelInfra infra) {
@@ -139,8 +141,19 @@ final class Harness {
     dpo.setLogEvery(1);
   }
 
+  /**
+   * RL rounds take their rollouts from the rollout workers ({@link RolloutResponder} plays them),
+   * on private topics, at most {@code maxStaleness} steps old.
+   */
+  void enableWorkers(int maxStaleness) {
+    rollouts.setSource(RolloutConfig.Source.WORKERS);
+    rollouts.setMaxStaleness(maxStaleness);
+    rollouts.setRequestsTopic(topic("rollout-requests", 2, Map.of()));
+    rollouts.setBatchesTopic(topic("rollout-batches", 2, Map.of()));
+  }
+
   PolicyTrainerLoop loop(PolicyTrainerStatus status, PolicyTrainerLoop.Events events) {
-    return new PolicyTrainerLoop(config, sft, ppo, dpo, kafka(), status, events);
+    return new PolicyTrainerLoop(config, sft, ppo, dpo, rollouts, kafka(), status, events);
   }
 
   // ---- producing ----

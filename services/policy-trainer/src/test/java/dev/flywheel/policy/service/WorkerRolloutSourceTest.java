@@ -8,14 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RolloutBatch;
-import dev.flywheel.events.RolloutFinishReason;
 import dev.flywheel.events.RolloutRequest;
-import dev.flywheel.events.RolloutSample;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatRole;
 import dev.flywheel.model.ChatTemplate;
 import dev.flywheel.model.ChatTurn;
-import dev.flywheel.model.Generation;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.GroupRollout;
 import dev.flywheel.model.LoadedModel;
@@ -28,9 +25,6 @@ import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.ScoredRollout;
 import dev.flywheel.policy.train.SourcedRollout;
-import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
-import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;
 import dev.flywheel.trainerkit.KafkaSettings;
@@ -42,16 +36,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -59,9 +46,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The learner's side of rollouts as events, on the real broker and registry with real (tiny) models
- * saved as artifacts. The workers are played by {@link Responder}, which answers requests with the
- * model library's {@link GroupRollout} (the code the rollout-worker service runs; the service
- * itself lives in its own module, and e2e-tests runs the two together).
+ * saved as artifacts. The workers are played by {@link RolloutResponder}, which answers requests
+ * with the model library's {@link GroupRollout} (the code the rollout-worker service runs; the
+ * service itself lives in its own module, and e2e-tests runs the two together).
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class WorkerRolloutSourceTest {
@@ -97,7 +84,7 @@ class WorkerRolloutSourceTest {
   @Test
   void synchronousBatchesAreTheSamplesTheTrainerWouldDrawItself() throws Exception {
     RolloutConfig config = config(0, Duration.ofMinutes(1));
-    try (Responder workers = new Responder(config, 1, false);
+    try (RolloutResponder workers = new RolloutResponder(infra, config, 1, false);
         WorkerRolloutSource source = source(config, "sync")) {
       Plan plan = new Plan(3);
       for (int it = 0; it < 3; it++) {
@@ -134,7 +121,7 @@ class WorkerRolloutSourceTest {
   @Test
   void withStalenessOneNoBatchIsOlderThanOneStepAndRepeatedAnswersAreDropped() throws Exception {
     RolloutConfig config = config(1, Duration.ofMinutes(1));
-    try (Responder workers = new Responder(config, 2, false);
+    try (RolloutResponder workers = new RolloutResponder(infra, config, 2, false);
         WorkerRolloutSource source = source(config, "async")) {
       Plan plan = new Plan(4);
       List<Integer> staleness = new ArrayList<>();
@@ -164,7 +151,7 @@ class WorkerRolloutSourceTest {
     // a batch for iteration 1 sampled at step 0 (as an earlier process of a resumed round might
     // have left it): 1 step old where the bound is 0
     publishBatch(config, learner, 1, 0, plan);
-    try (Responder workers = new Responder(config, 1, true);
+    try (RolloutResponder workers = new RolloutResponder(infra, config, 1, true);
         WorkerRolloutSource source = source(config, learner)) {
       SourcedRollout first = source.next(0, plan);
       assertEquals(1.0, first.metrics().get("rollout_reissued"), "the ignored first issue");
@@ -293,180 +280,19 @@ class WorkerRolloutSourceTest {
               .setRewardArtifactSha256(rewardSha)
               .setRewardOffset(0.1)
               .setRewardScale(1.5)
-              .setPrompts(Responder.prompts(plan.prompts(iteration)))
+              .setPrompts(RolloutResponder.prompts(plan.prompts(iteration)))
               .setSamplesPerPrompt(K)
               .setSampling(
                   new dev.flywheel.events.SamplingParams(
                       1.0, 1.0, 0, MAX_NEW, plan.seed(iteration)))
               .setDeadline(Instant.now().plusSeconds(60))
               .build();
-      RolloutBatch batch = Responder.answer(request, policy, reward.reward(), "forger");
-      try (KafkaProducer<String, RolloutBatch> producer = Responder.producer(RolloutBatch.class)) {
+      RolloutBatch batch = RolloutResponder.answer(request, policy, reward.reward(), "forger");
+      try (KafkaProducer<String, RolloutBatch> producer =
+          RolloutResponder.producer(infra, RolloutBatch.class)) {
         producer
             .send(new ProducerRecord<>(config.getBatchesTopic(), batch.getRequestId(), batch))
             .get();
-      }
-    }
-  }
-
-  /**
-   * Plays the rollout workers: answers every request of the topic with {@link GroupRollout} on the
-   * snapshot it names ({@code answers} times each, to test de-duplication), optionally ignoring the
-   * first issue of each request (a worker that died before answering).
-   */
-  static final class Responder implements AutoCloseable {
-    private final RolloutConfig config;
-    private final int answers;
-    private final boolean ignoreFirstIssue;
-    private final List<RolloutRequest> requests = new CopyOnWriteArrayList<>();
-    private final Set<String> seen = ConcurrentHashMap.newKeySet();
-    private final Thread thread;
-    private volatile boolean stop;
-    private volatile Throwable failure;
-
-    Responder(RolloutConfig config, int answers, boolean ignoreFirstIssue) {
-      this.config = config;
-      this.answers = answers;
-      this.ignoreFirstIssue = ignoreFirstIssue;
-      this.thread = new Thread(this::run, "responder");
-      thread.start();
-    }
-
-    List<RolloutRequest> requests() {
-      return List.copyOf(requests);
-    }
-
-    private void run() {
-      Map<String, Object> props = infra.consumerProps(infra.uniqueName("responders"));
-      AvroDeserializer<RolloutRequest> values = new AvroDeserializer<>();
-      values.configure(
-          Map.of(
-              AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-              infra.registryUrl(),
-              AvroSerdeConfig.SPECIFIC_TYPE,
-              RolloutRequest.class),
-          false);
-      try (KafkaConsumer<String, RolloutRequest> consumer =
-              new KafkaConsumer<>(props, new StringDeserializer(), values);
-          KafkaProducer<String, RolloutBatch> producer = producer(RolloutBatch.class);
-          NDManager own = NDManager.newBaseManager()) {
-        consumer.subscribe(List.of(config.getRequestsTopic()));
-        while (!stop) {
-          for (ConsumerRecord<String, RolloutRequest> r : consumer.poll(Duration.ofMillis(100))) {
-            RolloutRequest request = r.value();
-            boolean first = seen.add(request.getRequestId());
-            if (first) {
-              requests.add(request);
-            }
-            if (first && ignoreFirstIssue) {
-              continue;
-            }
-            try (LoadedModel p =
-                    ModelArtifacts.load(
-                        Path.of(URI.create(request.getPolicyArtifactUri())),
-                        request.getPolicyArtifactSha256(),
-                        own);
-                LoadedModel rm =
-                    ModelArtifacts.load(
-                        Path.of(URI.create(request.getRewardArtifactUri())),
-                        request.getRewardArtifactSha256(),
-                        own)) {
-              RolloutBatch batch = answer(request, p.policy(), rm.reward(), "responder");
-              for (int i = 0; i < answers; i++) {
-                batch.setEventId(UUID.randomUUID().toString());
-                producer
-                    .send(
-                        new ProducerRecord<>(config.getBatchesTopic(), batch.getRequestId(), batch))
-                    .get();
-              }
-            }
-          }
-          consumer.commitSync();
-        }
-      } catch (Throwable e) {
-        failure = e;
-      }
-    }
-
-    static List<dev.flywheel.events.RolloutPrompt> prompts(List<int[]> prompts) {
-      List<dev.flywheel.events.RolloutPrompt> out = new ArrayList<>();
-      for (int[] p : prompts) {
-        List<Integer> tokens = new ArrayList<>();
-        for (int t : p) {
-          tokens.add(t);
-        }
-        out.add(new dev.flywheel.events.RolloutPrompt("p", tokens));
-      }
-      return out;
-    }
-
-    static RolloutBatch answer(
-        RolloutRequest request, PolicyModel policy, RewardModel reward, String worker) {
-      List<int[]> prompts =
-          request.getPrompts().stream()
-              .map(p -> p.getTokens().stream().mapToInt(Integer::intValue).toArray())
-              .toList();
-      GroupRollout rollout =
-          GroupRollout.sample(
-              policy,
-              new RewardModelScorer(reward, request.getRewardOffset(), request.getRewardScale()),
-              prompts,
-              request.getSamplesPerPrompt(),
-              request.getSampling().getMaxTokens(),
-              request.getSampling().getSeed());
-      List<RolloutSample> samples = new ArrayList<>();
-      for (int row = 0; row < rollout.generations().size(); row++) {
-        Generation g = rollout.generations().get(row);
-        List<Integer> tokens = new ArrayList<>();
-        List<Float> logProbs = new ArrayList<>();
-        for (int i = 0; i < g.tokens().length; i++) {
-          tokens.add(g.tokens()[i]);
-          logProbs.add(g.logProbs()[i]);
-        }
-        samples.add(
-            new RolloutSample(
-                row / request.getSamplesPerPrompt(),
-                tokens,
-                logProbs,
-                g.finishReason() == Generation.FinishReason.STOP
-                    ? RolloutFinishReason.STOP
-                    : RolloutFinishReason.LENGTH,
-                rollout.scores()[row]));
-      }
-      return RolloutBatch.newBuilder()
-          .setEventId(UUID.randomUUID().toString())
-          .setRequestId(request.getRequestId())
-          .setEventTime(Instant.now())
-          .setLearnerId(request.getLearnerId())
-          .setPolicyVersion(request.getPolicyVersion())
-          .setLearnerStep(request.getLearnerStep())
-          .setPolicyArtifactSha256(request.getPolicyArtifactSha256())
-          .setRewardModelVersion(request.getRewardModelVersion())
-          .setWorkerId(worker)
-          .setPrompts(request.getPrompts())
-          .setSamples(samples)
-          .setLoadMillis(0L)
-          .setGenerationMillis(rollout.generationNanos() / 1_000_000)
-          .setScoringMillis(rollout.scoringNanos() / 1_000_000)
-          .setGeneratedTokens(rollout.generatedTokens())
-          .build();
-    }
-
-    static <T extends org.apache.avro.specific.SpecificRecord> KafkaProducer<String, T> producer(
-        Class<T> type) {
-      Map<String, Object> props = infra.producerProps();
-      props.put(AvroSerdeConfig.SCHEMA_REGISTRY_URL, infra.registryUrl());
-      AvroSerializer<T> values = new AvroSerializer<>();
-      values.configure(props, false);
-      return new KafkaProducer<>(props, new StringSerializer(), values);
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      stop = true;
-      thread.join(Duration.ofSeconds(30).toMillis());
-      if (failure != null) {
-        throw new AssertionError("the responder failed", failure);
       }
     }
   }

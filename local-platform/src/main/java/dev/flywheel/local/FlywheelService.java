@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 /** The platform's services as the local launcher and the end-to-end tests run them. */
@@ -13,7 +14,22 @@ public enum FlywheelService {
   SERVING("serving", "512m", 2, true),
   PAIR_ASSEMBLER("pair-assembler", "256m", 3, false),
   REWARD_TRAINER("reward-trainer", "512m", 4, true),
-  POLICY_TRAINER("policy-trainer", "768m", 5, true);
+  POLICY_TRAINER("policy-trainer", "768m", 5, true),
+  /**
+   * Started only when asked ({@code --rollout-workers N}): N processes, on the ports after the
+   * policy trainer's.
+   */
+  ROLLOUT_WORKER("rollout-worker", "384m", 6, true);
+
+  /** The services a platform always runs (one process each). */
+  public static final List<FlywheelService> CORE =
+      List.of(
+          MODEL_REGISTRY,
+          FEEDBACK_GATEWAY,
+          SERVING,
+          PAIR_ASSEMBLER,
+          REWARD_TRAINER,
+          POLICY_TRAINER);
 
   /**
    * Every service's Micronaut liveness endpoint: answers 200 once the process serves HTTP

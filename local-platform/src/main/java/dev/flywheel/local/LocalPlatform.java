@@ -83,6 +83,16 @@ public final class LocalPlatform implements Callable<Integer> {
   long simulatorCount;
 
   @Option(
+      names = "--rollout-workers",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Start N rollout workers (ports after the policy trainer's) and let RL rounds take their"
+              + " rollouts from them over Kafka; 0: the policy trainer samples its own. Default:"
+              + " ${DEFAULT-VALUE}.")
+  int rolloutWorkers;
+
+  @Option(
       names = "--repo-root",
       paramLabel = "DIR",
       defaultValue = ".",
@@ -115,7 +125,8 @@ public final class LocalPlatform implements Callable<Integer> {
   Platform.Settings settings() {
     return Platform.Settings.defaults(repoRoot.toAbsolutePath().normalize())
         .withDataDir(dataDir)
-        .withPorts(kafkaPort, registryPort, basePort);
+        .withPorts(kafkaPort, registryPort, basePort)
+        .withRolloutWorkers(rolloutWorkers);
   }
 
   @Override

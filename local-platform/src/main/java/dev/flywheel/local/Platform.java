@@ -39,7 +39,8 @@ public final class Platform implements AutoCloseable {
       int registryPort,
       int basePort,
       List<FlywheelService> services,
-      Map<FlywheelService, Map<String, String>> serviceProperties) {
+      Map<FlywheelService, Map<String, String>> serviceProperties,
+      int rolloutWorkers) {
 
     /** The broker's port, the one every service's and the CLI's defaults point at. */
     public static final int DEFAULT_KAFKA_PORT = 9092;
@@ -60,22 +61,51 @@ public final class Platform implements AutoCloseable {
           DEFAULT_KAFKA_PORT,
           DEFAULT_REGISTRY_PORT,
           DEFAULT_BASE_PORT,
-          List.of(FlywheelService.values()),
-          Map.of());
+          FlywheelService.CORE,
+          Map.of(),
+          0);
     }
 
     public Settings withDataDir(Path dir) {
       return new Settings(
-          repoRoot, dir, kafkaPort, registryPort, basePort, services, serviceProperties);
+          repoRoot,
+          dir,
+          kafkaPort,
+          registryPort,
+          basePort,
+          services,
+          serviceProperties,
+          rolloutWorkers);
     }
 
     public Settings withPorts(int kafka, int registry, int base) {
-      return new Settings(repoRoot, dataDir, kafka, registry, base, services, serviceProperties);
+      return new Settings(
+          repoRoot, dataDir, kafka, registry, base, services, serviceProperties, rolloutWorkers);
     }
 
     public Settings withServiceProperties(Map<FlywheelService, Map<String, String>> properties) {
       return new Settings(
-          repoRoot, dataDir, kafkaPort, registryPort, basePort, services, properties);
+          repoRoot,
+          dataDir,
+          kafkaPort,
+          registryPort,
+          basePort,
+          services,
+          properties,
+          rolloutWorkers);
+    }
+
+    /**
+     * {@code n} rollout workers (their own processes), and the policy trainer's RL rounds take
+     * their rollouts from them ({@code rollout.source: workers}); 0 (default): the trainer samples
+     * its own.
+     */
+    public Settings withRolloutWorkers(int n) {
+      if (n < 0) {
+        throw new IllegalArgumentException("rollout workers must be >= 0: " + n);
+      }
+      return new Settings(
+          repoRoot, dataDir, kafkaPort, registryPort, basePort, services, serviceProperties, n);
     }
   }
 
@@ -87,6 +117,7 @@ public final class Platform implements AutoCloseable {
   private final List<AutoCloseable> started = new ArrayList<>();
   private final Map<FlywheelService, ServiceProcess> services =
       new EnumMap<>(FlywheelService.class);
+  private final List<ServiceProcess> rolloutWorkers = new ArrayList<>();
   private KafkaBrokerProcess broker;
   private SchemaRegistryServer registry;
   private String apiKey;
@@ -112,7 +143,7 @@ public final class Platform implements AutoCloseable {
     Path data = settings.dataDir().toAbsolutePath();
     createDirectories(data.resolve("logs"));
     apiKey = loadOrCreateApiKey(data.resolve("local-api-key"));
-    int total = 3 + settings.services().size();
+    int total = 3 + settings.services().size() + settings.rolloutWorkers();
     progress.accept("[1/" + total + "] Kafka broker (KRaft) and schema registry, in parallel");
     CompletableFuture<KafkaBrokerProcess> brokerFuture =
         CompletableFuture.supplyAsync(
@@ -161,18 +192,41 @@ public final class Platform implements AutoCloseable {
               + " (-Xmx"
               + service.heap()
               + ")");
-      ServiceProcess process = process(service);
+      ServiceProcess process = process(service, 0);
       services.put(service, process);
+      started.add(process);
+      process.start();
+    }
+    for (int i = 0; i < settings.rolloutWorkers(); i++) {
+      int port = workerPort(i);
+      progress.accept(
+          "["
+              + step++
+              + "/"
+              + total
+              + "] rollout-worker "
+              + i
+              + " on port "
+              + port
+              + " (-Xmx"
+              + FlywheelService.ROLLOUT_WORKER.heap()
+              + ")");
+      ServiceProcess process = process(FlywheelService.ROLLOUT_WORKER, i);
+      rolloutWorkers.add(process);
       started.add(process);
       process.start();
     }
     progress.accept("[" + total + "/" + total + "] all services up");
   }
 
-  private ServiceProcess process(FlywheelService service) {
+  /** A service's process; {@code instance} numbers the rollout workers (0 for the others). */
+  private ServiceProcess process(FlywheelService service, int instance) {
     Path data = settings.dataDir().toAbsolutePath();
+    boolean worker = service == FlywheelService.ROLLOUT_WORKER;
+    int port = worker ? workerPort(instance) : port(service);
+    String name = worker ? service.module() + "-" + instance : service.module();
     Map<String, String> config = new LinkedHashMap<>();
-    config.put("micronaut.server.port", Integer.toString(port(service)));
+    config.put("micronaut.server.port", Integer.toString(port));
     config.put("flywheel.kafka.bootstrap-servers", broker.bootstrapServers());
     config.put("flywheel.registry.url", registry.url());
     config.put("flywheel.auth.apps." + LOCAL_APP + ".key-hashes", Digests.sha256Hex(apiKey));
@@ -194,16 +248,23 @@ public final class Platform implements AutoCloseable {
         config.put("flywheel.policy-trainer.artifact-root", artifacts.toString());
         config.put(
             "flywheel.policy-trainer.state-dir", data.resolve("state/policy-trainer").toString());
+        if (settings.rolloutWorkers() > 0) {
+          config.put("flywheel.policy-trainer.rollout.source", "workers");
+        }
+      }
+      case ROLLOUT_WORKER -> {
+        config.put("flywheel.rollout-worker.artifact-root", artifacts.toString());
+        config.put("flywheel.rollout-worker.worker-id", name);
       }
       default -> {}
     }
     config.putAll(settings.serviceProperties().getOrDefault(service, Map.of()));
 
     ServiceProcess.Builder builder =
-        ServiceProcess.builder(service.module(), service.jar(settings.repoRoot()))
+        ServiceProcess.builder(name, service.jar(settings.repoRoot()))
             .heap(service.heap())
-            .logFile(data.resolve("logs").resolve(service.module() + ".log"))
-            .healthUrl("http://127.0.0.1:" + port(service) + FlywheelService.LIVENESS_PATH);
+            .logFile(data.resolve("logs").resolve(name + ".log"))
+            .healthUrl("http://127.0.0.1:" + port + FlywheelService.LIVENESS_PATH);
     if (service.usesTorch()) {
       // two cores shared by every JVM here: one intra-op thread each, the policy trainer gets two
       builder
@@ -218,6 +279,16 @@ public final class Platform implements AutoCloseable {
 
   public int port(FlywheelService service) {
     return settings.basePort() + service.portOffset();
+  }
+
+  /** Rollout worker {@code i}'s port: after the policy trainer's. */
+  public int workerPort(int i) {
+    return settings.basePort() + FlywheelService.ROLLOUT_WORKER.portOffset() + i;
+  }
+
+  /** Rollout worker {@code i}'s process, to kill or restart it. */
+  public ServiceProcess rolloutWorker(int i) {
+    return rolloutWorkers.get(i);
   }
 
   public String url(FlywheelService service) {

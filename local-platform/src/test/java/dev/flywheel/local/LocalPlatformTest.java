@@ -23,7 +23,9 @@ class LocalPlatformTest {
     assertThat(settings.kafkaPort()).isEqualTo(9092);
     assertThat(settings.registryPort()).isEqualTo(8081);
     assertThat(settings.basePort()).isEqualTo(8090);
-    assertThat(settings.services()).containsExactly(FlywheelService.values());
+    assertThat(settings.services()).containsExactlyElementsOf(FlywheelService.CORE);
+    assertThat(settings.services()).doesNotContain(FlywheelService.ROLLOUT_WORKER);
+    assertThat(settings.rolloutWorkers()).isZero();
     assertThat(launcher.withSimulator).isTrue();
     assertThat(launcher.simulatorCount).isEqualTo(100_000);
   }
@@ -44,8 +46,11 @@ class LocalPlatformTest {
             "--simulator-count",
             "50",
             "--repo-root",
-            "/srv/flywheel");
+            "/srv/flywheel",
+            "--rollout-workers",
+            "2");
     Platform.Settings settings = launcher.settings();
+    assertThat(settings.rolloutWorkers()).isEqualTo(2);
     assertThat(settings.dataDir()).isEqualTo(Path.of("/tmp/fw-data"));
     assertThat(settings.repoRoot()).isEqualTo(Path.of("/srv/flywheel"));
     assertThat(settings.kafkaPort()).isEqualTo(19092);

@@ -78,7 +78,8 @@ The components. One row per Deployment:
   artifacts  "" (none), "ro" (reads), "rw" (writes) the artifact volume (serving: none when
              serving.artifactRegistry is enabled: it downloads from the registry)
   djl        PyTorch in the JVM (OMP_WAIT_POLICY, DJL flags, cache dirs)
-  trainer    single active instance: replicas 1, strategy Recreate, checkpoint volume
+  trainer    single active instance: replicas 1, strategy Recreate, checkpoint volume (the others
+             are replicated: replicas or an HPA, RollingUpdate, a PodDisruptionBudget)
   streams    Kafka Streams app: a `state` emptyDir at /var/lib/flywheel/state (<key>.state.sizeLimit),
              flywheel.<section>.state-dir, application-id and rocksdb-memory-mb from its values
   auth       takes API keys (auth.apps / auth.existingSecret)
@@ -143,6 +144,16 @@ modelRegistry:
   streams: false
   auth: true
   section: model-registry
+  artifactRootKey: artifact-root
+rolloutWorker:
+  name: rollout-worker
+  micronaut: true
+  artifacts: ro
+  djl: true
+  trainer: false
+  streams: false
+  auth: false
+  section: rollout-worker
   artifactRootKey: artifact-root
 {{- end }}
 
@@ -367,6 +378,11 @@ Per-component configuration
 {{- end }}
 {{- if .c.checkpointKey }}
 {{- $_ := set $section .c.checkpointKey "/var/lib/flywheel/checkpoints" }}
+{{- end }}
+{{- if and (eq .c.name "policy-trainer") $root.Values.rolloutWorker $root.Values.rolloutWorker.enabled }}
+{{- /* the release runs rollout workers: the RL rounds take their rollouts from them (policyTrainer.config
+       may still set rollout.source itself, and rollout.max-staleness) */}}
+{{- $_ := set $section "rollout" (dict "source" "workers") }}
 {{- end }}
 {{- if .c.streams }}
 {{- $_ := set $section "state-dir" (include "flywheel.stateDir" .) }}

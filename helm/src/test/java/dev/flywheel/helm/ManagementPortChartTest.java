@@ -1,6 +1,5 @@
 package dev.flywheel.helm;
 
-import static dev.flywheel.helm.Manifests.MICRONAUT;
 import static dev.flywheel.helm.Manifests.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -38,7 +37,7 @@ class ManagementPortChartTest {
   void micronautComponentsServeManagementEndpointsOnTheManagementPortOnly(
       String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
-    for (String component : MICRONAUT) {
+    for (String component : m.micronaut()) {
       Map<String, Object> yaml = m.applicationYaml(component);
       assertEquals(
           8080, ((Number) Manifests.at(yaml, "micronaut", "server", "port")).intValue(), component);
@@ -111,8 +110,9 @@ class ManagementPortChartTest {
 
   @Test
   void serviceMonitorsScrapeTheManagementServices() {
-    Manifests m = Chart.render("metrics.serviceMonitor.enabled=true");
-    for (String component : Manifests.COMPONENTS.keySet()) {
+    Manifests m = Chart.render("metrics.serviceMonitor.enabled=true", "rolloutWorker.enabled=true");
+    assertEquals(Manifests.COMPONENTS.keySet(), java.util.Set.copyOf(m.components()));
+    for (String component : m.components()) {
       GenericKubernetesResource monitor =
           m.get(GenericKubernetesResource.class, Chart.PREFIX + component);
       @SuppressWarnings("unchecked")
@@ -141,8 +141,9 @@ class ManagementPortChartTest {
 
   @Test
   void theManagementPortIsConfigurable() {
-    Manifests m = Chart.render("management.port=9464");
-    for (String component : MICRONAUT) {
+    Manifests m = Chart.render("management.port=9464", "rolloutWorker.enabled=true");
+    assertEquals(Manifests.MICRONAUT, m.micronaut());
+    for (String component : m.micronaut()) {
       assertEquals(
           9464,
           ((Number) Manifests.at(m.applicationYaml(component), "endpoints", "all", "port"))

@@ -15,11 +15,12 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /** The parsed output of one render, with look-ups by kind and component. */
 record Manifests(String text, List<HasMetadata> objects) {
 
-  /** Component name (app.kubernetes.io/component) -> values key. */
+  /** Component name (app.kubernetes.io/component) -> values key: every component of the chart. */
   static final Map<String, String> COMPONENTS =
       Map.of(
           "feedback-gateway", "feedbackGateway",
@@ -27,9 +28,17 @@ record Manifests(String text, List<HasMetadata> objects) {
           "reward-trainer", "rewardTrainer",
           "policy-trainer", "policyTrainer",
           "serving", "serving",
-          "model-registry", "modelRegistry");
+          "model-registry", "modelRegistry",
+          "rollout-worker", "rolloutWorker");
+
+  /** Components that are off by default ({@code enabled: false} in values.yaml). */
+  static final Set<String> OPTIONAL = Set.of("rollout-worker");
 
   static final List<String> TRAINERS = List.of("reward-trainer", "policy-trainer");
+
+  /** Components with PyTorch in the JVM (DJL flags, OMP_WAIT_POLICY, the data volume). */
+  static final List<String> DJL =
+      List.of("reward-trainer", "policy-trainer", "serving", "rollout-worker");
 
   /**
    * Components configured by an application.yml, health and metrics on the management port: all of
@@ -42,10 +51,24 @@ record Manifests(String text, List<HasMetadata> objects) {
           "reward-trainer",
           "policy-trainer",
           "serving",
-          "model-registry");
+          "model-registry",
+          "rollout-worker");
 
   static Manifests parse(String text) {
     return new Manifests(text, Chart.parseDocuments(text));
+  }
+
+  /** The components this render deploys (every one not {@link #OPTIONAL}, and those enabled). */
+  List<String> components() {
+    return COMPONENTS.keySet().stream()
+        .sorted()
+        .filter(c -> find(Deployment.class, Chart.PREFIX + c).isPresent())
+        .toList();
+  }
+
+  /** The {@link #MICRONAUT} components this render deploys. */
+  List<String> micronaut() {
+    return MICRONAUT.stream().filter(components()::contains).toList();
   }
 
   <T extends HasMetadata> List<T> all(Class<T> type) {

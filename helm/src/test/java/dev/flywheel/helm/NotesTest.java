@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** NOTES.txt renders (client-only dry-run install) and warns about the risky settings. */
 class NotesTest {
 
-  private static String notes(String... sets) {
+  static String notes(String... sets) {
     InstallCommand install =
         new Helm(Chart.DIR)
             .install()

@@ -1,6 +1,5 @@
 package dev.flywheel.helm;
 
-import static dev.flywheel.helm.Manifests.COMPONENTS;
 import static dev.flywheel.helm.Manifests.TRAINERS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,22 +13,24 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every replicated component (gateway, pair assembler, serving, model registry) has a
- * PodDisruptionBudget selecting exactly its own pods; the single-instance trainers have none (a
- * budget could only block drains).
+ * Every replicated component (gateway, pair assembler, serving, model registry, rollout workers)
+ * has a PodDisruptionBudget selecting exactly its own pods; the single-instance trainers have none
+ * (a budget could only block drains).
  */
 class PodDisruptionBudgetTest {
 
-  static final List<String> REPLICATED =
-      COMPONENTS.keySet().stream().filter(c -> !TRAINERS.contains(c)).sorted().toList();
+  /** The replicated components a render deploys. */
+  static List<String> replicated(Manifests m) {
+    return m.components().stream().filter(c -> !TRAINERS.contains(c)).toList();
+  }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("dev.flywheel.helm.Variants#all")
   void everyReplicatedComponentHasABudgetForExactlyItsPods(
       String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
-    assertEquals(REPLICATED.size(), m.all(PodDisruptionBudget.class).size(), variant);
-    for (String component : REPLICATED) {
+    assertEquals(replicated(m).size(), m.all(PodDisruptionBudget.class).size(), variant);
+    for (String component : replicated(m)) {
       PodDisruptionBudget pdb = m.get(PodDisruptionBudget.class, Chart.PREFIX + component);
       List<String> selected =
           m.all(Deployment.class).stream()
@@ -48,10 +49,10 @@ class PodDisruptionBudgetTest {
 
   @Test
   void oneUnavailablePodAtATimeByDefaultAndConfigurable() {
-    for (String component : REPLICATED) {
+    for (String component : replicated(Chart.render(RolloutWorkerChartTest.ENABLED))) {
       assertEquals(
           1,
-          Chart.render()
+          Chart.render(RolloutWorkerChartTest.ENABLED)
               .get(PodDisruptionBudget.class, Chart.PREFIX + component)
               .getSpec()
               .getMaxUnavailable()

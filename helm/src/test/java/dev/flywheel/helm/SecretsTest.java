@@ -1,7 +1,6 @@
 package dev.flywheel.helm;
 
 import static dev.flywheel.helm.KafkaSecurityTest.assertSecretRef;
-import static dev.flywheel.helm.Manifests.COMPONENTS;
 import static dev.flywheel.helm.Manifests.container;
 import static dev.flywheel.helm.Manifests.env;
 import static dev.flywheel.helm.Manifests.pod;
@@ -32,7 +31,7 @@ class SecretsTest {
   void defaultsRenderNoSecretAndMountNone() {
     Manifests m = Chart.render();
     assertTrue(m.secrets().isEmpty(), () -> "secrets: " + m.secrets());
-    for (String component : COMPONENTS.keySet()) {
+    for (String component : m.components()) {
       Deployment d = m.deployment(component);
       assertTrue(volume(pod(d), "auth").isEmpty(), component);
       assertTrue(
@@ -83,7 +82,7 @@ class SecretsTest {
             o.getKind() + "/" + o.getMetadata().getName() + " holds the password");
       }
     }
-    for (String component : Manifests.MICRONAUT) {
+    for (String component : m.micronaut()) {
       assertSecretRef(
           env(container(m.deployment(component)), "KAFKA_SASL_JAAS_CONFIG").orElseThrow(),
           Chart.PREFIX + "kafka-sasl",

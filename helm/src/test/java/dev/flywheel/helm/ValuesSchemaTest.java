@@ -161,7 +161,9 @@ class ValuesSchemaTest {
                 "feedbackGateway.replicas=0",
                 "pairAssembler.replicas=0",
                 "serving.replicas=0",
-                "modelRegistry.replicas=0"));
+                "modelRegistry.replicas=0",
+                "rolloutWorker.enabled=true",
+                "rolloutWorker.replicas=0"));
     for (Path example : Variants.examples()) {
       assertDoesNotThrow(() -> Chart.template(Chart.DIR, List.of(example)), example.toString());
     }

@@ -35,6 +35,7 @@ final class Variants {
                     "networkPolicy.managementFrom[0].namespaceSelector.matchLabels.team=monitoring",
                     "networkPolicy.publicFrom[0].namespaceSelector.matchLabels.team=ingress",
                     "networkPolicy.registryFrom[0].podSelector.matchLabels.app=ops-console")),
+        variant("rollout workers", () -> Chart.render(RolloutWorkerChartTest.ENABLED)),
         variant(
             "autoscaling, no persistence",
             () ->
@@ -42,6 +43,8 @@ final class Variants {
                     "feedbackGateway.autoscaling.enabled=true",
                     "pairAssembler.autoscaling.enabled=true",
                     "serving.autoscaling.enabled=true",
+                    "rolloutWorker.enabled=true",
+                    "rolloutWorker.autoscaling.enabled=true",
                     "artifacts.persistence.enabled=false",
                     "rewardTrainer.checkpoints.persistence.enabled=false",
                     "policyTrainer.checkpoints.persistence.enabled=false")));

@@ -1,6 +1,6 @@
 package dev.flywheel.helm;
 
-import static dev.flywheel.helm.Manifests.COMPONENTS;
+import static dev.flywheel.helm.Manifests.DJL;
 import static dev.flywheel.helm.Manifests.TRAINERS;
 import static dev.flywheel.helm.Manifests.container;
 import static dev.flywheel.helm.Manifests.env;
@@ -39,7 +39,7 @@ class WritableVolumesTest {
   void rootIsReadOnlyAndEveryWritableMountIsAnExplicitVolume(
       String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
-    for (String component : COMPONENTS.keySet()) {
+    for (String component : m.components()) {
       PodSpec pod = pod(m.deployment(component));
       Container c = container(m.deployment(component));
       assertTrue(pod.getSecurityContext().getRunAsNonRoot(), component);
@@ -75,8 +75,7 @@ class WritableVolumesTest {
         }
       }
       assertWritable(m, component, "/tmp");
-      boolean djl = TRAINERS.contains(component) || component.equals("serving");
-      if (djl) {
+      if (DJL.contains(component)) {
         assertWritable(m, component, DATA);
         for (String name : List.of("DJL_CACHE_DIR", "ENGINE_CACHE_DIR")) {
           assertWritable(m, component, env(c, name).orElseThrow().getValue());
@@ -104,7 +103,10 @@ class WritableVolumesTest {
         (String)
             Manifests.at(
                 m.applicationYaml("pair-assembler"), "flywheel", "pair-assembler", "state-dir"));
-    for (String reader : List.of("serving", "model-registry")) {
+    for (String reader : List.of("serving", "model-registry", "rollout-worker")) {
+      if (!m.components().contains(reader)) {
+        continue;
+      }
       container(m.deployment(reader)).getVolumeMounts().stream()
           .filter(v -> v.getName().equals("artifacts"))
           .forEach(v -> assertTrue(v.getReadOnly(), reader + " only reads the artifacts"));
@@ -117,7 +119,7 @@ class WritableVolumesTest {
       String variant, Supplier<Manifests> render) {
     Manifests m = render.get();
     List<Container> containers = new ArrayList<>();
-    COMPONENTS.keySet().forEach(component -> containers.add(container(m.deployment(component))));
+    m.components().forEach(component -> containers.add(container(m.deployment(component))));
     for (Container c : containers) {
       for (String resource : List.of("cpu", "memory")) {
         Quantity request = c.getResources().getRequests().get(resource);

@@ -10,6 +10,8 @@ import dev.flywheel.events.ChatTranscript;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.HumanRanking;
+import dev.flywheel.events.RolloutBatch;
+import dev.flywheel.events.RolloutRequest;
 import dev.flywheel.infra.support.Ports;
 import dev.flywheel.local.FlywheelService;
 import dev.flywheel.local.Platform;
@@ -46,13 +48,15 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The whole loop across processes on a real KRaft broker and a real schema registry, every service
  * as its own JVM (the local platform's launcher): demonstrations → SFT version; served completions
- * and synthetic rankings → comparison groups → reward version → PPO policy version → live in
- * serving → transcripts carry the new version. Mid-run the pair assembler and the reward trainer
- * (after its first mid-round checkpoint, so the round must resume from it) are killed with SIGKILL
- * and restarted; the test then proves the round resumed, no ranking was lost or duplicated, checks
- * lineage, and that the PPO policy's mean gold score on held-out prompts beats the SFT policy's (32
- * answers per prompt at the loop's temperature; the held-out labeler's win rate and the greedy
- * scores are reported).
+ * and synthetic rankings → comparison groups → reward version → PPO policy version (its rollouts
+ * sampled by two rollout-worker processes over Kafka) → live in serving → transcripts carry the new
+ * version. Mid-run the pair assembler and the reward trainer (after its first mid-round checkpoint,
+ * so the round must resume from it) are killed with SIGKILL and restarted, and one rollout worker
+ * is killed with SIGKILL while it answers a request of the RL round (and left dead); the test then
+ * proves the round resumed, no ranking was lost or duplicated, every RL iteration trained on
+ * exactly one worker batch with none lost, checks lineage, and that the PPO policy's mean gold
+ * score on held-out prompts beats the SFT policy's (32 answers per prompt at the loop's
+ * temperature; the held-out labeler's win rate and the greedy scores are reported).
  */
 @Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
 class FlywheelLoopTest {
@@ -95,11 +99,18 @@ class FlywheelLoopTest {
             "flywheel.policy-trainer.sft-retrain", "false",
             "flywheel.policy-trainer.builtin-prompts", "false"));
     tuning.put(FlywheelService.SERVING, Map.of("flywheel.serving.canary-share", "0"));
+    // a SIGKILLed worker's partitions go to the other one after this (Kafka's default is 45 s)
+    tuning.put(
+        FlywheelService.ROLLOUT_WORKER,
+        Map.of("flywheel.kafka.properties.session.timeout.ms", "10000"));
     Platform.Settings settings =
         Platform.Settings.defaults(repoRoot)
             .withDataDir(dataDir)
             .withPorts(Ports.freePort(), Ports.freePort(), freeRange())
-            .withServiceProperties(tuning);
+            .withServiceProperties(tuning)
+            // RL rollouts sampled by two worker processes over Kafka (S = 0: the same samples the
+            // trainer would draw itself)
+            .withRolloutWorkers(2);
     platform = Platform.start(settings, FlywheelLoopTest::log);
     SimulatorConfig config =
         SimulatorConfig.builder()
@@ -239,6 +250,22 @@ class FlywheelLoopTest {
         killedRound.path("metrics").path("resumed_from_step").asDouble() > 0,
         "the round killed mid-way resumed from its checkpoint: " + killedRound.path("metrics"));
 
+    // chaos: SIGKILL a rollout worker while it answers a request of the RL round
+    int victim = -1;
+    long deadline = System.nanoTime() + Duration.ofMinutes(6).toNanos();
+    while (victim < 0 && System.nanoTime() < deadline) {
+      for (int w = 0; w < 2 && victim < 0; w++) {
+        if (workerMeter(w, "flywheel_rollout_worker_busy") == 1
+            && workerMeter(w, "flywheel_rollout_worker_requests_total") >= 1) {
+          victim = w;
+        }
+      }
+      Thread.sleep(50);
+    }
+    assertTrue(victim >= 0, "no rollout worker seen mid-request within 6 min; " + timeline);
+    platform.rolloutWorker(victim).kill();
+    mark("rollout-worker " + victim + " killed (SIGKILL) mid-request");
+
     JsonNode ppo =
         awaitVersion(
             "policy",
@@ -257,6 +284,7 @@ class FlywheelLoopTest {
     assertTranscriptsCarryVersion(registry, ppoVersion);
     assertEveryRankingBecameExactlyOneGroupOrDeadLetter(registry);
     assertLineage(ppo, sftVersion);
+    assertRolloutsFromTheWorkers(registry, ppo, victim);
 
     // judged as served: 32 answers per held-out prompt at the loop's temperature
     EvaluationReport report =
@@ -438,13 +466,90 @@ class FlywheelLoopTest {
    * The reward trainer's Prometheus sample {@code name} (counters carry a {@code _total} suffix),
    * or -1.
    */
+  /**
+   * The RL version trained on worker batches: one per iteration, each iteration's request answered
+   * (none lost to the SIGKILL), none used twice, all at staleness 0, the killed worker's last
+   * request answered by the other one.
+   */
+  private static void assertRolloutsFromTheWorkers(
+      SchemaRegistryClient registry, JsonNode ppo, int victim) {
+    String batchesTopic = dev.flywheel.schemas.topics.Topics.ROLLOUT_BATCHES.name();
+    String requestsTopic = dev.flywheel.schemas.topics.Topics.ROLLOUT_REQUESTS.name();
+    assertEquals("workers", ppo.path("hyperparameters").path("rollout.source").asText());
+    String learner = ppo.path("hyperparameters").path("round_id").asText();
+    int iterations = ppo.path("hyperparameters").path("ppo.iterations-per-round").asInt();
+    List<long[]> used = new ArrayList<>();
+    ppo.path("trainingData")
+        .forEach(
+            r -> {
+              if (batchesTopic.equals(r.path("topic").asText())) {
+                used.add(
+                    new long[] {
+                      r.path("partition").asLong(),
+                      r.path("fromOffset").asLong(),
+                      r.path("untilOffset").asLong()
+                    });
+              }
+            });
+    Map<Integer, String> trainedBy = new java.util.TreeMap<>();
+    for (ConsumerRecord<String, RolloutBatch> r :
+        Topics.readAll(platform.bootstrapServers(), registry, batchesTopic, RolloutBatch.class)) {
+      boolean inLineage =
+          used.stream()
+              .anyMatch(u -> u[0] == r.partition() && u[1] <= r.offset() && r.offset() < u[2]);
+      if (!inLineage) {
+        continue;
+      }
+      RolloutBatch b = r.value();
+      assertEquals(learner, b.getLearnerId());
+      int iteration = Integer.parseInt(b.getRequestId().split(":")[1]);
+      assertEquals(iteration, b.getLearnerStep(), "S = 0: sampled from its own step's weights");
+      assertTrue(
+          trainedBy.put(iteration, b.getWorkerId()) == null,
+          "iteration " + iteration + " used twice");
+    }
+    java.util.Set<Integer> requested = new java.util.TreeSet<>();
+    for (ConsumerRecord<String, RolloutRequest> r :
+        Topics.readAll(
+            platform.bootstrapServers(), registry, requestsTopic, RolloutRequest.class)) {
+      if (learner.equals(r.value().getLearnerId())) {
+        requested.add(Integer.parseInt(r.value().getRequestId().split(":")[1]));
+      }
+    }
+    mark(
+        "RL version "
+            + ppo.path("version").asLong()
+            + " trained on "
+            + trainedBy.size()
+            + " worker batches of "
+            + requested.size()
+            + " requested iterations; answered by "
+            + new java.util.TreeMap<>(
+                trainedBy.values().stream()
+                    .collect(
+                        java.util.stream.Collectors.groupingBy(
+                            w -> w, java.util.stream.Collectors.counting()))));
+    assertEquals(iterations, trainedBy.size(), "one batch per iteration in the lineage");
+    assertEquals(trainedBy.keySet(), requested, "every requested iteration was trained on");
+    String survivor = "rollout-worker-" + (1 - victim);
+    assertTrue(
+        trainedBy.values().stream().anyMatch(survivor::equals),
+        "the surviving worker answered: " + trainedBy);
+  }
+
+  private static double workerMeter(int worker, String name) {
+    return meter("http://127.0.0.1:" + platform.workerPort(worker) + "/prometheus", name);
+  }
+
   private static double rewardTrainerMeter(String name) {
+    return meter(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus", name);
+  }
+
+  private static double meter(String url, String name) {
     try {
       HttpResponse<String> r =
           HTTP.send(
-              HttpRequest.newBuilder(
-                      URI.create(platform.url(FlywheelService.REWARD_TRAINER) + "/prometheus"))
-                  .build(),
+              HttpRequest.newBuilder(URI.create(url)).build(),
               HttpResponse.BodyHandlers.ofString());
       return r.body()
           .lines()
@@ -455,7 +560,7 @@ class FlywheelLoopTest {
                       || l.startsWith(name + "{")
                       || l.startsWith(name + "_total{"))
           .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
-          .findFirst()
+          .reduce(Double::sum) // a labelled meter: the sum of its series
           .orElse(-1);
     } catch (IOException | InterruptedException | NumberFormatException e) {
       return -1;

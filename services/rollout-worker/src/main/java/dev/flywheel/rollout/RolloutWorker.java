@@ -98,11 +98,13 @@ final class RolloutWorker implements Runnable {
       meters.running(true);
       while (!stopping) {
         for (ConsumerRecord<String, byte[]> record : c.poll(config.getPollTimeout())) {
+          meters.busy(true);
           handle(record, requests, producer);
           c.commitSync(
               Map.of(
                   new TopicPartition(record.topic(), record.partition()),
                   new OffsetAndMetadata(record.offset() + 1)));
+          meters.busy(false);
         }
       }
     } catch (WakeupException e) {
@@ -111,6 +113,7 @@ final class RolloutWorker implements Runnable {
       }
     } finally {
       meters.running(false);
+      meters.busy(false);
       consumer = null;
     }
   }

@@ -24,6 +24,7 @@ final class RolloutWorkerMeters {
   private final Timer generation;
   private final Timer scoring;
   private final AtomicInteger running = new AtomicInteger();
+  private final AtomicInteger busy = new AtomicInteger();
   private final AtomicLong answeredCount = new AtomicLong();
   private final AtomicLong expiredCount = new AtomicLong();
   private final AtomicLong deadLetteredCount = new AtomicLong();
@@ -44,6 +45,7 @@ final class RolloutWorkerMeters {
     generation = phase("generation");
     scoring = phase("scoring");
     registry.gauge("flywheel_rollout_worker_running", running);
+    registry.gauge("flywheel_rollout_worker_busy", busy);
   }
 
   private Counter requests(String outcome) {
@@ -87,6 +89,11 @@ final class RolloutWorkerMeters {
 
   void running(boolean on) {
     running.set(on ? 1 : 0);
+  }
+
+  /** Whether a request is being answered (polled, its batch not yet acknowledged). */
+  void busy(boolean on) {
+    busy.set(on ? 1 : 0);
   }
 
   boolean running() {

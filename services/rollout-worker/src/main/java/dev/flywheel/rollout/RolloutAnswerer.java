@@ -1,19 +1,11 @@
 package dev.flywheel.rollout;
 
 import dev.flywheel.events.RolloutBatch;
-import dev.flywheel.events.RolloutFinishReason;
-import dev.flywheel.events.RolloutPrompt;
 import dev.flywheel.events.RolloutRequest;
-import dev.flywheel.events.RolloutSample;
-import dev.flywheel.model.Generation;
 import dev.flywheel.model.GroupRollout;
 import dev.flywheel.model.LoadedModel;
-import dev.flywheel.model.RewardModelScorer;
+import dev.flywheel.modelevents.RolloutEvents;
 import java.io.IOException;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.UUID;
 
 /**
  * Answers one request: loads (or finds loaded) the policy snapshot and the reward model it names,
@@ -43,56 +35,8 @@ final class RolloutAnswerer implements RolloutWorker.Answerer {
     LoadedModel reward =
         models.get(request.getRewardArtifactUri(), request.getRewardArtifactSha256());
     long loadNanos = System.nanoTime() - t0;
-    List<int[]> prompts = new ArrayList<>(request.getPrompts().size());
-    for (RolloutPrompt p : request.getPrompts()) {
-      prompts.add(p.getTokens().stream().mapToInt(Integer::intValue).toArray());
-    }
-    GroupRollout rollout =
-        GroupRollout.sample(
-            policy.policy(),
-            new RewardModelScorer(
-                reward.reward(), request.getRewardOffset(), request.getRewardScale()),
-            prompts,
-            request.getSamplesPerPrompt(),
-            request.getSampling().getMaxTokens(),
-            request.getSampling().getSeed());
-    int k = request.getSamplesPerPrompt();
-    List<RolloutSample> samples = new ArrayList<>(rollout.generations().size());
-    for (int row = 0; row < rollout.generations().size(); row++) {
-      Generation g = rollout.generations().get(row);
-      List<Integer> tokens = new ArrayList<>(g.tokens().length);
-      List<Float> logProbs = new ArrayList<>(g.tokens().length);
-      for (int i = 0; i < g.tokens().length; i++) {
-        tokens.add(g.tokens()[i]);
-        logProbs.add(g.logProbs()[i]);
-      }
-      samples.add(
-          new RolloutSample(
-              row / k,
-              tokens,
-              logProbs,
-              g.finishReason() == Generation.FinishReason.STOP
-                  ? RolloutFinishReason.STOP
-                  : RolloutFinishReason.LENGTH,
-              rollout.scores()[row]));
-    }
-    return RolloutBatch.newBuilder()
-        .setEventId(UUID.randomUUID().toString())
-        .setRequestId(request.getRequestId())
-        .setEventTime(Instant.now())
-        .setLearnerId(request.getLearnerId())
-        .setPolicyVersion(request.getPolicyVersion())
-        .setLearnerStep(request.getLearnerStep())
-        .setPolicyArtifactSha256(policy.sha256())
-        .setRewardModelVersion(request.getRewardModelVersion())
-        .setWorkerId(workerId)
-        .setPrompts(request.getPrompts())
-        .setSamples(samples)
-        .setLoadMillis(loadNanos / 1_000_000)
-        .setGenerationMillis(rollout.generationNanos() / 1_000_000)
-        .setScoringMillis(rollout.scoringNanos() / 1_000_000)
-        .setGeneratedTokens(rollout.generatedTokens())
-        .build();
+    return RolloutEvents.answer(
+        request, policy.policy(), policy.sha256(), reward.reward(), workerId, loadNanos);
   }
 
   /** Refuses what no worker could answer, naming the field. */

@@ -2,13 +2,13 @@ package dev.flywheel.policy.service;
 
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RolloutBatch;
-import dev.flywheel.events.RolloutPrompt;
 import dev.flywheel.events.RolloutRequest;
 import dev.flywheel.events.RolloutSample;
 import dev.flywheel.events.SamplingParams;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PolicyModel;
+import dev.flywheel.modelevents.RolloutEvents;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.Rollout;
 import dev.flywheel.policy.train.ScoredRollout;
@@ -26,7 +26,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -347,14 +346,6 @@ final class WorkerRolloutSource implements AutoCloseable {
   /** Issues iteration {@code iteration}'s request from the weights of step {@code step}. */
   private void issue(int iteration, int step, Plan plan, int attempt) {
     Snapshot s = snapshotAt(step);
-    List<RolloutPrompt> prompts = new ArrayList<>();
-    for (int[] p : plan.prompts(iteration)) {
-      List<Integer> tokens = new ArrayList<>(p.length);
-      for (int t : p) {
-        tokens.add(t);
-      }
-      prompts.add(new RolloutPrompt(Integer.toHexString(Arrays.hashCode(p)), tokens));
-    }
     RolloutRequest request =
         RolloutRequest.newBuilder()
             .setEventId(UUID.randomUUID().toString())
@@ -370,7 +361,7 @@ final class WorkerRolloutSource implements AutoCloseable {
             .setRewardArtifactSha256(round.rewardArtifactSha256())
             .setRewardOffset(round.rewardOffset())
             .setRewardScale(round.rewardScale())
-            .setPrompts(prompts)
+            .setPrompts(RolloutEvents.toPrompts(plan.prompts(iteration)))
             .setSamplesPerPrompt(round.samplesPerPrompt())
             .setSampling(
                 new SamplingParams(1.0, 1.0, 0, round.maxNewTokens(), plan.seed(iteration)))
@@ -431,16 +422,12 @@ final class WorkerRolloutSource implements AutoCloseable {
     List<int[]> responses = new ArrayList<>(batch.getSamples().size());
     List<float[]> logProbs = new ArrayList<>(batch.getSamples().size());
     float[] scores = new float[batch.getSamples().size()];
-    List<int[]> distinct = promptsOf(batch);
+    List<int[]> distinct = RolloutEvents.fromPrompts(batch.getPrompts());
     for (int row = 0; row < batch.getSamples().size(); row++) {
       RolloutSample s = batch.getSamples().get(row);
       prompts.add(distinct.get(s.getPromptIndex()));
-      responses.add(s.getTokens().stream().mapToInt(Integer::intValue).toArray());
-      float[] lp = new float[s.getLogProbs().size()];
-      for (int i = 0; i < lp.length; i++) {
-        lp[i] = s.getLogProbs().get(i);
-      }
-      logProbs.add(lp);
+      responses.add(RolloutEvents.unboxed(s.getTokens()));
+      logProbs.add(RolloutEvents.logProbs(s));
       scores[row] = s.getScore();
     }
     Rollout rollout = Rollout.of(prompts, responses, logProbs);
@@ -468,13 +455,6 @@ final class WorkerRolloutSource implements AutoCloseable {
     m.put("rollout_load_s", batch.getLoadMillis() / 1e3);
     return new SourcedRollout(
         new ScoredRollout(rollout, scores, k), staleness, samplingSeconds, waitSeconds, m);
-  }
-
-  /** The distinct prompts a batch answered (carried in the batch). */
-  private static List<int[]> promptsOf(RolloutBatch batch) {
-    return batch.getPrompts().stream()
-        .map(p -> p.getTokens().stream().mapToInt(Integer::intValue).toArray())
-        .toList();
   }
 
   /** The batches trained on so far, as offsets of the batches topic (the version's lineage). */

@@ -2,17 +2,13 @@ package dev.flywheel.policy.service;
 
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.RolloutBatch;
-import dev.flywheel.events.RolloutFinishReason;
-import dev.flywheel.events.RolloutPrompt;
 import dev.flywheel.events.RolloutRequest;
-import dev.flywheel.events.RolloutSample;
-import dev.flywheel.model.Generation;
 import dev.flywheel.model.GroupRollout;
 import dev.flywheel.model.LoadedModel;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModel;
-import dev.flywheel.model.RewardModelScorer;
+import dev.flywheel.modelevents.RolloutEvents;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
@@ -21,8 +17,6 @@ import dev.flywheel.testing.FlywheelInfra;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -53,14 +47,30 @@ final class RolloutResponder implements AutoCloseable {
   private final Thread thread;
   private volatile boolean stop;
   private volatile Throwable failure;
+  private final Map<String, LoadedModel> rewardModels = new java.util.HashMap<>();
+  private final String name;
+  private final String group;
 
   RolloutResponder(
       FlywheelInfra infra, RolloutConfig config, int answers, boolean ignoreFirstIssue) {
+    this(infra, config, answers, ignoreFirstIssue, "responder", infra.uniqueName("responders"));
+  }
+
+  /** One of several responders sharing the consumer group {@code group} (the bench's workers). */
+  RolloutResponder(
+      FlywheelInfra infra,
+      RolloutConfig config,
+      int answers,
+      boolean ignoreFirstIssue,
+      String name,
+      String group) {
+    this.name = name;
+    this.group = group;
     this.infra = infra;
     this.config = config;
     this.answers = answers;
     this.ignoreFirstIssue = ignoreFirstIssue;
-    this.thread = new Thread(this::run, "responder");
+    this.thread = new Thread(this::run, name);
     thread.start();
   }
 
@@ -69,7 +79,7 @@ final class RolloutResponder implements AutoCloseable {
   }
 
   private void run() {
-    Map<String, Object> props = infra.consumerProps(infra.uniqueName("responders"));
+    Map<String, Object> props = infra.consumerProps(group);
     AvroDeserializer<RolloutRequest> values = new AvroDeserializer<>();
     values.configure(
         Map.of(
@@ -93,17 +103,21 @@ final class RolloutResponder implements AutoCloseable {
           if (first && ignoreFirstIssue) {
             continue;
           }
+          LoadedModel rm = rewardModels.get(request.getRewardArtifactSha256());
+          if (rm == null) {
+            rm =
+                ModelArtifacts.load(
+                    Path.of(URI.create(request.getRewardArtifactUri())),
+                    request.getRewardArtifactSha256(),
+                    own);
+            rewardModels.put(request.getRewardArtifactSha256(), rm);
+          }
           try (LoadedModel p =
-                  ModelArtifacts.load(
-                      Path.of(URI.create(request.getPolicyArtifactUri())),
-                      request.getPolicyArtifactSha256(),
-                      own);
-              LoadedModel rm =
-                  ModelArtifacts.load(
-                      Path.of(URI.create(request.getRewardArtifactUri())),
-                      request.getRewardArtifactSha256(),
-                      own)) {
-            RolloutBatch batch = answer(request, p.policy(), rm.reward(), "responder");
+              ModelArtifacts.load(
+                  Path.of(URI.create(request.getPolicyArtifactUri())),
+                  request.getPolicyArtifactSha256(),
+                  own)) {
+            RolloutBatch batch = answer(request, p.policy(), rm.reward(), name);
             for (int i = 0; i < answers; i++) {
               batch.setEventId(UUID.randomUUID().toString());
               producer
@@ -119,68 +133,10 @@ final class RolloutResponder implements AutoCloseable {
     }
   }
 
-  static List<RolloutPrompt> prompts(List<int[]> prompts) {
-    List<RolloutPrompt> out = new ArrayList<>();
-    for (int[] p : prompts) {
-      List<Integer> tokens = new ArrayList<>();
-      for (int t : p) {
-        tokens.add(t);
-      }
-      out.add(new RolloutPrompt("p", tokens));
-    }
-    return out;
-  }
-
   static RolloutBatch answer(
       RolloutRequest request, PolicyModel policy, RewardModel reward, String worker) {
-    List<int[]> prompts =
-        request.getPrompts().stream()
-            .map(p -> p.getTokens().stream().mapToInt(Integer::intValue).toArray())
-            .toList();
-    GroupRollout rollout =
-        GroupRollout.sample(
-            policy,
-            new RewardModelScorer(reward, request.getRewardOffset(), request.getRewardScale()),
-            prompts,
-            request.getSamplesPerPrompt(),
-            request.getSampling().getMaxTokens(),
-            request.getSampling().getSeed());
-    List<RolloutSample> samples = new ArrayList<>();
-    for (int row = 0; row < rollout.generations().size(); row++) {
-      Generation g = rollout.generations().get(row);
-      List<Integer> tokens = new ArrayList<>();
-      List<Float> logProbs = new ArrayList<>();
-      for (int i = 0; i < g.tokens().length; i++) {
-        tokens.add(g.tokens()[i]);
-        logProbs.add(g.logProbs()[i]);
-      }
-      samples.add(
-          new RolloutSample(
-              row / request.getSamplesPerPrompt(),
-              tokens,
-              logProbs,
-              g.finishReason() == Generation.FinishReason.STOP
-                  ? RolloutFinishReason.STOP
-                  : RolloutFinishReason.LENGTH,
-              rollout.scores()[row]));
-    }
-    return RolloutBatch.newBuilder()
-        .setEventId(UUID.randomUUID().toString())
-        .setRequestId(request.getRequestId())
-        .setEventTime(Instant.now())
-        .setLearnerId(request.getLearnerId())
-        .setPolicyVersion(request.getPolicyVersion())
-        .setLearnerStep(request.getLearnerStep())
-        .setPolicyArtifactSha256(request.getPolicyArtifactSha256())
-        .setRewardModelVersion(request.getRewardModelVersion())
-        .setWorkerId(worker)
-        .setPrompts(request.getPrompts())
-        .setSamples(samples)
-        .setLoadMillis(0L)
-        .setGenerationMillis(rollout.generationNanos() / 1_000_000)
-        .setScoringMillis(rollout.scoringNanos() / 1_000_000)
-        .setGeneratedTokens(rollout.generatedTokens())
-        .build();
+    return RolloutEvents.answer(
+        request, policy, request.getPolicyArtifactSha256(), reward, worker, 0L);
   }
 
   static <T extends org.apache.avro.specific.SpecificRecord> KafkaProducer<String, T> producer(

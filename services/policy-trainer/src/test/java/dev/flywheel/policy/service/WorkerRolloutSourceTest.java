@@ -21,6 +21,7 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.Sampler;
+import dev.flywheel.modelevents.RolloutEvents;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.ScoredRollout;
@@ -280,7 +281,7 @@ class WorkerRolloutSourceTest {
               .setRewardArtifactSha256(rewardSha)
               .setRewardOffset(0.1)
               .setRewardScale(1.5)
-              .setPrompts(RolloutResponder.prompts(plan.prompts(iteration)))
+              .setPrompts(RolloutEvents.toPrompts(plan.prompts(iteration)))
               .setSamplesPerPrompt(K)
               .setSampling(
                   new dev.flywheel.events.SamplingParams(

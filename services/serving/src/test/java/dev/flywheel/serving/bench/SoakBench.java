@@ -122,7 +122,8 @@ public final class SoakBench {
                     FlywheelService.SERVING,
                     Map.of("flywheel.serving.canary-share", "0"),
                     FlywheelService.FEEDBACK_GATEWAY,
-                    Map.of("flywheel.gateway.idempotency-max-entries", idempotencyEntries))),
+                    Map.of("flywheel.gateway.idempotency-max-entries", idempotencyEntries)),
+                0),
             m -> System.out.println(m))) {
       publishPolicy(platform);
       URI gateway = URI.create(platform.url(FlywheelService.FEEDBACK_GATEWAY));

@@ -14,6 +14,7 @@ import java.time.Duration;
 public class RolloutWorkerConfig {
 
   private boolean enabled = true;
+  private String device = "auto";
   private String artifactRoot = "artifacts";
   private String requestsTopic = Topics.ROLLOUT_REQUESTS.name();
   private String batchesTopic = Topics.ROLLOUT_BATCHES.name();
@@ -85,6 +86,19 @@ public class RolloutWorkerConfig {
 
   public void setGroupId(String groupId) {
     this.groupId = groupId;
+  }
+
+  /**
+   * Where models generate and score: {@code auto} (the first GPU if PyTorch sees one, else the
+   * CPU), {@code cpu}, {@code gpu:N}; the same spec as the trainers' and serving's {@code device}.
+   * Default {@code auto}.
+   */
+  public String getDevice() {
+    return device;
+  }
+
+  public void setDevice(String device) {
+    this.device = device;
   }
 
   /** Recorded in every batch (which worker answered). Default: the JVM's {@code pid@host}. */

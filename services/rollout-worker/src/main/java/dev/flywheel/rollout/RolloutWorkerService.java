@@ -3,6 +3,7 @@ package dev.flywheel.rollout;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.kit.kafka.KafkaProperties;
 import dev.flywheel.kit.kafka.RegistryProperties;
+import dev.flywheel.model.Devices;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.TrainerSupervisor;
@@ -54,12 +55,13 @@ public class RolloutWorkerService {
     } catch (IOException e) {
       throw new UncheckedIOException("artifact-root " + config.getArtifactRoot(), e);
     }
-    manager = NDManager.newBaseManager();
+    manager = Devices.newManager(config.getDevice());
     models = new ModelCache(store, manager, config.getCachedModels());
     RolloutAnswerer answerer = new RolloutAnswerer(models, config.getWorkerId());
     LOG.info(
-        "rollout worker {}: group {} on {}, batches to {}, artifacts under {}",
+        "rollout worker {} on {}: group {} on {}, batches to {}, artifacts under {}",
         config.getWorkerId(),
+        manager.getDevice(),
         config.getGroupId(),
         config.getRequestsTopic(),
         config.getBatchesTopic(),

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
 import dev.flywheel.model.ChatTurn;
+import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.NativeRuntime;
@@ -72,15 +73,18 @@ public final class RolloutPipelineBench {
     int epochs = Integer.parseInt(arg(args, "--epochs", "4"));
     int miniBatch = Integer.parseInt(arg(args, "--mini-batch", "8"));
     // the trainer's own loop first and last: the drift of a shared machine over the run
-    String settings = arg(args, "--settings", "trainer;1:0;1:1;2:0;2:1;2:2;trainer");
+    String settings = arg(args, "--settings", "trainer;1:0;1:1;2:0;2:1;2:2;4:0;4:1;trainer");
+    // the learner's device; the workers take the engine's default (the first GPU if there is one)
+    String device = arg(args, "--device", "auto");
     FlywheelInfra infra = FlywheelInfra.get();
     Path root = infra.newTempDirectory("rollout-bench").toRealPath();
     System.out.printf(
         Locale.ROOT,
-        "engine %s, intra-op threads %s, OMP_WAIT_POLICY=%s, cores %d; small model, rollout batch %d,"
+        "engine %s on %s, intra-op threads %s, OMP_WAIT_POLICY=%s, cores %d; small model, rollout batch %d,"
             + " max new %d, %d PPO epochs of minibatch %d, %d iterations per setting (after one"
             + " warm-up)%n%n",
         Engine.getInstance().getVersion(),
+        Devices.resolve(device),
         System.getProperty("ai.djl.pytorch.num_threads"),
         omp,
         Runtime.getRuntime().availableProcessors(),
@@ -90,7 +94,7 @@ public final class RolloutPipelineBench {
         miniBatch,
         iterations);
     List<Row> rows = new ArrayList<>();
-    try (NDManager manager = NDManager.newBaseManager()) {
+    try (NDManager manager = Devices.newManager(device)) {
       Engine.getInstance().setRandomSeed(3);
       RewardModel rm = RewardModel.create(GptConfig.small(), manager);
       Path rmDir = root.resolve("reward/v1");

@@ -184,11 +184,16 @@ public final class PpoTrainer implements PolicyOptimizer {
     ScoredRollout scored = sourced.scored();
     int k = scored.samplesPerPrompt();
     Rollout rollout = scored.rollout();
+    // the update's ratio is taken against the proximal policy (decoupled PPO), but the KL penalty
+    // and the KL the controller tracks stay log π_behaviour − log π_ref: the samples are the
+    // behaviour policy's, and log π_prox − log π_ref on them under-counts by KL(behaviour ‖ prox)
+    // (−0.31 nats per sequence one step into a round, where the true KL is 0)
+    Rollout forUpdate = rollout;
     OffPolicyCorrection correction = null;
     if (sourced.staleness() > 0) {
       float[] proximal = actionLogProbs(policy, rollout);
       correction = OffPolicyCorrection.of(rollout, proximal, importanceCap);
-      rollout = rollout.withOldLogProbs(proximal);
+      forUpdate = rollout.withOldLogProbs(proximal);
     }
 
     float[] rawScores = scored.scores();
@@ -217,7 +222,7 @@ public final class PpoTrainer implements PolicyOptimizer {
     }
     long t2 = System.nanoTime();
 
-    UpdateStats update = update(rollout, values, refLogProbs, adv, seed);
+    UpdateStats update = update(forUpdate, values, refLogProbs, adv, seed);
     long t3 = System.nanoTime();
     kl.update(adv.meanSequenceKl(), rollout.batchSize());
 

@@ -134,6 +134,50 @@ class OffPolicyCorrectionTest {
     }
   }
 
+  @Test
+  void aStaleBatchIsPenalisedAndReportedAtTheBehaviourPolicysKlNotTheProximalOnes() {
+    GptConfig config = TinyTasks.tinyConfig(32);
+    PpoConfig c = new PpoConfig();
+    c.setRolloutBatchSize(8);
+    c.setMiniBatchSize(4);
+    c.setPpoEpochs(2);
+    c.setMaxNewTokens(6);
+    c.setLearningRate(3e-3f);
+    c.setEarlyStopping(false);
+    List<int[]> prompts = TinyTasks.letterPrompts(8, 0);
+    try (Models d = new Models(config)) {
+      PpoTrainer trainer = d.trainer(c);
+      List<int[]> fitted = prompts.stream().map(trainer::fitPrompt).toList();
+      // sampled at step 0, trained on at step 1, after the policy has moved
+      ScoredRollout scored =
+          ScoredRollout.sample(new Sampler(d.policy), TinyTasks.shareOfA(), fitted, 1, c, 11);
+      trainer.iterate(prompts, 12);
+      Rollout r = scored.rollout();
+      float[] mask = r.actionMaskArray();
+      float[] behaviour = r.behaviourLogProbArray();
+      float[] proximal = PpoTrainer.actionLogProbs(d.policy, r);
+      float[] ref = PpoTrainer.actionLogProbs(d.reference, r);
+      double behaviourKl = 0;
+      double proximalKl = 0;
+      for (int i = 0; i < mask.length; i++) {
+        behaviourKl += mask[i] * (behaviour[i] - ref[i]) / r.batchSize();
+        proximalKl += mask[i] * (proximal[i] - ref[i]) / r.batchSize();
+      }
+      assertTrue(
+          Math.abs(proximalKl - behaviourKl) > 0.01,
+          "the policy moved: the two estimates differ ("
+              + behaviourKl
+              + " against "
+              + proximalKl
+              + ")");
+      PpoTrainer.IterationStats stale =
+          trainer.iterate(new SourcedRollout(scored, 1, 0.5, 0.1, Map.of()), 2.0, 13);
+      // k1 = log π − log π_ref estimates KL only on samples from π: here, the behaviour policy
+      assertEquals(behaviourKl, stale.kl(), 1e-4);
+      assertTrue(stale.metrics().get("off_policy_log_ratio") != 0.0);
+    }
+  }
+
   /** Policy, reference and value of one run, from the same seed each time. */
   private static final class Models implements AutoCloseable {
     final PolicyModel policy;

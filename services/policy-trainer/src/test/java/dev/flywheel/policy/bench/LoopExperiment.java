@@ -573,7 +573,7 @@ public final class LoopExperiment {
     return c;
   }
 
-  static List<dev.flywheel.model.SftExample> ptx(
+  public static List<dev.flywheel.model.SftExample> ptx(
       PpoConfig ppo, List<Demonstrations.Demonstration> demonstrations) {
     if (ppo.getPtxCoef() == 0) {
       return List.of();
@@ -583,7 +583,7 @@ public final class LoopExperiment {
         .toList();
   }
 
-  static int[] sequence(Prompt p, String response) {
+  public static int[] sequence(Prompt p, String response) {
     return CHAT.encode(List.of(ChatTurn.user(p.text()), ChatTurn.assistant(response)));
   }
 
@@ -871,7 +871,7 @@ public final class LoopExperiment {
    * Held-out gold: the mean, per family, and per held-out prompt (in {@code split.heldOut()} order,
    * for pairing).
    */
-  record Gold(
+  public record Gold(
       double mean, Map<TaskFamily, Double> byFamily, double[] perPrompt, double[] perSample) {
     @Override
     public String toString() {
@@ -888,7 +888,7 @@ public final class LoopExperiment {
     }
   }
 
-  static Gold gold(
+  public static Gold gold(
       PolicyModel policy, PromptSplit split, int samples, float temperature, long seed) {
     Sampler sampler = new Sampler(policy);
     List<Prompt> prompts = new ArrayList<>();
@@ -933,7 +933,7 @@ public final class LoopExperiment {
    * the prompts, percentile method): the prompts are the unit, so per-prompt difficulty cancels
    * out.
    */
-  static String pairedDifference(double[] a, double[] b, long seed) {
+  public static String pairedDifference(double[] a, double[] b, long seed) {
     int n = a.length;
     double[] d = new double[n];
     for (int i = 0; i < n; i++) {
@@ -1062,7 +1062,7 @@ public final class LoopExperiment {
     return String.format(Locale.ROOT, "%.3f [%.3f, %.3f]", m[0], m[1], m[2]);
   }
 
-  static double mean(float[] values) {
+  public static double mean(float[] values) {
     double s = 0;
     for (float v : values) {
       s += v;

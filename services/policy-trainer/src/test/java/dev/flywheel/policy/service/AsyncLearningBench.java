@@ -26,7 +26,6 @@ import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -299,19 +298,8 @@ public final class AsyncLearningBench {
       double offset)
       throws Exception {
     String[] ws = setting.split(":");
-    RolloutConfig config = new RolloutConfig();
-    config.setSource(RolloutConfig.Source.WORKERS);
-    config.setMaxStaleness(Integer.parseInt(ws[1]));
-    config.setDeadline(Duration.ofMinutes(5));
-    config.setRequestsTopic(infra.uniqueName("curve-requests"));
-    config.setBatchesTopic(infra.uniqueName("curve-batches"));
-    infra.createTopic(config.getRequestsTopic(), 6);
-    infra.createTopic(config.getBatchesTopic(), 3);
-    String group = infra.uniqueName("curve-workers");
-    List<RolloutResponder> pool = new ArrayList<>();
-    for (int w = 0; w < Integer.parseInt(ws[0]); w++) {
-      pool.add(new RolloutResponder(infra, config, 1, false, "worker-" + w, group));
-    }
+    RolloutConfig config = RolloutResponder.benchConfig(infra, Integer.parseInt(ws[1]));
+    List<RolloutResponder> pool = RolloutResponder.pool(infra, config, Integer.parseInt(ws[0]));
     WorkerRolloutSource source =
         new WorkerRolloutSource(
             new KafkaSettings(infra.bootstrapServers(), infra.registryUrl()),

@@ -21,7 +21,6 @@ import dev.flywheel.policy.train.SourcedRollout;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -261,19 +260,8 @@ public final class RolloutPipelineBench {
       String[] ws = setting.split(":");
       int workers = Integer.parseInt(ws[0]);
       int staleness = Integer.parseInt(ws[1]);
-      RolloutConfig config = new RolloutConfig();
-      config.setSource(RolloutConfig.Source.WORKERS);
-      config.setMaxStaleness(staleness);
-      config.setDeadline(Duration.ofMinutes(5));
-      config.setRequestsTopic(infra.uniqueName("bench-requests"));
-      config.setBatchesTopic(infra.uniqueName("bench-batches"));
-      infra.createTopic(config.getRequestsTopic(), 6);
-      infra.createTopic(config.getBatchesTopic(), 3);
-      String group = infra.uniqueName("bench-workers");
-      List<RolloutResponder> pool = new ArrayList<>();
-      for (int w = 0; w < workers; w++) {
-        pool.add(new RolloutResponder(infra, config, 1, false, "worker-" + w, group));
-      }
+      RolloutConfig config = RolloutResponder.benchConfig(infra, staleness);
+      List<RolloutResponder> pool = RolloutResponder.pool(infra, config, workers);
       String learner = "bench-" + setting.replace(':', '-') + "-" + System.nanoTime();
       try (WorkerRolloutSource source =
           new WorkerRolloutSource(

@@ -17,6 +17,7 @@ import dev.flywheel.testing.FlywheelInfra;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -72,6 +73,32 @@ final class RolloutResponder implements AutoCloseable {
     this.ignoreFirstIssue = ignoreFirstIssue;
     this.thread = new Thread(this::run, name);
     thread.start();
+  }
+
+  /**
+   * The benches' setting: rollouts from workers with at most {@code staleness} batches in flight,
+   * on private topics (requests 6 partitions, batches 3), a deadline of 5 min.
+   */
+  static RolloutConfig benchConfig(FlywheelInfra infra, int staleness) {
+    RolloutConfig config = new RolloutConfig();
+    config.setSource(RolloutConfig.Source.WORKERS);
+    config.setMaxStaleness(staleness);
+    config.setDeadline(Duration.ofMinutes(5));
+    config.setRequestsTopic(infra.uniqueName("bench-requests"));
+    config.setBatchesTopic(infra.uniqueName("bench-batches"));
+    infra.createTopic(config.getRequestsTopic(), 6);
+    infra.createTopic(config.getBatchesTopic(), 3);
+    return config;
+  }
+
+  /** {@code workers} responders sharing one new consumer group, each answering once. */
+  static List<RolloutResponder> pool(FlywheelInfra infra, RolloutConfig config, int workers) {
+    String group = infra.uniqueName("bench-workers");
+    List<RolloutResponder> pool = new ArrayList<>();
+    for (int w = 0; w < workers; w++) {
+      pool.add(new RolloutResponder(infra, config, 1, false, "worker-" + w, group));
+    }
+    return pool;
   }
 
   List<RolloutRequest> requests() {

@@ -30,6 +30,13 @@ public final class NativeRuntime {
 
   /** Applies the defaults; returns the effective OMP_WAIT_POLICY (or why it could not be set). */
   public static String configure() {
+    String missing =
+        missingNative(
+            NativeRuntime.class.getClassLoader().getResource(CPU_NATIVE_MARKER) != null,
+            System.getenv("PYTORCH_LIBRARY_PATH"));
+    if (missing != null) {
+      throw new IllegalStateException(missing);
+    }
     setDefault("ai.djl.offline", "true");
     setDefault("ai.djl.pytorch.num_interop_threads", "1");
     setDefault(
@@ -43,6 +50,22 @@ public final class NativeRuntime {
     } catch (Throwable e) {
       return "unchanged (" + e + ")";
     }
+  }
+
+  /** A file inside DJL's {@code pytorch-native-cpu} jar: the CPU native is on the class path. */
+  static final String CPU_NATIVE_MARKER = "native/lib/pytorch.properties";
+
+  /**
+   * Why PyTorch cannot load, or null: a {@code -Dcuda} build packages no native and needs {@code
+   * PYTORCH_LIBRARY_PATH} (DJL alone would say only "Offline mode is enabled").
+   */
+  static String missingNative(boolean cpuNativeOnClassPath, String pytorchLibraryPath) {
+    if (cpuNativeOnClassPath || (pytorchLibraryPath != null && !pytorchLibraryPath.isBlank())) {
+      return null;
+    }
+    return "no PyTorch native library: this build packages none (built with -Dcuda) and"
+        + " PYTORCH_LIBRARY_PATH is not set; point it at the lib/ folder of a libtorch 2.7.1 build"
+        + " (with PYTORCH_VERSION=2.7.1 and PYTORCH_FLAVOR=cu128 or cpu), see services/model/README.md";
   }
 
   private static void setDefault(String key, String value) {

@@ -7,6 +7,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -47,7 +48,7 @@ import java.util.function.Consumer;
 public final class Simulator implements AutoCloseable {
 
   private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
-  private static final int MAX_CONSECUTIVE_ERRORS = 100;
+  static final int MAX_CONSECUTIVE_ERRORS = 100;
 
   private final SimulatorConfig config;
   private final Consumer<String> log;
@@ -56,13 +57,11 @@ public final class Simulator implements AutoCloseable {
   private final GatewayClient gateway;
   private final ModelRegistryClient registry;
   private final PromptSplit split;
-  private final NoiseCalibration.Result calibration;
-  private final double sigma;
-  private final LabelerPool training;
-  private final LabelerPool heldOut;
-  private final SyntheticLabeler shadowTraining;
-  private final SyntheticLabeler shadowHeldOut;
-  private final Evaluation evaluation;
+
+  /** Replaced once, before the loop's first ranking, by a {@code SERVED} calibration. */
+  private volatile Labelers labelers;
+
+  private volatile Evaluation evaluation;
   private final CandidateDedup dedup;
   private final Stats stats = new Stats();
   private final AtomicBoolean stopped = new AtomicBoolean();
@@ -102,36 +101,53 @@ public final class Simulator implements AutoCloseable {
     List<NoiseCalibration.CandidateSet> sample =
         NoiseCalibration.syntheticSample(
             split.train(), config.k(), config.calibrationSets(), config.seed());
-    if (config.sigma() == null) {
-      this.calibration =
-          NoiseCalibration.calibrate(sample, config.targetAgreement(), config.seed());
-      this.sigma = calibration.sigma();
-    } else {
-      this.sigma = config.sigma();
-      this.calibration =
-          NoiseCalibration.evaluate(sample, sigma, config.targetAgreement(), config.seed());
-    }
-    this.training =
-        new LabelerPool(
-            SyntheticLabeler.Pool.TRAINING, config.labelersPerPool(), sigma, config.seed());
-    this.heldOut =
-        new LabelerPool(
-            SyntheticLabeler.Pool.HELD_OUT, config.labelersPerPool(), sigma, config.seed());
-    this.shadowTraining =
-        new SyntheticLabeler(
-            "shadow-training",
-            SyntheticLabeler.Pool.TRAINING,
-            sigma,
-            SyntheticLabeler.mix(config.seed(), 0x5_4AD0L));
-    this.shadowHeldOut =
-        new SyntheticLabeler(
-            "shadow-heldout",
-            SyntheticLabeler.Pool.HELD_OUT,
-            sigma,
-            SyntheticLabeler.mix(config.seed(), 0x5_4AD1L));
-    this.evaluation =
-        new Evaluation(serving, registry, split, heldOut, config.evaluationSettings());
+    useLabelers(Labelers.of(calibrate(sample), config));
     this.dedup = new CandidateDedup(config.dedupReplacements());
+  }
+
+  /** Calibrates sigma on {@code sample}, or reports what the fixed {@code --sigma} gives on it. */
+  private NoiseCalibration.Result calibrate(List<NoiseCalibration.CandidateSet> sample) {
+    return config.sigma() == null
+        ? NoiseCalibration.calibrate(sample, config.targetAgreement(), config.seed())
+        : NoiseCalibration.evaluate(
+            sample, config.sigma(), config.targetAgreement(), config.seed());
+  }
+
+  private void useLabelers(Labelers l) {
+    this.labelers = l;
+    this.evaluation =
+        new Evaluation(serving, registry, split, l.heldOut(), config.evaluationSettings());
+  }
+
+  /**
+   * {@code --calibrate-on served}: calibrates sigma on the served policy's own candidate sets
+   * ({@link ServedCalibrationSample}) and replaces the labelers, before the loop ranks anything.
+   */
+  private void calibrateOnServed(long deadline) throws InterruptedException {
+    List<NoiseCalibration.CandidateSet> sets =
+        new ServedCalibrationSample(serving, split, config)
+            .collect(() -> stopped.get() || System.nanoTime() >= deadline);
+    if (sets.size() < config.servedCalibrationSets()) {
+      log("served calibration stopped after " + sets.size() + " sets; labelers unchanged");
+      return;
+    }
+    NoiseCalibration.Result before = labelers.calibration();
+    NoiseCalibration.Result served;
+    try {
+      served = calibrate(sets);
+    } catch (IllegalArgumentException e) {
+      // every set's answers had equal gold (e.g. K identical answers): nothing to measure on
+      log("served calibration: " + e.getMessage() + "; labelers unchanged");
+      return;
+    }
+    useLabelers(Labelers.of(served, config));
+    log(
+        String.format(
+            Locale.ROOT,
+            "calibration on %d served candidate sets: %s (synthetic sets gave sigma %.4f)",
+            sets.size(),
+            served,
+            before.sigma()));
   }
 
   static HttpJson.RetryPolicy retryPolicy(SimulatorConfig config) {
@@ -153,7 +169,7 @@ public final class Simulator implements AutoCloseable {
    * sample).
    */
   public NoiseCalibration.Result calibration() {
-    return calibration;
+    return labelers.calibration();
   }
 
   /** The evaluation (held-out answers collected so far are cached in it). */
@@ -166,7 +182,7 @@ public final class Simulator implements AutoCloseable {
    * at the serving temperature where the default is greedy); it keeps its own answer cache.
    */
   public Evaluation evaluation(Evaluation.Settings settings) {
-    return new Evaluation(serving, registry, split, heldOut, settings);
+    return new Evaluation(serving, registry, split, labelers.heldOut(), settings);
   }
 
   public Stats stats() {
@@ -183,7 +199,7 @@ public final class Simulator implements AutoCloseable {
 
   /** Demonstrations, then the loop; prints the evaluation of every version seen at the end. */
   public Stats.Snapshot run() throws IOException, InterruptedException {
-    log("calibration: " + calibration);
+    log("calibration: " + labelers.calibration());
     if (config.demonstrations() > 0) {
       postDemonstrations();
     }
@@ -224,6 +240,9 @@ public final class Simulator implements AutoCloseable {
     long start = System.nanoTime();
     long deadline =
         config.duration() == null ? Long.MAX_VALUE : start + config.duration().toNanos();
+    if (config.calibrationSource() == SimulatorConfig.CalibrationSource.SERVED) {
+      calibrateOnServed(deadline);
+    }
     Pacer pacer = new Pacer((long) (1e9 / config.rate()));
     stats.startNanos = start;
     log(
@@ -237,7 +256,7 @@ public final class Simulator implements AutoCloseable {
                 + (config.duration() != null ? " duration " + config.duration() : ""),
             split.train().size(),
             split.heldOut().size(),
-            sigma));
+            labelers.calibration().sigma()));
     AtomicReference<RuntimeException> fatal = new AtomicReference<>();
     synchronized (workers) {
       for (int w = 0; w < config.concurrency(); w++) {
@@ -393,12 +412,14 @@ public final class Simulator implements AutoCloseable {
     for (int i = 0; i < gold.length; i++) {
       gold[i] = prompt.gold(ranked.choices().get(rankedIndexes.get(i)).text());
     }
-    LabelerPool pool = evalItem ? heldOut : training;
+    Labelers current = labelers;
+    LabelerPool pool = evalItem ? current.heldOut() : current.training();
     SyntheticLabeler labeler = pool.forItem(ranked.transcriptId());
     List<List<Integer>> tiers = labeler.rankScores(gold, ranked.transcriptId());
     stats.agreement(
         tiers,
-        (evalItem ? shadowHeldOut : shadowTraining).rankScores(gold, ranked.transcriptId()),
+        (evalItem ? current.shadowHeldOut() : current.shadowTraining())
+            .rankScores(gold, ranked.transcriptId()),
         gold);
     List<List<String>> ids = new ArrayList<>(tiers.size());
     for (List<Integer> tier : tiers) {

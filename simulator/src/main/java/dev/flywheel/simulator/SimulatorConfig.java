@@ -38,6 +38,10 @@ import java.util.List;
  * @param sigma labeler noise; null = calibrate for {@code targetAgreement}
  * @param targetAgreement inter-labeler agreement the calibration aims at
  * @param calibrationSets candidate sets in the calibration sample
+ * @param calibrationSource what the labeler noise is calibrated on: {@code SYNTHETIC} sets drawn
+ *     like an SFT policy's samples (at construction), or the {@code SERVED} policy's own candidate
+ *     sets (the first {@code servedCalibrationSets} loop requests, before any is ranked)
+ * @param servedCalibrationSets candidate sets asked from serving for a {@code SERVED} calibration
  * @param labelersPerPool labelers in each of the TRAINING and HELD_OUT pools
  * @param evalFraction held-out share of the prompt space; must equal the pair assembler's eval
  *     fraction
@@ -79,6 +83,8 @@ public record SimulatorConfig(
     Double sigma,
     double targetAgreement,
     int calibrationSets,
+    CalibrationSource calibrationSource,
+    int servedCalibrationSets,
     int labelersPerPool,
     double evalFraction,
     double heldOutRankingShare,
@@ -100,6 +106,18 @@ public record SimulatorConfig(
    * assembler's K = 2..9) and serving's default {@code max-n} (9).
    */
   public static final int MAX_K = 9;
+
+  /** What the labelers' noise is calibrated on ({@code --calibrate-on}). */
+  public enum CalibrationSource {
+    /** {@link NoiseCalibration#syntheticSample}: known before any policy serves. */
+    SYNTHETIC,
+    /**
+     * The served policy's own candidate sets, as InstructGPT's agreement was measured on model
+     * outputs; their gold gaps are smaller than the synthetic sets', so the same sigma gives
+     * labelers that agree less.
+     */
+    SERVED
+  }
 
   /** Most replacement completions per ranking ({@code --dedup-replacements}). */
   public static final int MAX_DEDUP_REPLACEMENTS = 10;
@@ -141,8 +159,8 @@ public record SimulatorConfig(
         || !(evalTemperature >= 0 && evalTemperature <= 2)) {
       problems.add("temperatures must be in [0, 2]");
     }
-    if (maxTokens < 1 || calibrationSets < 1) {
-      problems.add("max-tokens and calibration-sets must be >= 1");
+    if (maxTokens < 1 || calibrationSets < 1 || servedCalibrationSets < 1) {
+      problems.add("max-tokens, calibration-sets and served-calibration-sets must be >= 1");
     }
     if (sigma != null && !(sigma >= 0)) {
       problems.add("sigma must be >= 0: " + sigma);
@@ -217,6 +235,8 @@ public record SimulatorConfig(
         + (dedupCandidates ? ", dedupReplacements=" + dedupReplacements : "")
         + ", sigma="
         + (sigma == null ? "calibrate(" + targetAgreement + ")" : sigma)
+        + ", calibrateOn="
+        + calibrationSource
         + ", labelersPerPool="
         + labelersPerPool
         + ", evalFraction="
@@ -256,6 +276,8 @@ public record SimulatorConfig(
     private Double sigma;
     private double targetAgreement = NoiseCalibration.TARGET_AGREEMENT;
     private int calibrationSets = 2000;
+    private CalibrationSource calibrationSource = CalibrationSource.SYNTHETIC;
+    private int servedCalibrationSets = 200;
     private int labelersPerPool = LabelerPool.DEFAULT_SIZE;
     private double evalFraction = PromptSplit.DEFAULT_EVAL_FRACTION;
     private double heldOutRankingShare = 0.1;
@@ -382,6 +404,16 @@ public record SimulatorConfig(
       return this;
     }
 
+    public Builder calibrationSource(CalibrationSource v) {
+      calibrationSource = v;
+      return this;
+    }
+
+    public Builder servedCalibrationSets(int v) {
+      servedCalibrationSets = v;
+      return this;
+    }
+
     public Builder labelersPerPool(int v) {
       labelersPerPool = v;
       return this;
@@ -466,6 +498,8 @@ public record SimulatorConfig(
           sigma,
           targetAgreement,
           calibrationSets,
+          calibrationSource,
+          servedCalibrationSets,
           labelersPerPool,
           evalFraction,
           heldOutRankingShare,

@@ -187,6 +187,26 @@ final class SimulatorOptions {
   int calibrationSets;
 
   @Option(
+      names = "--calibrate-on",
+      paramLabel = "SOURCE",
+      defaultValue = "synthetic",
+      converter = CalibrationSourceConverter.class,
+      description =
+          "What the labeler noise is calibrated on: synthetic (sets drawn like an SFT policy's"
+              + " samples, before anything serves) or served (the served policy's own candidate"
+              + " sets: the first --served-calibration-sets loop requests, not ranked). Default:"
+              + " ${DEFAULT-VALUE}.")
+  SimulatorConfig.CalibrationSource calibrationSource;
+
+  @Option(
+      names = "--served-calibration-sets",
+      paramLabel = "N",
+      defaultValue = "200",
+      description =
+          "Candidate sets asked from serving for --calibrate-on served. Default: ${DEFAULT-VALUE}.")
+  int servedCalibrationSets;
+
+  @Option(
       names = "--labelers-per-pool",
       paramLabel = "N",
       defaultValue = "" + LabelerPool.DEFAULT_SIZE,
@@ -311,6 +331,8 @@ final class SimulatorOptions {
         .sigma(sigma)
         .targetAgreement(targetAgreement)
         .calibrationSets(calibrationSets)
+        .calibrationSource(calibrationSource)
+        .servedCalibrationSets(servedCalibrationSets)
         .labelersPerPool(labelersPerPool)
         .evalFraction(evalFraction)
         .heldOutRankingShare(heldOutRankingShare)
@@ -376,6 +398,21 @@ final class SimulatorOptions {
     @Override
     public Double convert(String v) {
       return v.strip().equalsIgnoreCase("calibrate") ? null : Double.valueOf(v.strip());
+    }
+  }
+
+  /** {@code synthetic} or {@code served}, any case. */
+  static final class CalibrationSourceConverter
+      implements CommandLine.ITypeConverter<SimulatorConfig.CalibrationSource> {
+    @Override
+    public SimulatorConfig.CalibrationSource convert(String v) {
+      return switch (v.strip().toLowerCase(Locale.ROOT)) {
+        case "synthetic" -> SimulatorConfig.CalibrationSource.SYNTHETIC;
+        case "served" -> SimulatorConfig.CalibrationSource.SERVED;
+        default ->
+            throw new CommandLine.TypeConversionException(
+                "'" + v + "' is not a calibration source (synthetic or served)");
+      };
     }
   }
 }

@@ -77,10 +77,14 @@ class SimulatorCommandTest {
                         "FLYWHEEL_SIM_ALLOW_REMOTE", "yes",
                         "FLYWHEEL_SIM_SIGMA", "0.25",
                         "FLYWHEEL_SIM_REQUEST_TIMEOUT", "PT2M",
-                        "FLYWHEEL_SIM_BASELINE_VERSION", "3"))
+                        "FLYWHEEL_SIM_BASELINE_VERSION", "3",
+                        "FLYWHEEL_SIM_CALIBRATE_ON", "Served",
+                        "FLYWHEEL_SIM_SERVED_CALIBRATION_SETS", "50"))
                 .config())
         .satisfies(
             c -> {
+              assertThat(c.calibrationSource()).isEqualTo(SimulatorConfig.CalibrationSource.SERVED);
+              assertThat(c.servedCalibrationSets()).isEqualTo(50);
               assertThat(c.allowRemote()).isTrue();
               assertThat(c.sigma()).isEqualTo(0.25);
               assertThat(c.requestTimeout()).isEqualTo(Duration.ofMinutes(2));
@@ -120,6 +124,9 @@ class SimulatorCommandTest {
         .hasMessageContaining("maybe");
     assertThatThrownBy(() -> SimulatorCommand.parse(Map.of(), "--duration", "10 parsecs"))
         .hasMessageContaining("--duration");
+    assertThatThrownBy(() -> SimulatorCommand.parse(Map.of(), "--calibrate-on", "policy"))
+        .hasMessageContaining("--calibrate-on")
+        .hasMessageContaining("synthetic or served");
     assertThatThrownBy(() -> SimulatorCommand.parse(Map.of(), "--nope", "1"))
         .isInstanceOf(ParameterException.class)
         .hasMessageContaining("Unknown option")

@@ -397,4 +397,78 @@ class SimulatorHttpTest {
     assertThat(stats.replacementRequests()).isEqualTo(4);
     assertThat(stats.rankingsSkipped()).isEqualTo(2);
   }
+
+  @Test
+  void servedCalibrationMeasuresTheServedSetsAndRanksNoneOfThem() throws Exception {
+    SimulatorConfig config =
+        SimulatorConfig.builder()
+            .servingUrl(base)
+            .gatewayUrl(base)
+            .k(4)
+            .rate(50)
+            .count(3)
+            .demonstrations(0)
+            .heldOutRankingShare(0)
+            .evalOnNewVersion(false)
+            .calibrationSource(SimulatorConfig.CalibrationSource.SERVED)
+            .servedCalibrationSets(20)
+            .seed(3)
+            .progressEvery(Duration.ofHours(1))
+            .build();
+    HttpJson http =
+        new HttpJson(
+            HttpClient.newHttpClient(),
+            Duration.ofSeconds(10),
+            HttpJson.RetryPolicy.DEFAULT,
+            sleeps::add);
+    List<String> log = Collections.synchronizedList(new ArrayList<>());
+    NoiseCalibration.Result synthetic;
+    NoiseCalibration.Result served;
+    Simulator.Stats.Snapshot stats;
+    try (Simulator simulator = new Simulator(config, log::add, http)) {
+      synthetic = simulator.calibration();
+      stats = simulator.run();
+      served = simulator.calibration();
+    }
+
+    // the calibration requests: asked as the loop asks, before it; the first one's 503 waited out
+    List<JsonNode> calibration =
+        chats.stream().filter(c -> c.path("user").asText().equals("sim-calibration")).toList();
+    assertThat(calibration).hasSize(21);
+    assertThat(calibration.get(0)).isEqualTo(calibration.get(1));
+    assertThat(calibration).allMatch(c -> c.path("n").asInt() == 4);
+    assertThat(chats.indexOf(calibration.get(20))).isLessThan(chats.size() - 3);
+
+    // sigma is the calibration of exactly the served sets, not of the synthetic ones
+    PromptSplit split = PromptSplit.standard();
+    List<NoiseCalibration.CandidateSet> sets = new ArrayList<>();
+    for (JsonNode c : calibration.subList(1, 21)) {
+      String text = c.path("messages").get(0).path("content").asText();
+      Prompt prompt = split.train().stream().filter(p -> p.text().equals(text)).findFirst().get();
+      sets.add(
+          new NoiseCalibration.CandidateSet(
+              prompt, List.of("12", "13", "The answer is 12, I am quite sure.", "12")));
+    }
+    NoiseCalibration.Result expected =
+        NoiseCalibration.calibrate(sets, NoiseCalibration.TARGET_AGREEMENT, 3);
+    assertThat(served.sets()).isEqualTo(20);
+    assertThat(served.sigma()).isEqualTo(expected.sigma());
+    assertThat(served.sigma()).isNotEqualTo(synthetic.sigma());
+    assertThat(log).anyMatch(l -> l.contains("calibration on 20 served candidate sets"));
+
+    // the loop ranked only its own three completions, none of the calibration's
+    List<String> calibrationResponseIds = new ArrayList<>();
+    responseIds.forEach(
+        (id, ids) -> {
+          if (Integer.parseInt(id.substring("chatcmpl-".length())) <= 20) {
+            ids.forEach(i -> calibrationResponseIds.add("\"" + i + "\""));
+          }
+        });
+    assertThat(calibrationResponseIds).hasSize(80);
+    assertThat(stats.rankings()).isEqualTo(3);
+    for (JsonNode r : rankings) {
+      assertThat(r.toString()).doesNotContain(calibrationResponseIds.toArray(String[]::new));
+    }
+    assertThat(stats.requests()).isEqualTo(3);
+  }
 }

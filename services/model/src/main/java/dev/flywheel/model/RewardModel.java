@@ -1,10 +1,12 @@
 package dev.flywheel.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Linear;
 import java.util.List;
 
 /**
@@ -38,7 +40,25 @@ public final class RewardModel extends GptModel {
 
   /** (B,) scores, each read at the last real token of its row (works for left or right padding). */
   public NDArray scores(NDArray tokens, NDArray paddingMask, boolean training) {
+    return scoresFromHidden(
+        trunk.forward(tokens, paddingMask, null, training), tokens, paddingMask);
+  }
+
+  /**
+   * The scores and (B, T, vocab) next-token logits from one pass of the trunk. The logits go
+   * through the token embedding, as the policy's tied head does, so the reward model's hidden
+   * states can be kept fit for language modelling while the head learns the preferences: the
+   * regulariser of Yang et al. 2024 ("Regularizing hidden states enables learning generalizable
+   * reward model for LLMs", the SFT variant).
+   */
+  public NDList scoresAndLogits(NDArray tokens, NDArray paddingMask, boolean training) {
     NDArray hidden = trunk.forward(tokens, paddingMask, null, training);
+    return new NDList(
+        scoresFromHidden(hidden, tokens, paddingMask),
+        Linear.linear(hidden, trunk.tokenEmbedding()).singletonOrThrow());
+  }
+
+  private NDArray scoresFromHidden(NDArray hidden, NDArray tokens, NDArray paddingMask) {
     NDArray perToken = Gpt.linear(hidden, headWeight, headBias).squeeze(2); // (B, T)
     return perToken.gather(lastRealIndex(tokens, paddingMask), 1).squeeze(1);
   }

@@ -1,7 +1,11 @@
 package dev.flywheel.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
 
 /**
  * Supervised fine-tuning loss: next-token cross-entropy over the response tokens only.
@@ -25,6 +29,30 @@ public final class SftLoss {
     NDArray logProbs = nextTokenLogProbs(logits, tokens);
     NDArray mask = targets(lossMask).toType(DataType.FLOAT32, false);
     return logProbs.mul(mask).sum().neg().div(mask.sum().maximum(1f));
+  }
+
+  /**
+   * A (B, {@code length}) loss mask for right-padded {@code sequences}: 1 at the tokens of the last
+   * assistant turn (after its ASSISTANT marker, EOS included) of the rows in {@code rows}, 0
+   * elsewhere. For sequences encoded as prompt + response + EOS (the reward model's input), so that
+   * a next-token loss can be put on chosen responses without re-encoding them; a row whose marker
+   * was cut off by left truncation counts from its first token.
+   */
+  public static NDArray lastAssistantTurnMask(
+      NDManager manager, List<int[]> sequences, Collection<Integer> rows, int length) {
+    int[][] mask = new int[sequences.size()][length];
+    for (int row : rows) {
+      int[] tokens = sequences.get(row);
+      int start = 0;
+      for (int t = tokens.length - 1; t >= 0; t--) {
+        if (tokens[t] == ByteTokenizer.ASSISTANT) {
+          start = t + 1;
+          break;
+        }
+      }
+      Arrays.fill(mask[row], start, Math.min(length, tokens.length), 1);
+    }
+    return manager.create(mask);
   }
 
   /** (B, T-1): entry t is log p(tokens[t+1] | tokens[0..t]). */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
@@ -111,6 +112,28 @@ class GptTest {
             side.name());
       }
       assertArrayEquals(alone, reward.score(rows), 1e-4f);
+    }
+  }
+
+  @Test
+  void rewardModelsLogitsAreThoseOfAPolicyWithItsTrunk() {
+    List<int[]> rows =
+        List.of(
+            new int[] {257, 260, 104, 105, 258, 261, 7, 258},
+            new int[] {257, 260, 119, 104, 97, 116, 258, 261, 1, 2, 3, 258});
+    try (RewardModel reward = RewardModel.create(GptConfig.tiny(), manager);
+        InferenceSession s = InferenceSession.open(reward)) {
+      policy.copyTrunkFrom(reward);
+      TokenBatch batch = TokenBatch.of(s.manager(), rows, TokenBatch.Side.RIGHT);
+      NDList both = reward.scoresAndLogits(batch.tokens(), batch.mask(), false);
+      assertArrayEquals(
+          reward.scores(batch.tokens(), batch.mask(), false).toFloatArray(),
+          both.get(0).toFloatArray(),
+          1e-5f);
+      assertArrayEquals(
+          policy.logits(batch.tokens(), batch.mask(), false).toFloatArray(),
+          both.get(1).toFloatArray(),
+          1e-5f);
     }
   }
 

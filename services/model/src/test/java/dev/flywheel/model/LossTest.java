@@ -60,6 +60,25 @@ class LossTest {
   }
 
   @Test
+  void theLastAssistantTurnMaskCoversOnlyTheChosenRowsResponses() {
+    // BOS USER 'h' EOS ASSISTANT 'a' 'b' EOS | the same with a longer reply | a row cut before its
+    // marker (left truncation): all of it is response
+    List<int[]> rows =
+        List.of(
+            new int[] {257, 260, 104, 258, 261, 97, 98, 258},
+            new int[] {257, 260, 104, 258, 261, 97, 98, 99, 258},
+            new int[] {97, 98, 258});
+    NDArray mask = SftLoss.lastAssistantTurnMask(manager, rows, List.of(1, 2), 9);
+    assertArrayEquals(
+        new int[] {
+          0, 0, 0, 0, 0, 0, 0, 0, 0, //
+          0, 0, 0, 0, 0, 1, 1, 1, 1, //
+          1, 1, 1, 0, 0, 0, 0, 0, 0
+        },
+        mask.toIntArray());
+  }
+
+  @Test
   void pairwiseLossWeighsEveryPromptTheSameAndAppliesMargins() {
     // rewards of 5 responses; group A = ranking 0 > 2 > 1 (3 pairs), group B = 4 > 3 with margin
     // 0.5

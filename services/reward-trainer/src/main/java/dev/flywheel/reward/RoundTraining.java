@@ -1,10 +1,13 @@
 package dev.flywheel.reward;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import dev.flywheel.model.Learner;
 import dev.flywheel.model.LearningRateSchedule;
 import dev.flywheel.model.OptimizerConfig;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
+import dev.flywheel.model.SftLoss;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.TrainingProgress;
@@ -95,6 +98,7 @@ final class RoundTraining {
     int epochSize = plan.train().size();
     List<EncodedGroup> order = plan.order();
     float margin = (float) config.getMargin();
+    float lmCoef = (float) config.getLmCoef();
     double lossSum = 0;
     double accuracySum = 0;
     int counted = 0;
@@ -118,16 +122,29 @@ final class RoundTraining {
               (sm, micro) -> {
                 List<int[]> sequences = new ArrayList<>();
                 List<List<PairwiseRewardLoss.Comparison>> comparisons = new ArrayList<>();
+                List<Integer> chosen = new ArrayList<>();
                 for (EncodedGroup g : groupsOfStep) {
-                  comparisons.add(g.comparisons(margin, sequences.size()));
+                  int base = sequences.size();
+                  comparisons.add(g.comparisons(margin, base));
+                  g.chosen().forEach(i -> chosen.add(base + i));
                   sequences.addAll(g.sequences());
                 }
                 TokenBatch tb = TokenBatch.of(sm, sequences, TokenBatch.Side.RIGHT);
-                PairwiseRewardLoss.Result res =
-                    PairwiseRewardLoss.compute(
-                        model.scores(tb.tokens(), tb.mask(), true), comparisons);
+                if (lmCoef == 0) {
+                  PairwiseRewardLoss.Result res =
+                      PairwiseRewardLoss.compute(
+                          model.scores(tb.tokens(), tb.mask(), true), comparisons);
+                  accuracy[0] = res.accuracy();
+                  return res.loss();
+                }
+                // the hidden-state regulariser: next-token loss on the chosen responses
+                NDList out = model.scoresAndLogits(tb.tokens(), tb.mask(), true);
+                PairwiseRewardLoss.Result res = PairwiseRewardLoss.compute(out.get(0), comparisons);
                 accuracy[0] = res.accuracy();
-                return res.loss();
+                NDArray mask =
+                    SftLoss.lastAssistantTurnMask(
+                        sm, sequences, chosen, (int) tb.tokens().getShape().get(1));
+                return res.loss().add(SftLoss.loss(out.get(1), tb.tokens(), mask).mul(lmCoef));
               });
       double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
       groups += groupsOfStep.size();

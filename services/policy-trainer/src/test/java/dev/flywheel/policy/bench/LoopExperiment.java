@@ -1,6 +1,7 @@
 package dev.flywheel.policy.bench;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
@@ -20,6 +21,7 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
+import dev.flywheel.model.SftLoss;
 import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.model.WithinGroupScale;
@@ -33,6 +35,7 @@ import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.LabelerPool;
+import dev.flywheel.simulator.NoiseCalibration;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.SyntheticLabeler;
@@ -86,12 +89,18 @@ public final class LoopExperiment {
     int rmEpochs = Integer.parseInt(arg(args, "--rm-epochs", "1"));
     float rmLr = Float.parseFloat(arg(args, "--rm-lr", "1e-3"));
     int rmBatch = Integer.parseInt(arg(args, "--rm-batch", "32"));
+    // the reward trainer's lm-coef: next-token loss on the chosen responses (0 = off)
+    float rmLm = Float.parseFloat(arg(args, "--rm-lm", "0"));
     int evalSamples = Integer.parseInt(arg(args, "--eval-samples", "8"));
     String[] ppoSettings = arg(args, "--ppo", "default").split(";");
     Path cache = Path.of(arg(args, "--cache", "/tmp/loop-experiment"));
     boolean verbose = Boolean.parseBoolean(arg(args, "--verbose", "true"));
 
-    PromptSplit split = PromptSplit.standard();
+    // the benchmark can hold out more prompts than the platform's 10% (--eval-fraction 0.3: ~150)
+    double evalFraction =
+        Double.parseDouble(
+            arg(args, "--eval-fraction", Double.toString(PromptSplit.DEFAULT_EVAL_FRACTION)));
+    PromptSplit split = PromptSplit.standard(evalFraction);
     List<Demonstrations.Demonstration> demonstrations =
         Demonstrations.generate(split, demos, Demonstrations.DEFAULT_IMPERFECT_SHARE, seed);
     Engine.getInstance().setRandomSeed((int) seed);
@@ -102,7 +111,9 @@ public final class LoopExperiment {
       // runs' name
       int sftEvalEvery = Integer.parseInt(arg(args, "--sft-eval-every", "0"));
       String sftTag =
-          (sftSteps == 600 ? "" : "-" + sftSteps) + (sftEvalEvery == 0 ? "" : "-es" + sftEvalEvery);
+          (sftSteps == 600 ? "" : "-" + sftSteps)
+              + (sftEvalEvery == 0 ? "" : "-es" + sftEvalEvery)
+              + (evalFraction == PromptSplit.DEFAULT_EVAL_FRACTION ? "" : "-ef" + evalFraction);
       Path sftDir = cache.resolve("sft-" + seed + "-" + demos + sftTag);
       if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
         long t0 = System.nanoTime();
@@ -153,9 +164,43 @@ public final class LoopExperiment {
         Gold sftGreedy = gold(sftPolicy, split, 1, 0f, seed);
         Gold sftSampled = gold(sftPolicy, split, evalSamples, 1f, seed);
         System.out.println("SFT      greedy " + sftGreedy + " | sampled " + sftSampled);
+        // the SFT row with its temperature tuned (the learning issue's baseline row): sampled gold
+        // at
+        // each --temperatures value against T = 1; RL rows are then also compared with the best
+        Gold sftTuned = sftSampled;
+        float tunedTemperature = 1f;
+        for (String t : arg(args, "--temperatures", "").split(",")) {
+          if (t.isBlank()) {
+            continue;
+          }
+          float temperature = Float.parseFloat(t);
+          Gold g = gold(sftPolicy, split, evalSamples, temperature, seed);
+          System.out.printf(
+              Locale.ROOT,
+              "SFT      T=%.2f sampled %s | − SFT at T=1 %s | gold win rate vs T=1 %s%n",
+              temperature,
+              g,
+              pairedDifference(g.perPrompt(), sftSampled.perPrompt(), seed),
+              winRate(g.perSample(), sftSampled.perSample(), evalSamples, seed));
+          if (g.mean() > sftTuned.mean()) {
+            sftTuned = g;
+            tunedTemperature = temperature;
+          }
+        }
 
-        LabelerPool training = new LabelerPool(SyntheticLabeler.Pool.TRAINING, 5, 0.339, 42);
-        LabelerPool heldOut = new LabelerPool(SyntheticLabeler.Pool.HELD_OUT, 5, 0.339, 42);
+        // the labelers' noise: the simulator's default (calibrated on synthetic candidate sets), a
+        // number, or "policy": calibrated on this SFT policy's own samples of train prompts
+        String sigmaArg = arg(args, "--sigma", Double.toString(LabelCeilings.SYNTHETIC_SIGMA));
+        double sigma =
+            sigmaArg.equals("policy")
+                ? LabelCeilings.calibrateOnPolicy(
+                    candidateSets(sftPolicy, split.train(), 500, k, new Random(seed * 31 + 1)),
+                    seed)
+                : Double.parseDouble(sigmaArg);
+        String sigmaTag =
+            sigmaArg.equals(Double.toString(LabelCeilings.SYNTHETIC_SIGMA)) ? "" : "-s" + sigmaArg;
+        LabelerPool training = new LabelerPool(SyntheticLabeler.Pool.TRAINING, 5, sigma, 42);
+        LabelerPool heldOut = new LabelerPool(SyntheticLabeler.Pool.HELD_OUT, 5, sigma, 42);
         Random random = new Random(seed);
         long t0 = System.nanoTime();
         List<Group> train =
@@ -171,6 +216,8 @@ public final class LoopExperiment {
             eval.size(),
             (System.nanoTime() - t0) / 1e9);
 
+        LabelCeilings ceilings = LabelCeilings.of(eval, sigma, seed);
+        System.out.println("eval labels: " + ceilings);
         String sweep = arg(args, "--rm-sweep", "");
         if (!sweep.isEmpty()) {
           rmSweep(sftPolicy, train, eval, sweep.split(";"), seed, manager);
@@ -188,7 +235,9 @@ public final class LoopExperiment {
                     + "-"
                     + rmEpochs
                     + "-"
-                    + rmLr);
+                    + rmLr
+                    + sigmaTag
+                    + (rmLm == 0 ? "" : "-lm" + rmLm));
         if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
           try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
             fresh.copyTrunkFrom(sftPolicy);
@@ -198,7 +247,7 @@ public final class LoopExperiment {
                 accuracy(fresh, eval, false),
                 accuracy(fresh, eval, true));
             long rmStart = System.nanoTime();
-            trainRewardModel(fresh, train, rmEpochs, rmLr, 0f, rmBatch, random, e -> {});
+            trainRewardModel(fresh, train, rmEpochs, rmLr, 0f, rmLm, rmBatch, random, e -> {});
             System.out.printf(
                 Locale.ROOT,
                 "RM trained in %.0fs, train acc %.3f%n",
@@ -224,6 +273,8 @@ public final class LoopExperiment {
               accuracy(rm, eval, false),
               accuracy(rm, eval, true),
               offset);
+          System.out.println(
+              "RM against the ceilings: " + ceilings.describe(accuracy(rm, eval, false)));
           rm.setTrainable(false);
           // an ensemble (Coste et al. 2023): members 1.. differ from member 0 in head
           // initialisation and data order
@@ -290,6 +341,7 @@ public final class LoopExperiment {
             bestOfN(sftPolicy, judge, split, evalSamples, sftSampled, seed);
           }
           Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
+          Map<String, double[]> tunedBySetting = new java.util.LinkedHashMap<>();
           for (String setting : ppoSettings) {
             if (setting.equals("none")) {
               continue;
@@ -384,6 +436,29 @@ public final class LoopExperiment {
                   sampled,
                   pairedDifference(sampled.perPrompt(), sftSampled.perPrompt(), seed),
                   winRate(sampled.perSample(), sftSampled.perSample(), evalSamples, seed));
+              if (sftTuned != sftSampled) {
+                // against the temperature-tuned SFT: RL sampled at T = 1, and at the same tuned T
+                // (how much of RL's gain is only a sharper distribution, which the temperature
+                // gives SFT for free)
+                System.out.printf(
+                    Locale.ROOT,
+                    "RL [%s] − SFT at T=%.2f (its best temperature) sampled gold %s | gold win rate %s%n",
+                    setting,
+                    tunedTemperature,
+                    pairedDifference(sampled.perPrompt(), sftTuned.perPrompt(), seed),
+                    winRate(sampled.perSample(), sftTuned.perSample(), evalSamples, seed));
+                Gold rlTuned = gold(policy, split, evalSamples, tunedTemperature, seed);
+                System.out.printf(
+                    Locale.ROOT,
+                    "RL [%s] at T=%.2f sampled %s | − SFT at T=%.2f %s | gold win rate %s%n",
+                    setting,
+                    tunedTemperature,
+                    rlTuned,
+                    tunedTemperature,
+                    pairedDifference(rlTuned.perPrompt(), sftTuned.perPrompt(), seed),
+                    winRate(rlTuned.perSample(), sftTuned.perSample(), evalSamples, seed));
+                tunedBySetting.put(setting, rlTuned.perPrompt());
+              }
               sampledBySetting.put(setting, sampled.perPrompt());
             }
           }
@@ -417,6 +492,16 @@ public final class LoopExperiment {
                               setting,
                               control,
                               pairedDifference(gold, controlGold, seed));
+                          double[] tuned = tunedBySetting.get(setting);
+                          double[] controlTuned = tunedBySetting.get(control);
+                          if (tuned != null && controlTuned != null) {
+                            System.out.printf(
+                                Locale.ROOT,
+                                "RL [%s] − [%s], both at the tuned temperature, sampled gold %s%n",
+                                setting,
+                                control,
+                                pairedDifference(tuned, controlTuned, seed));
+                          }
                         }
                       });
                 }
@@ -599,24 +684,10 @@ public final class LoopExperiment {
     List<Group> out = new ArrayList<>();
     int attempts = 0;
     while (out.size() < wanted && attempts < wanted * 3) {
-      List<Prompt> batch = new ArrayList<>();
-      List<int[]> encoded = new ArrayList<>();
-      for (int b = 0; b < 16; b++) {
-        Prompt p = prompts.get(random.nextInt(prompts.size()));
-        batch.add(p);
-        for (int i = 0; i < k; i++) {
-          encoded.add(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))));
-        }
-      }
-      List<Generation> gens =
-          sampler.generate(encoded, SamplingConfig.ppoRollout(48, random.nextLong()));
-      for (int b = 0; b < batch.size(); b++) {
+      for (NoiseCalibration.CandidateSet set : sampleBatch(sampler, prompts, k, random)) {
         attempts++;
-        Prompt p = batch.get(b);
-        List<String> texts = new ArrayList<>();
-        for (int i = 0; i < k; i++) {
-          texts.add(text(gens.get(b * k + i)));
-        }
+        Prompt p = set.prompt();
+        List<String> texts = set.responses();
         String key = tag + attempts;
         List<List<Integer>> tiers = pool.forItem(key).rank(p, texts, key);
         List<PairwiseRewardLoss.Comparison> pairs = new ArrayList<>();
@@ -645,6 +716,44 @@ public final class LoopExperiment {
     return out;
   }
 
+  /**
+   * {@code sets} unranked candidate sets of {@code k} samples from the policy (for calibration).
+   */
+  static List<NoiseCalibration.CandidateSet> candidateSets(
+      PolicyModel policy, List<Prompt> prompts, int sets, int k, Random random) {
+    Sampler sampler = new Sampler(policy);
+    List<NoiseCalibration.CandidateSet> out = new ArrayList<>();
+    while (out.size() < sets) {
+      out.addAll(sampleBatch(sampler, prompts, k, random));
+    }
+    return List.copyOf(out.subList(0, sets));
+  }
+
+  /** 16 random prompts, {@code k} samples of each at the rollout temperature. */
+  private static List<NoiseCalibration.CandidateSet> sampleBatch(
+      Sampler sampler, List<Prompt> prompts, int k, Random random) {
+    List<Prompt> batch = new ArrayList<>();
+    List<int[]> encoded = new ArrayList<>();
+    for (int b = 0; b < 16; b++) {
+      Prompt p = prompts.get(random.nextInt(prompts.size()));
+      batch.add(p);
+      for (int i = 0; i < k; i++) {
+        encoded.add(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))));
+      }
+    }
+    List<Generation> gens =
+        sampler.generate(encoded, SamplingConfig.ppoRollout(48, random.nextLong()));
+    List<NoiseCalibration.CandidateSet> out = new ArrayList<>();
+    for (int b = 0; b < batch.size(); b++) {
+      List<String> texts = new ArrayList<>();
+      for (int i = 0; i < k; i++) {
+        texts.add(text(gens.get(b * k + i)));
+      }
+      out.add(new NoiseCalibration.CandidateSet(batch.get(b), texts));
+    }
+    return out;
+  }
+
   /** The response's text; the tokenizer skips the closing EOS. */
   static String text(Generation g) {
     return ByteTokenizer.INSTANCE.decode(g.tokens());
@@ -660,6 +769,24 @@ public final class LoopExperiment {
       int epochs,
       float lr,
       float weightDecay,
+      int batch,
+      Random random,
+      java.util.function.IntConsumer afterEpoch) {
+    trainRewardModel(rm, train, epochs, lr, weightDecay, 0f, batch, random, afterEpoch);
+  }
+
+  /**
+   * With {@code lmCoef} > 0 the loss adds {@code lmCoef} × the next-token loss of each group's
+   * top-tier responses through the tied embedding ({@link RewardModel#scoresAndLogits}; Yang et al.
+   * 2024's SFT regulariser of the reward model's hidden states).
+   */
+  static void trainRewardModel(
+      RewardModel rm,
+      List<Group> train,
+      int epochs,
+      float lr,
+      float weightDecay,
+      float lmCoef,
       int batch,
       Random random,
       java.util.function.IntConsumer afterEpoch) {
@@ -691,8 +818,25 @@ public final class LoopExperiment {
                 seqs.addAll(g.sequences());
               }
               TokenBatch tb = TokenBatch.of(sm, seqs, TokenBatch.Side.RIGHT);
-              return PairwiseRewardLoss.compute(rm.scores(tb.tokens(), tb.mask(), true), comps)
-                  .loss();
+              if (lmCoef == 0) {
+                return PairwiseRewardLoss.compute(rm.scores(tb.tokens(), tb.mask(), true), comps)
+                    .loss();
+              }
+              ai.djl.ndarray.NDList out = rm.scoresAndLogits(tb.tokens(), tb.mask(), true);
+              List<Integer> chosen = new ArrayList<>();
+              int row = 0;
+              for (Group g : step) {
+                for (int i : topTier(g)) {
+                  chosen.add(row + i);
+                }
+                row += g.sequences().size();
+              }
+              NDArray lmMask =
+                  SftLoss.lastAssistantTurnMask(
+                      sm, seqs, chosen, (int) tb.tokens().getShape().get(1));
+              return PairwiseRewardLoss.compute(out.get(0), comps)
+                  .loss()
+                  .add(SftLoss.loss(out.get(1), tb.tokens(), lmMask).mul(lmCoef));
             });
       }
       afterEpoch.accept(e + 1);
@@ -723,6 +867,7 @@ public final class LoopExperiment {
       float lr = Float.parseFloat(kv.getOrDefault("lr", "1e-3"));
       float wd = Float.parseFloat(kv.getOrDefault("wd", "0"));
       float dropout = Float.parseFloat(kv.getOrDefault("dropout", "0"));
+      float lmCoef = Float.parseFloat(kv.getOrDefault("lm", "0"));
       int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
       List<Group> subset =
           train.subList(
@@ -752,6 +897,7 @@ public final class LoopExperiment {
             epochs,
             lr,
             wd,
+            lmCoef,
             batch,
             random,
             e ->
@@ -821,6 +967,18 @@ public final class LoopExperiment {
       out[i] = (float) (mean - k * Math.sqrt(var));
     }
     return out;
+  }
+
+  /** The candidates the labeler ranked first: winners of some pair, losers of none. */
+  static List<Integer> topTier(Group g) {
+    java.util.Set<Integer> losers = new java.util.HashSet<>();
+    java.util.Set<Integer> winners = new java.util.TreeSet<>();
+    for (PairwiseRewardLoss.Comparison c : g.pairs()) {
+      losers.add(c.loser());
+      winners.add(c.winner());
+    }
+    winners.removeAll(losers);
+    return List.copyOf(winners);
   }
 
   static double evalLoss(RewardModel rm, List<Group> groups) {

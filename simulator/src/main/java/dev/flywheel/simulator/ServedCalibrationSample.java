@@ -35,14 +35,7 @@ final class ServedCalibrationSample {
     while (sets.size() < config.servedCalibrationSets() && !stop.getAsBoolean()) {
       Prompt prompt = split.randomTrain(random);
       ServingClient.Request request =
-          new ServingClient.Request(
-              config.model(),
-              prompt.text(),
-              config.k(),
-              config.temperature(),
-              config.maxTokens(),
-              random.nextLong() & ServingClient.Request.MAX_SEED,
-              "sim-calibration");
+          config.loopRequest(prompt.text(), random.nextLong(), "sim-calibration");
       try {
         ServingClient.Completion c = serving.complete(request);
         sets.add(

@@ -363,14 +363,7 @@ public final class Simulator implements AutoCloseable {
     boolean evalItem = random.nextDouble() < config.heldOutRankingShare();
     Prompt prompt = evalItem ? split.randomHeldOut(random) : split.randomTrain(random);
     ServingClient.Request request =
-        new ServingClient.Request(
-            config.model(),
-            prompt.text(),
-            config.k(),
-            config.temperature(),
-            config.maxTokens(),
-            random.nextLong() & ServingClient.Request.MAX_SEED,
-            "sim-user-" + (ticket % 64));
+        config.loopRequest(prompt.text(), random.nextLong(), "sim-user-" + (ticket % 64));
     ServingClient.Completion completion;
     try {
       completion = serving.complete(request);

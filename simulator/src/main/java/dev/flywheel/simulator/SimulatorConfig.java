@@ -119,6 +119,15 @@ public record SimulatorConfig(
     SERVED
   }
 
+  /**
+   * A completion request as the loop asks it: the configured model, K, temperature and max tokens,
+   * for one user turn; {@code seed} is masked to the range serving accepts.
+   */
+  ServingClient.Request loopRequest(String prompt, long seed, String user) {
+    return new ServingClient.Request(
+        model, prompt, k, temperature, maxTokens, seed & ServingClient.Request.MAX_SEED, user);
+  }
+
   /** Most replacement completions per ranking ({@code --dedup-replacements}). */
   public static final int MAX_DEDUP_REPLACEMENTS = 10;
 

@@ -337,8 +337,25 @@ public final class LoopExperiment {
           }
           double rmScale = within.value();
           System.out.printf(Locale.ROOT, "RM reward_scale (within-group std) %.3f%n", rmScale);
-          if (Boolean.parseBoolean(arg(args, "--best-of", "false"))) {
-            bestOfN(sftPolicy, judge, split, evalSamples, sftSampled, seed);
+          System.out.println(
+              "RM accuracy by gold gap (eval groups):\n"
+                  + GoldGapAccuracy.of(judge, eval).table()
+                  + "RM against the gold order by gold gap, per family (pairs):\n"
+                  + GoldGapAccuracy.byFamily(judge, eval));
+          // Gao et al. 2022's curves: gold and proxy against √KL for best-of-n and RL checkpoints
+          int curveEvery = Integer.parseInt(arg(args, "--curve-every", "0"));
+          OveroptimisationCurve curve =
+              new OveroptimisationCurve(
+                  sftPolicy,
+                  judge,
+                  offset,
+                  rmScale,
+                  split.heldOut(),
+                  Integer.parseInt(arg(args, "--curve-samples", "8")),
+                  seed);
+          if (Boolean.parseBoolean(arg(args, "--best-of", "false")) || curveEvery > 0) {
+            BestOfNSamples drawn = bestOfN(sftPolicy, judge, split, evalSamples, sftSampled, seed);
+            curve.addBestOfN(drawn.gold(), drawn.score());
           }
           Map<String, double[]> sampledBySetting = new java.util.LinkedHashMap<>();
           Map<String, double[]> tunedBySetting = new java.util.LinkedHashMap<>();
@@ -403,6 +420,18 @@ public final class LoopExperiment {
                   batch.add(prompts.get(pr.nextInt(prompts.size())));
                 }
                 s = trainer.iterate(batch, seed * 1000 + it);
+                if (curveEvery > 0 && (it + 1) % curveEvery == 0) {
+                  OveroptimisationCurve.Point point =
+                      curve.measure(setting, "it " + (it + 1), policy);
+                  System.out.printf(
+                      Locale.ROOT,
+                      "  curve [%s] it %d: held-out kl %.3f proxy %.3f gold %.3f%n",
+                      setting,
+                      it + 1,
+                      point.kl(),
+                      point.proxy(),
+                      point.gold());
+                }
                 if (verbose) {
                   System.out.printf(
                       Locale.ROOT,
@@ -464,6 +493,9 @@ public final class LoopExperiment {
           }
           for (LoadedModel member : loadedMembers) {
             member.close();
+          }
+          if (curveEvery > 0) {
+            System.out.println("Gold and proxy against √KL (Gao et al. 2022):\n" + curve.report());
           }
           // the reward model's share: each setting against the ptx-only control (reward 0), paired
           // by prompt
@@ -1128,7 +1160,10 @@ public final class LoopExperiment {
    * (Stiennon et al. 2020). Printed against SFT like the RL rows: sampled gold minus SFT and gold
    * win rate, both with intervals.
    */
-  static void bestOfN(
+  /** Responses drawn from SFT for best-of-n: gold and reward-model score per held-out prompt. */
+  record BestOfNSamples(double[][] gold, float[][] score) {}
+
+  static BestOfNSamples bestOfN(
       PolicyModel sft,
       SequenceScorer rm,
       PromptSplit split,
@@ -1201,6 +1236,7 @@ public final class LoopExperiment {
             winRate(pickedPerSample, sftSampled.perSample(), samples, seed));
       }
     }
+    return new BestOfNSamples(gold, score);
   }
 
   /**

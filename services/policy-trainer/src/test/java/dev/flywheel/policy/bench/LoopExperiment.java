@@ -943,6 +943,11 @@ public final class LoopExperiment {
                     accuracy(rm, eval, false),
                     accuracy(rm, eval, true),
                     evalLoss(rm, eval)));
+        System.out.println(
+            "RM ["
+                + setting
+                + "] after its last epoch, against the gold order by gold gap, per family:\n"
+                + GoldGapAccuracy.byFamily(rm::score, eval));
       }
     }
   }

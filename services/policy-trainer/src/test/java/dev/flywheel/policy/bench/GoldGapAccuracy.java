@@ -109,28 +109,42 @@ record GoldGapAccuracy(List<GoldGapAccuracy.Bucket> buckets) {
   }
 
   /**
-   * The reward model against the gold order by gap bucket, one row per task family: which family's
-   * pairs it gets wrong.
+   * The reward model against the gold order by gap bucket, one row per task family and prompt kind
+   * (e.g. {@code safety/unsafe} apart from {@code safety/safe}): which prompts' pairs it gets
+   * wrong, and whether a family's chance-level row is one kind learned backwards.
    */
   static String byFamily(SequenceScorer rm, List<Group> groups) {
-    StringBuilder b = new StringBuilder("| family |");
+    StringBuilder b = new StringBuilder("| family/kind |");
     for (int i = 0; i <= EDGES.length; i++) {
       b.append(' ').append(name(i)).append(" |");
     }
     b.append("\n|---|").append("---|".repeat(EDGES.length + 1)).append('\n');
     for (TaskFamily family : TaskFamily.values()) {
-      List<Group> of = groups.stream().filter(g -> g.prompt().family() == family).toList();
-      if (of.isEmpty()) {
-        continue;
+      List<String> kinds =
+          groups.stream()
+              .filter(g -> g.prompt().family() == family)
+              .map(g -> g.prompt().kind())
+              .distinct()
+              .sorted()
+              .toList();
+      for (String kind : kinds) {
+        List<Group> of =
+            groups.stream()
+                .filter(g -> g.prompt().family() == family && g.prompt().kind().equals(kind))
+                .toList();
+        b.append("| ")
+            .append(family.name().toLowerCase(Locale.ROOT))
+            .append('/')
+            .append(kind)
+            .append(" |");
+        for (Bucket x : of(rm, of).buckets()) {
+          b.append(
+              x.goldPairs() == 0
+                  ? " – |"
+                  : String.format(Locale.ROOT, " %.2f (%d) |", x.rmVsGold(), x.goldPairs()));
+        }
+        b.append('\n');
       }
-      b.append("| ").append(family.name().toLowerCase(Locale.ROOT)).append(" |");
-      for (Bucket x : of(rm, of).buckets()) {
-        b.append(
-            x.goldPairs() == 0
-                ? " – |"
-                : String.format(Locale.ROOT, " %.2f (%d) |", x.rmVsGold(), x.goldPairs()));
-      }
-      b.append('\n');
     }
     return b.toString();
   }

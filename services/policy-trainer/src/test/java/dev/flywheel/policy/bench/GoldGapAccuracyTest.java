@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.model.PairwiseRewardLoss.Comparison;
 import dev.flywheel.policy.bench.LoopExperiment.Group;
 import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
+import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -17,8 +18,12 @@ class GoldGapAccuracyTest {
   private static final double[] GOLD = {1.0, 0.95, 0.3, 0.0};
 
   private static Group group(List<Comparison> labels) {
+    return group(PromptSplit.standard().heldOut().get(0), labels);
+  }
+
+  private static Group group(Prompt prompt, List<Comparison> labels) {
     return new Group(
-        PromptSplit.standard().heldOut().get(0),
+        prompt,
         List.of("a", "b", "c", "d"),
         List.of(new int[] {0}, new int[] {1}, new int[] {2}, new int[] {3}),
         labels,
@@ -73,11 +78,28 @@ class GoldGapAccuracyTest {
   }
 
   @Test
-  void theFamilyTableHasARowForEachFamilyPresent() {
-    String table = GoldGapAccuracy.byFamily(scoring(GOLD), List.of(group(List.of())));
-    String family =
-        PromptSplit.standard().heldOut().get(0).family().name().toLowerCase(java.util.Locale.ROOT);
-    assertTrue(table.contains("| " + family + " | 1.00 (1) |"), table);
-    assertEquals(3, table.strip().split("\n").length, "header, rule and one family: " + table);
+  void theFamilyTableHasARowForEachFamilyAndKindPresent() {
+    Prompt first = PromptSplit.standard().heldOut().get(0);
+    Prompt otherKind =
+        PromptSplit.standard().heldOut().stream()
+            .filter(p -> p.family() == first.family() && !p.kind().equals(first.kind()))
+            .findFirst()
+            .orElseThrow();
+    // the other kind's candidates are sequences 4-7, scored by gold inverted: two rows, apart
+    Group other =
+        new Group(
+            otherKind,
+            List.of("a", "b", "c", "d"),
+            List.of(new int[] {4}, new int[] {5}, new int[] {6}, new int[] {7}),
+            List.of(),
+            GOLD);
+    double[] goldThenInverted = {1.0, 0.95, 0.3, 0.0, 0.0, 0.3, 0.95, 1.0};
+    String table =
+        GoldGapAccuracy.byFamily(
+            scoring(goldThenInverted), List.of(group(first, List.of()), other));
+    String family = first.family().name().toLowerCase(java.util.Locale.ROOT);
+    assertTrue(table.contains("| " + family + "/" + first.kind() + " | 1.00 (1) |"), table);
+    assertTrue(table.contains("| " + family + "/" + otherKind.kind() + " | 0.00 (1) |"), table);
+    assertEquals(4, table.strip().split("\n").length, "header, rule and two rows: " + table);
   }
 }

@@ -3,10 +3,12 @@ package dev.flywheel.policy.bench;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.policy.bench.LoopExperiment.Group;
 import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
+import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.TaskFamily;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Predicate;
 
 /**
  * A reward model's pairwise accuracy by the gold gap of the pair (learning issue, item 2: "accuracy
@@ -111,9 +113,12 @@ record GoldGapAccuracy(List<GoldGapAccuracy.Bucket> buckets) {
   /**
    * The reward model against the gold order by gap bucket, one row per task family and prompt kind
    * (e.g. {@code safety/unsafe} apart from {@code safety/safe}): which prompts' pairs it gets
-   * wrong, and whether a family's chance-level row is one kind learned backwards.
+   * wrong, and whether a family's chance-level row is one kind learned backwards. Two last rows
+   * split the prompts by whether a train prompt is the same rule instance ({@code twin}: recall of
+   * a trained task in other words) or not ({@code no-twin}: a combination never trained on, which
+   * needs generalisation; simulator README, "twin").
    */
-  static String byFamily(SequenceScorer rm, List<Group> groups) {
+  static String byFamily(SequenceScorer rm, List<Group> groups, Predicate<Prompt> hasTwin) {
     StringBuilder b = new StringBuilder("| family/kind |");
     for (int i = 0; i <= EDGES.length; i++) {
       b.append(' ').append(name(i)).append(" |");
@@ -137,16 +142,24 @@ record GoldGapAccuracy(List<GoldGapAccuracy.Bucket> buckets) {
             .append('/')
             .append(kind)
             .append(" |");
-        for (Bucket x : of(rm, of).buckets()) {
-          b.append(
-              x.goldPairs() == 0
-                  ? " – |"
-                  : String.format(Locale.ROOT, " %.2f (%d) |", x.rmVsGold(), x.goldPairs()));
-        }
-        b.append('\n');
+        row(b, rm, of);
       }
     }
+    b.append("| twin |");
+    row(b, rm, groups.stream().filter(g -> hasTwin.test(g.prompt())).toList());
+    b.append("| no-twin |");
+    row(b, rm, groups.stream().filter(g -> !hasTwin.test(g.prompt())).toList());
     return b.toString();
+  }
+
+  private static void row(StringBuilder b, SequenceScorer rm, List<Group> groups) {
+    for (Bucket x : of(rm, groups).buckets()) {
+      b.append(
+          x.goldPairs() == 0
+              ? " – |"
+              : String.format(Locale.ROOT, " %.2f (%d) |", x.rmVsGold(), x.goldPairs()));
+    }
+    b.append('\n');
   }
 
   String table() {

@@ -96,10 +96,16 @@ class GoldGapAccuracyTest {
     double[] goldThenInverted = {1.0, 0.95, 0.3, 0.0, 0.0, 0.3, 0.95, 1.0};
     String table =
         GoldGapAccuracy.byFamily(
-            scoring(goldThenInverted), List.of(group(first, List.of()), other));
+            scoring(goldThenInverted),
+            List.of(group(first, List.of()), other),
+            p -> p.equals(first));
     String family = first.family().name().toLowerCase(java.util.Locale.ROOT);
     assertTrue(table.contains("| " + family + "/" + first.kind() + " | 1.00 (1) |"), table);
     assertTrue(table.contains("| " + family + "/" + otherKind.kind() + " | 0.00 (1) |"), table);
-    assertEquals(4, table.strip().split("\n").length, "header, rule and two rows: " + table);
+    assertTrue(
+        table.contains("| twin | 1.00 (1) |"), "the first prompt counts as a twin: " + table);
+    assertTrue(table.contains("| no-twin | 0.00 (1) |"), table);
+    assertEquals(
+        6, table.strip().split("\n").length, "header, rule, two kinds, twin rows: " + table);
   }
 }

@@ -220,7 +220,7 @@ public final class LoopExperiment {
         System.out.println("eval labels: " + ceilings);
         String sweep = arg(args, "--rm-sweep", "");
         if (!sweep.isEmpty()) {
-          rmSweep(sftPolicy, train, eval, sweep.split(";"), seed, manager);
+          rmSweep(sftPolicy, split, train, eval, sweep.split(";"), seed, manager);
           return;
         }
         Path rmDir =
@@ -341,7 +341,7 @@ public final class LoopExperiment {
               "RM accuracy by gold gap (eval groups):\n"
                   + GoldGapAccuracy.of(judge, eval).table()
                   + "RM against the gold order by gold gap, per family (pairs):\n"
-                  + GoldGapAccuracy.byFamily(judge, eval));
+                  + GoldGapAccuracy.byFamily(judge, eval, split::hasTwin));
           // Gao et al. 2022's curves: gold and proxy against √KL for best-of-n and RL checkpoints
           int curveEvery = Integer.parseInt(arg(args, "--curve-every", "0"));
           OveroptimisationCurve curve =
@@ -884,6 +884,7 @@ public final class LoopExperiment {
    */
   static void rmSweep(
       PolicyModel sft,
+      PromptSplit split,
       List<Group> train,
       List<Group> eval,
       String[] settings,
@@ -947,7 +948,7 @@ public final class LoopExperiment {
             "RM ["
                 + setting
                 + "] after its last epoch, against the gold order by gold gap, per family:\n"
-                + GoldGapAccuracy.byFamily(rm::score, eval));
+                + GoldGapAccuracy.byFamily(rm::score, eval, split::hasTwin));
       }
     }
   }

@@ -341,7 +341,9 @@ public final class LoopExperiment {
               "RM accuracy by gold gap (eval groups):\n"
                   + GoldGapAccuracy.of(judge, eval).table()
                   + "RM against the gold order by gold gap, per family (pairs):\n"
-                  + GoldGapAccuracy.byFamily(judge, eval, split::hasTwin));
+                  + GoldGapAccuracy.byFamily(judge, eval, split::hasTwin)
+                  + "the same on its own training groups (fit, not generalisation):\n"
+                  + GoldGapAccuracy.byFamily(judge, train, split::hasTwin));
           // Gao et al. 2022's curves: gold and proxy against √KL for best-of-n and RL checkpoints
           int curveEvery = Integer.parseInt(arg(args, "--curve-every", "0"));
           OveroptimisationCurve curve =
@@ -948,7 +950,9 @@ public final class LoopExperiment {
             "RM ["
                 + setting
                 + "] after its last epoch, against the gold order by gold gap, per family:\n"
-                + GoldGapAccuracy.byFamily(rm::score, eval, split::hasTwin));
+                + GoldGapAccuracy.byFamily(rm::score, eval, split::hasTwin)
+                + "the same on its training groups:\n"
+                + GoldGapAccuracy.byFamily(rm::score, subset, split::hasTwin));
       }
     }
   }

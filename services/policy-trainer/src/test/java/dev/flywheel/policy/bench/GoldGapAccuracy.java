@@ -4,11 +4,15 @@ import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.policy.bench.LoopExperiment.Group;
 import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
 import dev.flywheel.simulator.Prompt;
-import dev.flywheel.simulator.TaskFamily;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * A reward model's pairwise accuracy by the gold gap of the pair (learning issue, item 2: "accuracy
@@ -119,36 +123,36 @@ record GoldGapAccuracy(List<GoldGapAccuracy.Bucket> buckets) {
    * needs generalisation; simulator README, "twin").
    */
   static String byFamily(SequenceScorer rm, List<Group> groups, Predicate<Prompt> hasTwin) {
+    // each group's candidates are scored once, though every group lands in two rows
+    Map<List<int[]>, float[]> scored = new IdentityHashMap<>();
+    SequenceScorer once = sequences -> scored.computeIfAbsent(sequences, rm::score);
     StringBuilder b = new StringBuilder("| family/kind |");
     for (int i = 0; i <= EDGES.length; i++) {
       b.append(' ').append(name(i)).append(" |");
     }
     b.append("\n|---|").append("---|".repeat(EDGES.length + 1)).append('\n');
-    for (TaskFamily family : TaskFamily.values()) {
-      List<String> kinds =
-          groups.stream()
-              .filter(g -> g.prompt().family() == family)
-              .map(g -> g.prompt().kind())
-              .distinct()
-              .sorted()
-              .toList();
-      for (String kind : kinds) {
-        List<Group> of =
-            groups.stream()
-                .filter(g -> g.prompt().family() == family && g.prompt().kind().equals(kind))
-                .toList();
-        b.append("| ")
-            .append(family.name().toLowerCase(Locale.ROOT))
-            .append('/')
-            .append(kind)
-            .append(" |");
-        row(b, rm, of);
-      }
-    }
+    Map<String, List<Group>> byKind =
+        groups.stream()
+            .sorted(
+                Comparator.comparing((Group g) -> g.prompt().family())
+                    .thenComparing(g -> g.prompt().kind()))
+            .collect(
+                Collectors.groupingBy(
+                    g ->
+                        g.prompt().family().name().toLowerCase(Locale.ROOT)
+                            + "/"
+                            + g.prompt().kind(),
+                    LinkedHashMap::new,
+                    Collectors.toList()));
+    byKind.forEach(
+        (kind, of) -> {
+          b.append("| ").append(kind).append(" |");
+          row(b, once, of);
+        });
     b.append("| twin |");
-    row(b, rm, groups.stream().filter(g -> hasTwin.test(g.prompt())).toList());
+    row(b, once, groups.stream().filter(g -> hasTwin.test(g.prompt())).toList());
     b.append("| no-twin |");
-    row(b, rm, groups.stream().filter(g -> !hasTwin.test(g.prompt())).toList());
+    row(b, once, groups.stream().filter(g -> !hasTwin.test(g.prompt())).toList());
     return b.toString();
   }
 

@@ -149,10 +149,17 @@ record GoldGapAccuracy(List<GoldGapAccuracy.Bucket> buckets) {
           b.append("| ").append(kind).append(" |");
           row(b, once, of);
         });
-    b.append("| twin |");
-    row(b, once, groups.stream().filter(g -> hasTwin.test(g.prompt())).toList());
-    b.append("| no-twin |");
-    row(b, once, groups.stream().filter(g -> !hasTwin.test(g.prompt())).toList());
+    // a reward model's own training groups are all twins: their empty no-twin row is left out
+    Map<Boolean, List<Group>> twins =
+        groups.stream().collect(Collectors.partitioningBy(g -> hasTwin.test(g.prompt())));
+    if (!twins.get(true).isEmpty()) {
+      b.append("| twin |");
+      row(b, once, twins.get(true));
+    }
+    if (!twins.get(false).isEmpty()) {
+      b.append("| no-twin |");
+      row(b, once, twins.get(false));
+    }
     return b.toString();
   }
 

@@ -1,6 +1,7 @@
 package dev.flywheel.policy.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.model.PairwiseRewardLoss.Comparison;
@@ -107,5 +108,11 @@ class GoldGapAccuracyTest {
     assertTrue(table.contains("| no-twin | 0.00 (1) |"), table);
     assertEquals(
         6, table.strip().split("\n").length, "header, rule, two kinds, twin rows: " + table);
+    // a reward model's own training groups are all twins: no empty no-twin row
+    String allTwins =
+        GoldGapAccuracy.byFamily(
+            scoring(goldThenInverted), List.of(group(first, List.of()), other), p -> true);
+    assertTrue(allTwins.contains("| twin |"), allTwins);
+    assertFalse(allTwins.contains("no-twin"), allTwins);
   }
 }

@@ -55,8 +55,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Further SFT</b> ({@code sft-retrain}): {@code sft-retrain-min-new} demonstrations
  *       arrived beyond the data of the latest SFT version; warm-started from it, trained on all
  *       demonstrations.
- *   <li><b>PPO</b> (RL: {@code ppo.algorithm} ppo, rloo, grpo or online-dpo): a reward model is
- *       accepted (latest {@code LIVE} on the reward versions topic), a base policy exists (the
+ *   <li><b>PPO</b> (RL: {@code ppo.algorithm} ppo, rloo, grpo, online-dpo or raft): a reward model
+ *       is accepted (latest {@code LIVE} on the reward versions topic), a base policy exists (the
  *       highest policy version whose status is LIVE or CANDIDATE), there are {@code
  *       min-train-prompts} training prompts, and either no PPO version has optimised this reward
  *       model yet, or the base is an SFT version no PPO round has continued from yet, or {@code
@@ -174,10 +174,12 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   static RolloutConfig validRollouts(RolloutConfig rollouts, PpoConfig ppo) {
     rollouts.validate();
     if (rollouts.getSource() == RolloutConfig.Source.WORKERS
-        && ppo.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
+        && (ppo.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO
+            || ppo.getAlgorithm() == PpoConfig.Algorithm.RAFT)) {
       throw new IllegalArgumentException(
-          "flywheel.policy-trainer.rollout.source: workers trains ppo, rloo or grpo; online-dpo"
-              + " samples its own pairs");
+          "flywheel.policy-trainer.rollout.source: workers trains ppo, rloo or grpo; "
+              + ppo.toMap().get("ppo.algorithm")
+              + " samples its own");
     }
     return rollouts;
   }

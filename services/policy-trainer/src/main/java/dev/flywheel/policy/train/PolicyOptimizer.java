@@ -13,7 +13,7 @@ import java.util.List;
  * One RL algorithm of the policy trainer ({@link PpoConfig.Algorithm}): iterations of sample →
  * score → update on in-memory prompts and models. {@link PpoTrainer} does PPO, RLOO and GRPO (one
  * clipped-surrogate update; they differ in the advantage and where the KL goes), {@link
- * OnlineDpoTrainer} online DPO.
+ * OnlineDpoTrainer} online DPO, {@link RaftTrainer} rejection-sampling fine-tuning.
  */
 public interface PolicyOptimizer {
 
@@ -39,7 +39,10 @@ public interface PolicyOptimizer {
   /** Fits a prompt into the room the context leaves for a response (keeps its last tokens). */
   int[] fitPrompt(int[] prompt);
 
-  /** β: PPO's and RLOO's KL penalty, GRPO's KL loss weight; online DPO's fixed {@code dpo-beta}. */
+  /**
+   * β: PPO's and RLOO's KL penalty, GRPO's KL loss weight; online DPO's fixed {@code dpo-beta};
+   * RAFT's 0.
+   */
   KlController kl();
 
   /** Running score statistics (PPO's score normalisation; untouched by the others). */
@@ -74,6 +77,9 @@ public interface PolicyOptimizer {
     }
     if (config.getAlgorithm() == PpoConfig.Algorithm.ONLINE_DPO) {
       return new OnlineDpoTrainer(config, policy, reference, reward, ptxData);
+    }
+    if (config.getAlgorithm() == PpoConfig.Algorithm.RAFT) {
+      return new RaftTrainer(config, policy, reference, reward, ptxData);
     }
     return new PpoTrainer(
         config,

@@ -55,7 +55,7 @@ public class PpoConfig {
   }
 
   /**
-   * How the preference-optimisation stage (InstructGPT's step 3) updates the policy. The four RL
+   * How the preference-optimisation stage (InstructGPT's step 3) updates the policy. The five RL
    * algorithms sample from π, score with the reward model, keep π near the reference (the SFT
    * policy) and may add the PPO-ptx demonstration term; {@link #DPO} instead trains on the human
    * rankings themselves, in a round of its own (the service's {@code DpoRound}, settings {@code
@@ -90,6 +90,13 @@ public class PpoConfig {
      */
     ONLINE_DPO,
     /**
+     * Rejection-sampling fine-tuning: K fresh samples per prompt scored by the reward model, the
+     * best of each prompt's K into the SFT loss ({@code RaftTrainer}); no value model, no KL term,
+     * no clipping — best-of-K by the reward model, distilled into the policy (Dong et al. 2023,
+     * RAFT; Gulcehre et al. 2023, ReST; Touvron et al. 2023, Llama 2's rejection sampling).
+     */
+    RAFT,
+    /**
      * Offline DPO straight from the ranked comparison groups on {@code training.comparisons}: no
      * reward model, no sampling, every (winner, loser) pair of a group into the DPO loss against
      * the base policy (Rafailov et al. 2023; TRL {@code DPOTrainer}). Not an RL algorithm: the loop
@@ -105,6 +112,10 @@ public class PpoConfig {
         case RLOO -> 4; // Ahmadian et al. 2024 report k = 2 and 4; 4 was better
         case GRPO -> 8; // TRL GRPOConfig num_generations 8 (DeepSeekMath: 64)
         case ONLINE_DPO -> 4; // best vs worst of 4; TRL samples 2, Xiong et al. best/worst of 8
+        // best of 4: where best-of-n by this project's reward models still gains gold
+        // (policy-trainer
+        // README, Gao et al.'s curves); RAFT uses K = 8-32 with 7B-scale reward models
+        case RAFT -> 4;
         case DPO -> 1; // samples nothing in training (only the evaluation samples)
       };
     }
@@ -373,10 +384,10 @@ public class PpoConfig {
 
   /**
    * The algorithm of InstructGPT's step 3 (see {@link Algorithm}): {@code ppo} (default, the seed's
-   * algorithm), {@code rloo}, {@code grpo}, {@code online-dpo} (RL rounds against the accepted
-   * reward model), or {@code dpo} (DPO rounds on the human rankings, settings {@code dpo.*}). Every
-   * other {@code ppo.*} setting applies to the four RL algorithms unless its description says
-   * otherwise; DPO uses only the evaluation's ({@code eval-prompts}, {@code
+   * algorithm), {@code rloo}, {@code grpo}, {@code online-dpo}, {@code raft} (RL rounds against the
+   * accepted reward model), or {@code dpo} (DPO rounds on the human rankings, settings {@code
+   * dpo.*}). Every other {@code ppo.*} setting applies to the five RL algorithms unless its
+   * description says otherwise; DPO uses only the evaluation's ({@code eval-prompts}, {@code
    * eval-samples-per-prompt}, {@code max-new-tokens}, {@code max-eval-kl}, {@code seed}).
    */
   public Algorithm getAlgorithm() {

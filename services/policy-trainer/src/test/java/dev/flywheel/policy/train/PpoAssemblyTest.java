@@ -202,12 +202,21 @@ class PpoAssemblyTest {
   }
 
   @Test
+  void raftKeepsEachPromptsBestAndTheFirstOfEqualScores() {
+    float[] scores = {1f, 3f, 2f, 5f, 5f, 5f, 0f, -1f, 4f};
+    assertArrayEquals(new int[] {1, 3, 8}, RaftTrainer.bestOfEach(scores, 3));
+  }
+
+  @Test
   void groupAlgorithmsRefuseASingleSamplePerPromptAndDefaultTheirOwnK() {
     PpoConfig c = new PpoConfig();
     assertEquals(1, c.effectiveSamplesPerPrompt());
     for (PpoConfig.Algorithm algorithm :
         List.of(
-            PpoConfig.Algorithm.RLOO, PpoConfig.Algorithm.GRPO, PpoConfig.Algorithm.ONLINE_DPO)) {
+            PpoConfig.Algorithm.RLOO,
+            PpoConfig.Algorithm.GRPO,
+            PpoConfig.Algorithm.ONLINE_DPO,
+            PpoConfig.Algorithm.RAFT)) {
       c.setAlgorithm(algorithm);
       c.setSamplesPerPrompt(0);
       assertTrue(c.validate().effectiveSamplesPerPrompt() >= 2, algorithm.name());

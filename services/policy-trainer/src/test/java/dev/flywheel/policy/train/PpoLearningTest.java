@@ -6,6 +6,8 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.PolicyModel;
+import dev.flywheel.model.RewardFunction;
+import dev.flywheel.model.Sampler;
 import dev.flywheel.model.ValueModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,9 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every RL algorithm learns a task whose reward is known: an SFT policy writes 8 letters from {a,
- * b, c, d} uniformly, the reward is 2 × the share of 'a'. PPO, RLOO, GRPO and online DPO must each
- * raise the mean reward by a clear margin within a bounded number of iterations while the KL to the
- * SFT reference stays under the controller's target.
+ * b, c, d} uniformly, the reward is 2 × the share of 'a'. PPO, RLOO, GRPO, online DPO and RAFT must
+ * each raise the mean reward by a clear margin within a bounded number of iterations while the KL
+ * to the SFT reference stays under the controller's target.
  */
 class PpoLearningTest {
 
@@ -96,6 +98,70 @@ class PpoLearningTest {
     PpoConfig c = letterPpoConfig();
     c.setAlgorithm(PpoConfig.Algorithm.ONLINE_DPO);
     raisesTheReward(c);
+  }
+
+  /**
+   * RAFT has no KL term, so the controller's bound does not apply; what must hold instead is that
+   * the gain comes from the selection: the same run with every score 0 (each prompt's first sample
+   * kept, the policy trained on its own unselected samples) must not raise the reward.
+   */
+  @Test
+  void raftRaisesTheRewardByKeepingEachPromptsBestAndItsZeroRewardControlDoesNot() {
+    PpoConfig c = letterPpoConfig();
+    c.setAlgorithm(PpoConfig.Algorithm.RAFT);
+    RewardFunction blind = (prompts, responses) -> new float[prompts.size()];
+    double before = shareOfAAfter(c, blind, 0);
+    double raft = shareOfAAfter(c, TinyTasks.shareOfA(), 12);
+    double control = shareOfAAfter(c, blind, 12);
+    assertTrue(before < 0.7, "the SFT policy should start near the uniform mix (0.5): " + before);
+    assertTrue(raft > before + 0.25, "RAFT: mean reward " + before + " -> " + raft);
+    assertTrue(
+        control < before + 0.15,
+        "without the reward model's choice the reward must not rise: " + before + " -> " + control);
+  }
+
+  /**
+   * The mean share-of-'a' reward of 128 fresh samples (the same prompts and seed every time) from
+   * the SFT letter policy after {@code iterations} of {@code c} against {@code trainingReward}.
+   */
+  private static double shareOfAAfter(PpoConfig c, RewardFunction trainingReward, int iterations) {
+    GptConfig config = TinyTasks.tinyConfig(32);
+    try (PolicyModel policy = sftLetterPolicy(config, manager);
+        PolicyModel reference = PolicyModel.create(config, manager)) {
+      reference.copyTrunkFrom(policy);
+      PolicyOptimizer trainer =
+          PolicyOptimizer.create(
+              c,
+              policy,
+              reference,
+              null,
+              trainingReward,
+              c.getInitKlCoef(),
+              new ScoreNormalizer(),
+              List.of());
+      for (int i = 0; i < iterations; i++) {
+        PpoTrainer.IterationStats s = trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
+        System.out.printf(
+            Locale.ROOT,
+            "%s iter %2d reward %.3f kl %.3f loss %.3f %s%n",
+            c.getAlgorithm(),
+            i,
+            s.meanReward(),
+            s.kl(),
+            s.policyLoss(),
+            s.algorithmMetrics());
+      }
+      float[] scores =
+          ScoredRollout.sample(
+                  new Sampler(policy),
+                  TinyTasks.shareOfA(),
+                  TinyTasks.letterPrompts(128, 10_000),
+                  1,
+                  c,
+                  999)
+              .scores();
+      return PpoTrainer.mean(scores);
+    }
   }
 
   private static void raisesTheReward(PpoConfig c) {

@@ -57,10 +57,10 @@ public class PpoConfig {
   /**
    * How the preference-optimisation stage (InstructGPT's step 3) updates the policy. The five RL
    * algorithms sample from π, score with the reward model, keep π near the reference (the SFT
-   * policy) and may add the PPO-ptx demonstration term; {@link #DPO} instead trains on the human
-   * rankings themselves, in a round of its own (the service's {@code DpoRound}, settings {@code
-   * flywheel.policy-trainer.dpo.*}), and none of the RL settings applies to it except the
-   * evaluation's.
+   * policy; RAFT only by taking few, small steps) and may add the PPO-ptx demonstration term;
+   * {@link #DPO} instead trains on the human rankings themselves, in a round of its own (the
+   * service's {@code DpoRound}, settings {@code flywheel.policy-trainer.dpo.*}), and none of the RL
+   * settings applies to it except the evaluation's.
    */
   public enum Algorithm {
     /**

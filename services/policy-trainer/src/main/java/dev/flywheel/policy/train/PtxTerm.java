@@ -52,6 +52,14 @@ final class PtxTerm {
 
   /** The unweighted SFT loss of the policy on {@code batch} (with gradient). */
   NDArray loss(NDManager sm, List<SftExample> batch) {
+    return sftLoss(policy, sm, batch);
+  }
+
+  /**
+   * The SFT loss (next-token NLL on the response tokens) of {@code policy} on {@code batch}, with
+   * gradient: the ptx term's, and RAFT's on the responses it keeps.
+   */
+  static NDArray sftLoss(PolicyModel policy, NDManager sm, List<SftExample> batch) {
     List<int[]> tokens = batch.stream().map(SftExample::tokens).toList();
     List<int[]> masks = batch.stream().map(SftExample::lossMask).toList();
     TokenBatch b = TokenBatch.of(sm, tokens, TokenBatch.Side.RIGHT);

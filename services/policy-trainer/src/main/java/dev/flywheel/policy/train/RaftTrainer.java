@@ -44,7 +44,6 @@ public final class RaftTrainer implements PolicyOptimizer {
   private final PolicyModel reference;
   private final RewardFunction reward;
   private final PtxTerm ptx;
-  private final PtxTerm kept;
   private final Learner learner;
   private final Sampler sampler;
   private final KlController noPenalty = new FixedKlController(0);
@@ -73,8 +72,6 @@ public final class RaftTrainer implements PolicyOptimizer {
     this.reward = reward;
     reference.setTrainable(false);
     this.ptx = new PtxTerm(policy, ptxData, config.getPtxCoef(), config.getPtxBatchSize());
-    // the kept responses go through the same SFT loss as the demonstrations (coefficient 1)
-    this.kept = new PtxTerm(policy, List.of(), 1f, 0);
     OptimizerConfig optimizer = this.config.optimizer();
     this.learner = new Learner(optimizer, policy);
     this.sampler = new Sampler(policy);
@@ -164,7 +161,7 @@ public final class RaftTrainer implements PolicyOptimizer {
                       step.subList(
                           i * step.size() / micro,
                           Math.max((i + 1) * step.size() / micro, i * step.size() / micro + 1));
-                  NDArray own = kept.loss(sm, sub);
+                  NDArray own = PtxTerm.sftLoss(policy, sm, sub);
                   NDArray loss = own;
                   List<SftExample> part = PtxTerm.part(ptxBatch, i, micro);
                   if (!part.isEmpty()) {

@@ -83,6 +83,29 @@ class WorkerRolloutSourceTest {
   }
 
   @Test
+  void onlyTheAlgorithmsThatTrainOnAScoredBatchTakeTheWorkersRollouts() {
+    RolloutConfig workers = new RolloutConfig();
+    workers.setSource(RolloutConfig.Source.WORKERS);
+    PpoConfig ppo = new PpoConfig();
+    for (PpoConfig.Algorithm a :
+        List.of(PpoConfig.Algorithm.PPO, PpoConfig.Algorithm.RLOO, PpoConfig.Algorithm.GRPO)) {
+      ppo.setAlgorithm(a);
+      assertEquals(workers, PolicyTrainerLoop.validRollouts(workers, ppo), a.name());
+    }
+    for (PpoConfig.Algorithm a :
+        List.of(PpoConfig.Algorithm.ONLINE_DPO, PpoConfig.Algorithm.RAFT)) {
+      ppo.setAlgorithm(a);
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class, () -> PolicyTrainerLoop.validRollouts(workers, ppo));
+      assertTrue(
+          e.getMessage().contains("rollout.source")
+              && e.getMessage().contains(ppo.toMap().get("ppo.algorithm")),
+          e.getMessage());
+    }
+  }
+
+  @Test
   void synchronousBatchesAreTheSamplesTheTrainerWouldDrawItself() throws Exception {
     RolloutConfig config = config(0, Duration.ofMinutes(1));
     try (RolloutResponder workers = new RolloutResponder(infra, config, 1, false);

@@ -60,13 +60,7 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
       throw new IllegalArgumentException(
           "OnlineDpoTrainer runs online-dpo, not " + this.config.getAlgorithm());
     }
-    if (config.getMaxNewTokens() >= policy.config().contextLength()) {
-      throw new IllegalArgumentException(
-          "max-new-tokens "
-              + config.getMaxNewTokens()
-              + " leaves no room for a prompt in a context of "
-              + policy.config().contextLength());
-    }
+    ScoredRollout.requireRoom(config.getMaxNewTokens(), policy.config().contextLength());
     this.policy = policy;
     this.reference = reference;
     this.reward = reward;
@@ -220,10 +214,6 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
     }
     long t3 = System.nanoTime();
     int n = Math.max(1, steps);
-    int eos = 0;
-    for (int r = 0; r < rollout.batchSize(); r++) {
-      eos += rollout.stopped(r) ? 1 : 0;
-    }
     Map<String, Double> extra = new LinkedHashMap<>();
     extra.put("dpo_pairs", (double) pairs.size());
     extra.put("dpo_margin", steps == 0 ? Double.NaN : sums[1] / n);
@@ -243,7 +233,7 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
         Double.NaN,
         steps == 0 ? Double.NaN : sums[3] / n,
         (double) rollout.responseTokens() / rollout.batchSize(),
-        (double) eos / rollout.batchSize(),
+        rollout.eosRate(),
         rollout.batchSize(),
         rollout.responseTokens(),
         steps,

@@ -92,13 +92,7 @@ public final class PpoTrainer implements PolicyOptimizer {
       throw new IllegalArgumentException(
           "PpoTrainer runs RL algorithms; " + config.getAlgorithm() + " is a round of its own");
     }
-    if (config.getMaxNewTokens() >= policy.config().contextLength()) {
-      throw new IllegalArgumentException(
-          "max-new-tokens "
-              + config.getMaxNewTokens()
-              + " leaves no room for a prompt in a context of "
-              + policy.config().contextLength());
-    }
+    ScoredRollout.requireRoom(config.getMaxNewTokens(), policy.config().contextLength());
     boolean critic = PolicyOptimizer.needsValueModel(config);
     if (critic != (value != null)) {
       throw new IllegalArgumentException(
@@ -226,10 +220,6 @@ public final class PpoTrainer implements PolicyOptimizer {
     long t3 = System.nanoTime();
     kl.update(adv.meanSequenceKl(), rollout.batchSize());
 
-    int eos = 0;
-    for (int r = 0; r < rollout.batchSize(); r++) {
-      eos += rollout.stopped(r) ? 1 : 0;
-    }
     return new IterationStats(
         mean(rawScores),
         std(rawScores),
@@ -246,7 +236,7 @@ public final class PpoTrainer implements PolicyOptimizer {
             : explainedVariance(values, adv.returns(), rollout.actionMaskArray()),
         update.ptxLoss,
         (double) rollout.responseTokens() / rollout.batchSize(),
-        (double) eos / rollout.batchSize(),
+        rollout.eosRate(),
         rollout.batchSize(),
         rollout.responseTokens(),
         update.steps,

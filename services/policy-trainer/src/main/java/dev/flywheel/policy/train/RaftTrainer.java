@@ -60,13 +60,7 @@ public final class RaftTrainer implements PolicyOptimizer {
       throw new IllegalArgumentException(
           "RaftTrainer runs raft, not " + this.config.getAlgorithm());
     }
-    if (config.getMaxNewTokens() >= policy.config().contextLength()) {
-      throw new IllegalArgumentException(
-          "max-new-tokens "
-              + config.getMaxNewTokens()
-              + " leaves no room for a prompt in a context of "
-              + policy.config().contextLength());
-    }
+    ScoredRollout.requireRoom(config.getMaxNewTokens(), policy.config().contextLength());
     this.policy = policy;
     this.reference = reference;
     this.reward = reward;
@@ -180,10 +174,6 @@ public final class RaftTrainer implements PolicyOptimizer {
     }
     long t3 = System.nanoTime();
     int n = Math.max(1, steps);
-    int eos = 0;
-    for (int r = 0; r < rollout.batchSize(); r++) {
-      eos += rollout.stopped(r) ? 1 : 0;
-    }
     float[] raw = scored.scores();
     Map<String, Double> extra = new LinkedHashMap<>();
     extra.put("raft_kept", (double) chosen.size());
@@ -205,7 +195,7 @@ public final class RaftTrainer implements PolicyOptimizer {
         Double.NaN,
         steps == 0 ? Double.NaN : sums[1] / n,
         (double) rollout.responseTokens() / rollout.batchSize(),
-        (double) eos / rollout.batchSize(),
+        rollout.eosRate(),
         rollout.batchSize(),
         rollout.responseTokens(),
         steps,

@@ -154,6 +154,15 @@ public final class Rollout {
     return stopped[row];
   }
 
+  /** Share of rows whose response ended with EOS. */
+  public double eosRate() {
+    int eos = 0;
+    for (boolean s : stopped) {
+      eos += s ? 1 : 0;
+    }
+    return (double) eos / batch;
+  }
+
   /** Total response tokens of the batch (the generated tokens). */
   public long responseTokens() {
     long n = 0;

@@ -65,6 +65,17 @@ public record ScoredRollout(Rollout rollout, float[] scores, int samplesPerPromp
         : Arrays.copyOfRange(prompt, prompt.length - room, prompt.length);
   }
 
+  /** Refuses a {@code max-new-tokens} that leaves no room for a prompt in the policy's context. */
+  public static void requireRoom(int maxNewTokens, int contextLength) {
+    if (maxNewTokens >= contextLength) {
+      throw new IllegalArgumentException(
+          "max-new-tokens "
+              + maxNewTokens
+              + " leaves no room for a prompt in a context of "
+              + contextLength);
+    }
+  }
+
   /** Number of prompts (groups). */
   public int groups() {
     return rollout.batchSize() / samplesPerPrompt;

@@ -31,7 +31,6 @@ import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
-import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.LabelerPool;
@@ -114,50 +113,15 @@ public final class LoopExperiment {
           (sftSteps == 600 ? "" : "-" + sftSteps)
               + (sftEvalEvery == 0 ? "" : "-es" + sftEvalEvery)
               + (evalFraction == PromptSplit.DEFAULT_EVAL_FRACTION ? "" : "-ef" + evalFraction);
-      Path sftDir = cache.resolve("sft-" + seed + "-" + demos + sftTag);
-      if (!Files.exists(sftDir.resolve(ModelArtifacts.MANIFEST))) {
-        long t0 = System.nanoTime();
-        try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager)) {
-          List<SftTrainer.Demo> sftDemos =
-              demonstrations.stream()
-                  .map(
-                      d ->
-                          new SftTrainer.Demo(
-                              d.demonstrationId(),
-                              List.of(ChatTurn.user(d.prompt().text())),
-                              d.response()))
-                  .toList();
-          SftConfig sftConfig = new SftConfig();
-          sftConfig.setMaxSteps(sftSteps);
-          sftConfig.setEvalEvery(sftEvalEvery);
-          SftTrainer.Result r =
-              new SftTrainer(sftConfig)
-                  .train(
-                      policy,
-                      sftDemos,
-                      new SftTrainer.Listener() {
-                        @Override
-                        public void onEval(int step, double evalLoss, boolean best) {
-                          System.out.printf(
-                              Locale.ROOT,
-                              "  SFT step %d eval loss %.4f%s%n",
-                              step,
-                              evalLoss,
-                              best ? " *" : "");
-                        }
-                      });
-          Files.createDirectories(sftDir.getParent());
-          ModelArtifacts.save(sftDir, policy, ByteTokenizer.INSTANCE, Map.of());
-          System.out.printf(
-              Locale.ROOT,
-              "SFT: %d steps (best %d of %d planned), eval loss %.3f, %.0fs%n",
-              r.steps(),
-              r.bestStep(),
-              r.plannedSteps(),
-              r.evalLoss(),
-              (System.nanoTime() - t0) / 1e9);
-        }
-      }
+      String sftName = "sft-" + seed + "-" + demos + sftTag;
+      Path sftDir =
+          SftCheckpoint.trainOrLoad(
+              cache.resolve(sftName),
+              GptConfig.small(),
+              demonstrations,
+              sftSteps,
+              sftEvalEvery,
+              manager);
       try (LoadedModel sft = ModelArtifacts.load(sftDir, null, manager)) {
         PolicyModel sftPolicy = sft.policy();
         sftPolicy.setTrainable(false);
@@ -218,9 +182,14 @@ public final class LoopExperiment {
 
         LabelCeilings ceilings = LabelCeilings.of(eval, sigma, seed);
         System.out.println("eval labels: " + ceilings);
+        // the reward model's trunk: the SFT policy's, or an SFT trunk of another shape
+        // (RewardTrunk)
+        String rmTrunk = arg(args, "--rm-trunk", RewardTrunk.POLICY);
+        RewardTrunk trunks =
+            new RewardTrunk(cache, sftName, demonstrations, sftSteps, sftEvalEvery, sftPolicy);
         String sweep = arg(args, "--rm-sweep", "");
         if (!sweep.isEmpty()) {
-          rmSweep(sftPolicy, split, train, eval, sweep.split(";"), seed, manager);
+          RewardModelSweep.run(trunks, split, train, eval, sweep.split(";"), seed, manager);
           return;
         }
         Path rmDir =
@@ -237,10 +206,10 @@ public final class LoopExperiment {
                     + "-"
                     + rmLr
                     + sigmaTag
-                    + (rmLm == 0 ? "" : "-lm" + rmLm));
+                    + (rmLm == 0 ? "" : "-lm" + rmLm)
+                    + (rmTrunk.equals(RewardTrunk.POLICY) ? "" : "-trunk" + rmTrunk));
         if (!Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
-          try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
-            fresh.copyTrunkFrom(sftPolicy);
+          try (RewardModel fresh = trunks.create(rmTrunk, sftPolicy.config().dropout(), manager)) {
             System.out.printf(
                 Locale.ROOT,
                 "RM before: eval acc %.3f gold-acc %.3f%n",
@@ -284,8 +253,8 @@ public final class LoopExperiment {
             Path memberDir = Path.of(rmDir + "-e" + j);
             if (!Files.exists(memberDir.resolve(ModelArtifacts.MANIFEST))) {
               Engine.getInstance().setRandomSeed((int) (seed * 1000 + j));
-              try (RewardModel fresh = RewardModel.create(sftPolicy.config(), manager)) {
-                fresh.copyTrunkFrom(sftPolicy);
+              try (RewardModel fresh =
+                  trunks.create(rmTrunk, sftPolicy.config().dropout(), manager)) {
                 trainRewardModel(
                     fresh,
                     train,
@@ -874,86 +843,6 @@ public final class LoopExperiment {
             });
       }
       afterEpoch.accept(e + 1);
-    }
-  }
-
-  /**
-   * Trains one reward model per setting ({@code
-   * n=<groups>,epochs=16,lr=1e-3,wd=0,dropout=0,batch=32,freeze}) from the SFT trunk on the same
-   * groups ({@code n} of them; {@code freeze}: train the head only) and prints, after every epoch,
-   * held-out accuracy against the held-out labels and against the gold order, and the held-out
-   * loss: where the reward model stops generalising.
-   */
-  static void rmSweep(
-      PolicyModel sft,
-      PromptSplit split,
-      List<Group> train,
-      List<Group> eval,
-      String[] settings,
-      long seed,
-      NDManager manager) {
-    for (String setting : settings) {
-      Map<String, String> kv = new java.util.HashMap<>();
-      for (String part : setting.split(",")) {
-        int eq = part.indexOf('=');
-        kv.put(eq < 0 ? part : part.substring(0, eq), eq < 0 ? "true" : part.substring(eq + 1));
-      }
-      int epochs = Integer.parseInt(kv.getOrDefault("epochs", "16"));
-      float lr = Float.parseFloat(kv.getOrDefault("lr", "1e-3"));
-      float wd = Float.parseFloat(kv.getOrDefault("wd", "0"));
-      float dropout = Float.parseFloat(kv.getOrDefault("dropout", "0"));
-      float lmCoef = Float.parseFloat(kv.getOrDefault("lm", "0"));
-      int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
-      List<Group> subset =
-          train.subList(
-              0,
-              Math.min(
-                  train.size(),
-                  Integer.parseInt(kv.getOrDefault("n", Integer.toString(train.size())))));
-      List<Group> trainProbe = subset.subList(0, Math.min(subset.size(), 200));
-      Engine.getInstance().setRandomSeed((int) seed);
-      Random random = new Random(seed);
-      try (RewardModel rm = RewardModel.create(sft.config().withDropout(dropout), manager)) {
-        rm.copyTrunkFrom(sft);
-        if (kv.containsKey("freeze")) {
-          rm.setTrunkTrainable(false); // a linear probe on the SFT trunk's features
-        }
-        int stepsPerEpoch = (subset.size() + batch - 1) / batch;
-        System.out.printf(
-            Locale.ROOT,
-            "RM [%s] epoch 0: eval acc %.3f gold-acc %.3f loss %.3f%n",
-            setting,
-            accuracy(rm, eval, false),
-            accuracy(rm, eval, true),
-            evalLoss(rm, eval));
-        trainRewardModel(
-            rm,
-            subset,
-            epochs,
-            lr,
-            wd,
-            lmCoef,
-            batch,
-            random,
-            e ->
-                System.out.printf(
-                    Locale.ROOT,
-                    "RM [%s] epoch %d (%d steps): train acc %.3f | eval acc %.3f gold-acc %.3f loss %.3f%n",
-                    setting,
-                    e,
-                    e * stepsPerEpoch,
-                    accuracy(rm, trainProbe, false),
-                    accuracy(rm, eval, false),
-                    accuracy(rm, eval, true),
-                    evalLoss(rm, eval)));
-        System.out.println(
-            "RM ["
-                + setting
-                + "] after its last epoch, against the gold order by gold gap, per family:\n"
-                + GoldGapAccuracy.byFamily(rm::score, eval, split::hasTwin)
-                + "the same on its training groups:\n"
-                + GoldGapAccuracy.byFamily(rm::score, subset, split::hasTwin));
-      }
     }
   }
 

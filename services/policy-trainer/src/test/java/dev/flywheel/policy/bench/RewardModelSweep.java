@@ -1,0 +1,127 @@
+package dev.flywheel.policy.bench;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.flywheel.model.PairwiseRewardLoss;
+import dev.flywheel.model.RewardModel;
+import dev.flywheel.policy.bench.LoopExperiment.Group;
+import dev.flywheel.simulator.PromptSplit;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * LoopExperiment's {@code --rm-sweep}: one reward model per setting, trained on the same groups,
+ * with its held-out accuracy after every epoch and its per-family table against the gold order. A
+ * setting is {@code n=<groups>,epochs=16,lr=1e-3,wd=0,dropout=0,lm=0,batch=32,trunk=policy,freeze}:
+ * {@code n} of the groups; {@code lm} the reward trainer's {@code lm-coef}; {@code trunk} the
+ * policy's own or an SFT trunk of another shape ({@link RewardTrunk}, e.g. {@code trunk=6x192});
+ * {@code labels=gold} trains on the gold order instead of the labelers' rankings ({@link
+ * #rankedByGold}); {@code freeze} trains the head only (a linear probe of the trunk's features).
+ */
+final class RewardModelSweep {
+
+  private RewardModelSweep() {}
+
+  /**
+   * The group with its labelers' comparisons replaced by the gold order's (every pair of distinct
+   * gold, the higher one winning): noise-free rankings, to tell what the labels' noise costs.
+   */
+  static Group rankedByGold(Group g) {
+    List<PairwiseRewardLoss.Comparison> pairs = new ArrayList<>();
+    for (int a = 0; a < g.gold().length; a++) {
+      for (int b = 0; b < g.gold().length; b++) {
+        if (g.gold()[a] > g.gold()[b]) {
+          pairs.add(new PairwiseRewardLoss.Comparison(a, b));
+        }
+      }
+    }
+    return new Group(g.prompt(), g.texts(), g.sequences(), pairs, g.gold());
+  }
+
+  static void run(
+      RewardTrunk trunks,
+      PromptSplit split,
+      List<Group> train,
+      List<Group> eval,
+      String[] settings,
+      long seed,
+      NDManager manager)
+      throws IOException {
+    for (String setting : settings) {
+      Map<String, String> kv = new HashMap<>();
+      for (String part : setting.split(",")) {
+        int eq = part.indexOf('=');
+        kv.put(eq < 0 ? part : part.substring(0, eq), eq < 0 ? "true" : part.substring(eq + 1));
+      }
+      int epochs = Integer.parseInt(kv.getOrDefault("epochs", "16"));
+      float lr = Float.parseFloat(kv.getOrDefault("lr", "1e-3"));
+      float wd = Float.parseFloat(kv.getOrDefault("wd", "0"));
+      float dropout = Float.parseFloat(kv.getOrDefault("dropout", "0"));
+      float lmCoef = Float.parseFloat(kv.getOrDefault("lm", "0"));
+      int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
+      String trunk = kv.getOrDefault("trunk", RewardTrunk.POLICY);
+      List<Group> subset =
+          train.subList(
+              0,
+              Math.min(
+                  train.size(),
+                  Integer.parseInt(kv.getOrDefault("n", Integer.toString(train.size())))));
+      if (kv.getOrDefault("labels", "labelers").equals("gold")) {
+        subset = subset.stream().map(RewardModelSweep::rankedByGold).toList();
+      } else if (!kv.getOrDefault("labels", "labelers").equals("labelers")) {
+        throw new IllegalArgumentException("labels=" + kv.get("labels") + ": labelers or gold");
+      }
+      List<Group> trainProbe = subset.subList(0, Math.min(subset.size(), 200));
+      Engine.getInstance().setRandomSeed((int) seed);
+      Random random = new Random(seed);
+      try (RewardModel rm = trunks.create(trunk, dropout, manager)) {
+        if (kv.containsKey("freeze")) {
+          rm.setTrunkTrainable(false);
+        }
+        int stepsPerEpoch = (subset.size() + batch - 1) / batch;
+        System.out.printf(
+            Locale.ROOT,
+            "RM [%s] %,d parameters, epoch 0: eval acc %.3f gold-acc %.3f loss %.3f%n",
+            setting,
+            rm.parameterCount(),
+            LoopExperiment.accuracy(rm, eval, false),
+            LoopExperiment.accuracy(rm, eval, true),
+            LoopExperiment.evalLoss(rm, eval));
+        long t0 = System.nanoTime();
+        LoopExperiment.trainRewardModel(
+            rm,
+            subset,
+            epochs,
+            lr,
+            wd,
+            lmCoef,
+            batch,
+            random,
+            e ->
+                System.out.printf(
+                    Locale.ROOT,
+                    "RM [%s] epoch %d (%d steps, %.0fs): train acc %.3f | eval acc %.3f gold-acc %.3f loss %.3f%n",
+                    setting,
+                    e,
+                    e * stepsPerEpoch,
+                    (System.nanoTime() - t0) / 1e9,
+                    LoopExperiment.accuracy(rm, trainProbe, false),
+                    LoopExperiment.accuracy(rm, eval, false),
+                    LoopExperiment.accuracy(rm, eval, true),
+                    LoopExperiment.evalLoss(rm, eval)));
+        System.out.println(
+            "RM ["
+                + setting
+                + "] after its last epoch, against the gold order by gold gap, per family:\n"
+                + GoldGapAccuracy.byFamily(rm::score, eval, split::hasTwin)
+                + "the same on its training groups:\n"
+                + GoldGapAccuracy.byFamily(rm::score, subset, split::hasTwin));
+      }
+    }
+  }
+}

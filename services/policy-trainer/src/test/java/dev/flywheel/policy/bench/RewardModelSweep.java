@@ -71,10 +71,11 @@ final class RewardModelSweep {
               Math.min(
                   train.size(),
                   Integer.parseInt(kv.getOrDefault("n", Integer.toString(train.size())))));
-      if (kv.getOrDefault("labels", "labelers").equals("gold")) {
+      String labels = kv.getOrDefault("labels", "labelers");
+      if (labels.equals("gold")) {
         subset = subset.stream().map(RewardModelSweep::rankedByGold).toList();
-      } else if (!kv.getOrDefault("labels", "labelers").equals("labelers")) {
-        throw new IllegalArgumentException("labels=" + kv.get("labels") + ": labelers or gold");
+      } else if (!labels.equals("labelers")) {
+        throw new IllegalArgumentException("labels=" + labels + ": labelers or gold");
       }
       List<Group> trainProbe = subset.subList(0, Math.min(subset.size(), 200));
       Engine.getInstance().setRandomSeed((int) seed);

@@ -5,14 +5,21 @@ import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.policy.bench.LoopExperiment.Group;
+import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
+import dev.flywheel.simulator.TaskFamily;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * LoopExperiment's {@code --rm-sweep}: one reward model per setting, trained on the same groups,
@@ -21,7 +28,9 @@ import java.util.Random;
  * {@code n} of the groups; {@code lm} the reward trainer's {@code lm-coef}; {@code trunk} the
  * policy's own or an SFT trunk of another shape ({@link RewardTrunk}, e.g. {@code trunk=6x192});
  * {@code labels=gold} trains on the gold order instead of the labelers' rankings ({@link
- * #rankedByGold}); {@code freeze} trains the head only (a linear probe of the trunk's features).
+ * #rankedByGold}); {@code prompts=<count>} keeps only the groups on that many of the training
+ * prompts ({@link #onPrompts}), before {@code n} caps them, to tell prompt diversity from the
+ * number of rankings; {@code freeze} trains the head only (a linear probe of the trunk's features).
  */
 final class RewardModelSweep {
 
@@ -41,6 +50,38 @@ final class RewardModelSweep {
       }
     }
     return new Group(g.prompt(), g.texts(), g.sequences(), pairs, g.gold());
+  }
+
+  /**
+   * The groups on {@code count} of their distinct prompts, in their original order: the prompts are
+   * drawn per family in proportion to its share (each family's prompts shuffled by {@code seed},
+   * then all of them ordered by their rank within their family), so a smaller count is a subset of
+   * a larger one and every count keeps the families' mix.
+   */
+  static List<Group> onPrompts(List<Group> groups, int count, long seed) {
+    Map<TaskFamily, List<Prompt>> byFamily = new TreeMap<>();
+    for (Group g : groups) {
+      List<Prompt> family = byFamily.computeIfAbsent(g.prompt().family(), f -> new ArrayList<>());
+      if (!family.contains(g.prompt())) {
+        family.add(g.prompt());
+      }
+    }
+    Random random = new Random(seed);
+    Map<Prompt, Double> rankInFamily = new HashMap<>();
+    for (List<Prompt> family : byFamily.values()) {
+      family.sort(Comparator.comparing(Prompt::text));
+      Collections.shuffle(family, random);
+      for (int i = 0; i < family.size(); i++) {
+        rankInFamily.put(family.get(i), (i + 0.5) / family.size());
+      }
+    }
+    Set<Prompt> kept =
+        rankInFamily.keySet().stream()
+            .sorted(
+                Comparator.comparing((Prompt p) -> rankInFamily.get(p)).thenComparing(Prompt::text))
+            .limit(count)
+            .collect(Collectors.toSet());
+    return groups.stream().filter(g -> kept.contains(g.prompt())).toList();
   }
 
   static void run(
@@ -65,12 +106,16 @@ final class RewardModelSweep {
       float lmCoef = Float.parseFloat(kv.getOrDefault("lm", "0"));
       int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
       String trunk = kv.getOrDefault("trunk", RewardTrunk.POLICY);
+      List<Group> onPrompts =
+          kv.containsKey("prompts")
+              ? onPrompts(train, Integer.parseInt(kv.get("prompts")), seed)
+              : train;
       List<Group> subset =
-          train.subList(
+          onPrompts.subList(
               0,
               Math.min(
-                  train.size(),
-                  Integer.parseInt(kv.getOrDefault("n", Integer.toString(train.size())))));
+                  onPrompts.size(),
+                  Integer.parseInt(kv.getOrDefault("n", Integer.toString(onPrompts.size())))));
       String labels = kv.getOrDefault("labels", "labelers");
       if (labels.equals("gold")) {
         subset = subset.stream().map(RewardModelSweep::rankedByGold).toList();
@@ -87,9 +132,11 @@ final class RewardModelSweep {
         int stepsPerEpoch = (subset.size() + batch - 1) / batch;
         System.out.printf(
             Locale.ROOT,
-            "RM [%s] %,d parameters, epoch 0: eval acc %.3f gold-acc %.3f loss %.3f%n",
+            "RM [%s] %,d parameters, %d groups on %d prompts, epoch 0: eval acc %.3f gold-acc %.3f loss %.3f%n",
             setting,
             rm.parameterCount(),
+            subset.size(),
+            subset.stream().map(Group::prompt).distinct().count(),
             LoopExperiment.accuracy(rm, eval, false),
             LoopExperiment.accuracy(rm, eval, true),
             LoopExperiment.evalLoss(rm, eval));

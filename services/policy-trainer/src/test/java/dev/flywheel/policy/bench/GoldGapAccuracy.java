@@ -1,8 +1,8 @@
 package dev.flywheel.policy.bench;
 
 import dev.flywheel.model.PairwiseRewardLoss;
-import dev.flywheel.policy.bench.LoopExperiment.Group;
-import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
+import dev.flywheel.policy.bench.RewardModelTraining.Group;
+import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
 import dev.flywheel.simulator.Prompt;
 import java.util.ArrayList;
 import java.util.Comparator;

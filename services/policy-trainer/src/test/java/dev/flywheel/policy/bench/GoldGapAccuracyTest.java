@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.model.PairwiseRewardLoss.Comparison;
-import dev.flywheel.policy.bench.LoopExperiment.Group;
-import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
+import dev.flywheel.policy.bench.RewardModelTraining.Group;
+import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import java.util.List;

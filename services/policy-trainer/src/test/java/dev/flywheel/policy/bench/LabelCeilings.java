@@ -1,7 +1,7 @@
 package dev.flywheel.policy.bench;
 
 import dev.flywheel.model.PairwiseRewardLoss;
-import dev.flywheel.policy.bench.LoopExperiment.Group;
+import dev.flywheel.policy.bench.RewardModelTraining.Group;
 import dev.flywheel.simulator.NoiseCalibration;
 import java.util.List;
 import java.util.Locale;

@@ -8,7 +8,7 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.model.SftExample;
-import dev.flywheel.policy.bench.LoopExperiment.SequenceScorer;
+import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
 import dev.flywheel.policy.train.OfflineDpoTrainer;
 import dev.flywheel.simulator.Prompt;
 import java.util.ArrayList;
@@ -137,9 +137,9 @@ final class OveroptimisationCurve {
       List<SftExample> examples = new ArrayList<>();
       for (int i = 0; i < gens.size(); i++) {
         Prompt p = prompts.get(from + i);
-        String text = LoopExperiment.text(gens.get(i));
+        String text = RewardModelTraining.text(gens.get(i));
         gold += p.gold(text);
-        sequences.add(LoopExperiment.sequence(p, text));
+        sequences.add(RewardModelTraining.sequence(p, text));
         examples.add(new SftExample(batch.get(i), gens.get(i).tokens()));
       }
       float[] scores = rm.score(sequences);

@@ -4,7 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.PairwiseRewardLoss;
 import dev.flywheel.model.RewardModel;
-import dev.flywheel.policy.bench.LoopExperiment.Group;
+import dev.flywheel.policy.bench.RewardModelTraining.Group;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.TaskFamily;
@@ -137,11 +137,11 @@ final class RewardModelSweep {
             rm.parameterCount(),
             subset.size(),
             subset.stream().map(Group::prompt).distinct().count(),
-            LoopExperiment.accuracy(rm, eval, false),
-            LoopExperiment.accuracy(rm, eval, true),
-            LoopExperiment.evalLoss(rm, eval));
+            RewardModelTraining.accuracy(rm, eval, false),
+            RewardModelTraining.accuracy(rm, eval, true),
+            RewardModelTraining.evalLoss(rm, eval));
         long t0 = System.nanoTime();
-        LoopExperiment.trainRewardModel(
+        RewardModelTraining.trainRewardModel(
             rm,
             subset,
             epochs,
@@ -158,10 +158,10 @@ final class RewardModelSweep {
                     e,
                     e * stepsPerEpoch,
                     (System.nanoTime() - t0) / 1e9,
-                    LoopExperiment.accuracy(rm, trainProbe, false),
-                    LoopExperiment.accuracy(rm, eval, false),
-                    LoopExperiment.accuracy(rm, eval, true),
-                    LoopExperiment.evalLoss(rm, eval)));
+                    RewardModelTraining.accuracy(rm, trainProbe, false),
+                    RewardModelTraining.accuracy(rm, eval, false),
+                    RewardModelTraining.accuracy(rm, eval, true),
+                    RewardModelTraining.evalLoss(rm, eval)));
         System.out.println(
             "RM ["
                 + setting

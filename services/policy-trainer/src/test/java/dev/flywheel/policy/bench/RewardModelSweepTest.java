@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.model.PairwiseRewardLoss.Comparison;
-import dev.flywheel.policy.bench.LoopExperiment.Group;
+import dev.flywheel.policy.bench.RewardModelTraining.Group;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.TaskFamily;

@@ -12,7 +12,10 @@ import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.ValueModel;
+import dev.flywheel.policy.bench.HeldOutEvaluation;
 import dev.flywheel.policy.bench.LoopExperiment;
+import dev.flywheel.policy.bench.RewardModelTraining;
+import dev.flywheel.policy.bench.RlSettings;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
@@ -110,14 +113,9 @@ public final class AsyncLearningBench {
       RewardModel rm = rmLoaded.reward();
       rm.setTrainable(false);
       // LoopExperiment's offset: the mean score of the training prompts' ideal answers
-      double offset =
-          LoopExperiment.mean(
-              rm.score(
-                  split.train().stream()
-                      .limit(400)
-                      .map(p -> LoopExperiment.sequence(p, p.ideal()))
-                      .toList()));
-      LoopExperiment.Gold sftGold = LoopExperiment.gold(sft.policy(), split, evalSamples, 1f, seed);
+      double offset = RewardModelTraining.offset(rm, split);
+      HeldOutEvaluation.Gold sftGold =
+          HeldOutEvaluation.gold(sft.policy(), split, evalSamples, 1f, seed);
       System.out.println("SFT sampled gold " + sftGold);
       for (String setting : settings.split(";")) {
         // a setting named twice (e.g. the trainer's loop) runs twice: the noise floor of a rerun
@@ -137,7 +135,7 @@ public final class AsyncLearningBench {
                   new RewardModelScorer(rm, offset, 1.0),
                   ppo.getInitKlCoef(),
                   new ScoreNormalizer(),
-                  LoopExperiment.ptx(ppo, demonstrations));
+                  RlSettings.ptx(ppo, demonstrations));
           WorkerRolloutSource.Plan plan = plan(trainer, split, ppo, seed);
           Learner learner =
               setting.equals("trainer")
@@ -175,8 +173,8 @@ public final class AsyncLearningBench {
                     s.algorithmMetrics());
               }
               if ((it + 1) % evalEvery == 0 || it + 1 == ppo.getIterationsPerRound()) {
-                LoopExperiment.Gold g =
-                    LoopExperiment.gold(start.policy(), split, evalSamples, 1f, seed);
+                HeldOutEvaluation.Gold g =
+                    HeldOutEvaluation.gold(start.policy(), split, evalSamples, 1f, seed);
                 curve.add(new Point(it + 1, seconds, g.mean(), s.meanReward(), s.kl()));
                 System.out.printf(
                     Locale.ROOT,
@@ -226,11 +224,11 @@ public final class AsyncLearningBench {
                 Locale.ROOT,
                 "%s: final − SFT %s%s%n",
                 name(setting),
-                LoopExperiment.pairedDifference(gold, sftGold.perPrompt(), seed),
+                HeldOutEvaluation.pairedDifference(gold, sftGold.perPrompt(), seed),
                 base == null || setting.equals("trainer")
                     ? ""
                     : ", − the trainer's own loop "
-                        + LoopExperiment.pairedDifference(gold, base, seed));
+                        + HeldOutEvaluation.pairedDifference(gold, base, seed));
           });
     }
     FlywheelInfra.shutdown();

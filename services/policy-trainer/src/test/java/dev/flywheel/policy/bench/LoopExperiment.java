@@ -227,6 +227,9 @@ public final class LoopExperiment {
     if (Files.exists(rmDir.resolve(ModelArtifacts.MANIFEST))) {
       return rmDir;
     }
+    // the head's initialisation comes from the engine's generator: seeded here, it no longer
+    // depends on whether SFT was trained in this process or loaded from the cache
+    Engine.getInstance().setRandomSeed((int) o.seed());
     try (RewardModel fresh = trunks.create(o.rmTrunk(), sftPolicy.config().dropout(), manager)) {
       System.out.printf(
           Locale.ROOT,
@@ -271,6 +274,9 @@ public final class LoopExperiment {
     Path memberDir = Path.of(rmDir + "-e" + j);
     if (!Files.exists(memberDir.resolve(ModelArtifacts.MANIFEST))) {
       Engine.getInstance().setRandomSeed((int) (o.seed() * 1000 + j));
+      // the head's initialisation comes from the engine's generator: seeded here, it no longer
+      // depends on whether SFT was trained in this process or loaded from the cache
+      Engine.getInstance().setRandomSeed((int) o.seed());
       try (RewardModel fresh = trunks.create(o.rmTrunk(), sftPolicy.config().dropout(), manager)) {
         RewardModelTraining.trainRewardModel(
             fresh,

@@ -4,6 +4,7 @@ import static dev.flywheel.policy.bench.HeldOutEvaluation.gold;
 import static dev.flywheel.policy.bench.HeldOutEvaluation.pairedDifference;
 import static dev.flywheel.policy.bench.HeldOutEvaluation.winRate;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ChatTemplate;
@@ -124,6 +125,9 @@ final class RlStage {
 
   /** Trains and scores one setting: offline DPO for "dpo…", else a PPO-family algorithm. */
   void run(String setting) throws Exception {
+    // a setting's value head, dropout and DPO order come from the engine's generator: seeded here,
+    // its result no longer depends on the settings before it or on what the cache held
+    Engine.getInstance().setRandomSeed((int) options.seed());
     if (setting.startsWith("dpo")) {
       sampledBySetting.put(setting, offlineDpo(setting));
     } else {

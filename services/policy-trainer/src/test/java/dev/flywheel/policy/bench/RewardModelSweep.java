@@ -30,7 +30,8 @@ import java.util.stream.Collectors;
  * {@code labels=gold} trains on the gold order instead of the labelers' rankings ({@link
  * #rankedByGold}); {@code prompts=<count>} keeps only the groups on that many of the training
  * prompts ({@link #onPrompts}), before {@code n} caps them, to tell prompt diversity from the
- * number of rankings; {@code freeze} trains the head only (a linear probe of the trunk's features).
+ * number of rankings; {@code init=<j>} retrains a setting with another initialisation and data
+ * order; {@code freeze} trains the head only (a linear probe of the trunk's features).
  */
 final class RewardModelSweep {
 
@@ -123,8 +124,11 @@ final class RewardModelSweep {
         throw new IllegalArgumentException("labels=" + labels + ": labelers or gold");
       }
       List<Group> trainProbe = subset.subList(0, Math.min(subset.size(), 200));
-      Engine.getInstance().setRandomSeed((int) seed);
-      Random random = new Random(seed);
+      // init=<j> retrains the same setting with another head initialisation, dropout and data
+      // order (0: the seed's own), to tell a setting's effect from one training run's luck
+      long runSeed = seed + 7919L * Long.parseLong(kv.getOrDefault("init", "0"));
+      Engine.getInstance().setRandomSeed((int) runSeed);
+      Random random = new Random(runSeed);
       try (RewardModel rm = trunks.create(trunk, dropout, manager)) {
         if (kv.containsKey("freeze")) {
           rm.setTrunkTrainable(false);

@@ -273,10 +273,9 @@ public final class LoopExperiment {
       throws IOException {
     Path memberDir = Path.of(rmDir + "-e" + j);
     if (!Files.exists(memberDir.resolve(ModelArtifacts.MANIFEST))) {
+      // another head initialisation than member 0's, the same whether or not SFT was trained in
+      // this process
       Engine.getInstance().setRandomSeed((int) (o.seed() * 1000 + j));
-      // the head's initialisation comes from the engine's generator: seeded here, it no longer
-      // depends on whether SFT was trained in this process or loaded from the cache
-      Engine.getInstance().setRandomSeed((int) o.seed());
       try (RewardModel fresh = trunks.create(o.rmTrunk(), sftPolicy.config().dropout(), manager)) {
         RewardModelTraining.trainRewardModel(
             fresh,

@@ -58,10 +58,16 @@ public final class HeldOutEvaluation {
    */
   public static Gold gold(
       PolicyModel policy, PromptSplit split, int samples, float temperature, long seed) {
+    return gold(policy, split.heldOut(), samples, temperature, seed);
+  }
+
+  /** The same on {@code promptList} (per-prompt results in its order). */
+  public static Gold gold(
+      PolicyModel policy, List<Prompt> promptList, int samples, float temperature, long seed) {
     Sampler sampler = new Sampler(policy);
     List<Prompt> prompts = new ArrayList<>();
     List<int[]> encoded = new ArrayList<>();
-    for (Prompt p : split.heldOut()) {
+    for (Prompt p : promptList) {
       for (int i = 0; i < samples; i++) {
         prompts.add(p);
         encoded.add(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text()))));
@@ -80,7 +86,7 @@ public final class HeldOutEvaluation {
     }
     Map<TaskFamily, double[]> fam = new EnumMap<>(TaskFamily.class);
     double sum = 0;
-    double[] perPrompt = new double[split.heldOut().size()];
+    double[] perPrompt = new double[promptList.size()];
     double[] perSample = new double[gens.size()];
     for (int i = 0; i < gens.size(); i++) {
       double g = prompts.get(i).gold(RewardModelTraining.text(gens.get(i)));

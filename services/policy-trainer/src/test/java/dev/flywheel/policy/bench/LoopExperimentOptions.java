@@ -111,7 +111,12 @@ record LoopExperimentOptions(
    * ({@code --sft-eval-every} > 0) and {@code --eval-fraction} came later.
    */
   String sftName() {
-    return "sft-" + seed + "-" + demos + sftTag();
+    return sftName(seed, demos, sftSteps, sftEvalEvery, evalFraction);
+  }
+
+  /** The cache name of an SFT policy of the default shape trained with these settings. */
+  static String sftName(long seed, int demos, int sftSteps, int sftEvalEvery, double evalFraction) {
+    return "sft-" + seed + "-" + demos + sftTag(sftSteps, sftEvalEvery, evalFraction);
   }
 
   /** The reward model's cache name: the SFT policy's settings, then its own. */
@@ -133,6 +138,10 @@ record LoopExperimentOptions(
   }
 
   private String sftTag() {
+    return sftTag(sftSteps, sftEvalEvery, evalFraction);
+  }
+
+  private static String sftTag(int sftSteps, int sftEvalEvery, double evalFraction) {
     return (sftSteps == 600 ? "" : "-" + sftSteps)
         + (sftEvalEvery == 0 ? "" : "-es" + sftEvalEvery)
         + (evalFraction == PromptSplit.DEFAULT_EVAL_FRACTION ? "" : "-ef" + evalFraction);

@@ -35,15 +35,23 @@ record RewardTrunk(
 
   /** The trunk's shape for {@code spec}: the policy's, or {@code <layers>x<width>}. */
   GptConfig shape(String spec) {
+    return shape(sft.config(), spec);
+  }
+
+  /**
+   * {@code base} for {@code policy}, or {@code <layers>x<width>} with {@code base}'s vocabulary,
+   * context length and dropout and heads of 32 dimensions.
+   */
+  static GptConfig shape(GptConfig base, String spec) {
     if (spec.equals(POLICY)) {
-      return sft.config();
+      return base;
     }
     Matcher m = SHAPE.matcher(spec);
     if (!m.matches() || Integer.parseInt(m.group(2)) % HEAD_SIZE != 0) {
       throw new IllegalArgumentException(
-          "reward trunk '" + spec + "': 'policy' or <layers>x<width> with width a multiple of 32");
+          "trunk '" + spec + "': 'policy' or <layers>x<width> with width a multiple of 32");
     }
-    GptConfig p = sft.config();
+    GptConfig p = base;
     int width = Integer.parseInt(m.group(2));
     return new GptConfig(
         p.vocabSize(),

@@ -484,71 +484,25 @@ public final class RewardTrainer implements Runnable {
       RewardGate.Decision gate = RewardGate.of(config).decide(result, baseline);
       boolean accepted = gate.accepted();
 
-      Map<String, Double> m = new LinkedHashMap<>(result.metrics("eval_"));
-      m.put("train_loss", train.meanLoss());
-      m.put("train_accuracy", train.meanAccuracy());
-      m.put("groups_trained", (double) plan.train().size());
-      m.put("validation_groups", (double) plan.validation().size());
-      if (plan.earlyStopping()) {
-        m.put("validation_loss", early.bestLoss());
-        m.put("best_epoch", (double) early.bestEpoch());
-        m.put("epochs_run", (double) train.epochsRun());
-        m.put("early_stopped", train.epochsRun() < epochs ? 1.0 : 0.0);
-      }
-      m.put("new_groups", (double) newTrain.size());
-      m.put("replay_groups", (double) replay.size());
-      m.put("stale_groups_dropped", (double) staleDropped.size());
-      m.put("input_records", (double) roundInput.all().size());
-      m.put("epochs", (double) epochs);
-      m.put("steps", (double) totalSteps);
-      m.put("resumed_from_step", (double) startStep);
-      m.put("train_seconds", train.seconds());
-      m.put("groups_per_s", train.groupsPerSecond());
-      m.put("reward_offset", rewardOffset);
-      // consumers that want one unit scale across versions: (raw − reward_offset) / reward_scale,
-      // or per-group centred scores / reward_scale
-      m.put("reward_scale", result.scoreScale());
-      m.put("reference_responses", (double) references.sequences().size());
-      m.put("reference_from_demonstrations", references.fromDemonstrations() ? 1.0 : 0.0);
-      m.putAll(gate.metrics());
-      if (baseline != null) {
-        m.put("parent_eval_accuracy", baseline.accuracy());
-        m.put("parent_eval_loss", baseline.loss());
-      }
-      if (agreementCeiling != null) {
-        // two ceilings: how often two labelers agree, and how often one labeler agrees with the
-        // truth —
-        // which is what a perfect reward model scores against a held-out labeler (see
-        // labelerAccuracy)
-        double labelerCeiling = labelerAccuracy(agreementCeiling);
-        m.put("agreement_ceiling", agreementCeiling);
-        m.put("eval_accuracy_over_agreement", result.accuracy() / agreementCeiling);
-        m.put("labeler_accuracy_ceiling", labelerCeiling);
-        m.put("eval_accuracy_over_ceiling", result.accuracy() / labelerCeiling);
-      }
-      if (unusableParent != null) {
-        m.put("unusable_parent_version", (double) unusableParent.getVersion());
-      }
-      m.put("round_seconds", (System.nanoTime() - roundStart) / 1e9);
-      m.values().removeIf(v -> v == null || !Double.isFinite(v));
-      metrics.publish(
-          "eval",
-          version,
-          round,
-          totalSteps,
-          Map.of(
-              "eval_accuracy",
-              result.accuracy(),
-              "eval_loss",
-              result.loss(),
-              "parent_eval_accuracy",
-              baseline == null ? Double.NaN : baseline.accuracy(),
-              "agreement_ceiling",
-              agreementCeiling == null ? Double.NaN : agreementCeiling,
-              "reward_offset",
+      RewardVersionMetrics.Inputs figures =
+          new RewardVersionMetrics.Inputs(
+              result,
+              train,
+              plan,
+              early.bestLoss(),
+              early.bestEpoch(),
+              roundInput,
+              replay.size(),
+              startStep,
               rewardOffset,
-              "gate_passed",
-              accepted ? 1.0 : 0.0));
+              references,
+              gate,
+              baseline,
+              agreementCeiling,
+              unusableParent == null ? null : unusableParent.getVersion(),
+              (System.nanoTime() - roundStart) / 1e9);
+      Map<String, Double> m = RewardVersionMetrics.of(figures);
+      metrics.publish("eval", version, round, totalSteps, RewardVersionMetrics.evalEvent(figures));
 
       // artifact, then the version events and the input offsets in one transaction
       RewardArtifacts.Artifact artifact = artifacts.save(model, version, parent, rewardOffset);

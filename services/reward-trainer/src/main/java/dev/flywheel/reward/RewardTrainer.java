@@ -28,7 +28,6 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -38,10 +37,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -111,6 +107,7 @@ public final class RewardTrainer implements Runnable {
   private RewardEvaluator evaluator;
   private RoundTraining training;
   private RewardArtifacts artifacts;
+  private RewardVersionCommit versionCommit;
 
   private Checkpoints.Checkpoint resume;
 
@@ -221,6 +218,9 @@ public final class RewardTrainer implements Runnable {
             Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
     training = new RoundTraining(config, stats, metrics, evaluator, this::checkRunning);
     artifacts = new RewardArtifacts(config, kafka, store, manager);
+    versionCommit =
+        new RewardVersionCommit(
+            config, artifacts, publisher, () -> ledger, deadLetterSends, this::checkRunning);
     AvroDeserializer<ComparisonGroup> groupDeserializer = new AvroDeserializer<>();
     groupDeserializer.configure(
         Map.of(
@@ -501,56 +501,13 @@ public final class RewardTrainer implements Runnable {
               agreementCeiling,
               unusableParent == null ? null : unusableParent.getVersion(),
               (System.nanoTime() - roundStart) / 1e9);
-      Map<String, Double> m = RewardVersionMetrics.of(figures);
+      Map<String, Double> versionMetrics = RewardVersionMetrics.of(figures);
       metrics.publish("eval", version, round, totalSteps, RewardVersionMetrics.evalEvent(figures));
 
       // artifact, then the version events and the input offsets in one transaction
-      RewardArtifacts.Artifact artifact = artifacts.save(model, version, parent, rewardOffset);
       OffsetRanges lineage = input.lineage(until);
-      Instant now = Instant.now();
-      RewardModelVersion.Builder event =
-          RewardModelVersion.newBuilder()
-              .setEventTime(now)
-              .setVersion(version)
-              .setParentVersion(parent.map(RewardModelVersion::getVersion).orElse(null))
-              .setCreatedAt(now)
-              .setArtifactUri(artifact.uri().toString())
-              .setArtifactSha256(artifact.sha256())
-              .setRewardOffset(rewardOffset)
-              .setMetrics(m)
-              .setHyperparameters(config.asMap())
-              .setTrainingData(lineage.toList());
-      List<RewardModelVersion> events =
-          accepted
-              ? List.of(
-                  event
-                      .setEventId(UUID.randomUUID().toString())
-                      .setStatus(ModelStatus.CANDIDATE)
-                      .build(),
-                  event
-                      .setEventId(UUID.randomUUID().toString())
-                      .setStatus(ModelStatus.LIVE)
-                      .build())
-              : List.of(
-                  event
-                      .setEventId(UUID.randomUUID().toString())
-                      .setStatus(ModelStatus.REJECTED)
-                      .build());
-      Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-      until.forEach((tp, o) -> offsets.put(tp, new OffsetAndMetadata(o, "reward v" + version)));
-      checkRunning();
-      // the round's dead letters acknowledged before its offsets commit: a lost one fails the
-      // round, and the
-      // input is read (and dead-lettered) again from the last commit
-      deadLetterSends.awaitAcknowledged();
-      try {
-        publisher.publish(events, offsets, new ConsumerGroupMetadata(config.getGroupId()));
-      } catch (VersionPublisher.PublishException e) {
-        throw new IllegalStateException(
-            "publishing version " + version + " failed: " + e.getMessage(), e);
-      }
-      RewardModelVersion last = events.get(events.size() - 1);
-      ledger.apply(last);
+      versionCommit.commit(
+          version, parent, model, rewardOffset, versionMetrics, accepted, until, lineage);
 
       // the round's input is now history
       input.committedRound(until, roundInput, !gate.quarantine(), lineage);

@@ -353,7 +353,6 @@ public final class RewardTrainer implements Runnable {
     // the round's input: everything read before the cut
     RewardInputLog.RoundInput roundInput = input.take(until);
     List<EncodedGroup> newTrain = roundInput.newTrain();
-    List<EncodedGroup> staleDropped = roundInput.staleDropped();
     List<EncodedGroup> eval = input.evalGroups();
     Random random = new Random(config.getSeed() * 1_000_003L + round);
     // a fresh model (no accepted version yet) has no parent carrying what earlier rounds saw: it
@@ -367,45 +366,24 @@ public final class RewardTrainer implements Runnable {
     List<EncodedGroup> data = new ArrayList<>(newTrain);
     data.addAll(replay);
     RoundPlan plan = RoundPlan.of(data, round, config, random);
-    int epochs = plan.epochs();
     int totalSteps = plan.totalSteps();
     String planHash = plan.hash();
     sideInputs.catchUp();
     Double agreementCeiling = sideInputs.agreementCeiling();
-    Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
-    // a missing or corrupt parent artifact must not crash-loop the trainer: train from the initial
-    // model
-    // (as for a first version, gated on the minimum accuracy) and say so in the version's metrics
-    LoadedModel parentModel = null;
-    RewardModelVersion unusableParent = null;
-    if (acceptedVersion.isPresent()) {
-      try {
-        parentModel = artifacts.load(acceptedVersion.get());
-      } catch (IOException | RuntimeException e) {
-        unusableParent = acceptedVersion.get();
-        stats.unusableParents.incrementAndGet();
-        LOG.error(
-            "Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
-                + "initial model instead",
-            round,
-            unusableParent.getVersion(),
-            unusableParent.getArtifactUri(),
-            e.toString());
-      }
-    }
-    Optional<RewardModelVersion> parent =
-        unusableParent == null ? acceptedVersion : Optional.empty();
+    RoundParent roundParent = loadParent(round);
+    Optional<RewardModelVersion> parent = roundParent.version();
+    LoadedModel parentModel = roundParent.model();
     LOG.info(
         "Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
             + "{} eval groups, at most {} epochs, {} steps; parent {}",
         round,
         version,
         newTrain.size(),
-        staleDropped.size(),
+        roundInput.staleDropped().size(),
         replay.size(),
         plan.validation().size(),
         eval.size(),
-        epochs,
+        plan.epochs(),
         totalSteps,
         parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
@@ -452,14 +430,7 @@ public final class RewardTrainer implements Runnable {
           model = artifacts.initialModel();
         }
       }
-      Map<String, String> checkpointExtra = new LinkedHashMap<>();
-      checkpointExtra.put("phase", PHASE_TRAINING);
-      checkpointExtra.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
-      checkpointExtra.put("plan", planHash);
-      until.forEach((tp, o) -> checkpointExtra.put("until." + tp.partition(), Long.toString(o)));
-      input
-          .historyFrom()
-          .forEach((p, o) -> checkpointExtra.put("history.from." + p, Long.toString(o)));
+      Map<String, String> checkpointExtra = trainingCheckpointExtra(parent, planHash, until);
 
       // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
       RoundTraining.Result train =
@@ -499,7 +470,7 @@ public final class RewardTrainer implements Runnable {
               gate,
               baseline,
               agreementCeiling,
-              unusableParent == null ? null : unusableParent.getVersion(),
+              roundParent.unusable() == null ? null : roundParent.unusable().getVersion(),
               (System.nanoTime() - roundStart) / 1e9);
       Map<String, Double> versionMetrics = RewardVersionMetrics.of(figures);
       metrics.publish("eval", version, round, totalSteps, RewardVersionMetrics.evalEvent(figures));
@@ -522,10 +493,7 @@ public final class RewardTrainer implements Runnable {
       } else {
         stats.versionsRejected.incrementAndGet();
       }
-      Map<String, String> done = new LinkedHashMap<>();
-      done.put("phase", PHASE_PUBLISHED);
-      input.historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
-      checkpoints.save(new Checkpoints.State(round, totalSteps, version, input.committed(), done));
+      savePublishedCheckpoint(round, totalSteps, version);
       LOG.info(
           "Version {} {}: eval accuracy {} [{}, {}] (parent {}; gate {} {} >= {}, ceiling {}), eval loss {}, "
               + "reward offset {}, {} groups/s, lineage {}",
@@ -558,6 +526,65 @@ public final class RewardTrainer implements Runnable {
       }
       updateGauges();
     }
+  }
+
+  /**
+   * The parent a round starts from: the accepted version and its model; or, when that version's
+   * artifact cannot be loaded, no parent and the unusable version (reported in the metrics).
+   */
+  private record RoundParent(
+      Optional<RewardModelVersion> version, LoadedModel model, RewardModelVersion unusable) {}
+
+  /**
+   * Loads the accepted version's model. A missing or corrupt parent artifact must not crash-loop
+   * the trainer: the round trains from the initial model (as for a first version, gated on the
+   * minimum accuracy) and says so in the version's metrics.
+   */
+  private RoundParent loadParent(long round) {
+    Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
+    if (acceptedVersion.isEmpty()) {
+      return new RoundParent(Optional.empty(), null, null);
+    }
+    try {
+      return new RoundParent(acceptedVersion, artifacts.load(acceptedVersion.get()), null);
+    } catch (IOException | RuntimeException e) {
+      RewardModelVersion unusableParent = acceptedVersion.get();
+      stats.unusableParents.incrementAndGet();
+      LOG.error(
+          "Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
+              + "initial model instead",
+          round,
+          unusableParent.getVersion(),
+          unusableParent.getArtifactUri(),
+          e.toString());
+      return new RoundParent(Optional.empty(), null, unusableParent);
+    }
+  }
+
+  /**
+   * The state a mid-round checkpoint records besides the model (read back by {@link #resumable}).
+   */
+  private Map<String, String> trainingCheckpointExtra(
+      Optional<RewardModelVersion> parent, String planHash, Map<TopicPartition, Long> until) {
+    Map<String, String> extra = new LinkedHashMap<>();
+    extra.put("phase", PHASE_TRAINING);
+    extra.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
+    extra.put("plan", planHash);
+    until.forEach((tp, o) -> extra.put("until." + tp.partition(), Long.toString(o)));
+    input.historyFrom().forEach((p, o) -> extra.put("history.from." + p, Long.toString(o)));
+    return extra;
+  }
+
+  /**
+   * After a version is published: a checkpoint without a model that says where the rebuild of the
+   * buffer and eval set starts.
+   */
+  private void savePublishedCheckpoint(long round, int totalSteps, long version)
+      throws IOException {
+    Map<String, String> done = new LinkedHashMap<>();
+    done.put("phase", PHASE_PUBLISHED);
+    input.historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
+    checkpoints.save(new Checkpoints.State(round, totalSteps, version, input.committed(), done));
   }
 
   /**

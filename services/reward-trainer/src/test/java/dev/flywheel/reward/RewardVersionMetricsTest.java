@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.flywheel.events.DataSplit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -23,23 +24,11 @@ class RewardVersionMetricsTest {
           "labeler_accuracy_ceiling",
           "eval_accuracy_over_ceiling");
 
-  private static List<EncodedGroup> groups(int n, int firstOffset) {
-    List<EncodedGroup> out = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      out.add(
-          new EncodedGroup(
-              0,
-              firstOffset + i,
-              1000L + i,
-              "g" + (firstOffset + i),
-              "prompt-" + i,
-              DataSplit.TRAIN,
-              List.of(),
-              List.of(),
-              List.of(),
-              -1));
-    }
-    return out;
+  /** {@code n} groups (the metrics only count them). */
+  private static List<EncodedGroup> groups(int n) {
+    EncodedGroup g =
+        new EncodedGroup(0, 0, 0, "g", "p", DataSplit.TRAIN, List.of(), List.of(), List.of(), -1);
+    return Collections.nCopies(n, g);
   }
 
   private static RewardEvaluator.Result eval(double accuracy, double loss) {
@@ -59,8 +48,8 @@ class RewardVersionMetricsTest {
 
   /** 40 groups trained, {@code validation} held back, 3 steps an epoch. */
   private static RoundPlan plan(int epochs, int validation) {
-    List<EncodedGroup> train = groups(40, 0);
-    return new RoundPlan(train, groups(validation, 100), epochs, 3, List.of(), "h");
+    List<EncodedGroup> train = groups(40);
+    return new RoundPlan(train, groups(validation), epochs, 3, List.of(), "h");
   }
 
   private static RewardVersionMetrics.Inputs inputs(
@@ -72,11 +61,11 @@ class RewardVersionMetricsTest {
       Double agreementCeiling,
       Long unusableParent) {
     // 30 new, 2 stale, 3 eval-split records in the input; 10 groups replayed
-    List<EncodedGroup> newTrain = groups(30, 200);
-    List<EncodedGroup> stale = groups(2, 300);
+    List<EncodedGroup> newTrain = groups(30);
+    List<EncodedGroup> stale = groups(2);
     List<EncodedGroup> all = new ArrayList<>(newTrain);
     all.addAll(stale);
-    all.addAll(groups(3, 400));
+    all.addAll(groups(3));
     return new RewardVersionMetrics.Inputs(
         eval(0.8, 0.45),
         train,

@@ -125,8 +125,8 @@ final class RewardInputLog {
     for (TopicPartition tp : partitions) {
       long start = begin.get(tp);
       if (checkpoint.isPresent()) {
-        String held = checkpoint.get().state().extra().get("history.from." + tp.partition());
-        start = held == null ? committed.get(tp) : Math.max(start, Long.parseLong(held));
+        Long held = RewardRoundCheckpoints.historyFrom(checkpoint.get(), tp.partition());
+        start = held == null ? committed.get(tp) : Math.max(start, held);
       }
       from.put(tp, Math.min(start, committed.get(tp)));
       consumer.seek(tp, from.get(tp));

@@ -5,7 +5,6 @@ import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DeadLetter;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.LoadedModel;
@@ -29,8 +28,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -83,8 +80,6 @@ public final class RewardTrainer implements Runnable {
 
   private static final Logger LOG = LoggerFactory.getLogger(RewardTrainer.class);
   public static final String SOURCE = "reward-trainer";
-  private static final String PHASE_TRAINING = "training";
-  private static final String PHASE_PUBLISHED = "published";
 
   private final RewardTrainerConfig config;
   private final KafkaSettings kafka;
@@ -101,7 +96,7 @@ public final class RewardTrainer implements Runnable {
   private RewardInputLog input;
   private RewardSideInputs sideInputs;
   private LocalArtifactStore store;
-  private Checkpoints checkpoints;
+  private RewardRoundCheckpoints checkpoints;
   private NDManager manager;
   private GroupEncoder encoder;
   private RewardEvaluator evaluator;
@@ -183,7 +178,9 @@ public final class RewardTrainer implements Runnable {
     stats.state.set(RewardTrainerStats.State.STARTING);
     Duration timeout = config.getKafkaTimeout();
     store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
-    checkpoints = new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept());
+    checkpoints =
+        new RewardRoundCheckpoints(
+            new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept()));
     manager = Devices.newManager(config.getDevice());
     // publisher BEFORE the ledger: initTransactions() fences a zombie and aborts its open
     // transaction
@@ -246,7 +243,17 @@ public final class RewardTrainer implements Runnable {
             () -> running);
     Optional<Checkpoints.Checkpoint> checkpoint = checkpoints.latest();
     Map<TopicPartition, Long> from = input.open(checkpoint, timeout);
-    resume = checkpoint.filter(this::resumable).orElse(null);
+    resume =
+        checkpoint
+            .filter(
+                c ->
+                    RewardRoundCheckpoints.resumable(
+                        c,
+                        ledger.nextVersion(),
+                        ledger.latestAccepted().map(RewardModelVersion::getVersion),
+                        input.committed(),
+                        input.partitions()))
+            .orElse(null);
     LOG.info(
         "Starting: committed input offsets {}, rebuilding buffer from {}, next version {}, live version {}{}",
         render(input.committed()),
@@ -288,30 +295,6 @@ public final class RewardTrainer implements Runnable {
     return config.freshModelConfig();
   }
 
-  /** Whether {@code c} is a mid-round checkpoint of exactly the round that comes next. */
-  private boolean resumable(Checkpoints.Checkpoint c) {
-    Checkpoints.State s = c.state();
-    if (!PHASE_TRAINING.equals(s.extra().get("phase"))
-        || s.version() == null
-        || s.version() != ledger.nextVersion()) {
-      return false;
-    }
-    String parent = s.extra().getOrDefault("parent", "");
-    String live = ledger.latestAccepted().map(v -> Long.toString(v.getVersion())).orElse("");
-    if (!parent.equals(live)) {
-      return false;
-    }
-    Map<TopicPartition, Long> start = s.offsetMap();
-    Map<TopicPartition, Long> committed = input.committed();
-    for (TopicPartition tp : input.partitions()) {
-      if (!committed.get(tp).equals(start.getOrDefault(tp, -1L))
-          || !s.extra().containsKey("until." + tp.partition())) {
-        return false;
-      }
-    }
-    return Files.isDirectory(c.file("model"));
-  }
-
   // ---------------------------------------------------------------------------------------- the
   // loop
 
@@ -320,7 +303,7 @@ public final class RewardTrainer implements Runnable {
       input.poll();
       updateGauges();
       if (resume != null) {
-        Map<TopicPartition, Long> until = untilOf(resume.state());
+        Map<TopicPartition, Long> until = RewardRoundCheckpoints.until(resume, input.partitions());
         if (input.reached(until)) {
           Checkpoints.Checkpoint r = resume;
           resume = null;
@@ -401,8 +384,9 @@ public final class RewardTrainer implements Runnable {
             fmt(baseline.loss()));
       }
       int startStep = 0;
-      if (resumeFrom != null && planHash.equals(resumeFrom.state().extra().get("plan"))) {
-        LoadedModel fromCheckpoint = ModelArtifacts.load(resumeFrom.file("model"), null, manager);
+      if (resumeFrom != null && RewardRoundCheckpoints.samePlan(resumeFrom, planHash)) {
+        LoadedModel fromCheckpoint =
+            ModelArtifacts.load(RewardRoundCheckpoints.model(resumeFrom), null, manager);
         model = fromCheckpoint.reward();
         startStep = (int) resumeFrom.state().step();
         early.resume(resumeFrom.state().extra(), resumeFrom.directory(), model);
@@ -430,7 +414,9 @@ public final class RewardTrainer implements Runnable {
           model = artifacts.initialModel();
         }
       }
-      Map<String, String> checkpointExtra = trainingCheckpointExtra(parent, planHash, until);
+      Map<String, String> checkpointExtra =
+          RewardRoundCheckpoints.trainingExtra(
+              parent.map(RewardModelVersion::getVersion), planHash, until, input.historyFrom());
 
       // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
       RoundTraining.Result train =
@@ -493,7 +479,7 @@ public final class RewardTrainer implements Runnable {
       } else {
         stats.versionsRejected.incrementAndGet();
       }
-      savePublishedCheckpoint(round, totalSteps, version);
+      checkpoints.savePublished(round, totalSteps, version, input.committed(), input.historyFrom());
       LOG.info(
           "Version {} {}: eval accuracy {} [{}, {}] (parent {}; gate {} {} >= {}, ceiling {}), eval loss {}, "
               + "reward offset {}, {} groups/s, lineage {}",
@@ -562,32 +548,6 @@ public final class RewardTrainer implements Runnable {
   }
 
   /**
-   * The state a mid-round checkpoint records besides the model (read back by {@link #resumable}).
-   */
-  private Map<String, String> trainingCheckpointExtra(
-      Optional<RewardModelVersion> parent, String planHash, Map<TopicPartition, Long> until) {
-    Map<String, String> extra = new LinkedHashMap<>();
-    extra.put("phase", PHASE_TRAINING);
-    extra.put("parent", parent.map(p -> Long.toString(p.getVersion())).orElse(""));
-    extra.put("plan", planHash);
-    until.forEach((tp, o) -> extra.put("until." + tp.partition(), Long.toString(o)));
-    input.historyFrom().forEach((p, o) -> extra.put("history.from." + p, Long.toString(o)));
-    return extra;
-  }
-
-  /**
-   * After a version is published: a checkpoint without a model that says where the rebuild of the
-   * buffer and eval set starts.
-   */
-  private void savePublishedCheckpoint(long round, int totalSteps, long version)
-      throws IOException {
-    Map<String, String> done = new LinkedHashMap<>();
-    done.put("phase", PHASE_PUBLISHED);
-    input.historyFrom().forEach((p, o) -> done.put("history.from." + p, Long.toString(o)));
-    checkpoints.save(new Checkpoints.State(round, totalSteps, version, input.committed(), done));
-  }
-
-  /**
    * Re-reads the versions topic so that status changes written by others (an operator's
    * ROLLED_BACK) are respected by the next warm start. Only this trainer adds versions, so the
    * numbering cannot move.
@@ -614,19 +574,7 @@ public final class RewardTrainer implements Runnable {
       Map<String, String> extra,
       EarlyStopping early)
       throws IOException {
-    Map<TopicPartition, Long> start = input.committed();
-    Map<String, String> state = new LinkedHashMap<>(extra);
-    state.putAll(early.state());
-    checkpoints.save(
-        new Checkpoints.State(round, step, version, start, state),
-        dir -> {
-          ModelArtifacts.save(
-              dir.resolve("model"),
-              model,
-              ByteTokenizer.INSTANCE,
-              Map.of("round", Long.toString(round), "step", Integer.toString(step)));
-          early.saveBest(dir);
-        });
+    checkpoints.saveTraining(model, round, step, version, input.committed(), extra, early);
     stats.checkpoints.incrementAndGet();
     LOG.info("Round {}: checkpoint at step {}", round, step);
   }
@@ -642,14 +590,6 @@ public final class RewardTrainer implements Runnable {
    */
   static double labelerAccuracy(double agreement) {
     return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
-  }
-
-  private Map<TopicPartition, Long> untilOf(Checkpoints.State s) {
-    Map<TopicPartition, Long> out = new HashMap<>();
-    for (TopicPartition tp : input.partitions()) {
-      out.put(tp, Long.parseLong(s.extra().get("until." + tp.partition())));
-    }
-    return out;
   }
 
   private void updateGauges() {

@@ -579,19 +579,6 @@ public final class RewardTrainer implements Runnable {
     LOG.info("Round {}: checkpoint at step {}", round, step);
   }
 
-  /**
-   * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate
-   * a: two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so p =
-   * (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a
-   * held-out labeler with probability p, so p — not a — is the ceiling of {@code eval_accuracy}.
-   * With InstructGPT's a = 0.73, p = 0.84. It assumes every pair is equally hard; mixing easy and
-   * hard pairs makes the true ceiling a little lower (the simulator's labelers: a = 0.73, p =
-   * 0.81).
-   */
-  static double labelerAccuracy(double agreement) {
-    return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
-  }
-
   private void updateGauges() {
     stats.groupsBuffered = input == null ? 0 : input.bufferedCount();
     stats.evalGroups = input == null ? 0 : input.evalCount();

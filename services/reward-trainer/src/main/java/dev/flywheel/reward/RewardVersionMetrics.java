@@ -88,9 +88,9 @@ final class RewardVersionMetrics {
     Double agreementCeiling = in.agreementCeiling();
     if (agreementCeiling != null) {
       // two ceilings: how often two labelers agree, and how often one labeler agrees with the
-      // truth — which is what a perfect reward model scores against a held-out labeler (see
-      // RewardTrainer.labelerAccuracy)
-      double labelerCeiling = RewardTrainer.labelerAccuracy(agreementCeiling);
+      // truth — which is what a perfect reward model scores against a held-out labeler
+      // (labelerAccuracy)
+      double labelerCeiling = labelerAccuracy(agreementCeiling);
       m.put("agreement_ceiling", agreementCeiling);
       m.put("eval_accuracy_over_agreement", result.accuracy() / agreementCeiling);
       m.put("labeler_accuracy_ceiling", labelerCeiling);
@@ -102,6 +102,19 @@ final class RewardVersionMetrics {
     m.put("round_seconds", in.roundSeconds());
     m.values().removeIf(v -> v == null || !Double.isFinite(v));
     return m;
+  }
+
+  /**
+   * The accuracy p of one labeler against the true order implied by an inter-labeler agreement rate
+   * a: two independent labelers agree when both are right or both wrong, a = p² + (1 − p)², so p =
+   * (1 + √(2a − 1)) / 2 (0.5 at a ≤ 0.5). A reward model that knew the truth would agree with a
+   * held-out labeler with probability p, so p — not a — is the ceiling of {@code eval_accuracy}.
+   * With InstructGPT's a = 0.73, p = 0.84. It assumes every pair is equally hard; mixing easy and
+   * hard pairs makes the true ceiling a little lower (the simulator's labelers: a = 0.73, p =
+   * 0.81).
+   */
+  static double labelerAccuracy(double agreement) {
+    return agreement <= 0.5 ? 0.5 : (1 + Math.sqrt(Math.min(1, 2 * agreement - 1))) / 2;
   }
 
   /**

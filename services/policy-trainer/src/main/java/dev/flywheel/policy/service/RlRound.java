@@ -14,6 +14,7 @@ import dev.flywheel.model.SftExample;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.config.RolloutConfig;
+import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
@@ -284,7 +285,7 @@ final class RlRound {
           iterations,
           trainer.kl().value(),
           extra.get("value_init"));
-      PpoTrainer.IterationStats last = null;
+      IterationStats last = null;
       for (int it = fromIteration; it < iterations; it++) {
         if (stop.getAsBoolean()) {
           if (it > fromIteration) {

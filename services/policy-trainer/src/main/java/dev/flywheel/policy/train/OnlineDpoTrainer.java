@@ -113,7 +113,7 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
   }
 
   @Override
-  public PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed) {
+  public IterationStats iterate(List<int[]> prompts, long seed) {
     long t0 = System.nanoTime();
     int k = config.effectiveSamplesPerPrompt();
     ScoredRollout scored =
@@ -219,7 +219,7 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
     extra.put("dpo_margin", steps == 0 ? Double.NaN : sums[1] / n);
     extra.put("dpo_accuracy", steps == 0 ? Double.NaN : sums[2] / n);
     float[] raw = scored.scores();
-    return new PpoTrainer.IterationStats(
+    return new IterationStats(
         PpoTrainer.mean(raw),
         PpoTrainer.std(raw),
         klSum / rollout.batchSize(),

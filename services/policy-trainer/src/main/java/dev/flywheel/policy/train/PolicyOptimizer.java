@@ -21,7 +21,7 @@ public interface PolicyOptimizer {
    * One rollout batch from {@code prompts} and its update; {@code seed} fixes sampling and
    * shuffling.
    */
-  PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed);
+  IterationStats iterate(List<int[]> prompts, long seed);
 
   /**
    * The update on a rollout sampled elsewhere (the rollout workers), {@code staleness} learner
@@ -30,8 +30,7 @@ public interface PolicyOptimizer {
    *
    * @param importanceCap truncation of the per-token importance weight of a stale batch
    */
-  default PpoTrainer.IterationStats iterate(
-      SourcedRollout sourced, double importanceCap, long seed) {
+  default IterationStats iterate(SourcedRollout sourced, double importanceCap, long seed) {
     throw new UnsupportedOperationException(
         getClass().getSimpleName() + " samples its own rollouts (rollout.source: trainer)");
   }

@@ -106,7 +106,7 @@ public final class RaftTrainer implements PolicyOptimizer {
   }
 
   @Override
-  public PpoTrainer.IterationStats iterate(List<int[]> prompts, long seed) {
+  public IterationStats iterate(List<int[]> prompts, long seed) {
     long t0 = System.nanoTime();
     int k = config.effectiveSamplesPerPrompt();
     ScoredRollout scored =
@@ -181,7 +181,7 @@ public final class RaftTrainer implements PolicyOptimizer {
     extra.put(
         "raft_kept_score_gain", chosenScore / Math.max(1, best.length) - PpoTrainer.mean(raw));
     extra.put("raft_kept_loss", steps == 0 ? Double.NaN : sums[0] / n);
-    return new PpoTrainer.IterationStats(
+    return new IterationStats(
         PpoTrainer.mean(raw),
         PpoTrainer.std(raw),
         klSum / rollout.batchSize(),

@@ -11,6 +11,7 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.ValueModel;
+import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
@@ -120,7 +121,7 @@ public final class PpoBench {
         long tokens = 0;
         long steps = 0;
         for (int i = 1; i <= iterations; i++) {
-          PpoTrainer.IterationStats s = trainer.iterate(sample(prompts, batch, random), i);
+          IterationStats s = trainer.iterate(sample(prompts, batch, random), i);
           gen += s.generationSeconds();
           score += s.scoringSeconds();
           upd += s.updateSeconds();

@@ -21,10 +21,10 @@ import dev.flywheel.policy.bench.HeldOutEvaluation.Gold;
 import dev.flywheel.policy.bench.RewardModelTraining.Group;
 import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
 import dev.flywheel.policy.train.DpoConfig;
+import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.OfflineDpoTrainer;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
-import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.PromptSplit;
@@ -158,7 +158,7 @@ final class RlStage {
               ppo.getInitKlCoef(),
               new ScoreNormalizer(),
               RlSettings.ptx(ppo, demonstrations));
-      PpoTrainer.IterationStats s = iterate(setting, ppo, trainer, policy);
+      IterationStats s = iterate(setting, ppo, trainer, policy);
       double trainSeconds = (System.nanoTime() - runStart) / 1e9;
       Scored scored = scoreAgainstSft(policy);
       System.out.printf(
@@ -181,7 +181,7 @@ final class RlStage {
    * The setting's iterations on random training prompts, each with its stats ({@code --verbose})
    * and every {@code --curve-every} a curve point; returns the last iteration's stats.
    */
-  private PpoTrainer.IterationStats iterate(
+  private IterationStats iterate(
       String setting, PpoConfig ppo, PolicyOptimizer trainer, PolicyModel policy) {
     long seed = options.seed();
     int curveEvery = options.curveEvery();
@@ -190,7 +190,7 @@ final class RlStage {
             .map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text())))))
             .toList();
     Random pr = new Random(seed * 31 + 7);
-    PpoTrainer.IterationStats s = null;
+    IterationStats s = null;
     for (int it = 0; it < ppo.getIterationsPerRound(); it++) {
       List<int[]> batch = new ArrayList<>();
       for (int i = 0; i < ppo.getRolloutBatchSize(); i++) {

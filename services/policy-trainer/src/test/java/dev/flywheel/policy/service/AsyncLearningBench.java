@@ -17,9 +17,9 @@ import dev.flywheel.policy.bench.LoopExperiment;
 import dev.flywheel.policy.bench.RewardModelTraining;
 import dev.flywheel.policy.bench.RlSettings;
 import dev.flywheel.policy.config.RolloutConfig;
+import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
-import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SourcedRollout;
 import dev.flywheel.simulator.Demonstrations;
@@ -155,7 +155,7 @@ public final class AsyncLearningBench {
           try {
             for (int it = 0; it < ppo.getIterationsPerRound(); it++) {
               long t0 = System.nanoTime();
-              PpoTrainer.IterationStats s = learner.iterate(it);
+              IterationStats s = learner.iterate(it);
               seconds += (System.nanoTime() - t0) / 1e9;
               if (verbose) {
                 System.out.printf(
@@ -236,7 +236,7 @@ public final class AsyncLearningBench {
 
   /** One learner step; closes whatever the step's rollout source holds. */
   private interface Learner extends AutoCloseable {
-    PpoTrainer.IterationStats iterate(int iteration) throws Exception;
+    IterationStats iterate(int iteration) throws Exception;
 
     @Override
     default void close() throws Exception {}
@@ -321,7 +321,7 @@ public final class AsyncLearningBench {
             () -> false);
     return new Learner() {
       @Override
-      public PpoTrainer.IterationStats iterate(int iteration) throws Exception {
+      public IterationStats iterate(int iteration) throws Exception {
         SourcedRollout sourced = source.next(iteration, plan);
         return trainer.iterate(sourced, config.getImportanceCap(), plan.seed(iteration));
       }

@@ -14,6 +14,7 @@ import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.RolloutConfig;
+import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
@@ -241,7 +242,7 @@ public final class RolloutPipelineBench {
         long tokens = 0;
         double reward = 0;
         for (int it = 1; it <= iterations; it++) {
-          PpoTrainer.IterationStats s = trainer.iterate(plan.prompts(it), plan.seed(it));
+          IterationStats s = trainer.iterate(plan.prompts(it), plan.seed(it));
           gen += s.generationSeconds();
           tokens += s.generatedTokens();
           reward += s.meanReward();
@@ -301,8 +302,7 @@ public final class RolloutPipelineBench {
                   : 0;
           tokens += sourced.scored().rollout().responseTokens();
           stale += sourced.staleness();
-          PpoTrainer.IterationStats s =
-              trainer.iterate(sourced, config.getImportanceCap(), plan.seed(it));
+          IterationStats s = trainer.iterate(sourced, config.getImportanceCap(), plan.seed(it));
           reward += s.meanReward();
         }
         double wall = (System.nanoTime() - t0) / 1e9;

@@ -86,7 +86,7 @@ class OffPolicyCorrectionTest {
     c.setMaxNewTokens(4);
     List<int[]> prompts = TinyTasks.letterPrompts(8, 0);
 
-    PpoTrainer.IterationStats own;
+    IterationStats own;
     try (Models a = new Models(config)) {
       own = a.trainer(c).iterate(prompts, 11);
     }
@@ -100,7 +100,7 @@ class OffPolicyCorrectionTest {
               1,
               c,
               11);
-      PpoTrainer.IterationStats fresh =
+      IterationStats fresh =
           trainer.iterate(new SourcedRollout(scored, 0, 0.5, 0.1, Map.of()), 2.0, 11);
       assertEquals(own.meanReward(), fresh.meanReward(), 0.0);
       assertEquals(own.policyLoss(), fresh.policyLoss(), 1e-6);
@@ -120,7 +120,7 @@ class OffPolicyCorrectionTest {
               c,
               11);
       // declared one step old, but sampled from the same weights: every weight is ~1
-      PpoTrainer.IterationStats stale =
+      IterationStats stale =
           trainer.iterate(
               new SourcedRollout(scored, 1, 0.5, 0.1, Map.of("off_policy_staleness", 1.0)),
               2.0,
@@ -170,7 +170,7 @@ class OffPolicyCorrectionTest {
               + " against "
               + proximalKl
               + ")");
-      PpoTrainer.IterationStats stale =
+      IterationStats stale =
           trainer.iterate(new SourcedRollout(scored, 1, 0.5, 0.1, Map.of()), 2.0, 13);
       // k1 = log π − log π_ref estimates KL only on samples from π: here, the behaviour policy
       assertEquals(behaviourKl, stale.kl(), 1e-4);

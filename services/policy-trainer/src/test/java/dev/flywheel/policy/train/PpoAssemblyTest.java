@@ -265,7 +265,7 @@ class PpoAssemblyTest {
                 PpoTrainer.klController(c, c.getInitKlCoef()),
                 new ScoreNormalizer(),
                 List.of());
-        PpoTrainer.IterationStats s = trainer.iterate(TinyTasks.letterPrompts(8, 0), 11);
+        IterationStats s = trainer.iterate(TinyTasks.letterPrompts(8, 0), 11);
         double error = Math.max(-0.2, Math.min(0.2, s.kl() / 0.5 - 1));
         assertEquals(0.3, s.beta(), 1e-6);
         assertEquals(0.3 * (1 + error * 8 / 100.0), s.nextBeta(), 1e-9);
@@ -287,7 +287,7 @@ class PpoAssemblyTest {
                 PpoTrainer.klController(c, c.getInitKlCoef()),
                 new ScoreNormalizer(),
                 List.of());
-        PpoTrainer.IterationStats s = trainer.iterate(TinyTasks.letterPrompts(8, 0), 12);
+        IterationStats s = trainer.iterate(TinyTasks.letterPrompts(8, 0), 12);
         assertEquals(0.02, s.beta(), 1e-6);
         assertEquals(0.02, s.nextBeta(), 1e-9);
         assertTrue(s.kl() != 0, "reference and policy differ");
@@ -381,7 +381,7 @@ class PpoAssemblyTest {
               PpoTrainer.klController(c, 0.2),
               new ScoreNormalizer(),
               demos);
-      PpoTrainer.IterationStats s = withPtx.iterate(TinyTasks.letterPrompts(8, 0), 1);
+      IterationStats s = withPtx.iterate(TinyTasks.letterPrompts(8, 0), 1);
       // an untrained policy: the demonstrations' cross-entropy is about ln(262) = 5.6
       assertTrue(s.ptxLoss() > 3 && s.ptxLoss() < 8, "ptx loss " + s.ptxLoss());
       assertTrue(s.metrics().containsKey("ptx_loss"));

@@ -140,7 +140,7 @@ class PpoLearningTest {
               new ScoreNormalizer(),
               List.of());
       for (int i = 0; i < iterations; i++) {
-        PpoTrainer.IterationStats s = trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
+        IterationStats s = trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
         System.out.printf(
             Locale.ROOT,
             "%s iter %2d reward %.3f kl %.3f loss %.3f %s%n",
@@ -180,11 +180,10 @@ class PpoLearningTest {
                 c.getInitKlCoef(),
                 new ScoreNormalizer(),
                 List.of());
-        List<PpoTrainer.IterationStats> history = new ArrayList<>();
+        List<IterationStats> history = new ArrayList<>();
         int iterations = 12;
         for (int i = 0; i < iterations; i++) {
-          PpoTrainer.IterationStats s =
-              trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
+          IterationStats s = trainer.iterate(TinyTasks.letterPrompts(32, i * 32), 100 + i);
           history.add(s);
           System.out.printf(
               Locale.ROOT,
@@ -208,7 +207,7 @@ class PpoLearningTest {
         double before = (history.get(0).meanReward() + history.get(1).meanReward()) / 2;
         double after =
             history.subList(iterations - 4, iterations).stream()
-                .mapToDouble(PpoTrainer.IterationStats::meanReward)
+                .mapToDouble(IterationStats::meanReward)
                 .average()
                 .orElseThrow();
         assertTrue(
@@ -222,13 +221,13 @@ class PpoLearningTest {
         // under the target and no single batch may exceed twice it (a run-away policy would)
         double last4 =
             history.subList(iterations - 4, iterations).stream()
-                .mapToDouble(PpoTrainer.IterationStats::kl)
+                .mapToDouble(IterationStats::kl)
                 .average()
                 .orElseThrow();
         assertTrue(
             last4 < c.getKlTarget(),
             "mean KL of the last 4 iterations " + last4 + " over the target " + c.getKlTarget());
-        for (PpoTrainer.IterationStats s : history) {
+        for (IterationStats s : history) {
           assertTrue(
               s.kl() < 2 * c.getKlTarget(),
               "one batch's KL " + s.kl() + " over twice the target " + c.getKlTarget());

@@ -18,11 +18,11 @@ import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
-import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
+import dev.flywheel.policy.train.ValueInitialisation;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
@@ -250,7 +250,7 @@ final class RlRound {
             "value_init",
             value == null
                 ? "none"
-                : PpoTrainer.valueFromRewardModel(
+                : ValueInitialisation.fromRewardModel(
                         ppoConfig.getValueInit(), policy, rmLoaded.reward())
                     ? "reward_model_v" + rm.getVersion()
                     : "policy_v" + base.getVersion());

@@ -91,7 +91,7 @@ public interface PolicyOptimizer {
         ptxData);
   }
 
-  /** A value model when the algorithm needs one ({@link PpoTrainer#initValue}), else null. */
+  /** A value model when the algorithm needs one ({@link ValueInitialisation#create}), else null. */
   static ValueModel initValue(
       PpoConfig config,
       PolicyModel policy,
@@ -100,7 +100,7 @@ public interface PolicyOptimizer {
       double rewardScale,
       NDManager manager) {
     return needsValueModel(config)
-        ? PpoTrainer.initValue(
+        ? ValueInitialisation.create(
             config.getValueInit(), policy, rewardModel, rewardOffset, rewardScale, manager)
         : null;
   }

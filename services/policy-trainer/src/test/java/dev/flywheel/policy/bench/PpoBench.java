@@ -15,6 +15,7 @@ import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
+import dev.flywheel.policy.train.ValueInitialisation;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -99,7 +100,7 @@ public final class PpoBench {
           ppo.getPpoEpochs(),
           ppo.getPpoEpochs() * ((batch + ppo.getMiniBatchSize() - 1) / ppo.getMiniBatchSize()));
       try (ValueModel value =
-          PpoTrainer.initValue(PpoConfig.ValueInit.REWARD_MODEL, policy, rm, 0, 1, manager)) {
+          ValueInitialisation.create(PpoConfig.ValueInit.REWARD_MODEL, policy, rm, 0, 1, manager)) {
         PpoTrainer trainer =
             new PpoTrainer(
                 ppo,

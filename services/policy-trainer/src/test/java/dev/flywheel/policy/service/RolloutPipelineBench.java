@@ -19,6 +19,7 @@ import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SourcedRollout;
+import dev.flywheel.policy.train.ValueInitialisation;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.nio.file.Path;
@@ -201,7 +202,7 @@ public final class RolloutPipelineBench {
     try (PolicyModel policy = PolicyModel.create(GptConfig.small(), manager);
         PolicyModel reference = PolicyModel.create(GptConfig.small(), manager);
         ValueModel value =
-            PpoTrainer.initValue(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager)) {
+            ValueInitialisation.create(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager)) {
       reference.copyTrunkFrom(policy);
       PpoTrainer trainer =
           new PpoTrainer(

@@ -188,7 +188,7 @@ class OffPolicyCorrectionTest {
       Engine.getInstance().setRandomSeed(6);
       policy = PolicyModel.create(config, manager);
       reference = PolicyModel.create(config, manager);
-      value = PpoTrainer.initValue(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager);
+      value = ValueInitialisation.create(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager);
     }
 
     PpoTrainer trainer(PpoConfig c) {

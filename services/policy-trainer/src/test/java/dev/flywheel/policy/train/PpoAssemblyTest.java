@@ -253,7 +253,8 @@ class PpoAssemblyTest {
             java.util.Arrays.fill(s, 1f);
             return s;
           };
-      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, 1, manager)) {
+      try (ValueModel value =
+          ValueInitialisation.create(c.getValueInit(), policy, null, 0, 1, manager)) {
         // a reference that differs from the policy, so the KL is not zero
         PpoTrainer trainer =
             new PpoTrainer(
@@ -276,7 +277,8 @@ class PpoAssemblyTest {
       }
       c.setKlControl(PpoConfig.KlControl.FIXED);
       c.setInitKlCoef(0.02);
-      try (ValueModel value = PpoTrainer.initValue(c.getValueInit(), policy, null, 0, 1, manager)) {
+      try (ValueModel value =
+          ValueInitialisation.create(c.getValueInit(), policy, null, 0, 1, manager)) {
         PpoTrainer trainer =
             new PpoTrainer(
                 c,
@@ -322,14 +324,15 @@ class PpoAssemblyTest {
       // InstructGPT: V starts as the reward model (trunk and head), here minus the offset, so V at
       // the final EOS equals the offset-corrected score
       try (ValueModel value =
-              PpoTrainer.initValue(
+              ValueInitialisation.create(
                   PpoConfig.ValueInit.REWARD_MODEL, policy, rm, offset, 1, manager);
           InferenceSession s = InferenceSession.open(value)) {
         int[] seq = {B, U, 'h', 'i', E, A, 'o', 'k', E};
         TokenBatch batch = TokenBatch.of(s.manager(), List.of(seq), TokenBatch.Side.RIGHT);
         float[] v = value.values(batch.tokens(), batch.mask(), false).toFloatArray();
         assertEquals(raw - offset, v[seq.length - 1], 1e-4);
-        assertTrue(PpoTrainer.valueFromRewardModel(PpoConfig.ValueInit.REWARD_MODEL, policy, rm));
+        assertTrue(
+            ValueInitialisation.fromRewardModel(PpoConfig.ValueInit.REWARD_MODEL, policy, rm));
       }
 
       // score-normalization reward-model: the scorer and the value model's starting head use the
@@ -339,7 +342,7 @@ class PpoAssemblyTest {
           new RewardModelScorer(rm, offset, scale).score(List.of(prompt), List.of(response));
       assertEquals((raw - offset) / scale, unit[0], 1e-4);
       try (ValueModel value =
-              PpoTrainer.initValue(
+              ValueInitialisation.create(
                   PpoConfig.ValueInit.REWARD_MODEL, policy, rm, offset, scale, manager);
           InferenceSession s = InferenceSession.open(value)) {
         int[] seq = {B, U, 'h', 'i', E, A, 'o', 'k', E};
@@ -363,7 +366,7 @@ class PpoAssemblyTest {
     try (PolicyModel policy = PolicyModel.create(config, manager);
         PolicyModel reference = PolicyModel.create(config, manager);
         ValueModel value =
-            PpoTrainer.initValue(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager)) {
+            ValueInitialisation.create(PpoConfig.ValueInit.POLICY, policy, null, 0, 1, manager)) {
       PpoConfig c = new PpoConfig();
       c.setRolloutBatchSize(8);
       c.setMiniBatchSize(4);

@@ -117,8 +117,8 @@ public final class GroupAdvantages {
 
   /** In place: zero mean, unit standard deviation (left alone when the spread is ~0). */
   private static void whiten(float[] x) {
-    double m = PpoTrainer.mean(x);
-    double sd = PpoTrainer.std(x);
+    double m = ArrayStats.mean(x);
+    double sd = ArrayStats.std(x);
     if (sd < 1e-8) {
       return;
     }

@@ -220,8 +220,8 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
     extra.put("dpo_accuracy", steps == 0 ? Double.NaN : sums[2] / n);
     float[] raw = scored.scores();
     return new IterationStats(
-        PpoTrainer.mean(raw),
-        PpoTrainer.std(raw),
+        ArrayStats.mean(raw),
+        ArrayStats.std(raw),
         klSum / rollout.batchSize(),
         config.getDpoBeta(),
         Double.NaN,

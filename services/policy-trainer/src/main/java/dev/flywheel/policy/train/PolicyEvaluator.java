@@ -90,9 +90,9 @@ public final class PolicyEvaluator {
     Sampled base = sample(sft, rows, seed, cache);
 
     return new Result(
-        PpoTrainer.mean(mine.scores),
-        PpoTrainer.mean(prev.scores),
-        PpoTrainer.mean(base.scores),
+        ArrayStats.mean(mine.scores),
+        ArrayStats.mean(prev.scores),
+        ArrayStats.mean(base.scores),
         winRate(mine.scores, prev.scores),
         winRate(mine.scores, base.scores),
         meanKl(mine.rollout, sft),

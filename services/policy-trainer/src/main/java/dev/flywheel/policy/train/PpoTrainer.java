@@ -219,8 +219,8 @@ public final class PpoTrainer implements PolicyOptimizer {
     kl.update(adv.meanSequenceKl(), rollout.batchSize());
 
     return new IterationStats(
-        mean(rawScores),
-        std(rawScores),
+        ArrayStats.mean(rawScores),
+        ArrayStats.std(rawScores),
         adv.meanSequenceKl(),
         beta,
         update.entropy,
@@ -231,7 +231,7 @@ public final class PpoTrainer implements PolicyOptimizer {
         values == null ? Double.NaN : update.valueClipFraction,
         values == null
             ? Double.NaN
-            : explainedVariance(values, adv.returns(), rollout.actionMaskArray()),
+            : ArrayStats.explainedVariance(values, adv.returns(), rollout.actionMaskArray()),
         update.ptxLoss,
         (double) rollout.responseTokens() / rollout.batchSize(),
         rollout.eosRate(),
@@ -495,55 +495,6 @@ public final class PpoTrainer implements PolicyOptimizer {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
-
-  /** 1 − Var(returns − values) / Var(returns) over the masked entries (1 is a perfect critic). */
-  static double explainedVariance(float[] values, float[] returns, float[] mask) {
-    double n = 0;
-    double sr = 0;
-    double sd = 0;
-    for (int i = 0; i < mask.length; i++) {
-      if (mask[i] > 0) {
-        n++;
-        sr += returns[i];
-        sd += returns[i] - values[i];
-      }
-    }
-    if (n < 2) {
-      return Double.NaN;
-    }
-    double mr = sr / n;
-    double md = sd / n;
-    double vr = 0;
-    double vd = 0;
-    for (int i = 0; i < mask.length; i++) {
-      if (mask[i] > 0) {
-        vr += (returns[i] - mr) * (returns[i] - mr);
-        double d = returns[i] - values[i] - md;
-        vd += d * d;
-      }
-    }
-    return vr == 0 ? Double.NaN : 1 - vd / vr;
-  }
-
-  static double mean(float[] x) {
-    double s = 0;
-    for (float v : x) {
-      s += v;
-    }
-    return x.length == 0 ? Double.NaN : s / x.length;
-  }
-
-  static double std(float[] x) {
-    if (x.length < 2) {
-      return 0;
-    }
-    double m = mean(x);
-    double s = 0;
-    for (float v : x) {
-      s += (v - m) * (v - m);
-    }
-    return Math.sqrt(s / (x.length - 1));
-  }
 
   private static int[] shuffled(int n, Random random) {
     int[] order = range(0, n);

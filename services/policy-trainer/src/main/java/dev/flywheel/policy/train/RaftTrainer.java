@@ -179,11 +179,11 @@ public final class RaftTrainer implements PolicyOptimizer {
     extra.put("raft_kept", (double) chosen.size());
     // how far above the batch's mean score the kept responses are: what the selection buys
     extra.put(
-        "raft_kept_score_gain", chosenScore / Math.max(1, best.length) - PpoTrainer.mean(raw));
+        "raft_kept_score_gain", chosenScore / Math.max(1, best.length) - ArrayStats.mean(raw));
     extra.put("raft_kept_loss", steps == 0 ? Double.NaN : sums[0] / n);
     return new IterationStats(
-        PpoTrainer.mean(raw),
-        PpoTrainer.std(raw),
+        ArrayStats.mean(raw),
+        ArrayStats.std(raw),
         klSum / rollout.batchSize(),
         0,
         Double.NaN,

@@ -160,7 +160,7 @@ class PpoLearningTest {
                   c,
                   999)
               .scores();
-      return PpoTrainer.mean(scores);
+      return ArrayStats.mean(scores);
     }
   }
 

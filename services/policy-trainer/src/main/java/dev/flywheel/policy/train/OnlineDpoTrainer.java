@@ -155,10 +155,7 @@ public final class OnlineDpoTrainer implements PolicyOptimizer {
         Learner.StepResult result =
             learner.step(
                 (sm, i) -> {
-                  List<int[]> sub =
-                      step.subList(
-                          i * step.size() / micro,
-                          Math.max((i + 1) * step.size() / micro, i * step.size() / micro + 1));
+                  List<int[]> sub = Batches.micro(step, i, micro);
                   int p = sub.size();
                   int[] rows = new int[2 * p];
                   float[] chosenRef = new float[p];

@@ -337,7 +337,7 @@ public final class PpoTrainer implements PolicyOptimizer {
     int b = rollout.batchSize();
     try (InferenceMode ignored = InferenceMode.enter()) {
       for (int from = 0; from < b; from += INFERENCE_CHUNK) {
-        int[] rows = range(from, Math.min(b, from + INFERENCE_CHUNK));
+        int[] rows = Batches.range(from, Math.min(b, from + INFERENCE_CHUNK));
         try (NDManager m = parent.newSubManager()) {
           f.apply(m, rows, rollout.lengthOf(rows));
         }
@@ -384,7 +384,7 @@ public final class PpoTrainer implements PolicyOptimizer {
     Random random = new Random(seed ^ 0x5DEECE66DL);
     outer:
     for (int epoch = 0; epoch < config.getPpoEpochs(); epoch++) {
-      int[] order = shuffled(b, random);
+      int[] order = Batches.shuffled(b, random);
       for (int from = 0; from < b; from += mb) {
         int[] rows = Arrays.copyOfRange(order, from, Math.min(b, from + mb));
         double approxKl = step(rollout, rows, values, refLogProbs, adv, random, stats);
@@ -420,7 +420,7 @@ public final class PpoTrainer implements PolicyOptimizer {
     Learner.StepResult result =
         learner.step(
             (sm, i) -> {
-              int[] sub = chunk(rows, i, micro);
+              int[] sub = Batches.micro(rows, i, micro);
               int len = rollout.lengthOf(sub);
               NDArray tokens = rollout.tokens(sm, sub, len);
               NDArray padding = rollout.paddingMask(sm, sub, len);
@@ -492,32 +492,5 @@ public final class PpoTrainer implements PolicyOptimizer {
     stats.ratioSkipped += sums[7] > 0 ? 1 : 0;
     stats.nonFinite += result.skipped() ? 1 : 0;
     return sums[4];
-  }
-
-  // ---- helpers -------------------------------------------------------------------------------
-
-  private static int[] shuffled(int n, Random random) {
-    int[] order = range(0, n);
-    for (int i = n - 1; i > 0; i--) {
-      int j = random.nextInt(i + 1);
-      int t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    return order;
-  }
-
-  private static int[] range(int from, int to) {
-    int[] out = new int[to - from];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = from + i;
-    }
-    return out;
-  }
-
-  private static int[] chunk(int[] rows, int index, int count) {
-    int from = index * rows.length / count;
-    int to = (index + 1) * rows.length / count;
-    return Arrays.copyOfRange(rows, from, Math.max(to, from + 1));
   }
 }

@@ -151,10 +151,7 @@ public final class RaftTrainer implements PolicyOptimizer {
         Learner.StepResult result =
             learner.step(
                 (sm, i) -> {
-                  List<SftExample> sub =
-                      step.subList(
-                          i * step.size() / micro,
-                          Math.max((i + 1) * step.size() / micro, i * step.size() / micro + 1));
+                  List<SftExample> sub = Batches.micro(step, i, micro);
                   NDArray own = PtxTerm.sftLoss(policy, sm, sub);
                   NDArray loss = own;
                   List<SftExample> part = PtxTerm.part(ptxBatch, i, micro);

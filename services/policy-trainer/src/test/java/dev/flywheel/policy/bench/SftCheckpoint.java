@@ -35,6 +35,20 @@ final class SftCheckpoint {
       int evalEvery,
       NDManager manager)
       throws IOException {
+    return trainOrLoad(
+        dir, config, demonstrations, steps, new SftConfig().getEpochs(), evalEvery, manager);
+  }
+
+  /** The same with {@code epochs} in place of the SFT trainer's default (16). */
+  static Path trainOrLoad(
+      Path dir,
+      GptConfig config,
+      List<Demonstrations.Demonstration> demonstrations,
+      int steps,
+      int epochs,
+      int evalEvery,
+      NDManager manager)
+      throws IOException {
     if (Files.exists(dir.resolve(ModelArtifacts.MANIFEST))) {
       return dir;
     }
@@ -51,6 +65,7 @@ final class SftCheckpoint {
               .toList();
       SftConfig sftConfig = new SftConfig();
       sftConfig.setMaxSteps(steps);
+      sftConfig.setEpochs(epochs);
       sftConfig.setEvalEvery(evalEvery);
       SftTrainer.Result r =
           new SftTrainer(sftConfig)

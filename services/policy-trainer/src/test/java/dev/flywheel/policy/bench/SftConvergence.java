@@ -12,6 +12,7 @@ import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.policy.bench.HeldOutEvaluation.Gold;
+import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
@@ -35,15 +36,19 @@ import java.util.SplittableRandom;
  *     -Dexec.args="--seed 1 --eval-fraction 0.3 --sft steps=600;steps=1800;demos=4000,steps=3600;trunk=6x192,steps=1800"
  * </pre>
  *
- * <p>A setting is {@code steps=<max steps>,demos=<count>,trunk=<policy|LxW>,es=<eval-every>}
- * (defaults 1,800 steps, 2,000 demonstrations, the policy's 4×128 shape, no early stopping). The
- * SFT trainer's schedule (16 epochs, cosine decay to the cap) is the service's; 2,000
- * demonstrations × 16 epochs at batch 16 are ~1,800 steps, so a longer run needs more
- * demonstrations. Policies are cached under {@code --cache} with {@link LoopExperiment}'s names, so
- * the two benchmarks share them. Every row after the first is also compared with the first, paired
- * over held-out prompts with a 95% bootstrap interval.
+ * <p>A setting is {@code steps=<max
+ * steps>,demos=<count>,epochs=<n>,trunk=<policy|LxW>,es=<eval-every>} (defaults 1,800 steps, 2,000
+ * demonstrations, 16 epochs, the policy's 4×128 shape, no early stopping). The SFT trainer's
+ * schedule (cosine decay to the end) is the service's; 2,000 demonstrations × 16 epochs at batch 16
+ * are ~1,800 steps, so a longer run needs more demonstrations or more epochs — the two are the
+ * control for each other at an equal number of steps. Policies are cached under {@code --cache}
+ * with {@link LoopExperiment}'s names, so the two benchmarks share them. Every row after the first
+ * is also compared with the first, paired over held-out prompts with a 95% bootstrap interval.
  */
 public final class SftConvergence {
+
+  /** The SFT trainer's epochs (InstructGPT's 16): the step cap binds before them unless raised. */
+  private static final int DEFAULT_EPOCHS = new SftConfig().getEpochs();
 
   /** The demonstrators' imperfect styles, in the share the demonstrations mix them. */
   private static final List<Style> IMPERFECT = List.of(Style.VERBOSE, Style.IMPOLITE, Style.WRONG);
@@ -51,10 +56,11 @@ public final class SftConvergence {
   private SftConvergence() {}
 
   /** One SFT policy to train and score. */
-  record Setting(String spec, int steps, int demos, String trunk, int evalEvery) {
+  record Setting(String spec, int steps, int demos, int epochs, String trunk, int evalEvery) {
     static Setting parse(String spec) {
       int steps = 1800;
       int demos = 2000;
+      int epochs = DEFAULT_EPOCHS;
       String trunk = RewardTrunk.POLICY;
       int evalEvery = 0;
       for (String part : spec.split(",")) {
@@ -65,6 +71,7 @@ public final class SftConvergence {
         switch (kv[0]) {
           case "steps" -> steps = Integer.parseInt(kv[1]);
           case "demos" -> demos = Integer.parseInt(kv[1]);
+          case "epochs" -> epochs = Integer.parseInt(kv[1]);
           case "trunk" -> trunk = kv[1];
           case "es" -> evalEvery = Integer.parseInt(kv[1]);
           default ->
@@ -73,12 +80,14 @@ public final class SftConvergence {
         }
       }
       RewardTrunk.shape(GptConfig.small(), trunk); // fails now on a bad shape, not after training
-      return new Setting(spec, steps, demos, trunk, evalEvery);
+      return new Setting(spec, steps, demos, epochs, trunk, evalEvery);
     }
 
     String cacheName(long seed, double evalFraction) {
       String name = LoopExperimentOptions.sftName(seed, demos, steps, evalEvery, evalFraction);
-      return trunk.equals(RewardTrunk.POLICY) ? name : name + "-trunk" + trunk;
+      return name
+          + (epochs == DEFAULT_EPOCHS ? "" : "-epochs" + epochs)
+          + (trunk.equals(RewardTrunk.POLICY) ? "" : "-trunk" + trunk);
     }
   }
 
@@ -120,6 +129,7 @@ public final class SftConvergence {
                 RewardTrunk.shape(GptConfig.small(), s.trunk()),
                 demonstrations,
                 s.steps(),
+                s.epochs(),
                 s.evalEvery(),
                 manager);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;

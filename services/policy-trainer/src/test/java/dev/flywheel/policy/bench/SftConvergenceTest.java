@@ -18,6 +18,7 @@ class SftConvergenceTest {
     assertEquals(2000, defaults.demos());
     assertEquals(RewardTrunk.POLICY, defaults.trunk());
     assertEquals(0, defaults.evalEvery());
+    assertEquals(16, defaults.epochs());
     // the name LoopExperiment gives the same SFT policy: the two benchmarks share the cache
     LoopExperimentOptions loop =
         LoopExperimentOptions.parse(
@@ -30,6 +31,9 @@ class SftConvergenceTest {
     assertEquals(7200, s.steps());
     assertEquals(100, s.evalEvery());
     assertEquals("sft-1-8000-7200-es100-ef0.3-trunk6x192", s.cacheName(1, 0.3));
+    assertEquals(
+        "sft-1-2000-3600-ef0.3-epochs32",
+        SftConvergence.Setting.parse("steps=3600,epochs=32").cacheName(1, 0.3));
   }
 
   @Test

@@ -92,7 +92,8 @@ record LoopExperimentOptions(
         arg(args, "--compare", ""));
   }
 
-  private static String arg(String[] args, String name, String fallback) {
+  /** The value after {@code name} on the command line, else {@code fallback}. */
+  static String arg(String[] args, String name, String fallback) {
     for (int i = 0; i < args.length - 1; i++) {
       if (args[i].equals(name)) {
         return args[i + 1];

@@ -1,5 +1,7 @@
 package dev.flywheel.policy.bench;
 
+import static dev.flywheel.policy.bench.LoopExperimentOptions.arg;
+
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.model.ChatTemplate;
@@ -190,14 +192,5 @@ public final class PpoBench {
       }
     }
     return out;
-  }
-
-  private static String arg(String[] args, String name, String fallback) {
-    for (int i = 0; i + 1 < args.length; i++) {
-      if (args[i].equals(name)) {
-        return args[i + 1];
-      }
-    }
-    return fallback;
   }
 }

@@ -2,6 +2,7 @@ package dev.flywheel.policy.bench;
 
 import static dev.flywheel.policy.bench.HeldOutEvaluation.gold;
 import static dev.flywheel.policy.bench.HeldOutEvaluation.pairedDifference;
+import static dev.flywheel.policy.bench.LoopExperimentOptions.arg;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
@@ -18,7 +19,6 @@ import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.Style;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -196,11 +196,5 @@ public final class SftConvergence {
       mix += ((1 - share) * g + share * imperfect) / prompts.size();
     }
     return String.format(Locale.ROOT, "%.3f (the good answer alone %.3f)", mix, good);
-  }
-
-  private static String arg(String[] args, String name, String fallback) {
-    List<String> list = new ArrayList<>(List.of(args));
-    int i = list.indexOf(name);
-    return i >= 0 && i + 1 < list.size() ? list.get(i + 1) : fallback;
   }
 }

@@ -55,8 +55,10 @@ import org.junit.jupiter.api.Timeout;
  * is killed with SIGKILL while it answers a request of the RL round (and left dead); the test then
  * proves the round resumed, no ranking was lost or duplicated, every RL iteration trained on
  * exactly one worker batch with none lost, checks lineage, and that the PPO policy's mean gold
- * score on held-out prompts beats the SFT policy's (32 answers per prompt at the loop's
- * temperature; the held-out labeler's win rate and the greedy scores are reported).
+ * score on held-out prompts beats its own SFT parent's — its KL reference, which with {@code
+ * sft-continue} is usually a later SFT version than the first (32 answers per prompt at the loop's
+ * temperature; the first SFT version, the held-out labeler's win rate and the greedy scores are
+ * reported).
  */
 @Timeout(value = 30, unit = java.util.concurrent.TimeUnit.MINUTES)
 class FlywheelLoopTest {
@@ -286,44 +288,53 @@ class FlywheelLoopTest {
     assertLineage(ppo, sftVersion);
     assertRolloutsFromTheWorkers(registry, ppo, victim);
 
-    // judged as served: 32 answers per held-out prompt at the loop's temperature
-    EvaluationReport report =
-        simulator.evaluation().evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
+    // judged as served: 32 answers per held-out prompt at the loop's temperature, against the PPO
+    // version's own SFT parent (its KL reference: with sft-continue a later SFT version than the
+    // first, so the first SFT is scored as well, to show what SFT's own further rounds added)
+    long parentSft = ppo.path("hyperparameters").path("reference_version").asLong(sftVersion);
+    List<Long> judged = List.of(sftVersion, parentSft, ppoVersion);
+    EvaluationReport report = simulator.evaluation().evaluateVersions(judged, parentSft);
     log("\n" + report.table());
     EvaluationReport greedy =
         simulator
             .evaluation(simulator.evaluation().settings().greedy())
-            .evaluateVersions(List.of(sftVersion, ppoVersion), sftVersion);
+            .evaluateVersions(judged, parentSft);
     log("\n" + greedy.table());
     EvaluationReport.VersionScore ppoScore = report.version(ppoVersion).orElseThrow();
-    EvaluationReport.VersionScore sftScore = report.version(sftVersion).orElseThrow();
+    EvaluationReport.VersionScore parentScore = report.version(parentSft).orElseThrow();
+    EvaluationReport.VersionScore firstScore = report.version(sftVersion).orElseThrow();
     mark(
         String.format(
-            "held-out gold (%d prompts x %d samples, temperature %.1f): SFT %.3f, PPO %.3f; "
-                + "PPO win rate vs SFT %.3f (held-out labeler); greedy: SFT %.3f, PPO %.3f",
+            "held-out gold (%d prompts x %d samples, temperature %.1f): first SFT v%d %.3f, "
+                + "PPO's SFT parent v%d %.3f, PPO v%d %.3f; PPO win rate vs its parent %.3f "
+                + "(held-out labeler); greedy: first SFT %.3f, SFT parent %.3f, PPO %.3f",
             report.heldOutPrompts(),
             report.samples(),
             report.temperature(),
-            sftScore.meanGold(),
+            sftVersion,
+            firstScore.meanGold(),
+            parentSft,
+            parentScore.meanGold(),
+            ppoVersion,
             ppoScore.meanGold(),
             ppoScore.winRate(),
             greedy.version(sftVersion).orElseThrow().meanGold(),
+            greedy.version(parentSft).orElseThrow().meanGold(),
             greedy.version(ppoVersion).orElseThrow().meanGold()));
-    assertEquals(
-        report.heldOutPrompts() * report.samples(),
-        ppoScore.answered(),
-        "PPO answered every held-out prompt");
-    assertEquals(
-        report.heldOutPrompts() * report.samples(),
-        sftScore.answered(),
-        "SFT answered every held-out prompt");
+    for (EvaluationReport.VersionScore score : List.of(ppoScore, parentScore, firstScore)) {
+      assertEquals(
+          report.heldOutPrompts() * report.samples(),
+          score.answered(),
+          "v" + score.version() + " answered every held-out prompt");
+    }
     assertTrue(
-        ppoScore.comparisons() > 0 && !Double.isNaN(ppoScore.winRate()), "PPO judged against SFT");
+        ppoScore.comparisons() > 0 && !Double.isNaN(ppoScore.winRate()),
+        "PPO judged against its SFT parent");
     assertTrue(
-        ppoScore.meanGold() > sftScore.meanGold(),
+        ppoScore.meanGold() > parentScore.meanGold(),
         String.format(
-            "the PPO policy's held-out gold %.3f beats the SFT policy's %.3f",
-            ppoScore.meanGold(), sftScore.meanGold()));
+            "the PPO policy's held-out gold %.3f beats its own SFT parent v%d's %.3f",
+            ppoScore.meanGold(), parentSft, parentScore.meanGold()));
     passed = true;
   }
 

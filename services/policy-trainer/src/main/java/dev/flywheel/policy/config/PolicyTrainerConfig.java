@@ -39,6 +39,7 @@ public class PolicyTrainerConfig {
   private int minDemonstrations = 16;
   private boolean sftRetrain = true;
   private int sftRetrainMinNew = 100;
+  private boolean sftContinue = true;
   private int maxDemonstrations = 100_000;
   private int sftCheckpointEvery = 100;
 
@@ -74,6 +75,7 @@ public class PolicyTrainerConfig {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("auto-promote", String.valueOf(autoPromote));
     m.put("model-preset", modelPreset);
+    m.put("sft-continue", String.valueOf(sftContinue));
     m.put("prompt-eval-fraction", String.valueOf(promptEvalFraction));
     m.put("transcript-window", String.valueOf(transcriptWindow));
     m.put("builtin-prompts", String.valueOf(builtinPrompts));
@@ -256,6 +258,20 @@ public class PolicyTrainerConfig {
 
   public void setSftRetrainMinNew(int v) {
     sftRetrainMinNew = v;
+  }
+
+  /**
+   * Go on training the latest SFT version in further rounds on the same demonstrations when the
+   * loop would otherwise wait, until {@code sft.epochs} are done or its eval loss stops improving
+   * ({@link dev.flywheel.policy.train.SftContinuation}): {@code sft.max-steps} caps one round, not
+   * SFT.
+   */
+  public boolean isSftContinue() {
+    return sftContinue;
+  }
+
+  public void setSftContinue(boolean v) {
+    sftContinue = v;
   }
 
   /** Most recent demonstrations kept in memory for SFT and PPO-ptx. */

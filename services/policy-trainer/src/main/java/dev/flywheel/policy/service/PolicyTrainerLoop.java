@@ -65,6 +65,11 @@ import org.slf4j.LoggerFactory;
  *       training.comparisons} read): a base policy exists and {@code dpo.round-min-groups} TRAIN
  *       comparison groups arrived beyond the {@code training.comparisons} data of the latest DPO
  *       version (all of them before the first). No reward model is needed.
+ *   <li><b>Continued SFT</b> ({@code sft-continue}): when none of the above is due, a round on the
+ *       same demonstrations warm from the latest SFT version, unless that version was continued
+ *       already (a REJECTED continuation ends the chain), stopped early, did not improve its
+ *       parent's held-out loss, or brought the chain to {@code sft.epochs}: {@link
+ *       dev.flywheel.policy.train.SftContinuation}.
  * </ol>
  *
  * <h2>Statuses</h2>
@@ -289,7 +294,14 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
         new InputFeed(kafka, config, policies, rewards, versionStart, prompts, comparisons, status);
     scheduler =
         new RoundScheduler(
-            config, policies, rewards, prompts, feed, dpo ? dpoConfig : null, comparisons);
+            config,
+            sftConfig,
+            policies,
+            rewards,
+            prompts,
+            feed,
+            dpo ? dpoConfig : null,
+            comparisons);
     output =
         new PolicyPublisher(
             config, manager, store, checkpoints, publisher, policies, status, events);
@@ -438,7 +450,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
           c.state().step(),
           c.directory());
       if (kind.equals("sft")) {
-        sftRound.run(c);
+        sftRound.run(c, false);
       } else if (kind.equals("ppo") && ppoConfig.getAlgorithm().isRl() && rlRound.resumable(c)) {
         rlRound.run(c);
       } else if (kind.equals(DpoRound.KIND) && dpoRound != null && dpoRound.resumable(c)) {
@@ -453,7 +465,9 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     if (decision == RoundScheduler.Decision.WAIT) {
       events.idle();
     } else if (decision == RoundScheduler.Decision.SFT) {
-      sftRound.run(null);
+      sftRound.run(null, false);
+    } else if (decision == RoundScheduler.Decision.SFT_CONTINUE) {
+      sftRound.run(null, true);
     } else if (decision == RoundScheduler.Decision.RL || decision == RoundScheduler.Decision.DPO) {
       String pair = scheduler.currentPair();
       try {

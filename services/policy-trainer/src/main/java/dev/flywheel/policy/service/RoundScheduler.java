@@ -7,6 +7,8 @@ import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PromptPool;
+import dev.flywheel.policy.train.SftConfig;
+import dev.flywheel.policy.train.SftContinuation;
 import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
 import java.time.Duration;
@@ -30,6 +32,7 @@ final class RoundScheduler {
   private static final Logger LOG = LoggerFactory.getLogger(RoundScheduler.class);
 
   private final PolicyTrainerConfig config;
+  private final SftConfig sft;
   private final VersionLedger<PolicyVersion> policies;
   private final VersionLedger<RewardModelVersion> rewards;
   private final PromptPool prompts;
@@ -41,11 +44,12 @@ final class RoundScheduler {
 
   RoundScheduler(
       PolicyTrainerConfig config,
+      SftConfig sft,
       VersionLedger<PolicyVersion> policies,
       VersionLedger<RewardModelVersion> rewards,
       PromptPool prompts,
       InputFeed feed) {
-    this(config, policies, rewards, prompts, feed, null, null);
+    this(config, sft, policies, rewards, prompts, feed, null, null);
   }
 
   /**
@@ -55,6 +59,7 @@ final class RoundScheduler {
    */
   RoundScheduler(
       PolicyTrainerConfig config,
+      SftConfig sft,
       VersionLedger<PolicyVersion> policies,
       VersionLedger<RewardModelVersion> rewards,
       PromptPool prompts,
@@ -65,6 +70,7 @@ final class RoundScheduler {
       throw new IllegalArgumentException("DPO needs both its settings and its comparison groups");
     }
     this.config = config;
+    this.sft = sft;
     this.policies = policies;
     this.rewards = rewards;
     this.prompts = prompts;
@@ -75,8 +81,13 @@ final class RoundScheduler {
 
   /** What the loop should do next. */
   enum Decision {
-    /** a first or further SFT round */
+    /** a first SFT round, or a further one on new demonstrations */
     SFT,
+    /**
+     * a further SFT round on the same demonstrations, continuing the latest SFT version ({@code
+     * sft-continue}), when there is nothing else to do
+     */
+    SFT_CONTINUE,
     /** an RL round against the accepted reward model */
     RL,
     /** a DPO round on the comparison groups ({@code ppo.algorithm=dpo}, instead of RL) */
@@ -119,9 +130,29 @@ final class RoundScheduler {
         && newDemonstrations(latestSft.get()) >= config.getSftRetrainMinNew()) {
       return Decision.SFT;
     }
-    if (dpo != null) {
-      return decideDpo();
+    Decision next = dpo != null ? decideDpo() : decideRl();
+    return next == Decision.WAIT && continues(latestSft.get()) ? Decision.SFT_CONTINUE : next;
+  }
+
+  /**
+   * With {@code sft-continue}: true when {@code sft} is not yet continued (no SFT version, of any
+   * status, names it as parent: a REJECTED continuation ends the chain too) and {@link
+   * SftContinuation#verdict} on its metrics says the chain goes on.
+   */
+  boolean continues(PolicyVersion latestSft) {
+    if (!config.isSftContinue()) {
+      return false;
     }
+    long v = latestSft.getVersion();
+    boolean continued =
+        policies.versions().values().stream()
+            .anyMatch(p -> p.getStage() == PolicyStage.SFT && p.getParentVersions().contains(v));
+    return !continued
+        && SftContinuation.verdict(latestSft.getMetrics(), sft) == SftContinuation.Verdict.CONTINUE;
+  }
+
+  /** Once SFT has nothing to do on new demonstrations: an RL round, or WAIT. */
+  Decision decideRl() {
     Optional<RewardModelVersion> rm = rewards.latestAccepted();
     Optional<PolicyVersion> base = basePolicy();
     if (rm.isEmpty() || base.isEmpty()) {

@@ -11,6 +11,7 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.SftConfig;
+import dev.flywheel.policy.train.SftContinuation;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.MetricsPublisher;
@@ -75,9 +76,12 @@ final class SftRound {
   }
 
   /**
-   * Trains, evaluates and publishes one SFT version; {@code resume} continues a checkpointed round.
+   * Trains, evaluates and publishes one SFT version; {@code resume} continues a checkpointed round
+   * (which knows whether it was a continuation), {@code continuation} a new round that goes on
+   * training the latest SFT version on the same demonstrations ({@code sft-continue}).
    */
-  void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
+  void run(Checkpoints.Checkpoint resume, boolean continuation)
+      throws IOException, VersionPublisher.PublishException {
     status.phase(PolicyTrainerStatus.Phase.SFT);
     Map<String, String> extra = new LinkedHashMap<>();
     long target;
@@ -86,6 +90,7 @@ final class SftRound {
     if (resume == null) {
       extra.put("kind", "sft");
       extra.put("round_id", UUID.randomUUID().toString());
+      extra.put("continuation", String.valueOf(continuation));
       target = policies.nextVersion();
       base = scheduler.latestSft().orElse(null);
       demoRange = new TreeMap<>();
@@ -107,13 +112,13 @@ final class SftRound {
       }
       demoRange = RoundRanges.decode(extra.get("demo_ranges"));
     }
+    boolean continues = base != null && Boolean.parseBoolean(extra.get("continuation"));
     List<SftTrainer.Demo> demos =
         feed.demos().stream()
             .filter(d -> RoundRanges.contains(demoRange, d.partition(), d.offset()))
             .map(InputFeed.StoredDemo::demo)
             .toList();
     int fromStep = resume == null ? 0 : (int) resume.state().step();
-    SftTrainer trainer = new SftTrainer(sftConfig);
 
     PolicyModel policy;
     LoadedModel loaded = null;
@@ -128,8 +133,16 @@ final class SftRound {
       policy = PolicyModel.create(config.modelConfig(), manager);
     }
     try {
-      int total =
-          trainer.totalSteps(trainer.split(demos, policy.config().contextLength()).get(0).size());
+      int trainExamples =
+          new SftTrainer(sftConfig).split(demos, policy.config().contextLength()).get(0).size();
+      int chainBefore = base == null ? 0 : SftContinuation.chainSteps(base.getMetrics());
+      int chainRound = continues ? SftContinuation.chainRound(base.getMetrics()) + 1 : 0;
+      SftConfig roundConfig =
+          continues
+              ? SftContinuation.roundConfig(sftConfig, chainBefore, chainRound, trainExamples)
+              : sftConfig;
+      SftTrainer trainer = new SftTrainer(roundConfig);
+      int total = trainer.totalSteps(trainExamples);
       LOG.info(
           "SFT round for version {}: {} demonstrations, {} steps from step {}, {} ({})",
           target,
@@ -138,7 +151,13 @@ final class SftRound {
           fromStep,
           base == null
               ? "new root " + config.getModelPreset()
-              : "warm start from v" + base.getVersion(),
+              : (continues ? "continuing v" : "warm start from v")
+                  + base.getVersion()
+                  + " (chain round "
+                  + chainRound
+                  + ", "
+                  + chainBefore
+                  + " steps so far)",
           policy);
       status.round(target, fromStep);
       TrainingProgress progress =
@@ -156,7 +175,7 @@ final class SftRound {
                   public void onStep(int step, int totalSteps, float loss, float learningRate) {
                     progress.step(step, loss, Map.of("lr", learningRate));
                     status.round(roundTarget, step);
-                    if (step % sftConfig.getLogEvery() == 0 || step == totalSteps) {
+                    if (step % roundConfig.getLogEvery() == 0 || step == totalSteps) {
                       metrics.publish(
                           "sft",
                           roundTarget,
@@ -199,8 +218,23 @@ final class SftRound {
 
       status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
       Map<String, Double> m = new LinkedHashMap<>(result.metrics());
-      ModelStatus st = sftStatus(trainer, demos, result, m);
-      Map<String, String> hp = new LinkedHashMap<>(sftConfig.toMap());
+      m.put(SftContinuation.CHAIN_STEPS, (double) chainBefore + result.steps());
+      m.put(SftContinuation.CHAIN_ROUND, (double) chainRound);
+      ModelStatus st;
+      if (continues && !SftContinuation.improved(m, sftConfig)) {
+        // the same demonstrations, the same held-out split: the parent imitates them better, and
+        // must stay the base PPO continues from
+        LOG.info(
+            "SFT version {} continued v{} without improving its held-out loss ({} -> {}): REJECTED, the chain ends",
+            target,
+            base.getVersion(),
+            String.format(Locale.ROOT, "%.4f", result.evalLossBefore()),
+            String.format(Locale.ROOT, "%.4f", result.evalLoss()));
+        st = ModelStatus.REJECTED;
+      } else {
+        st = sftStatus(trainer, demos, result, m);
+      }
+      Map<String, String> hp = new LinkedHashMap<>(roundConfig.toMap());
       hp.putAll(config.toMap());
       hp.put("round_id", extra.get("round_id"));
       hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
@@ -214,6 +248,15 @@ final class SftRound {
       output.publish(
           PolicyStage.SFT, st, parents, null, policy, m, hp, data.toList(), extra.get("round_id"));
       status.sftRoundDone();
+      if (config.isSftContinue() && st != ModelStatus.REJECTED) {
+        LOG.info(
+            "SFT chain after version {}: {} steps of {} ({} epochs): {}",
+            target,
+            chainBefore + result.steps(),
+            SftContinuation.budget(sftConfig, result.trainExamples()),
+            sftConfig.getEpochs(),
+            SftContinuation.verdict(m, sftConfig));
+      }
     } finally {
       if (loaded != null) {
         loaded.close();

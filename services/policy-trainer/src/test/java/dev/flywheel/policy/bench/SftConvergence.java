@@ -38,12 +38,16 @@ import java.util.SplittableRandom;
  *
  * <p>A setting is {@code steps=<max
  * steps>,demos=<count>,epochs=<n>,trunk=<policy|LxW>,es=<eval-every>} (defaults 1,800 steps, 2,000
- * demonstrations, 16 epochs, the policy's 4×128 shape, no early stopping). The SFT trainer's
- * schedule (cosine decay to the end) is the service's; 2,000 demonstrations × 16 epochs at batch 16
- * are ~1,800 steps, so a longer run needs more demonstrations or more epochs — the two are the
- * control for each other at an equal number of steps. Policies are cached under {@code --cache}
- * with {@link LoopExperiment}'s names, so the two benchmarks share them. Every row after the first
- * is also compared with the first, paired over held-out prompts with a 95% bootstrap interval.
+ * demonstrations, 16 epochs, the policy's 4×128 shape, no early stopping), or with {@code
+ * round=<max steps per round>} in place of {@code steps}: the service's {@code sft-continue} chain
+ * ({@link dev.flywheel.policy.train.SftContinuation}) — warm-started rounds of at most that many
+ * steps, each with its own cosine schedule, until the epochs are done or the chain's rule ends it
+ * (with {@code es=100}, the service's early stopping). The SFT trainer's schedule (cosine decay to
+ * the end) is the service's; 2,000 demonstrations × 16 epochs at batch 16 are ~1,800 steps, so a
+ * longer run needs more demonstrations or more epochs — the two are the control for each other at
+ * an equal number of steps. Policies are cached under {@code --cache} with {@link LoopExperiment}'s
+ * names, so the two benchmarks share them. Every row after the first is also compared with the
+ * first, paired over held-out prompts with a 95% bootstrap interval.
  */
 public final class SftConvergence {
 
@@ -56,9 +60,12 @@ public final class SftConvergence {
   private SftConvergence() {}
 
   /** One SFT policy to train and score. */
-  record Setting(String spec, int steps, int demos, int epochs, String trunk, int evalEvery) {
+  record Setting(
+      String spec, int steps, int demos, int epochs, String trunk, int evalEvery, int round) {
     static Setting parse(String spec) {
       int steps = 1800;
+      int round = 0;
+      boolean stepsGiven = false;
       int demos = 2000;
       int epochs = DEFAULT_EPOCHS;
       String trunk = RewardTrunk.POLICY;
@@ -69,7 +76,11 @@ public final class SftConvergence {
           throw new IllegalArgumentException("SFT setting '" + spec + "': '" + part + "'");
         }
         switch (kv[0]) {
-          case "steps" -> steps = Integer.parseInt(kv[1]);
+          case "steps" -> {
+            steps = Integer.parseInt(kv[1]);
+            stepsGiven = true;
+          }
+          case "round" -> round = Integer.parseInt(kv[1]);
           case "demos" -> demos = Integer.parseInt(kv[1]);
           case "epochs" -> epochs = Integer.parseInt(kv[1]);
           case "trunk" -> trunk = kv[1];
@@ -80,12 +91,17 @@ public final class SftConvergence {
         }
       }
       RewardTrunk.shape(GptConfig.small(), trunk); // fails now on a bad shape, not after training
-      return new Setting(spec, steps, demos, epochs, trunk, evalEvery);
+      if (round > 0 && stepsGiven) {
+        throw new IllegalArgumentException(
+            "SFT setting '" + spec + "': 'round' trains until the epochs are done; drop 'steps'");
+      }
+      return new Setting(spec, round > 0 ? round : steps, demos, epochs, trunk, evalEvery, round);
     }
 
     String cacheName(long seed, double evalFraction) {
       String name = LoopExperimentOptions.sftName(seed, demos, steps, evalEvery, evalFraction);
       return name
+          + (round > 0 ? "-chain" : "")
           + (epochs == DEFAULT_EPOCHS ? "" : "-epochs" + epochs)
           + (trunk.equals(RewardTrunk.POLICY) ? "" : "-trunk" + trunk);
     }
@@ -124,14 +140,23 @@ public final class SftConvergence {
         Engine.getInstance().setRandomSeed((int) seed);
         long t0 = System.nanoTime();
         Path dir =
-            SftCheckpoint.trainOrLoad(
-                cache.resolve(s.cacheName(seed, evalFraction)),
-                RewardTrunk.shape(GptConfig.small(), s.trunk()),
-                demonstrations,
-                s.steps(),
-                s.epochs(),
-                s.evalEvery(),
-                manager);
+            s.round() > 0
+                ? SftCheckpoint.trainChainOrLoad(
+                    cache.resolve(s.cacheName(seed, evalFraction)),
+                    RewardTrunk.shape(GptConfig.small(), s.trunk()),
+                    demonstrations,
+                    s.round(),
+                    s.epochs(),
+                    s.evalEvery(),
+                    manager)
+                : SftCheckpoint.trainOrLoad(
+                    cache.resolve(s.cacheName(seed, evalFraction)),
+                    RewardTrunk.shape(GptConfig.small(), s.trunk()),
+                    demonstrations,
+                    s.steps(),
+                    s.epochs(),
+                    s.evalEvery(),
+                    manager);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         try (LoadedModel loaded = ModelArtifacts.load(dir, null, manager)) {
           PolicyModel policy = loaded.policy();

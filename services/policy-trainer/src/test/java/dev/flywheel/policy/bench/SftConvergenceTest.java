@@ -34,6 +34,10 @@ class SftConvergenceTest {
     assertEquals(
         "sft-1-2000-3600-ef0.3-epochs32",
         SftConvergence.Setting.parse("steps=3600,epochs=32").cacheName(1, 0.3));
+    SftConvergence.Setting chain = SftConvergence.Setting.parse("round=600,es=100,epochs=32");
+    assertEquals(600, chain.round());
+    assertEquals("sft-1-2000-es100-ef0.3-chain-epochs32", chain.cacheName(1, 0.3));
+    assertEquals(0, defaults.round(), "one run, not a chain");
   }
 
   @Test
@@ -47,6 +51,11 @@ class SftConvergenceTest {
             IllegalArgumentException.class, () -> SftConvergence.Setting.parse("trunk=6x100"));
     assertTrue(shape.getMessage().contains("6x100"), shape.getMessage());
     assertThrows(IllegalArgumentException.class, () -> SftConvergence.Setting.parse("steps"));
+    IllegalArgumentException both =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SftConvergence.Setting.parse("round=600,steps=1800"));
+    assertTrue(both.getMessage().contains("'round'"), both.getMessage());
   }
 
   @Test

@@ -90,6 +90,7 @@ final class Harness {
     config.setModelPreset("tiny"); // 64-token context
     config.setMinDemonstrations(16);
     config.setSftRetrain(false);
+    config.setSftContinue(false); // SftChainTest turns it on
     config.setPpoSchedule(Duration.ZERO);
     config.setMinTrainPrompts(4);
     config.setPollInterval(Duration.ofMillis(200));

@@ -19,6 +19,7 @@ import dev.flywheel.model.ChatTurn;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.DpoConfig;
 import dev.flywheel.policy.train.PromptPool;
+import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.trainerkit.VersionLedger;
 import java.time.Instant;
 import java.util.List;
@@ -47,11 +48,13 @@ class RoundSchedulerDpoTest {
 
   RoundSchedulerDpoTest() {
     config.setSftRetrain(false);
+    config.setSftContinue(false); // RoundSchedulerSftChainTest
     dpo.setRoundMinGroups(4);
   }
 
   private RoundScheduler dpoScheduler() {
-    return new RoundScheduler(config, policies, rewards, prompts, null, dpo, buffer);
+    return new RoundScheduler(
+        config, new SftConfig(), policies, rewards, prompts, null, dpo, buffer);
   }
 
   @Test
@@ -117,7 +120,7 @@ class RoundSchedulerDpoTest {
     assertTrue(prompts.trainCount() >= config.getMinTrainPrompts());
     assertEquals(
         RoundScheduler.Decision.RL,
-        new RoundScheduler(config, policies, rewards, prompts, null).decide(),
+        new RoundScheduler(config, new SftConfig(), policies, rewards, prompts, null).decide(),
         "the same state without DPO: an RL round");
     assertEquals(RoundScheduler.Decision.WAIT, dpoScheduler().decide(), "DPO waits for groups");
   }

@@ -46,7 +46,7 @@ public final class RlSettings {
         case "ipo" -> c.setDpoLoss(PpoConfig.DpoLoss.IPO);
         case "ls" -> c.setDpoLabelSmoothing(Float.parseFloat(p[1]));
         case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
-        case "zero", "default" -> {}
+        case "zero", "gold", "default" -> {}
         case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
         case "norm" ->
             c.setScoreNormalization(

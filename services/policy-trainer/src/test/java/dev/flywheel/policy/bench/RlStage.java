@@ -27,10 +27,13 @@ import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.simulator.Demonstrations;
+import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -71,9 +74,13 @@ final class RlStage {
 
     /**
      * The setting's reward, divided by {@code settingScale} (reward_scale under {@code
-     * norm=reward-model}, else 1): none at all for a "zero" setting.
+     * norm=reward-model}, else 1): none at all for a "zero" setting; the simulator's gold for a
+     * "gold" one ({@link #goldReward}).
      */
-    RewardFunction forSetting(String setting, double settingScale) {
+    RewardFunction forSetting(String setting, double settingScale, PromptSplit split) {
+      if (setting.contains("gold")) {
+        return goldReward(split, settingScale);
+      }
       // "zero": no reward at all, to tell what PPO-ptx's demonstration loss does by itself
       return setting.contains("zero")
           ? (ps, rs) -> new float[ps.size()]
@@ -83,6 +90,33 @@ final class RlStage {
                   RewardModelTraining.conservativeReward(ensemble, offsets, ensembleK),
                   settingScale);
     }
+  }
+
+  /**
+   * The headroom of RL: the noise-free gold score in place of the reward model, 2 × (gold − 1) —
+   * the ideal answer at 0, as the reward model's offset puts it, and a spread near the reward
+   * model's (its within-group std is ~0.6–0.7 on these policies) so that the same KL settings
+   * apply. What RL reaches with it bounds what any reward model could give it at this KL budget.
+   */
+  static RewardFunction goldReward(PromptSplit split, double settingScale) {
+    Map<String, Prompt> byTokens = new HashMap<>();
+    for (Prompt p : split.train()) {
+      byTokens.put(Arrays.toString(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text())))), p);
+    }
+    return (prompts, responses) -> {
+      float[] out = new float[prompts.size()];
+      for (int i = 0; i < out.length; i++) {
+        Prompt p = byTokens.get(Arrays.toString(prompts.get(i)));
+        if (p == null) {
+          throw new IllegalStateException("gold reward: a prompt that is not a training prompt");
+        }
+        int[] r = responses.get(i);
+        int n = r.length > 0 && r[r.length - 1] == ByteTokenizer.EOS ? r.length - 1 : r.length;
+        String text = ByteTokenizer.INSTANCE.decode(Arrays.copyOf(r, n));
+        out[i] = (float) (2 * (p.gold(text) - 1) / settingScale);
+      }
+      return out;
+    };
   }
 
   private final LoopExperimentOptions options;
@@ -154,7 +188,7 @@ final class RlStage {
               policy,
               sft.policy(),
               value,
-              reward.forSetting(setting, scale),
+              reward.forSetting(setting, scale, split),
               ppo.getInitKlCoef(),
               new ScoreNormalizer(),
               RlSettings.ptx(ppo, demonstrations));

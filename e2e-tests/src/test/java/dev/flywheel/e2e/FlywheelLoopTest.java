@@ -295,10 +295,13 @@ class FlywheelLoopTest {
     List<Long> judged = List.of(sftVersion, parentSft, ppoVersion);
     EvaluationReport report = simulator.evaluation().evaluateVersions(judged, parentSft);
     log("\n" + report.table());
+    // greedy answers are asked of serving now, which holds only the live version and the one
+    // before it (keep-previous 1): the PPO version and its parent; the first SFT version's sampled
+    // answers were collected while it served
     EvaluationReport greedy =
         simulator
             .evaluation(simulator.evaluation().settings().greedy())
-            .evaluateVersions(judged, parentSft);
+            .evaluateVersions(List.of(parentSft, ppoVersion), parentSft);
     log("\n" + greedy.table());
     EvaluationReport.VersionScore ppoScore = report.version(ppoVersion).orElseThrow();
     EvaluationReport.VersionScore parentScore = report.version(parentSft).orElseThrow();
@@ -307,7 +310,7 @@ class FlywheelLoopTest {
         String.format(
             "held-out gold (%d prompts x %d samples, temperature %.1f): first SFT v%d %.3f, "
                 + "PPO's SFT parent v%d %.3f, PPO v%d %.3f; PPO win rate vs its parent %.3f "
-                + "(held-out labeler); greedy: first SFT %.3f, SFT parent %.3f, PPO %.3f",
+                + "(held-out labeler); greedy: SFT parent %.3f, PPO %.3f",
             report.heldOutPrompts(),
             report.samples(),
             report.temperature(),
@@ -318,7 +321,6 @@ class FlywheelLoopTest {
             ppoVersion,
             ppoScore.meanGold(),
             ppoScore.winRate(),
-            greedy.version(sftVersion).orElseThrow().meanGold(),
             greedy.version(parentSft).orElseThrow().meanGold(),
             greedy.version(ppoVersion).orElseThrow().meanGold()));
     for (EvaluationReport.VersionScore score : List.of(ppoScore, parentScore, firstScore)) {

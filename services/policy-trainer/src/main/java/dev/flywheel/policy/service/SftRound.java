@@ -248,6 +248,14 @@ final class SftRound {
       output.publish(
           PolicyStage.SFT, st, parents, null, policy, m, hp, data.toList(), extra.get("round_id"));
       status.sftRoundDone();
+      if (st != ModelStatus.REJECTED) {
+        status.figures(
+            Map.of(
+                "sft_chain_steps",
+                chainBefore + result.steps(),
+                "sft_chain_budget",
+                SftContinuation.budget(sftConfig, result.trainExamples())));
+      }
       if (config.isSftContinue() && st != ModelStatus.REJECTED) {
         LOG.info(
             "SFT chain after version {}: {} steps of {} ({} epochs): {}",

@@ -37,6 +37,8 @@ public class TrainerMeters {
           "update_steps_per_s",
           "generation_share",
           "sft_loss",
+          "sft_chain_steps",
+          "sft_chain_budget",
           "dpo_loss",
           "dpo_margin",
           "dpo_accuracy");

@@ -120,6 +120,16 @@ class SftChainTest {
         "40 more steps on the same demonstrations imitate the held-out ones better: "
             + second.getMetrics());
     PolicyVersion last = versions.get(versions.size() - 1);
+    PolicyVersion lastAccepted =
+        versions.stream()
+            .filter(v -> v.getStatus() != ModelStatus.REJECTED)
+            .reduce((a, b) -> b)
+            .get();
+    assertEquals(
+        lastAccepted.getMetrics().get(SftContinuation.CHAIN_STEPS),
+        status.figure("sft_chain_steps"),
+        "the chain's progress is a gauge");
+    assertEquals((double) budget, status.figure("sft_chain_budget"));
     assertTrue(
         last.getStatus() == ModelStatus.REJECTED
             || SftContinuation.verdict(last.getMetrics(), h.sft)

@@ -39,8 +39,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -156,37 +156,16 @@ final class RlRound {
    */
   void run(Checkpoints.Checkpoint resume) throws IOException, VersionPublisher.PublishException {
     status.phase(PolicyTrainerStatus.Phase.PPO);
-    Map<String, String> extra = new LinkedHashMap<>();
-    RewardModelVersion rm;
-    PolicyVersion base;
-    long target;
-    int fromIteration = 0;
-    Map<Integer, long[]> transcriptRange;
-    if (resume == null) {
-      rm = rewards.latestAccepted().orElseThrow();
-      base = scheduler.basePolicy().orElseThrow();
-      target = policies.nextVersion();
-      transcriptRange = prompts.transcriptRanges();
-      extra.put("kind", "ppo");
-      extra.put("round_id", UUID.randomUUID().toString());
-      extra.put("reward_version", String.valueOf(rm.getVersion()));
-      extra.put("base_version", String.valueOf(base.getVersion()));
-      extra.put("reference_version", String.valueOf(scheduler.referenceOf(base)));
-      extra.put("transcript_ranges", RoundRanges.encode(transcriptRange));
-      extra.put("round_started_ms", String.valueOf(System.currentTimeMillis()));
-    } else {
-      extra.putAll(resume.state().extra());
-      rm = rewards.get(Long.parseLong(extra.get("reward_version"))).orElseThrow();
-      base = policies.get(Long.parseLong(extra.get("base_version"))).orElseThrow();
-      target = Math.max(resume.state().round(), policies.nextVersion());
-      fromIteration = (int) resume.state().step();
-      transcriptRange = RoundRanges.decode(extra.get("transcript_ranges"));
-    }
-    long refVersion = Long.parseLong(extra.get("reference_version"));
-    PolicyVersion ref =
-        policies
-            .get(refVersion)
-            .orElseThrow(() -> new IllegalStateException("reference v" + refVersion + " unknown"));
+    RlRoundState state =
+        resume == null
+            ? RlRoundState.start(rewards, policies, scheduler, prompts)
+            : RlRoundState.resume(resume, rewards, policies);
+    RewardModelVersion rm = state.rewardModel();
+    PolicyVersion base = state.base();
+    long target = state.target();
+    int fromIteration = state.fromIteration();
+    long refVersion = state.referenceVersion();
+    PolicyVersion ref = state.reference();
     List<AutoCloseable> owned = new ArrayList<>();
     try {
       LoadedModel rmLoaded =
@@ -225,12 +204,8 @@ final class RlRound {
                 ? RoundRanges.own(owned, ModelArtifacts.load(resume.file("value"), null, manager))
                     .value()
                 : null;
-        beta = Double.parseDouble(extra.get("beta"));
-        normalizer =
-            new ScoreNormalizer(
-                Long.parseLong(extra.get("norm_count")),
-                Double.parseDouble(extra.get("norm_mean")),
-                Double.parseDouble(extra.get("norm_m2")));
+        beta = state.beta();
+        normalizer = state.normalizer();
       } else {
         policy =
             RoundRanges.own(
@@ -246,17 +221,16 @@ final class RlRound {
         if (value != null) {
           RoundRanges.own(owned, value);
         }
-        extra.put(
-            "value_init",
+        String valueInit =
             value == null
                 ? "none"
                 : ValueInitialisation.fromRewardModel(
                         ppoConfig.getValueInit(), policy, rmLoaded.reward())
                     ? "reward_model_v" + rm.getVersion()
-                    : "policy_v" + base.getVersion());
+                    : "policy_v" + base.getVersion();
         beta = initialBeta(base, refVersion);
         normalizer = new ScoreNormalizer();
-        extra.put("first_mean_reward", "");
+        state.initialised(valueInit);
       }
       RewardModelScorer scorer =
           new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset(), rewardScale);
@@ -268,8 +242,7 @@ final class RlRound {
       int iterations = ppoConfig.getIterationsPerRound();
       WorkerRolloutSource workers =
           rolloutConfig.getSource() == RolloutConfig.Source.WORKERS
-              ? RoundRanges.own(
-                  owned, workerSource(extra, base, rm, rewardScale, policy, fromIteration))
+              ? RoundRanges.own(owned, workerSource(state, rewardScale, policy))
               : null;
       WorkerRolloutSource.Plan plan = plan(target, iterations, trainer);
       LOG.info(
@@ -284,12 +257,12 @@ final class RlRound {
           fromIteration + 1,
           iterations,
           trainer.kl().value(),
-          extra.get("value_init"));
+          state.valueInit());
       IterationStats last = null;
       for (int it = fromIteration; it < iterations; it++) {
         if (stop.getAsBoolean()) {
           if (it > fromIteration) {
-            checkpointPpo(target, it, extra, trainer, policy, value);
+            checkpointPpo(state, it, trainer, policy, value);
           }
           throw new StopSignal();
         }
@@ -301,11 +274,9 @@ final class RlRound {
                 ? trainer.iterate(trainPrompts(seed), seed)
                 : trainer.iterate(workers.next(it, plan), rolloutConfig.getImportanceCap(), seed);
         if (workers != null) {
-          extra.put("rollout_batches", WorkerRolloutSource.encode(workers.lineage()));
+          state.recordRolloutBatches(workers.lineage());
         }
-        if (extra.getOrDefault("first_mean_reward", "").isEmpty()) {
-          extra.put("first_mean_reward", String.valueOf(last.meanReward()));
-        }
+        state.recordMeanReward(last.meanReward());
         Map<String, Double> values = last.metrics();
         metrics.publish("ppo", target, target, it + 1, values);
         status.figures(values);
@@ -332,7 +303,7 @@ final class RlRound {
                 100 * last.generationShare(),
                 last.totalSeconds()));
         if ((it + 1) % config.getPpoCheckpointEvery() == 0 && it + 1 < iterations) {
-          checkpointPpo(target, it + 1, extra, trainer, policy, value);
+          checkpointPpo(state, it + 1, trainer, policy, value);
         }
       }
 
@@ -383,9 +354,9 @@ final class RlRound {
         m.put("entropy", last.entropy());
         m.put("explained_variance", last.explainedVariance());
       }
-      String first = extra.get("first_mean_reward");
-      if (first != null && !first.isEmpty()) {
-        m.put("first_mean_reward", Double.parseDouble(first));
+      Double first = state.firstMeanReward();
+      if (first != null) {
+        m.put("first_mean_reward", first);
       }
       m.put("beta", trainer.kl().value());
       m.put("iterations", (double) iterations);
@@ -399,16 +370,16 @@ final class RlRound {
       Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
       hp.putAll(config.toMap());
       hp.putAll(rolloutConfig.toMap());
-      hp.put("round_id", extra.get("round_id"));
+      hp.put("round_id", state.roundId());
       hp.put("reference_version", String.valueOf(refVersion));
       hp.put("base_version", String.valueOf(base.getVersion()));
       hp.put("reward_model_sha256", rm.getArtifactSha256());
       hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
       hp.put(REWARD_SCALE, String.valueOf(rewardScale));
-      hp.put("value_init", extra.getOrDefault("value_init", ""));
+      hp.put("value_init", Objects.requireNonNullElse(state.valueInit(), ""));
       hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
       OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());
-      transcriptRange.forEach((p, r) -> transcripts.cover(p, r[0], r[1]));
+      state.transcriptRanges().forEach((p, r) -> transcripts.cover(p, r[0], r[1]));
       List<OffsetRange> data = new ArrayList<>(transcripts.toList());
       if (!ptx.isEmpty()) {
         OffsetRanges demos = new OffsetRanges(config.getDemonstrationsTopic());
@@ -425,15 +396,7 @@ final class RlRound {
       List<Long> parents =
           new ArrayList<>(new LinkedHashSet<>(List.of(base.getVersion(), refVersion)));
       output.publish(
-          PolicyStage.PPO,
-          st,
-          parents,
-          rm.getVersion(),
-          policy,
-          m,
-          hp,
-          data,
-          extra.get("round_id"));
+          PolicyStage.PPO, st, parents, rm.getVersion(), policy, m, hp, data, state.roundId());
       status.ppoRoundDone();
     } finally {
       for (int i = owned.size() - 1; i >= 0; i--) {
@@ -479,23 +442,16 @@ final class RlRound {
   }
 
   private WorkerRolloutSource workerSource(
-      Map<String, String> extra,
-      PolicyVersion base,
-      RewardModelVersion rm,
-      double rewardScale,
-      PolicyModel policy,
-      int fromIteration) {
-    long started =
-        Long.parseLong(
-            extra.computeIfAbsent(
-                "round_started_ms", k -> String.valueOf(System.currentTimeMillis())));
+      RlRoundState state, double rewardScale, PolicyModel policy) {
+    RewardModelVersion rm = state.rewardModel();
+    Instant started = state.startedAt();
     return new WorkerRolloutSource(
         kafka,
         rolloutConfig,
         Path.of(config.getArtifactRoot()),
         new WorkerRolloutSource.Round(
-            extra.get("round_id"),
-            base.getVersion(),
+            state.roundId(),
+            state.base().getVersion(),
             rm.getVersion(),
             rm.getArtifactUri(),
             rm.getArtifactSha256(),
@@ -504,10 +460,10 @@ final class RlRound {
             ppoConfig.effectiveSamplesPerPrompt(),
             ppoConfig.getMaxNewTokens(),
             ppoConfig.getMissingEosPenalty(),
-            Instant.ofEpochMilli(started)),
+            started),
         policy,
-        WorkerRolloutSource.decode(rolloutConfig.getBatchesTopic(), extra.get("rollout_batches")),
-        fromIteration,
+        state.rolloutBatches(rolloutConfig.getBatchesTopic()),
+        state.fromIteration(),
         stop);
   }
 
@@ -533,16 +489,12 @@ final class RlRound {
   }
 
   private void checkpointPpo(
-      long target,
+      RlRoundState state,
       int iteration,
-      Map<String, String> extra,
       PolicyOptimizer trainer,
       PolicyModel policy,
       ValueModel value) {
-    extra.put("beta", String.valueOf(trainer.kl().value()));
-    extra.put("norm_count", String.valueOf(trainer.normalizer().count()));
-    extra.put("norm_mean", String.valueOf(trainer.normalizer().mean()));
-    extra.put("norm_m2", String.valueOf(trainer.normalizer().m2()));
-    output.checkpoint("ppo", target, iteration, extra, policy, value);
+    output.checkpoint(
+        "ppo", state.target(), iteration, state.checkpointExtra(trainer), policy, value);
   }
 }

@@ -6,8 +6,6 @@ import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.model.LoadedModel;
-import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.SftExample;
@@ -19,10 +17,7 @@ import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PromptPool;
-import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.policy.train.SftConfig;
-import dev.flywheel.policy.train.SftTrainer;
-import dev.flywheel.policy.train.ValueInitialisation;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
@@ -56,9 +51,7 @@ final class RlRound {
   private static final Logger LOG = LoggerFactory.getLogger(RlRound.class);
 
   private final PolicyTrainerConfig config;
-  private final SftConfig sftConfig;
   private final PpoConfig ppoConfig;
-  private final NDManager manager;
   private final VersionLedger<PolicyVersion> policies;
   private final VersionLedger<RewardModelVersion> rewards;
   private final MetricsPublisher metrics;
@@ -70,6 +63,7 @@ final class RlRound {
   private final BooleanSupplier stop;
   private final RolloutConfig rolloutConfig;
   private final KafkaSettings kafka;
+  private final RlRoundSetup setup;
 
   RlRound(
       PolicyTrainerConfig config,
@@ -90,9 +84,7 @@ final class RlRound {
     this.rolloutConfig = rolloutConfig;
     this.kafka = kafka;
     this.config = config;
-    this.sftConfig = sftConfig;
     this.ppoConfig = ppoConfig;
-    this.manager = manager;
     this.policies = policies;
     this.rewards = rewards;
     this.metrics = metrics;
@@ -102,6 +94,7 @@ final class RlRound {
     this.scheduler = scheduler;
     this.output = output;
     this.stop = stop;
+    this.setup = new RlRoundSetup(sftConfig, ppoConfig, manager, feed, output);
   }
 
   /**
@@ -165,80 +158,15 @@ final class RlRound {
     long target = state.target();
     int fromIteration = state.fromIteration();
     long refVersion = state.referenceVersion();
-    PolicyVersion ref = state.reference();
     List<AutoCloseable> owned = new ArrayList<>();
     try {
-      LoadedModel rmLoaded =
-          RoundRanges.own(
-              owned,
-              output.loadOrFail(
-                  "reward model v" + rm.getVersion(), rm.getArtifactUri(), rm.getArtifactSha256()));
-      rmLoaded.reward().setTrainable(false);
-      LoadedModel refLoaded =
-          RoundRanges.own(
-              owned,
-              output.loadOrFail(
-                  "policy v" + refVersion, ref.getArtifactUri(), ref.getArtifactSha256()));
-      LoadedModel previous =
-          base.getVersion() == refVersion
-              ? refLoaded
-              : RoundRanges.own(
-                  owned,
-                  output.loadOrFail(
-                      "policy v" + base.getVersion(),
-                      base.getArtifactUri(),
-                      base.getArtifactSha256()));
-      refLoaded.policy().setTrainable(false);
-      previous.policy().setTrainable(false);
-      PolicyModel policy;
-      ValueModel value;
-      double beta;
-      ScoreNormalizer normalizer;
-      double rewardScale = rewardScale(ppoConfig, rm);
-      if (resume != null) {
-        policy =
-            RoundRanges.own(owned, ModelArtifacts.load(resume.file("policy"), null, manager))
-                .policy();
-        value =
-            PolicyOptimizer.needsValueModel(ppoConfig)
-                ? RoundRanges.own(owned, ModelArtifacts.load(resume.file("value"), null, manager))
-                    .value()
-                : null;
-        beta = state.beta();
-        normalizer = state.normalizer();
-      } else {
-        policy =
-            RoundRanges.own(
-                    owned,
-                    output.loadOrFail(
-                        "policy v" + base.getVersion(),
-                        base.getArtifactUri(),
-                        base.getArtifactSha256()))
-                .policy();
-        value =
-            PolicyOptimizer.initValue(
-                ppoConfig, policy, rmLoaded.reward(), rm.getRewardOffset(), rewardScale, manager);
-        if (value != null) {
-          RoundRanges.own(owned, value);
-        }
-        String valueInit =
-            value == null
-                ? "none"
-                : ValueInitialisation.fromRewardModel(
-                        ppoConfig.getValueInit(), policy, rmLoaded.reward())
-                    ? "reward_model_v" + rm.getVersion()
-                    : "policy_v" + base.getVersion();
-        beta = initialBeta(base, refVersion);
-        normalizer = new ScoreNormalizer();
-        state.initialised(valueInit);
-      }
-      RewardModelScorer scorer =
-          new RewardModelScorer(rmLoaded.reward(), rm.getRewardOffset(), rewardScale);
-      List<SftExample> ptx =
-          ppoConfig.getPtxCoef() > 0 ? ptxExamples(policy.config().contextLength()) : List.of();
-      PolicyOptimizer trainer =
-          PolicyOptimizer.create(
-              ppoConfig, policy, refLoaded.policy(), value, scorer, beta, normalizer, ptx);
+      RlRoundSetup.Models models = setup.build(state, resume, owned);
+      PolicyModel policy = models.policy();
+      ValueModel value = models.value();
+      double rewardScale = models.rewardScale();
+      RewardModelScorer scorer = models.scorer();
+      List<SftExample> ptx = models.ptx();
+      PolicyOptimizer trainer = models.trainer();
       int iterations = ppoConfig.getIterationsPerRound();
       WorkerRolloutSource workers =
           rolloutConfig.getSource() == RolloutConfig.Source.WORKERS
@@ -329,8 +257,8 @@ final class RlRound {
       PolicyEvaluator.Result eval =
           evaluator.evaluate(
               policy,
-              previous.policy(),
-              refLoaded.policy(),
+              models.previous(),
+              models.reference(),
               heldOut,
               RoundRanges.mix(ppoConfig.getSeed(), 0, -1));
       PromotionGate.Verdict verdict =
@@ -465,27 +393,6 @@ final class RlRound {
         state.rolloutBatches(rolloutConfig.getBatchesTopic()),
         state.fromIteration(),
         stop);
-  }
-
-  /**
-   * β at the start of a round: the base's final β when it is a PPO policy with the same reference,
-   * else the initial β.
-   */
-  private double initialBeta(PolicyVersion base, long refVersion) {
-    if (ppoConfig.getKlControl() == PpoConfig.KlControl.ADAPTIVE
-        && base.getStage() == PolicyStage.PPO
-        && String.valueOf(refVersion).equals(base.getHyperparameters().get("reference_version"))) {
-      Double b = base.getMetrics().get("beta");
-      if (b != null && Double.isFinite(b) && b > 0) {
-        return b;
-      }
-    }
-    return ppoConfig.getInitKlCoef();
-  }
-
-  private List<SftExample> ptxExamples(int contextLength) {
-    SftTrainer sft = new SftTrainer(sftConfig);
-    return feed.demos().stream().map(d -> sft.example(d.demo(), contextLength)).toList();
   }
 
   private void checkpointPpo(

@@ -9,7 +9,6 @@ import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.SftExample;
-import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.IterationStats;
@@ -156,13 +155,11 @@ final class RlRound {
     RewardModelVersion rm = state.rewardModel();
     PolicyVersion base = state.base();
     long target = state.target();
-    int fromIteration = state.fromIteration();
     long refVersion = state.referenceVersion();
     List<AutoCloseable> owned = new ArrayList<>();
     try {
       RlRoundSetup.Models models = setup.build(state, resume, owned);
       PolicyModel policy = models.policy();
-      ValueModel value = models.value();
       double rewardScale = models.rewardScale();
       RewardModelScorer scorer = models.scorer();
       List<SftExample> ptx = models.ptx();
@@ -170,70 +167,9 @@ final class RlRound {
       int iterations = ppoConfig.getIterationsPerRound();
       WorkerRolloutSource workers =
           rolloutConfig.getSource() == RolloutConfig.Source.WORKERS
-              ? RoundRanges.own(owned, workerSource(state, rewardScale, policy))
+              ? RoundRanges.own(owned, workerSource(state, models))
               : null;
-      WorkerRolloutSource.Plan plan = plan(target, iterations, trainer);
-      LOG.info(
-          "{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
-              + "β {}, value from {}",
-          ppoConfig.toMap().get("ppo.algorithm"),
-          target,
-          base.getVersion(),
-          refVersion,
-          rm.getVersion(),
-          rm.getRewardOffset(),
-          fromIteration + 1,
-          iterations,
-          trainer.kl().value(),
-          state.valueInit());
-      IterationStats last = null;
-      for (int it = fromIteration; it < iterations; it++) {
-        if (stop.getAsBoolean()) {
-          if (it > fromIteration) {
-            checkpointPpo(state, it, trainer, policy, value);
-          }
-          throw new StopSignal();
-        }
-        feed.poll(Duration.ZERO);
-        long seed = plan.seed(it);
-        status.round(target, it);
-        last =
-            workers == null
-                ? trainer.iterate(trainPrompts(seed), seed)
-                : trainer.iterate(workers.next(it, plan), rolloutConfig.getImportanceCap(), seed);
-        if (workers != null) {
-          state.recordRolloutBatches(workers.lineage());
-        }
-        state.recordMeanReward(last.meanReward());
-        Map<String, Double> values = last.metrics();
-        metrics.publish("ppo", target, target, it + 1, values);
-        status.figures(values);
-        status.ppoIteration();
-        status.round(target, it + 1);
-        LOG.info(
-            String.format(
-                Locale.ROOT,
-                "ppo v%d iteration %d/%d: reward %.4f kl %.3f β %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f | "
-                    + "%d steps%s, %.0f rollout tok/s, generation %.0f%% of %.1fs",
-                target,
-                it + 1,
-                iterations,
-                last.meanReward(),
-                last.kl(),
-                last.beta(),
-                last.entropy(),
-                last.clipFraction(),
-                last.valueLoss(),
-                last.explainedVariance(),
-                last.updateSteps(),
-                last.earlyStopped() ? " (KL early stop)" : "",
-                last.rolloutTokensPerSecond(),
-                100 * last.generationShare(),
-                last.totalSeconds()));
-        if ((it + 1) % config.getPpoCheckpointEvery() == 0 && it + 1 < iterations) {
-          checkpointPpo(state, it + 1, trainer, policy, value);
-        }
-      }
+      IterationStats last = iterate(state, models, workers, iterations);
 
       status.phase(PolicyTrainerStatus.Phase.EVALUATING);
       List<int[]> heldOut =
@@ -337,40 +273,82 @@ final class RlRound {
     }
   }
 
-  /** A round's training prompts of one iteration, as the trainer samples them itself. */
-  private List<int[]> trainPrompts(long seed) {
-    return prompts.sampleTrain(
-        ppoConfig.getRolloutBatchSize(), ppoConfig.getTranscriptPromptShare(), new Random(seed));
-  }
-
   /**
-   * Each iteration's seed and, for the rollout workers, its prompts: the same draw from the prompt
-   * pool the trainer makes for itself, fitted, the first {@code batch / K} (K samples each).
+   * The round's iterations from {@code state.fromIteration()}, with metrics, status and checkpoints
+   * every {@code ppo-checkpoint-every}; a stop checkpoints first. Returns the last iteration's
+   * figures, null when there was none to train.
    */
-  private WorkerRolloutSource.Plan plan(long target, int iterations, PolicyOptimizer trainer) {
-    int k = ppoConfig.effectiveSamplesPerPrompt();
-    return new WorkerRolloutSource.Plan() {
-      @Override
-      public List<int[]> prompts(int iteration) {
-        List<int[]> fitted =
-            trainPrompts(seed(iteration)).stream().map(trainer::fitPrompt).toList();
-        return fitted.subList(0, Math.max(1, fitted.size() / k));
+  private IterationStats iterate(
+      RlRoundState state, RlRoundSetup.Models models, WorkerRolloutSource workers, int iterations) {
+    long target = state.target();
+    int fromIteration = state.fromIteration();
+    PolicyOptimizer trainer = models.trainer();
+    RlIterationPlan plan = new RlIterationPlan(ppoConfig, prompts, target, iterations, trainer);
+    LOG.info(
+        "{} round for version {}: policy v{} (reference v{}) against reward model v{} (offset {}), iterations {}..{}, "
+            + "β {}, value from {}",
+        ppoConfig.toMap().get("ppo.algorithm"),
+        target,
+        state.base().getVersion(),
+        state.referenceVersion(),
+        state.rewardModel().getVersion(),
+        state.rewardModel().getRewardOffset(),
+        fromIteration + 1,
+        iterations,
+        trainer.kl().value(),
+        state.valueInit());
+    IterationStats last = null;
+    for (int it = fromIteration; it < iterations; it++) {
+      if (stop.getAsBoolean()) {
+        if (it > fromIteration) {
+          checkpointPpo(state, it, models);
+        }
+        throw new StopSignal();
       }
-
-      @Override
-      public long seed(int iteration) {
-        return RoundRanges.mix(ppoConfig.getSeed(), target, iteration);
+      feed.poll(Duration.ZERO);
+      long seed = plan.seed(it);
+      status.round(target, it);
+      last =
+          workers == null
+              ? trainer.iterate(plan.trainPrompts(seed), seed)
+              : trainer.iterate(workers.next(it, plan), rolloutConfig.getImportanceCap(), seed);
+      if (workers != null) {
+        state.recordRolloutBatches(workers.lineage());
       }
-
-      @Override
-      public int iterations() {
-        return iterations;
+      state.recordMeanReward(last.meanReward());
+      Map<String, Double> values = last.metrics();
+      metrics.publish("ppo", target, target, it + 1, values);
+      status.figures(values);
+      status.ppoIteration();
+      status.round(target, it + 1);
+      LOG.info(
+          String.format(
+              Locale.ROOT,
+              "ppo v%d iteration %d/%d: reward %.4f kl %.3f β %.4f entropy %.3f clip %.3f vloss %.4f ev %.3f | "
+                  + "%d steps%s, %.0f rollout tok/s, generation %.0f%% of %.1fs",
+              target,
+              it + 1,
+              iterations,
+              last.meanReward(),
+              last.kl(),
+              last.beta(),
+              last.entropy(),
+              last.clipFraction(),
+              last.valueLoss(),
+              last.explainedVariance(),
+              last.updateSteps(),
+              last.earlyStopped() ? " (KL early stop)" : "",
+              last.rolloutTokensPerSecond(),
+              100 * last.generationShare(),
+              last.totalSeconds()));
+      if ((it + 1) % config.getPpoCheckpointEvery() == 0 && it + 1 < iterations) {
+        checkpointPpo(state, it + 1, models);
       }
-    };
+    }
+    return last;
   }
 
-  private WorkerRolloutSource workerSource(
-      RlRoundState state, double rewardScale, PolicyModel policy) {
+  private WorkerRolloutSource workerSource(RlRoundState state, RlRoundSetup.Models models) {
     RewardModelVersion rm = state.rewardModel();
     Instant started = state.startedAt();
     return new WorkerRolloutSource(
@@ -384,24 +362,24 @@ final class RlRound {
             rm.getArtifactUri(),
             rm.getArtifactSha256(),
             rm.getRewardOffset(),
-            rewardScale,
+            models.rewardScale(),
             ppoConfig.effectiveSamplesPerPrompt(),
             ppoConfig.getMaxNewTokens(),
             ppoConfig.getMissingEosPenalty(),
             started),
-        policy,
+        models.policy(),
         state.rolloutBatches(rolloutConfig.getBatchesTopic()),
         state.fromIteration(),
         stop);
   }
 
-  private void checkpointPpo(
-      RlRoundState state,
-      int iteration,
-      PolicyOptimizer trainer,
-      PolicyModel policy,
-      ValueModel value) {
+  private void checkpointPpo(RlRoundState state, int iteration, RlRoundSetup.Models models) {
     output.checkpoint(
-        "ppo", state.target(), iteration, state.checkpointExtra(trainer), policy, value);
+        "ppo",
+        state.target(),
+        iteration,
+        state.checkpointExtra(models.trainer()),
+        models.policy(),
+        models.value());
   }
 }

@@ -7,12 +7,10 @@ import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.model.PolicyModel;
-import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.SftExample;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.IterationStats;
-import dev.flywheel.policy.train.PolicyEvaluator;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
 import dev.flywheel.policy.train.PromptPool;
@@ -34,7 +32,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Random;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +60,7 @@ final class RlRound {
   private final RolloutConfig rolloutConfig;
   private final KafkaSettings kafka;
   private final RlRoundSetup setup;
+  private final RlEvaluation evaluation;
 
   RlRound(
       PolicyTrainerConfig config,
@@ -94,6 +92,7 @@ final class RlRound {
     this.output = output;
     this.stop = stop;
     this.setup = new RlRoundSetup(sftConfig, ppoConfig, manager, feed, output);
+    this.evaluation = new RlEvaluation(config, ppoConfig, prompts);
   }
 
   /**
@@ -161,7 +160,6 @@ final class RlRound {
       RlRoundSetup.Models models = setup.build(state, resume, owned);
       PolicyModel policy = models.policy();
       double rewardScale = models.rewardScale();
-      RewardModelScorer scorer = models.scorer();
       List<SftExample> ptx = models.ptx();
       PolicyOptimizer trainer = models.trainer();
       int iterations = ppoConfig.getIterationsPerRound();
@@ -172,46 +170,10 @@ final class RlRound {
       IterationStats last = iterate(state, models, workers, iterations);
 
       status.phase(PolicyTrainerStatus.Phase.EVALUATING);
-      List<int[]> heldOut =
-          prompts.heldOut(ppoConfig.getEvalPrompts()).stream().map(trainer::fitPrompt).toList();
-      boolean onTrain = heldOut.isEmpty();
-      if (onTrain) {
-        LOG.warn("no held-out prompts: evaluating on training prompts");
-        heldOut =
-            prompts
-                .sampleTrain(
-                    ppoConfig.getEvalPrompts(),
-                    ppoConfig.getTranscriptPromptShare(),
-                    new Random(ppoConfig.getSeed()))
-                .stream()
-                .map(trainer::fitPrompt)
-                .toList();
-      }
-      PolicyEvaluator evaluator =
-          new PolicyEvaluator(
-              scorer, ppoConfig.getMaxNewTokens(), ppoConfig.getEvalSamplesPerPrompt());
-      PolicyEvaluator.Result eval =
-          evaluator.evaluate(
-              policy,
-              models.previous(),
-              models.reference(),
-              heldOut,
-              RoundRanges.mix(ppoConfig.getSeed(), 0, -1));
-      PromotionGate.Verdict verdict =
-          PromotionGate.judge(
-              eval,
-              ppoConfig.getMaxEvalKl(),
-              ppoConfig.getRewardDropTolerance(),
-              config.isAutoPromote());
-      LOG.info(
-          "PPO version {} evaluation on {} held-out prompts: {} -> {} ({})",
-          target,
-          eval.prompts(),
-          eval.metrics(),
-          verdict.status(),
-          verdict.reason());
-      Map<String, Double> m = new LinkedHashMap<>(eval.metrics());
-      m.put("eval_on_train_prompts", onTrain ? 1.0 : 0.0);
+      RlEvaluation.Outcome outcome = evaluation.evaluate(target, models);
+      PromotionGate.Verdict verdict = outcome.verdict();
+      Map<String, Double> m = new LinkedHashMap<>(outcome.eval().metrics());
+      m.put("eval_on_train_prompts", outcome.onTrainPrompts() ? 1.0 : 0.0);
       if (last != null) {
         m.put("mean_reward", last.meanReward());
         m.put("kl", last.kl());

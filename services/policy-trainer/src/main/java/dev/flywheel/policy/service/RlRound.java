@@ -6,8 +6,6 @@ import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.model.PolicyModel;
-import dev.flywheel.model.SftExample;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.IterationStats;
@@ -18,7 +16,6 @@ import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
-import dev.flywheel.trainerkit.OffsetRanges;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
@@ -26,21 +23,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One RL round of the policy trainer ({@code ppo.algorithm}: PPO, RLOO, GRPO or online DPO through
- * {@link PolicyOptimizer}): the accepted reward model against the base policy, {@code
- * iterations-per-round} iterations with checkpoints, the held-out evaluation, the {@link
- * PromotionGate} and the publication.
+ * {@link PolicyOptimizer}): the accepted reward model against the base policy ({@link
+ * RlRoundState}), its models and optimizer ({@link RlRoundSetup}), {@code iterations-per-round}
+ * iterations with checkpoints ({@link RlIterationPlan}), the held-out evaluation and the {@link
+ * PromotionGate} ({@link RlEvaluation}) and the publication ({@link RlVersionDescription}).
  */
 final class RlRound {
 
@@ -61,6 +56,7 @@ final class RlRound {
   private final KafkaSettings kafka;
   private final RlRoundSetup setup;
   private final RlEvaluation evaluation;
+  private final RlVersionDescription description;
 
   RlRound(
       PolicyTrainerConfig config,
@@ -93,6 +89,7 @@ final class RlRound {
     this.stop = stop;
     this.setup = new RlRoundSetup(sftConfig, ppoConfig, manager, feed, output);
     this.evaluation = new RlEvaluation(config, ppoConfig, prompts);
+    this.description = new RlVersionDescription(config, ppoConfig, rolloutConfig, feed);
   }
 
   /**
@@ -151,17 +148,9 @@ final class RlRound {
         resume == null
             ? RlRoundState.start(rewards, policies, scheduler, prompts)
             : RlRoundState.resume(resume, rewards, policies);
-    RewardModelVersion rm = state.rewardModel();
-    PolicyVersion base = state.base();
-    long target = state.target();
-    long refVersion = state.referenceVersion();
     List<AutoCloseable> owned = new ArrayList<>();
     try {
       RlRoundSetup.Models models = setup.build(state, resume, owned);
-      PolicyModel policy = models.policy();
-      double rewardScale = models.rewardScale();
-      List<SftExample> ptx = models.ptx();
-      PolicyOptimizer trainer = models.trainer();
       int iterations = ppoConfig.getIterationsPerRound();
       WorkerRolloutSource workers =
           rolloutConfig.getSource() == RolloutConfig.Source.WORKERS
@@ -170,59 +159,25 @@ final class RlRound {
       IterationStats last = iterate(state, models, workers, iterations);
 
       status.phase(PolicyTrainerStatus.Phase.EVALUATING);
-      RlEvaluation.Outcome outcome = evaluation.evaluate(target, models);
-      PromotionGate.Verdict verdict = outcome.verdict();
-      Map<String, Double> m = new LinkedHashMap<>(outcome.eval().metrics());
-      m.put("eval_on_train_prompts", outcome.onTrainPrompts() ? 1.0 : 0.0);
-      if (last != null) {
-        m.put("mean_reward", last.meanReward());
-        m.put("kl", last.kl());
-        m.put("entropy", last.entropy());
-        m.put("explained_variance", last.explainedVariance());
-      }
-      Double first = state.firstMeanReward();
-      if (first != null) {
-        m.put("first_mean_reward", first);
-      }
-      m.put("beta", trainer.kl().value());
-      m.put("iterations", (double) iterations);
-      m.put("gate_kl_exceeded", verdict.klExceeded() ? 1.0 : 0.0);
-      m.put("gate_reward_fell", verdict.qualityFell() ? 1.0 : 0.0);
-      m.values().removeIf(v -> v == null || !Double.isFinite(v));
-      metrics.publish("eval", target, target, iterations, m);
+      RlEvaluation.Outcome outcome = evaluation.evaluate(state.target(), models);
+      Map<String, Double> m = description.metrics(outcome, last, state, models, iterations);
+      metrics.publish("eval", state.target(), state.target(), iterations, m);
 
       status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
-      ModelStatus st = verdict.status();
-      Map<String, String> hp = new LinkedHashMap<>(ppoConfig.toMap());
-      hp.putAll(config.toMap());
-      hp.putAll(rolloutConfig.toMap());
-      hp.put("round_id", state.roundId());
-      hp.put("reference_version", String.valueOf(refVersion));
-      hp.put("base_version", String.valueOf(base.getVersion()));
-      hp.put("reward_model_sha256", rm.getArtifactSha256());
-      hp.put("reward_offset", String.valueOf(rm.getRewardOffset()));
-      hp.put(REWARD_SCALE, String.valueOf(rewardScale));
-      hp.put("value_init", Objects.requireNonNullElse(state.valueInit(), ""));
-      hp.put("model", policy.config().toJson().replaceAll("\\s+", ""));
-      OffsetRanges transcripts = new OffsetRanges(config.getTranscriptsTopic());
-      state.transcriptRanges().forEach((p, r) -> transcripts.cover(p, r[0], r[1]));
-      List<OffsetRange> data = new ArrayList<>(transcripts.toList());
-      if (!ptx.isEmpty()) {
-        OffsetRanges demos = new OffsetRanges(config.getDemonstrationsTopic());
-        Map<Integer, Long> firstDemo = feed.firstDemoOffsets();
-        feed.demoPositions()
-            .forEach(
-                (p, until) ->
-                    demos.cover(p, Math.min(firstDemo.getOrDefault(p, until), until), until));
-        data.addAll(demos.toList());
-      }
-      if (workers != null) {
-        data.addAll(workers.lineage());
-      }
-      List<Long> parents =
-          new ArrayList<>(new LinkedHashSet<>(List.of(base.getVersion(), refVersion)));
+      ModelStatus st = outcome.verdict().status();
+      Map<String, String> hp = description.hyperparameters(state, models);
+      List<OffsetRange> data = description.trainingData(state, models, workers);
+      List<Long> parents = RlVersionDescription.parents(state);
       output.publish(
-          PolicyStage.PPO, st, parents, rm.getVersion(), policy, m, hp, data, state.roundId());
+          PolicyStage.PPO,
+          st,
+          parents,
+          state.rewardModel().getVersion(),
+          models.policy(),
+          m,
+          hp,
+          data,
+          state.roundId());
       status.ppoRoundDone();
     } finally {
       for (int i = owned.size() - 1; i >= 0; i--) {

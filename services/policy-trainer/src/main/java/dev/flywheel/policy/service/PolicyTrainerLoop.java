@@ -3,7 +3,6 @@ package dev.flywheel.policy.service;
 import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.model.ChatTurn;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
@@ -18,12 +17,7 @@ import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -283,8 +277,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     policies = VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), timeout);
     rewards = VersionLedger.loadRewardVersions(kafka, config.getRewardVersionsTopic(), timeout);
     metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
-    prompts = new PromptPool(config.getPromptEvalFraction(), config.getTranscriptWindow());
-    loadConfiguredPrompts();
+    prompts = ConfiguredPrompts.pool(config);
     boolean dpo = ppoConfig.getAlgorithm() == PpoConfig.Algorithm.DPO;
     ComparisonBuffer comparisons =
         dpo
@@ -404,34 +397,6 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       c.assign(
           partitions); // read_committed end offsets (LSO) of assigned partitions, without a warning
       return new HashMap<>(c.endOffsets(partitions, config.getKafkaTimeout()));
-    }
-  }
-
-  private void loadConfiguredPrompts() throws IOException {
-    int before = prompts.configured().size();
-    if (config.isBuiltinPrompts()) {
-      try (InputStream in = PolicyTrainerLoop.class.getResourceAsStream("/prompts/builtin.txt")) {
-        if (in == null) {
-          throw new IOException("built-in prompt set missing from the class path");
-        }
-        readPrompts(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
-      }
-    }
-    if (config.getPromptsFile() != null && !config.getPromptsFile().isBlank()) {
-      try (BufferedReader reader =
-          Files.newBufferedReader(Path.of(config.getPromptsFile()), StandardCharsets.UTF_8)) {
-        readPrompts(reader);
-      }
-    }
-    LOG.info("{} configured prompts", prompts.configured().size() - before);
-  }
-
-  private void readPrompts(BufferedReader reader) throws IOException {
-    for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-      String text = line.strip();
-      if (!text.isEmpty() && !text.startsWith("#")) {
-        prompts.addConfigured(List.of(ChatTurn.user(text)));
-      }
     }
   }
 

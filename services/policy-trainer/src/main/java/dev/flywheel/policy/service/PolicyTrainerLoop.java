@@ -1,10 +1,7 @@
 package dev.flywheel.policy.service;
 
-import ai.djl.ndarray.NDManager;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.model.Devices;
-import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.DpoConfig;
@@ -14,29 +11,21 @@ import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.KafkaSettings;
-import dev.flywheel.trainerkit.MetricsPublisher;
 import dev.flywheel.trainerkit.VersionLedger;
 import dev.flywheel.trainerkit.VersionPublisher;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The policy trainer's service loop: the Kafka plumbing around {@link SftTrainer}, the RL
- * algorithms and offline DPO. One thread runs {@link #run()}: it starts the clients and catches up
- * on its input, then on every tick polls the input, resumes a checkpointed round or asks the {@link
- * RoundScheduler} what to do, and runs it: an {@link SftRound}, an {@link RlRound} or (with {@code
+ * algorithms and offline DPO. One thread runs {@link #run()}: it opens its {@link LoopResources}
+ * (the clients, ledgers, feed, scheduler, publisher and rounds) and catches up on its input, then
+ * on every tick polls the input, resumes a checkpointed round or asks the {@link RoundScheduler}
+ * what to do, and runs it: an {@link SftRound}, an {@link RlRound} or (with {@code
  * ppo.algorithm=dpo}, instead of RL) a {@link DpoRound}, which train (checkpointing as they go),
  * evaluate, and publish a {@link PolicyVersion} plus {@code TrainingMetrics} through the {@link
  * PolicyPublisher}.
@@ -109,31 +98,13 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
   }
 
   private final PolicyTrainerConfig config;
-  private final SftConfig sftConfig;
   private final PpoConfig ppoConfig;
-  private final RolloutConfig rolloutConfig;
-  private final DpoConfig dpoConfig;
-  private final KafkaSettings kafka;
   private final PolicyTrainerStatus status;
   private final Events events;
+  private final LoopResources resources;
   private volatile boolean stopRequested;
   private volatile Thread thread;
-
-  private NDManager manager;
-  private LocalArtifactStore store;
-  private Checkpoints checkpoints;
-  private VersionPublisher<PolicyVersion> publisher;
-  private VersionLedger<PolicyVersion> policies;
-  private VersionLedger<RewardModelVersion> rewards;
-  private MetricsPublisher metrics;
-  private PromptPool prompts;
-  private InputFeed feed;
   private Checkpoints.Checkpoint pendingResume;
-  private RoundScheduler scheduler;
-  private PolicyPublisher output;
-  private SftRound sftRound;
-  private RlRound rlRound;
-  private DpoRound dpoRound;
 
   public PolicyTrainerLoop(
       PolicyTrainerConfig config,
@@ -159,14 +130,24 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       KafkaSettings kafka,
       PolicyTrainerStatus status,
       Events events) {
-    this.rolloutConfig = validRollouts(rolloutConfig, ppoConfig);
+    RolloutConfig rollouts = validRollouts(rolloutConfig, ppoConfig);
     this.config = config;
-    this.sftConfig = sftConfig.copy().validate();
+    SftConfig sft = sftConfig.copy().validate();
     this.ppoConfig = ppoConfig.copy().validate();
-    this.dpoConfig = dpoConfig.copy().validate();
-    this.kafka = kafka;
+    DpoConfig dpo = dpoConfig.copy().validate();
     this.status = status;
     this.events = events == null ? new Events() {} : events;
+    this.resources =
+        new LoopResources(
+            config,
+            sft,
+            this.ppoConfig,
+            dpo,
+            rollouts,
+            kafka,
+            status,
+            this.events,
+            () -> stopRequested);
   }
 
   /** The rollout settings, refused when the algorithm cannot train on the workers' batches. */
@@ -245,7 +226,7 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
       LOG.error("policy trainer loop failed", t);
       status.failed(t);
     } finally {
-      closeResources();
+      resources.close();
       LOG.info("policy trainer loop ended ({})", status.phase());
     }
   }
@@ -257,98 +238,24 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     }
   }
 
+  /** Opens the loop's resources, catches up on the input and finds a checkpointed round. */
   private void init() throws IOException, TimeoutException {
     status.phase(PolicyTrainerStatus.Phase.STARTING);
-    manager = Devices.newManager(config.getDevice());
-    store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
-    checkpoints = new Checkpoints(Path.of(config.getStateDir()).resolve("checkpoints"), 2);
-    Duration timeout = config.getKafkaTimeout();
-    // the transactional publisher first: initTransactions() aborts a crashed predecessor's
-    // transaction
-    publisher =
-        VersionPublisher.create(
-            kafka,
-            config.getPolicyVersionsTopic(),
-            PolicyVersion::getVersion,
-            config.getTransactionalId(),
-            timeout);
-    Map<TopicPartition, Long> versionStart =
-        endOffsets(List.of(config.getPolicyVersionsTopic(), config.getRewardVersionsTopic()));
-    policies = VersionLedger.loadPolicyVersions(kafka, config.getPolicyVersionsTopic(), timeout);
-    rewards = VersionLedger.loadRewardVersions(kafka, config.getRewardVersionsTopic(), timeout);
-    metrics = MetricsPublisher.create(kafka, config.getMetricsTopic(), SOURCE);
-    prompts = ConfiguredPrompts.pool(config);
-    boolean dpo = ppoConfig.getAlgorithm() == PpoConfig.Algorithm.DPO;
-    ComparisonBuffer comparisons =
-        dpo
-            ? new ComparisonBuffer(dpoConfig.getBufferMaxGroups(), dpoConfig.getEvalMaxGroups())
-            : null;
-    feed =
-        new InputFeed(kafka, config, policies, rewards, versionStart, prompts, comparisons, status);
-    scheduler =
-        new RoundScheduler(
-            config,
-            sftConfig,
-            policies,
-            rewards,
-            prompts,
-            feed,
-            dpo ? dpoConfig : null,
-            comparisons);
-    output =
-        new PolicyPublisher(
-            config, manager, store, checkpoints, publisher, policies, status, events);
-    sftRound =
-        new SftRound(
-            config,
-            sftConfig,
-            manager,
-            policies,
-            metrics,
-            feed,
-            status,
-            scheduler,
-            output,
-            () -> stopRequested);
-    rlRound =
-        new RlRound(
-            config,
-            sftConfig,
-            ppoConfig,
-            manager,
-            policies,
-            rewards,
-            metrics,
-            prompts,
-            feed,
-            status,
-            scheduler,
-            output,
-            () -> stopRequested,
-            rolloutConfig,
-            kafka);
-    dpoRound =
-        dpo
-            ? new DpoRound(
-                config,
-                dpoConfig,
-                ppoConfig,
-                manager,
-                policies,
-                metrics,
-                comparisons,
-                feed,
-                status,
-                scheduler,
-                output,
-                () -> stopRequested)
-            : null;
-
+    resources.open();
     status.phase(PolicyTrainerStatus.Phase.CATCHING_UP);
+    catchUp();
+    pendingResume = checkpointToResume().orElse(null);
+    status.phase(PolicyTrainerStatus.Phase.IDLE);
+  }
+
+  /** Polls the input until the feed has read up to the end offsets it started from. */
+  private void catchUp() {
+    InputFeed feed = resources.feed();
     while (!feed.caughtUp()) {
       checkStop();
       feed.poll(Duration.ofMillis(200));
     }
+    PromptPool prompts = resources.prompts();
     LOG.info(
         "caught up: {} demonstrations, {} transcript prompts ({} train), {} configured prompts; policy versions "
             + "up to {}, latest accepted reward model {}",
@@ -356,90 +263,61 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
         prompts.transcriptPrompts().size(),
         prompts.trainCount(),
         prompts.configured().size(),
-        policies.highestVersion(),
-        rewards.latestAccepted().map(RewardModelVersion::getVersion).orElse(null));
-
-    Optional<Checkpoints.Checkpoint> latest = checkpoints.latest();
-    if (latest.isPresent()) {
-      Checkpoints.Checkpoint c = latest.get();
-      String roundId = c.state().extra().get("round_id");
-      Optional<PolicyVersion> done =
-          policies.versions().values().stream()
-              .filter(
-                  v -> roundId != null && roundId.equals(v.getHyperparameters().get("round_id")))
-              .findFirst();
-      if (done.isPresent()) {
-        LOG.info(
-            "checkpoint {} belongs to round {}, already published as version {}: discarding it",
-            c.directory(),
-            roundId,
-            done.get().getVersion());
-        checkpoints.clear();
-      } else {
-        pendingResume = c;
-      }
-    }
-    status.phase(PolicyTrainerStatus.Phase.IDLE);
+        resources.policies().highestVersion(),
+        resources.rewards().latestAccepted().map(RewardModelVersion::getVersion).orElse(null));
   }
 
-  private Map<TopicPartition, Long> endOffsets(List<String> topics) {
-    Map<String, Object> cfg = kafka.consumerConfig(SOURCE + "-offsets", null);
-    try (KafkaConsumer<byte[], byte[]> c =
-        new KafkaConsumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (String topic : topics) {
-        var infos = c.partitionsFor(topic, config.getKafkaTimeout());
-        if (infos == null || infos.isEmpty()) {
-          throw new IllegalStateException("topic " + topic + " does not exist");
-        }
-        infos.forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
-      }
-      c.assign(
-          partitions); // read_committed end offsets (LSO) of assigned partitions, without a warning
-      return new HashMap<>(c.endOffsets(partitions, config.getKafkaTimeout()));
+  /**
+   * The latest checkpoint, unless the ledger holds a version carrying its {@code round_id}
+   * (published, then crashed before the checkpoint was cleared): that one is discarded.
+   */
+  private Optional<Checkpoints.Checkpoint> checkpointToResume() throws IOException {
+    Checkpoints checkpoints = resources.checkpoints();
+    Optional<Checkpoints.Checkpoint> latest = checkpoints.latest();
+    if (latest.isEmpty()) {
+      return Optional.empty();
     }
+    Checkpoints.Checkpoint c = latest.get();
+    String roundId = c.state().extra().get("round_id");
+    Optional<PolicyVersion> done =
+        resources.policies().versions().values().stream()
+            .filter(v -> roundId != null && roundId.equals(v.getHyperparameters().get("round_id")))
+            .findFirst();
+    if (done.isEmpty()) {
+      return latest;
+    }
+    LOG.info(
+        "checkpoint {} belongs to round {}, already published as version {}: discarding it",
+        c.directory(),
+        roundId,
+        done.get().getVersion());
+    checkpoints.clear();
+    return Optional.empty();
   }
 
   private void tick() throws IOException, VersionPublisher.PublishException {
-    feed.poll(pendingResume != null ? Duration.ZERO : config.getPollInterval());
+    resources.feed().poll(pendingResume != null ? Duration.ZERO : config.getPollInterval());
     if (pendingResume != null) {
       Checkpoints.Checkpoint c = pendingResume;
       pendingResume = null;
-      String kind = c.state().extra().getOrDefault("kind", "");
-      status.resumed();
-      events.resumed(kind, c.state().round(), c.state().step());
-      LOG.info(
-          "resuming {} round {} at step {} from {}",
-          kind,
-          c.state().round(),
-          c.state().step(),
-          c.directory());
-      if (kind.equals("sft")) {
-        sftRound.run(c, false);
-      } else if (kind.equals("ppo") && ppoConfig.getAlgorithm().isRl() && rlRound.resumable(c)) {
-        rlRound.run(c);
-      } else if (kind.equals(DpoRound.KIND) && dpoRound != null && dpoRound.resumable(c)) {
-        dpoRound.run(c);
-      } else {
-        LOG.warn("cannot resume checkpoint {} (kind '{}'); discarding it", c.directory(), kind);
-        checkpoints.clear();
-      }
+      resume(c);
       return;
     }
+    RoundScheduler scheduler = resources.scheduler();
     RoundScheduler.Decision decision = scheduler.decide();
     if (decision == RoundScheduler.Decision.WAIT) {
       events.idle();
     } else if (decision == RoundScheduler.Decision.SFT) {
-      sftRound.run(null, false);
+      resources.sftRound().run(null, false);
     } else if (decision == RoundScheduler.Decision.SFT_CONTINUE) {
-      sftRound.run(null, true);
+      resources.sftRound().run(null, true);
     } else if (decision == RoundScheduler.Decision.RL || decision == RoundScheduler.Decision.DPO) {
       String pair = scheduler.currentPair();
       try {
         if (decision == RoundScheduler.Decision.RL) {
-          rlRound.run(null);
+          resources.rlRound().run(null);
         } else {
-          dpoRound.run(null);
+          resources.dpoRound().run(null);
         }
       } catch (ArtifactUnavailable e) {
         // an unreadable or corrupt artifact (checksum mismatch, missing file) would fail every
@@ -457,24 +335,35 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
     }
   }
 
-  private void checkStop() {
-    if (stopRequested) {
-      throw new StopSignal();
+  /** Runs the checkpointed round on from its checkpoint, or discards one it cannot resume. */
+  private void resume(Checkpoints.Checkpoint c)
+      throws IOException, VersionPublisher.PublishException {
+    String kind = c.state().extra().getOrDefault("kind", "");
+    status.resumed();
+    events.resumed(kind, c.state().round(), c.state().step());
+    LOG.info(
+        "resuming {} round {} at step {} from {}",
+        kind,
+        c.state().round(),
+        c.state().step(),
+        c.directory());
+    RlRound rlRound = resources.rlRound();
+    DpoRound dpoRound = resources.dpoRound();
+    if (kind.equals("sft")) {
+      resources.sftRound().run(c, false);
+    } else if (kind.equals("ppo") && ppoConfig.getAlgorithm().isRl() && rlRound.resumable(c)) {
+      rlRound.run(c);
+    } else if (kind.equals(DpoRound.KIND) && dpoRound != null && dpoRound.resumable(c)) {
+      dpoRound.run(c);
+    } else {
+      LOG.warn("cannot resume checkpoint {} (kind '{}'); discarding it", c.directory(), kind);
+      resources.checkpoints().clear();
     }
   }
 
-  private void closeResources() {
-    for (AutoCloseable c : new AutoCloseable[] {feed, metrics, publisher}) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (Exception e) {
-          LOG.warn("closing {}: {}", c.getClass().getSimpleName(), e.toString());
-        }
-      }
-    }
-    if (manager != null) {
-      manager.close();
+  private void checkStop() {
+    if (stopRequested) {
+      throw new StopSignal();
     }
   }
 }

@@ -7,13 +7,16 @@ import java.util.Map;
 /**
  * SFT hyper-parameters, bound from {@code flywheel.policy-trainer.sft.*}. InstructGPT (App. C.1)
  * trained its SFT models for 16 epochs with cosine learning-rate decay and residual dropout 0.2;
- * the CPU defaults here keep the epochs and the cosine decay and cap the steps so a round takes
- * minutes.
+ * the defaults here keep the cosine decay, cap the steps of a round so that it takes minutes on a
+ * CPU ({@code sft-continue} trains the rest of the epochs in further rounds), and train twice
+ * InstructGPT's epochs: on the simulator's demonstrations this 0.86M-parameter policy samples about
+ * +0.1 more held-out gold after 32 epochs than after 16 (the policy-trainer README, "What SFT
+ * converges to").
  */
 @ConfigurationProperties("flywheel.policy-trainer.sft")
 public class SftConfig {
 
-  private int epochs = 16;
+  private int epochs = 32;
   private int maxSteps = 600;
   private int batchSize = 16;
   private float learningRate = 1e-3f;
@@ -81,7 +84,10 @@ public class SftConfig {
     return m;
   }
 
-  /** Passes over the training demonstrations (InstructGPT: 16). */
+  /**
+   * Passes over the training demonstrations, over the chain of rounds with {@code sft-continue}
+   * (InstructGPT: 16; 32 measured better here).
+   */
   public int getEpochs() {
     return epochs;
   }

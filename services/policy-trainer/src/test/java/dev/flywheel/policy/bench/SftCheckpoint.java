@@ -25,6 +25,12 @@ import java.util.Map;
  */
 final class SftCheckpoint {
 
+  /**
+   * The benchmarks' epochs unless a setting says otherwise: InstructGPT's 16, the service's default
+   * before 32 — every cached policy and README table was trained with it, capped by its steps.
+   */
+  static final int BENCH_EPOCHS = 16;
+
   private SftCheckpoint() {}
 
   /** Trains into {@code dir} unless a model is already saved there; returns {@code dir}. */
@@ -36,11 +42,10 @@ final class SftCheckpoint {
       int evalEvery,
       NDManager manager)
       throws IOException {
-    return trainOrLoad(
-        dir, config, demonstrations, steps, new SftConfig().getEpochs(), evalEvery, manager);
+    return trainOrLoad(dir, config, demonstrations, steps, BENCH_EPOCHS, evalEvery, manager);
   }
 
-  /** The same with {@code epochs} in place of the SFT trainer's default (16). */
+  /** The same with {@code epochs} in place of {@link #BENCH_EPOCHS}. */
   static Path trainOrLoad(
       Path dir,
       GptConfig config,

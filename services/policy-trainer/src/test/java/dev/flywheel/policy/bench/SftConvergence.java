@@ -13,7 +13,6 @@ import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.policy.bench.HeldOutEvaluation.Gold;
-import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
@@ -51,8 +50,8 @@ import java.util.SplittableRandom;
  */
 public final class SftConvergence {
 
-  /** The SFT trainer's epochs (InstructGPT's 16): the step cap binds before them unless raised. */
-  private static final int DEFAULT_EPOCHS = new SftConfig().getEpochs();
+  /** The benchmarks' epochs (InstructGPT's 16): the step cap binds before them unless raised. */
+  private static final int DEFAULT_EPOCHS = SftCheckpoint.BENCH_EPOCHS;
 
   /** The demonstrators' imperfect styles, in the share the demonstrations mix them. */
   private static final List<Style> IMPERFECT = List.of(Style.VERBOSE, Style.IMPOLITE, Style.WRONG);

@@ -43,6 +43,7 @@ class RoundSchedulerSftChainTest {
 
   RoundSchedulerSftChainTest() {
     config.setSftRetrain(false);
+    sft.setEpochs(16);
     config.setPpoSchedule(Duration.ZERO); // RL only for a new reward model or a fresh SFT base
     for (int i = 0; i < 20; i++) {
       prompts.addConfigured(List.of(ChatTurn.user("prompt " + i)));

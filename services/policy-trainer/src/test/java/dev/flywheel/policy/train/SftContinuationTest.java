@@ -12,8 +12,11 @@ import org.junit.jupiter.api.Test;
 /** The SFT chain's rule: its budget, the length and settings of a round, and when it ends. */
 class SftContinuationTest {
 
-  private final SftConfig config =
-      new SftConfig(); // 16 epochs, batch 16, at most 600 steps a round
+  private final SftConfig config = new SftConfig(); // batch 16, at most 600 steps a round
+
+  SftContinuationTest() {
+    config.setEpochs(16);
+  }
 
   /** The metrics of a round that ran {@code steps} of {@code planned} on 1,800 demonstrations. */
   private static Map<String, Double> round(

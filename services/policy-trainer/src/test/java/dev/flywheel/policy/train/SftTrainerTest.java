@@ -38,6 +38,7 @@ class SftTrainerTest {
     Engine.getInstance().setRandomSeed(3);
     List<SftTrainer.Demo> demos = TinyTasks.answerDemos(240, 1);
     SftConfig config = new SftConfig();
+    config.setEpochs(16); // the thresholds below were set at 16 epochs (the default is 32)
     config.setMaxSteps(250);
     config.setBatchSize(16);
     config.setLearningRate(3e-3f);

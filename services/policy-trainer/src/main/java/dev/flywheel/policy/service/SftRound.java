@@ -218,7 +218,7 @@ final class SftRound {
 
       status.phase(PolicyTrainerStatus.Phase.PUBLISHING);
       Map<String, Double> m = new LinkedHashMap<>(result.metrics());
-      m.put(SftContinuation.CHAIN_STEPS, (double) chainBefore + result.steps());
+      m.put(SftContinuation.CHAIN_STEPS, (double) (chainBefore + result.steps()));
       m.put(SftContinuation.CHAIN_ROUND, (double) chainRound);
       ModelStatus st;
       if (continues && !SftContinuation.improved(m, sftConfig)) {
@@ -249,21 +249,18 @@ final class SftRound {
           PolicyStage.SFT, st, parents, null, policy, m, hp, data.toList(), extra.get("round_id"));
       status.sftRoundDone();
       if (st != ModelStatus.REJECTED) {
-        status.figures(
-            Map.of(
-                "sft_chain_steps",
-                chainBefore + result.steps(),
-                "sft_chain_budget",
-                SftContinuation.budget(sftConfig, result.trainExamples())));
-      }
-      if (config.isSftContinue() && st != ModelStatus.REJECTED) {
-        LOG.info(
-            "SFT chain after version {}: {} steps of {} ({} epochs): {}",
-            target,
-            chainBefore + result.steps(),
-            SftContinuation.budget(sftConfig, result.trainExamples()),
-            sftConfig.getEpochs(),
-            SftContinuation.verdict(m, sftConfig));
+        int chainSteps = chainBefore + result.steps();
+        int budget = SftContinuation.budget(sftConfig, result.trainExamples());
+        status.figures(Map.of("sft_chain_steps", chainSteps, "sft_chain_budget", budget));
+        if (config.isSftContinue()) {
+          LOG.info(
+              "SFT chain after version {}: {} steps of {} ({} epochs): {}",
+              target,
+              chainSteps,
+              budget,
+              sftConfig.getEpochs(),
+              SftContinuation.verdict(m, sftConfig));
+        }
       }
     } finally {
       if (loaded != null) {

@@ -6,7 +6,7 @@ import java.util.Map;
  * When SFT goes on in a further round on the same demonstrations, and how long that round is.
  *
  * <p>{@code max-steps} caps one round so that the first policy is live within minutes; on the
- * simulator's 2,000 demonstrations that is 5 of the 16 epochs InstructGPT trains, and the served
+ * simulator's 2,000 demonstrations that is 5 of the 32 epochs the service trains, and the served
  * policy stops far short of what SFT reaches (0.33 sampled gold after 600 steps, 0.46 after 1,800,
  * 0.57 after 3,600: the policy-trainer README, "What SFT converges to"). A chain continues the
  * latest SFT version warm, one round at a time, each a cosine schedule of its own (warm restarts,

@@ -127,7 +127,7 @@ final class RoundScheduler {
       return Decision.WAIT;
     }
     if (config.isSftRetrain()
-        && newDemonstrations(latestSft.get()) >= config.getSftRetrainMinNew()) {
+        && newDemonstrations(latestSftRound().orElseThrow()) >= config.getSftRetrainMinNew()) {
       return Decision.SFT;
     }
     Decision next = dpo != null ? decideDpo() : decideRl();
@@ -248,6 +248,17 @@ final class RoundScheduler {
   Optional<PolicyVersion> latestSft() {
     return policies.versions().descendingMap().values().stream()
         .filter(v -> v.getStage() == PolicyStage.SFT && accepted(v.getStatus()))
+        .findFirst();
+  }
+
+  /**
+   * The highest SFT version that is not ROLLED_BACK: {@link #latestSft()}, or a REJECTED round
+   * after it. A retrain REJECTED for imitating worse than its parent has tried the demonstrations
+   * it saw; the next retrain waits for {@code sft-retrain-min-new} beyond them.
+   */
+  Optional<PolicyVersion> latestSftRound() {
+    return policies.versions().descendingMap().values().stream()
+        .filter(v -> v.getStage() == PolicyStage.SFT && v.getStatus() != ModelStatus.ROLLED_BACK)
         .findFirst();
   }
 

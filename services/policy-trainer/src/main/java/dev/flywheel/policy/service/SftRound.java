@@ -35,11 +35,15 @@ import org.slf4j.LoggerFactory;
 /**
  * One SFT round of the policy trainer: all demonstrations in, {@link SftTrainer} from a new root or
  * warm from the latest SFT version, checkpoints every {@code sft-checkpoint-every} steps, then the
- * status decision ({@link #sftStatus}) and the publication through {@link PolicyPublisher}.
+ * status decision (REJECTED unless it imitates better than its parent, {@link #betterThanParent};
+ * else {@link #sftStatus}) and the publication through {@link PolicyPublisher}.
  */
 final class SftRound {
 
   private static final Logger LOG = LoggerFactory.getLogger(SftRound.class);
+
+  /** Checkpoint key: the parent version's held-out loss on this round's split. */
+  private static final String PARENT_EVAL_LOSS = "parent_eval_loss";
 
   private final PolicyTrainerConfig config;
   private final SftConfig sftConfig;
@@ -172,6 +176,15 @@ final class SftRound {
                 fromStep,
                 new SftTrainer.Listener() {
                   @Override
+                  public void onStart(double evalLossBefore) {
+                    // the parent's held-out loss, kept with the round's checkpoints: a resumed
+                    // round comes in from its checkpoint, which is not what it is judged against
+                    if (base != null && fromStep == 0) {
+                      extra.put(PARENT_EVAL_LOSS, Double.toString(evalLossBefore));
+                    }
+                  }
+
+                  @Override
                   public void onStep(int step, int totalSteps, float loss, float learningRate) {
                     progress.step(step, loss, Map.of("lr", learningRate));
                     status.round(roundTarget, step);
@@ -220,16 +233,22 @@ final class SftRound {
       Map<String, Double> m = new LinkedHashMap<>(result.metrics());
       m.put(SftContinuation.CHAIN_STEPS, (double) (chainBefore + result.steps()));
       m.put(SftContinuation.CHAIN_ROUND, (double) chainRound);
+      String parentLoss = extra.get(PARENT_EVAL_LOSS);
+      if (parentLoss != null) {
+        m.put("eval_loss_before", Double.parseDouble(parentLoss));
+      }
       ModelStatus st;
-      if (continues && !SftContinuation.improved(m, sftConfig)) {
-        // the same demonstrations, the same held-out split: the parent imitates them better, and
-        // must stay the base PPO continues from
+      if (base != null && !betterThanParent(m, continues)) {
+        // the parent imitates these held-out demonstrations better: it must stay the base PPO
+        // continues from (a worse CANDIDATE would become it)
         LOG.info(
-            "SFT version {} continued v{} without improving its held-out loss ({} -> {}): REJECTED, the chain ends",
+            "SFT version {} {} v{} without lowering its held-out loss ({} -> {}): REJECTED{}",
             target,
+            continues ? "continued" : "retrained from",
             base.getVersion(),
-            String.format(Locale.ROOT, "%.4f", result.evalLossBefore()),
-            String.format(Locale.ROOT, "%.4f", result.evalLoss()));
+            String.format(Locale.ROOT, "%.4f", m.getOrDefault("eval_loss_before", Double.NaN)),
+            String.format(Locale.ROOT, "%.4f", result.evalLoss()),
+            continues ? ", the chain ends" : "");
         st = ModelStatus.REJECTED;
       } else {
         st = sftStatus(trainer, demos, result, m);
@@ -272,13 +291,30 @@ final class SftRound {
   }
 
   /**
-   * The status of a new SFT version: LIVE for the first policy (serving needs one). Later, LIVE
-   * (with {@code auto-promote}) when the LIVE policy is an SFT version whose held-out demonstration
-   * loss, measured now on this round's eval split, is higher than the new version's — a retrained
-   * SFT must not wait as CANDIDATE while users are served a worse one. A LIVE PPO version is not
-   * judged by imitation loss (RL trades it for reward): the new SFT is then a CANDIDATE, and the
-   * next PPO round continues from it. Records {@code live_eval_loss} (and {@code live_version}) in
-   * {@code metrics} when it compared.
+   * Whether a round from a parent version imitates the held-out demonstrations better than the
+   * parent did on the same split ({@code eval_loss} against {@code eval_loss_before}; true when
+   * either is missing). A continuation must improve by {@code early-stopping-min-delta} ({@link
+   * SftContinuation#improved}: less is a plateau, and the chain ends); a retrain on new
+   * demonstrations must only not be worse.
+   */
+  private boolean betterThanParent(Map<String, Double> m, boolean continues) {
+    if (continues) {
+      return SftContinuation.improved(m, sftConfig);
+    }
+    double after = m.getOrDefault("eval_loss", Double.NaN);
+    double before = m.getOrDefault("eval_loss_before", Double.NaN);
+    return Double.isNaN(after) || Double.isNaN(before) || after < before;
+  }
+
+  /**
+   * The status of a new SFT version that lowered its parent's held-out loss, if it has a parent
+   * ({@link #betterThanParent}; else it is REJECTED before this): LIVE for the first policy
+   * (serving needs one). Later, LIVE (with {@code auto-promote}) when the LIVE policy is an SFT
+   * version whose held-out demonstration loss, measured now on this round's eval split, is higher
+   * than the new version's — a retrained SFT must not wait as CANDIDATE while users are served a
+   * worse one. A LIVE PPO version is not judged by imitation loss (RL trades it for reward): the
+   * new SFT is then a CANDIDATE, and the next PPO round continues from it. Records {@code
+   * live_eval_loss} (and {@code live_version}) in {@code metrics} when it compared.
    */
   private ModelStatus sftStatus(
       SftTrainer trainer,

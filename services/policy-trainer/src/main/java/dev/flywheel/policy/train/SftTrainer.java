@@ -48,6 +48,12 @@ public final class SftTrainer {
 
   /** Callbacks from the training loop (logging, metrics, checkpoints, cancellation). */
   public interface Listener {
+    /**
+     * Once, before the first step: the held-out loss of the model as it came in (the parent's on a
+     * fresh round, the checkpoint's on a resumed one; NaN without held-out data).
+     */
+    default void onStart(double evalLossBefore) {}
+
     /** After every optimizer step. */
     default void onStep(int step, int totalSteps, float loss, float learningRate) {}
 
@@ -171,6 +177,7 @@ public final class SftTrainer {
       throw new IllegalArgumentException("no demonstrations to train on");
     }
     double evalBefore = eval.isEmpty() ? Double.NaN : evalLoss(policy, eval, config.getBatchSize());
+    listener.onStart(evalBefore);
 
     int total = totalSteps(train.size());
     LearningRateSchedule full = schedule(total);

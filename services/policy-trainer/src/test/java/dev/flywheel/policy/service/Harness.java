@@ -157,6 +157,24 @@ final class Harness {
     return new PolicyTrainerLoop(config, sft, ppo, dpo, rollouts, kafka(), status, events);
   }
 
+  /**
+   * Runs a loop until it published its first SFT version, then stops it (so that a test can change
+   * the settings of the next round); the version.
+   */
+  PolicyVersion firstSftVersion() throws InterruptedException {
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
+    PolicyTrainerLoop loop = loop(status, null);
+    loop.start();
+    try {
+      return awaitVersion(
+          v -> v.getStage() == dev.flywheel.events.PolicyStage.SFT, Duration.ofSeconds(90), status);
+    } finally {
+      if (!loop.stop(Duration.ofSeconds(30))) {
+        throw new IllegalStateException("the loop did not stop within 30 s");
+      }
+    }
+  }
+
   // ---- producing ----
 
   <V extends SpecificRecord> void produce(String topic, List<Map.Entry<String, V>> records)

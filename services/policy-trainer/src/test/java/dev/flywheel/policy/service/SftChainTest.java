@@ -6,16 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyStage;
 import dev.flywheel.events.PolicyVersion;
-import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.policy.train.SftContinuation;
 import dev.flywheel.testing.FlywheelInfra;
 import dev.flywheel.testing.FlywheelInfraExtension;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -28,36 +25,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(FlywheelInfraExtension.class)
 class SftChainTest {
 
-  /**
-   * Events that count down once the loop has published a version that ends the chain ({@code ends})
-   * and then found nothing to do: the scheduler's own WAIT, not a timeout.
-   */
-  private static final class IdleAfterChain implements PolicyTrainerLoop.Events {
-    final CountDownLatch idle = new CountDownLatch(1);
-    final AtomicReference<PolicyVersion> last = new AtomicReference<>();
-    private final SftConfig sft;
-
-    IdleAfterChain(SftConfig sft) {
-      this.sft = sft;
-    }
-
-    @Override
-    public void published(PolicyVersion version) {
-      last.set(version);
-    }
-
-    @Override
-    public void idle() {
-      PolicyVersion v = last.get();
-      if (v != null
-          && (v.getStatus() == ModelStatus.REJECTED
-              || SftContinuation.verdict(v.getMetrics(), sft)
-                  != SftContinuation.Verdict.CONTINUE)) {
-        idle.countDown();
-      }
-    }
-  }
-
   @Test
   void theLoopContinuesSftOnTheSameDemonstrationsUntilItsEpochsAreDone(FlywheelInfra infra)
       throws Exception {
@@ -66,7 +33,7 @@ class SftChainTest {
     h.sft.setEpochs(24); // 40 demonstrations, batch 8: ~4 steps an epoch, ~96 steps, 40 a round
     h.produceDemonstrations(40, 1);
     PolicyTrainerStatus status = new PolicyTrainerStatus();
-    IdleAfterChain events = new IdleAfterChain(h.sft);
+    IdleAfterSftChain events = new IdleAfterSftChain(h.sft);
     PolicyTrainerLoop loop = h.loop(status, events);
     loop.start();
     try {
@@ -147,20 +114,12 @@ class SftChainTest {
     Harness h = new Harness(infra);
     h.sft.setEpochs(24);
     h.produceDemonstrations(40, 1);
-    PolicyTrainerStatus status = new PolicyTrainerStatus();
-    PolicyTrainerLoop first = h.loop(status, null);
-    first.start();
-    PolicyVersion root;
-    try {
-      root = h.awaitVersion(v -> v.getStage() == PolicyStage.SFT, Duration.ofSeconds(90), status);
-    } finally {
-      assertTrue(first.stop(Duration.ofSeconds(30)));
-    }
+    PolicyVersion root = h.firstSftVersion();
     // the continuation wrecks the model: Adam steps of size 1 move every weight by about 1 per step
     h.sft.setLearningRate(1.0f);
     h.config.setSftContinue(true);
     PolicyTrainerStatus again = new PolicyTrainerStatus();
-    IdleAfterChain events = new IdleAfterChain(h.sft);
+    IdleAfterSftChain events = new IdleAfterSftChain(h.sft);
     PolicyTrainerLoop second = h.loop(again, events);
     second.start();
     try {

@@ -7,11 +7,8 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.model.Devices;
 import dev.flywheel.model.GptConfig;
-import dev.flywheel.model.LoadedModel;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.model.ModelArtifacts;
-import dev.flywheel.model.PairwiseRewardLoss;
-import dev.flywheel.model.RewardModel;
 import dev.flywheel.schemas.serde.AvroDeserializer;
 import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
@@ -27,12 +24,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -69,12 +62,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>A round</h2>
  *
- * new train-split groups read since the last round (minus stale ones) + a seeded replay sample of
- * the buffer, shuffled, {@code epochs} passes, batches of {@code batch-size-groups} groups,
- * InstructGPT pairwise loss ({@link PairwiseRewardLoss}), AdamW with warm-up + decay; warm-started
- * from the latest LIVE version. Then: held-out evaluation, reward offset from reference responses,
- * gate, artifact, version events ({@code CANDIDATE} then {@code LIVE}, or {@code REJECTED}) and
- * input offsets in one transaction.
+ * {@link RewardRound}: from the round's input to a published version.
  */
 public final class RewardTrainer implements Runnable {
 
@@ -96,13 +84,8 @@ public final class RewardTrainer implements Runnable {
   private RewardInputLog input;
   private RewardSideInputs sideInputs;
   private LocalArtifactStore store;
-  private RewardRoundCheckpoints checkpoints;
   private NDManager manager;
-  private GroupEncoder encoder;
-  private RewardEvaluator evaluator;
-  private RoundTraining training;
-  private RewardArtifacts artifacts;
-  private RewardVersionCommit versionCommit;
+  private RewardRound rewardRound;
 
   private Checkpoints.Checkpoint resume;
 
@@ -178,7 +161,7 @@ public final class RewardTrainer implements Runnable {
     stats.state.set(RewardTrainerStats.State.STARTING);
     Duration timeout = config.getKafkaTimeout();
     store = new LocalArtifactStore(Path.of(config.getArtifactRoot()));
-    checkpoints =
+    RewardRoundCheckpoints checkpoints =
         new RewardRoundCheckpoints(
             new Checkpoints(Path.of(config.getCheckpointDir()), config.getCheckpointsKept()));
     manager = Devices.newManager(config.getDevice());
@@ -209,15 +192,8 @@ public final class RewardTrainer implements Runnable {
     sideInputs = new RewardSideInputs(config, kafka, timeout);
 
     GptConfig shape = modelShape();
-    encoder = new GroupEncoder(shape.contextLength());
-    evaluator =
-        new RewardEvaluator(
-            Math.max(1, config.getBatchSizeGroups()), config.getCalibrationBuckets());
-    training = new RoundTraining(config, stats, metrics, evaluator, this::checkRunning);
-    artifacts = new RewardArtifacts(config, kafka, store, manager);
-    versionCommit =
-        new RewardVersionCommit(
-            config, artifacts, publisher, () -> ledger, deadLetterSends, this::checkRunning);
+    GroupEncoder encoder = new GroupEncoder(shape.contextLength());
+    RewardArtifacts artifacts = new RewardArtifacts(config, kafka, store, manager);
     AvroDeserializer<ComparisonGroup> groupDeserializer = new AvroDeserializer<>();
     groupDeserializer.configure(
         Map.of(
@@ -241,6 +217,22 @@ public final class RewardTrainer implements Runnable {
             deadLetterSends,
             rejectedInput,
             () -> running);
+    rewardRound =
+        new RewardRound(
+            config,
+            stats,
+            () -> ledger,
+            input,
+            sideInputs,
+            encoder,
+            artifacts,
+            manager,
+            checkpoints,
+            metrics,
+            publisher,
+            deadLetterSends,
+            this::checkRunning,
+            this::updateGauges);
     Optional<Checkpoints.Checkpoint> checkpoint = checkpoints.latest();
     Map<TopicPartition, Long> from = input.open(checkpoint, timeout);
     resume =
@@ -324,227 +316,11 @@ public final class RewardTrainer implements Runnable {
   // ---------------------------------------------------------------------------------------- a
   // round
 
+  /** Re-reads the ledger, then runs a {@link RewardRound} on the input up to {@code until}. */
   private void round(Map<TopicPartition, Long> until, Checkpoints.Checkpoint resumeFrom)
-      throws Exception {
+      throws IOException {
     refreshLedger();
-    long version = ledger.nextVersion();
-    long round = version;
-    stats.currentRound = round;
-    stats.state.set(RewardTrainerStats.State.TRAINING);
-    long roundStart = System.nanoTime();
-
-    // the round's input: everything read before the cut
-    RewardInputLog.RoundInput roundInput = input.take(until);
-    List<EncodedGroup> newTrain = roundInput.newTrain();
-    List<EncodedGroup> eval = input.evalGroups();
-    Random random = new Random(config.getSeed() * 1_000_003L + round);
-    // a fresh model (no accepted version yet) has no parent carrying what earlier rounds saw: it
-    // replays the whole buffer, so a first version rejected for want of evidence is followed by one
-    // trained on more data, not on the same amount
-    boolean fresh = ledger.latestAccepted().isEmpty();
-    List<EncodedGroup> replay =
-        fresh && config.getReplayFraction() > 0
-            ? input.replayAll()
-            : input.replaySample(newTrain.size(), random);
-    List<EncodedGroup> data = new ArrayList<>(newTrain);
-    data.addAll(replay);
-    RoundPlan plan = RoundPlan.of(data, round, config, random);
-    int totalSteps = plan.totalSteps();
-    String planHash = plan.hash();
-    sideInputs.catchUp();
-    Double agreementCeiling = sideInputs.agreementCeiling();
-    RoundParent roundParent = loadParent(round);
-    Optional<RewardModelVersion> parent = roundParent.version();
-    LoadedModel parentModel = roundParent.model();
-    LOG.info(
-        "Round {} (version {}): {} new groups ({} stale dropped), {} replayed, {} held back for validation, "
-            + "{} eval groups, at most {} epochs, {} steps; parent {}",
-        round,
-        version,
-        newTrain.size(),
-        roundInput.staleDropped().size(),
-        replay.size(),
-        plan.validation().size(),
-        eval.size(),
-        plan.epochs(),
-        totalSteps,
-        parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
-
-    RewardEvaluator.Result baseline = null;
-    RewardModel model = null;
-    EarlyStopping early = new EarlyStopping(config.getEarlyStoppingPatience());
-    try {
-      if (parentModel != null) {
-        baseline = evaluator.evaluate(parentModel.reward(), eval);
-        LOG.info(
-            "Round {}: parent v{} on the current eval set: accuracy {} loss {}",
-            round,
-            parent.get().getVersion(),
-            fmt(baseline.accuracy()),
-            fmt(baseline.loss()));
-      }
-      int startStep = 0;
-      if (resumeFrom != null && RewardRoundCheckpoints.samePlan(resumeFrom, planHash)) {
-        LoadedModel fromCheckpoint =
-            ModelArtifacts.load(RewardRoundCheckpoints.model(resumeFrom), null, manager);
-        model = fromCheckpoint.reward();
-        startStep = (int) resumeFrom.state().step();
-        early.resume(resumeFrom.state().extra(), resumeFrom.directory(), model);
-        if (parentModel != null) {
-          parentModel.close();
-          parentModel = null;
-        }
-        LOG.info(
-            "Round {}: resuming at step {} of {} from {}",
-            round,
-            startStep,
-            totalSteps,
-            resumeFrom.directory());
-      } else if (resumeFrom != null) {
-        LOG.warn(
-            "Round {}: checkpoint {} was made for different round data; starting the round over",
-            round,
-            resumeFrom.directory());
-      }
-      if (model == null) {
-        if (parentModel != null) {
-          model = parentModel.reward();
-          parentModel = null; // trained in place: owned as `model` from here
-        } else {
-          model = artifacts.initialModel();
-        }
-      }
-      Map<String, String> checkpointExtra =
-          RewardRoundCheckpoints.trainingExtra(
-              parent.map(RewardModelVersion::getVersion), planHash, until, input.historyFrom());
-
-      // a warm start's parent is a candidate for "best epoch"; a fresh head is not worth publishing
-      RoundTraining.Result train =
-          training.train(
-              model,
-              plan,
-              startStep,
-              round,
-              version,
-              eval,
-              early,
-              parent.isPresent(),
-              (m, step, e) -> checkpoint(m, round, step, version, checkpointExtra, e));
-      stats.state.set(RewardTrainerStats.State.PUBLISHING);
-
-      // evaluation, reference offset, ceiling, gate
-      RewardEvaluator.Result result = evaluator.evaluate(model, eval);
-      RewardSideInputs.References references = sideInputs.references(eval, encoder);
-      double rewardOffset =
-          evaluator.meanScore(
-              model, references.sequences(), Math.max(8, config.getBatchSizeGroups() * 4));
-      RewardGate.Decision gate = RewardGate.of(config).decide(result, baseline);
-      boolean accepted = gate.accepted();
-
-      RewardVersionMetrics.Inputs figures =
-          new RewardVersionMetrics.Inputs(
-              result,
-              train,
-              plan,
-              early.bestLoss(),
-              early.bestEpoch(),
-              roundInput,
-              replay.size(),
-              startStep,
-              rewardOffset,
-              references,
-              gate,
-              baseline,
-              agreementCeiling,
-              roundParent.unusable() == null ? null : roundParent.unusable().getVersion(),
-              (System.nanoTime() - roundStart) / 1e9);
-      Map<String, Double> versionMetrics = RewardVersionMetrics.of(figures);
-      metrics.publish("eval", version, round, totalSteps, RewardVersionMetrics.evalEvent(figures));
-
-      // artifact, then the version events and the input offsets in one transaction
-      OffsetRanges lineage = input.lineage(until);
-      versionCommit.commit(
-          version, parent, model, rewardOffset, versionMetrics, accepted, until, lineage);
-
-      // the round's input is now history
-      input.committedRound(until, roundInput, !gate.quarantine(), lineage);
-      stats.rounds.incrementAndGet();
-      stats.groupsTrained.addAndGet(plan.train().size() * (long) train.epochsRun());
-      stats.lastVersion = version;
-      stats.lastEvalAccuracy = result.accuracy();
-      stats.lastGroupsPerSecond = train.groupsPerSecond();
-      if (accepted) {
-        stats.versionsAccepted.incrementAndGet();
-        stats.liveVersion = version;
-      } else {
-        stats.versionsRejected.incrementAndGet();
-      }
-      checkpoints.savePublished(round, totalSteps, version, input.committed(), input.historyFrom());
-      LOG.info(
-          "Version {} {}: eval accuracy {} [{}, {}] (parent {}; gate {} {} >= {}, ceiling {}), eval loss {}, "
-              + "reward offset {}, {} groups/s, lineage {}",
-          version,
-          accepted ? "LIVE" : "REJECTED",
-          fmt(result.accuracy()),
-          fmt(result.accuracyLow()),
-          fmt(result.accuracyHigh()),
-          baseline == null ? "none" : fmt(baseline.accuracy()),
-          baseline == null ? "accuracy bound" : "difference bound",
-          fmt(gate.statistic()),
-          fmt(gate.threshold()),
-          agreementCeiling == null ? "unknown" : fmt(agreementCeiling),
-          fmt(result.loss()),
-          fmt(rewardOffset),
-          fmt(train.groupsPerSecond()),
-          lineage);
-    } finally {
-      early.close();
-      if (model != null) {
-        model.close();
-      }
-      if (parentModel != null) {
-        parentModel.close();
-      }
-      stats.currentRound = -1;
-      if (stats.state() == RewardTrainerStats.State.TRAINING
-          || stats.state() == RewardTrainerStats.State.PUBLISHING) {
-        stats.state.set(RewardTrainerStats.State.WAITING);
-      }
-      updateGauges();
-    }
-  }
-
-  /**
-   * The parent a round starts from: the accepted version and its model; or, when that version's
-   * artifact cannot be loaded, no parent and the unusable version (reported in the metrics).
-   */
-  private record RoundParent(
-      Optional<RewardModelVersion> version, LoadedModel model, RewardModelVersion unusable) {}
-
-  /**
-   * Loads the accepted version's model. A missing or corrupt parent artifact must not crash-loop
-   * the trainer: the round trains from the initial model (as for a first version, gated on the
-   * minimum accuracy) and says so in the version's metrics.
-   */
-  private RoundParent loadParent(long round) {
-    Optional<RewardModelVersion> acceptedVersion = ledger.latestAccepted();
-    if (acceptedVersion.isEmpty()) {
-      return new RoundParent(Optional.empty(), null, null);
-    }
-    try {
-      return new RoundParent(acceptedVersion, artifacts.load(acceptedVersion.get()), null);
-    } catch (IOException | RuntimeException e) {
-      RewardModelVersion unusableParent = acceptedVersion.get();
-      stats.unusableParents.incrementAndGet();
-      LOG.error(
-          "Round {}: the accepted version v{}'s artifact {} cannot be loaded ({}); this round starts from the "
-              + "initial model instead",
-          round,
-          unusableParent.getVersion(),
-          unusableParent.getArtifactUri(),
-          e.toString());
-      return new RoundParent(Optional.empty(), null, unusableParent);
-    }
+    rewardRound.run(until, resumeFrom);
   }
 
   /**
@@ -566,19 +342,6 @@ public final class RewardTrainer implements Runnable {
     }
   }
 
-  private void checkpoint(
-      RewardModel model,
-      long round,
-      int step,
-      long version,
-      Map<String, String> extra,
-      EarlyStopping early)
-      throws IOException {
-    checkpoints.saveTraining(model, round, step, version, input.committed(), extra, early);
-    stats.checkpoints.incrementAndGet();
-    LOG.info("Round {}: checkpoint at step {}", round, step);
-  }
-
   private void updateGauges() {
     stats.groupsBuffered = input == null ? 0 : input.bufferedCount();
     stats.evalGroups = input == null ? 0 : input.evalCount();
@@ -589,10 +352,6 @@ public final class RewardTrainer implements Runnable {
     Map<Integer, Long> sorted = new TreeMap<>();
     offsets.forEach((tp, o) -> sorted.put(tp.partition(), o));
     return sorted.toString();
-  }
-
-  private static String fmt(double v) {
-    return String.format(Locale.ROOT, "%.4f", v);
   }
 
   private void closeQuietly() {

@@ -12,9 +12,12 @@ import ai.djl.training.tracker.Tracker;
  *     training)
  * @param minRatio final learning rate as a fraction of the peak (nanoGPT and Chinchilla: 0.1)
  * @param decay shape of the decay
+ * @param offset updates of the schedule already taken before update 1 ({@link #after}): a round
+ *     resumed from a checkpoint, or one that trains its part of a longer schedule
  */
 public record LearningRateSchedule(
-    float peak, long warmupSteps, long totalSteps, float minRatio, Decay decay) implements Tracker {
+    float peak, long warmupSteps, long totalSteps, float minRatio, Decay decay, long offset)
+    implements Tracker {
 
   public enum Decay {
     /** Half a cosine from peak to min (Loshchilov &amp; Hutter 2017; GPT-3, nanoGPT). */
@@ -26,12 +29,27 @@ public record LearningRateSchedule(
   }
 
   public LearningRateSchedule {
-    if (!(peak > 0) || warmupSteps < 0 || minRatio < 0 || minRatio > 1) {
-      throw new IllegalArgumentException("need peak > 0, warmupSteps >= 0, minRatio in [0, 1]");
+    if (!(peak > 0) || warmupSteps < 0 || minRatio < 0 || minRatio > 1 || offset < 0) {
+      throw new IllegalArgumentException(
+          "need peak > 0, warmupSteps >= 0, minRatio in [0, 1], offset >= 0");
     }
     if (decay != Decay.CONSTANT && totalSteps <= warmupSteps) {
       throw new IllegalArgumentException("totalSteps must exceed warmupSteps");
     }
+  }
+
+  /** A schedule from its first update. */
+  public LearningRateSchedule(
+      float peak, long warmupSteps, long totalSteps, float minRatio, Decay decay) {
+    this(peak, warmupSteps, totalSteps, minRatio, decay, 0);
+  }
+
+  /**
+   * This schedule with its first {@code steps} updates taken: update 1 of the result is update
+   * {@code steps} + 1 of this one.
+   */
+  public LearningRateSchedule after(long steps) {
+    return new LearningRateSchedule(peak, warmupSteps, totalSteps, minRatio, decay, offset + steps);
   }
 
   public static LearningRateSchedule cosine(float peak, long warmupSteps, long totalSteps) {
@@ -46,8 +64,9 @@ public record LearningRateSchedule(
     return new LearningRateSchedule(peak, warmupSteps, 0, 1f, Decay.CONSTANT);
   }
 
-  /** Learning rate of update number {@code step} (1-based). */
-  public float at(long step) {
+  /** Learning rate of update number {@code step} (1-based; after {@code offset} taken). */
+  public float at(long update) {
+    long step = update + offset;
     if (step <= warmupSteps) {
       return peak * Math.max(step, 1) / warmupSteps;
     }

@@ -145,6 +145,11 @@ final class SftRound {
           continues
               ? SftContinuation.roundConfig(sftConfig, chainBefore, chainRound, trainExamples)
               : sftConfig;
+      int restartStep = continues ? SftContinuation.restartStep(base.getMetrics()) : 0;
+      SftTrainer.ScheduleWindow window =
+          continues
+              ? SftContinuation.window(sftConfig, chainBefore, restartStep, trainExamples)
+              : null;
       SftTrainer trainer = new SftTrainer(roundConfig);
       int total = trainer.totalSteps(trainExamples);
       LOG.info(
@@ -174,6 +179,7 @@ final class SftRound {
                 policy,
                 demos,
                 fromStep,
+                window,
                 new SftTrainer.Listener() {
                   @Override
                   public void onStart(double evalLossBefore) {
@@ -233,6 +239,9 @@ final class SftRound {
       Map<String, Double> m = new LinkedHashMap<>(result.metrics());
       m.put(SftContinuation.CHAIN_STEPS, (double) (chainBefore + result.steps()));
       m.put(SftContinuation.CHAIN_ROUND, (double) chainRound);
+      if (window != null) {
+        m.put(SftContinuation.CHAIN_RESTART, (double) restartStep);
+      }
       String parentLoss = extra.get(PARENT_EVAL_LOSS);
       if (parentLoss != null) {
         m.put("eval_loss_before", Double.parseDouble(parentLoss));

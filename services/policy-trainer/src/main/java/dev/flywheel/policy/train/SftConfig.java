@@ -29,6 +29,22 @@ public class SftConfig {
   private int earlyStoppingPatience = 3;
   private double earlyStoppingMinDelta = 0.0;
   private long seed = 42L;
+  private ChainSchedule chainSchedule = ChainSchedule.ROUND;
+
+  /** The learning-rate schedule of the rounds that continue SFT ({@code sft-continue}). */
+  public enum ChainSchedule {
+    /**
+     * Each continuation round a cosine of its own from the peak, warm-up included: warm restarts
+     * (Loshchilov &amp; Hutter 2017, SGDR).
+     */
+    ROUND,
+    /**
+     * One cosine over all the continuation rounds together, restarted once after the chain's first
+     * round: each round trains its part of it (the learning rate goes on falling across rounds), as
+     * one long run would after the first version.
+     */
+    CHAIN
+  }
 
   public SftConfig copy() {
     SftConfig c = new SftConfig();
@@ -45,6 +61,7 @@ public class SftConfig {
     c.earlyStoppingPatience = earlyStoppingPatience;
     c.earlyStoppingMinDelta = earlyStoppingMinDelta;
     c.seed = seed;
+    c.chainSchedule = chainSchedule;
     return c;
   }
 
@@ -61,7 +78,8 @@ public class SftConfig {
         || logEvery < 1
         || evalEvery < 0
         || earlyStoppingPatience < 1
-        || !(earlyStoppingMinDelta >= 0)) {
+        || !(earlyStoppingMinDelta >= 0)
+        || chainSchedule == null) {
       throw new IllegalArgumentException("flywheel.policy-trainer.sft: invalid settings");
     }
     return this;
@@ -81,6 +99,7 @@ public class SftConfig {
     m.put("sft.early-stopping-patience", String.valueOf(earlyStoppingPatience));
     m.put("sft.early-stopping-min-delta", String.valueOf(earlyStoppingMinDelta));
     m.put("sft.seed", String.valueOf(seed));
+    m.put("sft.chain-schedule", chainSchedule.name().toLowerCase(java.util.Locale.ROOT));
     return m;
   }
 
@@ -216,5 +235,19 @@ public class SftConfig {
 
   public void setSeed(long v) {
     seed = v;
+  }
+
+  /**
+   * The learning-rate schedule across the rounds that continue SFT on the same demonstrations
+   * ({@code sft-continue}): {@code round} (a cosine per round) or {@code chain} (one cosine over
+   * them all). Default {@code round}; the policy-trainer README, "What SFT converges to", compares
+   * the two.
+   */
+  public ChainSchedule getChainSchedule() {
+    return chainSchedule;
+  }
+
+  public void setChainSchedule(ChainSchedule v) {
+    chainSchedule = v;
   }
 }

@@ -9,8 +9,9 @@ import java.util.Map;
  * simulator's 2,000 demonstrations that is 5 of the 32 epochs the service trains, and the served
  * policy stops far short of what SFT reaches (0.33 sampled gold after 600 steps, 0.46 after 1,800,
  * 0.57 after 3,600: the policy-trainer README, "What SFT converges to"). A chain continues the
- * latest SFT version warm, one round at a time, each a cosine schedule of its own (warm restarts,
- * Loshchilov &amp; Hutter 2017) with its own data order, until one of:
+ * latest SFT version warm, one round at a time, each with its own data order and either a cosine
+ * schedule of its own (warm restarts, Loshchilov &amp; Hutter 2017) or its part of one cosine over
+ * all continuation rounds ({@code chain-schedule}, {@link #window}), until one of:
  *
  * <ul>
  *   <li>{@link Verdict#EPOCHS_DONE}: the chain's steps reach {@code epochs} passes over the
@@ -31,6 +32,12 @@ public final class SftContinuation {
 
   /** Metric: the version's round in its chain (0 for a new root or a round on new data). */
   public static final String CHAIN_ROUND = "chain_round";
+
+  /**
+   * Metric of a continuation with {@link SftConfig.ChainSchedule#CHAIN}: the chain step at which
+   * its one cosine started (the first continuation's {@link #CHAIN_STEPS} before it).
+   */
+  public static final String CHAIN_RESTART = "chain_restart_step";
 
   /** Why a chain goes on or ends after a version. */
   public enum Verdict {
@@ -69,6 +76,32 @@ public final class SftContinuation {
     round.setMaxSteps(roundSteps(config, chainSteps, trainExamples));
     round.setSeed(config.getSeed() + chainRound);
     return round;
+  }
+
+  /**
+   * The step at which the one cosine of a {@link SftConfig.ChainSchedule#CHAIN} chain starts, for
+   * the round continuing a parent with {@code parentMetrics}: the parent's {@link #CHAIN_RESTART},
+   * or (the first continuation) the chain's steps so far.
+   */
+  public static int restartStep(Map<String, Double> parentMetrics) {
+    Double restart = parentMetrics.get(CHAIN_RESTART);
+    return restart != null ? (int) Math.round(restart) : chainSteps(parentMetrics);
+  }
+
+  /**
+   * Where a continuation round after {@code chainSteps} lies on its schedule: null with {@link
+   * SftConfig.ChainSchedule#ROUND} (a cosine of its own); with {@link
+   * SftConfig.ChainSchedule#CHAIN}, its steps within one cosine over the budget left at {@code
+   * restartStep}.
+   */
+  public static SftTrainer.ScheduleWindow window(
+      SftConfig config, int chainSteps, int restartStep, int trainExamples) {
+    if (config.getChainSchedule() == SftConfig.ChainSchedule.ROUND) {
+      return null;
+    }
+    int offset = Math.max(0, chainSteps - restartStep);
+    int length = Math.max(budget(config, trainExamples) - restartStep, offset + 1);
+    return new SftTrainer.ScheduleWindow(offset, length);
   }
 
   /**

@@ -54,7 +54,7 @@ public final class SftTrainer {
      */
     default void onStart(double evalLossBefore) {}
 
-    /** After every optimizer step. */
+    /** After every optimizer step, with the learning rate that step used. */
     default void onStep(int step, int totalSteps, float loss, float learningRate) {}
 
     /**
@@ -166,9 +166,31 @@ public final class SftTrainer {
   /**
    * Trains {@code policy} in place on the training split of {@code demos}, starting at step {@code
    * fromStep} (non-zero when resuming from a checkpoint of the same round; the optimizer moments
-   * start afresh and the learning rate continues from where the schedule was).
+   * start afresh and the learning rate goes on along the same schedule).
    */
   public Result train(PolicyModel policy, List<Demo> demos, int fromStep, Listener listener) {
+    return train(policy, demos, fromStep, null, listener);
+  }
+
+  /**
+   * Where a round's steps lie on a longer schedule: steps {@code offset} to {@code offset} + the
+   * round's steps of a warm-up + cosine schedule over {@code length} steps (a chain of rounds under
+   * one cosine, {@link SftConfig.ChainSchedule#CHAIN}).
+   */
+  public record ScheduleWindow(int offset, int length) {
+    public ScheduleWindow {
+      if (offset < 0 || length < 1) {
+        throw new IllegalArgumentException("schedule window " + offset + " of " + length);
+      }
+    }
+  }
+
+  /**
+   * As {@link #train(PolicyModel, List, int, Listener)}, with the learning rate of the {@code part}
+   * of a longer schedule (null: the round's own schedule, over its own steps).
+   */
+  public Result train(
+      PolicyModel policy, List<Demo> demos, int fromStep, ScheduleWindow part, Listener listener) {
     int contextLength = policy.config().contextLength();
     List<List<SftExample>> split = split(demos, contextLength);
     List<SftExample> train = split.get(0);
@@ -180,8 +202,10 @@ public final class SftTrainer {
     listener.onStart(evalBefore);
 
     int total = totalSteps(train.size());
-    LearningRateSchedule full = schedule(total);
-    Learner learner = new Learner(optimizer(remaining(full, fromStep, total)), policy);
+    int offset = part == null ? 0 : part.offset();
+    LearningRateSchedule full =
+        schedule(part == null ? total : Math.max(part.length(), offset + total));
+    Learner learner = new Learner(optimizer(full.after(offset + fromStep)), policy);
     int window = Math.min(config.getLogEvery(), total);
     float[] recent = new float[window];
     int recentCount = 0;
@@ -208,7 +232,7 @@ public final class SftTrainer {
                 });
         step++;
         recent[recentCount++ % window] = r.loss();
-        listener.onStep(step, total, r.loss(), full.at(step));
+        listener.onStep(step, total, r.loss(), r.learningRate());
         if (early.due(step, total) && early.measure(step, listener)) {
           break;
         }
@@ -318,18 +342,6 @@ public final class SftTrainer {
   private LearningRateSchedule schedule(int total) {
     int warmup = Math.min(config.getWarmupSteps(), total - 1);
     return LearningRateSchedule.cosine(config.getLearningRate(), Math.max(0, warmup), total);
-  }
-
-  /** The part of {@code full} after step {@code from}, as a schedule starting again at 1. */
-  private static LearningRateSchedule remaining(LearningRateSchedule full, int from, int total) {
-    if (from == 0) {
-      return full;
-    }
-    float now = full.at(from + 1);
-    float end = full.peak() * full.minRatio();
-    int left = Math.max(1, total - from);
-    return new LearningRateSchedule(
-        now, 0, left, Math.min(1f, end / now), LearningRateSchedule.Decay.COSINE);
   }
 
   private OptimizerConfig optimizer(LearningRateSchedule schedule) {

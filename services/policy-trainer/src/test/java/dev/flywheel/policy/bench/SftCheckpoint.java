@@ -95,6 +95,7 @@ final class SftCheckpoint {
       int roundSteps,
       int epochs,
       int evalEvery,
+      SftConfig.ChainSchedule schedule,
       NDManager manager)
       throws IOException {
     if (Files.exists(dir.resolve(ModelArtifacts.MANIFEST))) {
@@ -103,20 +104,19 @@ final class SftCheckpoint {
     long t0 = System.nanoTime();
     List<SftTrainer.Demo> demos = demos(demonstrations);
     SftConfig base = settings(roundSteps, epochs, evalEvery);
+    base.setChainSchedule(schedule);
     try (PolicyModel policy = PolicyModel.create(config, manager);
         PolicyModel parent = PolicyModel.create(config, manager)) {
+      int train = new SftTrainer(base).split(demos, config.contextLength()).get(0).size();
       int chain = 0;
+      int restart = 0;
       for (int round = 0; ; round++) {
-        SftConfig c =
-            round == 0
-                ? base
-                : SftContinuation.roundConfig(
-                    base,
-                    chain,
-                    round,
-                    new SftTrainer(base).split(demos, config.contextLength()).get(0).size());
+        SftConfig c = round == 0 ? base : SftContinuation.roundConfig(base, chain, round, train);
+        restart = round == 1 ? chain : restart; // the service's SftContinuation.restartStep
+        SftTrainer.ScheduleWindow window =
+            round == 0 ? null : SftContinuation.window(base, chain, restart, train);
         parent.copyTrunkFrom(policy);
-        SftTrainer.Result r = new SftTrainer(c).train(policy, demos, PRINT_EVAL);
+        SftTrainer.Result r = new SftTrainer(c).train(policy, demos, 0, window, PRINT_EVAL);
         Map<String, Double> m = new java.util.LinkedHashMap<>(r.metrics());
         m.put(SftContinuation.CHAIN_STEPS, (double) chain + r.steps());
         SftContinuation.Verdict verdict = SftContinuation.verdict(m, base);

@@ -13,6 +13,7 @@ import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.NativeRuntime;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.policy.bench.HeldOutEvaluation.Gold;
+import dev.flywheel.policy.train.SftConfig;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
@@ -40,13 +41,15 @@ import java.util.SplittableRandom;
  * demonstrations, 16 epochs, the policy's 4×128 shape, no early stopping), or with {@code
  * round=<max steps per round>} in place of {@code steps}: the service's {@code sft-continue} chain
  * ({@link dev.flywheel.policy.train.SftContinuation}) — warm-started rounds of at most that many
- * steps, each with its own cosine schedule, until the epochs are done or the chain's rule ends it
- * (with {@code es=100}, the service's early stopping). The SFT trainer's schedule (cosine decay to
- * the end) is the service's; 2,000 demonstrations × 16 epochs at batch 16 are ~1,800 steps, so a
- * longer run needs more demonstrations or more epochs — the two are the control for each other at
- * an equal number of steps. Policies are cached under {@code --cache} with {@link LoopExperiment}'s
- * names, so the two benchmarks share them. Every row after the first is also compared with the
- * first, paired over held-out prompts with a 95% bootstrap interval.
+ * steps, each with its own cosine schedule ({@code sched=chain}: each its part of one cosine over
+ * the continuation rounds, the service's {@code chain-schedule: chain}), until the epochs are done
+ * or the chain's rule ends it (with {@code es=100}, the service's early stopping). The SFT
+ * trainer's schedule (cosine decay to the end) is the service's; 2,000 demonstrations × 16 epochs
+ * at batch 16 are ~1,800 steps, so a longer run needs more demonstrations or more epochs — the two
+ * are the control for each other at an equal number of steps. Policies are cached under {@code
+ * --cache} with {@link LoopExperiment}'s names, so the two benchmarks share them. Every row after
+ * the first is also compared with the first, paired over held-out prompts with a 95% bootstrap
+ * interval.
  */
 public final class SftConvergence {
 
@@ -60,7 +63,14 @@ public final class SftConvergence {
 
   /** One SFT policy to train and score. */
   record Setting(
-      String spec, int steps, int demos, int epochs, String trunk, int evalEvery, int round) {
+      String spec,
+      int steps,
+      int demos,
+      int epochs,
+      String trunk,
+      int evalEvery,
+      int round,
+      SftConfig.ChainSchedule schedule) {
     static Setting parse(String spec) {
       int steps = 1800;
       int round = 0;
@@ -69,6 +79,7 @@ public final class SftConvergence {
       int epochs = DEFAULT_EPOCHS;
       String trunk = RewardTrunk.POLICY;
       int evalEvery = 0;
+      SftConfig.ChainSchedule schedule = SftConfig.ChainSchedule.ROUND;
       for (String part : spec.split(",")) {
         String[] kv = part.split("=", 2);
         if (kv.length != 2) {
@@ -84,6 +95,8 @@ public final class SftConvergence {
           case "epochs" -> epochs = Integer.parseInt(kv[1]);
           case "trunk" -> trunk = kv[1];
           case "es" -> evalEvery = Integer.parseInt(kv[1]);
+          case "sched" ->
+              schedule = SftConfig.ChainSchedule.valueOf(kv[1].toUpperCase(Locale.ROOT));
           default ->
               throw new IllegalArgumentException(
                   "SFT setting '" + spec + "': unknown key '" + kv[0] + "'");
@@ -94,13 +107,19 @@ public final class SftConvergence {
         throw new IllegalArgumentException(
             "SFT setting '" + spec + "': 'round' trains until the epochs are done; drop 'steps'");
       }
-      return new Setting(spec, round > 0 ? round : steps, demos, epochs, trunk, evalEvery, round);
+      if (schedule != SftConfig.ChainSchedule.ROUND && round == 0) {
+        throw new IllegalArgumentException(
+            "SFT setting '" + spec + "': 'sched' is the schedule of a chain; add 'round'");
+      }
+      return new Setting(
+          spec, round > 0 ? round : steps, demos, epochs, trunk, evalEvery, round, schedule);
     }
 
     String cacheName(long seed, double evalFraction) {
       String name = LoopExperimentOptions.sftName(seed, demos, steps, evalEvery, evalFraction);
       return name
           + (round > 0 ? "-chain" : "")
+          + (schedule == SftConfig.ChainSchedule.ROUND ? "" : "-once")
           + (epochs == DEFAULT_EPOCHS ? "" : "-epochs" + epochs)
           + (trunk.equals(RewardTrunk.POLICY) ? "" : "-trunk" + trunk);
     }
@@ -147,6 +166,7 @@ public final class SftConvergence {
                     s.round(),
                     s.epochs(),
                     s.evalEvery(),
+                    s.schedule(),
                     manager)
                 : SftCheckpoint.trainOrLoad(
                     cache.resolve(s.cacheName(seed, evalFraction)),

@@ -84,4 +84,28 @@ class SftContinuationTest {
         SftContinuation.verdict(Map.of("steps", 10.0), config),
         "not the record of an SFT round");
   }
+
+  @Test
+  void withTheChainScheduleEachRoundIsItsPartOfOneCosineOverTheStepsLeftAfterTheFirstRound() {
+    assertEquals(null, SftContinuation.window(config, 600, 600, 1800), "round: its own cosine");
+    SftConfig chain = config.copy();
+    chain.setChainSchedule(SftConfig.ChainSchedule.CHAIN);
+    // 1,808 steps; the first round 600: three rounds of 403, 403, 402 along one cosine of 1,208
+    Map<String, Double> first = round(600, 600, 600, 5.0, 0.4);
+    int restart = SftContinuation.restartStep(first);
+    assertEquals(600, restart, "the first continuation restarts where the first round ended");
+    int chainSteps = 600;
+    int covered = 0;
+    for (int r = 1; r <= 3; r++) {
+      SftTrainer.ScheduleWindow w = SftContinuation.window(chain, chainSteps, restart, 1800);
+      assertEquals(new SftTrainer.ScheduleWindow(covered, 1208), w, "round " + r);
+      int steps = SftContinuation.roundSteps(chain, chainSteps, 1800);
+      covered += steps;
+      chainSteps += steps;
+      Map<String, Double> m = round(steps, steps, chainSteps, 0.4, 0.3);
+      m.put(SftContinuation.CHAIN_RESTART, (double) restart);
+      assertEquals(600, SftContinuation.restartStep(m), "later rounds keep the restart");
+    }
+    assertEquals(1208, covered, "the rounds cover the cosine exactly");
+  }
 }

@@ -94,6 +94,55 @@ class SftTrainerTest {
   }
 
   /**
+   * Three rounds of 10 steps with {@link SftConfig.ChainSchedule#CHAIN}'s windows train along one
+   * warm-up + cosine over their 30 steps: the first warms up, the rate goes on falling across the
+   * rounds instead of restarting at the peak, step for step the long schedule's rate, and only the
+   * last ends at the floor; a round with its own schedule ends at the floor after its 10 steps.
+   */
+  @Test
+  void roundsWithScheduleWindowsTrainAlongOneCosine() {
+    List<SftTrainer.Demo> demos = TinyTasks.answerDemos(64, 2);
+    SftConfig config = new SftConfig();
+    config.setMaxSteps(10);
+    config.setWarmupSteps(3);
+    config.setEvalFraction(0.0);
+    float peak = config.getLearningRate();
+    dev.flywheel.model.LearningRateSchedule longOne =
+        dev.flywheel.model.LearningRateSchedule.cosine(peak, 3, 30);
+    List<Float> rates = new ArrayList<>();
+    SftTrainer.Listener record =
+        new SftTrainer.Listener() {
+          @Override
+          public void onStep(int step, int totalSteps, float loss, float learningRate) {
+            rates.add(learningRate);
+          }
+        };
+    try (PolicyModel policy = PolicyModel.create(TinyTasks.tinyConfig(48), manager)) {
+      SftTrainer trainer = new SftTrainer(config);
+      for (int round = 0; round < 3; round++) {
+        trainer.train(policy, demos, 0, new SftTrainer.ScheduleWindow(10 * round, 30), record);
+      }
+      assertEquals(30, rates.size());
+      assertTrue(rates.get(0) < rates.get(2), "the first round warms up: " + rates);
+      for (int i = 0; i < 30; i++) {
+        assertEquals(longOne.at(i + 1), rates.get(i), 1e-9, "step " + (i + 1) + ": " + rates);
+        if (i >= 3) {
+          assertTrue(rates.get(i) <= rates.get(i - 1), "falling across rounds: " + rates);
+        }
+      }
+      for (int end : new int[] {10, 20, 30}) {
+        assertEquals(longOne.at(end), rates.get(end - 1), 1e-7, "round end at step " + end);
+      }
+      assertTrue(rates.get(10) > 0.5 * peak, "no restart, and no floor, after round one");
+      assertEquals(0.1f * peak, rates.get(29), 1e-7);
+
+      rates.clear();
+      trainer.train(policy, demos, 0, null, record);
+      assertEquals(0.1f * peak, rates.get(9), 1e-7, "a round's own cosine ends at the floor");
+    }
+  }
+
+  /**
    * Random letters cannot be learned, only memorised: on 48 demonstrations the held-out loss falls
    * to the letters' entropy and then rises as the model memorises. The round must stop after {@code
    * patience} measurements without an improvement and hand back the best measured weights.

@@ -309,8 +309,9 @@ class FlywheelLoopTest {
     mark(
         String.format(
             "held-out gold (%d prompts x %d samples, temperature %.1f): first SFT v%d %.3f, "
-                + "PPO's SFT parent v%d %.3f, PPO v%d %.3f; PPO win rate vs its parent %.3f "
-                + "(held-out labeler); greedy: SFT parent %.3f, PPO %.3f",
+                + "PPO's SFT parent v%d %.3f, PPO v%d %.3f (PPO - parent %s, paired bootstrap "
+                + "over prompts); PPO win rate vs its parent %.3f (held-out labeler); greedy: "
+                + "SFT parent %.3f, PPO %.3f",
             report.heldOutPrompts(),
             report.samples(),
             report.temperature(),
@@ -320,6 +321,7 @@ class FlywheelLoopTest {
             parentScore.meanGold(),
             ppoVersion,
             ppoScore.meanGold(),
+            ppoScore.goldGain(),
             ppoScore.winRate(),
             greedy.version(parentSft).orElseThrow().meanGold(),
             greedy.version(ppoVersion).orElseThrow().meanGold()));

@@ -237,6 +237,9 @@ public final class Evaluation {
     if (!mine.errors().isEmpty()) {
       notes.add(mine.errors().size() + " failed: " + mine.errors().get(0));
     }
+    // per held-out prompt: the sum and count of (this answer's gold − the baseline's) over samples
+    double[] gainSum = new double[prompts.size()];
+    int[] gainCount = new int[prompts.size()];
     if (baseline == null) {
       notes.add("no SFT baseline");
     } else {
@@ -256,6 +259,8 @@ public final class Evaluation {
           double ga = p.gold(a);
           double gb = p.gold(b);
           overall.comparison(win, ga, gb);
+          gainSum[i / samples] += ga - gb;
+          gainCount[i / samples]++;
           groupsOf(p).forEach(name -> groups.get(name).comparison(win, ga, gb));
         }
       }
@@ -275,8 +280,22 @@ public final class Evaluation {
         overall.winRate(),
         overall.goldWinRate(),
         overall.baselineGold(),
+        goldGain(gainSum, gainCount),
         notes.isEmpty() ? null : String.join("; ", notes),
         groupRows);
+  }
+
+  /**
+   * The mean over prompts of each prompt's mean gold gain over the baseline, with its paired
+   * bootstrap interval; null when no prompt was compared.
+   */
+  private PairedBootstrap.Interval goldGain(double[] sum, int[] count) {
+    double[] perPrompt =
+        java.util.stream.IntStream.range(0, sum.length)
+            .filter(p -> count[p] > 0)
+            .mapToDouble(p -> sum[p] / count[p])
+            .toArray();
+    return perPrompt.length == 0 ? null : PairedBootstrap.of(perPrompt, settings.seed());
   }
 
   /** The report's group names, in the order of its rows. */

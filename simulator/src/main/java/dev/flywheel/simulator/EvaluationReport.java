@@ -38,6 +38,9 @@ public record EvaluationReport(
    *     half); NaN without a baseline
    * @param goldWinRate the same judged by the noise-free gold score
    * @param baselineGold the baseline's mean gold on the same comparisons (NaN without)
+   * @param goldGain the mean over prompts of this version's gold minus the baseline's on the same
+   *     prompt and sample seeds, with its 95% paired bootstrap interval over prompts ({@link
+   *     PairedBootstrap}); null without comparisons
    * @param note why something is missing, or null
    * @param groups the same scores over groups of the held-out prompts: every {@link TaskFamily}
    *     (named in lower case, in declaration order), then {@link #TWIN} and {@link #NO_TWIN}
@@ -55,6 +58,7 @@ public record EvaluationReport(
       double winRate,
       double goldWinRate,
       double baselineGold,
+      PairedBootstrap.Interval goldGain,
       String note,
       List<GroupScore> groups) {
 
@@ -145,7 +149,7 @@ public record EvaluationReport(
             sigma));
     out.append(
         String.format(
-            "%-8s %-5s %-11s %6s %6s %7s %7s %7s %7s  %-7s %7s %9s %8s%n",
+            "%-8s %-5s %-11s %6s %6s %7s %7s %7s %7s  %-7s %7s %9s %8s  %s%n",
             "policy",
             "stage",
             "status",
@@ -158,11 +162,12 @@ public record EvaluationReport(
             "vs",
             "gold_vs",
             "win_rate",
-            "win_gold"));
+            "win_gold",
+            "gold_gain [95%]"));
     for (VersionScore v : versions) {
       out.append(
           String.format(
-              "%-8s %-5s %-11s %6d %6s %7s %7s %7s %7s  %-7s %7s %9s %8s",
+              "%-8s %-5s %-11s %6d %6s %7s %7s %7s %7s  %-7s %7s %9s %8s  %s",
               "v" + v.version(),
               v.stage(),
               v.status(),
@@ -175,7 +180,8 @@ public record EvaluationReport(
               v.baselineVersion() == null ? "-" : "v" + v.baselineVersion(),
               f(v.baselineGold()),
               f(v.winRate()),
-              f(v.goldWinRate())));
+              f(v.goldWinRate()),
+              v.goldGain() == null ? "-" : v.goldGain()));
       if (v.note() != null) {
         out.append("  (").append(v.note()).append(')');
       }

@@ -83,12 +83,19 @@ class EvaluationTest {
     assertThat(ppo.goldWinRate())
         .isCloseTo(0.5 + 0.5 * verbose / split.heldOut().size(), within(1e-12));
     assertThat(ppo.winRate()).as("sigma 0: the labeler is the gold").isEqualTo(ppo.goldWinRate());
+    // every prompt has one sample: the mean of per-prompt gains is the difference of the means
+    PairedBootstrap.Interval gain = ppo.goldGain();
+    assertThat(gain.mean()).isCloseTo(ppo.meanGold() - ppo.baselineGold(), within(1e-12));
+    assertThat(gain.low()).as("v2 is never worse: " + gain).isGreaterThan(0);
+    assertThat(gain.high()).isGreaterThan(gain.mean());
+    assertThat(sft.goldGain()).isEqualTo(new PairedBootstrap.Interval(0, 0, 0));
     EvaluationReport.VersionScore missing = report.version(3).orElseThrow();
     assertThat(missing.answered()).isZero();
     assertThat(missing.errors()).isEqualTo(split.heldOut().size());
     assertThat(missing.note()).contains("404");
+    assertThat(missing.goldGain()).as("nothing compared").isNull();
     assertThat(report.bestPpo().orElseThrow().version()).isEqualTo(2);
-    assertThat(report.table()).contains("v1", "v2", "PPO", "SFT", "win_rate");
+    assertThat(report.table()).contains("v1", "v2", "PPO", "SFT", "win_rate", gain.toString());
   }
 
   @Test

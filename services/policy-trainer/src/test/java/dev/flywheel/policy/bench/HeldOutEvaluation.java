@@ -8,6 +8,7 @@ import dev.flywheel.model.PolicyModel;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
+import dev.flywheel.simulator.PairedBootstrap;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.TaskFamily;
@@ -18,7 +19,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * How the benchmarks score a policy on the held-out prompts: its gold (greedy or sampled, per
@@ -108,33 +108,7 @@ public final class HeldOutEvaluation {
    * out.
    */
   public static String pairedDifference(double[] a, double[] b, long seed) {
-    int n = a.length;
-    double[] d = new double[n];
-    for (int i = 0; i < n; i++) {
-      d[i] = a[i] - b[i];
-    }
-    double[] m = meanAndInterval(d, seed);
-    return String.format(Locale.ROOT, "%+.3f [%+.3f, %+.3f]", m[0], m[1], m[2]);
-  }
-
-  /** Mean of {@code d} and its 95% bootstrap interval (2,000 resamples, percentile method). */
-  static double[] meanAndInterval(double[] d, long seed) {
-    int n = d.length;
-    double mean = 0;
-    for (double x : d) {
-      mean += x / n;
-    }
-    Random random = new Random(seed);
-    double[] boot = new double[2000];
-    for (int r = 0; r < boot.length; r++) {
-      double m = 0;
-      for (int i = 0; i < n; i++) {
-        m += d[random.nextInt(n)] / n;
-      }
-      boot[r] = m;
-    }
-    Arrays.sort(boot);
-    return new double[] {mean, boot[49], boot[1950]};
+    return PairedBootstrap.difference(a, b, seed).toString();
   }
 
   /**
@@ -150,8 +124,8 @@ public final class HeldOutEvaluation {
         perPrompt[p] += (a[i] > b[i] ? 1 : a[i] == b[i] ? 0.5 : 0) / samples;
       }
     }
-    double[] m = meanAndInterval(perPrompt, seed);
-    return String.format(Locale.ROOT, "%.3f [%.3f, %.3f]", m[0], m[1], m[2]);
+    PairedBootstrap.Interval m = PairedBootstrap.of(perPrompt, seed);
+    return String.format(Locale.ROOT, "%.3f [%.3f, %.3f]", m.mean(), m.low(), m.high());
   }
 
   /** Responses drawn from SFT for best-of-n: gold and reward-model score per held-out prompt. */

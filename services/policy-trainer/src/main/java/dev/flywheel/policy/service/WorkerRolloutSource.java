@@ -3,18 +3,14 @@ package dev.flywheel.policy.service;
 import dev.flywheel.events.OffsetRange;
 import dev.flywheel.events.RolloutBatch;
 import dev.flywheel.events.RolloutRequest;
-import dev.flywheel.events.RolloutSample;
 import dev.flywheel.events.SamplingParams;
 import dev.flywheel.model.ByteTokenizer;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.model.PolicyModel;
 import dev.flywheel.modelevents.RolloutEvents;
 import dev.flywheel.policy.config.RolloutConfig;
-import dev.flywheel.policy.train.Rollout;
 import dev.flywheel.policy.train.ScoredRollout;
 import dev.flywheel.policy.train.SourcedRollout;
-import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.schemas.support.FileTrees;
 import dev.flywheel.trainerkit.KafkaSettings;
@@ -27,24 +23,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,7 +58,6 @@ import org.slf4j.LoggerFactory;
 final class WorkerRolloutSource implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(WorkerRolloutSource.class);
-  private static final Duration POLL = Duration.ofMillis(100);
 
   /** What a round asks the workers for, besides each iteration's prompts. */
   record Round(
@@ -84,7 +71,22 @@ final class WorkerRolloutSource implements AutoCloseable {
       int samplesPerPrompt,
       int maxNewTokens,
       double missingEosPenalty,
-      Instant startedAt) {}
+      Instant startedAt) {
+
+    /** The iteration a request id of this round's learner names; -1 for any other id. */
+    int iterationOf(String requestId) {
+      String prefix = learnerId + ":";
+      if (!requestId.startsWith(prefix)) {
+        return -1;
+      }
+      String[] parts = requestId.substring(prefix.length()).split(":");
+      try {
+        return parts.length == 2 ? Integer.parseInt(parts[0]) : -1;
+      } catch (NumberFormatException e) {
+        return -1;
+      }
+    }
+  }
 
   /** The round's iterations: each one's prompts (fitted, distinct) and seed. */
   interface Plan {
@@ -105,18 +107,13 @@ final class WorkerRolloutSource implements AutoCloseable {
   private final Path snapshotDir;
   private final BooleanSupplier stop;
   private final KafkaProducer<String, RolloutRequest> producer;
-  private final KafkaConsumer<String, byte[]> consumer;
-  private final AvroDeserializer<RolloutBatch> batches;
+  private final RolloutBatchInbox inbox;
   private final Map<Integer, Issued> issued = new HashMap<>();
-  private final Map<Integer, ConsumerRecord<String, RolloutBatch>> arrived = new TreeMap<>();
-  private final Set<Integer> consumed = new HashSet<>();
   private final OffsetRanges lineage;
   private Snapshot snapshot;
   private int nextToIssue;
   private long dropped;
-  private long duplicates;
   private long reissued;
-  private long invalid;
   private int maxSeen;
   private double stalenessSum;
   private int trained;
@@ -150,34 +147,7 @@ final class WorkerRolloutSource implements AutoCloseable {
     AvroSerializer<RolloutRequest> values = new AvroSerializer<>();
     values.configure(producerConfig, false);
     producer = new KafkaProducer<>(producerConfig, new StringSerializer(), values);
-    consumer =
-        new KafkaConsumer<>(
-            kafka.consumerConfig("policy-trainer-rollouts", null),
-            new StringDeserializer(),
-            new ByteArrayDeserializer());
-    batches = new AvroDeserializer<>();
-    batches.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            RolloutBatch.class),
-        false);
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(config.getBatchesTopic(), Duration.ofSeconds(30)).stream()
-            .map(p -> new TopicPartition(p.topic(), p.partition()))
-            .toList();
-    consumer.assign(partitions);
-    // the round's batches, including those answered for an earlier process of a resumed round
-    long since = round.startedAt().minusSeconds(60).toEpochMilli();
-    Map<TopicPartition, Long> times = new HashMap<>();
-    partitions.forEach(p -> times.put(p, since));
-    Map<TopicPartition, OffsetAndTimestamp> found = consumer.offsetsForTimes(times);
-    Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-    for (TopicPartition p : partitions) {
-      OffsetAndTimestamp o = found.get(p);
-      consumer.seek(p, o != null ? o.offset() : end.get(p));
-    }
+    inbox = new RolloutBatchInbox(kafka, config, round);
   }
 
   /**
@@ -195,12 +165,12 @@ final class WorkerRolloutSource implements AutoCloseable {
     }
     nextToIssue = Math.max(nextToIssue, last + 1);
     while (true) {
-      ConsumerRecord<String, RolloutBatch> record = arrived.remove(iteration);
+      ConsumerRecord<String, RolloutBatch> record = inbox.take(iteration);
       if (record != null) {
         RolloutBatch batch = record.value();
         int staleness = iteration - batch.getLearnerStep();
         if (staleness >= 0 && staleness <= config.getMaxStaleness()) {
-          consumed.add(iteration);
+          inbox.trainedOn(iteration);
           lineage.add(record.partition(), record.offset());
           issued.remove(iteration);
           return sourced(batch, staleness, (System.nanoTime() - t0) / 1e9);
@@ -247,99 +217,7 @@ final class WorkerRolloutSource implements AutoCloseable {
       if (stop.getAsBoolean()) {
         throw new StopSignal();
       }
-      for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
-        receive(r);
-      }
-    }
-  }
-
-  private void receive(ConsumerRecord<String, byte[]> raw) {
-    RolloutBatch batch;
-    try {
-      batch = batches.deserialize(raw.topic(), raw.value());
-    } catch (RuntimeException e) {
-      LOG.warn(
-          "undecodable rollout batch at {}-{}@{}: {}",
-          raw.topic(),
-          raw.partition(),
-          raw.offset(),
-          e.getMessage());
-      return;
-    }
-    if (!round.learnerId().equals(batch.getLearnerId())) {
-      return;
-    }
-    int iteration = iterationOf(batch.getRequestId());
-    if (iteration < 0) {
-      return;
-    }
-    String problem = problemOf(batch);
-    if (problem != null) {
-      invalid++;
-      LOG.warn("rollout batch {} ignored: {}", batch.getRequestId(), problem);
-      return;
-    }
-    if (consumed.contains(iteration)) {
-      duplicates++;
-      return;
-    }
-    ConsumerRecord<String, RolloutBatch> held = arrived.get(iteration);
-    if (held != null) {
-      // two answers for one iteration: keep the one from the fresher weights
-      duplicates++;
-      if (held.value().getLearnerStep() >= batch.getLearnerStep()) {
-        return;
-      }
-    }
-    arrived.put(
-        iteration,
-        new ConsumerRecord<>(raw.topic(), raw.partition(), raw.offset(), raw.key(), batch));
-  }
-
-  /** Why a batch cannot be trained on, or null. */
-  private String problemOf(RolloutBatch batch) {
-    int k = round.samplesPerPrompt();
-    if (batch.getPrompts().isEmpty()) {
-      return "no prompts";
-    }
-    if (batch.getSamples().size() != batch.getPrompts().size() * k) {
-      return batch.getSamples().size()
-          + " samples for "
-          + batch.getPrompts().size()
-          + " prompts x K="
-          + k;
-    }
-    for (int row = 0; row < batch.getSamples().size(); row++) {
-      RolloutSample s = batch.getSamples().get(row);
-      if (s.getPromptIndex() != row / k) {
-        return "sample " + row + " has promptIndex " + s.getPromptIndex() + ", expected " + row / k;
-      }
-      if (s.getLogProbs().size() != s.getTokens().size()) {
-        return "sample "
-            + row
-            + " has "
-            + s.getLogProbs().size()
-            + " log-probs for "
-            + s.getTokens().size()
-            + " tokens";
-      }
-      if (!Float.isFinite(s.getScore())) {
-        return "sample " + row + " has score " + s.getScore();
-      }
-    }
-    return null;
-  }
-
-  private int iterationOf(String requestId) {
-    String prefix = round.learnerId() + ":";
-    if (!requestId.startsWith(prefix)) {
-      return -1;
-    }
-    String[] parts = requestId.substring(prefix.length()).split(":");
-    try {
-      return parts.length == 2 ? Integer.parseInt(parts[0]) : -1;
-    } catch (NumberFormatException e) {
-      return -1;
+      inbox.poll();
     }
   }
 
@@ -388,7 +266,7 @@ final class WorkerRolloutSource implements AutoCloseable {
     } catch (ExecutionException e) {
       throw new IllegalStateException("issuing " + copy.getRequestId() + " failed", e.getCause());
     }
-    int iteration = iterationOf(copy.getRequestId());
+    int iteration = round.iterationOf(copy.getRequestId());
     issued.put(iteration, new Issued(copy, attempt, deadline));
   }
 
@@ -417,25 +295,7 @@ final class WorkerRolloutSource implements AutoCloseable {
   }
 
   private SourcedRollout sourced(RolloutBatch batch, int staleness, double waitSeconds) {
-    int k = round.samplesPerPrompt();
-    List<int[]> prompts = new ArrayList<>(batch.getSamples().size());
-    List<int[]> responses = new ArrayList<>(batch.getSamples().size());
-    List<float[]> logProbs = new ArrayList<>(batch.getSamples().size());
-    float[] scores = new float[batch.getSamples().size()];
-    List<int[]> distinct = RolloutEvents.fromPrompts(batch.getPrompts());
-    for (int row = 0; row < batch.getSamples().size(); row++) {
-      RolloutSample s = batch.getSamples().get(row);
-      prompts.add(distinct.get(s.getPromptIndex()));
-      responses.add(RolloutEvents.unboxed(s.getTokens()));
-      logProbs.add(RolloutEvents.logProbs(s));
-      scores[row] = s.getScore();
-    }
-    Rollout rollout = Rollout.of(prompts, responses, logProbs);
-    for (int r = 0; r < scores.length; r++) {
-      if (!rollout.stopped(r)) {
-        scores[r] -= (float) round.missingEosPenalty();
-      }
-    }
+    ScoredRollout scored = inbox.scored(batch);
     trained++;
     stalenessSum += staleness;
     maxSeen = Math.max(maxSeen, staleness);
@@ -445,16 +305,15 @@ final class WorkerRolloutSource implements AutoCloseable {
     m.put("off_policy_mean", stalenessSum / trained);
     m.put("off_policy_max", (double) maxSeen);
     m.put("off_policy_dropped", (double) dropped);
-    m.put("rollout_duplicates", (double) duplicates);
+    m.put("rollout_duplicates", (double) inbox.duplicates());
     m.put("rollout_reissued", (double) reissued);
-    m.put("rollout_invalid", (double) invalid);
+    m.put("rollout_invalid", (double) inbox.invalid());
     m.put("rollout_wait_s", waitSeconds);
     m.put(
         "rollout_tokens_per_s",
         batch.getGeneratedTokens() / Math.max(1e-3, batch.getGenerationMillis() / 1e3));
     m.put("rollout_load_s", batch.getLoadMillis() / 1e3);
-    return new SourcedRollout(
-        new ScoredRollout(rollout, scores, k), staleness, samplingSeconds, waitSeconds, m);
+    return new SourcedRollout(scored, staleness, samplingSeconds, waitSeconds, m);
   }
 
   /** The batches trained on so far, as offsets of the batches topic (the version's lineage). */
@@ -499,7 +358,7 @@ final class WorkerRolloutSource implements AutoCloseable {
   }
 
   long duplicates() {
-    return duplicates;
+    return inbox.duplicates();
   }
 
   private void removeOtherSnapshots(Path snapshots) {
@@ -516,6 +375,6 @@ final class WorkerRolloutSource implements AutoCloseable {
   @Override
   public void close() {
     producer.close(Duration.ofSeconds(10));
-    consumer.close(Duration.ofSeconds(10));
+    inbox.close();
   }
 }

@@ -47,13 +47,13 @@ import org.slf4j.LoggerFactory;
  * [i − S, i]; with S = 0 it is sampled from the current weights and equals what the trainer would
  * sample itself.
  *
- * <p>Request ids are {@code <learner>:<iteration>:<step>}. The learner keeps the first batch per
- * iteration and counts the rest as duplicates (a request answered twice, after a worker died before
- * committing); a batch staler than S when its turn comes (one sampled for an earlier process of a
- * resumed round) is dropped, counted, and its iteration issued again from the current weights. A
- * request without its batch by the deadline is issued again, unchanged (same id, weights and seed);
- * after {@code max-attempts} issues the round fails. What each iteration trained on is kept as
- * topic offsets for the version's lineage.
+ * <p>Request ids are {@code <learner>:<iteration>:<step>}. The learner keeps one batch per
+ * iteration (of two, the one sampled from the fresher weights) and counts the rest as duplicates (a
+ * request answered twice, after a worker died before committing); a batch staler than S when its
+ * turn comes (one sampled for an earlier process of a resumed round) is dropped, counted, and its
+ * iteration issued again from the current weights. A request without its batch by the deadline is
+ * issued again, unchanged (same id, weights and seed); after {@code max-attempts} issues the round
+ * fails. What each iteration trained on is kept as topic offsets for the version's lineage.
  */
 final class WorkerRolloutSource implements AutoCloseable {
 

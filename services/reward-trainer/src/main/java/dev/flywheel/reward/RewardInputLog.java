@@ -3,13 +3,10 @@ package dev.flywheel.reward;
 import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DataSplit;
 import dev.flywheel.events.DeadLetter;
-import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.OffsetRanges;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,36 +19,23 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The reward trainer's view of {@code training.comparisons}: what is already inside a published
  * version (the committed offsets, and from them the rebuilt replay buffer and eval set), what is
  * pending for the next round, and what a round takes and gives back. Undecodable and invalid groups
  * become dead letters (acknowledged before a round's offsets commit); a schema-registry outage
- * rewinds and waits instead.
+ * rewinds and waits instead (both in the {@link ComparisonGroupReader}, which reads the records).
  */
 final class RewardInputLog {
 
-  private static final Logger LOG = LoggerFactory.getLogger(RewardInputLog.class);
-
-  /** Retry interval while the schema registry is unavailable. */
-  private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
-
   private final RewardTrainerConfig config;
-  private final RewardTrainerStats stats;
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final AvroDeserializer<ComparisonGroup> deserializer;
-  private final GroupEncoder encoder;
-  private final AcknowledgedSends<String, DeadLetter> deadLetters;
-  private final BooleanSupplier running;
+  private final ComparisonGroupReader reader;
 
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final Map<TopicPartition, Long> committed = new HashMap<>();
@@ -87,13 +71,11 @@ final class RewardInputLog {
       OffsetRanges rejectedInput,
       BooleanSupplier running) {
     this.config = config;
-    this.stats = stats;
     this.consumer = consumer;
-    this.deserializer = deserializer;
-    this.encoder = encoder;
-    this.deadLetters = deadLetters;
+    this.reader =
+        new ComparisonGroupReader(
+            config, stats, consumer, deserializer, encoder, deadLetters, running);
     this.rejectedInput = rejectedInput;
-    this.running = running;
     this.buffer = new BoundedGroups(config.getBufferMaxGroups());
     this.evalSet = new BoundedGroups(config.getEvalMaxGroups());
   }
@@ -151,94 +133,18 @@ final class RewardInputLog {
     }
   }
 
-  /**
-   * Reads and ingests what is there. A registry outage is not bad input: the batch stops at the
-   * record that could not be decoded, every partition of the batch is rewound to its first record
-   * not ingested, and the trainer waits {@code REGISTRY_RETRY} before reading again. Nothing is
-   * dead-lettered or skipped, and the offsets a round commits never pass a record that was not
-   * ingested.
-   */
+  /** Reads and ingests what is there ({@link ComparisonGroupReader#poll}). */
   void poll() {
-    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>();
-    consumer.poll(Duration.ofMillis(200)).forEach(batch::add);
-    for (int i = 0; i < batch.size(); i++) {
-      try {
-        ingest(batch.get(i));
-      } catch (RegistryUnavailable e) {
-        Map<TopicPartition, Long> rewind = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : batch.subList(i, batch.size())) {
-          rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
-        }
-        rewind.forEach(consumer::seek);
-        stats.registryOutages.incrementAndGet();
-        LOG.warn(
-            "schema registry unavailable ({}); re-reading from {} in {}",
-            e.getCause().getMessage(),
-            rewind,
-            REGISTRY_RETRY);
-        sleepWhileRunning(REGISTRY_RETRY);
-        return;
-      }
-    }
+    reader.poll(
+        r -> r.offset() < committed.get(new TopicPartition(r.topic(), r.partition())),
+        this::ingest);
   }
 
-  /** The registry could not be asked for a record's schema: transient, the record is read again. */
-  private static final class RegistryUnavailable extends RuntimeException {
-    RegistryUnavailable(RuntimeException cause) {
-      super(cause);
-    }
-  }
-
-  private void sleepWhileRunning(Duration d) {
-    long until = System.nanoTime() + d.toNanos();
-    while (running.getAsBoolean() && System.nanoTime() < until) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private void ingest(ConsumerRecord<byte[], byte[]> r) {
-    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-    boolean history = r.offset() < committed.get(tp);
-    ComparisonGroup group;
-    try {
-      group = deserializer.deserialize(r.topic(), r.value());
-      if (group == null) {
-        throw new IllegalArgumentException("null value (tombstone) on " + r.topic());
-      }
-    } catch (RuntimeException e) {
-      if (AvroSerdeException.isRegistryOutage(e)) {
-        throw new RegistryUnavailable(e);
-      }
-      if (!history) {
-        deadLetter(
-            DeadLetters.ofUndecodable(
-                RewardTrainer.SOURCE, e, r.topic(), r.partition(), r.offset(), r.key(), r.value()));
-      }
-      return;
-    }
-    EncodedGroup encoded;
-    try {
-      encoded = encoder.encode(group, r.partition(), r.offset());
-    } catch (GroupEncoder.InvalidGroupException e) {
-      if (!history) {
-        deadLetter(
-            DeadLetters.of(
-                RewardTrainer.SOURCE,
-                "INVALID_GROUP",
-                e.getMessage(),
-                r.topic(),
-                r.partition(),
-                r.offset(),
-                r.key(),
-                r.value()));
-      }
-      return;
-    }
+  /**
+   * A group read: new input waits for a round; history goes back into the eval set, or into the
+   * buffer unless quarantined.
+   */
+  private void ingest(EncodedGroup encoded, boolean history) {
     newestPolicyVersion = Math.max(newestPolicyVersion, encoded.newestPolicyVersion());
     if (!history) {
       pending.add(encoded);
@@ -247,32 +153,9 @@ final class RewardInputLog {
       }
     } else if (encoded.split() == DataSplit.EVAL) {
       evalSet.add(encoded);
-    } else if (!rejectedInput.contains(r.partition(), r.offset())) {
+    } else if (!rejectedInput.contains(encoded.partition(), encoded.offset())) {
       buffer.add(encoded);
     }
-  }
-
-  private void deadLetter(DeadLetter letter) {
-    stats.deadLetters.incrementAndGet();
-    LOG.warn(
-        "dead letter {}-{}@{}: {} {}",
-        letter.getSourceTopic(),
-        letter.getSourcePartition(),
-        letter.getSourceOffset(),
-        letter.getErrorType(),
-        letter.getReason());
-    String key =
-        letter.getRawKey() == null
-            ? null
-            : StandardCharsets.UTF_8.decode(letter.getRawKey().duplicate()).toString();
-    deadLetters.send(
-        new ProducerRecord<>(config.getDeadLettersTopic(), key, letter),
-        "the dead letter of "
-            + letter.getSourceTopic()
-            + "-"
-            + letter.getSourcePartition()
-            + "@"
-            + letter.getSourceOffset());
   }
 
   /**

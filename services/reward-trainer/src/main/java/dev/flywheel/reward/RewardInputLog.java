@@ -1,10 +1,6 @@
 package dev.flywheel.reward;
 
-import dev.flywheel.events.ComparisonGroup;
 import dev.flywheel.events.DataSplit;
-import dev.flywheel.events.DeadLetter;
-import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
 import dev.flywheel.trainerkit.OffsetRanges;
 import java.time.Duration;
@@ -18,7 +14,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
@@ -63,18 +58,12 @@ final class RewardInputLog {
 
   RewardInputLog(
       RewardTrainerConfig config,
-      RewardTrainerStats stats,
       KafkaConsumer<byte[], byte[]> consumer,
-      AvroDeserializer<ComparisonGroup> deserializer,
-      GroupEncoder encoder,
-      AcknowledgedSends<String, DeadLetter> deadLetters,
-      OffsetRanges rejectedInput,
-      BooleanSupplier running) {
+      ComparisonGroupReader reader,
+      OffsetRanges rejectedInput) {
     this.config = config;
     this.consumer = consumer;
-    this.reader =
-        new ComparisonGroupReader(
-            config, stats, consumer, deserializer, encoder, deadLetters, running);
+    this.reader = reader;
     this.rejectedInput = rejectedInput;
     this.buffer = new BoundedGroups(config.getBufferMaxGroups());
     this.evalSet = new BoundedGroups(config.getEvalMaxGroups());

@@ -210,13 +210,16 @@ public final class RewardTrainer implements Runnable {
     input =
         new RewardInputLog(
             config,
-            stats,
             consumer,
-            groupDeserializer,
-            encoder,
-            deadLetterSends,
-            rejectedInput,
-            () -> running);
+            new ComparisonGroupReader(
+                config,
+                stats,
+                consumer,
+                groupDeserializer,
+                encoder,
+                deadLetterSends,
+                () -> running),
+            rejectedInput);
     rewardRound =
         new RewardRound(
             config,

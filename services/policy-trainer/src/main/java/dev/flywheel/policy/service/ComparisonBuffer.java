@@ -80,7 +80,7 @@ final class ComparisonBuffer {
    */
   static StoredGroup of(ComparisonGroup g, int partition, long offset) {
     String id = g.getGroupId();
-    List<ChatTurn> turns = InputFeed.turns(g.getTurns(), g.getPrompt());
+    List<ChatTurn> turns = InputRecords.turns(g.getTurns(), g.getPrompt());
     if (turns.isEmpty()) {
       throw new IllegalArgumentException("group " + id + " has no prompt turns");
     }

@@ -1,33 +1,18 @@
 package dev.flywheel.policy.service;
 
-import dev.flywheel.events.ChatTranscript;
-import dev.flywheel.events.ComparisonGroup;
-import dev.flywheel.events.Demonstration;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
-import dev.flywheel.events.Turn;
-import dev.flywheel.model.ChatRole;
-import dev.flywheel.model.ChatTurn;
-import dev.flywheel.modelevents.ChatTurns;
 import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
-import dev.flywheel.policy.train.SftTrainer;
-import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
-import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.VersionLedger;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -45,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@code feedback.demonstrations} from the beginning on every start (the topic keeps its data
  *       forever; it is the SFT training set), kept in memory (the most recent {@code
- *       max-demonstrations});
+ *       max-demonstrations}) by {@link InputRecords};
  *   <li>{@code chat.transcripts} from {@code end − transcript-window} per partition: the recent
  *       prompts, into the {@link PromptPool};
  *   <li>only when {@code ppo.algorithm=dpo}: {@code training.comparisons} from the beginning on
@@ -58,41 +43,25 @@ import org.slf4j.LoggerFactory;
  * dead-letter topic with the reason, once: the consumer commits its positions (group {@code
  * <transactional-id>-input}, used for nothing else) and records below the committed position are
  * not dead-lettered again after a restart.
+ *
+ * <p>{@link InputRecords} decodes, checks and applies each record (or dead-letters it); this class
+ * picks where to read from, backs off while the schema registry is down and commits the positions.
  */
 final class InputFeed implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(InputFeed.class);
   static final String SERVICE = "policy-trainer";
 
-  /** A demonstration and where it was read. */
-  record StoredDemo(int partition, long offset, String eventId, SftTrainer.Demo demo) {}
-
-  private final PolicyTrainerConfig config;
   private final KafkaConsumer<String, byte[]> consumer;
   private final DeadLetterWriter deadLetters;
-  private final AvroDeserializer<Demonstration> demoValues;
-  private final AvroDeserializer<ChatTranscript> transcriptValues;
-  private final AvroDeserializer<ComparisonGroup> comparisonValues;
-  private final AvroDeserializer<PolicyVersion> policyValues;
-  private final AvroDeserializer<RewardModelVersion> rewardValues;
-  private final VersionLedger<PolicyVersion> policies;
-  private final VersionLedger<RewardModelVersion> rewards;
-  private final PromptPool prompts;
+  private final InputRecords records;
   private final ComparisonBuffer comparisons;
   private final PolicyTrainerStatus status;
-  private final Deque<StoredDemo> demos = new ArrayDeque<>();
 
   /** While the registry is down: no read before this (System.nanoTime()). */
   private long retryNotBefore = Long.MIN_VALUE;
 
-  /**
-   * Event ids of the demonstrations in memory: a redelivered event (a client's retry through
-   * another gateway replica) is counted once.
-   */
-  private final java.util.Set<String> demoEventIds = new java.util.HashSet<>();
-
   private final Map<TopicPartition, Long> catchUpTo = new HashMap<>();
-  private final Map<Integer, Long> firstDemoOffset = new TreeMap<>();
   private final List<TopicPartition> demoPartitions;
   private final List<TopicPartition> transcriptPartitions;
   private final List<TopicPartition> comparisonPartitions;
@@ -113,10 +82,6 @@ final class InputFeed implements AutoCloseable {
       PromptPool prompts,
       ComparisonBuffer comparisons,
       PolicyTrainerStatus status) {
-    this.config = config;
-    this.policies = policies;
-    this.rewards = rewards;
-    this.prompts = prompts;
     this.comparisons = comparisons;
     this.status = status;
     Map<String, Object> consumerConfig =
@@ -125,11 +90,9 @@ final class InputFeed implements AutoCloseable {
     consumer =
         new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new ByteArrayDeserializer());
     deadLetters = new DeadLetterWriter(kafka, config.getDeadLettersTopic(), status);
-    demoValues = deserializer(kafka, Demonstration.class);
-    transcriptValues = deserializer(kafka, ChatTranscript.class);
-    comparisonValues = deserializer(kafka, ComparisonGroup.class);
-    policyValues = deserializer(kafka, PolicyVersion.class);
-    rewardValues = deserializer(kafka, RewardModelVersion.class);
+    records =
+        new InputRecords(
+            kafka, config, policies, rewards, prompts, comparisons, status, deadLetters);
 
     Duration timeout = config.getKafkaTimeout();
     demoPartitions = partitions(config.getDemonstrationsTopic(), timeout);
@@ -169,19 +132,6 @@ final class InputFeed implements AutoCloseable {
         end);
   }
 
-  private static <T extends SpecificRecord> AvroDeserializer<T> deserializer(
-      KafkaSettings kafka, Class<T> type) {
-    AvroDeserializer<T> d = new AvroDeserializer<>();
-    d.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            type),
-        false);
-    return d;
-  }
-
   private List<TopicPartition> partitions(String topic, Duration timeout) {
     List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
     if (infos == null || infos.isEmpty()) {
@@ -207,20 +157,9 @@ final class InputFeed implements AutoCloseable {
     consumer.poll(timeout).forEach(batch::add);
     int n = 0;
     for (ConsumerRecord<String, byte[]> record : batch) {
-      String topic = record.topic();
       try {
-        if (topic.equals(config.getDemonstrationsTopic())) {
-          onDemonstration(record);
-        } else if (topic.equals(config.getTranscriptsTopic())) {
-          onTranscript(record);
-        } else if (comparisons != null && topic.equals(config.getComparisonsTopic())) {
-          onComparison(record);
-        } else if (topic.equals(config.getPolicyVersionsTopic())) {
-          onVersion(record, policyValues, policies);
-        } else if (topic.equals(config.getRewardVersionsTopic())) {
-          onVersion(record, rewardValues, rewards);
-        }
-      } catch (RegistryUnavailable e) {
+        records.apply(record);
+      } catch (InputRecords.RegistryUnavailable e) {
         Map<TopicPartition, Long> rewind = new HashMap<>();
         for (ConsumerRecord<String, byte[]> r : batch.subList(n, batch.size())) {
           rewind.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
@@ -257,13 +196,13 @@ final class InputFeed implements AutoCloseable {
     return true;
   }
 
-  /** The demonstrations in memory, oldest first. */
-  List<StoredDemo> demos() {
-    return List.copyOf(demos);
+  /** See {@link InputRecords#demos}. */
+  List<InputRecords.StoredDemo> demos() {
+    return records.demos();
   }
 
   int demoCount() {
-    return demos.size();
+    return records.demoCount();
   }
 
   /** Next offset to read per demonstrations partition. */
@@ -284,148 +223,17 @@ final class InputFeed implements AutoCloseable {
     return out;
   }
 
-  /** First demonstration offset held per partition (where the lineage range starts). */
+  /** See {@link InputRecords#firstDemoOffsets}. */
   Map<Integer, Long> firstDemoOffsets() {
-    return new TreeMap<>(firstDemoOffset);
+    return records.firstDemoOffsets();
   }
 
   long recordsPolled() {
     return polled;
   }
 
-  private void onDemonstration(ConsumerRecord<String, byte[]> record) {
-    Demonstration d;
-    try {
-      d = demoValues.deserialize(record.topic(), record.value());
-    } catch (RuntimeException e) {
-      RegistryUnavailable.rethrowIfOutage(e);
-      deadLetter(record, null, e);
-      return;
-    }
-    if (d == null || d.getResponse() == null || d.getResponse().isBlank()) {
-      deadLetter(
-          record,
-          "INVALID_DEMONSTRATION",
-          new IllegalArgumentException(
-              d == null
-                  ? "tombstone on the demonstrations topic"
-                  : "demonstration " + d.getDemonstrationId() + " has an empty response"));
-      return;
-    }
-    List<ChatTurn> turns = turns(d.getTurns(), null);
-    if (turns.isEmpty()) {
-      deadLetter(
-          record,
-          "INVALID_DEMONSTRATION",
-          new IllegalArgumentException(
-              "demonstration " + d.getDemonstrationId() + " has no prompt turns"));
-      return;
-    }
-    firstDemoOffset.putIfAbsent(record.partition(), record.offset());
-    if (!demoEventIds.add(d.getEventId())) {
-      status.duplicateDemonstration();
-      LOG.debug(
-          "demonstration event {} at {}-{} is a duplicate; skipped",
-          d.getEventId(),
-          record.partition(),
-          record.offset());
-      return;
-    }
-    demos.addLast(
-        new StoredDemo(
-            record.partition(),
-            record.offset(),
-            d.getEventId(),
-            new SftTrainer.Demo(d.getDemonstrationId(), turns, d.getResponse())));
-    while (demos.size() > config.getMaxDemonstrations()) {
-      StoredDemo dropped = demos.removeFirst();
-      demoEventIds.remove(dropped.eventId());
-      firstDemoOffset.put(dropped.partition(), dropped.offset() + 1);
-    }
-  }
-
-  private void onTranscript(ConsumerRecord<String, byte[]> record) {
-    ChatTranscript t;
-    try {
-      t = transcriptValues.deserialize(record.topic(), record.value());
-    } catch (RuntimeException e) {
-      RegistryUnavailable.rethrowIfOutage(e);
-      deadLetter(record, null, e);
-      return;
-    }
-    if (t == null) {
-      return;
-    }
-    List<ChatTurn> turns = turns(t.getTurns(), t.getPrompt());
-    if (turns.isEmpty() || turns.get(turns.size() - 1).role() != ChatRole.USER) {
-      deadLetter(
-          record,
-          "INVALID_TRANSCRIPT",
-          new IllegalArgumentException(
-              "transcript " + t.getTranscriptId() + " does not end with the user's prompt"));
-      return;
-    }
-    prompts.addTranscript(turns, record.partition(), record.offset());
-  }
-
-  private void onComparison(ConsumerRecord<String, byte[]> record) {
-    ComparisonGroup g;
-    try {
-      g = comparisonValues.deserialize(record.topic(), record.value());
-    } catch (RuntimeException e) {
-      RegistryUnavailable.rethrowIfOutage(e);
-      deadLetter(record, null, e);
-      return;
-    }
-    if (g == null) {
-      deadLetter(
-          record,
-          "INVALID_GROUP",
-          new IllegalArgumentException("tombstone on the comparisons topic"));
-      return;
-    }
-    try {
-      comparisons.add(ComparisonBuffer.of(g, record.partition(), record.offset()));
-    } catch (IllegalArgumentException e) {
-      deadLetter(record, "INVALID_GROUP", e);
-    }
-  }
-
-  private <V extends SpecificRecord> void onVersion(
-      ConsumerRecord<String, byte[]> record, AvroDeserializer<V> values, VersionLedger<V> ledger) {
-    if (record.value() == null) {
-      LOG.info(
-          "tombstone for version '{}' on {} (number stays taken)", record.key(), record.topic());
-      return;
-    }
-    try {
-      ledger.apply(values.deserialize(record.topic(), record.value()));
-    } catch (RuntimeException e) {
-      RegistryUnavailable.rethrowIfOutage(e);
-      LOG.error(
-          "undecodable version record {}-{}@{}: {}",
-          record.topic(),
-          record.partition(),
-          record.offset(),
-          e.toString());
-    }
-  }
-
   /** Retry interval while the schema registry is unavailable. */
   private static final Duration REGISTRY_RETRY = Duration.ofSeconds(2);
-
-  /** The registry could not be asked for a record's schema: transient, the record is read again. */
-  private static final class RegistryUnavailable extends RuntimeException {
-    RegistryUnavailable(RuntimeException cause) {
-      super(cause);
-    }
-
-    static void rethrowIfOutage(RuntimeException e) {
-      if (AvroSerdeException.isRegistryOutage(e)) {
-        throw new RegistryUnavailable(e);
-      }
-    }
-  }
 
   private static void sleep(long nanos) {
     if (nanos <= 0) {
@@ -436,22 +244,6 @@ final class InputFeed implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-  }
-
-  static List<ChatTurn> turns(Collection<Turn> turns, String prompt) {
-    List<ChatTurn> out = new ArrayList<>();
-    if (turns != null) {
-      out.addAll(ChatTurns.toChatTurns(turns));
-    }
-    if (out.isEmpty() && prompt != null && !prompt.isBlank()) {
-      out.add(ChatTurn.user(prompt));
-    }
-    return out;
-  }
-
-  private void deadLetter(
-      ConsumerRecord<String, byte[]> record, String errorType, Exception error) {
-    deadLetters.write(record, errorType, error);
   }
 
   /** Commits the positions of the feedback partitions (the dead-letter watermark) once past it. */

@@ -120,7 +120,7 @@ final class SftRound {
     List<SftTrainer.Demo> demos =
         feed.demos().stream()
             .filter(d -> RoundRanges.contains(demoRange, d.partition(), d.offset()))
-            .map(InputFeed.StoredDemo::demo)
+            .map(InputRecords.StoredDemo::demo)
             .toList();
     int fromStep = resume == null ? 0 : (int) resume.state().step();
 

@@ -65,7 +65,6 @@ final class InputFeed implements AutoCloseable {
   private final List<TopicPartition> demoPartitions;
   private final List<TopicPartition> transcriptPartitions;
   private final List<TopicPartition> comparisonPartitions;
-  private long polled;
 
   /**
    * @param versionStart where to continue each versions-topic partition (the end offsets taken just
@@ -177,7 +176,6 @@ final class InputFeed implements AutoCloseable {
       n++;
     }
     if (n > 0) {
-      polled += n;
       commitFeedbackPositions();
       if (comparisons != null) {
         status.comparisonGroups(comparisons.trainSize(), comparisons.evalSize());
@@ -226,10 +224,6 @@ final class InputFeed implements AutoCloseable {
   /** See {@link InputRecords#firstDemoOffsets}. */
   Map<Integer, Long> firstDemoOffsets() {
     return records.firstDemoOffsets();
-  }
-
-  long recordsPolled() {
-    return polled;
   }
 
   /** Retry interval while the schema registry is unavailable. */

@@ -240,8 +240,9 @@ public class SftConfig {
   /**
    * The learning-rate schedule across the rounds that continue SFT on the same demonstrations
    * ({@code sft-continue}): {@code round} (a cosine per round) or {@code chain} (one cosine over
-   * them all). Default {@code round}; the policy-trainer README, "What SFT converges to", compares
-   * the two.
+   * them all). Default {@code round}: on 3 seeds at 32 epochs {@code chain} sampled +0.016 / −0.000
+   * / +0.002 held-out gold against it, no interval excluding zero (the policy-trainer README, "What
+   * SFT converges to").
    */
   public ChainSchedule getChainSchedule() {
     return chainSchedule;

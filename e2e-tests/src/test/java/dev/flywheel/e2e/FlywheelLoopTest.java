@@ -105,14 +105,19 @@ class FlywheelLoopTest {
     tuning.put(
         FlywheelService.ROLLOUT_WORKER,
         Map.of("flywheel.kafka.properties.session.timeout.ms", "10000"));
+    // RL rollouts sampled by two worker processes over Kafka (S = 0: the same samples the trainer
+    // would draw itself)
+    int rolloutWorkers = 2;
     Platform.Settings settings =
         Platform.Settings.defaults(repoRoot)
             .withDataDir(dataDir)
-            .withPorts(Ports.freePort(), Ports.freePort(), freeRange())
+            .withPorts(
+                Ports.freePort(),
+                Ports.freePort(),
+                // a port per service, the rollout workers' from the last service's on
+                Ports.freeRange(FlywheelService.values().length - 1 + rolloutWorkers))
             .withServiceProperties(tuning)
-            // RL rollouts sampled by two worker processes over Kafka (S = 0: the same samples the
-            // trainer would draw itself)
-            .withRolloutWorkers(2);
+            .withRolloutWorkers(rolloutWorkers);
     platform = Platform.start(settings, FlywheelLoopTest::log);
     SimulatorConfig config =
         SimulatorConfig.builder()
@@ -677,30 +682,6 @@ class FlywheelLoopTest {
         throw new AssertionError("timed out waiting for " + what + "; timeline: " + timeline);
       }
       Thread.sleep(1_000);
-    }
-  }
-
-  private static int freeRange() {
-    // six consecutive free ports for the services
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 20_000 + (int) (Math.random() * 30_000);
-      boolean allFree = true;
-      for (int i = 0; i < FlywheelService.values().length && allFree; i++) {
-        allFree = isFree(base + i);
-      }
-      if (allFree) {
-        return base;
-      }
-    }
-    throw new IllegalStateException("no free port range");
-  }
-
-  private static boolean isFree(int port) {
-    try (java.net.ServerSocket socket =
-        new java.net.ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 

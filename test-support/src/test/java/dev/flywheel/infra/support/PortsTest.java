@@ -43,4 +43,22 @@ class PortsTest {
       pool.shutdownNow();
     }
   }
+
+  @Test
+  void aRangeIsConsecutiveFreeBelowTheEphemeralPortsAndNeverHandedOutAgain() throws Exception {
+    int low = Ports.ephemeralLow();
+    assertTrue(low > Ports.LOWEST_RANGE_PORT + 100, "an ephemeral range above 10,000: " + low);
+    Set<Integer> seen = new HashSet<>();
+    for (int r = 0; r < 20; r++) {
+      int base = Ports.freeRange(8);
+      assertTrue(base >= Ports.LOWEST_RANGE_PORT && base + 8 <= low, base + " below " + low);
+      for (int p = base; p < base + 8; p++) {
+        assertTrue(seen.add(p), "port " + p + " handed out twice");
+        try (java.net.ServerSocket socket =
+            new java.net.ServerSocket(p, 1, java.net.InetAddress.getLoopbackAddress())) {
+          assertEquals(p, socket.getLocalPort());
+        }
+      }
+    }
+  }
 }

@@ -10,7 +10,6 @@ import dev.flywheel.model.GptConfig;
 import dev.flywheel.model.LocalArtifactStore;
 import dev.flywheel.model.ModelArtifacts;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.AcknowledgedSends;
 import dev.flywheel.trainerkit.Checkpoints;
@@ -194,14 +193,8 @@ public final class RewardTrainer implements Runnable {
     GptConfig shape = modelShape();
     GroupEncoder encoder = new GroupEncoder(shape.contextLength());
     RewardArtifacts artifacts = new RewardArtifacts(config, kafka, store, manager);
-    AvroDeserializer<ComparisonGroup> groupDeserializer = new AvroDeserializer<>();
-    groupDeserializer.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            ComparisonGroup.class),
-        false);
+    AvroDeserializer<ComparisonGroup> groupDeserializer =
+        kafka.valueDeserializer(ComparisonGroup.class);
     consumer =
         new KafkaConsumer<>(
             kafka.consumerConfig(SOURCE + "-input", config.getGroupId()),

@@ -1,7 +1,6 @@
 package dev.flywheel.reward;
 
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * where the last one stopped, each reading up to the end offsets of the moment. Undecodable records
  * are skipped (they belong to another service's dead letters). Not thread-safe.
  */
-final class TopicTail<V> implements AutoCloseable {
+final class TopicTail<V extends org.apache.avro.specific.SpecificRecord> implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(TopicTail.class);
 
@@ -43,14 +42,7 @@ final class TopicTail<V> implements AutoCloseable {
     Map<String, Object> config = kafka.consumerConfig("reward-trainer-tail-" + topic, null);
     this.consumer =
         new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    this.values = new AvroDeserializer<>();
-    values.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            type),
-        false);
+    this.values = kafka.valueDeserializer(type);
   }
 
   /** Feeds every record between the last position and the current end offsets to {@code sink}. */

@@ -5,7 +5,6 @@ import dev.flywheel.events.RolloutBatch;
 import dev.flywheel.events.RolloutRequest;
 import dev.flywheel.schemas.DeadLetters;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerializer;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.io.IOException;
@@ -77,14 +76,7 @@ final class RolloutWorker implements Runnable {
     consumerConfig.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
     consumerConfig.put(
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) config.getMaxPollInterval().toMillis());
-    AvroDeserializer<RolloutRequest> requests = new AvroDeserializer<>();
-    requests.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            RolloutRequest.class),
-        false);
+    AvroDeserializer<RolloutRequest> requests = kafka.valueDeserializer(RolloutRequest.class);
     Map<String, Object> producerConfig = kafka.producerConfig(SERVICE + "-" + config.getWorkerId());
     AvroSerializer<SpecificRecord> values = new AvroSerializer<>();
     values.configure(producerConfig, false);

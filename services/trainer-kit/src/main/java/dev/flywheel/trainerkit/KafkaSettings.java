@@ -74,4 +74,16 @@ public record KafkaSettings(
     config.putAll(clientProperties);
     return config;
   }
+
+  /** A record-value deserializer for {@code type} against this registry (specific records). */
+  public <T extends org.apache.avro.specific.SpecificRecord>
+      dev.flywheel.schemas.serde.AvroDeserializer<T> valueDeserializer(Class<T> type) {
+    dev.flywheel.schemas.serde.AvroDeserializer<T> d =
+        new dev.flywheel.schemas.serde.AvroDeserializer<>();
+    d.configure(
+        Map.of(
+            AvroSerdeConfig.SCHEMA_REGISTRY_URL, registryUrl, AvroSerdeConfig.SPECIFIC_TYPE, type),
+        false);
+    return d;
+  }
 }

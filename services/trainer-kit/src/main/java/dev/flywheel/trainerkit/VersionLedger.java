@@ -4,7 +4,6 @@ import dev.flywheel.events.ModelStatus;
 import dev.flywheel.events.PolicyVersion;
 import dev.flywheel.events.RewardModelVersion;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -110,14 +109,7 @@ public final class VersionLedger<V extends SpecificRecord> {
       throws TimeoutException {
     VersionLedger<V> ledger = new VersionLedger<>(topic, versionOf, statusOf);
     Map<String, Object> config = kafka.consumerConfig("version-ledger-" + topic, null);
-    AvroDeserializer<V> values = new AvroDeserializer<>();
-    values.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            type),
-        false);
+    AvroDeserializer<V> values = kafka.valueDeserializer(type);
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer())) {

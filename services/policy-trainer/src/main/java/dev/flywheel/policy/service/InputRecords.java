@@ -13,7 +13,6 @@ import dev.flywheel.policy.config.PolicyTrainerConfig;
 import dev.flywheel.policy.train.PromptPool;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.schemas.serde.AvroSerdeException;
 import dev.flywheel.trainerkit.KafkaSettings;
 import dev.flywheel.trainerkit.VersionLedger;
@@ -89,24 +88,11 @@ final class InputRecords {
     this.comparisons = comparisons;
     this.status = status;
     this.deadLetters = deadLetters;
-    demoValues = deserializer(kafka, Demonstration.class);
-    transcriptValues = deserializer(kafka, ChatTranscript.class);
-    comparisonValues = deserializer(kafka, ComparisonGroup.class);
-    policyValues = deserializer(kafka, PolicyVersion.class);
-    rewardValues = deserializer(kafka, RewardModelVersion.class);
-  }
-
-  private static <T extends SpecificRecord> AvroDeserializer<T> deserializer(
-      KafkaSettings kafka, Class<T> type) {
-    AvroDeserializer<T> d = new AvroDeserializer<>();
-    d.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            type),
-        false);
-    return d;
+    demoValues = kafka.valueDeserializer(Demonstration.class);
+    transcriptValues = kafka.valueDeserializer(ChatTranscript.class);
+    comparisonValues = kafka.valueDeserializer(ComparisonGroup.class);
+    policyValues = kafka.valueDeserializer(PolicyVersion.class);
+    rewardValues = kafka.valueDeserializer(RewardModelVersion.class);
   }
 
   /**

@@ -7,7 +7,6 @@ import dev.flywheel.policy.config.RolloutConfig;
 import dev.flywheel.policy.train.Rollout;
 import dev.flywheel.policy.train.ScoredRollout;
 import dev.flywheel.schemas.serde.AvroDeserializer;
-import dev.flywheel.schemas.serde.AvroSerdeConfig;
 import dev.flywheel.trainerkit.KafkaSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,14 +53,7 @@ final class RolloutBatchInbox implements AutoCloseable {
             kafka.consumerConfig("policy-trainer-rollouts", null),
             new StringDeserializer(),
             new ByteArrayDeserializer());
-    batches = new AvroDeserializer<>();
-    batches.configure(
-        Map.of(
-            AvroSerdeConfig.SCHEMA_REGISTRY_URL,
-            kafka.registryUrl(),
-            AvroSerdeConfig.SPECIFIC_TYPE,
-            RolloutBatch.class),
-        false);
+    batches = kafka.valueDeserializer(RolloutBatch.class);
     List<TopicPartition> partitions =
         consumer.partitionsFor(config.getBatchesTopic(), Duration.ofSeconds(30)).stream()
             .map(p -> new TopicPartition(p.topic(), p.partition()))

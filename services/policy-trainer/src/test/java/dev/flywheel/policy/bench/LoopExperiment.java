@@ -63,10 +63,15 @@ public final class LoopExperiment {
   /**
    * The ranked groups: train groups by the TRAINING labelers, eval groups on held-out prompts by
    * the HELD_OUT ones, and the eval labels' ceilings; {@code random}, which drew them, goes on to
-   * order the reward model's training data.
+   * order the reward model's training data; {@code labelers} are the TRAINING labelers (they rank
+   * the policy's samples again in {@link RewardRefresh}).
    */
   record LabelledGroups(
-      List<Group> train, List<Group> eval, LabelCeilings ceilings, Random random) {}
+      List<Group> train,
+      List<Group> eval,
+      LabelCeilings ceilings,
+      Random random,
+      LabelerPool labelers) {}
 
   public static void main(String[] args) throws Exception {
     NativeRuntime.configure();
@@ -130,9 +135,28 @@ public final class LoopExperiment {
                     o.seed());
             curve.addBestOfN(drawn.gold(), drawn.score());
           }
+          RewardRefresh.Context refresh =
+              new RewardRefresh.Context(
+                  o,
+                  trunks,
+                  rmDir,
+                  split,
+                  groups.train(),
+                  groups.eval(),
+                  groups.labelers(),
+                  sftPolicy.config().dropout(),
+                  manager);
           RlStage rl =
               new RlStage(
-                  o, split, demonstrations, groups.train(), baseline, reward, curve, manager);
+                  o,
+                  split,
+                  demonstrations,
+                  groups.train(),
+                  baseline,
+                  reward,
+                  curve,
+                  refresh,
+                  manager);
           for (String setting : o.ppoSettings()) {
             if (!setting.equals("none")) {
               rl.run(setting);
@@ -209,7 +233,7 @@ public final class LoopExperiment {
         (System.nanoTime() - t0) / 1e9);
     LabelCeilings ceilings = LabelCeilings.of(eval, sigma, seed);
     System.out.println("eval labels: " + ceilings);
-    return new LabelledGroups(train, eval, ceilings, random);
+    return new LabelledGroups(train, eval, ceilings, random, training);
   }
 
   /**

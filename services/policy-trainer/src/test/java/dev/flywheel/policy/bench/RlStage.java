@@ -126,6 +126,7 @@ final class RlStage {
   private final SftBaseline sft;
   private final Reward reward;
   private final OveroptimisationCurve curve;
+  private final RewardRefresh.Context refreshContext;
   private final NDManager manager;
 
   /** Each setting's sampled gold per held-out prompt, in the order they ran. */
@@ -137,6 +138,8 @@ final class RlStage {
   /**
    * @param train the reward model's training groups (offline DPO's data)
    * @param curve where RL checkpoints go every {@code --curve-every} iterations
+   * @param refreshContext what a setting's on-policy reward-model refresh needs ({@link
+   *     RewardRefresh})
    */
   RlStage(
       LoopExperimentOptions options,
@@ -146,6 +149,7 @@ final class RlStage {
       SftBaseline sft,
       Reward reward,
       OveroptimisationCurve curve,
+      RewardRefresh.Context refreshContext,
       NDManager manager) {
     this.options = options;
     this.split = split;
@@ -154,6 +158,7 @@ final class RlStage {
     this.sft = sft;
     this.reward = reward;
     this.curve = curve;
+    this.refreshContext = refreshContext;
     this.manager = manager;
   }
 
@@ -177,7 +182,12 @@ final class RlStage {
             ? reward.scale()
             : 1.0;
     long runStart = System.nanoTime();
-    try (LoadedModel start = ModelArtifacts.load(sft.dir(), null, manager);
+    RewardRefresh.Settings refreshSettings = RewardRefresh.Settings.parse(setting);
+    try (RewardRefresh refresh =
+            refreshSettings.any()
+                ? new RewardRefresh(refreshSettings, refreshContext, scale)
+                : null;
+        LoadedModel start = ModelArtifacts.load(sft.dir(), null, manager);
         ValueModel value =
             PolicyOptimizer.initValue(
                 ppo, start.policy(), reward.rm(), reward.offset(), scale, manager)) {
@@ -188,11 +198,11 @@ final class RlStage {
               policy,
               sft.policy(),
               value,
-              reward.forSetting(setting, scale, split),
+              refresh != null ? refresh : reward.forSetting(setting, scale, split),
               ppo.getInitKlCoef(),
               new ScoreNormalizer(),
               RlSettings.ptx(ppo, demonstrations));
-      IterationStats s = iterate(setting, ppo, trainer, policy);
+      IterationStats s = iterate(setting, ppo, trainer, policy, refresh);
       double trainSeconds = (System.nanoTime() - runStart) / 1e9;
       Scored scored = scoreAgainstSft(policy);
       System.out.printf(
@@ -213,10 +223,15 @@ final class RlStage {
 
   /**
    * The setting's iterations on random training prompts, each with its stats ({@code --verbose})
-   * and every {@code --curve-every} a curve point; returns the last iteration's stats.
+   * and every {@code --curve-every} a curve point, and the reward model's on-policy refreshes
+   * ({@code refresh}, null for none); returns the last iteration's stats.
    */
   private IterationStats iterate(
-      String setting, PpoConfig ppo, PolicyOptimizer trainer, PolicyModel policy) {
+      String setting,
+      PpoConfig ppo,
+      PolicyOptimizer trainer,
+      PolicyModel policy,
+      RewardRefresh refresh) {
     long seed = options.seed();
     int curveEvery = options.curveEvery();
     List<int[]> prompts =
@@ -258,6 +273,9 @@ final class RlStage {
             s.updateSteps(),
             s.totalSeconds(),
             s.earlyStopped() ? " (early stop)" : "");
+      }
+      if (refresh != null && refresh.due(it + 1, ppo.getIterationsPerRound())) {
+        refresh.refresh(policy);
       }
     }
     return s;

@@ -205,17 +205,17 @@ final class InputFeed implements AutoCloseable {
 
   /** Next offset to read per demonstrations partition. */
   Map<Integer, Long> demoPositions() {
-    Map<Integer, Long> out = new TreeMap<>();
-    for (TopicPartition tp : demoPartitions) {
-      out.put(tp.partition(), consumer.position(tp));
-    }
-    return out;
+    return positions(demoPartitions);
   }
 
   /** Next offset to read per {@code training.comparisons} partition (empty unless DPO). */
   Map<Integer, Long> comparisonPositions() {
+    return positions(comparisonPartitions);
+  }
+
+  private Map<Integer, Long> positions(Iterable<TopicPartition> partitions) {
     Map<Integer, Long> out = new TreeMap<>();
-    for (TopicPartition tp : comparisonPartitions) {
+    for (TopicPartition tp : partitions) {
       out.put(tp.partition(), consumer.position(tp));
     }
     return out;

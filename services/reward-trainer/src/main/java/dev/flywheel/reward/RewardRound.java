@@ -150,6 +150,7 @@ final class RewardRound {
         parent.map(p -> "v" + p.getVersion()).orElse("none (fresh model)"));
 
     RewardEvaluator.Result baseline = null;
+    RewardEvaluator.Result parentOnNew = null;
     RewardModel model = null;
     EarlyStopping early = new EarlyStopping(config.getEarlyStoppingPatience());
     try {
@@ -161,6 +162,17 @@ final class RewardRound {
             parent.get().getVersion(),
             fmt(baseline.accuracy()),
             fmt(baseline.loss()));
+        if (!newTrain.isEmpty()) {
+          // how well the reward model in use ranks the newest rankings — of the policy's latest
+          // samples — before it learns them: it falls as RL moves the policy away from its data
+          parentOnNew = evaluator.evaluate(parentModel.reward(), newTrain);
+          LOG.info(
+              "Round {}: parent v{} on the round's {} new groups: accuracy {}",
+              round,
+              parent.get().getVersion(),
+              newTrain.size(),
+              fmt(parentOnNew.accuracy()));
+        }
       }
       int startStep = 0;
       if (resumeFrom != null && RewardRoundCheckpoints.samePlan(resumeFrom, planHash)) {
@@ -234,6 +246,7 @@ final class RewardRound {
               references,
               gate,
               baseline,
+              parentOnNew,
               agreementCeiling,
               roundParent.unusable() == null ? null : roundParent.unusable().getVersion(),
               (System.nanoTime() - roundStart) / 1e9);

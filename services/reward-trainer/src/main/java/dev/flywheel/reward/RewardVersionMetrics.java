@@ -28,6 +28,8 @@ final class RewardVersionMetrics {
    * @param references the reference responses of the offset
    * @param gate the gate's decision
    * @param baseline the parent on the same eval groups, or null without a (usable) parent
+   * @param parentOnNewGroups the parent on the round's new train groups before training on them, or
+   *     null without a (usable) parent or new groups
    * @param agreementCeiling the newest inter-annotator agreement rate, or null if none is known
    * @param unusableParentVersion the accepted version whose artifact could not be loaded, or null
    * @param roundSeconds seconds since the round started
@@ -45,6 +47,7 @@ final class RewardVersionMetrics {
       RewardSideInputs.References references,
       RewardGate.Decision gate,
       RewardEvaluator.Result baseline,
+      RewardEvaluator.Result parentOnNewGroups,
       Double agreementCeiling,
       Long unusableParentVersion,
       double roundSeconds) {}
@@ -84,6 +87,9 @@ final class RewardVersionMetrics {
     if (in.baseline() != null) {
       m.put("parent_eval_accuracy", in.baseline().accuracy());
       m.put("parent_eval_loss", in.baseline().loss());
+    }
+    if (in.parentOnNewGroups() != null) {
+      m.put("parent_new_groups_accuracy", in.parentOnNewGroups().accuracy());
     }
     Double agreementCeiling = in.agreementCeiling();
     if (agreementCeiling != null) {

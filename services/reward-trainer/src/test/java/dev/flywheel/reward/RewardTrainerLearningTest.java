@@ -217,10 +217,11 @@ class RewardTrainerLearningTest {
   /**
    * Round 1 on clean labels (noise 0.1) is accepted; round 2 trains on 400 groups whose labels are
    * all reversed, without replay: its held-out accuracy collapses (measured: 0.0975 vs 0.9050), so
-   * it must be recorded REJECTED, with its metrics and lineage, and v1 stays the accepted version —
-   * also for a restarted trainer, whose round 3 warm-starts from v1, not from the rejected v2. The
-   * rejected round's groups are not put into the replay buffer, neither live nor when the buffer is
-   * rebuilt after a restart.
+   * it must be recorded REJECTED, with its metrics and lineage (v1 ranks v2's new groups right
+   * 0.097 of the time before v2 trains on them: {@code parent_new_groups_accuracy}), and v1 stays
+   * the accepted version — also for a restarted trainer, whose round 3 warm-starts from v1, not
+   * from the rejected v2. The rejected round's groups are not put into the replay buffer, neither
+   * live nor when the buffer is rebuilt after a restart.
    */
   @Test
   void gateRejectsAVersionTrainedOnFlippedLabels(FlywheelInfra infra) throws Exception {
@@ -256,6 +257,11 @@ class RewardTrainerLearningTest {
       assertTrue(scale > 0 && Double.isFinite(scale), "reward_scale published: " + scale);
       assertEquals(scale, v1.getMetrics().get("eval_score_scale"));
       assertTrue(after < before - 0.2, "v2 " + after);
+      // v1 learned the true order: on v2's new groups, whose labels are flipped, it is mostly wrong
+      double onNew = v2.getMetrics().get("parent_new_groups_accuracy");
+      assertTrue(onNew < 1 - before + 0.1, "v1 on v2's flipped groups " + onNew);
+      assertTrue(
+          v1.getMetrics().get("parent_new_groups_accuracy") == null, "v1 had no accepted parent");
       assertEquals(0.0, v2.getMetrics().get("gate_passed"));
       assertEquals(
           before,

@@ -60,6 +60,19 @@ class RewardVersionMetricsTest {
       RewardEvaluator.Result baseline,
       Double agreementCeiling,
       Long unusableParent) {
+    return inputs(
+        plan, train, validationLoss, gate, baseline, null, agreementCeiling, unusableParent);
+  }
+
+  private static RewardVersionMetrics.Inputs inputs(
+      RoundPlan plan,
+      RoundTraining.Result train,
+      double validationLoss,
+      RewardGate.Decision gate,
+      RewardEvaluator.Result baseline,
+      RewardEvaluator.Result parentOnNewGroups,
+      Double agreementCeiling,
+      Long unusableParent) {
     // 30 new, 2 stale, 3 eval-split records in the input; 10 groups replayed
     List<EncodedGroup> newTrain = groups(30);
     List<EncodedGroup> stale = groups(2);
@@ -79,6 +92,7 @@ class RewardVersionMetricsTest {
         new RewardSideInputs.References(List.of(new int[] {1}, new int[] {2}), true),
         gate,
         baseline,
+        parentOnNewGroups,
         agreementCeiling,
         unusableParent,
         12.5);
@@ -200,6 +214,7 @@ class RewardVersionMetricsTest {
         metrics(inputs(plan(1, 0), TRAINED, Double.NaN, FIRST_ACCEPTED, null, null, null));
     assertFalse(fresh.containsKey("parent_eval_accuracy"));
     assertFalse(fresh.containsKey("parent_eval_loss"));
+    assertFalse(fresh.containsKey("parent_new_groups_accuracy"));
 
     Map<String, Double> warm =
         metrics(
@@ -209,6 +224,21 @@ class RewardVersionMetricsTest {
     assertEquals(0.03, warm.get("parent_accuracy_difference"));
     assertEquals(-0.01, warm.get("parent_accuracy_difference_low"));
     assertEquals(0.07, warm.get("parent_accuracy_difference_high"));
+    assertFalse(warm.containsKey("parent_new_groups_accuracy"), "not measured: not reported");
+
+    Map<String, Double> onNew =
+        metrics(
+            inputs(
+                plan(1, 0),
+                TRAINED,
+                Double.NaN,
+                AGAINST_PARENT,
+                eval(0.77, 0.5),
+                eval(0.64, 0.6),
+                null,
+                null));
+    assertEquals(0.64, onNew.get("parent_new_groups_accuracy"));
+    assertEquals(0.77, onNew.get("parent_eval_accuracy"));
   }
 
   @Test

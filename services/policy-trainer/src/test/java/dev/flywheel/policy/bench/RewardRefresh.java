@@ -33,8 +33,8 @@ import java.util.Random;
  * RL's reward then switches to it, with its new offset. A setting names it with {@code
  * refresh=N,every=M} and, to hold the number of rankings equal to a one-shot reward model's, {@code
  * rm0=N0}: the reward model it starts from is trained on the first N0 of the one-shot model's
- * groups only (Bai et al. 2022's "iterated online RLHF"; InstructGPT's reward models were also
- * refreshed on samples of the PPO policies).
+ * groups only (Bai et al. 2022's "iterated online RLHF"; Llama 2's reward models were retrained on
+ * each new batch of rankings of the latest RLHF model's samples, Touvron et al. 2023).
  *
  * <p>Before each refresh it prints how often the reward model in use orders the new on-policy pairs
  * as gold does: its accuracy where RL is looking, not on SFT's samples.
@@ -50,7 +50,8 @@ final class RewardRefresh implements RewardFunction, AutoCloseable {
    * @param refresh new on-policy groups per refresh
    * @param every RL iterations between refreshes
    * @param startGroups the starting reward model's groups (the first of the one-shot model's); 0
-   *     for the one-shot reward model itself
+   *     for the one-shot reward model itself (a PPO value head initialised from the reward model
+   *     still starts from the one-shot model, {@code ppo.value-init})
    */
   record Settings(int refresh, int every, int startGroups) {
 

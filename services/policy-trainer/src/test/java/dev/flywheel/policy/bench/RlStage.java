@@ -183,6 +183,10 @@ final class RlStage {
             : 1.0;
     long runStart = System.nanoTime();
     RewardRefresh.Settings refreshSettings = RewardRefresh.Settings.parse(setting);
+    if (refreshSettings.any() && (setting.contains("gold") || setting.contains("zero"))) {
+      throw new IllegalArgumentException(
+          setting + ": a refreshed reward model replaces the reward");
+    }
     try (RewardRefresh refresh =
             refreshSettings.any()
                 ? new RewardRefresh(refreshSettings, refreshContext, scale)

@@ -43,7 +43,7 @@ public class PolicyTrainerConfig {
   private int maxDemonstrations = 100_000;
   private int sftCheckpointEvery = 100;
 
-  private Duration ppoSchedule = Duration.ofHours(1);
+  private Duration ppoSchedule = Duration.ZERO;
   private int ppoCheckpointEvery = 1;
   private int minTrainPrompts = 8;
 
@@ -293,7 +293,11 @@ public class PolicyTrainerConfig {
   }
 
   /**
-   * A PPO round also starts this long after the last PPO version (0: only on a new reward model).
+   * A PPO round also starts this long after the last PPO version, on the reward model it already
+   * optimised (0, the default: only on a new reward model or a fresh SFT base). Off by default
+   * because a further round on the same reward model continues RL past that model's optimum, where
+   * gold falls (README, "Ranking the RL policy's own samples"); a refreshed reward model starts the
+   * next round instead.
    */
   public Duration getPpoSchedule() {
     return ppoSchedule;

@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  *       highest policy version whose status is LIVE or CANDIDATE), there are {@code
  *       min-train-prompts} training prompts, and either no PPO version has optimised this reward
  *       model yet, or the base is an SFT version no PPO round has continued from yet, or {@code
- *       ppo-schedule} has passed since the latest PPO version.
+ *       ppo-schedule} (off by default) has passed since the latest PPO version.
  *   <li><b>DPO</b> ({@code ppo.algorithm=dpo}, in place of PPO; only then is {@code
  *       training.comparisons} read): a base policy exists and {@code dpo.round-min-groups} TRAIN
  *       comparison groups arrived beyond the {@code training.comparisons} data of the latest DPO

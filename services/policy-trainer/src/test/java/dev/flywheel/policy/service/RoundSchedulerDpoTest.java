@@ -48,7 +48,7 @@ class RoundSchedulerDpoTest {
 
   RoundSchedulerDpoTest() {
     config.setSftRetrain(false);
-    config.setSftContinue(false); // RoundSchedulerSftChainTest
+    config.setSftContinue(false); // RoundSchedulerTest
     dpo.setRoundMinGroups(4);
   }
 

@@ -21,11 +21,11 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * When the scheduler continues the latest SFT version ({@code sft-continue}), on ledgers built in
- * memory (no broker: the decision reads only those; SFT retraining on new demonstrations is off, so
- * the input feed is not read).
+ * When the scheduler starts an RL round and when it continues the latest SFT version ({@code
+ * sft-continue}), on ledgers built in memory (no broker: the decision reads only those; SFT
+ * retraining on new demonstrations is off, so the input feed is not read).
  */
-class RoundSchedulerSftChainTest {
+class RoundSchedulerTest {
 
   private final PolicyTrainerConfig config = new PolicyTrainerConfig();
   private final SftConfig sft = new SftConfig(); // 16 epochs of 1,800 examples: 1,808 steps
@@ -41,7 +41,7 @@ class RoundSchedulerSftChainTest {
   private final RoundScheduler scheduler =
       new RoundScheduler(config, sft, policies, rewards, prompts, null);
 
-  RoundSchedulerSftChainTest() {
+  RoundSchedulerTest() {
     config.setSftRetrain(false);
     sft.setEpochs(16);
     config.setPpoSchedule(Duration.ZERO); // RL only for a new reward model or a fresh SFT base
@@ -80,6 +80,37 @@ class RoundSchedulerSftChainTest {
   }
 
   @Test
+  void anRlRoundComesForANewRewardModelOrAFreshSftBaseAndByDefaultOnlyThen() {
+    config.setSftContinue(false);
+    config.setPpoSchedule(new PolicyTrainerConfig().getPpoSchedule());
+    assertEquals(Duration.ZERO, config.getPpoSchedule(), "ppo-schedule is off by default");
+    policies.apply(sftVersion(1, List.of(), ModelStatus.LIVE, 600, 600, 600));
+    assertEquals(Decision.WAIT, scheduler.decide(), "no reward model yet");
+    rewards.apply(rewardVersion(1));
+    assertEquals(Decision.RL, scheduler.decide(), "a new reward model and a fresh SFT base");
+
+    Instant now = Instant.now();
+    policies.apply(ppoVersion(2, 1, 1, now.minus(Duration.ofHours(2))));
+    assertEquals(
+        Decision.WAIT,
+        scheduler.decide(),
+        "v2 optimised reward model 1 two hours ago: no further round on it by default");
+    config.setPpoSchedule(Duration.ofHours(1));
+    assertEquals(Decision.RL, scheduler.decide(), "ppo-schedule 1h, and v2 is two hours old");
+    policies.apply(ppoVersion(3, 2, 1, now.minus(Duration.ofMinutes(10))));
+    assertEquals(Decision.WAIT, scheduler.decide(), "ppo-schedule 1h, and v3 is ten minutes old");
+
+    config.setPpoSchedule(Duration.ZERO);
+    rewards.apply(rewardVersion(2));
+    assertEquals(Decision.RL, scheduler.decide(), "a new reward model: RL continues from v3");
+    assertEquals("2/3", scheduler.currentPair());
+    scheduler.markUnusable("2/3");
+    assertEquals(Decision.WAIT, scheduler.decide(), "not while that pair cannot be loaded");
+    policies.apply(ppoVersion(4, 3, 2, now));
+    assertEquals(Decision.WAIT, scheduler.decide(), "reward model 2 has its PPO version");
+  }
+
+  @Test
   void aRoundThatStoppedEarlyOrWasRejectedEndsTheChain() {
     policies.apply(sftVersion(1, List.of(), ModelStatus.LIVE, 600, 600, 600));
     policies.apply(sftVersion(2, List.of(1L), ModelStatus.LIVE, 300, 403, 900));
@@ -107,13 +138,21 @@ class RoundSchedulerSftChainTest {
   }
 
   private static PolicyVersion ppoVersion(long v, long base) {
-    return version(
-        v,
-        PolicyStage.PPO,
-        List.of(base),
-        ModelStatus.LIVE,
-        Map.of(),
-        Map.of("reference_version", String.valueOf(base)));
+    return ppoVersion(v, base, 1, Instant.EPOCH);
+  }
+
+  private static PolicyVersion ppoVersion(long v, long base, long rewardModel, Instant createdAt) {
+    PolicyVersion p =
+        version(
+            v,
+            PolicyStage.PPO,
+            List.of(base),
+            ModelStatus.LIVE,
+            Map.of(),
+            Map.of("reference_version", String.valueOf(base)));
+    p.setRewardModelVersion(rewardModel);
+    p.setCreatedAt(createdAt);
+    return p;
   }
 
   private static PolicyVersion version(
@@ -133,7 +172,6 @@ class RoundSchedulerSftChainTest {
         .setCreatedAt(Instant.EPOCH)
         .setArtifactUri("file:///v" + v)
         .setArtifactSha256("0".repeat(64))
-        .setRewardModelVersion(stage == PolicyStage.PPO ? 1L : null)
         .setMetrics(metrics)
         .setHyperparameters(hp)
         .setTrainingData(List.of())

@@ -39,7 +39,7 @@ import java.util.Random;
  * <p>Before each refresh it prints how often the reward model in use orders the new on-policy pairs
  * as gold does: its accuracy where RL is looking, not on SFT's samples.
  */
-final class RewardRefresh implements RewardFunction, AutoCloseable {
+final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoCloseable {
 
   /** The reward trainer's {@code replay-fraction}: replayed earlier groups per new group. */
   static final double REPLAY_FRACTION = 0.5;
@@ -50,8 +50,8 @@ final class RewardRefresh implements RewardFunction, AutoCloseable {
    * @param refresh new on-policy groups per refresh
    * @param every RL iterations between refreshes
    * @param startGroups the starting reward model's groups (the first of the one-shot model's); 0
-   *     for the one-shot reward model itself (a PPO value head initialised from the reward model
-   *     still starts from the one-shot model, {@code ppo.value-init})
+   *     for the one-shot reward model itself (a PPO value head starts from the reward model in use
+   *     when its round starts, {@code ppo.value-init}, {@link RlRounds})
    */
   record Settings(int refresh, int every, int startGroups) {
 
@@ -99,6 +99,7 @@ final class RewardRefresh implements RewardFunction, AutoCloseable {
   private final List<Group> learned;
   private final Random random;
   private RewardFunction current;
+  private double offset;
   private int refreshes;
 
   /**
@@ -214,7 +215,19 @@ final class RewardRefresh implements RewardFunction, AutoCloseable {
   }
 
   private RewardFunction scorer() {
-    return new RewardModelScorer(rm, RewardModelTraining.offset(rm, context.split()), scale);
+    offset = RewardModelTraining.offset(rm, context.split());
+    return new RewardModelScorer(rm, offset, scale);
+  }
+
+  @Override
+  public RewardModel rewardModel() {
+    return rm;
+  }
+
+  /** The reward model in use's offset (recomputed at each refresh). */
+  @Override
+  public double offset() {
+    return offset;
   }
 
   @Override

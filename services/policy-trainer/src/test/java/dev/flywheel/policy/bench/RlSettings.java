@@ -47,8 +47,9 @@ public final class RlSettings {
         case "ls" -> c.setDpoLabelSmoothing(Float.parseFloat(p[1]));
         case "mb" -> c.setMiniBatchSize(Integer.parseInt(p[1]));
         case "zero", "gold", "default" -> {}
-        // the reward model's on-policy refresh ({@link RewardRefresh.Settings})
-        case "refresh", "every", "rm0" -> {}
+        // the reward model's on-policy refresh ({@link RewardRefresh.Settings}), the rounds
+        // ({@link RlRounds})
+        case "refresh", "every", "rm0", "round" -> {}
         case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
         case "norm" ->
             c.setScoreNormalization(

@@ -16,7 +16,6 @@ import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.RewardModel;
 import dev.flywheel.model.RewardModelScorer;
 import dev.flywheel.model.SftExample;
-import dev.flywheel.model.ValueModel;
 import dev.flywheel.policy.bench.HeldOutEvaluation.Gold;
 import dev.flywheel.policy.bench.RewardModelTraining.Group;
 import dev.flywheel.policy.bench.RewardModelTraining.SequenceScorer;
@@ -25,7 +24,6 @@ import dev.flywheel.policy.train.IterationStats;
 import dev.flywheel.policy.train.OfflineDpoTrainer;
 import dev.flywheel.policy.train.PolicyOptimizer;
 import dev.flywheel.policy.train.PpoConfig;
-import dev.flywheel.policy.train.ScoreNormalizer;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
@@ -70,7 +68,14 @@ final class RlStage {
       List<Double> offsets,
       double ensembleK,
       SequenceScorer judge,
-      double scale) {
+      double scale)
+      implements RlRounds.ValueSource {
+
+    /** The (first) reward model, which a PPO value model starts from ({@code ppo.value-init}). */
+    @Override
+    public RewardModel rewardModel() {
+      return rm;
+    }
 
     /**
      * The setting's reward, divided by {@code settingScale} (reward_scale under {@code
@@ -192,21 +197,18 @@ final class RlStage {
                 ? new RewardRefresh(refreshSettings, refreshContext, scale)
                 : null;
         LoadedModel start = ModelArtifacts.load(sft.dir(), null, manager);
-        ValueModel value =
-            PolicyOptimizer.initValue(
-                ppo, start.policy(), reward.rm(), reward.offset(), scale, manager)) {
+        RlRounds rounds =
+            new RlRounds(
+                ppo,
+                start.policy(),
+                sft.policy(),
+                refresh != null ? refresh : reward.forSetting(setting, scale, split),
+                refresh != null ? refresh : reward,
+                scale,
+                RlSettings.ptx(ppo, demonstrations),
+                manager)) {
       PolicyModel policy = start.policy();
-      PolicyOptimizer trainer =
-          PolicyOptimizer.create(
-              ppo,
-              policy,
-              sft.policy(),
-              value,
-              refresh != null ? refresh : reward.forSetting(setting, scale, split),
-              ppo.getInitKlCoef(),
-              new ScoreNormalizer(),
-              RlSettings.ptx(ppo, demonstrations));
-      IterationStats s = iterate(setting, ppo, trainer, policy, refresh);
+      IterationStats s = iterate(setting, ppo, rounds, policy, refresh);
       double trainSeconds = (System.nanoTime() - runStart) / 1e9;
       Scored scored = scoreAgainstSft(policy);
       System.out.printf(
@@ -227,21 +229,21 @@ final class RlStage {
 
   /**
    * The setting's iterations on random training prompts, each with its stats ({@code --verbose})
-   * and every {@code --curve-every} a curve point, and the reward model's on-policy refreshes
-   * ({@code refresh}, null for none); returns the last iteration's stats.
+   * and every {@code --curve-every} a curve point, the reward model's on-policy refreshes ({@code
+   * refresh}, null for none) and the setting's rounds ({@code round=N}, {@link RlRounds}); returns
+   * the last iteration's stats.
    */
   private IterationStats iterate(
-      String setting,
-      PpoConfig ppo,
-      PolicyOptimizer trainer,
-      PolicyModel policy,
-      RewardRefresh refresh) {
+      String setting, PpoConfig ppo, RlRounds rounds, PolicyModel policy, RewardRefresh refresh) {
     long seed = options.seed();
     int curveEvery = options.curveEvery();
+    int roundLength = RlRounds.length(setting);
+    PolicyOptimizer first = rounds.first();
     List<int[]> prompts =
         split.train().stream()
-            .map(p -> trainer.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text())))))
+            .map(p -> first.fitPrompt(CHAT.encodeForGeneration(List.of(ChatTurn.user(p.text())))))
             .toList();
+    PolicyOptimizer trainer = first;
     Random pr = new Random(seed * 31 + 7);
     IterationStats s = null;
     for (int it = 0; it < ppo.getIterationsPerRound(); it++) {
@@ -280,6 +282,15 @@ final class RlStage {
       }
       if (refresh != null && refresh.due(it + 1, ppo.getIterationsPerRound())) {
         refresh.refresh(policy);
+      }
+      if (RlRounds.startsAfter(roundLength, it + 1, ppo.getIterationsPerRound())) {
+        trainer = rounds.next(s.beta());
+        System.out.printf(
+            Locale.ROOT,
+            "  round %d from iteration %d, β %.3f%n",
+            rounds.rounds(),
+            it + 2,
+            s.beta());
       }
     }
     return s;

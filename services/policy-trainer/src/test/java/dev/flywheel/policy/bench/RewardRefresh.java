@@ -41,7 +41,10 @@ import java.util.Random;
  */
 final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoCloseable {
 
-  /** The reward trainer's {@code replay-fraction}: replayed earlier groups per new group. */
+  /**
+   * The reward trainer's {@code replay-fraction} default: replayed earlier groups per new group
+   * ({@code replay=F} sets another).
+   */
   static final double REPLAY_FRACTION = 0.5;
 
   /**
@@ -52,26 +55,37 @@ final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoC
    * @param startGroups the starting reward model's groups (the first of the one-shot model's); 0
    *     for the one-shot reward model itself (a PPO value head starts from the reward model in use
    *     when its round starts, {@code ppo.value-init}, {@link RlRounds})
+   * @param replay earlier groups replayed per new group in a refresh ({@code replay=F}, default
+   *     {@link #REPLAY_FRACTION}; at most all of them)
    */
-  record Settings(int refresh, int every, int startGroups) {
+  record Settings(int refresh, int every, int startGroups, double replay) {
+
+    Settings(int refresh, int every, int startGroups) {
+      this(refresh, every, startGroups, REPLAY_FRACTION);
+    }
 
     static Settings parse(String setting) {
       int refresh = 0;
       int every = 0;
       int start = 0;
+      double replay = REPLAY_FRACTION;
       for (String kv : setting.split(",")) {
         String[] p = kv.split("=");
         switch (p[0]) {
           case "refresh" -> refresh = Integer.parseInt(p[1]);
           case "every" -> every = Integer.parseInt(p[1]);
           case "rm0" -> start = Integer.parseInt(p[1]);
+          case "replay" -> replay = Double.parseDouble(p[1]);
           default -> {}
         }
       }
       if ((refresh > 0) != (every > 0)) {
         throw new IllegalArgumentException(setting + ": refresh=N needs every=M, and the reverse");
       }
-      return new Settings(refresh, every, start);
+      if (replay < 0) {
+        throw new IllegalArgumentException(setting + ": replay=F needs F >= 0");
+      }
+      return new Settings(refresh, every, start, replay);
     }
 
     boolean any() {
@@ -191,7 +205,7 @@ final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoC
     List<Group> round = new ArrayList<>(fresh);
     List<Group> pool = new ArrayList<>(learned);
     Collections.shuffle(pool, random);
-    round.addAll(pool.subList(0, (int) Math.min(pool.size(), REPLAY_FRACTION * fresh.size())));
+    round.addAll(pool.subList(0, (int) Math.min(pool.size(), settings.replay() * fresh.size())));
     rm.setTrainable(true);
     RewardModelTraining.trainRewardModel(
         rm, round, o.rmEpochs(), o.rmLr(), 0f, o.rmLm(), o.rmBatch(), random, e -> {});

@@ -17,6 +17,8 @@ class RewardRefreshTest {
     assertEquals(new RewardRefresh.Settings(400, 9, 400), s);
     assertTrue(s.any());
     assertFalse(RewardRefresh.Settings.parse("algo=raft,ptx=0,it=36").any());
+    assertEquals(0.5, s.replay(), "the reward trainer's replay-fraction by default");
+    assertEquals(3.0, RewardRefresh.Settings.parse("refresh=400,every=16,replay=3").replay());
     // the PPO config reader leaves the refresh keys alone instead of rejecting them
     assertEquals(
         36,
@@ -28,6 +30,9 @@ class RewardRefreshTest {
   void aRefreshWithoutItsPeriodIsRejected() {
     assertThrows(IllegalArgumentException.class, () -> RewardRefresh.Settings.parse("refresh=400"));
     assertThrows(IllegalArgumentException.class, () -> RewardRefresh.Settings.parse("every=9"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> RewardRefresh.Settings.parse("refresh=400,every=9,replay=-1"));
   }
 
   @Test

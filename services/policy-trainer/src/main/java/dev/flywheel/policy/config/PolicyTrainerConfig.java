@@ -294,10 +294,9 @@ public class PolicyTrainerConfig {
 
   /**
    * A PPO round also starts this long after the last PPO version, on the reward model it already
-   * optimised (0, the default: only on a new reward model or a fresh SFT base). Off by default
-   * because a further round on the same reward model continues RL past that model's optimum, where
-   * gold falls (README, "Ranking the RL policy's own samples"); a refreshed reward model starts the
-   * next round instead.
+   * optimised (0, the default: only on a new reward model or a fresh SFT base). Off by default:
+   * further rounds on the same reward model lost the first round's gain on held-out gold (README,
+   * "RL rounds back to back").
    */
   public Duration getPpoSchedule() {
     return ppoSchedule;

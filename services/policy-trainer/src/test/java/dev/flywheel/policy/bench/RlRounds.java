@@ -23,6 +23,11 @@ import java.util.List;
  * {@code ppo-schedule} did) or, with a reward-model refresh every N iterations ({@link
  * RewardRefresh}), each on the next reward version. Without it a setting is one round, as every run
  * before this key.
+ *
+ * <p>A round continues the policy the round before it trained (the service's {@code rl-base} {@code
+ * latest}); with the setting's {@code base=sft} every round after the first starts again from the
+ * SFT policy, at the initial β ({@code rl-base} {@code sft}: the service's round then starts from
+ * an SFT version, so nothing carries).
  */
 final class RlRounds implements AutoCloseable {
 
@@ -46,6 +51,24 @@ final class RlRounds implements AutoCloseable {
       }
     }
     return 0;
+  }
+
+  /**
+   * A setting's {@code base=sft}: every round starts from the SFT policy ({@code base=latest}:
+   * none).
+   */
+  static boolean fromSft(String setting) {
+    for (String kv : setting.split(",")) {
+      String[] p = kv.split("=");
+      if (p[0].equals("base")) {
+        return switch (p[1]) {
+          case "sft" -> true;
+          case "latest" -> false;
+          default -> throw new IllegalArgumentException(setting + ": base=sft or base=latest");
+        };
+      }
+    }
+    return false;
   }
 
   /** Whether a new round starts after iteration {@code done} (1-based) of {@code iterations}. */
@@ -92,7 +115,10 @@ final class RlRounds implements AutoCloseable {
     return next(ppo.getInitKlCoef());
   }
 
-  /** The next round's optimiser, at {@code beta}; the previous round's value model is closed. */
+  /**
+   * The next round's optimiser, continuing the policy at {@code beta}; the previous round's value
+   * model is closed.
+   */
   PolicyOptimizer next(double beta) {
     if (value != null) {
       value.close();
@@ -103,6 +129,15 @@ final class RlRounds implements AutoCloseable {
     rounds++;
     return PolicyOptimizer.create(
         ppo, policy, reference, value, reward, beta, new ScoreNormalizer(), ptx);
+  }
+
+  /**
+   * The next round's optimiser over the policy reset to the reference (the SFT policy: a policy's
+   * parameters are all trunk, its head is tied to the token embedding), at the initial β.
+   */
+  PolicyOptimizer nextFromReference() {
+    policy.copyTrunkFrom(reference);
+    return next(ppo.getInitKlCoef());
   }
 
   /** Rounds started so far. */

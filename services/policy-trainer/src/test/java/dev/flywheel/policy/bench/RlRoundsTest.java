@@ -19,6 +19,15 @@ class RlRoundsTest {
   }
 
   @Test
+  void roundsContinueThePolicyUnlessTheSettingSaysFromSft() {
+    assertEquals(false, RlRounds.fromSft("it=64,round=16"));
+    assertEquals(false, RlRounds.fromSft("it=64,round=16,base=latest"));
+    assertEquals(true, RlRounds.fromSft("it=64,round=16,rm0=400,refresh=400,every=16,base=sft"));
+    assertEquals(64, RlSettings.ppoConfig("it=64,round=16,base=sft").getIterationsPerRound());
+    assertThrows(IllegalArgumentException.class, () -> RlRounds.fromSft("round=16,base=ppo"));
+  }
+
+  @Test
   void aNewRoundFollowsEveryRoundLengthButNotTheLastIteration() {
     StringBuilder starts = new StringBuilder();
     for (int done = 1; done <= 64; done++) {

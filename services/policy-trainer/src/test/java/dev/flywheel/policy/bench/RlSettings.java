@@ -49,7 +49,7 @@ public final class RlSettings {
         case "zero", "gold", "default" -> {}
         // the reward model's on-policy refresh ({@link RewardRefresh.Settings}), the rounds
         // ({@link RlRounds})
-        case "refresh", "every", "rm0", "replay", "round" -> {}
+        case "refresh", "every", "rm0", "replay", "round", "base" -> {}
         case "tkl" -> c.setTargetKl(Float.parseFloat(p[1]));
         case "norm" ->
             c.setScoreNormalization(

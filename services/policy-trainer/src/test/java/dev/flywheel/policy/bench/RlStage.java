@@ -284,13 +284,15 @@ final class RlStage {
         refresh.refresh(policy);
       }
       if (RlRounds.startsAfter(roundLength, it + 1, ppo.getIterationsPerRound())) {
-        trainer = rounds.next(s.beta());
+        boolean fromSft = RlRounds.fromSft(setting);
+        trainer = fromSft ? rounds.nextFromReference() : rounds.next(s.beta());
         System.out.printf(
             Locale.ROOT,
-            "  round %d from iteration %d, β %.3f%n",
+            "  round %d from iteration %d%s, β %.3f%n",
             rounds.rounds(),
             it + 2,
-            s.beta());
+            fromSft ? " (from SFT)" : "",
+            fromSft ? ppo.getInitKlCoef() : s.beta());
       }
     }
     return s;

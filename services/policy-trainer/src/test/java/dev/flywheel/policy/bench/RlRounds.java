@@ -24,10 +24,10 @@ import java.util.List;
  * RewardRefresh}), each on the next reward version. Without it a setting is one round, as every run
  * before this key.
  *
- * <p>A round continues the policy the round before it trained (the service's {@code rl-base} {@code
- * latest}); with the setting's {@code base=sft} every round after the first starts again from the
- * SFT policy, at the initial β ({@code rl-base} {@code sft}: the service's round then starts from
- * an SFT version, so nothing carries).
+ * <p>A round continues the policy the round before it trained, as the service's does (its base is
+ * the latest LIVE or CANDIDATE version). With the setting's {@code base=sft} every round after the
+ * first starts again from the SFT policy at the initial β: a diagnostic that separates what a round
+ * optimises from the policy it starts from (README, "RL rounds back to back").
  */
 final class RlRounds implements AutoCloseable {
 

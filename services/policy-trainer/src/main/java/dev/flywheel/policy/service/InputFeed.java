@@ -184,14 +184,34 @@ final class InputFeed implements AutoCloseable {
     return n;
   }
 
-  /** True once demonstrations and transcripts are read up to the end offsets they had at start. */
-  boolean caughtUp() {
-    for (Map.Entry<TopicPartition, Long> e : catchUpTo.entrySet()) {
+  /**
+   * Polls until every assigned partition is read up to the end offset it has now (the last stable
+   * offset, read_committed), or {@code max} has passed. One {@link #poll} returns at most {@code
+   * max.poll.records}: after a round of minutes the transcripts that arrived meanwhile are more
+   * than that, and a decision taken after one poll could miss a reward version behind them, round
+   * after round (an e2e run waited through four SFT continuations with reward model v1 LIVE).
+   */
+  void drain(Duration max) {
+    Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), max);
+    long deadline = System.nanoTime() + max.toNanos();
+    // a registry outage stops it: poll waits out REGISTRY_RETRY by itself, tick after tick
+    while (!readUpTo(end) && System.nanoTime() < deadline && System.nanoTime() >= retryNotBefore) {
+      poll(Duration.ofMillis(100));
+    }
+  }
+
+  private boolean readUpTo(Map<TopicPartition, Long> end) {
+    for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
       if (consumer.position(e.getKey()) < e.getValue()) {
         return false;
       }
     }
     return true;
+  }
+
+  /** True once demonstrations and transcripts are read up to the end offsets they had at start. */
+  boolean caughtUp() {
+    return readUpTo(catchUpTo);
   }
 
   /** See {@link InputRecords#demos}. */

@@ -297,6 +297,8 @@ public final class PolicyTrainerLoop implements Runnable, AutoCloseable {
 
   private void tick() throws IOException, VersionPublisher.PublishException {
     resources.feed().poll(pendingResume != null ? Duration.ZERO : config.getPollInterval());
+    // decide on everything published so far, not on one poll's worth of it
+    resources.feed().drain(config.getKafkaTimeout());
     if (pendingResume != null) {
       Checkpoints.Checkpoint c = pendingResume;
       pendingResume = null;

@@ -191,13 +191,15 @@ final class InputFeed implements AutoCloseable {
    * than that, and a decision taken after one poll could miss a reward version behind them, round
    * after round (an e2e run waited through four SFT continuations with reward model v1 LIVE).
    */
-  void drain(Duration max) {
+  int drain(Duration max) {
     Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), max);
     long deadline = System.nanoTime() + max.toNanos();
+    int n = 0;
     // a registry outage stops it: poll waits out REGISTRY_RETRY by itself, tick after tick
     while (!readUpTo(end) && System.nanoTime() < deadline && System.nanoTime() >= retryNotBefore) {
-      poll(Duration.ofMillis(100));
+      n += poll(Duration.ofMillis(100));
     }
+    return n;
   }
 
   private boolean readUpTo(Map<TopicPartition, Long> end) {

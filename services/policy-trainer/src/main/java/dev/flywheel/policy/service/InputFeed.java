@@ -186,10 +186,11 @@ final class InputFeed implements AutoCloseable {
 
   /**
    * Polls until every assigned partition is read up to the end offset it has now (the last stable
-   * offset, read_committed), or {@code max} has passed. One {@link #poll} returns at most {@code
-   * max.poll.records}: after a round of minutes the transcripts that arrived meanwhile are more
-   * than that, and a decision taken after one poll could miss a reward version behind them, round
-   * after round (an e2e run waited through four SFT continuations with reward model v1 LIVE).
+   * offset, read_committed), or {@code max} has passed. One {@link #poll} returns what the consumer
+   * has buffered — at most {@code max.poll.records}, and after a round of minutes fetched before
+   * the round began — so a decision taken after one poll can miss a reward version published during
+   * the round, round after round (an e2e run went on with SFT continuations for four minutes after
+   * reward model v1 went LIVE, and timed out waiting for its RL round).
    */
   int drain(Duration max) {
     Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), max);

@@ -40,17 +40,15 @@ final class RlRounds implements AutoCloseable {
 
   /** A setting's {@code round=N}: iterations per round, 0 for one round (the default). */
   static int length(String setting) {
-    for (String kv : setting.split(",")) {
-      String[] p = kv.split("=");
-      if (p[0].equals("round")) {
-        int n = Integer.parseInt(p[1]);
-        if (n < 1) {
-          throw new IllegalArgumentException(setting + ": round=N needs N >= 1");
-        }
-        return n;
-      }
+    String v = value(setting, "round");
+    if (v == null) {
+      return 0;
     }
-    return 0;
+    int n = Integer.parseInt(v);
+    if (n < 1) {
+      throw new IllegalArgumentException(setting + ": round=N needs N >= 1");
+    }
+    return n;
   }
 
   /**
@@ -58,17 +56,25 @@ final class RlRounds implements AutoCloseable {
    * none).
    */
   static boolean fromSft(String setting) {
+    String v = value(setting, "base");
+    if (v == null || v.equals("latest")) {
+      return false;
+    }
+    if (v.equals("sft")) {
+      return true;
+    }
+    throw new IllegalArgumentException(setting + ": base=sft or base=latest");
+  }
+
+  /** The value of {@code key=value} in a setting, null without one. */
+  private static String value(String setting, String key) {
     for (String kv : setting.split(",")) {
       String[] p = kv.split("=");
-      if (p[0].equals("base")) {
-        return switch (p[1]) {
-          case "sft" -> true;
-          case "latest" -> false;
-          default -> throw new IllegalArgumentException(setting + ": base=sft or base=latest");
-        };
+      if (p[0].equals(key)) {
+        return p[1];
       }
     }
-    return false;
+    return null;
   }
 
   /** Whether a new round starts after iteration {@code done} (1-based) of {@code iterations}. */

@@ -238,6 +238,7 @@ final class RlStage {
     long seed = options.seed();
     int curveEvery = options.curveEvery();
     int roundLength = RlRounds.length(setting);
+    boolean fromSft = RlRounds.fromSft(setting);
     PolicyOptimizer first = rounds.first();
     List<int[]> prompts =
         split.train().stream()
@@ -284,7 +285,6 @@ final class RlStage {
         refresh.refresh(policy);
       }
       if (RlRounds.startsAfter(roundLength, it + 1, ppo.getIterationsPerRound())) {
-        boolean fromSft = RlRounds.fromSft(setting);
         trainer = fromSft ? rounds.nextFromReference() : rounds.next(s.beta());
         System.out.printf(
             Locale.ROOT,

@@ -246,8 +246,12 @@ final class RoundTraining {
   }
 
   /**
-   * AdamW with the configured schedule; a resumed round decays from the rate it stopped at to the
-   * same final rate.
+   * AdamW with the configured schedule. A resumed round's optimizer starts with fresh moments (a
+   * checkpoint holds the model, not Adam's state), so its first update is the sign of the gradient
+   * at full rate on every parameter; it warms up again over {@code warmup-steps} to the rate the
+   * next step would have had, then decays to the same final rate (measured with {@code
+   * LoopExperiment --rm-sweep resume=10} against {@code resume=10,rewarm=5}: the policy-trainer
+   * README, "A reward round resumed with fresh Adam moments").
    */
   static OptimizerConfig optimizer(RewardTrainerConfig config, int totalSteps, int startStep) {
     LearningRateSchedule.Decay decay =
@@ -263,11 +267,14 @@ final class RoundTraining {
             decay == LearningRateSchedule.Decay.CONSTANT ? 1f : minRatio,
             decay);
     if (startStep > 0 && decay != LearningRateSchedule.Decay.CONSTANT) {
-      // resume: decay from the rate step startStep+1 would have used to the same final rate
+      // resume: warm up again to the rate step startStep+1 would have used, then decay from it to
+      // the same final rate
       float now = schedule.at(startStep + 1);
       long remaining = Math.max(1, totalSteps - startStep);
+      long rewarm = Math.min(config.getWarmupSteps(), remaining - 1);
       schedule =
-          new LearningRateSchedule(now, 0, remaining, Math.min(1f, peak * minRatio / now), decay);
+          new LearningRateSchedule(
+              now, rewarm, remaining, Math.min(1f, peak * minRatio / now), decay);
     }
     return new OptimizerConfig(
         schedule,

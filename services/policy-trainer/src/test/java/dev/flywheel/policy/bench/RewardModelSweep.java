@@ -31,7 +31,10 @@ import java.util.stream.Collectors;
  * #rankedByGold}); {@code prompts=<count>} keeps only the groups on that many of the training
  * prompts ({@link #onPrompts}), before {@code n} caps them, to tell prompt diversity from the
  * number of rankings; {@code init=<j>} retrains a setting with another initialisation and data
- * order; {@code freeze} trains the head only (a linear probe of the trunk's features).
+ * order; {@code freeze} trains the head only (a linear probe of the trunk's features); {@code
+ * resume=<k>} restarts the optimizer before step k + 1 as a reward-trainer round resumed from a
+ * mid-round checkpoint does, {@code rewarm=<w>} with w steps of warm-up ({@link
+ * RewardModelTraining.Restart}).
  */
 final class RewardModelSweep {
 
@@ -106,6 +109,14 @@ final class RewardModelSweep {
       float dropout = Float.parseFloat(kv.getOrDefault("dropout", "0"));
       float lmCoef = Float.parseFloat(kv.getOrDefault("lm", "0"));
       int batch = Integer.parseInt(kv.getOrDefault("batch", "32"));
+      // resume=<k>: a fresh optimizer before step k+1, as a reward-trainer round resumed from a
+      // mid-round checkpoint gets; rewarm=<w>: that optimizer warms up again over w steps
+      RewardModelTraining.Restart restart =
+          kv.containsKey("resume")
+              ? new RewardModelTraining.Restart(
+                  Integer.parseInt(kv.get("resume")),
+                  Integer.parseInt(kv.getOrDefault("rewarm", "0")))
+              : RewardModelTraining.Restart.NONE;
       String trunk = kv.getOrDefault("trunk", RewardTrunk.POLICY);
       List<Group> onPrompts =
           kv.containsKey("prompts")
@@ -154,6 +165,7 @@ final class RewardModelSweep {
             lmCoef,
             batch,
             random,
+            restart,
             e ->
                 System.out.printf(
                     Locale.ROOT,

@@ -185,6 +185,33 @@ public final class RewardModelTraining {
       int batch,
       Random random,
       IntConsumer afterEpoch) {
+    trainRewardModel(
+        rm, train, epochs, lr, weightDecay, lmCoef, batch, random, Restart.NONE, afterEpoch);
+  }
+
+  /**
+   * A restart of the optimizer in the middle of training, as the reward trainer's round resumed
+   * from a mid-round checkpoint has (its checkpoints hold the model, not Adam's moments): before
+   * step {@code atStep} + 1 the optimizer is replaced by a fresh one whose schedule decays from the
+   * rate that step would have had to the same final rate ({@code RoundTraining.optimizer}), after
+   * {@code rewarmSteps} of linear warm-up (0: none, the service's resume).
+   */
+  record Restart(int atStep, int rewarmSteps) {
+    static final Restart NONE = new Restart(-1, 0);
+  }
+
+  /** As above, with the optimizer restarted as {@code restart} says. */
+  static void trainRewardModel(
+      RewardModel rm,
+      List<Group> train,
+      int epochs,
+      float lr,
+      float weightDecay,
+      float lmCoef,
+      int batch,
+      Random random,
+      Restart restart,
+      IntConsumer afterEpoch) {
     int stepsPerEpoch = (train.size() + batch - 1) / batch;
     int total = stepsPerEpoch * epochs;
     LearningRateSchedule schedule =
@@ -193,9 +220,24 @@ public final class RewardModelTraining {
     Learner learner =
         new Learner(new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1), rm);
     List<Group> order = new ArrayList<>(train);
+    int taken = 0;
     for (int e = 0; e < epochs; e++) {
       Collections.shuffle(order, random);
       for (int s = 0; s < stepsPerEpoch; s++) {
+        if (taken == restart.atStep() && taken < total) {
+          float now = schedule.at(taken + 1);
+          long remaining = Math.max(2, total - taken);
+          LearningRateSchedule resumed =
+              new LearningRateSchedule(
+                  now,
+                  Math.min(restart.rewarmSteps(), remaining - 1),
+                  remaining,
+                  Math.min(1f, lr * 0.1f / now),
+                  LearningRateSchedule.Decay.COSINE);
+          learner =
+              new Learner(new OptimizerConfig(resumed, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1), rm);
+        }
+        taken++;
         List<Group> step = order.subList(s * batch, Math.min(order.size(), (s + 1) * batch));
         learner.step(
             (sm, micro) -> {

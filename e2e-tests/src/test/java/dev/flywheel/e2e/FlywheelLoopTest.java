@@ -296,6 +296,14 @@ class FlywheelLoopTest {
     assertLineage(ppo, sftVersion);
     assertRolloutsFromTheWorkers(registry, ppo, victim);
 
+    // what follows asks serving only; the trainers go on with their next rounds (another reward
+    // round on the rankings that kept coming, an RL or SFT round) and would share serving's two
+    // cores with it: the evaluation of one version took 138 s with them running
+    platform.service(FlywheelService.POLICY_TRAINER).kill();
+    platform.service(FlywheelService.REWARD_TRAINER).kill();
+    platform.rolloutWorker(1 - victim).kill();
+    mark("trainers and the surviving rollout worker stopped (SIGKILL) before the evaluation");
+
     // judged as served: 32 answers per held-out prompt at the loop's temperature, against the PPO
     // version's own SFT parent (its KL reference: with sft-continue a later SFT version than the
     // first, so the first SFT is scored as well, to show what SFT's own further rounds added)

@@ -194,7 +194,8 @@ public final class RewardModelTraining {
    * from a mid-round checkpoint has (its checkpoints hold the model, not Adam's moments): before
    * step {@code atStep} + 1 the optimizer is replaced by a fresh one whose schedule decays from the
    * rate that step would have had to the same final rate ({@code RoundTraining.optimizer}), after
-   * {@code rewarmSteps} of linear warm-up (0: none, the service's resume).
+   * {@code rewarmSteps} of linear warm-up (0: none, as the service resumed before it warmed up
+   * again).
    */
   record Restart(int atStep, int rewarmSteps) {
     static final Restart NONE = new Restart(-1, 0);

@@ -270,6 +270,7 @@ public final class LoopExperiment {
           o.rmLm(),
           o.rmBatch(),
           groups.random(),
+          RewardModelTraining.Restart.NONE,
           e -> {});
       System.out.printf(
           Locale.ROOT,
@@ -310,6 +311,7 @@ public final class LoopExperiment {
             0f,
             o.rmBatch(),
             new Random(o.seed() * 1000 + j),
+            RewardModelTraining.Restart.NONE,
             e -> {});
         ModelArtifacts.save(memberDir, fresh, ByteTokenizer.INSTANCE, Map.of());
       }

@@ -170,26 +170,6 @@ public final class RewardModelTraining {
   }
 
   /**
-   * The reward trainer's loss, optimizer and schedule; {@code afterEpoch} gets the 1-based epoch
-   * just done. With {@code lmCoef} > 0 the loss adds {@code lmCoef} × the next-token loss of each
-   * group's top-tier responses through the tied embedding ({@link RewardModel#scoresAndLogits};
-   * Yang et al. 2024's SFT regulariser of the reward model's hidden states).
-   */
-  static void trainRewardModel(
-      RewardModel rm,
-      List<Group> train,
-      int epochs,
-      float lr,
-      float weightDecay,
-      float lmCoef,
-      int batch,
-      Random random,
-      IntConsumer afterEpoch) {
-    trainRewardModel(
-        rm, train, epochs, lr, weightDecay, lmCoef, batch, random, Restart.NONE, afterEpoch);
-  }
-
-  /**
    * A restart of the optimizer in the middle of training, as the reward trainer's round resumed
    * from a mid-round checkpoint has (its checkpoints hold the model, not Adam's moments): before
    * step {@code atStep} + 1 the optimizer is replaced by a fresh one whose schedule decays from the
@@ -201,7 +181,13 @@ public final class RewardModelTraining {
     static final Restart NONE = new Restart(-1, 0);
   }
 
-  /** As above, with the optimizer restarted as {@code restart} says. */
+  /**
+   * The reward trainer's loss, optimizer and schedule; {@code afterEpoch} gets the 1-based epoch
+   * just done. With {@code lmCoef} > 0 the loss adds {@code lmCoef} × the next-token loss of each
+   * group's top-tier responses through the tied embedding ({@link RewardModel#scoresAndLogits};
+   * Yang et al. 2024's SFT regulariser of the reward model's hidden states); {@code restart}
+   * replaces the optimizer mid-way ({@link Restart#NONE}: never).
+   */
   static void trainRewardModel(
       RewardModel rm,
       List<Group> train,
@@ -218,14 +204,13 @@ public final class RewardModelTraining {
     LearningRateSchedule schedule =
         new LearningRateSchedule(
             lr, Math.min(5, total - 1), total, 0.1f, LearningRateSchedule.Decay.COSINE);
-    Learner learner =
-        new Learner(new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1), rm);
+    Learner learner = new Learner(adamW(schedule, weightDecay), rm);
     List<Group> order = new ArrayList<>(train);
-    int taken = 0;
     for (int e = 0; e < epochs; e++) {
       Collections.shuffle(order, random);
       for (int s = 0; s < stepsPerEpoch; s++) {
-        if (taken == restart.atStep() && taken < total) {
+        int taken = e * stepsPerEpoch + s;
+        if (taken == restart.atStep()) {
           float now = schedule.at(taken + 1);
           long remaining = Math.max(2, total - taken);
           LearningRateSchedule resumed =
@@ -235,10 +220,8 @@ public final class RewardModelTraining {
                   remaining,
                   Math.min(1f, lr * 0.1f / now),
                   LearningRateSchedule.Decay.COSINE);
-          learner =
-              new Learner(new OptimizerConfig(resumed, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1), rm);
+          learner = new Learner(adamW(resumed, weightDecay), rm);
         }
-        taken++;
         List<Group> step = order.subList(s * batch, Math.min(order.size(), (s + 1) * batch));
         learner.step(
             (sm, micro) -> {
@@ -279,6 +262,11 @@ public final class RewardModelTraining {
       }
       afterEpoch.accept(e + 1);
     }
+  }
+
+  /** The reward trainer's AdamW: betas 0.9 / 0.95, gradient-norm clip 1. */
+  private static OptimizerConfig adamW(LearningRateSchedule schedule, float weightDecay) {
+    return new OptimizerConfig(schedule, 0.9f, 0.95f, 1e-8f, weightDecay, 1f, 1);
   }
 
   /** The candidates the labeler ranked first: winners of some pair, losers of none. */

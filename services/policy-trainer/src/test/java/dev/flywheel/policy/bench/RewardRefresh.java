@@ -165,6 +165,7 @@ final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoC
             o.rmLm(),
             o.rmBatch(),
             new Random(o.seed()),
+            RewardModelTraining.Restart.NONE,
             e -> {});
         ModelArtifacts.save(dir, fresh, ByteTokenizer.INSTANCE, Map.of());
       }
@@ -208,7 +209,16 @@ final class RewardRefresh implements RewardFunction, RlRounds.ValueSource, AutoC
     round.addAll(pool.subList(0, (int) Math.min(pool.size(), settings.replay() * fresh.size())));
     rm.setTrainable(true);
     RewardModelTraining.trainRewardModel(
-        rm, round, o.rmEpochs(), o.rmLr(), 0f, o.rmLm(), o.rmBatch(), random, e -> {});
+        rm,
+        round,
+        o.rmEpochs(),
+        o.rmLr(),
+        0f,
+        o.rmLm(),
+        o.rmBatch(),
+        random,
+        RewardModelTraining.Restart.NONE,
+        e -> {});
     rm.setTrainable(false);
     learned.addAll(fresh);
     current = scorer();

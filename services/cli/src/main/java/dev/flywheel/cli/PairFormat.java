@@ -85,6 +85,9 @@ final class PairFormat {
         line.put("split", group.getSplit().name().toLowerCase(Locale.ROOT));
         line.put("chosen_id", chosen.getResponseId());
         line.put("rejected_id", rejected.getResponseId());
+        line.put("event_time", group.getEventTime().toString());
+        ArrayNode versions = line.putArray("policy_versions");
+        group.getPolicyVersions().forEach(versions::add);
       }
       lines.add(line);
     }

@@ -501,17 +501,17 @@ class CliTest {
             "Tie?",
             List.of(response("c0", 0), response("c1", 0)),
             List.of()));
-    // eval split
-    publish(
-        comparisonsTopic,
-        "pk-d",
+    // eval split, written by policy version 3
+    ComparisonGroup d =
         group(
             "d",
             DataSplit.EVAL,
             List.of(new Turn(Role.USER, "Capital of France?")),
             "Capital of France?",
             List.of(response("d0", 0), response("d1", 1)),
-            List.of(pair("d0", "d1"))));
+            List.of(pair("d0", "d1")));
+    d.setPolicyVersions(List.of(3L));
+    publish(comparisonsTopic, "pk-d", d);
 
     Path trl = dir.resolve("trl-train.jsonl");
     Run r =
@@ -606,6 +606,8 @@ class CliTest {
     assertEquals(1, evalLines.size());
     assertEquals("d", evalLines.get(0).path("group_id").asText());
     assertEquals("eval", evalLines.get(0).path("split").asText());
+    assertEquals(T0.toString(), evalLines.get(0).path("event_time").asText());
+    assertEquals("[3]", evalLines.get(0).path("policy_versions").toString());
     assertEquals("user", evalLines.get(0).path("prompt").get(0).path("role").asText());
 
     Run again =

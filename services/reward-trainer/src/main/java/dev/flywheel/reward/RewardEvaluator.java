@@ -7,6 +7,7 @@ import dev.flywheel.model.TokenBatch;
 import dev.flywheel.model.WithinGroupScale;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,11 +38,12 @@ public final class RewardEvaluator {
    * @param groups number of groups
    * @param calibration one entry per bucket, smallest margins first
    * @param ece expected calibration error over the buckets
-   * @param accuracyLow lower end of the 95% interval of {@code accuracy} (bootstrap over groups)
+   * @param accuracyLow lower end of the 95% interval of {@code accuracy} (bootstrap over prompts)
    * @param accuracyHigh upper end of that interval
-   * @param groupRight per eval group (in the order given), its pairs ranked like the labels: with
-   *     {@code groupPairs}, what a paired comparison of two models on the same groups resamples
-   * @param groupPairs per eval group, its number of pairs
+   * @param promptRight per eval prompt (by prompt key, in the order of first appearance among the
+   *     groups given), the pairs of its groups ranked like the labels: with {@code promptPairs},
+   *     what a paired comparison of two models on the same groups resamples
+   * @param promptPairs per eval prompt, the number of pairs of its groups
    * @param scoreScale pooled within-group standard deviation of the raw scores (each group's
    *     responses centred on their own mean): the spread of scores between answers to ONE prompt,
    *     which is what an RL advantage sees, without the per-prompt offsets that dominate the raw
@@ -56,8 +58,8 @@ public final class RewardEvaluator {
       double ece,
       double accuracyLow,
       double accuracyHigh,
-      int[] groupRight,
-      int[] groupPairs,
+      int[] promptRight,
+      int[] promptPairs,
       double scoreScale) {
 
     /** Metric entries: {@code <prefix>accuracy}, {@code <prefix>loss}, calibration buckets, ECE. */
@@ -87,8 +89,10 @@ public final class RewardEvaluator {
 
   public Result evaluate(RewardModel model, List<EncodedGroup> groups) {
     List<Double> differences = new ArrayList<>();
-    int[] groupPairs = new int[groups.size()];
-    int[] groupRight = new int[groups.size()];
+    int[] cluster = promptClusters(groups);
+    int prompts = Arrays.stream(cluster).max().orElse(-1) + 1;
+    int[] promptPairs = new int[prompts];
+    int[] promptRight = new int[prompts];
     int groupIndex = 0;
     double lossSum = 0;
     WithinGroupScale scale = new WithinGroupScale();
@@ -105,8 +109,8 @@ public final class RewardEvaluator {
           double d = scores[base + c.winner()] - scores[base + c.loser()];
           differences.add(d);
           groupLoss += softplus(-d);
-          groupPairs[groupIndex]++;
-          groupRight[groupIndex] += d > 0 ? 1 : 0;
+          promptPairs[cluster[groupIndex]]++;
+          promptRight[cluster[groupIndex]] += d > 0 ? 1 : 0;
         }
         groupIndex++;
         lossSum += groupLoss / g.comparisons().size();
@@ -114,12 +118,13 @@ public final class RewardEvaluator {
       }
     }
     double[] interval =
-        bootstrapInterval(groupRight, groupPairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        bootstrapInterval(promptRight, promptPairs, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
     return summarise(
         differences,
         groups.isEmpty() ? Double.NaN : lossSum / groups.size(),
-        groupRight,
-        groupPairs,
+        groups.size(),
+        promptRight,
+        promptPairs,
         interval,
         scale.value());
   }
@@ -128,10 +133,37 @@ public final class RewardEvaluator {
   static final long BOOTSTRAP_SEED = 20240229L;
 
   /**
-   * Percentile bootstrap 95% interval of pooled pairwise accuracy, resampling whole GROUPS (a
-   * cluster bootstrap: the pairs of one ranking share its responses and its labeler, so they are
-   * not independent, and resampling pairs would give too narrow an interval). Seeded, so one eval
-   * set gives one interval.
+   * Per group, the index of its prompt (by prompt key) among the distinct prompts of {@code
+   * groups}, numbered in the order of first appearance. The bootstrap's clusters: groups of one
+   * prompt share its family and its difficulty (the eval split holds out prompts, so the eval set
+   * is a sample of prompts, several groups each), and resampling groups would give too narrow an
+   * interval (on an e2e run's first eval set, 117 groups on 44 prompts, 0.142 wide against 0.181
+   * for a scorer that prefers the shorter answer). A group without a key is a prompt of its own.
+   */
+  static int[] promptClusters(List<EncodedGroup> groups) {
+    Map<String, Integer> index = new HashMap<>();
+    int[] cluster = new int[groups.size()];
+    int next = 0;
+    for (int i = 0; i < cluster.length; i++) {
+      String key = groups.get(i).promptKey();
+      Integer known = key == null ? null : index.get(key);
+      if (known == null) {
+        known = next++;
+        if (key != null) {
+          index.put(key, known);
+        }
+      }
+      cluster[i] = known;
+    }
+    return cluster;
+  }
+
+  /**
+   * Percentile bootstrap 95% interval of pooled pairwise accuracy, resampling whole clusters —
+   * prompts, {@link #promptClusters} — with all the pairs of their groups (a cluster bootstrap: the
+   * pairs of one ranking share its responses and its labeler, the rankings of one prompt its
+   * difficulty, so they are not independent, and resampling pairs would give too narrow an
+   * interval). Seeded, so one eval set gives one interval.
    */
   static double[] bootstrapInterval(int[] right, int[] pairs, int resamples, long seed) {
     int n = right.length;
@@ -189,8 +221,9 @@ public final class RewardEvaluator {
   Result summarise(
       List<Double> differences,
       double loss,
-      int[] groupRight,
-      int[] groupPairs,
+      int groups,
+      int[] promptRight,
+      int[] promptPairs,
       double[] interval,
       double scoreScale) {
     int n = differences.size();
@@ -231,13 +264,13 @@ public final class RewardEvaluator {
         n == 0 ? Double.NaN : (double) right / n,
         loss,
         n,
-        groupRight.length,
+        groups,
         calibration,
         n == 0 ? Double.NaN : ece,
         interval[0],
         interval[1],
-        groupRight,
-        groupPairs,
+        promptRight,
+        promptPairs,
         scoreScale);
   }
 

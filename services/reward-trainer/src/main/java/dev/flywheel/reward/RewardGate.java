@@ -11,9 +11,9 @@ import java.util.SplittableRandom;
  *
  * <ul>
  *   <li><b>No usable parent</b>: accepted iff the lower end of the candidate's accuracy interval
- *       (cluster bootstrap over eval groups, {@link RewardEvaluator#bootstrapInterval}) is at least
- *       {@code gate-min-accuracy} — a first model must be shown better than chance, not merely
- *       score above 0.5 on a few dozen groups.
+ *       (cluster bootstrap over eval prompts, {@link RewardEvaluator#bootstrapInterval}) is at
+ *       least {@code gate-min-accuracy} — a first model must be shown better than chance, not
+ *       merely score above 0.5 on a few dozen groups.
  *   <li><b>With a parent</b> (scored on the same eval groups): accepted iff the lower end of the
  *       paired interval of {@code accuracy(candidate) − accuracy(parent)} is at least {@code
  *       −gate-tolerance} (non-inferiority within the tolerance), and the candidate also clears the
@@ -107,9 +107,9 @@ final class RewardGate {
       double level =
           confidence > 0
               ? pairedInterval(
-                  candidate.groupRight(),
-                  new int[candidate.groupRight().length],
-                  candidate.groupPairs(),
+                  candidate.promptRight(),
+                  new int[candidate.promptRight().length],
+                  candidate.promptPairs(),
                   confidence,
                   RESAMPLES,
                   SEED)[0]
@@ -123,16 +123,16 @@ final class RewardGate {
           Double.NaN,
           false);
     }
-    if (!Arrays.equals(candidate.groupPairs(), parent.groupPairs())) {
+    if (!Arrays.equals(candidate.promptPairs(), parent.promptPairs())) {
       throw new IllegalArgumentException("candidate and parent were not scored on the same groups");
     }
     double difference = candidate.accuracy() - parent.accuracy();
     double[] bounds =
         confidence > 0
             ? pairedInterval(
-                candidate.groupRight(),
-                parent.groupRight(),
-                candidate.groupPairs(),
+                candidate.promptRight(),
+                parent.promptRight(),
+                candidate.promptPairs(),
                 confidence,
                 RESAMPLES,
                 SEED)
@@ -147,9 +147,9 @@ final class RewardGate {
 
   /**
    * Two-sided percentile bootstrap interval at {@code level} of {@code Σa/Σpairs − Σb/Σpairs},
-   * resampling whole groups with both models' counts kept together (a paired cluster bootstrap;
-   * with {@code b} all zeros, the interval of one model's accuracy). Seeded: one eval set gives one
-   * interval.
+   * resampling whole prompts ({@link RewardEvaluator#promptClusters}) with both models' counts kept
+   * together (a paired cluster bootstrap; with {@code b} all zeros, the interval of one model's
+   * accuracy). Seeded: one eval set gives one interval.
    */
   static double[] pairedInterval(
       int[] rightA, int[] rightB, int[] pairs, double level, int resamples, long seed) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.flywheel.events.DataSplit;
+import dev.flywheel.model.PairwiseRewardLoss;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -16,9 +18,10 @@ class RewardEvaluatorTest {
     List<Double> d = List.of(-0.1, 0.1, -0.2, 0.2, 3.0, 4.0, -5.0, 6.0);
     RewardEvaluator.Result r =
         new RewardEvaluator(8, 2)
-            .summarise(d, 0.5, new int[] {2, 3}, new int[] {4, 4}, new double[] {0.4, 0.8}, 0.7);
+            .summarise(d, 0.5, 3, new int[] {2, 3}, new int[] {4, 4}, new double[] {0.4, 0.8}, 0.7);
     assertEquals(5.0 / 8, r.accuracy(), 1e-12);
     assertEquals(8, r.pairs());
+    assertEquals(3, r.groups(), "groups, not the prompts the interval resampled");
     assertEquals(2, r.calibration().size());
     RewardEvaluator.Bucket small = r.calibration().get(0);
     RewardEvaluator.Bucket large = r.calibration().get(1);
@@ -72,6 +75,48 @@ class RewardEvaluatorTest {
     assertArrayEquals(
         small, RewardEvaluator.bootstrapInterval(right, pairs, 2000, 1), "seeded: reproducible");
     assertTrue(Double.isNaN(RewardEvaluator.bootstrapInterval(new int[0], new int[0], 10, 1)[0]));
+  }
+
+  @Test
+  void theClustersArePromptsNumberedInOrderOfFirstAppearance() {
+    List<EncodedGroup> groups =
+        List.of(group("p"), group("q"), group("p"), group(null), group("r"), group(null));
+    assertArrayEquals(new int[] {0, 1, 0, 2, 3, 4}, RewardEvaluator.promptClusters(groups));
+  }
+
+  @Test
+  void promptsWhoseGroupsAgreeWidenTheIntervalOverResamplingGroups() {
+    // 20 prompts of 3 groups each (6 pairs a group); a prompt's groups are all right or all 2/6
+    int[] groupRight = new int[60];
+    int[] groupPairs = new int[60];
+    int[] promptRight = new int[20];
+    int[] promptPairs = new int[20];
+    for (int g = 0; g < 60; g++) {
+      groupRight[g] = (g / 3) % 2 == 0 ? 6 : 2;
+      groupPairs[g] = 6;
+      promptRight[g / 3] += groupRight[g];
+      promptPairs[g / 3] += 6;
+    }
+    double[] byGroup = RewardEvaluator.bootstrapInterval(groupRight, groupPairs, 2000, 1);
+    double[] byPrompt = RewardEvaluator.bootstrapInterval(promptRight, promptPairs, 2000, 1);
+    // 20 independent clusters, not 60: about sqrt(3) times as wide
+    assertTrue(
+        byPrompt[1] - byPrompt[0] > 1.5 * (byGroup[1] - byGroup[0]),
+        "prompts " + (byPrompt[1] - byPrompt[0]) + ", groups " + (byGroup[1] - byGroup[0]));
+  }
+
+  private static EncodedGroup group(String promptKey) {
+    return new EncodedGroup(
+        0,
+        0,
+        0,
+        "g",
+        promptKey,
+        DataSplit.EVAL,
+        List.of(new int[] {1}, new int[] {2}),
+        List.of(new PairwiseRewardLoss.Comparison(0, 1)),
+        List.of(0),
+        -1);
   }
 
   @Test

@@ -24,16 +24,23 @@ import dev.flywheel.policy.train.PpoTrainer;
 import dev.flywheel.policy.train.SftTrainer;
 import dev.flywheel.simulator.Demonstrations;
 import dev.flywheel.simulator.LabelerPool;
+import dev.flywheel.simulator.Prompt;
 import dev.flywheel.simulator.PromptSplit;
 import dev.flywheel.simulator.SyntheticLabeler;
+import dev.flywheel.simulator.TaskFamily;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * The RLHF recipe of the loop in one process, without Kafka: SFT on the simulator's demonstrations,
@@ -231,9 +238,47 @@ public final class LoopExperiment {
         train.size(),
         eval.size(),
         (System.nanoTime() - t0) / 1e9);
+    if (o.comparisons() != null) {
+      try {
+        ExportedComparisons.Split run =
+            ExportedComparisons.read(o.comparisons(), o.comparisonsUntil(), o.groups());
+        System.out.println("bench's own groups: train " + mix(train) + "; eval " + mix(eval));
+        train = run.train();
+        eval = run.eval();
+        System.out.println(
+            "groups from "
+                + o.comparisons()
+                + " instead: train "
+                + train.size()
+                + " "
+                + mix(train)
+                + "; eval "
+                + eval.size()
+                + " "
+                + mix(eval));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
     LabelCeilings ceilings = LabelCeilings.of(eval, sigma, seed);
     System.out.println("eval labels: " + ceilings);
     return new LabelledGroups(train, eval, ceilings, random, training);
+  }
+
+  /** Groups and distinct prompts per task family. */
+  private static String mix(List<Group> groups) {
+    Map<TaskFamily, Set<Prompt>> byFamily = new TreeMap<>();
+    groups.forEach(
+        g -> byFamily.computeIfAbsent(g.prompt().family(), f -> new HashSet<>()).add(g.prompt()));
+    return byFamily.entrySet().stream()
+        .map(
+            e ->
+                e.getKey().name().toLowerCase(Locale.ROOT)
+                    + " "
+                    + groups.stream().filter(g -> g.prompt().family() == e.getKey()).count()
+                    + " on "
+                    + e.getValue().size())
+        .collect(Collectors.joining(", ", "(", " prompts)"));
   }
 
   /**

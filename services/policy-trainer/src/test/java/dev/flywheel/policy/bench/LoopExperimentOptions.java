@@ -2,6 +2,7 @@ package dev.flywheel.policy.bench;
 
 import dev.flywheel.simulator.PromptSplit;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 
@@ -28,6 +29,11 @@ import java.util.List;
  * @param curveEvery {@code --curve-every}: RL iterations between over-optimisation curve points (0
  *     = no curves)
  * @param compare {@code --compare}: "A:B;C:D", settings whose paired difference to print
+ * @param comparisons {@code --comparisons}: a platform run's rankings exported by the CLI ({@link
+ *     ExportedComparisons}) to train and judge the {@code --rm-sweep} on instead of the bench's own
+ *     groups; null for none
+ * @param comparisonsUntil {@code --comparisons-until}: only the groups ranked at or before this
+ *     instant (ISO-8601, e.g. a reward round's start)
  */
 record LoopExperimentOptions(
     long seed,
@@ -55,7 +61,9 @@ record LoopExperimentOptions(
     int curveEvery,
     int curveSamples,
     boolean bestOf,
-    String compare) {
+    String compare,
+    Path comparisons,
+    Instant comparisonsUntil) {
 
   static LoopExperimentOptions parse(String[] args) {
     int groups = Integer.parseInt(arg(args, "--groups", "400"));
@@ -89,7 +97,19 @@ record LoopExperimentOptions(
         Integer.parseInt(arg(args, "--curve-every", "0")),
         Integer.parseInt(arg(args, "--curve-samples", "8")),
         Boolean.parseBoolean(arg(args, "--best-of", "false")),
-        arg(args, "--compare", ""));
+        arg(args, "--compare", ""),
+        comparisons(arg(args, "--comparisons", ""), arg(args, "--rm-sweep", "")),
+        Instant.parse(arg(args, "--comparisons-until", Instant.MAX.toString())));
+  }
+
+  private static Path comparisons(String file, String rmSweep) {
+    if (file.isEmpty()) {
+      return null;
+    }
+    if (rmSweep.isEmpty()) {
+      throw new IllegalArgumentException("--comparisons trains the --rm-sweep only: give both");
+    }
+    return Path.of(file);
   }
 
   /** The value after {@code name} on the command line, else {@code fallback}. */

@@ -40,6 +40,7 @@ public class PolicyTrainerConfig {
   private boolean sftRetrain = true;
   private int sftRetrainMinNew = 100;
   private boolean sftContinue = true;
+  private boolean sftContinueYields = true;
   private int maxDemonstrations = 100_000;
   private int sftCheckpointEvery = 100;
 
@@ -76,6 +77,7 @@ public class PolicyTrainerConfig {
     m.put("auto-promote", String.valueOf(autoPromote));
     m.put("model-preset", modelPreset);
     m.put("sft-continue", String.valueOf(sftContinue));
+    m.put("sft-continue-yields", String.valueOf(sftContinueYields));
     m.put("prompt-eval-fraction", String.valueOf(promptEvalFraction));
     m.put("transcript-window", String.valueOf(transcriptWindow));
     m.put("builtin-prompts", String.valueOf(builtinPrompts));
@@ -272,6 +274,22 @@ public class PolicyTrainerConfig {
 
   public void setSftContinue(boolean v) {
     sftContinue = v;
+  }
+
+  /**
+   * A continuation round ({@link #isSftContinue()}) gives way when the first RL round (the first
+   * DPO round with {@code ppo.algorithm=dpo}) becomes due — a reward model accepted while it
+   * trains: it ends at its next step, publishing nothing, and the RL round starts on the latest SFT
+   * version instead of after the rest of the round (up to {@code sft.max-steps}: 47 to 250 s of a
+   * 2-core machine in the e2e runs). Continuations go on while the loop waits again. Later RL
+   * rounds do not interrupt one: only the first RL version is waited for by everyone. Default true.
+   */
+  public boolean isSftContinueYields() {
+    return sftContinueYields;
+  }
+
+  public void setSftContinueYields(boolean v) {
+    sftContinueYields = v;
   }
 
   /** Most recent demonstrations kept in memory for SFT and PPO-ptx. */

@@ -151,6 +151,17 @@ final class RoundScheduler {
         && SftContinuation.verdict(latestSft.getMetrics(), sft) == SftContinuation.Verdict.CONTINUE;
   }
 
+  /**
+   * Whether the first RL round (the first DPO round with {@code ppo.algorithm=dpo}) is due now: no
+   * RL or DPO version exists yet, and {@link #decideRl} ({@link #decideDpo}) would start one. What
+   * a continuation round gives way to ({@code sft-continue-yields}).
+   */
+  boolean firstPolicyRoundDue() {
+    boolean anyRlVersion =
+        policies.versions().values().stream().anyMatch(v -> v.getStage() == PolicyStage.PPO);
+    return !anyRlVersion && (dpo != null ? decideDpo() : decideRl()) != Decision.WAIT;
+  }
+
   /** Once SFT has nothing to do on new demonstrations: an RL round, or WAIT. */
   Decision decideRl() {
     Optional<RewardModelVersion> rm = rewards.latestAccepted();

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +42,12 @@ import org.slf4j.LoggerFactory;
 final class SftRound {
 
   private static final Logger LOG = LoggerFactory.getLogger(SftRound.class);
+
+  /**
+   * A continuation round that may give way ({@code sft-continue-yields}) reads the input and asks
+   * the scheduler every this many steps (a poll and a few ledger scans; the steps take 0.2–0.5 s).
+   */
+  static final int YIELD_CHECK_EVERY = 10;
 
   /** Checkpoint key: the parent version's held-out loss on this round's split. */
   private static final String PARENT_EVAL_LOSS = "parent_eval_loss";
@@ -172,6 +179,8 @@ final class SftRound {
       TrainingProgress progress =
           TrainingProgress.start(LOG, "sft", target, 0, total, Duration.ofSeconds(10));
       long roundTarget = target;
+      boolean yields = continues && config.isSftContinueYields();
+      AtomicBoolean yielded = new AtomicBoolean();
       SftTrainer.Result result;
       try {
         result =
@@ -222,10 +231,30 @@ final class SftRound {
 
                   @Override
                   public boolean stopRequested() {
-                    return stop.getAsBoolean();
+                    if (stop.getAsBoolean()) {
+                      return true;
+                    }
+                    if (yields && status.step() % YIELD_CHECK_EVERY == 0) {
+                      // the loop reads the versions topics between rounds only
+                      feed.poll(Duration.ZERO);
+                      yielded.set(scheduler.firstPolicyRoundDue());
+                    }
+                    return yielded.get();
                   }
                 });
       } catch (SftTrainer.Stopped s) {
+        if (yielded.get() && !stop.getAsBoolean()) {
+          LOG.info(
+              "SFT continuation round for version {} gives way at step {} of {} to the first {} "
+                  + "round (sft-continue-yields); it publishes nothing, the chain goes on later",
+              target,
+              status.step(),
+              total,
+              scheduler.currentPair().startsWith("dpo/") ? "DPO" : "RL");
+          output.clearCheckpoint();
+          status.phase(PolicyTrainerStatus.Phase.IDLE);
+          return;
+        }
         int step = (int) status.step();
         if (step > fromStep) {
           output.checkpoint("sft", target, step, extra, policy, null);

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code sft-continue} on a real broker: with nothing else to do, the loop goes on training the
  * latest SFT version on the same demonstrations in rounds of at most {@code max-steps}, each
  * published as a version, until {@code epochs} are done — and a round that imitates the held-out
- * demonstrations worse than its parent is REJECTED and ends the chain, the parent staying LIVE.
+ * demonstrations worse than its parent is REJECTED and ends the chain, the parent staying LIVE; a
+ * continuation round in progress gives way to the first RL round once a reward model is accepted.
  */
 @ExtendWith(FlywheelInfraExtension.class)
 class SftChainTest {
@@ -105,6 +106,42 @@ class SftChainTest {
     if (last.getStatus() != ModelStatus.REJECTED
         && last.getMetrics().get("steps").equals(last.getMetrics().get("planned_steps"))) {
       assertEquals((double) budget, last.getMetrics().get(SftContinuation.CHAIN_STEPS));
+    }
+  }
+
+  @Test
+  void aContinuationRoundGivesWayToTheFirstRlRound(FlywheelInfra infra) throws Exception {
+    Harness h = new Harness(infra);
+    h.produceDemonstrations(40, 1);
+    h.produceTranscripts(30, 2);
+    PolicyVersion root = h.firstSftVersion();
+    // the continuation would be the rest of 5,000 epochs in one round: ~20,000 steps
+    h.sft.setEpochs(5000);
+    h.sft.setMaxSteps(100_000);
+    h.config.setSftContinue(true);
+    PolicyTrainerStatus status = new PolicyTrainerStatus();
+    PolicyTrainerLoop loop = h.loop(status, null);
+    loop.start();
+    try {
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (!(status.phase() == PolicyTrainerStatus.Phase.SFT
+          && status.round() == root.getVersion() + 1
+          && status.step() > 0)) {
+        assertTrue(System.currentTimeMillis() < deadline, "no continuation round in 60 s");
+        Thread.sleep(50);
+      }
+      String[] rm = h.trainRewardModel("rm-v1");
+      h.publishRewardModel(1, ModelStatus.LIVE, rm[0], rm[1], 0.25);
+      PolicyVersion ppo =
+          h.awaitVersion(v -> v.getStage() == PolicyStage.PPO, Duration.ofSeconds(120), status);
+      assertEquals(
+          root.getVersion() + 1,
+          ppo.getVersion(),
+          "the continuation round published nothing: " + h.latestPolicyVersions());
+      assertEquals(List.of(root.getVersion()), ppo.getParentVersions());
+      assertEquals(1L, ppo.getRewardModelVersion());
+    } finally {
+      assertTrue(loop.stop(Duration.ofSeconds(30)));
     }
   }
 

@@ -245,12 +245,12 @@ final class SftRound {
       } catch (SftTrainer.Stopped s) {
         if (yielded.get() && !stop.getAsBoolean()) {
           LOG.info(
-              "SFT continuation round for version {} gives way at step {} of {} to the first {} "
-                  + "round (sft-continue-yields); it publishes nothing, the chain goes on later",
+              "SFT continuation round for version {} gives way at step {} of {} to the first RL "
+                  + "(or DPO) round (sft-continue-yields); it publishes nothing, the chain goes on "
+                  + "later",
               target,
               status.step(),
-              total,
-              scheduler.currentPair().startsWith("dpo/") ? "DPO" : "RL");
+              total);
           output.clearCheckpoint();
           status.phase(PolicyTrainerStatus.Phase.IDLE);
           return;

@@ -12,7 +12,9 @@ import dev.flywheel.policy.train.PolicyEvaluator;
  * <ul>
  *   <li>RL rounds ({@link #judge}): the quality is the held-out reward, which may fall below the
  *       base policy's (same prompts, reward model and seeds) by at most {@code
- *       rewardDropTolerance}.
+ *       rewardDropTolerance}: the upper end of the change's interval when the evaluation has one
+ *       ({@code reward-drop-confidence} &gt; 0: rejected only when shown to have fallen), else its
+ *       mean.
  *   <li>DPO rounds ({@link #judgeDpo}): the quality is the implicit-reward preference accuracy on
  *       the held-out comparison groups, which must be above the base's. The base is the round's
  *       reference, whose accuracy against itself is 0.5 by construction (every margin is 0, a tie
@@ -47,8 +49,16 @@ final class PromotionGate {
       double maxEvalKl,
       double rewardDropTolerance,
       boolean autoPromote) {
-    boolean rewardFell = !(eval.meanReward() >= eval.meanRewardPrevious() - rewardDropTolerance);
-    return verdict(eval.kl(), maxEvalKl, rewardFell, "held-out reward fell", autoPromote);
+    boolean interval = Double.isFinite(eval.rewardChangeHigh());
+    double change =
+        interval ? eval.rewardChangeHigh() : eval.meanReward() - eval.meanRewardPrevious();
+    boolean rewardFell = !(change >= -rewardDropTolerance);
+    return verdict(
+        eval.kl(),
+        maxEvalKl,
+        rewardFell,
+        interval ? "held-out reward shown to fall" : "held-out reward fell",
+        autoPromote);
   }
 
   /**

@@ -57,7 +57,10 @@ final class RlEvaluation {
     }
     PolicyEvaluator evaluator =
         new PolicyEvaluator(
-            models.scorer(), ppoConfig.getMaxNewTokens(), ppoConfig.getEvalSamplesPerPrompt());
+            models.scorer(),
+            ppoConfig.getMaxNewTokens(),
+            ppoConfig.getEvalSamplesPerPrompt(),
+            ppoConfig.getRewardDropConfidence());
     PolicyEvaluator.Result eval =
         evaluator.evaluate(
             models.policy(),

@@ -6,10 +6,12 @@ import dev.flywheel.model.RewardFunction;
 import dev.flywheel.model.Sampler;
 import dev.flywheel.model.SamplingConfig;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * End-of-round evaluation of a PPO policy on held-out prompts, judged by the reward function.
@@ -25,19 +27,33 @@ import java.util.Map;
  *   <li>{@code win_rate_vs_previous} / {@code win_rate_vs_sft}: share of rows where the new
  *       policy's response scores higher than the other policy's on the same prompt (ties count ½),
  *       the reward model acting as judge;
- *   <li>{@code eval_mean_reward_previous} / {@code eval_mean_reward_sft}: the others' mean scores.
+ *   <li>{@code eval_mean_reward_previous} / {@code eval_mean_reward_sft}: the others' mean scores;
+ *   <li>{@code eval_reward_change_low} / {@code eval_reward_change_high}: the two-sided {@code
+ *       confidence} interval of the mean change {@code eval_mean_reward −
+ *       eval_mean_reward_previous} (percentile bootstrap, {@value #BOOTSTRAP_RESAMPLES} resamples
+ *       of whole prompts with their samples: the samples of one prompt share its difficulty),
+ *       absent with confidence 0.
  * </ul>
  */
 public final class PolicyEvaluator {
 
+  /** Bootstrap resamples of the reward change's interval. */
+  static final int BOOTSTRAP_RESAMPLES = 2000;
+
   private final RewardFunction reward;
   private final int maxNewTokens;
   private final int samplesPerPrompt;
+  private final double confidence;
 
-  public PolicyEvaluator(RewardFunction reward, int maxNewTokens, int samplesPerPrompt) {
+  /**
+   * @param confidence of the reward change's two-sided interval, in (0, 1); 0: no interval
+   */
+  public PolicyEvaluator(
+      RewardFunction reward, int maxNewTokens, int samplesPerPrompt, double confidence) {
     this.reward = reward;
     this.maxNewTokens = maxNewTokens;
     this.samplesPerPrompt = samplesPerPrompt;
+    this.confidence = confidence;
   }
 
   public record Result(
@@ -48,7 +64,9 @@ public final class PolicyEvaluator {
       double winRateVsSft,
       double kl,
       int prompts,
-      int samples) {
+      int samples,
+      double rewardChangeLow,
+      double rewardChangeHigh) {
 
     /** For {@code PolicyVersion.metrics}. */
     public Map<String, Double> metrics() {
@@ -61,6 +79,8 @@ public final class PolicyEvaluator {
       m.put("eval_kl", kl);
       m.put("eval_prompts", (double) prompts);
       m.put("eval_samples", (double) samples);
+      m.put("eval_reward_change_low", rewardChangeLow);
+      m.put("eval_reward_change_high", rewardChangeHigh);
       m.values().removeIf(v -> Double.isNaN(v) || Double.isInfinite(v));
       return m;
     }
@@ -81,14 +101,23 @@ public final class PolicyEvaluator {
       }
     }
     if (rows.isEmpty()) {
-      return new Result(
-          Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, 0);
+      double nan = Double.NaN;
+      return new Result(nan, nan, nan, nan, nan, nan, 0, 0, nan, nan);
     }
     Map<PolicyModel, Sampled> cache = new IdentityHashMap<>();
     Sampled mine = sample(policy, rows, seed, cache);
     Sampled prev = sample(previous, rows, seed, cache);
     Sampled base = sample(sft, rows, seed, cache);
 
+    double[] change = {Double.NaN, Double.NaN};
+    if (confidence > 0) {
+      change =
+          changeInterval(
+              promptChanges(mine.scores, prev.scores, samplesPerPrompt),
+              confidence,
+              BOOTSTRAP_RESAMPLES,
+              seed);
+    }
     return new Result(
         ArrayStats.mean(mine.scores),
         ArrayStats.mean(prev.scores),
@@ -97,7 +126,43 @@ public final class PolicyEvaluator {
         winRate(mine.scores, base.scores),
         meanKl(mine.rollout, sft),
         prompts.size(),
-        rows.size());
+        rows.size(),
+        change[0],
+        change[1]);
+  }
+
+  /** Per prompt, the mean of {@code mine − theirs} over its {@code samplesPerPrompt} rows. */
+  static double[] promptChanges(float[] mine, float[] theirs, int samplesPerPrompt) {
+    double[] d = new double[mine.length / samplesPerPrompt];
+    for (int i = 0; i < d.length * samplesPerPrompt; i++) {
+      d[i / samplesPerPrompt] += ((double) mine[i] - theirs[i]) / samplesPerPrompt;
+    }
+    return d;
+  }
+
+  /**
+   * The two-sided {@code confidence} percentile-bootstrap interval of the mean of {@code d} (one
+   * value per prompt), {low, high}; NaNs with fewer than two prompts.
+   */
+  static double[] changeInterval(double[] d, double confidence, int resamples, long seed) {
+    int n = d.length;
+    if (n < 2) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+    SplittableRandom random = new SplittableRandom(seed);
+    double[] means = new double[resamples];
+    for (int r = 0; r < resamples; r++) {
+      double sum = 0;
+      for (int i = 0; i < n; i++) {
+        sum += d[random.nextInt(n)];
+      }
+      means[r] = sum / n;
+    }
+    Arrays.sort(means);
+    double tail = (1 - confidence) / 2;
+    int low = (int) Math.floor(tail * (resamples - 1));
+    int high = (int) Math.ceil((1 - tail) * (resamples - 1));
+    return new double[] {means[low], means[high]};
   }
 
   /**

@@ -100,11 +100,21 @@ class PolicyTrainerIntegrationTest {
               "win_rate_vs_previous",
               "win_rate_vs_sft",
               "eval_kl",
+              "eval_reward_change_low",
+              "eval_reward_change_high",
               "mean_reward",
               "kl",
               "beta")) {
         assertTrue(ppo.getMetrics().containsKey(key), key + " in " + ppo.getMetrics());
       }
+      double change =
+          ppo.getMetrics().get("eval_mean_reward")
+              - ppo.getMetrics().get("eval_mean_reward_previous");
+      assertTrue(
+          ppo.getMetrics().get("eval_reward_change_low") <= change
+              && change <= ppo.getMetrics().get("eval_reward_change_high"),
+          "the gate's interval holds the mean change " + change + ": " + ppo.getMetrics());
+      assertEquals("0.95", ppo.getHyperparameters().get("ppo.reward-drop-confidence"));
       assertEquals("1", ppo.getHyperparameters().get("reference_version"));
       assertEquals("8", ppo.getHyperparameters().get("ppo.rollout-batch-size"));
       assertEquals("reward_model_v1", ppo.getHyperparameters().get("value_init"));

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class PromotionGateTest {
 
   static PolicyEvaluator.Result eval(double reward, double previousReward, double kl) {
-    return new PolicyEvaluator.Result(reward, previousReward, 0, 0.5, 0.5, kl, 4, 8);
+    return new PolicyEvaluator.Result(
+        reward, previousReward, 0, 0.5, 0.5, kl, 4, 8, Double.NaN, Double.NaN);
   }
 
   @Test
@@ -29,6 +30,27 @@ class PromotionGateTest {
         "within tolerance");
     assertEquals(
         ModelStatus.REJECTED, PromotionGate.judge(eval(Double.NaN, 0.8, 3), 12, 0, true).status());
+  }
+
+  @Test
+  void withAnIntervalOnlyARewardShownToFallRejects() {
+    // mean change -0.019 (the end-to-end run's rejected version), interval straddling 0
+    PolicyEvaluator.Result noisy =
+        new PolicyEvaluator.Result(0.125, 0.144, 0.144, 0.43, 0.43, 0.46, 32, 128, -0.08, 0.04);
+    assertEquals(ModelStatus.LIVE, PromotionGate.judge(noisy, 12, 0, true).status());
+    PolicyEvaluator.Result fell =
+        new PolicyEvaluator.Result(0.05, 0.144, 0.144, 0.3, 0.3, 0.46, 32, 128, -0.15, -0.04);
+    PromotionGate.Verdict verdict = PromotionGate.judge(fell, 12, 0, true);
+    assertEquals(ModelStatus.REJECTED, verdict.status());
+    assertEquals("held-out reward shown to fall", verdict.reason());
+    assertEquals(
+        ModelStatus.LIVE,
+        PromotionGate.judge(fell, 12, 0.05, true).status(),
+        "the interval's upper end within the tolerance");
+    assertEquals(
+        "held-out reward fell",
+        PromotionGate.judge(eval(0.7, 0.8, 3), 12, 0, true).reason(),
+        "without an interval: the point rule");
   }
 
   @Test

@@ -305,9 +305,9 @@ class FlywheelLoopTest {
         awaitVersion(
             "policy",
             v -> "PPO".equals(v.path("stage").asText()) && "LIVE".equals(v.path("status").asText()),
-            // room for one REJECTED round first (the policy trainer's gate rejected the first PPO
-            // version in one run of seven, on a held-out reward 0.019 below its parent's; the next
-            // RL round came 3 minutes later)
+            // room for one REJECTED round first (the policy trainer's gate, before it asked for a
+            // fall shown by an interval, rejected the first PPO version in one run of seven, on a
+            // held-out reward 0.019 below its parent's; the next RL round came 3 minutes later)
             Duration.ofMinutes(13));
     long ppoVersion = ppo.path("version").asLong();
     mark("first PPO version " + ppoVersion + " LIVE");

@@ -137,8 +137,8 @@ class FlywheelLoopTest {
             // 3,200 answers while it served (the simulator's default) took 152 s and 177 s of
             // serving's time in the loop, beside the traffic the reward round waits for and the
             // reward round itself; at 16 requests in flight (4 by default) serving decodes them in
-            // larger batches: two versions and the greedy answers took 35 s at the end, one version
-            // at 4 took 53 s
+            // larger batches: two versions and the greedy answers took 35-38 s at the end, one
+            // version at 4 took 53 s (its first 12 s beside the trainers)
             .evalOnNewVersion(false)
             .evalConcurrency(16)
             // a quarter of the rankings on held-out prompts: the reward trainer's gate needs its
